@@ -1,0 +1,191 @@
+#include "covermap/api/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "covermap/api/progress.hpp"
+#include "covermap/api/text_table.hpp"
+#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/demo.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/import.hpp"
+#include "covermap/geo/store.hpp"
+
+#ifndef COVERMAP_DATA_DIR
+#define COVERMAP_DATA_DIR "data"
+#endif
+
+namespace covermap::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The folder holding tieling_counties.geojson: $COVERMAP_DATA_DIR, the build's source
+// tree, or ../data next to the executable.
+std::string data_dir() {
+    if (const char* env = std::getenv("COVERMAP_DATA_DIR")) return env;
+    if (fs::exists(fs::path(COVERMAP_DATA_DIR) / "tieling_counties.geojson")) return COVERMAP_DATA_DIR;
+    std::error_code ec;
+    auto exe = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+        auto candidate = exe.parent_path().parent_path() / "data";
+        if (fs::exists(candidate / "tieling_counties.geojson")) return candidate.string();
+    }
+    return COVERMAP_DATA_DIR;
+}
+
+std::string percent(double r) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.1f%%", r * 100);
+    return buf;
+}
+
+int cmd_demo(const std::string& out, double scale, std::uint64_t seed) {
+    auto t0 = std::chrono::steady_clock::now();
+    TerminalProgress progress;
+    geo::DemoParams p;
+    p.scale = scale;
+    p.seed = seed;
+    p.borders = (fs::path(data_dir()) / "tieling_counties.geojson").string();
+    p.progress = [&](std::string_view s, double f) { progress(s, f); };
+    auto d = geo::make_demo(p);
+    // A demo is generated, never merged: start from an empty file.
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(out + suffix);
+    progress("writing", 0);
+    auto store = geo::Store::open(out);
+    store.replace(d);
+    progress("writing", 1);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::size_t counts[5] = {};
+    for (const auto& a : d.areas) ++counts[static_cast<int>(a.level)];
+    std::fprintf(stderr, "\n");
+    std::printf("wrote %s in %.1fs: %zu districts, %zu streets, %zu communities, %zu grid cells, %zu parks, "
+                "%zu organizations, %zu branches, %zu instructors\n",
+                out.c_str(), secs, counts[0], counts[1], counts[2], counts[3], counts[4], d.orgs.size(),
+                d.branches.size(), d.instructors.size());
+    return 0;
+}
+
+int cmd_import(const std::string& db, geo::ImportParams params) {
+    auto store = geo::Store::open(db);
+    auto report = geo::import_into(store, params);
+    for (const auto& r : report.repaired) std::fprintf(stderr, "repaired: %s\n", r.c_str());
+    for (const auto& c : report.duplicate_credit_codes) std::fprintf(stderr, "duplicate credit code %s\n", c.c_str());
+    if (!report.outside_grid.empty()) {
+        std::string ids;
+        for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i) ids += " " + std::to_string(report.outside_grid[i]);
+        std::fprintf(stderr, "%zu organization(s) outside every grid cell (kept):%s%s\n", report.outside_grid.size(),
+                     ids.c_str(), report.outside_grid.size() > 50 ? " …" : "");
+    }
+    for (const auto& n : report.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+    std::printf("imported %zu %s from %s into %s (%zu repaired, %zu outside grid, %zu duplicate credit codes)\n",
+                report.imported,
+                params.kind == geo::ImportKind::areas ? "areas"
+                : params.kind == geo::ImportKind::orgs ? "organizations"
+                                                        : "instructors",
+                params.source.c_str(), db.c_str(), report.repaired.size(), report.outside_grid.size(),
+                report.duplicate_credit_codes.size());
+    return 0;
+}
+
+int cmd_coverage(const std::string& db, geo::Level level, std::optional<geo::OrgKind> kind, const std::string& format) {
+    auto store = geo::Store::open_existing(db);
+    auto data = store.load();
+    auto table = geo::compute_coverage(data, level, kind);
+    if (format == "json") {
+        std::cout << geo::to_json(table).dump(2) << '\n';
+    } else if (format == "csv") {
+        std::cout << geo::to_csv(table);
+    } else {
+        std::vector<std::vector<std::string>> rows = {{"code", "name", "orgs", "operating", "组织覆盖率", "单独组建率",
+                                                       "工作覆盖率", "指导员覆盖率"}};
+        auto add = [&](const geo::CoverageRow& r) {
+            rows.push_back({r.code, r.name, std::to_string(r.orgs), std::to_string(r.operating),
+                            percent(r.org_coverage()), percent(r.standalone_rate()), percent(r.work_coverage()),
+                            percent(r.instructor_coverage())});
+        };
+        for (const auto& r : table.areas) add(r);
+        add(table.total);
+        std::cout << render_table(rows, {false, false, true, true, true, true, true, true});
+    }
+    return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    CLI::App app{"covermap: planning and mapping of the two coverages (两个覆盖)"};
+    app.require_subcommand(1);
+
+    std::string out, db, source, srs, encoding, coords, layer, format = "json";
+    std::string level_name, kind_name;
+    double scale = 1.0;
+    std::uint64_t seed = 2010;
+
+    auto* demo = app.add_subcommand("demo", "build the demo data set on the real Tieling county borders");
+    demo->add_option("--out", out, "GeoPackage to write (replaced if it exists)")->required();
+    demo->add_option("--scale", scale, "K: K x (1,822 enterprises + 430 social organizations)")
+        ->check(CLI::Range(0.001, 10000.0));
+    demo->add_option("--seed", seed, "random seed (same seed, same data)");
+
+    auto* imp = app.add_subcommand("import", "import areas, organizations or instructors from any OGR source or CSV");
+    imp->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
+    imp->add_option("--kind", kind_name, "areas | orgs | instructors")
+        ->required()
+        ->check(CLI::IsMember({"areas", "orgs", "instructors"}));
+    imp->add_option("--level", level_name, "areas: district | street | community | grid | park")
+        ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
+    imp->add_option("source", source, "file to import (Shapefile, GeoJSON, GeoPackage, KML, CSV…)")->required();
+    imp->add_option("--srs", srs, "source CRS when the file has none or a wrong one, e.g. EPSG:4547");
+    imp->add_option("--encoding", encoding, "text encoding of a DBF without .cpg or of a CSV (GBK, UTF-8…)");
+    imp->add_option("--coords", coords, "gcj02: points come from a Chinese web map (Gaode, Tencent)")
+        ->check(CLI::IsMember({"gcj02"}));
+    imp->add_option("--layer", layer, "layer of a multi-layer source");
+
+    auto* cov = app.add_subcommand("coverage", "coverage rates per area of a level");
+    cov->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
+    cov->add_option("--level", level_name, "district | street | community | grid | park")
+        ->required()
+        ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
+    cov->add_option("--kind", kind_name, "enterprise | social")->check(CLI::IsMember({"enterprise", "social"}));
+    cov->add_option("--format", format, "json | csv | table")->check(CLI::IsMember({"json", "csv", "table"}));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    try {
+        if (*demo) return cmd_demo(out, scale, seed);
+        if (*imp) {
+            geo::ImportParams p;
+            p.kind = *geo::parse_import_kind(kind_name);
+            p.source = source;
+            if (!level_name.empty()) p.level = geo::parse_level(level_name);
+            p.srs = srs;
+            p.encoding = encoding;
+            p.gcj02 = coords == "gcj02";
+            p.layer = layer;
+            return cmd_import(db, p);
+        }
+        if (*cov) {
+            std::optional<geo::OrgKind> kind;
+            if (!kind_name.empty()) kind = geo::parse_org_kind(kind_name);
+            return cmd_coverage(db, *geo::parse_level(level_name), kind, format);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "covermap: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
+}  // namespace covermap::api

@@ -1,0 +1,53 @@
+#pragma once
+/// \file Coverage rates per area (DESIGN.md §1), over operating organizations.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::geo {
+
+/// Counts and rates for one area (or the total of a level).
+struct CoverageRow {
+    std::string code;
+    std::string name;
+    long long orgs = 0;                ///< every organization located in the area
+    long long operating = 0;           ///< of which operating: the denominator of every rate
+    long long org_covered = 0;         ///< operating with a branch of any type (组织覆盖)
+    long long standalone = 0;          ///< operating with a standalone branch (单独组建)
+    long long work_covered = 0;        ///< operating with a branch or an instructor (工作覆盖)
+    long long instructor_covered = 0;  ///< operating with an instructor
+
+    double org_coverage() const { return rate(org_covered); }
+    double standalone_rate() const { return rate(standalone); }
+    double work_coverage() const { return rate(work_covered); }
+    double instructor_coverage() const { return rate(instructor_covered); }
+
+private:
+    double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
+};
+
+/// Coverage per area of one level, plus the total over every organization those areas hold.
+struct CoverageTable {
+    Level level = Level::district;
+    std::optional<OrgKind> kind;
+    std::vector<CoverageRow> areas;  ///< in area-code order
+    CoverageRow total;
+};
+
+/// Computes coverage per area of level; parks count the organizations inside their polygon.
+CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind = std::nullopt);
+
+/// For each organization, the index in d.areas of the area of level holding it, or -1.
+std::vector<int> locate_orgs(const Dataset& d, Level level);
+
+/// The contract JSON: {"level", "areas": [row…], "total": row}.
+nlohmann::json to_json(const CoverageTable& t);
+/// One header line and one line per row, then the total; UTF-8.
+std::string to_csv(const CoverageTable& t);
+
+}  // namespace covermap::geo

@@ -1,0 +1,40 @@
+#pragma once
+/// \file Geometry operations on the model's value types (GEOS behind them).
+
+#include <string>
+#include <vector>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::geo {
+
+/// True when GEOS finds the shape valid; otherwise reason says why.
+bool is_valid(const MultiPolygon& shape, std::string* reason = nullptr);
+
+/// The shape repaired by GEOS make-valid, keeping only its polygonal part.
+MultiPolygon make_valid(const MultiPolygon& shape);
+
+/// Planar area in square degrees (for comparisons and sanity checks).
+double planar_area(const MultiPolygon& shape);
+
+/// The union of shapes (GEOS unary union).
+MultiPolygon union_all(const std::vector<MultiPolygon>& shapes);
+
+/// The parent cut into one piece per seed: Voronoi cells clipped to the parent, so
+/// the pieces tile it (no gaps, no overlaps). Empty pieces are possible for seeds
+/// outside the parent.
+std::vector<MultiPolygon> voronoi_split(const MultiPolygon& parent, const std::vector<Point>& seeds);
+
+/// The shape grown by distance (degrees), round joins.
+MultiPolygon buffer(const MultiPolygon& shape, double distance);
+
+/// A disc of radius (degrees) around p, clipped to clip.
+MultiPolygon disc_within(Point p, double radius, const MultiPolygon& clip);
+
+/// True when p is inside shape or on its border.
+bool covers(const MultiPolygon& shape, Point p);
+
+/// Great-circle distance in metres (haversine, R = 6,371,008.8 m).
+double haversine_m(Point a, Point b);
+
+}  // namespace covermap::geo

@@ -1,0 +1,122 @@
+#pragma once
+/// \file The domain model of DESIGN.md §1 as plain value types: no I/O, no GEOS, no OGR.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace covermap::geo {
+
+/// A longitude/latitude pair in EPSG:4490 (x = longitude, y = latitude).
+struct Point {
+    double x = 0;
+    double y = 0;
+};
+
+/// A closed ring: the first point repeats as the last.
+using Ring = std::vector<Point>;
+
+/// A polygon: one exterior ring and any number of holes.
+struct Polygon {
+    Ring exterior;
+    std::vector<Ring> holes;
+};
+
+/// A multipolygon; an area's shape.
+using MultiPolygon = std::vector<Polygon>;
+
+/// An axis-aligned box.
+struct BBox {
+    double minx = 1e300, miny = 1e300, maxx = -1e300, maxy = -1e300;
+
+    /// True until a point has been added.
+    bool empty() const { return minx > maxx; }
+    /// Grows the box to hold p.
+    void expand(Point p);
+    /// Grows the box to hold b.
+    void expand(const BBox& b);
+    /// True when the two boxes share at least a point.
+    bool intersects(const BBox& b) const;
+    /// True when p is inside or on the border.
+    bool contains(Point p) const;
+};
+
+/// The box around every vertex of a shape.
+BBox bounds(const MultiPolygon& shape);
+
+enum class Level { district, street, community, grid, park };
+enum class OrgKind { enterprise, social };
+enum class OrgStatus { operating, suspended, deregistered };
+enum class BranchType { standalone, joint, affiliated };
+
+std::string_view to_string(Level v);
+std::string_view to_string(OrgKind v);
+std::string_view to_string(OrgStatus v);
+std::string_view to_string(BranchType v);
+/// Parsers accept the English contract names and the usual Chinese words; nullopt otherwise.
+std::optional<Level> parse_level(std::string_view s);
+std::optional<OrgKind> parse_org_kind(std::string_view s);
+std::optional<OrgStatus> parse_org_status(std::string_view s);
+std::optional<BranchType> parse_branch_type(std::string_view s);
+
+/// A park, street, community, grid cell or district.
+struct Area {
+    std::string code;         ///< GB/T 2260 county + street + community + grid digits, as text
+    std::string name;
+    Level level = Level::grid;
+    std::string parent_code;  ///< empty for districts
+    MultiPolygon shape;
+};
+
+/// A non-public enterprise or social organization (两新组织).
+struct Organization {
+    std::int64_t id = 0;
+    std::string name;
+    OrgKind kind = OrgKind::enterprise;
+    std::string credit_code;  ///< 18-character 统一社会信用代码, text
+    std::string industry;     ///< GB/T 4754 section letter or free text
+    int employees = 0;
+    int party_members = 0;    ///< formal members (正式党员)
+    OrgStatus status = OrgStatus::operating;
+    bool above_scale = false;
+    std::optional<std::int64_t> branch_id;
+    std::optional<std::int64_t> instructor_id;
+    std::int64_t version = 1;
+    Point location;
+
+    bool operating() const { return status == OrgStatus::operating; }
+};
+
+/// A party-building instructor (党建指导员).
+struct Instructor {
+    std::int64_t id = 0;
+    std::string name;
+    int capacity = 5;        ///< most organizations they may cover
+    std::string industries;  ///< optional speciality, comma-separated section letters
+    std::string unit;        ///< code of the street or park that sends them
+    Point home;
+};
+
+/// A party organization (党组织) covering one or more organizations.
+struct Branch {
+    std::int64_t id = 0;
+    std::string name;
+    BranchType type = BranchType::standalone;
+    int members = 0;
+    std::vector<std::int64_t> org_ids;
+};
+
+/// The branch's level by member count: 支部, 总支 or 基层党委.
+std::string_view branch_level(int members);
+
+/// Everything covermap keeps, in memory.
+struct Dataset {
+    std::vector<Area> areas;
+    std::vector<Organization> orgs;
+    std::vector<Instructor> instructors;
+    std::vector<Branch> branches;
+};
+
+}  // namespace covermap::geo

@@ -1,0 +1,39 @@
+#pragma once
+/// \file Point-in-polygon lookups over many areas: a GEOS STRtree of prepared polygons.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::geo {
+
+/// Finds which of a fixed set of shapes holds a point. Build and query on one thread.
+class PolygonIndex {
+public:
+    /// Indexes the shapes; they are copied into GEOS, the vector may go away.
+    explicit PolygonIndex(const std::vector<const MultiPolygon*>& shapes);
+    ~PolygonIndex();
+    PolygonIndex(PolygonIndex&&) noexcept;
+    PolygonIndex& operator=(PolygonIndex&&) noexcept;
+
+    /// Index of the first shape covering p (inside or on the border), if any.
+    std::optional<std::size_t> locate(Point p) const;
+
+    /// Indexes of every shape whose box meets b.
+    std::vector<std::size_t> query(const BBox& b) const;
+
+    std::size_t size() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// For each point, the index of the area in areas covering it (or -1); areas on a
+/// shared border go to the first. Runs on both cores for large inputs.
+std::vector<int> locate_points(const std::vector<const MultiPolygon*>& areas, const std::vector<Point>& points);
+
+}  // namespace covermap::geo

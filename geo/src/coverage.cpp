@@ -1,0 +1,116 @@
+#include "covermap/geo/coverage.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "covermap/geo/spatial_index.hpp"
+
+namespace covermap::geo {
+
+std::vector<int> locate_orgs(const Dataset& d, Level level) {
+    std::vector<const MultiPolygon*> shapes;
+    std::vector<int> area_index;
+    for (std::size_t i = 0; i < d.areas.size(); ++i) {
+        if (d.areas[i].level != level) continue;
+        shapes.push_back(&d.areas[i].shape);
+        area_index.push_back(static_cast<int>(i));
+    }
+    std::vector<Point> points;
+    points.reserve(d.orgs.size());
+    for (const auto& o : d.orgs) points.push_back(o.location);
+    auto hits = locate_points(shapes, points);
+    for (auto& h : hits)
+        if (h >= 0) h = area_index[h];
+    return hits;
+}
+
+CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind) {
+    CoverageTable t;
+    t.level = level;
+    t.kind = kind;
+    std::unordered_map<std::int64_t, BranchType> branch_type;
+    for (const auto& b : d.branches) branch_type[b.id] = b.type;
+
+    std::unordered_map<int, std::size_t> row_of;  // area index -> row
+    std::vector<int> order;
+    for (std::size_t i = 0; i < d.areas.size(); ++i)
+        if (d.areas[i].level == level) order.push_back(static_cast<int>(i));
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return d.areas[a].code < d.areas[b].code; });
+    for (int i : order) {
+        row_of[i] = t.areas.size();
+        t.areas.push_back(CoverageRow{d.areas[i].code, d.areas[i].name});
+    }
+    t.total.code = "total";
+    t.total.name = "合计";
+
+    auto where = locate_orgs(d, level);
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (where[i] < 0 || (kind && o.kind != *kind)) continue;
+        for (CoverageRow* row : {&t.areas[row_of[where[i]]], &t.total}) {
+            ++row->orgs;
+            if (!o.operating()) continue;
+            ++row->operating;
+            if (o.branch_id) {
+                ++row->org_covered;
+                auto it = branch_type.find(*o.branch_id);
+                if (it != branch_type.end() && it->second == BranchType::standalone) ++row->standalone;
+            }
+            if (o.branch_id || o.instructor_id) ++row->work_covered;
+            if (o.instructor_id) ++row->instructor_covered;
+        }
+    }
+    return t;
+}
+
+namespace {
+nlohmann::json row_json(const CoverageRow& r) {
+    return {{"code", r.code},
+            {"name", r.name},
+            {"orgs", r.orgs},
+            {"operating", r.operating},
+            {"org_covered", r.org_covered},
+            {"standalone", r.standalone},
+            {"work_covered", r.work_covered},
+            {"instructor_covered", r.instructor_covered},
+            {"org_coverage", r.org_coverage()},
+            {"standalone_rate", r.standalone_rate()},
+            {"work_coverage", r.work_coverage()},
+            {"instructor_coverage", r.instructor_coverage()}};
+}
+}  // namespace
+
+nlohmann::json to_json(const CoverageTable& t) {
+    nlohmann::json j;
+    j["level"] = std::string(to_string(t.level));
+    if (t.kind) j["kind"] = std::string(to_string(*t.kind));
+    j["areas"] = nlohmann::json::array();
+    for (const auto& r : t.areas) j["areas"].push_back(row_json(r));
+    j["total"] = row_json(t.total);
+    return j;
+}
+
+std::string to_csv(const CoverageTable& t) {
+    std::ostringstream out;
+    out << "code,name,orgs,operating,org_covered,standalone,work_covered,instructor_covered,"
+           "org_coverage,standalone_rate,work_coverage,instructor_coverage\n";
+    auto line = [&](const CoverageRow& r) {
+        std::string name = r.name;
+        if (name.find_first_of(",\"") != std::string::npos) {
+            std::string quoted = "\"";
+            for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            name = quoted + "\"";
+        }
+        out << r.code << ',' << name << ',' << r.orgs << ',' << r.operating << ',' << r.org_covered << ','
+            << r.standalone << ',' << r.work_covered << ',' << r.instructor_covered << ',' << r.org_coverage()
+            << ',' << r.standalone_rate() << ',' << r.work_coverage() << ',' << r.instructor_coverage() << '\n';
+    };
+    for (const auto& r : t.areas) line(r);
+    line(t.total);
+    return out.str();
+}
+
+}  // namespace covermap::geo

@@ -1,0 +1,354 @@
+#include "covermap/geo/store.hpp"
+
+#include <filesystem>
+#include <sstream>
+#include <unordered_map>
+
+#include "covermap/geo/error.hpp"
+#include "detail/ogr.hpp"
+
+namespace covermap::geo {
+
+using namespace detail;
+
+namespace {
+
+struct FieldSpec {
+    const char* name;
+    OGRFieldType type;
+    OGRFieldSubType subtype = OFSTNone;
+    int width = 0;
+};
+
+struct LayerSpec {
+    const char* name;
+    OGRwkbGeometryType geometry;
+    std::vector<FieldSpec> fields;
+};
+
+const std::vector<LayerSpec>& schema() {
+    static const std::vector<LayerSpec> layers = {
+        {"areas", wkbMultiPolygon,
+         {{"code", OFTString}, {"name", OFTString}, {"level", OFTString}, {"parent_code", OFTString}}},
+        {"orgs", wkbPoint,
+         {{"id", OFTInteger64},
+          {"name", OFTString},
+          {"kind", OFTString},
+          {"credit_code", OFTString, OFSTNone, 18},
+          {"industry", OFTString},
+          {"employees", OFTInteger},
+          {"party_members", OFTInteger},
+          {"status", OFTString},
+          {"above_scale", OFTInteger, OFSTBoolean},
+          {"branch_id", OFTInteger64},
+          {"instructor_id", OFTInteger64},
+          {"version", OFTInteger64}}},
+        {"instructors", wkbPoint,
+         {{"id", OFTInteger64}, {"name", OFTString}, {"capacity", OFTInteger}, {"industries", OFTString},
+          {"unit", OFTString}}},
+        {"branches", wkbNone,
+         {{"id", OFTInteger64}, {"name", OFTString}, {"type", OFTString}, {"members", OFTInteger},
+          {"org_ids", OFTString}}},
+        {"audit", wkbNone,
+         {{"time", OFTString}, {"token_name", OFTString}, {"action", OFTString}, {"org_id", OFTInteger64},
+          {"before", OFTString}, {"after", OFTString}}},
+        {"tokens", wkbNone,
+         {{"name", OFTString}, {"role", OFTString}, {"hash", OFTString}, {"created", OFTString}}},
+    };
+    return layers;
+}
+
+std::string join_ids(const std::vector<std::int64_t>& ids) {
+    std::string s;
+    for (auto id : ids) {
+        if (!s.empty()) s += ',';
+        s += std::to_string(id);
+    }
+    return s;
+}
+
+std::vector<std::int64_t> split_ids(const std::string& s) {
+    std::vector<std::int64_t> ids;
+    std::stringstream in(s);
+    std::string part;
+    while (std::getline(in, part, ','))
+        if (!part.empty()) ids.push_back(std::stoll(part));
+    return ids;
+}
+
+// Field access by name, resolved once per layer.
+class Fields {
+public:
+    explicit Fields(OGRFeatureDefn* defn) {
+        for (int i = 0; i < defn->GetFieldCount(); ++i) index_[defn->GetFieldDefn(i)->GetNameRef()] = i;
+    }
+    int operator[](const char* name) const {
+        auto it = index_.find(name);
+        if (it == index_.end()) throw store_error(std::string("store layer lacks field '") + name + "'");
+        return it->second;
+    }
+
+private:
+    std::unordered_map<std::string, int> index_;
+};
+
+std::string str(const OGRFeature& f, int i) { return f.IsFieldSetAndNotNull(i) ? f.GetFieldAsString(i) : ""; }
+std::optional<std::int64_t> opt_id(const OGRFeature& f, int i) {
+    if (!f.IsFieldSetAndNotNull(i)) return std::nullopt;
+    return f.GetFieldAsInteger64(i);
+}
+Point point_of(const OGRFeature& f) {
+    const OGRGeometry* g = f.GetGeometryRef();
+    if (!g || g->IsEmpty() || wkbFlatten(g->getGeometryType()) != wkbPoint) return {};
+    auto* p = g->toPoint();
+    return {p->getX(), p->getY()};
+}
+
+}  // namespace
+
+struct Store::Impl {
+    std::string uri;
+    DatasetPtr ds;
+
+    OGRLayer* layer(const char* name) const {
+        OGRLayer* l = ds->GetLayerByName(name);
+        if (!l) throw store_error(std::string("store has no layer '") + name + "'");
+        return l;
+    }
+
+    void ensure_schema() {
+        for (const auto& spec : schema()) {
+            if (ds->GetLayerByName(spec.name)) continue;
+            char** options = nullptr;
+            options = CSLSetNameValue(options, "FID", "fid");
+            if (spec.geometry != wkbNone) options = CSLSetNameValue(options, "GEOMETRY_NAME", "geom");
+            OGRSpatialReference* srs = spec.geometry != wkbNone ? cgcs2000().Clone() : nullptr;
+            OGRLayer* l = ds->CreateLayer(spec.name, srs, spec.geometry, options);
+            if (srs) srs->Release();
+            CSLDestroy(options);
+            if (!l) throw store_error(std::string("cannot create layer '") + spec.name + "' in " + uri + ": " +
+                                      CPLGetLastErrorMsg());
+            for (const auto& f : spec.fields) {
+                OGRFieldDefn defn(f.name, f.type);
+                defn.SetSubType(f.subtype);
+                if (f.width) defn.SetWidth(f.width);
+                if (l->CreateField(&defn) != OGRERR_NONE)
+                    throw store_error(std::string("cannot create field ") + f.name + ": " + CPLGetLastErrorMsg());
+            }
+        }
+    }
+
+    // Runs body inside one transaction; rolls back and rethrows on any failure.
+    template <class Body>
+    void transaction(Body&& body) {
+        if (ds->StartTransaction(TRUE) != OGRERR_NONE)
+            throw store_error("cannot start a transaction on " + uri + ": " + CPLGetLastErrorMsg());
+        try {
+            body();
+        } catch (...) {
+            ds->RollbackTransaction();
+            throw;
+        }
+        if (ds->CommitTransaction() != OGRERR_NONE)
+            throw store_error("cannot commit to " + uri + ": " + CPLGetLastErrorMsg());
+    }
+
+    void create(OGRLayer* l, OGRFeature& f) {
+        if (l->CreateFeature(&f) != OGRERR_NONE)
+            throw store_error(std::string("cannot write to ") + l->GetName() + ": " + CPLGetLastErrorMsg());
+    }
+
+    void write(const Dataset& d) {
+        {
+            OGRLayer* l = layer("areas");
+            Fields fx(l->GetLayerDefn());
+            for (const auto& a : d.areas) {
+                auto f = make_feature(l->GetLayerDefn());
+                f->SetField(fx["code"], a.code.c_str());
+                f->SetField(fx["name"], a.name.c_str());
+                f->SetField(fx["level"], std::string(to_string(a.level)).c_str());
+                if (!a.parent_code.empty()) f->SetField(fx["parent_code"], a.parent_code.c_str());
+                f->SetGeometryDirectly(to_ogr(a.shape).release());
+                create(l, *f);
+            }
+        }
+        {
+            OGRLayer* l = layer("orgs");
+            Fields fx(l->GetLayerDefn());
+            for (const auto& o : d.orgs) {
+                auto f = make_feature(l->GetLayerDefn());
+                f->SetFID(o.id);
+                f->SetField(fx["id"], static_cast<GIntBig>(o.id));
+                f->SetField(fx["name"], o.name.c_str());
+                f->SetField(fx["kind"], std::string(to_string(o.kind)).c_str());
+                f->SetField(fx["credit_code"], o.credit_code.c_str());
+                f->SetField(fx["industry"], o.industry.c_str());
+                f->SetField(fx["employees"], o.employees);
+                f->SetField(fx["party_members"], o.party_members);
+                f->SetField(fx["status"], std::string(to_string(o.status)).c_str());
+                f->SetField(fx["above_scale"], o.above_scale ? 1 : 0);
+                if (o.branch_id) f->SetField(fx["branch_id"], static_cast<GIntBig>(*o.branch_id));
+                else f->SetFieldNull(fx["branch_id"]);
+                if (o.instructor_id) f->SetField(fx["instructor_id"], static_cast<GIntBig>(*o.instructor_id));
+                else f->SetFieldNull(fx["instructor_id"]);
+                f->SetField(fx["version"], static_cast<GIntBig>(o.version));
+                f->SetGeometryDirectly(to_ogr(o.location).release());
+                create(l, *f);
+            }
+        }
+        {
+            OGRLayer* l = layer("instructors");
+            Fields fx(l->GetLayerDefn());
+            for (const auto& in : d.instructors) {
+                auto f = make_feature(l->GetLayerDefn());
+                f->SetFID(in.id);
+                f->SetField(fx["id"], static_cast<GIntBig>(in.id));
+                f->SetField(fx["name"], in.name.c_str());
+                f->SetField(fx["capacity"], in.capacity);
+                f->SetField(fx["industries"], in.industries.c_str());
+                f->SetField(fx["unit"], in.unit.c_str());
+                f->SetGeometryDirectly(to_ogr(in.home).release());
+                create(l, *f);
+            }
+        }
+        {
+            OGRLayer* l = layer("branches");
+            Fields fx(l->GetLayerDefn());
+            for (const auto& b : d.branches) {
+                auto f = make_feature(l->GetLayerDefn());
+                f->SetFID(b.id);
+                f->SetField(fx["id"], static_cast<GIntBig>(b.id));
+                f->SetField(fx["name"], b.name.c_str());
+                f->SetField(fx["type"], std::string(to_string(b.type)).c_str());
+                f->SetField(fx["members"], b.members);
+                f->SetField(fx["org_ids"], join_ids(b.org_ids).c_str());
+                create(l, *f);
+            }
+        }
+    }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+Store::Store(Store&&) noexcept = default;
+Store& Store::operator=(Store&&) noexcept = default;
+
+const std::string& Store::uri() const { return impl_->uri; }
+bool Store::is_postgis() const { return impl_->uri.rfind("PG:", 0) == 0; }
+
+Store Store::open_existing(const std::string& uri) {
+    if (uri.rfind("PG:", 0) != 0 && !std::filesystem::exists(uri))
+        throw store_error("no store at " + uri + " (create one with `covermap demo` or `covermap import`)");
+    return open(uri);
+}
+
+Store Store::open(const std::string& uri) {
+    ensure_gdal();
+    auto impl = std::make_unique<Impl>();
+    impl->uri = uri;
+    bool pg = uri.rfind("PG:", 0) == 0;
+    if (pg || std::filesystem::exists(uri)) {
+        const char* drivers[] = {pg ? "PostgreSQL" : "GPKG", nullptr};
+        impl->ds.reset(GDALDataset::FromHandle(
+            GDALOpenEx(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, nullptr, nullptr)));
+        if (!impl->ds) throw store_error("cannot open store " + uri + ": " + CPLGetLastErrorMsg());
+    } else {
+        auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
+        impl->ds.reset(driver->Create(uri.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+        if (!impl->ds) throw store_error("cannot create GeoPackage " + uri + ": " + CPLGetLastErrorMsg());
+    }
+    if (!pg) {
+        // WAL lets the server read while a writer commits.
+        impl->ds->ExecuteSQL("PRAGMA journal_mode=WAL", nullptr, nullptr);
+    }
+    impl->ensure_schema();
+    return Store(std::move(impl));
+}
+
+long long Store::count(const std::string& name) const { return impl_->layer(name.c_str())->GetFeatureCount(TRUE); }
+
+Dataset Store::load() const {
+    Dataset d;
+    {
+        OGRLayer* l = impl_->layer("areas");
+        Fields fx(l->GetLayerDefn());
+        l->ResetReading();
+        while (auto f = own(l->GetNextFeature())) {
+            Area a;
+            a.code = str(*f, fx["code"]);
+            a.name = str(*f, fx["name"]);
+            a.level = parse_level(str(*f, fx["level"])).value_or(Level::grid);
+            a.parent_code = str(*f, fx["parent_code"]);
+            a.shape = from_ogr_polygons(f->GetGeometryRef());
+            d.areas.push_back(std::move(a));
+        }
+    }
+    {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        l->ResetReading();
+        while (auto f = own(l->GetNextFeature())) {
+            Organization o;
+            o.id = f->GetFieldAsInteger64(fx["id"]);
+            o.name = str(*f, fx["name"]);
+            o.kind = parse_org_kind(str(*f, fx["kind"])).value_or(OrgKind::enterprise);
+            o.credit_code = str(*f, fx["credit_code"]);
+            o.industry = str(*f, fx["industry"]);
+            o.employees = f->GetFieldAsInteger(fx["employees"]);
+            o.party_members = f->GetFieldAsInteger(fx["party_members"]);
+            o.status = parse_org_status(str(*f, fx["status"])).value_or(OrgStatus::operating);
+            o.above_scale = f->GetFieldAsInteger(fx["above_scale"]) != 0;
+            o.branch_id = opt_id(*f, fx["branch_id"]);
+            o.instructor_id = opt_id(*f, fx["instructor_id"]);
+            o.version = f->GetFieldAsInteger64(fx["version"]);
+            o.location = point_of(*f);
+            d.orgs.push_back(std::move(o));
+        }
+    }
+    {
+        OGRLayer* l = impl_->layer("instructors");
+        Fields fx(l->GetLayerDefn());
+        l->ResetReading();
+        while (auto f = own(l->GetNextFeature())) {
+            Instructor in;
+            in.id = f->GetFieldAsInteger64(fx["id"]);
+            in.name = str(*f, fx["name"]);
+            in.capacity = f->GetFieldAsInteger(fx["capacity"]);
+            in.industries = str(*f, fx["industries"]);
+            in.unit = str(*f, fx["unit"]);
+            in.home = point_of(*f);
+            d.instructors.push_back(std::move(in));
+        }
+    }
+    {
+        OGRLayer* l = impl_->layer("branches");
+        Fields fx(l->GetLayerDefn());
+        l->ResetReading();
+        while (auto f = own(l->GetNextFeature())) {
+            Branch b;
+            b.id = f->GetFieldAsInteger64(fx["id"]);
+            b.name = str(*f, fx["name"]);
+            b.type = parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone);
+            b.members = f->GetFieldAsInteger(fx["members"]);
+            b.org_ids = split_ids(str(*f, fx["org_ids"]));
+            d.branches.push_back(std::move(b));
+        }
+    }
+    return d;
+}
+
+void Store::replace(const Dataset& d) {
+    impl_->transaction([&] {
+        for (const char* name : {"areas", "orgs", "instructors", "branches"}) {
+            OGRLayer* res = impl_->ds->ExecuteSQL((std::string("DELETE FROM ") + name).c_str(), nullptr, nullptr);
+            if (res) impl_->ds->ReleaseResultSet(res);
+        }
+        impl_->write(d);
+    });
+}
+
+void Store::append(const Dataset& d) {
+    impl_->transaction([&] { impl_->write(d); });
+}
+
+}  // namespace covermap::geo

@@ -1,0 +1,13 @@
+#pragma once
+/// \file One-time Mapnik set-up: input plugins and fonts. Mapnik headers stay in tiles/src.
+
+#include <string>
+#include <vector>
+
+namespace covermap::tiles {
+
+/// Registers Mapnik's input plugins and the system fonts once (thread-safe); returns
+/// the CJK faces found, in fallback order (WenQuanYi Micro Hei first, then Noto CJK).
+const std::vector<std::string>& init_mapnik();
+
+}  // namespace covermap::tiles

@@ -1,0 +1,33 @@
+#pragma once
+/// \file XYZ tile addresses in Web Mercator (EPSG:3857).
+
+#include <optional>
+#include <string>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::tiles {
+
+/// An XYZ tile: zoom z, column x, row y (row 0 at the north).
+struct TileId {
+    int z = 0;
+    int x = 0;
+    int y = 0;
+
+    /// True when 0 ≤ z ≤ 22 and x, y are inside the zoom's grid.
+    bool valid() const;
+    /// The tile's box in EPSG:3857 metres.
+    geo::BBox mercator_bounds() const;
+    /// The tile's box in longitude/latitude.
+    geo::BBox lonlat_bounds() const;
+    std::string str() const;
+};
+
+bool operator==(const TileId& a, const TileId& b);
+
+/// Web Mercator projection of a longitude/latitude.
+geo::Point to_mercator(geo::Point lonlat);
+/// The tile at zoom z holding a longitude/latitude.
+TileId tile_at(geo::Point lonlat, int z);
+
+}  // namespace covermap::tiles
