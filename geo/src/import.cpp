@@ -83,8 +83,14 @@ public:
     OGRLayer* layer() { return layer_; }
     bool csv() const { return csv_; }
 
+    // A column by its contract name or its 10-byte shapefile alias (party_mbr…).
     int field(const char* name, bool required) const {
+        static const std::map<std::string, std::string> alias = {
+            {"credit_code", "cred_code"}, {"party_members", "party_mbr"}, {"above_scale", "above_scl"},
+            {"instructor_id", "instr_id"}, {"parent_code", "parent_cd"}};
         int i = layer_->GetLayerDefn()->GetFieldIndex(name);
+        if (auto a = alias.find(name); i < 0 && a != alias.end())
+            i = layer_->GetLayerDefn()->GetFieldIndex(a->second.c_str());
         if (i < 0 && required) fail("", std::string("missing required column '") + name + "'");
         return i;
     }

@@ -39,7 +39,7 @@ const std::vector<LayerSpec>& schema() {
           {"employees", OFTInteger},
           {"party_members", OFTInteger},
           {"status", OFTString},
-          {"above_scale", OFTInteger, OFSTBoolean},
+          {"above_scale", OFTInteger},  // 0/1; a boolean subtype reads back wrong from a new PG table
           {"branch_id", OFTInteger64},
           {"instructor_id", OFTInteger64},
           {"version", OFTInteger64}}},

@@ -1,0 +1,97 @@
+// The covermap executable, run as a user runs it.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "support.hpp"
+
+using covermap::test::TempDir;
+
+namespace {
+
+struct Run {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+Run run(const std::string& args, const TempDir& dir) {
+    std::string err_file = dir / "stderr.txt";
+    std::string cmd = std::string(COVERMAP_BIN) + " " + args + " 2>" + err_file;
+    Run r;
+    FILE* p = popen(cmd.c_str(), "r");
+    std::array<char, 4096> buf;
+    std::size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    std::ifstream e(err_file);
+    std::stringstream ss;
+    ss << e.rdbuf();
+    r.err = ss.str();
+    return r;
+}
+
+}  // namespace
+
+TEST(Cli, HelpListsTheSubcommands) {
+    TempDir dir;
+    auto r = run("--help", dir);
+    EXPECT_EQ(r.status, 0);
+    for (const char* sub : {"demo", "import", "coverage"}) EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
+}
+
+TEST(Cli, DemoThenCoverageJson) {
+    TempDir dir;
+    auto demo = run("demo --out " + (dir / "d.gpkg") + " --scale 0.5 --seed 3", dir);
+    ASSERT_EQ(demo.status, 0) << demo.err;
+    EXPECT_NE(demo.out.find("1126 organizations"), std::string::npos) << demo.out;
+    auto cov = run("coverage --db " + (dir / "d.gpkg") + " --level district --format json", dir);
+    ASSERT_EQ(cov.status, 0) << cov.err;
+    auto j = nlohmann::json::parse(cov.out);
+    EXPECT_EQ(j["level"], "district");
+    EXPECT_EQ(j["areas"].size(), 7u);
+    EXPECT_EQ(j["total"]["orgs"].get<int>() + 1, 1126) << "all but the one placed outside every county";
+    double r = j["total"]["org_coverage"];
+    EXPECT_GT(r, 0.2);
+    EXPECT_LT(r, 0.4);
+    auto table = run("coverage --db " + (dir / "d.gpkg") + " --level street --kind social --format table", dir);
+    ASSERT_EQ(table.status, 0);
+    EXPECT_NE(table.out.find("合计"), std::string::npos);
+    EXPECT_NE(table.out.find("组织覆盖率"), std::string::npos);
+    auto csv = run("coverage --db " + (dir / "d.gpkg") + " --level park --format csv", dir);
+    EXPECT_EQ(csv.out.rfind("code,name,orgs,operating,", 0), 0u);
+    // Reproducible: the same seed writes the same data.
+    auto again = run("demo --out " + (dir / "e.gpkg") + " --scale 0.5 --seed 3", dir);
+    auto cov2 = run("coverage --db " + (dir / "e.gpkg") + " --level grid --format csv", dir);
+    auto cov1 = run("coverage --db " + (dir / "d.gpkg") + " --level grid --format csv", dir);
+    EXPECT_EQ(cov1.out, cov2.out);
+}
+
+TEST(Cli, ErrorsAreOneLineAndNonZero) {
+    TempDir dir;
+    auto missing = run("coverage --db " + (dir / "nope.gpkg") + " --level grid", dir);
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.err.find("nope.gpkg"), std::string::npos) << missing.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "nope.gpkg")) << "a read must not create a store";
+
+    {
+        std::ofstream(dir / "bad.csv") << "id,name,kind,employees,party_members,status,lon,lat\n1,甲,enterprise,x,0,operating,1,2\n";
+    }
+    auto bad = run("import --db " + (dir / "s.gpkg") + " --kind orgs " + (dir / "bad.csv"), dir);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("bad.csv: line 2: employees 'x' is not an integer"), std::string::npos) << bad.err;
+    EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+
+    auto level = run("coverage --db " + (dir / "s.gpkg") + " --level county", dir);
+    EXPECT_NE(level.status, 0);
+    auto kind = run("import --db " + (dir / "s.gpkg") + " --kind people x.csv", dir);
+    EXPECT_NE(kind.status, 0);
+}

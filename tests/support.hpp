@@ -1,0 +1,63 @@
+#pragma once
+// Helpers shared by the test binaries: temporary folders and data set fingerprints.
+
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::test {
+
+/// A fresh folder under the system temp dir, removed when the object goes.
+class TempDir {
+public:
+    TempDir() {
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() / ("covermap-test-" + std::to_string(rd()) + std::to_string(rd()));
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+/// Every field of every row, in one string: equal fingerprints, equal data sets.
+inline std::string fingerprint(const geo::Dataset& d) {
+    std::ostringstream s;
+    s.precision(12);
+    for (const auto& a : d.areas) {
+        s << "A|" << a.code << '|' << a.name << '|' << geo::to_string(a.level) << '|' << a.parent_code;
+        for (const auto& p : a.shape)
+            for (const auto& pt : p.exterior) s << ' ' << pt.x << ',' << pt.y;
+        s << '\n';
+    }
+    for (const auto& o : d.orgs)
+        s << "O|" << o.id << '|' << o.name << '|' << geo::to_string(o.kind) << '|' << o.credit_code << '|' << o.industry
+          << '|' << o.employees << '|' << o.party_members << '|' << geo::to_string(o.status) << '|' << o.above_scale
+          << '|' << o.branch_id.value_or(-1) << '|' << o.instructor_id.value_or(-1) << '|' << o.version << '|'
+          << o.location.x << ',' << o.location.y << '\n';
+    for (const auto& i : d.instructors)
+        s << "I|" << i.id << '|' << i.name << '|' << i.capacity << '|' << i.industries << '|' << i.unit << '|'
+          << i.home.x << ',' << i.home.y << '\n';
+    for (const auto& b : d.branches) {
+        s << "B|" << b.id << '|' << b.name << '|' << geo::to_string(b.type) << '|' << b.members;
+        for (auto id : b.org_ids) s << ',' << id;
+        s << '\n';
+    }
+    return s.str();
+}
+
+/// An axis-aligned square polygon.
+inline geo::MultiPolygon square(double x0, double y0, double size) {
+    return {geo::Polygon{{{x0, y0}, {x0 + size, y0}, {x0 + size, y0 + size}, {x0, y0 + size}, {x0, y0}}, {}}};
+}
+
+}  // namespace covermap::test
