@@ -14,6 +14,7 @@
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
 #include "covermap/geo/store.hpp"
 
@@ -118,6 +119,19 @@ int cmd_coverage(const std::string& db, geo::Level level, std::optional<geo::Org
     return 0;
 }
 
+int cmd_export(const std::string& db, geo::ExportParams p) {
+    auto store = geo::Store::open_existing(db);
+    auto data = store.load();
+    TerminalProgress progress;
+    p.progress = [&](std::string_view s, double f) { progress(s, f); };
+    auto r = geo::export_layer(data, p);
+    std::printf("exported %zu features to %s (%s%s%s)\n", r.features, p.out.c_str(), r.srs.c_str(),
+                p.format == geo::ExportFormat::shp ? (", " + p.encoding).c_str() : "",
+                r.parts > 1 ? (", " + std::to_string(r.parts) + " parts").c_str() : "");
+    if (r.truncated) std::fprintf(stderr, "%zu text value(s) cut to 254 bytes on a character boundary\n", r.truncated);
+    return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -157,6 +171,21 @@ int run_cli(int argc, char** argv) {
     cov->add_option("--kind", kind_name, "enterprise | social")->check(CLI::IsMember({"enterprise", "social"}));
     cov->add_option("--format", format, "json | csv | table")->check(CLI::IsMember({"json", "csv", "table"}));
 
+    std::string layer_name = "orgs", encoding_out = "GBK", srs_out = "EPSG:4490", where;
+    auto* exp = app.add_subcommand("export", "export a layer for grid management systems and desktop GIS");
+    exp->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
+    exp->add_option("--layer", layer_name, "orgs | areas | instructors | branches | assignments")
+        ->check(CLI::IsMember({"orgs", "areas", "instructors", "branches", "assignments"}));
+    exp->add_option("--level", level_name, "areas: only this level")
+        ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
+    exp->add_option("--format", format, "shp (zip, default) | gpkg | geojson | csv")
+        ->check(CLI::IsMember({"shp", "gpkg", "geojson", "csv"}));
+    exp->add_option("--encoding", encoding_out, "shapefile text: GBK (default) | UTF-8")
+        ->check(CLI::IsMember({"GBK", "UTF-8", "gbk", "utf-8"}));
+    exp->add_option("--srs", srs_out, "EPSG:n (default EPSG:4490) or auto-gk (CGCS2000 3-degree Gauss-Kruger zone)");
+    exp->add_option("--where", where, "OGR SQL filter on the exported fields, e.g. \"status = 'operating'\"");
+    exp->add_option("--out", out, "output file (.zip for shp)")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -175,6 +204,17 @@ int run_cli(int argc, char** argv) {
             p.gcj02 = coords == "gcj02";
             p.layer = layer;
             return cmd_import(db, p);
+        }
+        if (*exp) {
+            geo::ExportParams p;
+            p.layer = *geo::parse_export_layer(layer_name);
+            p.format = *geo::parse_export_format(format == "json" ? "shp" : format);
+            if (!level_name.empty()) p.level = geo::parse_level(level_name);
+            p.encoding = encoding_out == "gbk" ? "GBK" : encoding_out == "utf-8" ? "UTF-8" : encoding_out;
+            p.srs = srs_out;
+            p.where = where;
+            p.out = out;
+            return cmd_export(db, p);
         }
         if (*cov) {
             std::optional<geo::OrgKind> kind;

@@ -95,3 +95,18 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
     auto kind = run("import --db " + (dir / "s.gpkg") + " --kind people x.csv", dir);
     EXPECT_NE(kind.status, 0);
 }
+
+TEST(Cli, ExportShapefileAndErrors) {
+    TempDir dir;
+    ASSERT_EQ(run("demo --out " + (dir / "d.gpkg") + " --scale 0.05", dir).status, 0);
+    auto ok = run("export --db " + (dir / "d.gpkg") + " --layer areas --level district --out " + (dir / "a.zip"), dir);
+    ASSERT_EQ(ok.status, 0) << ok.err;
+    EXPECT_NE(ok.out.find("exported 7 features"), std::string::npos) << ok.out;
+    EXPECT_TRUE(std::filesystem::exists(dir / "a.zip"));
+    auto where = run("export --db " + (dir / "d.gpkg") + " --layer orgs --where \"nonsense ===\" --out " + (dir / "b.zip"), dir);
+    EXPECT_NE(where.status, 0);
+    EXPECT_NE(where.err.find("bad --where"), std::string::npos) << where.err;
+    auto srs = run("export --db " + (dir / "d.gpkg") + " --layer orgs --srs EPSG:123456789 --out " + (dir / "c.zip"), dir);
+    EXPECT_NE(srs.status, 0);
+    EXPECT_NE(srs.err.find("unknown CRS"), std::string::npos) << srs.err;
+}
