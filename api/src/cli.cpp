@@ -7,15 +7,18 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "covermap/api/progress.hpp"
 #include "covermap/api/text_table.hpp"
+#include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
+#include "covermap/geo/planner.hpp"
 #include "covermap/geo/store.hpp"
 
 #ifndef COVERMAP_DATA_DIR
@@ -132,6 +135,58 @@ int cmd_export(const std::string& db, geo::ExportParams p) {
     return 0;
 }
 
+int cmd_adjacency(const std::string& source, const std::string& layer, const std::string& mode, double tolerance,
+                  const std::string& out) {
+    using clock = std::chrono::steady_clock;
+    auto t0 = clock::now();
+    auto src = geo::read_polygons(source, layer);
+    auto t1 = clock::now();
+    geo::AdjacencyParams p;
+    p.mode = mode == "rook" ? geo::Contiguity::rook : geo::Contiguity::queen;
+    p.tolerance_m = tolerance;
+    p.geographic = src.geographic;
+    auto g = geo::build_adjacency(std::move(src.shapes), p);
+    auto t2 = clock::now();
+    FILE* f = std::fopen(out.c_str(), "w");
+    if (!f) throw geo::error("cannot write " + out);
+    std::fputs("a,b\n", f);
+    for (auto [a, b] : g.links) {
+        auto fa = src.fids[static_cast<std::size_t>(a)], fb = src.fids[static_cast<std::size_t>(b)];
+        if (fa > fb) std::swap(fa, fb);
+        std::fprintf(f, "%lld,%lld\n", static_cast<long long>(fa), static_cast<long long>(fb));
+    }
+    std::fclose(f);
+    if (g.repaired || g.empty)
+        std::fprintf(stderr, "%zu invalid polygon(s) repaired, %zu without area (kept as islands)\n", g.repaired, g.empty);
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    nlohmann::json j = {{"areas", g.areas}, {"links", g.links.size()}, {"islands", g.islands},
+                        {"components", g.components}, {"read_ms", ms(t0, t1)}, {"build_ms", ms(t1, t2)}};
+    std::cout << j.dump() << std::endl;
+    return 0;
+}
+
+int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, const std::string& out) {
+    auto store = geo::Store::open_existing(db);
+    auto data = store.load();
+    TerminalProgress progress;
+    geo::PlanParams p;
+    p.level = level;
+    p.cost = cost == "distance" ? geo::CostMode::distance : geo::CostMode::planning;
+    p.progress = [&](std::string_view s, double f) { progress(s, f); };
+    auto plan = geo::make_plan(data, p);
+    auto j = geo::to_json(plan);
+    std::ofstream f(out);
+    if (!f) throw geo::error("cannot write " + out);
+    f << j.dump(1) << '\n';
+    const auto& s = j["summary"];
+    std::printf("plan written to %s: %zu clusters, %zu hot spots, %d standalone, %d joint, %d affiliate, "
+                "%d instructor proposals, %zu left without instructor capacity, %zu flags\n",
+                out.c_str(), plan.clusters.size(), plan.hotspots.size(), s["standalone"].get<int>(),
+                s["joint"].get<int>(), s["affiliate"].get<int>(), s["instructor"].get<int>(), plan.unassigned,
+                plan.flags.size());
+    return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -186,6 +241,26 @@ int run_cli(int argc, char** argv) {
     exp->add_option("--where", where, "OGR SQL filter on the exported fields, e.g. \"status = 'operating'\"");
     exp->add_option("--out", out, "output file (.zip for shp)")->required();
 
+    std::string adj_mode = "queen";
+    double tolerance = 0;
+    auto* adj = app.add_subcommand("adjacency", "adjacency of any OGR polygon source: CSV a,b of FIDs");
+    adj->add_option("source", source, "polygon source (Shapefile, GeoJSON, GeoPackage…)")->required();
+    adj->add_option("--layer", layer, "layer name (first layer by default)");
+    adj->add_option("--mode", adj_mode, "queen (shared point) | rook (shared edge)")
+        ->check(CLI::IsMember({"queen", "rook"}));
+    adj->add_option("--tolerance", tolerance, "also link borders within this many metres (fuzzy contiguity)")
+        ->check(CLI::Range(0.0, 1e6));
+    adj->add_option("--out", out, "edges CSV")->required();
+
+    std::string cost = "planning";
+    auto* plan = app.add_subcommand("plan", "the whole plan: clusters, hot spots, proposals, flags (JSON)");
+    plan->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
+    plan->add_option("--level", level_name, "grid (default) | community | street")
+        ->check(CLI::IsMember({"grid", "community", "street"}));
+    plan->add_option("--cost", cost, "planning (default: distance + penalties) | distance (haversine metres)")
+        ->check(CLI::IsMember({"planning", "distance"}));
+    plan->add_option("--out", out, "plan.json")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -216,6 +291,9 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
+        if (*plan)
+            return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);
+        if (*adj) return cmd_adjacency(source, layer, adj_mode, tolerance, out);
         if (*cov) {
             std::optional<geo::OrgKind> kind;
             if (!kind_name.empty()) kind = geo::parse_org_kind(kind_name);

@@ -1,0 +1,535 @@
+#include "covermap/geo/planner.hpp"
+
+#include <lemon/list_graph.h>
+#include <lemon/network_simplex.h>
+
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include "covermap/geo/adjacency.hpp"
+#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/geometry.hpp"
+
+namespace covermap::geo {
+
+namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
+
+namespace {
+
+using BPoint = bg::model::point<double, 2, bg::cs::cartesian>;
+
+// Local planar coordinates (metres-ish) for nearest-neighbour pruning: longitude scaled by
+// the cosine of the latitude. Exact costs are always computed with haversine.
+BPoint planar(Point p, double coslat) { return BPoint(p.x * 111319.49 * coslat, p.y * 111319.49); }
+
+double mean_coslat(const std::vector<Point>& pts) {
+    if (pts.empty()) return 1;
+    double s = 0;
+    for (auto p : pts) s += p.y;
+    return std::cos(s / pts.size() * M_PI / 180);
+}
+
+class Timer {
+public:
+    explicit Timer(Plan& plan) : plan_(plan), t_(std::chrono::steady_clock::now()) {}
+    void lap(const char* stage) {
+        auto now = std::chrono::steady_clock::now();
+        plan_.timings_ms.emplace_back(stage, std::chrono::duration<double, std::milli>(now - t_).count());
+        t_ = now;
+    }
+
+private:
+    Plan& plan_;
+    std::chrono::steady_clock::time_point t_;
+};
+
+bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
+
+// Getis-Ord Gi* with binary weights including the area itself; p two-sided from the normal.
+void hotspots(const std::vector<double>& x, const AdjacencyGraph& g, double alpha, const std::vector<const Area*>& areas,
+              Plan& plan) {
+    std::size_t n = x.size();
+    if (n < 3) return;
+    double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
+    double sq = 0;
+    for (double v : x) sq += v * v;
+    double s = std::sqrt(std::max(0.0, sq / n - mean * mean));
+    if (s == 0) return;
+    std::vector<double> sum(x), w(n, 1.0);
+    for (auto [a, b] : g.links) {
+        sum[a] += x[b];
+        sum[b] += x[a];
+        w[a] += 1;
+        w[b] += 1;
+    }
+    std::vector<std::pair<double, std::size_t>> ps;
+    std::vector<double> z(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        double denom = s * std::sqrt((n * w[i] - w[i] * w[i]) / (n - 1.0));
+        z[i] = denom > 0 ? (sum[i] - mean * w[i]) / denom : 0;
+        ps.emplace_back(std::erfc(std::fabs(z[i]) / std::sqrt(2.0)), i);
+    }
+    // Benjamini–Hochberg: the largest k with p(k) ≤ k/n·α sets the cut.
+    std::sort(ps.begin(), ps.end());
+    double cut = 0;
+    for (std::size_t k = 0; k < n; ++k)
+        if (ps[k].first <= (k + 1.0) / n * alpha) cut = ps[k].first;
+    plan.hotspot_tests = n;
+    plan.hotspot_alpha = alpha;
+    plan.hotspot_p_cut = cut;
+    for (auto [p, i] : ps) {
+        if (cut == 0 || p > cut) break;
+        if (z[i] > 0) plan.hotspots.push_back({areas[i]->code, areas[i]->name, z[i], p});
+    }
+    std::sort(plan.hotspots.begin(), plan.hotspots.end(), [](auto& a, auto& b) { return a.z > b.z; });
+}
+
+}  // namespace
+
+Assignment solve_assignment(const AssignmentProblem& pr) {
+    Assignment best;
+    std::size_t n = pr.orgs.size(), m = pr.instructors.size();
+    best.instructor_of.assign(n, -1);
+    if (n == 0) return best;
+    auto cost = pr.cost ? pr.cost : [&](std::size_t i, std::size_t j) { return haversine_m(pr.orgs[i], pr.instructors[j]); };
+
+    std::vector<std::size_t> open;  // instructors with spare capacity
+    for (std::size_t j = 0; j < m; ++j)
+        if (pr.spare[j] > 0) open.push_back(j);
+    if (open.empty()) return best;
+    std::vector<Point> all(pr.orgs);
+    all.insert(all.end(), pr.instructors.begin(), pr.instructors.end());
+    double coslat = mean_coslat(all);
+    std::vector<std::pair<BPoint, std::size_t>> items;
+    for (auto j : open) items.emplace_back(planar(pr.instructors[j], coslat), j);
+    bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
+
+    std::size_t k = std::max<std::size_t>(1, std::min(pr.k, open.size()));
+    std::optional<long long> previous;
+    for (;;) {
+        // Candidate arcs: the k nearest open instructors of each organization.
+        std::vector<std::vector<std::pair<std::size_t, long long>>> cand(n);
+        long long cmax = 1;
+        for (std::size_t i = 0; i < n; ++i) {
+            std::vector<std::pair<BPoint, std::size_t>> near;
+            BPoint here = planar(pr.orgs[i], coslat);
+            tree.query(bgi::nearest(here, static_cast<unsigned>(k)), std::back_inserter(near));
+            if (pr.max_penalty_m > 0 && !near.empty()) {
+                // The k cheapest by cost lie within the largest cost among the k nearest
+                // (cost ≥ distance): gather that disc, keep its k cheapest.
+                double radius = 0;
+                for (auto& [pt, j] : near) radius = std::max(radius, cost(i, j));
+                double r = radius * 1.01 + 50;  // planar vs great-circle slack
+                bg::model::box<BPoint> box(BPoint(here.get<0>() - r, here.get<1>() - r),
+                                           BPoint(here.get<0>() + r, here.get<1>() + r));
+                near.clear();
+                tree.query(bgi::intersects(box), std::back_inserter(near));
+                std::vector<std::pair<double, std::size_t>> by_cost;
+                for (auto& [pt, j] : near)
+                    if (bg::distance(here, pt) <= r) by_cost.emplace_back(cost(i, j), j);
+                std::size_t keep = std::min(k, by_cost.size());
+                std::partial_sort(by_cost.begin(), by_cost.begin() + static_cast<long>(keep), by_cost.end());
+                by_cost.resize(keep);
+                for (auto [c, j] : by_cost) {
+                    cand[i].emplace_back(j, std::llround(c * 100));
+                    cmax = std::max(cmax, std::llround(c * 100));
+                }
+                continue;
+            }
+            for (auto& [pt, j] : near) {
+                long long c = std::llround(cost(i, j) * 100);  // centimetres: integer costs
+                cand[i].emplace_back(j, c);
+                cmax = std::max(cmax, c);
+            }
+        }
+        // Min-cost flow: each org supplies 1, the sink takes n; an org either reaches the sink
+        // through an instructor (capacity spare) or through a bypass costing more than any
+        // reshuffle could save, so the optimum assigns as many as possible, then least cost.
+        lemon::ListDigraph g;
+        auto sink = g.addNode();
+        std::vector<lemon::ListDigraph::Node> org_node(n), instr_node(m);
+        for (auto j : open) instr_node[j] = g.addNode();
+        for (std::size_t i = 0; i < n; ++i) org_node[i] = g.addNode();
+        lemon::ListDigraph::ArcMap<long long> cap(g), arc_cost(g);
+        lemon::ListDigraph::NodeMap<long long> supply(g, 0);
+        const long long big = (static_cast<long long>(n) + 1) * cmax + 1;
+        std::vector<std::vector<lemon::ListDigraph::Arc>> arcs(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            supply[org_node[i]] = 1;
+            for (auto [j, c] : cand[i]) {
+                auto a = g.addArc(org_node[i], instr_node[j]);
+                cap[a] = 1;
+                arc_cost[a] = c;
+                arcs[i].push_back(a);
+            }
+            auto bypass = g.addArc(org_node[i], sink);
+            cap[bypass] = 1;
+            arc_cost[bypass] = big;
+        }
+        for (auto j : open) {
+            auto a = g.addArc(instr_node[j], sink);
+            cap[a] = pr.spare[j];
+            arc_cost[a] = 0;
+        }
+        supply[sink] = -static_cast<long long>(n);
+        lemon::NetworkSimplex<lemon::ListDigraph, long long, long long> ns(g);
+        ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
+        ns.run();
+        Assignment a;
+        a.instructor_of.assign(n, -1);
+        a.k = k;
+        long long total = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t c = 0; c < arcs[i].size(); ++c) {
+                if (ns.flow(arcs[i][c]) > 0) {
+                    a.instructor_of[i] = static_cast<int>(cand[i][c].first);
+                    total += cand[i][c].second;
+                    ++a.assigned;
+                }
+            }
+        }
+        a.cost_m = total / 100.0;
+        long long objective = static_cast<long long>(n - a.assigned) * big + total;
+        best = std::move(a);
+        if ((previous && *previous == objective) || k >= open.size()) break;
+        previous = objective;
+        k = std::min(open.size(), k * 2);
+    }
+    return best;
+}
+
+Plan make_plan(const Dataset& d, const PlanParams& p) {
+    Plan plan;
+    plan.level = p.level;
+    plan.cost = p.cost;
+    Timer timer(plan);
+    auto report = [&](const char* s, double f) {
+        if (p.progress) p.progress(s, f);
+    };
+
+    // Where each organization is: the plan's level, its community and street, its grid cell.
+    report("locate", 0);
+    std::vector<const Area*> level_areas;
+    std::unordered_map<const Area*, int> level_index;
+    for (const auto& a : d.areas)
+        if (a.level == p.level) {
+            level_index[&a] = static_cast<int>(level_areas.size());
+            level_areas.push_back(&a);
+        }
+    auto at_level = locate_orgs(d, p.level);
+    auto community = p.level == Level::community ? at_level : locate_orgs(d, Level::community);
+    auto street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
+    auto grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
+    timer.lap("locate");
+
+    // 1. The area graph and the uncovered clusters.
+    report("adjacency", 0);
+    std::vector<MultiPolygon> shapes;
+    for (auto* a : level_areas) shapes.push_back(a->shape);
+    AdjacencyParams ap;
+    ap.mode = Contiguity::queen;
+    ap.tolerance_m = p.tolerance_m;
+    auto graph = build_adjacency(std::move(shapes), ap);
+    timer.lap("adjacency");
+
+    std::size_t na = level_areas.size();
+    std::vector<long long> unc(na, 0), op(na, 0);
+    std::vector<std::vector<std::int64_t>> unc_orgs(na);
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        if (at_level[i] < 0) continue;
+        int k = level_index[&d.areas[static_cast<std::size_t>(at_level[i])]];
+        if (d.orgs[i].operating()) ++op[k];
+        if (uncovered(d.orgs[i])) {
+            ++unc[k];
+            unc_orgs[k].push_back(d.orgs[i].id);
+        }
+    }
+    {
+        AdjacencyGraph sub;
+        sub.areas = na;
+        for (auto [a, b] : graph.links)
+            if (unc[a] && unc[b]) sub.links.emplace_back(a, b);
+        summarize(sub);
+        std::map<int, Cluster> by_component;
+        for (std::size_t i = 0; i < na; ++i) {
+            if (!unc[i]) continue;
+            auto& c = by_component[sub.component[i]];
+            c.areas.push_back(level_areas[i]->code);
+            c.uncovered += unc[i];
+            c.orgs.insert(c.orgs.end(), unc_orgs[i].begin(), unc_orgs[i].end());
+        }
+        for (auto& [id, c] : by_component) plan.clusters.push_back(std::move(c));
+        std::stable_sort(plan.clusters.begin(), plan.clusters.end(),
+                         [](const Cluster& a, const Cluster& b) { return a.uncovered > b.uncovered; });
+        for (std::size_t i = 0; i < plan.clusters.size(); ++i) plan.clusters[i].id = static_cast<int>(i + 1);
+    }
+    std::vector<double> rate(na, 0);
+    for (std::size_t i = 0; i < na; ++i) rate[i] = op[i] ? double(unc[i]) / op[i] : 0;
+    hotspots(rate, graph, p.alpha, level_areas, plan);
+    timer.lap("clusters+hotspots");
+
+    std::vector<char> taken(d.orgs.size(), 0);
+    auto area_code = [&](const std::vector<int>& where, std::size_t i) {
+        return where[i] >= 0 ? d.areas[static_cast<std::size_t>(where[i])].code : std::string();
+    };
+    int next_id = 1;
+    auto new_id = [&](const char* prefix) { return std::string(prefix) + "-" + std::to_string(next_id++); };
+
+    // 2. Rule 1: standalone branches.
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (!o.operating() || o.branch_id || o.party_members < p.min_members) continue;
+        Proposal pr{new_id("S"), "standalone", {o.id}, o.party_members, area_code(street, i), std::nullopt, 0};
+        plan.proposals.push_back(std::move(pr));
+        taken[i] = 1;
+    }
+    timer.lap("standalone");
+
+    // 3. Rule 2: joint branches, street by street. Region growing in the spirit of max-p
+    // regionalization: seeds are taken hardest first (fewest candidates near them); a region
+    // grows by its cheapest neighbour (distance to the seed plus an industry penalty) until
+    // it has the floor of members, never past the cap of organizations; a region that cannot
+    // reach the floor is dissolved. Growing only to the floor maximizes the number of regions;
+    // cheapest-first keeps them compact. Leftovers then join a region with room nearby
+    // (local improvement: more organizations covered, no region lost).
+    report("joint", 0);
+    std::map<std::string, std::vector<std::size_t>> by_street;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (!o.operating() || o.branch_id || taken[i] || o.party_members < 1 || o.party_members >= p.min_members) continue;
+        by_street[area_code(street, i)].push_back(i);
+    }
+    std::vector<std::size_t> leftovers;
+    for (auto& [code, members] : by_street) {
+        std::size_t n = members.size();
+        auto dist = [&](std::size_t a, std::size_t b) {
+            return haversine_m(d.orgs[members[a]].location, d.orgs[members[b]].location);
+        };
+        auto step_cost = [&](std::size_t seed, std::size_t b) {
+            return dist(seed, b) +
+                   (d.orgs[members[seed]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m);
+        };
+        std::vector<int> near(n, 0);
+        for (std::size_t a = 0; a < n; ++a)
+            for (std::size_t b = 0; b < n; ++b)
+                if (a != b && dist(a, b) <= p.joint_max_m) ++near[a];
+        std::vector<std::size_t> order(n);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return near[a] < near[b]; });
+        std::vector<char> used(n, 0);
+        std::vector<std::vector<std::size_t>> regions;
+        for (auto seed : order) {
+            if (used[seed]) continue;
+            std::vector<std::size_t> region{seed};
+            int members_sum = d.orgs[members[seed]].party_members;
+            used[seed] = 1;
+            while (members_sum < p.min_members && static_cast<int>(region.size()) < p.joint_max_orgs) {
+                std::optional<std::size_t> pick;
+                double best = 1e300;
+                for (std::size_t b = 0; b < n; ++b) {
+                    if (used[b] || dist(seed, b) > p.joint_max_m) continue;
+                    double c = step_cost(seed, b);
+                    if (c < best) { best = c; pick = b; }
+                }
+                if (!pick) break;
+                used[*pick] = 1;
+                region.push_back(*pick);
+                members_sum += d.orgs[members[*pick]].party_members;
+            }
+            if (members_sum >= p.min_members) {
+                regions.push_back(std::move(region));
+            } else {
+                for (auto r : region) used[r] = 0;
+                used[seed] = 2;  // tried as a seed; may still join another region
+            }
+        }
+        // Local improvement: a leftover joins the nearest region with room within reach.
+        for (std::size_t b = 0; b < n; ++b) {
+            if (used[b] == 1) continue;
+            std::optional<std::size_t> target;
+            double best = 1e300;
+            for (std::size_t r = 0; r < regions.size(); ++r) {
+                if (static_cast<int>(regions[r].size()) >= p.joint_max_orgs) continue;
+                double c = step_cost(regions[r][0], b);
+                if (dist(regions[r][0], b) <= p.joint_max_m && c < best) { best = c; target = r; }
+            }
+            if (target) {
+                regions[*target].push_back(b);
+                used[b] = 1;
+            } else {
+                leftovers.push_back(members[b]);
+            }
+        }
+        for (auto& region : regions) {
+            Proposal pr{new_id("J"), "joint", {}, 0, code, std::nullopt, 0};
+            for (auto r : region) {
+                pr.orgs.push_back(d.orgs[members[r]].id);
+                pr.members += d.orgs[members[r]].party_members;
+                pr.cost_m += r == region[0] ? 0 : dist(region[0], r);
+                taken[members[r]] = 1;
+            }
+            plan.proposals.push_back(std::move(pr));
+        }
+    }
+    timer.lap("joint");
+
+    // 4. Rule 3, first part: what rule 2 could not group is affiliated to its community.
+    for (auto i : leftovers) {
+        Proposal pr{new_id("A"), "affiliate", {d.orgs[i].id}, d.orgs[i].party_members, area_code(community, i), std::nullopt, 0};
+        plan.proposals.push_back(std::move(pr));
+        taken[i] = 1;
+    }
+
+    // 5. Rule 3, second part: the rest (no branch, no instructor, no proposal) to instructors,
+    // optimally under the spare capacity that existing assignments leave.
+    report("instructors", 0);
+    std::unordered_map<std::int64_t, std::size_t> instr_index;
+    for (std::size_t j = 0; j < d.instructors.size(); ++j) instr_index[d.instructors[j].id] = j;
+    std::vector<int> load(d.instructors.size(), 0);
+    for (const auto& o : d.orgs)
+        if (o.instructor_id)
+            if (auto it = instr_index.find(*o.instructor_id); it != instr_index.end()) ++load[it->second];
+    AssignmentProblem ap2;
+    std::vector<std::size_t> todo;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (uncovered(d.orgs[i]) && !taken[i]) {
+            todo.push_back(i);
+            ap2.orgs.push_back(d.orgs[i].location);
+        }
+    for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+        ap2.instructors.push_back(d.instructors[j].home);
+        ap2.spare.push_back(std::max(0, d.instructors[j].capacity - load[j]));
+    }
+    if (p.cost == CostMode::planning) {
+        ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
+        std::vector<std::string> org_street(todo.size());
+        for (std::size_t t = 0; t < todo.size(); ++t) org_street[t] = area_code(street, todo[t]);
+        ap2.cost = [&, org_street](std::size_t i, std::size_t j) {
+            const auto& in = d.instructors[j];
+            const auto& o = d.orgs[todo[i]];
+            double c = haversine_m(o.location, in.home);
+            if (!in.unit.empty() && in.unit != org_street[i]) c += p.street_penalty_m;
+            if (!in.industries.empty() && !o.industry.empty() && in.industries.find(o.industry) == std::string::npos)
+                c += p.industry_penalty_m;
+            return c;
+        };
+    }
+    auto assignment = solve_assignment(ap2);
+    plan.instructor_k = assignment.k;
+    std::map<std::size_t, Proposal> per_instructor;
+    for (std::size_t t = 0; t < todo.size(); ++t) {
+        int j = assignment.instructor_of[t];
+        if (j < 0) {
+            ++plan.unassigned;
+            continue;
+        }
+        auto& pr = per_instructor[static_cast<std::size_t>(j)];
+        pr.type = "instructor";
+        pr.instructor_id = d.instructors[static_cast<std::size_t>(j)].id;
+        pr.orgs.push_back(d.orgs[todo[t]].id);
+        pr.cost_m += ap2.cost ? ap2.cost(t, static_cast<std::size_t>(j))
+                              : haversine_m(ap2.orgs[t], ap2.instructors[static_cast<std::size_t>(j)]);
+        pr.members += d.orgs[todo[t]].party_members;
+    }
+    for (auto& [j, pr] : per_instructor) {
+        pr.id = new_id("I");
+        pr.cost_m = std::round(pr.cost_m * 100) / 100;
+        plan.proposals.push_back(std::move(pr));
+    }
+    timer.lap("instructors");
+
+    // 6. Rule 4: flags.
+    std::unordered_map<std::int64_t, const Organization*> org_by_id;
+    for (const auto& o : d.orgs) org_by_id[o.id] = &o;
+    for (const auto& b : d.branches) {
+        if (b.type == BranchType::standalone) {
+            bool shell = b.members < p.min_members;
+            std::string why = shell ? std::to_string(b.members) + " members" : "";
+            for (auto id : b.org_ids)
+                if (auto it = org_by_id.find(id); it != org_by_id.end() && !it->second->operating()) {
+                    shell = true;
+                    why += std::string(why.empty() ? "" : ", ") + "organization " + std::to_string(id) + " is " +
+                           std::string(to_string(it->second->status));
+                }
+            if (shell)
+                plan.flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
+        }
+        if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > p.joint_max_orgs)
+            plan.flags.push_back({"joint_over_cap", {std::to_string(b.id)},
+                                  "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
+                                      " organizations (at most " + std::to_string(p.joint_max_orgs) + ")"});
+    }
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (o.operating() && o.employees >= 50 && o.party_members == 0)
+            plan.flags.push_back({"no_members", {std::to_string(o.id)},
+                                  o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
+        if (grid[i] < 0)
+            plan.flags.push_back({"outside_grid", {std::to_string(o.id)}, o.name + " lies outside every grid cell"});
+    }
+    for (std::size_t j = 0; j < d.instructors.size(); ++j)
+        if (load[j] > d.instructors[j].capacity)
+            plan.flags.push_back({"instructor_over_capacity", {std::to_string(d.instructors[j].id)},
+                                  d.instructors[j].name + " covers " + std::to_string(load[j]) + " organizations, capacity " +
+                                      std::to_string(d.instructors[j].capacity)});
+    std::map<std::string, std::vector<std::string>> by_code;
+    for (const auto& o : d.orgs)
+        if (!o.credit_code.empty()) by_code[o.credit_code].push_back(std::to_string(o.id));
+    for (auto& [code, ids] : by_code)
+        if (ids.size() > 1) plan.flags.push_back({"duplicate_credit_code", ids, "统一社会信用代码 " + code + " used " +
+                                                                                   std::to_string(ids.size()) + " times"});
+    timer.lap("flags");
+    report("plan", 1);
+    return plan;
+}
+
+nlohmann::json to_json(const Plan& plan) {
+    using nlohmann::json;
+    json j;
+    j["level"] = std::string(to_string(plan.level));
+    j["cost"] = plan.cost == CostMode::distance ? "distance" : "planning";
+    j["clusters"] = json::array();
+    for (const auto& c : plan.clusters)
+        j["clusters"].push_back({{"id", c.id}, {"areas", c.areas}, {"uncovered", c.uncovered}, {"orgs", c.orgs}});
+    json hs = json::array();
+    for (const auto& h : plan.hotspots) hs.push_back({{"code", h.code}, {"name", h.name}, {"z", h.z}, {"p", h.p}});
+    j["hotspots"] = {{"statistic", "Getis-Ord Gi* of the uncovered rate, binary queen weights with self"},
+                     {"fdr_alpha", plan.hotspot_alpha},
+                     {"tests", plan.hotspot_tests},
+                     {"p_cut", plan.hotspot_p_cut},
+                     {"areas", hs}};
+    j["proposals"] = json::array();
+    std::map<std::string, int> counts;
+    for (const auto& p : plan.proposals) {
+        json q = {{"id", p.id}, {"type", p.type}, {"orgs", p.orgs}, {"members", p.members}};
+        if (p.type == "affiliate") q["area"] = p.area;
+        if (p.type == "standalone" || p.type == "joint") q["street"] = p.area;
+        if (p.type == "joint") q["spread_m"] = std::round(p.cost_m);
+        if (p.instructor_id) {
+            q["instructor_id"] = *p.instructor_id;
+            q["cost_m"] = p.cost_m;
+        }
+        j["proposals"].push_back(std::move(q));
+        ++counts[p.type];
+    }
+    j["flags"] = json::array();
+    for (const auto& f : plan.flags) j["flags"].push_back({{"type", f.type}, {"ids", f.ids}, {"message", f.message}});
+    json timings = json::object();
+    for (const auto& [k, v] : plan.timings_ms) timings[k] = std::round(v * 10) / 10;
+    j["summary"] = {{"standalone", counts["standalone"]}, {"joint", counts["joint"]}, {"affiliate", counts["affiliate"]},
+                    {"instructor", counts["instructor"]}, {"unassigned", plan.unassigned},
+                    {"instructor_k", plan.instructor_k}, {"timings_ms", timings}};
+    return j;
+}
+
+}  // namespace covermap::geo

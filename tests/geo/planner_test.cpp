@@ -1,0 +1,268 @@
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "covermap/geo/adjacency.hpp"
+#include "covermap/geo/geometry.hpp"
+#include "covermap/geo/planner.hpp"
+#include "support.hpp"
+
+using namespace covermap::geo;
+using covermap::test::square;
+
+namespace {
+
+std::vector<MultiPolygon> grid3x3() {
+    std::vector<MultiPolygon> s;
+    for (int y = 0; y < 3; ++y)
+        for (int x = 0; x < 3; ++x) s.push_back(square(x, y, 1));
+    return s;
+}
+
+}  // namespace
+
+TEST(Adjacency, QueenAndRookOnAGrid) {
+    AdjacencyParams p;
+    p.geographic = false;
+    p.mode = Contiguity::rook;
+    auto rook = build_adjacency(grid3x3(), p);
+    EXPECT_EQ(rook.links.size(), 12u);
+    p.mode = Contiguity::queen;
+    auto queen = build_adjacency(grid3x3(), p);
+    EXPECT_EQ(queen.links.size(), 20u);  // 12 edges + 8 diagonal corners
+    EXPECT_EQ(queen.islands, 0u);
+    EXPECT_EQ(queen.components, 1u);
+    for (auto [a, b] : queen.links) EXPECT_LT(a, b);
+    EXPECT_TRUE(std::is_sorted(queen.links.begin(), queen.links.end()));
+}
+
+TEST(Adjacency, IslandsComponentsAndTolerance) {
+    auto shapes = grid3x3();
+    shapes.push_back(square(10, 10, 1));      // an island
+    shapes.push_back(square(3.0004, 0, 1));   // 0.0004 away from square 2: not touching
+    AdjacencyParams p;
+    p.geographic = false;
+    auto exact = build_adjacency(shapes, p);
+    EXPECT_EQ(exact.islands, 2u);
+    EXPECT_EQ(exact.components, 3u);
+    p.tolerance_m = 0.001;  // planar units here
+    auto fuzzy = build_adjacency(shapes, p);
+    EXPECT_EQ(fuzzy.islands, 1u);
+    EXPECT_EQ(fuzzy.components, 2u);
+    EXPECT_TRUE(std::count(fuzzy.links.begin(), fuzzy.links.end(), std::make_pair(2, 10)) == 1);
+}
+
+TEST(Adjacency, DirtyPolygonsNeverCrash) {
+    std::vector<MultiPolygon> shapes = grid3x3();
+    shapes.push_back({Polygon{{{0, 3}, {1, 4}, {1, 3}, {0, 4}, {0, 3}}, {}}});  // bow-tie touching square 6
+    shapes.push_back({Polygon{{{5, 5}, {6, 6}}, {}}});                         // two-point ring
+    shapes.push_back({});                                                      // empty
+    shapes.push_back({Polygon{{{2, 3}, {2, 3}, {2, 3}, {2, 3}}, {}}});         // a collapsed ring
+    AdjacencyParams p;
+    p.geographic = false;
+    p.tolerance_m = 0.01;
+    auto g = build_adjacency(shapes, p);
+    EXPECT_EQ(g.areas, shapes.size());
+    EXPECT_GE(g.repaired, 2u);
+    EXPECT_GE(g.empty, 3u);
+    // The repaired bow-tie still touches the grid's top row.
+    bool linked = false;
+    for (auto [a, b] : g.links) linked |= (b == 9 && (a == 6 || a == 7));
+    EXPECT_TRUE(linked);
+}
+
+// Brute force: every assignment of n orgs to m instructors or none, within capacity;
+// the best has the most assigned, then the least cost.
+static std::pair<std::size_t, double> brute(const AssignmentProblem& p) {
+    std::size_t n = p.orgs.size(), m = p.instructors.size();
+    std::vector<int> choice(n, -1);
+    std::pair<std::size_t, double> best{0, 0};
+    bool first = true;
+    std::function<void(std::size_t, std::vector<int>&)> rec = [&](std::size_t i, std::vector<int>& left) {
+        if (i == n) {
+            std::size_t count = 0;
+            double cost = 0;
+            for (std::size_t k = 0; k < n; ++k)
+                if (choice[k] >= 0) {
+                    ++count;
+                    cost += std::llround(haversine_m(p.orgs[k], p.instructors[choice[k]]) * 100) / 100.0;
+                }
+            if (first || count > best.first || (count == best.first && cost < best.second - 1e-9)) best = {count, cost};
+            first = false;
+            return;
+        }
+        choice[i] = -1;
+        rec(i + 1, left);
+        for (std::size_t j = 0; j < m; ++j) {
+            if (left[j] == 0) continue;
+            --left[j];
+            choice[i] = static_cast<int>(j);
+            rec(i + 1, left);
+            ++left[j];
+        }
+        choice[i] = -1;
+    };
+    auto left = p.spare;
+    rec(0, left);
+    return best;
+}
+
+TEST(Assignment, OptimalAgainstBruteForce) {
+    std::mt19937 rng(42);
+    std::uniform_real_distribution<double> u(0, 0.05);
+    for (int round = 0; round < 30; ++round) {
+        AssignmentProblem p;
+        std::size_t n = 3 + rng() % 4, m = 2 + rng() % 3;
+        for (std::size_t i = 0; i < n; ++i) p.orgs.push_back({123.8 + u(rng), 42.2 + u(rng)});
+        for (std::size_t j = 0; j < m; ++j) {
+            p.instructors.push_back({123.8 + u(rng), 42.2 + u(rng)});
+            p.spare.push_back(static_cast<int>(rng() % 3));  // capacity often runs out
+        }
+        p.k = 1;  // start small: the k growth must still reach the optimum
+        auto a = solve_assignment(p);
+        auto b = brute(p);
+        EXPECT_EQ(a.assigned, b.first) << "round " << round;
+        EXPECT_NEAR(a.cost_m, b.second, 0.011) << "round " << round;
+        std::vector<int> used(m, 0);
+        for (int j : a.instructor_of)
+            if (j >= 0) ++used[static_cast<std::size_t>(j)];
+        for (std::size_t j = 0; j < m; ++j) EXPECT_LE(used[j], p.spare[j]);
+    }
+}
+
+TEST(Assignment, CapacityRunsOut) {
+    AssignmentProblem p;
+    p.orgs = {{123.80, 42.20}, {123.81, 42.20}, {123.82, 42.20}};
+    p.instructors = {{123.80, 42.21}};
+    p.spare = {2};
+    auto a = solve_assignment(p);
+    EXPECT_EQ(a.assigned, 2u);
+    EXPECT_EQ(a.instructor_of[2], -1) << "the farthest is left out";
+}
+
+namespace {
+
+Organization org(std::int64_t id, double x, double y, int members, std::string industry = "C") {
+    Organization o;
+    o.id = id;
+    o.name = "org" + std::to_string(id);
+    o.party_members = members;
+    o.industry = std::move(industry);
+    o.credit_code = "CODE" + std::to_string(id);
+    o.location = {x, y};
+    return o;
+}
+
+// Three grid cells in a row (one community, one street); a far cell in another street.
+Dataset tiny() {
+    Dataset d;
+    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 1.0)});
+    d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202002", "乙街道", Level::street, "211202", square(123.5, 42.5, 0.03)});
+    d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202002001", "乙社区", Level::community, "211202002", square(123.5, 42.5, 0.03)});
+    for (int k = 0; k < 3; ++k)
+        d.areas.push_back({"211202001001" + std::string("00") + std::to_string(k + 1), "格", Level::grid, "211202001001",
+                           {Polygon{{{123.0 + 0.01 * k, 42.0}, {123.01 + 0.01 * k, 42.0}, {123.01 + 0.01 * k, 42.03},
+                                     {123.0 + 0.01 * k, 42.03}, {123.0 + 0.01 * k, 42.0}}, {}}}});
+    d.areas.push_back({"211202002001001", "远格", Level::grid, "211202002001", square(123.5, 42.5, 0.03)});
+    d.orgs.push_back(org(1, 123.005, 42.01, 4));       // rule 1: standalone
+    d.orgs.push_back(org(2, 123.015, 42.01, 1));       // rule 2 with 3
+    d.orgs.push_back(org(3, 123.016, 42.011, 2));
+    d.orgs.push_back(org(4, 123.51, 42.51, 1));        // alone in its street: affiliate
+    d.orgs.push_back(org(5, 123.025, 42.02, 0));       // rule 3: instructor
+    d.orgs.push_back(org(6, 123.026, 42.021, 0));      // rule 3: no capacity left
+    d.orgs.push_back(org(7, 123.027, 42.022, 0));      // already has an instructor
+    d.orgs.back().instructor_id = 1;
+    d.orgs.push_back(org(8, 123.004, 42.004, 2));      // a shell branch (2 members, standalone)
+    d.orgs.back().branch_id = 1;
+    d.orgs.back().employees = 70;
+    d.orgs.push_back(org(9, 124.9, 41.5, 0));          // outside every grid cell, 60 employees, 0 members
+    d.orgs.back().employees = 60;
+    d.orgs.back().instructor_id = 1;
+    d.orgs.back().credit_code = "CODE1";               // duplicate of org 1
+    d.branches.push_back({1, "壳支部", BranchType::standalone, 2, {8}});
+    d.instructors.push_back({1, "王伟", 3, "C", "211202001", {123.02, 42.02}});  // load 2, spare 1
+    return d;
+}
+
+}  // namespace
+
+TEST(Plan, HandCheckedTinyPlan) {
+    PlanParams p;
+    p.cost = CostMode::distance;
+    auto plan = make_plan(tiny(), p);
+    std::map<std::string, std::vector<const Proposal*>> by_type;
+    std::set<std::int64_t> seen;
+    for (const auto& pr : plan.proposals) {
+        by_type[pr.type].push_back(&pr);
+        for (auto id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << "org " << id << " in two proposals";
+    }
+    ASSERT_EQ(by_type["standalone"].size(), 1u);
+    EXPECT_EQ(by_type["standalone"][0]->orgs, (std::vector<std::int64_t>{1}));
+    ASSERT_EQ(by_type["joint"].size(), 1u);
+    auto joint = by_type["joint"][0]->orgs;
+    std::sort(joint.begin(), joint.end());
+    EXPECT_EQ(joint, (std::vector<std::int64_t>{2, 3}));
+    EXPECT_EQ(by_type["joint"][0]->members, 3);
+    ASSERT_EQ(by_type["affiliate"].size(), 1u);
+    EXPECT_EQ(by_type["affiliate"][0]->orgs, (std::vector<std::int64_t>{4}));
+    EXPECT_EQ(by_type["affiliate"][0]->area, "211202002001");
+    ASSERT_EQ(by_type["instructor"].size(), 1u);
+    EXPECT_EQ(by_type["instructor"][0]->instructor_id, 1);
+    EXPECT_EQ(by_type["instructor"][0]->orgs.size(), 1u) << "spare capacity is 1";
+    EXPECT_EQ(plan.unassigned, 1u);
+    // The nearer of 5 and 6 gets the instructor.
+    double d5 = haversine_m({123.025, 42.02}, {123.02, 42.02}), d6 = haversine_m({123.026, 42.021}, {123.02, 42.02});
+    EXPECT_EQ(by_type["instructor"][0]->orgs[0], d5 < d6 ? 5 : 6);
+    EXPECT_NEAR(by_type["instructor"][0]->cost_m, std::min(d5, d6), 0.01);
+
+    std::multiset<std::string> flags;
+    for (const auto& f : plan.flags) flags.insert(f.type);
+    EXPECT_EQ(flags.count("shell_branch"), 1u);
+    EXPECT_EQ(flags.count("no_members"), 1u);  // org 9 (org 8 has 2 members)
+    EXPECT_EQ(flags.count("outside_grid"), 1u);
+    EXPECT_EQ(flags.count("duplicate_credit_code"), 1u);
+    EXPECT_EQ(flags.count("instructor_over_capacity"), 0u);
+
+    // Clusters: the three cells with uncovered orgs (1,2,3 / 5,6 / 4 far away) form two components.
+    ASSERT_EQ(plan.clusters.size(), 2u);
+    EXPECT_GE(plan.clusters[0].uncovered, plan.clusters[1].uncovered);
+    auto j = to_json(plan);
+    for (const char* key : {"clusters", "hotspots", "proposals", "flags"}) EXPECT_TRUE(j.contains(key)) << key;
+}
+
+TEST(Plan, InstructorsNeverOverCapacityOnTheDemo) {
+    DemoParams dp;
+    dp.scale = 0.5;
+    dp.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+    auto d = make_demo(dp);
+    PlanParams p;
+    auto plan = make_plan(d, p);
+    std::map<std::int64_t, int> load;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id) ++load[*o.instructor_id];
+    std::map<std::int64_t, int> cap;
+    for (const auto& in : d.instructors) cap[in.id] = in.capacity;
+    std::set<std::int64_t> seen;
+    for (const auto& pr : plan.proposals) {
+        for (auto id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << id;
+        if (pr.type == "joint") {
+            EXPECT_GE(pr.members, 3);
+            EXPECT_LE(pr.orgs.size(), 5u);
+            EXPECT_GE(pr.orgs.size(), 2u);
+        }
+        if (pr.instructor_id) {
+            int before = load[*pr.instructor_id];
+            load[*pr.instructor_id] += static_cast<int>(pr.orgs.size());
+            // Only instructors already over capacity (a flagged dirty row) may stay over, and get nothing new.
+            EXPECT_LE(load[*pr.instructor_id], std::max(cap[*pr.instructor_id], before));
+        }
+    }
+    EXPECT_FALSE(plan.flags.empty());
+}
