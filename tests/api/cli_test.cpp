@@ -110,3 +110,42 @@ TEST(Cli, ExportShapefileAndErrors) {
     EXPECT_NE(srs.status, 0);
     EXPECT_NE(srs.err.find("unknown CRS"), std::string::npos) << srs.err;
 }
+
+TEST(Cli, AdjacencyAndPlan) {
+    TempDir dir;
+    auto adj = run("adjacency " + std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson --out " + (dir / "e.csv"), dir);
+    ASSERT_EQ(adj.status, 0) << adj.err;
+    auto last = adj.out.substr(adj.out.rfind('{'));
+    auto j = nlohmann::json::parse(last);
+    EXPECT_EQ(j["areas"], 7);
+    EXPECT_EQ(j["islands"], 0);
+    EXPECT_EQ(j["components"], 1);
+    EXPECT_TRUE(j.contains("read_ms") && j.contains("build_ms"));
+    std::ifstream csv(dir / "e.csv");
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(line, "a,b");
+    int rows = 0;
+    while (std::getline(csv, line)) {
+        long a = std::stol(line.substr(0, line.find(','))), b = std::stol(line.substr(line.find(',') + 1));
+        EXPECT_LT(a, b);
+        ++rows;
+    }
+    EXPECT_EQ(rows, j["links"].get<int>());
+    auto bad = run("adjacency " + (dir / "missing.shp") + " --out " + (dir / "x.csv"), dir);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.err.find("missing.shp"), std::string::npos);
+
+    ASSERT_EQ(run("demo --out " + (dir / "d.gpkg") + " --scale 0.2", dir).status, 0);
+    auto plan = run("plan --db " + (dir / "d.gpkg") + " --cost distance --out " + (dir / "plan.json"), dir);
+    ASSERT_EQ(plan.status, 0) << plan.err;
+    std::ifstream in(dir / "plan.json");
+    auto p = nlohmann::json::parse(in);
+    for (const char* key : {"clusters", "hotspots", "proposals", "flags"}) EXPECT_TRUE(p.contains(key)) << key;
+    EXPECT_FALSE(p["proposals"].empty());
+    for (const auto& pr : p["proposals"]) {
+        EXPECT_TRUE(pr.contains("id") && pr.contains("type") && pr.contains("orgs"));
+        if (pr["type"] == "instructor") EXPECT_TRUE(pr.contains("instructor_id") && pr.contains("cost_m"));
+        if (pr["type"] == "affiliate") EXPECT_TRUE(pr.contains("area"));
+    }
+}
