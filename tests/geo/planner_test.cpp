@@ -187,6 +187,7 @@ Dataset tiny() {
     d.orgs.back().instructor_id = 1;
     d.orgs.back().credit_code = "CODE1";               // duplicate of org 1
     d.branches.push_back({1, "壳支部", BranchType::standalone, 2, {8}});
+    d.branches.push_back({2, "大联合党支部", BranchType::joint, 6, {20, 21, 22, 23, 24, 25}});  // over the cap of 5
     d.instructors.push_back({1, "王伟", 3, "C", "211202001", {123.02, 42.02}});  // load 2, spare 1
     return d;
 }
@@ -229,6 +230,7 @@ TEST(Plan, HandCheckedTinyPlan) {
     EXPECT_EQ(flags.count("outside_grid"), 1u);
     EXPECT_EQ(flags.count("duplicate_credit_code"), 1u);
     EXPECT_EQ(flags.count("instructor_over_capacity"), 0u);
+    EXPECT_EQ(flags.count("joint_over_cap"), 1u);
 
     // Clusters: the three cells with uncovered orgs (1,2,3 / 5,6 / 4 far away) form two components.
     ASSERT_EQ(plan.clusters.size(), 2u);
