@@ -173,40 +173,43 @@ TEST(Import, AreasNeedALevel) {
     EXPECT_EQ(import_into(store, p).imported, 1u);
 }
 
+// Writes a one-feature EPSG:4490 shapefile whose text fields hold GBK bytes, with no .cpg
+// and no language id (ENCODING="" writes the bytes as given), as many old files are.
+static void write_gbk_shapefile(const std::string& path, const std::vector<std::pair<std::string, std::string>>& fields,
+                         const OGRGeometry& geometry) {
+    GDALAllRegister();
+    auto* drv = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
+    GDALDataset* ds = drv->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+    OGRSpatialReference srs;
+    srs.importFromEPSG(4490);
+    char** opts = CSLSetNameValue(nullptr, "ENCODING", "");
+    OGRLayer* l = ds->CreateLayer("gbk", &srs, geometry.getGeometryType(), opts);
+    CSLDestroy(opts);
+    for (const auto& [name, value] : fields) {
+        OGRFieldDefn fd(name.c_str(), OFTString);
+        l->CreateField(&fd);
+    }
+    auto* f = OGRFeature::CreateFeature(l->GetLayerDefn());
+    for (const auto& [name, value] : fields) {
+        char* gbk = CPLRecode(value.c_str(), CPL_ENC_UTF8, "CP936");
+        f->SetField(name.c_str(), gbk);
+        CPLFree(gbk);
+    }
+    f->SetGeometry(&geometry);
+    EXPECT_EQ(l->CreateFeature(f), OGRERR_NONE);
+    OGRFeature::DestroyFeature(f);
+    GDALClose(ds);
+    std::filesystem::remove(std::filesystem::path(path).replace_extension(".cpg"));
+}
+
 TEST(Import, ShapefileWithGbkAttributesAndNoCpg) {
     TempDir dir;
-    GDALAllRegister();
-    {
-        auto* drv = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
-        GDALDataset* ds = drv->Create((dir / "gbk.shp").c_str(), 0, 0, 0, GDT_Unknown, nullptr);
-        OGRSpatialReference srs;
-        srs.importFromEPSG(4490);
-        // ENCODING="" writes the bytes as given: GBK bytes, no .cpg, no language id.
-        char** opts = CSLSetNameValue(nullptr, "ENCODING", "");
-        OGRLayer* l = ds->CreateLayer("gbk", &srs, wkbPoint, opts);
-        CSLDestroy(opts);
-        // Shapefile names are at most 10 bytes: party_members travels as party_mbr.
-        for (const char* f : {"id", "name", "kind", "employees", "party_mbr", "status", "cred_code"}) {
-            OGRFieldDefn fd(f, OFTString);
-            l->CreateField(&fd);
-        }
-        auto* f = OGRFeature::CreateFeature(l->GetLayerDefn());
-        char* gbk = CPLRecode("铁岭银州区红旗街道鑫源商贸有限公司", CPL_ENC_UTF8, "CP936");
-        f->SetField("id", "5");
-        f->SetField("name", gbk);
-        f->SetField("kind", "enterprise");
-        f->SetField("employees", "12");
-        f->SetField("party_mbr", "1");
-        f->SetField("status", "operating");
-        f->SetField("cred_code", "91211202MA0A1B2C3D");
-        CPLFree(gbk);
-        OGRPoint pt(123.845, 42.285);
-        f->SetGeometry(&pt);
-        EXPECT_EQ(l->CreateFeature(f), OGRERR_NONE);
-        OGRFeature::DestroyFeature(f);
-        GDALClose(ds);
-    }
-    std::filesystem::remove(dir / "gbk.cpg");
+    // Shapefile names are at most 10 bytes: party_members travels as party_mbr.
+    write_gbk_shapefile(dir / "gbk.shp",
+                        {{"id", "5"}, {"name", "铁岭银州区红旗街道鑫源商贸有限公司"}, {"kind", "enterprise"},
+                         {"employees", "12"}, {"party_mbr", "1"}, {"status", "operating"},
+                         {"cred_code", "91211202MA0A1B2C3D"}},
+                        OGRPoint(123.845, 42.285));
     ASSERT_FALSE(std::filesystem::exists(dir / "gbk.cpg"));
     {
         // Without --encoding the bytes are not read as the right text.
@@ -234,35 +237,12 @@ TEST(Import, ShapefileWithGbkAttributesAndNoCpg) {
 
 TEST(Import, ShapefileGbkWithEncodingOption) {
     TempDir dir;
-    GDALAllRegister();
-    {
-        auto* drv = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
-        GDALDataset* ds = drv->Create((dir / "gbk.shp").c_str(), 0, 0, 0, GDT_Unknown, nullptr);
-        OGRSpatialReference srs;
-        srs.importFromEPSG(4490);
-        char** opts = CSLSetNameValue(nullptr, "ENCODING", "");
-        OGRLayer* l = ds->CreateLayer("gbk", &srs, wkbPolygon, opts);
-        CSLDestroy(opts);
-        for (const char* f : {"code", "name"}) {
-            OGRFieldDefn fd(f, OFTString);
-            l->CreateField(&fd);
-        }
-        auto* f = OGRFeature::CreateFeature(l->GetLayerDefn());
-        char* gbk = CPLRecode("银州区红旗街道幸福社区", CPL_ENC_UTF8, "CP936");
-        f->SetField("code", "211202001001");
-        f->SetField("name", gbk);
-        CPLFree(gbk);
-        OGRPolygon poly;
-        OGRLinearRing ring;
-        for (auto [x, y] : std::vector<std::pair<double, double>>{{123.8, 42.2}, {123.9, 42.2}, {123.9, 42.3}, {123.8, 42.2}})
-            ring.addPoint(x, y);
-        poly.addRing(&ring);
-        f->SetGeometry(&poly);
-        EXPECT_EQ(l->CreateFeature(f), OGRERR_NONE);
-        OGRFeature::DestroyFeature(f);
-        GDALClose(ds);
-    }
-    std::filesystem::remove(dir / "gbk.cpg");
+    OGRPolygon poly;
+    OGRLinearRing ring;
+    for (auto [x, y] : std::vector<std::pair<double, double>>{{123.8, 42.2}, {123.9, 42.2}, {123.9, 42.3}, {123.8, 42.2}})
+        ring.addPoint(x, y);
+    poly.addRing(&ring);
+    write_gbk_shapefile(dir / "gbk.shp", {{"code", "211202001001"}, {"name", "银州区红旗街道幸福社区"}}, poly);
     auto store = store_with_grid(dir);
     auto p = params(ImportKind::areas, dir / "gbk.shp");
     p.level = Level::community;
