@@ -18,6 +18,7 @@
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
+#include "covermap/geo/locate.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/store.hpp"
 
@@ -187,6 +188,34 @@ int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, c
     return 0;
 }
 
+int cmd_locate(const std::string& points, const std::string& costs, std::size_t p, std::optional<double> capacity,
+               bool weighted, const std::string& out) {
+    if (points.empty() == costs.empty()) throw geo::invalid_argument("give exactly one of --points and --costs");
+    auto t0 = std::chrono::steady_clock::now();
+    auto problem = points.empty() ? geo::read_costs_csv(costs) : geo::read_points_csv(points);
+    problem.p = p;
+    problem.capacity = capacity;
+    problem.weighted = weighted;
+    auto r = geo::solve_p_median(problem);
+    if (!r.feasible) throw geo::error("no assignment fits the capacities");
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    nlohmann::json j;
+    j["cost"] = r.cost;
+    j["medians"] = nlohmann::json::array();
+    for (auto m : r.medians) j["medians"].push_back(problem.ids[m]);
+    j["assignment"] = nlohmann::json::object();
+    for (std::size_t i = 0; i < r.assignment.size(); ++i) j["assignment"][problem.ids[i]] = problem.ids[r.assignment[i]];
+    j["lower_bound"] = r.lower_bound;
+    j["gap"] = r.cost > 0 ? std::max(0.0, (r.cost - r.lower_bound) / r.cost) : 0.0;
+    j["seconds"] = secs;
+    std::ofstream f(out);
+    if (!f) throw geo::error("cannot write " + out);
+    f << j.dump(1) << '\n';
+    std::printf("cost %.6g with %zu medians (Lagrangian lower bound %.6g, gap %.2f %%) in %.2f s -> %s\n", r.cost,
+                r.medians.size(), r.lower_bound, j["gap"].get<double>() * 100, secs, out.c_str());
+    return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -261,6 +290,18 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"planning", "distance"}));
     plan->add_option("--out", out, "plan.json")->required();
 
+    std::string points_csv, costs_csv;
+    std::size_t p_count = 1;
+    double capacity = 0;
+    bool weighted = false;
+    auto* loc = app.add_subcommand("locate", "siting: p-median (optionally capacitated) among candidate points");
+    auto* pts = loc->add_option("--points", points_csv, "CSV id,x,y,demand (planar, Euclidean)");
+    loc->add_option("--costs", costs_csv, "CSV i,j,cost rows of a full matrix")->excludes(pts);
+    loc->add_option("--p", p_count, "number of medians")->required()->check(CLI::PositiveNumber);
+    auto* cap_opt = loc->add_option("--capacity", capacity, "most demand per median")->check(CLI::PositiveNumber);
+    loc->add_flag("--weighted", weighted, "objective: sum of demand x cost");
+    loc->add_option("--out", out, "R.json")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -293,6 +334,9 @@ int run_cli(int argc, char** argv) {
         }
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);
+        if (*loc)
+            return cmd_locate(points_csv, costs_csv, p_count,
+                              cap_opt->count() ? std::optional<double>(capacity) : std::nullopt, weighted, out);
         if (*adj) return cmd_adjacency(source, layer, adj_mode, tolerance, out);
         if (*cov) {
             std::optional<geo::OrgKind> kind;

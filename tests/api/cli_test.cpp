@@ -149,3 +149,28 @@ TEST(Cli, AdjacencyAndPlan) {
         if (pr["type"] == "affiliate") EXPECT_TRUE(pr.contains("area"));
     }
 }
+
+TEST(Cli, LocateContract) {
+    TempDir dir;
+    {
+        std::ofstream(dir / "p.csv") << "id,x,y,demand\na,0,0,1\nb,1,0,1\nc,10,0,1\nd,11,0,1\n";
+    }
+    auto r = run("locate --points " + (dir / "p.csv") + " --p 2 --out " + (dir / "r.json"), dir);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::ifstream in(dir / "r.json");
+    auto j = nlohmann::json::parse(in);
+    EXPECT_DOUBLE_EQ(j["cost"].get<double>(), 2.0);
+    EXPECT_EQ(j["medians"].size(), 2u);
+    EXPECT_EQ(j["assignment"].size(), 4u);
+    EXPECT_EQ(j["assignment"]["a"], j["assignment"]["b"]);
+    EXPECT_NE(j["assignment"]["a"], j["assignment"]["c"]);
+    auto cap = run("locate --points " + (dir / "p.csv") + " --p 2 --capacity 1 --out " + (dir / "r2.json"), dir);
+    EXPECT_NE(cap.status, 0);
+    EXPECT_NE(cap.err.find("exceeds p"), std::string::npos) << cap.err;
+    auto both = run("locate --points " + (dir / "p.csv") + " --costs x.csv --p 2 --out " + (dir / "r3.json"), dir);
+    EXPECT_NE(both.status, 0);
+    auto pmed = run("locate --costs " + std::string(COVERMAP_TEST_DATA) + "/orlib/pmed1_costs.csv --p 5 --out " + (dir / "pm.json"), dir);
+    ASSERT_EQ(pmed.status, 0) << pmed.err;
+    std::ifstream pin(dir / "pm.json");
+    EXPECT_DOUBLE_EQ(nlohmann::json::parse(pin)["cost"].get<double>(), 5819);
+}
