@@ -157,8 +157,9 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
         std::fprintf(f, "%lld,%lld\n", static_cast<long long>(fa), static_cast<long long>(fb));
     }
     std::fclose(f);
-    if (g.repaired || g.empty)
-        std::fprintf(stderr, "%zu invalid polygon(s) repaired, %zu without area (kept as islands)\n", g.repaired, g.empty);
+    if (g.empty || src.non_polygonal)
+        std::fprintf(stderr, "%zu feature(s) without a usable polygon ring (%zu not polygonal at all): kept as islands\n",
+                     g.empty, src.non_polygonal);
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     nlohmann::json j = {{"areas", g.areas}, {"links", g.links.size()}, {"islands", g.islands},
                         {"components", g.components}, {"read_ms", ms(t0, t1)}, {"build_ms", ms(t1, t2)}};

@@ -145,8 +145,12 @@ TEST(Cli, AdjacencyAndPlan) {
     EXPECT_FALSE(p["proposals"].empty());
     for (const auto& pr : p["proposals"]) {
         EXPECT_TRUE(pr.contains("id") && pr.contains("type") && pr.contains("orgs"));
-        if (pr["type"] == "instructor") EXPECT_TRUE(pr.contains("instructor_id") && pr.contains("cost_m"));
-        if (pr["type"] == "affiliate") EXPECT_TRUE(pr.contains("area"));
+        if (pr["type"] == "instructor") {
+            EXPECT_TRUE(pr.contains("instructor_id") && pr.contains("cost_m"));
+        }
+        if (pr["type"] == "affiliate") {
+            EXPECT_TRUE(pr.contains("area"));
+        }
     }
 }
 

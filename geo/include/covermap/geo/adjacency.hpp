@@ -25,14 +25,14 @@ struct AdjacencyGraph {
     std::vector<std::pair<int, int>> links;  ///< (a, b) with a < b, sorted, each once
     std::size_t islands = 0;                 ///< areas without a neighbour
     std::size_t components = 0;              ///< connected components (an island is one)
-    std::size_t repaired = 0;                ///< invalid shapes made valid first
-    std::size_t empty = 0;                   ///< shapes with no area left (islands)
+    std::size_t empty = 0;                   ///< shapes without a ring of 3 distinct points (islands)
     std::vector<int> component;              ///< component id per area
 };
 
-/// Builds the graph. Exact methods hash shared vertices (queen) or shared edges (rook);
-/// with a tolerance, an STRtree of prepared shapes adds pairs within that distance.
-/// Invalid shapes are repaired first (GEOS make-valid); never throws on bad geometry.
+/// Builds the graph. Exact methods hash shared vertices (queen) or shared edges (rook) of the
+/// rings as given (no repair: it would move vertices); with a tolerance, a grid join of the
+/// boundary segments adds pairs whose borders come within it. Works on any ring, valid or
+/// not; never throws on bad geometry.
 AdjacencyGraph build_adjacency(std::vector<MultiPolygon> shapes, const AdjacencyParams& params);
 
 /// Fills islands, components and component from links.
