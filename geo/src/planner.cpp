@@ -426,6 +426,73 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     }
     auto assignment = solve_assignment(ap2);
     plan.instructor_k = assignment.k;
+    if (p.cost == CostMode::planning && !todo.empty()) {
+        // Repair pass: an organization whose area touches none of its instructor's other areas
+        // (existing and new) moves to an instructor with room whose territory holds or touches
+        // that area, when it costs at most contiguity_max_m more. The optimum of the flow is
+        // given up only there, and the extra cost is reported.
+        std::vector<std::vector<int>> neighbours(na);
+        for (auto [a, b] : graph.links) {
+            neighbours[a].push_back(b);
+            neighbours[b].push_back(a);
+        }
+        auto area_of = [&](std::size_t org) {
+            return at_level[org] < 0 ? -1 : level_index[&d.areas[static_cast<std::size_t>(at_level[org])]];
+        };
+        std::vector<std::map<int, int>> territory(d.instructors.size());  // area -> organizations there
+        for (std::size_t i = 0; i < d.orgs.size(); ++i)
+            if (d.orgs[i].instructor_id)
+                if (auto it = instr_index.find(*d.orgs[i].instructor_id); it != instr_index.end() && area_of(i) >= 0)
+                    ++territory[it->second][area_of(i)];
+        std::vector<int> left(ap2.spare);
+        for (std::size_t t = 0; t < todo.size(); ++t) {
+            int j = assignment.instructor_of[t];
+            if (j < 0) continue;
+            --left[static_cast<std::size_t>(j)];
+            if (area_of(todo[t]) >= 0) ++territory[static_cast<std::size_t>(j)][area_of(todo[t])];
+        }
+        auto touches = [&](std::size_t j, int area, bool self_counts_once) {
+            auto it = territory[j].find(area);
+            if (it != territory[j].end() && it->second > (self_counts_once ? 1 : 0)) return true;
+            for (int nb : neighbours[static_cast<std::size_t>(area)])
+                if (territory[j].count(nb)) return true;
+            return false;
+        };
+        auto cost_of = [&](std::size_t t, std::size_t j) { return ap2.cost(t, j); };
+        std::vector<std::set<std::size_t>> present(na);  // area -> instructors with organizations there
+        for (std::size_t j = 0; j < territory.size(); ++j)
+            for (auto& [area, count] : territory[j]) present[static_cast<std::size_t>(area)].insert(j);
+        for (std::size_t t = 0; t < todo.size(); ++t) {
+            int j = assignment.instructor_of[t];
+            int area = area_of(todo[t]);
+            if (j < 0 || area < 0) continue;
+            auto ju = static_cast<std::size_t>(j);
+            if (territory[ju].size() <= 1 || touches(ju, area, true)) continue;
+            double base = cost_of(t, ju);
+            std::optional<std::size_t> best;
+            double best_cost = base + p.contiguity_max_m;
+            std::set<std::size_t> candidates(present[static_cast<std::size_t>(area)]);
+            for (int nb : neighbours[static_cast<std::size_t>(area)])
+                candidates.insert(present[static_cast<std::size_t>(nb)].begin(), present[static_cast<std::size_t>(nb)].end());
+            for (std::size_t k : candidates) {
+                if (k == ju || left[k] <= 0) continue;
+                double c = cost_of(t, k);
+                if (c <= best_cost) { best_cost = c; best = k; }
+            }
+            if (!best) continue;
+            if (--territory[ju][area] == 0) {
+                territory[ju].erase(area);
+                present[static_cast<std::size_t>(area)].erase(ju);
+            }
+            ++territory[*best][area];
+            present[static_cast<std::size_t>(area)].insert(*best);
+            ++left[ju];
+            --left[*best];
+            assignment.instructor_of[t] = static_cast<int>(*best);
+            ++plan.contiguity_moves;
+            plan.contiguity_cost_m += best_cost - base;
+        }
+    }
     std::map<std::size_t, Proposal> per_instructor;
     for (std::size_t t = 0; t < todo.size(); ++t) {
         int j = assignment.instructor_of[t];
@@ -528,7 +595,8 @@ nlohmann::json to_json(const Plan& plan) {
     for (const auto& [k, v] : plan.timings_ms) timings[k] = std::round(v * 10) / 10;
     j["summary"] = {{"standalone", counts["standalone"]}, {"joint", counts["joint"]}, {"affiliate", counts["affiliate"]},
                     {"instructor", counts["instructor"]}, {"unassigned", plan.unassigned},
-                    {"instructor_k", plan.instructor_k}, {"timings_ms", timings}};
+                    {"instructor_k", plan.instructor_k}, {"contiguity_moves", plan.contiguity_moves},
+                    {"contiguity_cost_m", std::round(plan.contiguity_cost_m)}, {"timings_ms", timings}};
     return j;
 }
 

@@ -26,6 +26,7 @@ struct PlanParams {
     double industry_penalty_m = 1000;     ///< planning: org industry not in the instructor's
     double joint_industry_penalty_m = 800;  ///< joint grouping: different industry
     double joint_max_m = 3000;            ///< joint grouping: members at most this far from the seed
+    double contiguity_max_m = 1000;       ///< planning: most extra cost to move an org for a contiguous territory
     int min_members = 3;                  ///< rule 1 / rule 2 floor
     int joint_max_orgs = 5;               ///< rule 2 cap
     Progress progress;
@@ -73,6 +74,8 @@ struct Plan {
     std::vector<Flag> flags;
     std::size_t instructor_k = 0;          ///< candidate instructors per organization at the optimum
     std::size_t unassigned = 0;            ///< organizations left without an instructor (no capacity)
+    std::size_t contiguity_moves = 0;      ///< planning: organizations moved to keep territories contiguous
+    double contiguity_cost_m = 0;          ///< the extra cost of those moves
     std::vector<std::pair<std::string, double>> timings_ms;
 };
 
