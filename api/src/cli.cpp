@@ -10,7 +10,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "covermap/api/app.hpp"
 #include "covermap/api/progress.hpp"
+#include "covermap/api/server.hpp"
 #include "covermap/api/text_table.hpp"
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -24,6 +26,9 @@
 
 #ifndef COVERMAP_DATA_DIR
 #define COVERMAP_DATA_DIR "data"
+#endif
+#ifndef COVERMAP_WEB_DIR
+#define COVERMAP_WEB_DIR "api/web"
 #endif
 
 namespace covermap::api {
@@ -217,6 +222,43 @@ int cmd_locate(const std::string& points, const std::string& costs, std::size_t 
     return 0;
 }
 
+std::string web_dir() {
+    if (const char* env = std::getenv("COVERMAP_WEB_DIR")) return env;
+    return COVERMAP_WEB_DIR;
+}
+
+int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb) {
+    AppOptions ao;
+    ao.db = db;
+    ao.web_root = web_dir();
+    App app(ao);
+    if (!app.has_tokens()) {
+        auto token = app.add_token(Role::admin, "admin");
+        std::printf("first start: admin token (shown once, only its hash is stored):\n%s\n", token.c_str());
+    }
+    ServerOptions so;
+    so.bind = bind;
+    so.port = port;
+    so.threads = threads;
+    (void)cache_mb;  // the tile cache arrives with the tiles (issue #4)
+    Server server(app, so);
+    auto bound = server.start();
+    std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", db.c_str(), bind.c_str(), bound,
+                threads);
+    std::fflush(stdout);
+    server.wait();
+    std::printf("covermap stopped\n");
+    return 0;
+}
+
+int cmd_token_add(const std::string& db, const std::string& role, const std::string& name) {
+    AppOptions ao;
+    ao.db = db;
+    App app(ao);
+    std::printf("%s\n", app.add_token(*parse_role(role), name).c_str());
+    return 0;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -303,6 +345,25 @@ int run_cli(int argc, char** argv) {
     loc->add_flag("--weighted", weighted, "objective: sum of demand x cost");
     loc->add_option("--out", out, "R.json")->required();
 
+    std::string bind = "127.0.0.1", role, token_name;
+    unsigned short port = 8080;
+    int threads = 2;
+    std::size_t cache_mb = 256;
+    auto* serve = app.add_subcommand("serve", "the HTTP server: API, OGC API Features, web UI");
+    serve->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
+    serve->add_option("--bind", bind, "address to listen on (default 127.0.0.1)");
+    serve->add_option("--port", port, "port (default 8080; 0 picks a free one)");
+    serve->add_option("--threads", threads, "I/O threads (as many workers run handlers)")->check(CLI::Range(1, 64));
+    serve->add_option("--cache-mb", cache_mb, "tile cache size in MB");
+    auto* token = app.add_subcommand("token", "API tokens");
+    token->require_subcommand(1);
+    auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
+    token_add->add_option("--db", db, "store")->required();
+    token_add->add_option("--role", role, "viewer | planner | admin")
+        ->required()
+        ->check(CLI::IsMember({"viewer", "planner", "admin"}));
+    token_add->add_option("--name", token_name, "who or what uses it")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -333,6 +394,8 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
+        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb);
+        if (*token_add) return cmd_token_add(db, role, token_name);
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);
         if (*loc)

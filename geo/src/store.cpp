@@ -347,6 +347,74 @@ void Store::replace(const Dataset& d) {
     });
 }
 
+void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
+                           const std::vector<AuditEntry>& audit) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        for (const auto& u : orgs) {
+            auto f = own(l->GetFeature(u.id));
+            if (!f) throw store_error("no organization " + std::to_string(u.id) + " in the store");
+            if (u.branch_id) f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
+            else f->SetFieldNull(fx["branch_id"]);
+            if (u.instructor_id) f->SetField(fx["instructor_id"], static_cast<GIntBig>(*u.instructor_id));
+            else f->SetFieldNull(fx["instructor_id"]);
+            f->SetField(fx["version"], static_cast<GIntBig>(u.version));
+            if (l->SetFeature(f.get()) != OGRERR_NONE)
+                throw store_error("cannot update organization " + std::to_string(u.id) + ": " + CPLGetLastErrorMsg());
+        }
+        Dataset branches;
+        branches.branches = new_branches;
+        impl_->write(branches);
+        OGRLayer* a = impl_->layer("audit");
+        Fields ax(a->GetLayerDefn());
+        for (const auto& e : audit) {
+            auto f = make_feature(a->GetLayerDefn());
+            f->SetField(ax["time"], e.time.c_str());
+            f->SetField(ax["token_name"], e.token_name.c_str());
+            f->SetField(ax["action"], e.action.c_str());
+            f->SetField(ax["org_id"], static_cast<GIntBig>(e.org_id));
+            f->SetField(ax["before"], e.before.c_str());
+            f->SetField(ax["after"], e.after.c_str());
+            impl_->create(a, *f);
+        }
+    });
+}
+
+std::vector<AuditEntry> Store::audit() const {
+    std::vector<AuditEntry> out;
+    OGRLayer* l = impl_->layer("audit");
+    Fields fx(l->GetLayerDefn());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        out.push_back({str(*f, fx["time"]), str(*f, fx["token_name"]), str(*f, fx["action"]),
+                       f->GetFieldAsInteger64(fx["org_id"]), str(*f, fx["before"]), str(*f, fx["after"])});
+    return out;
+}
+
+void Store::add_token(const TokenRow& t) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("tokens");
+        Fields fx(l->GetLayerDefn());
+        auto f = make_feature(l->GetLayerDefn());
+        f->SetField(fx["name"], t.name.c_str());
+        f->SetField(fx["role"], t.role.c_str());
+        f->SetField(fx["hash"], t.hash.c_str());
+        f->SetField(fx["created"], t.created.c_str());
+        impl_->create(l, *f);
+    });
+}
+
+std::vector<TokenRow> Store::tokens() const {
+    std::vector<TokenRow> out;
+    OGRLayer* l = impl_->layer("tokens");
+    Fields fx(l->GetLayerDefn());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        out.push_back({str(*f, fx["name"]), str(*f, fx["role"]), str(*f, fx["hash"]), str(*f, fx["created"])});
+    return out;
+}
+
 void Store::append(const Dataset& d) {
     impl_->transaction([&] { impl_->write(d); });
 }

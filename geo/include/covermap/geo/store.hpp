@@ -1,12 +1,41 @@
 #pragma once
 /// \file covermap's store: a GeoPackage file (default) or PostGIS ("PG:…"), through OGR only.
 
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "covermap/geo/model.hpp"
 
 namespace covermap::geo {
+
+/// A change to one organization's coverage fields (the new values, whole).
+struct OrgUpdate {
+    std::int64_t id = 0;
+    std::optional<std::int64_t> branch_id;
+    std::optional<std::int64_t> instructor_id;
+    std::int64_t version = 0;
+};
+
+/// One row of the append-only audit table.
+struct AuditEntry {
+    std::string time;        ///< ISO 8601, UTC
+    std::string token_name;
+    std::string action;      ///< assign_instructor, remove_instructor, accept_plan…
+    std::int64_t org_id = 0;
+    std::string before;      ///< JSON
+    std::string after;       ///< JSON
+};
+
+/// An API token: only the SHA-256 of the secret is stored.
+struct TokenRow {
+    std::string name;
+    std::string role;
+    std::string hash;
+    std::string created;
+};
 
 /// The persistent data set. Every write is one transaction: it lands whole or not at all.
 /// Use one Store per thread (one GDAL dataset per thread).
@@ -31,6 +60,18 @@ public:
 
     /// Adds d's rows to what is there.
     void append(const Dataset& d);
+
+    /// Applies organization updates, new branches and audit rows in one transaction.
+    void commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
+                        const std::vector<AuditEntry>& audit);
+
+    /// The audit table, oldest first.
+    std::vector<AuditEntry> audit() const;
+
+    /// Adds a token row (one transaction).
+    void add_token(const TokenRow& token);
+    /// Every token row.
+    std::vector<TokenRow> tokens() const;
 
     /// Number of rows in a layer (areas, orgs, instructors, branches, audit, tokens).
     long long count(const std::string& layer) const;

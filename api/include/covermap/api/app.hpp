@@ -1,0 +1,121 @@
+#pragma once
+/// \file covermap's HTTP application: state, authorization and the route table. It knows
+/// nothing of sockets; the Beast server (server.hpp) feeds it requests on worker threads.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "covermap/api/http.hpp"
+#include "covermap/api/metrics.hpp"
+#include "covermap/geo/model.hpp"
+#include "covermap/geo/store.hpp"
+
+namespace covermap::api {
+
+enum class Role { viewer = 1, planner = 2, admin = 3 };
+std::optional<Role> parse_role(const std::string& s);
+std::string to_string(Role r);
+
+/// A new random token (URL-safe hex) and the hash stored for it.
+std::string new_token();
+std::string hash_token(const std::string& token);
+
+struct AppOptions {
+    std::string db;
+    std::string web_root;          ///< folder of the web UI's static files
+};
+
+class App {
+public:
+    explicit App(const AppOptions& options);
+
+    /// Handles one request (called on a worker thread, never on an I/O thread).
+    Response handle(const Request& req);
+
+    /// Creates a token; returns the secret (only its hash is stored).
+    std::string add_token(Role role, const std::string& name);
+    /// True when the store has no token yet.
+    bool has_tokens() const;
+
+    Metrics& metrics() { return metrics_; }
+
+private:
+    struct Token {
+        std::string name;
+        Role role;
+    };
+    using Handler = Response (App::*)(const Request&, const Token&, const std::vector<std::string>&);
+    struct Route {
+        std::string method;
+        std::vector<std::string> pattern;  // segments; "{}" matches one
+        Role role;
+        Handler handler;
+        std::string name;
+    };
+
+    std::optional<Token> authenticate(const Request& req) const;
+    void reload();  // data from the store into memory (call with the write lock held)
+
+    Response health(const Request&, const Token&, const std::vector<std::string>&);
+    Response metrics_text(const Request&, const Token&, const std::vector<std::string>&);
+    Response coverage(const Request&, const Token&, const std::vector<std::string>&);
+    Response get_org(const Request&, const Token&, const std::vector<std::string>&);
+    Response put_instructor(const Request&, const Token&, const std::vector<std::string>&);
+    Response delete_instructor(const Request&, const Token&, const std::vector<std::string>&);
+    Response post_plan(const Request&, const Token&, const std::vector<std::string>&);
+    Response get_plan(const Request&, const Token&, const std::vector<std::string>&);
+    Response accept_plan(const Request&, const Token&, const std::vector<std::string>&);
+    Response export_layer(const Request&, const Token&, const std::vector<std::string>&);
+    Response import_layer(const Request&, const Token&, const std::vector<std::string>&);
+    Response post_token(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_landing(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_conformance(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_collections(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_collection(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_items(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_item(const Request&, const Token&, const std::vector<std::string>&);
+    Response static_file(const Request&, const std::string& name);
+
+    Response set_instructor(const Request& req, const Token& who, std::int64_t org_id,
+                            std::optional<std::int64_t> instructor_id);
+    nlohmann::json org_json(const geo::Organization& o) const;
+
+    AppOptions options_;
+    std::vector<Route> routes_;
+    Metrics metrics_;
+
+    // The data: read under a shared lock; writers hold write_mutex_ (one writer at a time,
+    // store first) and then an exclusive lock to update memory.
+    mutable std::shared_mutex data_mutex_;
+    geo::Dataset data_;
+    std::unordered_map<std::int64_t, std::size_t> org_index_, instructor_index_;
+    std::unordered_map<std::int64_t, int> load_;
+    std::atomic<std::uint64_t> data_version_{0};
+
+    std::mutex write_mutex_;
+    std::unique_ptr<geo::Store> store_;
+
+    mutable std::mutex tokens_mutex_;
+    std::unordered_map<std::string, Token> tokens_;  // hash -> token
+
+    std::mutex cache_mutex_;
+    std::map<std::string, std::pair<std::uint64_t, std::string>> coverage_cache_;
+
+    std::mutex plans_mutex_;
+    std::map<std::string, nlohmann::json> plans_;
+    int next_plan_ = 1;
+    std::int64_t next_branch_id_ = 1;
+
+    std::map<std::string, std::string> static_files_;  // URL name -> file path (fixed at start)
+};
+
+}  // namespace covermap::api

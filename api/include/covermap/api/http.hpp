@@ -1,0 +1,43 @@
+#pragma once
+/// \file The HTTP layer's plain request and response, free of Beast: handlers take and return these.
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace covermap::api {
+
+/// A parsed request: method, decoded path, decoded query, the headers handlers use, the body.
+struct Request {
+    std::string method;
+    std::string path;                            ///< percent-decoded, without the query
+    std::map<std::string, std::string> query;    ///< percent-decoded
+    std::string host;                            ///< the Host header, for absolute links
+    std::string authorization;
+    std::string if_match;
+    std::string if_none_match;
+    std::string content_type;
+    std::string body;
+};
+
+/// A response: status, content type, body, extra headers; token_name is for the access log.
+struct Response {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string token_name = "-";
+    std::string route = "other";                 ///< route pattern, for metrics
+};
+
+/// Percent-decodes a URL component ('+' stays '+'; in queries it also means a space).
+std::string url_decode(const std::string& s, bool plus_is_space = false);
+
+/// Splits a request target into decoded path and query.
+void parse_target(const std::string& target, Request& r);
+
+/// A JSON error response {"code", "message"}.
+Response error_response(int status, const std::string& code, const std::string& message);
+
+}  // namespace covermap::api

@@ -1,0 +1,45 @@
+#pragma once
+/// \file The Boost.Beast HTTP/1.1 server: listener and sessions on I/O threads, handlers on a
+/// worker pool. Beast stays in server.cpp.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace covermap::api {
+
+class App;
+
+struct ServerOptions {
+    std::string bind = "127.0.0.1";
+    unsigned short port = 8080;              ///< 0: any free port (see Server::port)
+    int threads = 2;                         ///< I/O threads; as many workers again run handlers
+    std::size_t max_connections = 512;
+    std::size_t header_limit = 16 * 1024;    ///< bytes; more → 431
+    std::size_t body_limit = 1 << 20;        ///< bytes for every route but imports; more → 413
+    std::size_t import_body_limit = 100u << 20;
+    std::chrono::milliseconds header_timeout{10000};  ///< to receive a whole header (slow clients)
+    std::chrono::milliseconds idle_timeout{30000};    ///< between requests and for bodies/writes
+    std::chrono::milliseconds drain_timeout{10000};   ///< graceful stop: wait for open requests
+    bool access_log = true;
+};
+
+class Server {
+public:
+    Server(App& app, ServerOptions options);
+    ~Server();
+    /// Binds and starts the I/O and worker threads; returns the bound port.
+    unsigned short start();
+    /// Blocks until SIGINT/SIGTERM (or stop()), then drains open connections.
+    void wait();
+    /// Stops accepting, lets open requests finish (up to drain_timeout), stops the threads.
+    void stop();
+    unsigned short port() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace covermap::api

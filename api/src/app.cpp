@@ -1,0 +1,987 @@
+#include "covermap/api/app.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/export.hpp"
+#include "covermap/geo/import.hpp"
+#include "covermap/geo/planner.hpp"
+
+namespace covermap::api {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+std::optional<Role> parse_role(const std::string& s) {
+    if (s == "viewer") return Role::viewer;
+    if (s == "planner") return Role::planner;
+    if (s == "admin") return Role::admin;
+    return std::nullopt;
+}
+
+std::string to_string(Role r) {
+    switch (r) {
+        case Role::viewer: return "viewer";
+        case Role::planner: return "planner";
+        case Role::admin: return "admin";
+    }
+    return "viewer";
+}
+
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+        s += digits[p[i] >> 4];
+        s += digits[p[i] & 15];
+    }
+    return s;
+}
+
+std::string iso_now() {
+    auto t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Strict JSON: bounded nesting (nlohmann has no depth limit of its own), then parse.
+std::optional<json> parse_json(const std::string& body, std::string& why) {
+    int depth = 0, max_depth = 0;
+    bool in_string = false, escape = false;
+    for (char c : body) {
+        if (in_string) {
+            if (escape) escape = false;
+            else if (c == '\\') escape = true;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
+        else if (c == '}' || c == ']') --depth;
+    }
+    if (max_depth > 32) {
+        why = "JSON nested deeper than 32 levels";
+        return std::nullopt;
+    }
+    try {
+        return json::parse(body);
+    } catch (const json::exception&) {
+        why = "malformed JSON body";
+        return std::nullopt;
+    }
+}
+
+std::optional<std::int64_t> parse_id(const std::string& s) {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+// Versions travel as ETags: "7" (quoted) or 7; W/ prefixes are not ours.
+std::optional<std::int64_t> parse_etag(std::string s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    return parse_id(s);
+}
+
+Response json_response(const json& j, int status = 200) {
+    Response r;
+    r.status = status;
+    r.body = j.dump();
+    return r;
+}
+
+json geometry_json(const geo::MultiPolygon& shape) {
+    json coords = json::array();
+    for (const auto& poly : shape) {
+        json rings = json::array();
+        auto ring = [](const geo::Ring& r) {
+            json pts = json::array();
+            for (const auto& p : r) pts.push_back({p.x, p.y});
+            return pts;
+        };
+        rings.push_back(ring(poly.exterior));
+        for (const auto& h : poly.holes) rings.push_back(ring(h));
+        coords.push_back(rings);
+    }
+    return {{"type", "MultiPolygon"}, {"coordinates", coords}};
+}
+
+json point_json(geo::Point p) { return {{"type", "Point"}, {"coordinates", {p.x, p.y}}}; }
+
+const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park", geo::Level::park},
+                                                             {"areas-street", geo::Level::street},
+                                                             {"areas-community", geo::Level::community},
+                                                             {"areas-grid", geo::Level::grid},
+                                                             {"areas-district", geo::Level::district}};
+
+std::string content_type_for(const std::string& path) {
+    auto ext = fs::path(path).extension().string();
+    if (ext == ".html") return "text/html; charset=utf-8";
+    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+    if (ext == ".css") return "text/css; charset=utf-8";
+    if (ext == ".json") return "application/json";
+    if (ext == ".png") return "image/png";
+    if (ext == ".svg") return "image/svg+xml";
+    if (ext == ".ico") return "image/x-icon";
+    return "application/octet-stream";
+}
+
+// A scratch file for uploads and exports, removed when the object goes.
+struct ScratchFile {
+    explicit ScratchFile(const std::string& ext) {
+        std::random_device rd;
+        path = (fs::temp_directory_path() / ("covermap-" + std::to_string(rd()) + std::to_string(rd()) + ext)).string();
+    }
+    ~ScratchFile() {
+        std::error_code ec;
+        fs::remove(path, ec);
+        fs::remove_all(path + ".parts", ec);
+    }
+    std::string path;
+};
+
+// Error messages from lower layers may name scratch files: never show paths to clients.
+std::string scrub(std::string msg, const std::string& path, const std::string& as) {
+    for (std::size_t at; !path.empty() && (at = msg.find(path)) != std::string::npos;) msg.replace(at, path.size(), as);
+    return msg;
+}
+
+}  // namespace
+
+std::string new_token() {
+    unsigned char buf[24];
+    if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("no randomness for a token");
+    return "cm_" + hex(buf, sizeof buf);
+}
+
+std::string hash_token(const std::string& token) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(token.data(), token.size(), digest, &n, EVP_sha256(), nullptr);
+    return hex(digest, n);
+}
+
+App::App(const AppOptions& options) : options_(options) {
+    store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options.db));
+    reload();
+    for (const auto& t : store_->tokens())
+        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{t.name, *role};
+    // The UI's files, fixed at start: no URL ever names a path on disk.
+    if (!options.web_root.empty() && fs::is_directory(options.web_root))
+        for (const auto& e : fs::directory_iterator(options.web_root))
+            if (e.is_regular_file()) static_files_[e.path().filename().string()] = e.path().string();
+
+    auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
+        Route r{std::move(method), {}, role, h, pattern};
+        std::stringstream in(pattern);
+        std::string seg;
+        while (std::getline(in, seg, '/'))
+            if (!seg.empty()) r.pattern.push_back(seg);
+        routes_.push_back(std::move(r));
+    };
+    add("GET", "/metrics", Role::viewer, &App::metrics_text);
+    add("GET", "/api/coverage", Role::viewer, &App::coverage);
+    add("GET", "/api/orgs/{}", Role::viewer, &App::get_org);
+    add("PUT", "/api/orgs/{}/instructor", Role::planner, &App::put_instructor);
+    add("DELETE", "/api/orgs/{}/instructor", Role::planner, &App::delete_instructor);
+    add("POST", "/api/plan", Role::planner, &App::post_plan);
+    add("GET", "/api/plan/{}", Role::viewer, &App::get_plan);
+    add("POST", "/api/plan/{}/accept", Role::planner, &App::accept_plan);
+    add("GET", "/api/export/{}", Role::viewer, &App::export_layer);
+    add("POST", "/api/import/{}", Role::admin, &App::import_layer);
+    add("POST", "/api/tokens", Role::admin, &App::post_token);
+    add("GET", "/ogc", Role::viewer, &App::ogc_landing);
+    add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
+    add("GET", "/ogc/collections", Role::viewer, &App::ogc_collections);
+    add("GET", "/ogc/collections/{}", Role::viewer, &App::ogc_collection);
+    add("GET", "/ogc/collections/{}/items", Role::viewer, &App::ogc_items);
+    add("GET", "/ogc/collections/{}/items/{}", Role::viewer, &App::ogc_item);
+}
+
+void App::reload() {
+    auto d = store_->load();
+    std::unique_lock lock(data_mutex_);
+    data_ = std::move(d);
+    org_index_.clear();
+    instructor_index_.clear();
+    load_.clear();
+    for (std::size_t i = 0; i < data_.orgs.size(); ++i) {
+        org_index_[data_.orgs[i].id] = i;
+        if (data_.orgs[i].instructor_id) ++load_[*data_.orgs[i].instructor_id];
+    }
+    for (std::size_t j = 0; j < data_.instructors.size(); ++j) instructor_index_[data_.instructors[j].id] = j;
+    next_branch_id_ = 1;
+    for (const auto& b : data_.branches) next_branch_id_ = std::max(next_branch_id_, b.id + 1);
+    ++data_version_;
+}
+
+std::string App::add_token(Role role, const std::string& name) {
+    auto token = new_token();
+    auto hash = hash_token(token);
+    {
+        std::lock_guard w(write_mutex_);
+        store_->add_token({name, to_string(role), hash, iso_now()});
+    }
+    std::lock_guard lock(tokens_mutex_);
+    tokens_[hash] = Token{name, role};
+    return token;
+}
+
+bool App::has_tokens() const {
+    std::lock_guard lock(tokens_mutex_);
+    return !tokens_.empty();
+}
+
+std::optional<App::Token> App::authenticate(const Request& req) const {
+    const std::string prefix = "Bearer ";
+    if (req.authorization.rfind(prefix, 0) != 0) return std::nullopt;
+    auto hash = hash_token(req.authorization.substr(prefix.size()));
+    std::lock_guard lock(tokens_mutex_);
+    auto it = tokens_.find(hash);
+    if (it == tokens_.end()) return std::nullopt;
+    return it->second;
+}
+
+Response App::handle(const Request& req) {
+    auto t0 = std::chrono::steady_clock::now();
+    Response res;
+    try {
+        if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
+            res = health(req, Token{"-", Role::viewer}, {});
+            res.route = "/health";
+        } else if (req.method == "GET" && (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
+            res = static_file(req, req.path == "/" ? "index.html" : req.path.substr(5));
+            res.route = "/web";
+        } else {
+            std::vector<std::string> segs;
+            std::stringstream in(req.path);
+            std::string seg;
+            while (std::getline(in, seg, '/'))
+                if (!seg.empty()) segs.push_back(seg);
+            const Route* match = nullptr;
+            bool path_known = false;
+            std::vector<std::string> args;
+            for (const auto& r : routes_) {
+                if (r.pattern.size() != segs.size()) continue;
+                std::vector<std::string> a;
+                bool ok = true;
+                for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+                    if (r.pattern[i] == "{}") a.push_back(segs[i]);
+                    else ok = r.pattern[i] == segs[i];
+                }
+                if (!ok) continue;
+                path_known = true;
+                if (r.method == req.method) {
+                    match = &r;
+                    args = std::move(a);
+                    break;
+                }
+            }
+            if (!match) {
+                res = path_known ? error_response(405, "MethodNotAllowed", "method " + req.method + " not allowed here")
+                                 : error_response(404, "NotFound", "no such resource");
+            } else {
+                auto who = authenticate(req);
+                if (!who) {
+                    res = error_response(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+                    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+                } else if (static_cast<int>(who->role) < static_cast<int>(match->role)) {
+                    res = error_response(403, "Forbidden", "this needs the " + to_string(match->role) + " role");
+                    res.token_name = who->name;
+                } else {
+                    res = (this->*(match->handler))(req, *who, args);
+                    res.token_name = who->name;
+                }
+                res.route = match->name;
+            }
+        }
+    } catch (const geo::invalid_argument& e) {
+        res = error_response(400, "InvalidValue", e.what());
+    } catch (const std::exception&) {
+        // Never a stack trace or a path: the details stay in the server's own log.
+        res = error_response(500, "InternalError", "the request could not be completed");
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    metrics_.request(res.route, res.status, secs);
+    return res;
+}
+
+Response App::health(const Request&, const Token&, const std::vector<std::string>&) {
+    std::shared_lock lock(data_mutex_);
+    return json_response({{"status", "ok"}, {"orgs", data_.orgs.size()}, {"areas", data_.areas.size()}});
+}
+
+Response App::metrics_text(const Request&, const Token&, const std::vector<std::string>&) {
+    Response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_.text();
+    return r;
+}
+
+Response App::coverage(const Request& req, const Token&, const std::vector<std::string>&) {
+    auto lv = req.query.count("level") ? geo::parse_level(req.query.at("level")) : std::nullopt;
+    if (!lv) return error_response(400, "InvalidQuery", "level must be district, street, community, grid or park");
+    std::optional<geo::OrgKind> kind;
+    if (req.query.count("kind")) {
+        kind = geo::parse_org_kind(req.query.at("kind"));
+        if (!kind) return error_response(400, "InvalidQuery", "kind must be enterprise or social");
+    }
+    std::string key = req.query.at("level") + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
+    {
+        std::lock_guard lock(cache_mutex_);
+        auto it = coverage_cache_.find(key);
+        if (it != coverage_cache_.end() && it->second.first == data_version_) {
+            Response r;
+            r.body = it->second.second;
+            return r;
+        }
+    }
+    std::shared_lock lock(data_mutex_);
+    auto version = data_version_.load();
+    Response r;
+    r.body = geo::to_json(geo::compute_coverage(data_, *lv, kind)).dump();
+    std::lock_guard c(cache_mutex_);
+    coverage_cache_[key] = {version, r.body};
+    return r;
+}
+
+json App::org_json(const geo::Organization& o) const {
+    json j = {{"id", o.id},
+              {"name", o.name},
+              {"kind", std::string(geo::to_string(o.kind))},
+              {"credit_code", o.credit_code},
+              {"industry", o.industry},
+              {"employees", o.employees},
+              {"party_members", o.party_members},
+              {"status", std::string(geo::to_string(o.status))},
+              {"above_scale", o.above_scale},
+              {"version", o.version},
+              {"lon", o.location.x},
+              {"lat", o.location.y}};
+    j["branch_id"] = o.branch_id ? json(*o.branch_id) : json();
+    j["instructor_id"] = o.instructor_id ? json(*o.instructor_id) : json();
+    return j;
+}
+
+Response App::get_org(const Request&, const Token&, const std::vector<std::string>& args) {
+    auto id = parse_id(args[0]);
+    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
+    std::shared_lock lock(data_mutex_);
+    auto it = org_index_.find(*id);
+    if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + args[0]);
+    const auto& o = data_.orgs[it->second];
+    auto r = json_response(org_json(o));
+    r.headers.emplace_back("ETag", "\"" + std::to_string(o.version) + "\"");
+    return r;
+}
+
+Response App::put_instructor(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    auto id = parse_id(args[0]);
+    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
+    std::string why;
+    auto body = parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object() || !body->contains("instructor_id") || !(*body)["instructor_id"].is_number_integer())
+        return error_response(400, "InvalidValue", "body must be {\"instructor_id\": <integer>}");
+    return set_instructor(req, who, *id, (*body)["instructor_id"].get<std::int64_t>());
+}
+
+Response App::delete_instructor(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    auto id = parse_id(args[0]);
+    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
+    return set_instructor(req, who, *id, std::nullopt);
+}
+
+Response App::set_instructor(const Request& req, const Token& who, std::int64_t org_id,
+                             std::optional<std::int64_t> instructor_id) {
+    if (req.if_match.empty())
+        return error_response(428, "PreconditionRequired", "send If-Match with the organization's version (its ETag)");
+    auto expected = parse_etag(req.if_match);
+    if (!expected) return error_response(400, "InvalidValue", "If-Match must be a version number");
+
+    std::lock_guard writer(write_mutex_);  // one writer at a time: check, store, memory
+    geo::Organization before;
+    {
+        std::shared_lock lock(data_mutex_);
+        auto it = org_index_.find(org_id);
+        if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + std::to_string(org_id));
+        before = data_.orgs[it->second];
+        if (instructor_id && !instructor_index_.count(*instructor_id))
+            return error_response(404, "NotFound", "no instructor " + std::to_string(*instructor_id));
+        if (before.version != *expected)
+            return error_response(412, "PreconditionFailed",
+                                  "version " + std::to_string(*expected) + " is stale; the organization is at version " +
+                                      std::to_string(before.version));
+        if (instructor_id && before.instructor_id != instructor_id) {
+            const auto& in = data_.instructors[instructor_index_.at(*instructor_id)];
+            auto load = load_.count(in.id) ? load_.at(in.id) : 0;
+            if (load >= in.capacity)
+                return error_response(409, "Conflict",
+                                      in.name + " already covers " + std::to_string(load) + " organizations (capacity " +
+                                          std::to_string(in.capacity) + ")");
+        }
+    }
+    geo::Organization after = before;
+    after.instructor_id = instructor_id;
+    after.version = before.version + 1;
+    auto brief = [](const geo::Organization& o) {
+        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}.dump();
+    };
+    geo::AuditEntry audit{iso_now(), who.name, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
+                          brief(before), brief(after)};
+    // The store first: an acknowledged edit is committed before the answer.
+    store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version}}, {}, {audit});
+    {
+        std::unique_lock lock(data_mutex_);
+        data_.orgs[org_index_.at(org_id)] = after;
+        if (before.instructor_id) --load_[*before.instructor_id];
+        if (after.instructor_id) ++load_[*after.instructor_id];
+        ++data_version_;
+    }
+    auto r = json_response(org_json(after));
+    r.headers.emplace_back("ETag", "\"" + std::to_string(after.version) + "\"");
+    return r;
+}
+
+Response App::post_plan(const Request& req, const Token&, const std::vector<std::string>&) {
+    geo::PlanParams p;
+    if (!req.body.empty()) {
+        std::string why;
+        auto body = parse_json(req.body, why);
+        if (!body || !body->is_object()) return error_response(400, "InvalidJson", body ? "body must be an object" : why);
+        if (body->contains("level")) {
+            auto lv = (*body)["level"].is_string() ? geo::parse_level((*body)["level"].get<std::string>()) : std::nullopt;
+            if (!lv || *lv == geo::Level::park || *lv == geo::Level::district)
+                return error_response(400, "InvalidValue", "level must be grid, community or street");
+            p.level = *lv;
+        }
+        if (body->contains("cost")) {
+            auto c = (*body)["cost"];
+            if (c == "distance") p.cost = geo::CostMode::distance;
+            else if (c == "planning") p.cost = geo::CostMode::planning;
+            else return error_response(400, "InvalidValue", "cost must be distance or planning");
+        }
+    }
+    json j;
+    {
+        std::shared_lock lock(data_mutex_);
+        j = geo::to_json(geo::make_plan(data_, p));
+    }
+    metrics_.planner_run();
+    std::lock_guard lock(plans_mutex_);
+    std::string id = "plan-" + std::to_string(next_plan_++);
+    j["id"] = id;
+    plans_[id] = j;
+    return json_response(j, 201);
+}
+
+Response App::get_plan(const Request&, const Token&, const std::vector<std::string>& args) {
+    std::lock_guard lock(plans_mutex_);
+    auto it = plans_.find(args[0]);
+    if (it == plans_.end()) return error_response(404, "NotFound", "no plan " + args[0]);
+    return json_response(it->second);
+}
+
+Response App::accept_plan(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    std::string why;
+    auto body = parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object() || !(*body)["proposals"].is_array())
+        return error_response(400, "InvalidValue", "body must be {\"proposals\": [ids]}");
+    json plan;
+    {
+        std::lock_guard lock(plans_mutex_);
+        auto it = plans_.find(args[0]);
+        if (it == plans_.end()) return error_response(404, "NotFound", "no plan " + args[0]);
+        plan = it->second;
+    }
+    std::map<std::string, json> by_id;
+    for (const auto& p : plan["proposals"]) by_id[p["id"].get<std::string>()] = p;
+
+    std::lock_guard writer(write_mutex_);
+    std::vector<geo::OrgUpdate> updates;
+    std::vector<geo::Branch> branches;
+    std::vector<geo::AuditEntry> audit;
+    json applied = json::array(), conflicts = json::array();
+    std::map<std::int64_t, geo::Organization> changed;  // org id -> new state within this request
+    std::map<std::int64_t, int> extra_load;
+    std::int64_t next_branch = next_branch_id_;
+    {
+        std::shared_lock lock(data_mutex_);
+        auto current = [&](std::int64_t id) -> const geo::Organization* {
+            if (auto c = changed.find(id); c != changed.end()) return &c->second;
+            auto it = org_index_.find(id);
+            return it == org_index_.end() ? nullptr : &data_.orgs[it->second];
+        };
+        for (const auto& pid : (*body)["proposals"]) {
+            if (!pid.is_string() || !by_id.count(pid.get<std::string>())) {
+                conflicts.push_back({{"id", pid}, {"reason", "no such proposal in this plan"}});
+                continue;
+            }
+            const auto& p = by_id[pid.get<std::string>()];
+            std::string type = p["type"];
+            std::vector<const geo::Organization*> orgs;
+            std::string reason;
+            for (const auto& oid : p["orgs"]) {
+                auto* o = current(oid.get<std::int64_t>());
+                if (!o) reason = "organization " + std::to_string(oid.get<std::int64_t>()) + " no longer exists";
+                else if (o->branch_id) reason = "organization " + std::to_string(o->id) + " has a branch now";
+                else if (!o->operating()) reason = "organization " + std::to_string(o->id) + " is not operating";
+                else if (type == "instructor" && o->instructor_id)
+                    reason = "organization " + std::to_string(o->id) + " has an instructor now";
+                else orgs.push_back(o);
+            }
+            if (reason.empty() && type == "instructor") {
+                auto jid = p["instructor_id"].get<std::int64_t>();
+                auto it = instructor_index_.find(jid);
+                if (it == instructor_index_.end()) reason = "instructor " + std::to_string(jid) + " no longer exists";
+                else {
+                    const auto& in = data_.instructors[it->second];
+                    int load = (load_.count(jid) ? load_.at(jid) : 0) + extra_load[jid];
+                    if (load + static_cast<int>(orgs.size()) > in.capacity)
+                        reason = in.name + " has room for " + std::to_string(std::max(0, in.capacity - load)) +
+                                 " more, not " + std::to_string(orgs.size());
+                }
+            }
+            if (reason.empty() && type == "joint") {
+                int members = 0;
+                for (auto* o : orgs) members += o->party_members;
+                if (members < 3) reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
+            }
+            if (reason.empty() && type == "standalone" && orgs.size() == 1 && orgs[0]->party_members < 3)
+                reason = "the organization has fewer than 3 members now";
+            if (!reason.empty()) {
+                conflicts.push_back({{"id", pid}, {"reason", reason}});
+                continue;
+            }
+            std::optional<std::int64_t> branch_id;
+            if (type != "instructor") {
+                geo::Branch b;
+                b.id = next_branch++;
+                b.type = type == "standalone" ? geo::BranchType::standalone
+                         : type == "joint"    ? geo::BranchType::joint
+                                              : geo::BranchType::affiliated;
+                std::string first = orgs.front()->name;
+                b.name = type == "standalone" ? first + "党支部"
+                         : type == "joint"    ? first + "等联合党支部"
+                                              : first + "（挂靠" + p.value("area", std::string()) + "社区党组织）";
+                for (auto* o : orgs) {
+                    b.org_ids.push_back(o->id);
+                    b.members += o->party_members;
+                }
+                branch_id = b.id;
+                branches.push_back(std::move(b));
+            }
+            for (auto* o : orgs) {
+                geo::Organization after = *o;
+                if (branch_id) after.branch_id = branch_id;
+                else {
+                    after.instructor_id = p["instructor_id"].get<std::int64_t>();
+                    ++extra_load[*after.instructor_id];
+                }
+                after.version = o->version + 1;
+                audit.push_back({iso_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(), o->id,
+                                 json{{"branch_id", o->branch_id ? json(*o->branch_id) : json()},
+                                      {"instructor_id", o->instructor_id ? json(*o->instructor_id) : json()},
+                                      {"version", o->version}}.dump(),
+                                 json{{"branch_id", after.branch_id ? json(*after.branch_id) : json()},
+                                      {"instructor_id", after.instructor_id ? json(*after.instructor_id) : json()},
+                                      {"version", after.version}}.dump()});
+                changed[o->id] = after;
+            }
+            applied.push_back(pid);
+        }
+    }
+    for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version});
+    if (!updates.empty()) store_->commit_changes(updates, branches, audit);  // one transaction
+    {
+        std::unique_lock lock(data_mutex_);
+        for (auto& [id, o] : changed) data_.orgs[org_index_.at(id)] = o;
+        for (auto& [jid, n] : extra_load) load_[jid] += n;
+        for (auto& b : branches) data_.branches.push_back(b);
+        next_branch_id_ = next_branch;
+        ++data_version_;
+    }
+    return json_response({{"plan", args[0]}, {"applied", applied}, {"conflicts", conflicts},
+                          {"branches_created", branches.size()}, {"organizations_changed", changed.size()}});
+}
+
+Response App::export_layer(const Request& req, const Token&, const std::vector<std::string>& args) {
+    geo::ExportParams p;
+    auto layer = geo::parse_export_layer(args[0]);
+    if (!layer) return error_response(404, "NotFound", "no export layer " + args[0]);
+    p.layer = *layer;
+    auto q = [&](const char* k, const char* def) { return req.query.count(k) ? req.query.at(k) : std::string(def); };
+    auto format = geo::parse_export_format(q("format", "shp"));
+    if (!format) return error_response(400, "InvalidQuery", "format must be shp, gpkg, geojson or csv");
+    p.format = *format;
+    p.encoding = q("encoding", "GBK");
+    p.srs = q("srs", "EPSG:4490");
+    p.where = q("where", "");
+    if (req.query.count("level")) {
+        p.level = geo::parse_level(req.query.at("level"));
+        if (!p.level) return error_response(400, "InvalidQuery", "unknown level");
+    }
+    static const std::map<geo::ExportFormat, std::pair<std::string, std::string>> types = {
+        {geo::ExportFormat::shp, {".zip", "application/zip"}},
+        {geo::ExportFormat::gpkg, {".gpkg", "application/geopackage+sqlite3"}},
+        {geo::ExportFormat::geojson, {".geojson", "application/geo+json"}},
+        {geo::ExportFormat::csv, {".csv", "text/csv; charset=utf-8"}}};
+    ScratchFile file(types.at(p.format).first);
+    p.out = file.path;
+    try {
+        std::shared_lock lock(data_mutex_);
+        geo::export_layer(data_, p);
+    } catch (const geo::invalid_argument& e) {
+        return error_response(400, "InvalidValue", scrub(e.what(), file.path, "export"));
+    }
+    std::ifstream in(file.path, std::ios::binary);
+    Response r;
+    r.content_type = types.at(p.format).second;
+    r.body.assign(std::istreambuf_iterator<char>(in), {});
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + args[0] + types.at(p.format).first + "\"");
+    return r;
+}
+
+Response App::import_layer(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    auto kind = geo::parse_import_kind(args[0]);
+    if (!kind) return error_response(404, "NotFound", "no import kind " + args[0] + " (areas, orgs, instructors)");
+    if (req.body.empty()) return error_response(400, "InvalidValue", "empty upload");
+    auto q = [&](const char* k) { return req.query.count(k) ? req.query.at(k) : std::string(); };
+    std::string format = q("format");
+    if (format.empty()) {
+        if (req.content_type.find("csv") != std::string::npos) format = "csv";
+        else if (req.content_type.find("zip") != std::string::npos) format = "zip";
+        else if (req.content_type.find("geopackage") != std::string::npos) format = "gpkg";
+        else if (req.content_type.find("kml") != std::string::npos) format = "kml";
+        else format = "geojson";
+    }
+    static const std::set<std::string> formats = {"csv", "geojson", "gpkg", "zip", "kml"};
+    if (!formats.count(format)) return error_response(400, "InvalidQuery", "format must be csv, geojson, gpkg, zip or kml");
+    ScratchFile file("." + format);
+    {
+        std::ofstream out(file.path, std::ios::binary);
+        out.write(req.body.data(), static_cast<std::streamsize>(req.body.size()));
+    }
+    geo::ImportParams p;
+    p.kind = *kind;
+    p.source = format == "zip" ? "/vsizip/" + file.path : file.path;
+    if (!q("level").empty()) {
+        p.level = geo::parse_level(q("level"));
+        if (!p.level) return error_response(400, "InvalidQuery", "unknown level");
+    }
+    p.srs = q("srs");
+    p.encoding = q("encoding");
+    p.gcj02 = q("coords") == "gcj02";
+    p.layer = q("layer");
+    std::lock_guard writer(write_mutex_);
+    geo::ImportReport report;
+    try {
+        report = geo::import_into(*store_, p);
+    } catch (const geo::error& e) {
+        std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
+        return error_response(400, "InvalidData", msg);
+    }
+    reload();
+    json j = {{"imported", report.imported},
+              {"repaired", report.repaired},
+              {"outside_grid", report.outside_grid},
+              {"duplicate_credit_codes", report.duplicate_credit_codes},
+              {"notes", report.notes},
+              {"by", who.name}};
+    return json_response(j, 201);
+}
+
+Response App::post_token(const Request& req, const Token&, const std::vector<std::string>&) {
+    std::string why;
+    auto body = parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object() || !(*body)["role"].is_string() || !(*body)["name"].is_string())
+        return error_response(400, "InvalidValue", "body must be {\"role\": viewer|planner|admin, \"name\": …}");
+    auto role = parse_role((*body)["role"].get<std::string>());
+    auto name = (*body)["name"].get<std::string>();
+    if (!role || name.empty() || name.size() > 100) return error_response(400, "InvalidValue", "bad role or name");
+    return json_response({{"token", add_token(*role, name)}, {"role", to_string(*role)}, {"name", name}}, 201);
+}
+
+// ---- OGC API - Features -------------------------------------------------------------------
+
+namespace {
+// Absolute links: clients (GDAL's OAPIF driver among them) resolve relative ones differently.
+// The Host header is only trusted when it looks like host[:port].
+std::string base_of(const Request& req) {
+    bool ok = !req.host.empty() && req.host.size() < 256 &&
+              std::all_of(req.host.begin(), req.host.end(), [](char c) {
+                  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+              });
+    return "http://" + (ok ? req.host : std::string("localhost")) + "/ogc";
+}
+
+json link(const std::string& href, const std::string& rel, const std::string& type, const std::string& title = "") {
+    json l = {{"href", href}, {"rel", rel}, {"type", type}};
+    if (!title.empty()) l["title"] = title;
+    return l;
+}
+}  // namespace
+
+Response App::ogc_landing(const Request& req, const Token&, const std::vector<std::string>&) {
+    auto b = base_of(req);
+    return json_response({{"title", "covermap"},
+                          {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
+                          {"links",
+                           {link(b, "self", "application/json", "this document"),
+                            link(b + "/conformance", "conformance", "application/json", "conformance classes"),
+                            link(b + "/collections", "data", "application/json", "collections")}}});
+}
+
+Response App::ogc_conformance(const Request&, const Token&, const std::vector<std::string>&) {
+    return json_response({{"conformsTo",
+                           {"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+                            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"}}});
+}
+
+namespace {
+struct CollectionInfo {
+    std::string id, title;
+};
+const std::vector<CollectionInfo> kCollections = {
+    {"orgs", "两新组织 organizations"},      {"instructors", "党建指导员 instructors"},
+    {"branches", "党组织 branches"},         {"areas-park", "园区 parks"},
+    {"areas-street", "街道乡镇 streets"},    {"areas-community", "社区 communities"},
+    {"areas-grid", "网格 grid cells"}};
+}  // namespace
+
+Response App::ogc_collections(const Request& req, const Token&, const std::vector<std::string>&) {
+    json list = json::array();
+    for (const auto& c : kCollections) {
+        Request r = req;
+        auto one = ogc_collection(r, Token{"-", Role::viewer}, {c.id});
+        list.push_back(json::parse(one.body));
+    }
+    auto b = base_of(req);
+    return json_response({{"links", {link(b + "/collections", "self", "application/json")}}, {"collections", list}});
+}
+
+Response App::ogc_collection(const Request& req, const Token&, const std::vector<std::string>& args) {
+    auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
+    if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
+    geo::BBox box;
+    {
+        std::shared_lock lock(data_mutex_);
+        if (args[0] == "orgs" || args[0] == "branches")
+            for (const auto& o : data_.orgs) box.expand(o.location);
+        else if (args[0] == "instructors")
+            for (const auto& in : data_.instructors) box.expand(in.home);
+        else
+            for (const auto& a : data_.areas)
+                if (a.level == kAreaCollections.at(args[0])) box.expand(geo::bounds(a.shape));
+    }
+    if (box.empty()) box = geo::BBox{-180, -90, 180, 90};
+    auto b = base_of(req) + "/collections/" + args[0];
+    return json_response(
+        {{"id", args[0]},
+         {"title", it->title},
+         {"itemType", "feature"},
+         {"crs", {"http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+         {"extent",
+          {{"spatial", {{"bbox", {{box.minx, box.miny, box.maxx, box.maxy}}}, {"crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}}}},
+         {"links", {link(b, "self", "application/json"), link(b + "/items", "items", "application/geo+json", "items")}}});
+}
+
+Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
+    auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
+    if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
+    long limit = 10, offset = 0;
+    auto number = [&](const char* key, long& out, long lo, long hi) {
+        if (!req.query.count(key)) return true;
+        auto v = parse_id(req.query.at(key));
+        if (!v || *v < lo) return false;
+        out = static_cast<long>(std::min<std::int64_t>(*v, hi));
+        return true;
+    };
+    if (!number("limit", limit, 1, 10000)) return error_response(400, "InvalidQuery", "limit must be 1–10000");
+    if (!number("offset", offset, 0, 1L << 40)) return error_response(400, "InvalidQuery", "offset must be ≥ 0");
+    std::optional<geo::BBox> filter;
+    if (req.query.count("bbox")) {
+        std::stringstream in(req.query.at("bbox"));
+        std::vector<double> v;
+        std::string part;
+        while (std::getline(in, part, ',')) {
+            try {
+                std::size_t used = 0;
+                v.push_back(std::stod(part, &used));
+                if (used != part.size()) v.clear();
+            } catch (const std::exception&) {
+                v.clear();
+                break;
+            }
+        }
+        if (v.size() != 4 || v[0] > v[2] || v[1] > v[3])
+            return error_response(400, "InvalidQuery", "bbox must be minx,miny,maxx,maxy");
+        filter = geo::BBox{v[0], v[1], v[2], v[3]};
+    }
+    json features = json::array();
+    long matched = 0;
+    {
+        std::shared_lock lock(data_mutex_);
+        auto take = [&](const geo::BBox& fb, auto&& make) {
+            if (filter && !filter->intersects(fb)) return;
+            if (matched >= offset && matched < offset + limit) features.push_back(make());
+            ++matched;
+        };
+        const std::string& c = args[0];
+        if (c == "orgs") {
+            for (const auto& o : data_.orgs) {
+                geo::BBox fb;
+                fb.expand(o.location);
+                take(fb, [&] {
+                    auto props = org_json(o);
+                    return json{{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", props}};
+                });
+            }
+        } else if (c == "instructors") {
+            for (const auto& in : data_.instructors) {
+                geo::BBox fb;
+                fb.expand(in.home);
+                take(fb, [&] {
+                    return json{{"type", "Feature"},
+                                {"id", in.id},
+                                {"geometry", point_json(in.home)},
+                                {"properties",
+                                 {{"id", in.id}, {"name", in.name}, {"capacity", in.capacity},
+                                  {"load", load_.count(in.id) ? load_.at(in.id) : 0}, {"industries", in.industries},
+                                  {"unit", in.unit}}}};
+                });
+            }
+        } else if (c == "branches") {
+            for (const auto& b : data_.branches) {
+                geo::BBox fb;
+                json pts = json::array();
+                for (auto id : b.org_ids)
+                    if (auto o = org_index_.find(id); o != org_index_.end()) {
+                        fb.expand(data_.orgs[o->second].location);
+                        pts.push_back({data_.orgs[o->second].location.x, data_.orgs[o->second].location.y});
+                    }
+                take(fb, [&] {
+                    return json{{"type", "Feature"},
+                                {"id", b.id},
+                                {"geometry", {{"type", "MultiPoint"}, {"coordinates", pts}}},
+                                {"properties",
+                                 {{"id", b.id}, {"name", b.name}, {"type", std::string(geo::to_string(b.type))},
+                                  {"members", b.members}, {"level", std::string(geo::branch_level(b.members))},
+                                  {"org_ids", b.org_ids}}}};
+                });
+            }
+        } else {
+            auto level = kAreaCollections.at(c);
+            for (std::size_t i = 0; i < data_.areas.size(); ++i) {
+                const auto& a = data_.areas[i];
+                if (a.level != level) continue;
+                take(geo::bounds(a.shape), [&] {
+                    return json{{"type", "Feature"},
+                                {"id", static_cast<std::int64_t>(i + 1)},
+                                {"geometry", geometry_json(a.shape)},
+                                {"properties",
+                                 {{"code", a.code}, {"name", a.name}, {"level", std::string(geo::to_string(a.level))},
+                                  {"parent_code", a.parent_code}}}};
+                });
+            }
+        }
+    }
+    auto b = base_of(req) + "/collections/" + args[0] + "/items";
+    auto page = [&](long off) {
+        std::string h = b + "?limit=" + std::to_string(limit) + "&offset=" + std::to_string(off);
+        if (filter) h += "&bbox=" + req.query.at("bbox");
+        return h;
+    };
+    json links = {link(page(offset), "self", "application/geo+json")};
+    if (offset + limit < matched) links.push_back(link(page(offset + limit), "next", "application/geo+json", "next page"));
+    json j = {{"type", "FeatureCollection"},
+              {"features", features},
+              {"numberMatched", matched},
+              {"numberReturned", features.size()},
+              {"timeStamp", iso_now()},
+              {"links", links}};
+    auto r = json_response(j);
+    r.content_type = "application/geo+json";
+    return r;
+}
+
+Response App::ogc_item(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    auto fid = parse_id(args[1]);
+    if (!fid) return error_response(404, "NotFound", "no feature " + args[1]);
+    // One item: the items page of one, found by id.
+    std::shared_lock lock(data_mutex_);
+    json feature;
+    const std::string& c = args[0];
+    if (c == "orgs" && org_index_.count(*fid)) {
+        const auto& o = data_.orgs[org_index_.at(*fid)];
+        feature = {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
+    } else if (c == "instructors" && instructor_index_.count(*fid)) {
+        const auto& in = data_.instructors[instructor_index_.at(*fid)];
+        feature = {{"type", "Feature"},
+                   {"id", in.id},
+                   {"geometry", point_json(in.home)},
+                   {"properties", {{"id", in.id}, {"name", in.name}, {"capacity", in.capacity}, {"unit", in.unit}}}};
+    } else if (c == "branches") {
+        for (const auto& b : data_.branches)
+            if (b.id == *fid)
+                feature = {{"type", "Feature"},
+                           {"id", b.id},
+                           {"geometry", nullptr},
+                           {"properties", {{"id", b.id}, {"name", b.name}, {"type", std::string(geo::to_string(b.type))},
+                                           {"members", b.members}, {"org_ids", b.org_ids}}}};
+    } else if (kAreaCollections.count(c) && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
+        const auto& a = data_.areas[static_cast<std::size_t>(*fid - 1)];
+        if (a.level == kAreaCollections.at(c))
+            feature = {{"type", "Feature"},
+                       {"id", *fid},
+                       {"geometry", geometry_json(a.shape)},
+                       {"properties", {{"code", a.code}, {"name", a.name}, {"level", std::string(geo::to_string(a.level))},
+                                       {"parent_code", a.parent_code}}}};
+    } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
+        return error_response(404, "NotFound", "no collection " + c);
+    }
+    (void)who;
+    (void)req;
+    if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
+    feature["links"] = {link(base_of(req) + "/collections/" + c + "/items/" + args[1], "self", "application/geo+json"),
+                        link(base_of(req) + "/collections/" + c, "collection", "application/json")};
+    auto r = json_response(feature);
+    r.content_type = "application/geo+json";
+    return r;
+}
+
+Response App::static_file(const Request&, const std::string& name) {
+    auto it = static_files_.find(name);
+    if (it == static_files_.end()) return error_response(404, "NotFound", "no such file");
+    std::ifstream in(it->second, std::ios::binary);
+    Response r;
+    r.content_type = content_type_for(it->second);
+    r.body.assign(std::istreambuf_iterator<char>(in), {});
+    r.headers.emplace_back("Cache-Control", name == "index.html" ? "no-cache" : "public, max-age=3600");
+    return r;
+}
+
+}  // namespace covermap::api

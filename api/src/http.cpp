@@ -1,0 +1,55 @@
+#include "covermap/api/http.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace covermap::api {
+
+std::string url_decode(const std::string& s, bool plus_is_space) {
+    std::string out;
+    out.reserve(s.size());
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2]));
+            i += 2;
+        } else if (s[i] == '+' && plus_is_space) {
+            out += ' ';
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+void parse_target(const std::string& target, Request& r) {
+    auto q = target.find('?');
+    r.path = url_decode(target.substr(0, q));
+    if (q == std::string::npos) return;
+    std::string query = target.substr(q + 1);
+    std::size_t start = 0;
+    while (start <= query.size()) {
+        auto amp = query.find('&', start);
+        std::string pair = query.substr(start, amp == std::string::npos ? std::string::npos : amp - start);
+        if (!pair.empty()) {
+            auto eq = pair.find('=');
+            r.query[url_decode(pair.substr(0, eq), true)] =
+                eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1), true);
+        }
+        if (amp == std::string::npos) break;
+        start = amp + 1;
+    }
+}
+
+Response error_response(int status, const std::string& code, const std::string& message) {
+    Response r;
+    r.status = status;
+    r.body = nlohmann::json{{"code", code}, {"message", message}}.dump();
+    return r;
+}
+
+}  // namespace covermap::api
