@@ -127,7 +127,16 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
     };
     std::vector<Entry> entries;
     entries.reserve(segs.size() * 2);
+    // Any cell size is correct (grown boxes that meet share a cell); efficient is about the
+    // typical segment, and never below the tolerance.
     double cell = distance, half = distance / 2;
+    if (!segs.empty()) {
+        std::vector<double> lengths;
+        for (std::size_t i = 0; i < segs.size(); i += std::max<std::size_t>(1, segs.size() / 4096))
+            lengths.push_back(std::max(std::fabs(segs[i][2] - segs[i][0]), std::fabs(segs[i][3] - segs[i][1])));
+        std::nth_element(lengths.begin(), lengths.begin() + static_cast<long>(lengths.size() / 2), lengths.end());
+        cell = std::max(distance, lengths[lengths.size() / 2]);
+    }
     auto key = [](std::int64_t cx, std::int64_t cy) {
         return (static_cast<std::uint64_t>(cx + (1LL << 31)) << 32) | static_cast<std::uint64_t>(cy + (1LL << 31));
     };
@@ -137,7 +146,6 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
         auto x1 = static_cast<std::int64_t>(std::floor((std::max(s[0], s[2]) + half) / cell));
         auto y0 = static_cast<std::int64_t>(std::floor((std::min(s[1], s[3]) - half) / cell));
         auto y1 = static_cast<std::int64_t>(std::floor((std::max(s[1], s[3]) + half) / cell));
-        if ((x1 - x0 + 1) * (y1 - y0 + 1) > 4096) continue;  // absurdly long segment for this tolerance
         for (auto cx = x0; cx <= x1; ++cx)
             for (auto cy = y0; cy <= y1; ++cy) entries.push_back({key(cx, cy), static_cast<std::uint32_t>(i)});
     }

@@ -121,31 +121,47 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         std::vector<std::vector<std::pair<std::size_t, long long>>> cand(n);
         long long cmax = 1;
         for (std::size_t i = 0; i < n; ++i) {
-            std::vector<std::pair<BPoint, std::size_t>> near;
             BPoint here = planar(pr.orgs[i], coslat);
-            tree.query(bgi::nearest(here, static_cast<unsigned>(k)), std::back_inserter(near));
-            if (pr.max_penalty_m > 0 && !near.empty()) {
-                // The k cheapest by cost lie within the largest cost among the k nearest
-                // (cost ≥ distance): gather that disc, keep its k cheapest.
-                double radius = 0;
-                for (auto& [pt, j] : near) radius = std::max(radius, cost(i, j));
-                double r = radius * 1.01 + 50;  // planar vs great-circle slack
-                bg::model::box<BPoint> box(BPoint(here.get<0>() - r, here.get<1>() - r),
-                                           BPoint(here.get<0>() + r, here.get<1>() + r));
-                near.clear();
-                tree.query(bgi::intersects(box), std::back_inserter(near));
-                std::vector<std::pair<double, std::size_t>> by_cost;
-                for (auto& [pt, j] : near)
-                    if (bg::distance(here, pt) <= r) by_cost.emplace_back(cost(i, j), j);
-                std::size_t keep = std::min(k, by_cost.size());
-                std::partial_sort(by_cost.begin(), by_cost.begin() + static_cast<long>(keep), by_cost.end());
-                by_cost.resize(keep);
-                for (auto [c, j] : by_cost) {
+            if (pr.max_penalty_m > 0) {
+                // The k cheapest by cost: walk instructors nearest first, keep the k best costs,
+                // stop once the next one is farther than the k-th best cost (cost ≥ distance;
+                // 1 % + 50 m slack for planar vs great-circle distance).
+                std::vector<std::pair<double, std::size_t>> best;  // max-heap on cost
+                std::vector<std::pair<BPoint, std::size_t>> near;
+                for (std::size_t want = 4 * k;; want *= 4) {
+                    want = std::min(want, open.size());
+                    near.clear();
+                    best.clear();
+                    tree.query(bgi::nearest(here, static_cast<unsigned>(want)), std::back_inserter(near));
+                    std::sort(near.begin(), near.end(), [&](auto& a, auto& b) {
+                        return bg::comparable_distance(here, a.first) < bg::comparable_distance(here, b.first);
+                    });
+                    bool complete = false;
+                    for (auto& [pt, j] : near) {
+                        if (best.size() == k && bg::distance(here, pt) > best.front().first * 1.01 + 50) {
+                            complete = true;
+                            break;
+                        }
+                        double c = cost(i, j);
+                        if (best.size() < k) {
+                            best.emplace_back(c, j);
+                            std::push_heap(best.begin(), best.end());
+                        } else if (c < best.front().first) {
+                            std::pop_heap(best.begin(), best.end());
+                            best.back() = {c, j};
+                            std::push_heap(best.begin(), best.end());
+                        }
+                    }
+                    if (complete || want >= open.size()) break;
+                }
+                for (auto [c, j] : best) {
                     cand[i].emplace_back(j, std::llround(c * 100));
                     cmax = std::max(cmax, std::llround(c * 100));
                 }
                 continue;
             }
+            std::vector<std::pair<BPoint, std::size_t>> near;
+            tree.query(bgi::nearest(here, static_cast<unsigned>(k)), std::back_inserter(near));
             for (auto& [pt, j] : near) {
                 long long c = std::llround(cost(i, j) * 100);  // centimetres: integer costs
                 cand[i].emplace_back(j, c);
@@ -319,52 +335,68 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             return dist(seed, b) +
                    (d.orgs[members[seed]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m);
         };
-        std::vector<int> near(n, 0);
-        for (std::size_t a = 0; a < n; ++a)
-            for (std::size_t b = 0; b < n; ++b)
-                if (a != b && dist(a, b) <= p.joint_max_m) ++near[a];
+        // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by an
+        // R-tree on local planar coordinates, each list sorted by step cost.
+        std::vector<std::vector<std::size_t>> nbrs(n);
+        {
+            std::vector<Point> pts;
+            for (auto i : members) pts.push_back(d.orgs[i].location);
+            double coslat = mean_coslat(pts);
+            std::vector<std::pair<BPoint, std::size_t>> items;
+            for (std::size_t a = 0; a < n; ++a) items.emplace_back(planar(pts[a], coslat), a);
+            bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
+            for (std::size_t a = 0; a < n; ++a) {
+                std::vector<std::pair<BPoint, std::size_t>> found;
+                tree.query(bgi::nearest(items[a].first, 49), std::back_inserter(found));
+                for (auto& [pt, b] : found)
+                    if (b != a && dist(a, b) <= p.joint_max_m) nbrs[a].push_back(b);
+                std::sort(nbrs[a].begin(), nbrs[a].end(),
+                          [&](auto x, auto y) { return step_cost(a, x) < step_cost(a, y); });
+            }
+        }
         std::vector<std::size_t> order(n);
         std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return near[a] < near[b]; });
+        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return nbrs[a].size() < nbrs[b].size(); });
         std::vector<char> used(n, 0);
         std::vector<std::vector<std::size_t>> regions;
+        std::vector<int> region_of(n, -1);
         for (auto seed : order) {
             if (used[seed]) continue;
             std::vector<std::size_t> region{seed};
             int members_sum = d.orgs[members[seed]].party_members;
             used[seed] = 1;
-            while (members_sum < p.min_members && static_cast<int>(region.size()) < p.joint_max_orgs) {
-                std::optional<std::size_t> pick;
-                double best = 1e300;
-                for (std::size_t b = 0; b < n; ++b) {
-                    if (used[b] || dist(seed, b) > p.joint_max_m) continue;
-                    double c = step_cost(seed, b);
-                    if (c < best) { best = c; pick = b; }
-                }
-                if (!pick) break;
-                used[*pick] = 1;
-                region.push_back(*pick);
-                members_sum += d.orgs[members[*pick]].party_members;
+            for (std::size_t k = 0; k < nbrs[seed].size() && members_sum < p.min_members &&
+                                    static_cast<int>(region.size()) < p.joint_max_orgs;
+                 ++k) {
+                auto b = nbrs[seed][k];  // cheapest unused first
+                if (used[b]) continue;
+                used[b] = 1;
+                region.push_back(b);
+                members_sum += d.orgs[members[b]].party_members;
             }
             if (members_sum >= p.min_members) {
+                for (auto r : region) region_of[r] = static_cast<int>(regions.size());
                 regions.push_back(std::move(region));
             } else {
                 for (auto r : region) used[r] = 0;
                 used[seed] = 2;  // tried as a seed; may still join another region
             }
         }
-        // Local improvement: a leftover joins the nearest region with room within reach.
+        // Local improvement: a leftover joins the cheapest region with room among its neighbours'.
         for (std::size_t b = 0; b < n; ++b) {
             if (used[b] == 1) continue;
             std::optional<std::size_t> target;
             double best = 1e300;
-            for (std::size_t r = 0; r < regions.size(); ++r) {
-                if (static_cast<int>(regions[r].size()) >= p.joint_max_orgs) continue;
-                double c = step_cost(regions[r][0], b);
-                if (dist(regions[r][0], b) <= p.joint_max_m && c < best) { best = c; target = r; }
+            for (auto nb : nbrs[b]) {
+                int r = region_of[nb];
+                if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs) continue;
+                auto seed = regions[static_cast<std::size_t>(r)][0];
+                double c = step_cost(seed, b);
+                if (dist(seed, b) <= p.joint_max_m && c < best) { best = c; target = static_cast<std::size_t>(r); }
             }
             if (target) {
                 regions[*target].push_back(b);
+                region_of[b] = static_cast<int>(*target);
                 used[b] = 1;
             } else {
                 leftovers.push_back(members[b]);
