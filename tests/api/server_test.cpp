@@ -1,0 +1,534 @@
+// The HTTP server on a loopback port: every route and status, roles, limits, concurrency,
+// OGC API Features through GDAL's OAPIF driver, kill -9 durability.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include <gdal_priv.h>
+#include <nlohmann/json.hpp>
+#include <ogrsf_frmts.h>
+
+#include "covermap/api/app.hpp"
+#include "covermap/api/server.hpp"
+#include "covermap/geo/demo.hpp"
+#include "covermap/geo/store.hpp"
+#include "support.hpp"
+
+using namespace covermap;
+using nlohmann::json;
+
+namespace {
+
+struct Reply {
+    int status = 0;
+    std::string head;
+    std::string body;
+    bool closed_without_answer = false;
+    std::string header(const std::string& name) const {
+        auto lower = [](std::string s) {
+            for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return s;
+        };
+        auto h = lower(head);
+        auto at = h.find("\r\n" + lower(name) + ":");
+        if (at == std::string::npos) return "";
+        auto start = at + name.size() + 3;
+        auto end = head.find("\r\n", start);
+        auto v = head.substr(start, end - start);
+        return v.substr(v.find_first_not_of(' '));
+    }
+};
+
+int connect_to(unsigned short port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+// Sends raw bytes, reads until the server closes (requests say Connection: close).
+Reply raw(unsigned short port, const std::string& bytes) {
+    Reply r;
+    int fd = connect_to(port);
+    if (fd < 0) return r;
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string all;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    auto split = all.find("\r\n\r\n");
+    if (split == std::string::npos) {
+        r.closed_without_answer = true;
+        return r;
+    }
+    r.head = all.substr(0, split + 2);
+    r.body = all.substr(split + 4);
+    r.status = std::atoi(all.c_str() + 9);
+    return r;
+}
+
+Reply request(unsigned short port, const std::string& method, const std::string& target, const std::string& token = "",
+              const std::string& body = "", const std::vector<std::string>& headers = {}) {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+    for (const auto& h : headers) req += h + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n" + body;
+    return raw(port, req);
+}
+
+// One demo store, one App, one server for the whole suite.
+class ServerTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new test::TempDir();
+        db_ = *dir_ / "s.gpkg";
+        geo::DemoParams p;
+        p.scale = 0.1;
+        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+        geo::Store::open(db_).replace(geo::make_demo(p));
+        api::AppOptions ao;
+        ao.db = db_;
+        ao.web_root = COVERMAP_WEB_DIR;
+        app_ = new api::App(ao);
+        admin_ = app_->add_token(api::Role::admin, "admin-test");
+        planner_ = app_->add_token(api::Role::planner, "planner-test");
+        viewer_ = app_->add_token(api::Role::viewer, "viewer-test");
+        api::ServerOptions so;
+        so.port = 0;
+        so.header_timeout = std::chrono::milliseconds(600);
+        so.access_log = false;
+        server_ = new api::Server(*app_, so);
+        port_ = server_->start();
+    }
+    static void TearDownTestSuite() {
+        delete server_;
+        delete app_;
+        delete dir_;
+    }
+
+    static json org(std::int64_t id) { return json::parse(request(port_, "GET", "/api/orgs/" + std::to_string(id), viewer_).body); }
+
+    static test::TempDir* dir_;
+    static std::string db_;
+    static api::App* app_;
+    static api::Server* server_;
+    static unsigned short port_;
+    static std::string admin_, planner_, viewer_;
+};
+
+test::TempDir* ServerTest::dir_ = nullptr;
+std::string ServerTest::db_;
+api::App* ServerTest::app_ = nullptr;
+api::Server* ServerTest::server_ = nullptr;
+unsigned short ServerTest::port_ = 0;
+std::string ServerTest::admin_, ServerTest::planner_, ServerTest::viewer_;
+
+}  // namespace
+
+TEST_F(ServerTest, HealthNeedsNoTokenEverythingElseDoes) {
+    auto h = request(port_, "GET", "/health");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(json::parse(h.body)["status"], "ok");
+    auto none = request(port_, "GET", "/api/coverage?level=district");
+    EXPECT_EQ(none.status, 401);
+    EXPECT_EQ(json::parse(none.body)["code"], "Unauthorized");
+    EXPECT_EQ(request(port_, "GET", "/api/coverage?level=district", "cm_not_a_token").status, 401);
+    EXPECT_EQ(request(port_, "GET", "/api/coverage?level=district", viewer_).status, 200);
+    EXPECT_EQ(request(port_, "PUT", "/api/orgs/1/instructor", viewer_, R"({"instructor_id":1})", {"If-Match: \"1\""}).status, 403);
+    EXPECT_EQ(request(port_, "POST", "/api/import/orgs?format=csv", planner_, "x").status, 403);
+    EXPECT_EQ(request(port_, "GET", "/api/nothing", viewer_).status, 404);
+    EXPECT_EQ(request(port_, "POST", "/api/coverage", viewer_, "{}").status, 405);
+    auto page = request(port_, "GET", "/");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_NE(page.header("Content-Type").find("text/html"), std::string::npos);
+    EXPECT_EQ(request(port_, "GET", "/web/../../etc/passwd").status, 404);
+    EXPECT_EQ(request(port_, "GET", "/web/%2e%2e%2fCMakeLists.txt").status, 404);
+    EXPECT_NE(request(port_, "GET", "/web/style.css").header("Content-Type").find("text/css"), std::string::npos);
+}
+
+TEST_F(ServerTest, CoverageMatchesTheLibrary) {
+    auto r = request(port_, "GET", "/api/coverage?level=district&kind=enterprise", viewer_);
+    ASSERT_EQ(r.status, 200);
+    auto j = json::parse(r.body);
+    EXPECT_EQ(j["level"], "district");
+    EXPECT_EQ(j["areas"].size(), 7u);
+    EXPECT_EQ(j["kind"], "enterprise");
+    EXPECT_EQ(request(port_, "GET", "/api/coverage?level=county", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/api/coverage", viewer_).status, 400);
+}
+
+TEST_F(ServerTest, OptimisticConcurrencyOnInstructorEdits) {
+    // An operating organization without instructor, and an instructor with room.
+    auto d = geo::Store::open_existing(db_).load();
+    std::int64_t target = 0, other = 0;
+    for (const auto& o : d.orgs)
+        if (!o.instructor_id && o.operating() && o.id > 200) {
+            (target ? other : target) = o.id;
+            if (other) break;
+        }
+    ASSERT_TRUE(target && other);
+    std::map<std::int64_t, int> load;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id) ++load[*o.instructor_id];
+    std::int64_t roomy = 0, full = 0;
+    for (const auto& in : d.instructors) {
+        if (!roomy && load[in.id] + 2 <= in.capacity) roomy = in.id;
+        if (!full && load[in.id] >= in.capacity && load[in.id] > 0) full = in.id;
+    }
+    ASSERT_TRUE(roomy && full);
+    std::string path = "/api/orgs/" + std::to_string(target) + "/instructor";
+    auto got = request(port_, "GET", "/api/orgs/" + std::to_string(target), viewer_);
+    ASSERT_EQ(got.status, 200);
+    auto version = json::parse(got.body)["version"].get<std::int64_t>();
+    EXPECT_EQ(got.header("ETag"), "\"" + std::to_string(version) + "\"");
+    std::string body = json{{"instructor_id", roomy}}.dump();
+    std::string match = "If-Match: \"" + std::to_string(version) + "\"";
+
+    EXPECT_EQ(request(port_, "PUT", path, planner_, body).status, 428);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, "{not json", {match}).status, 400);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, R"({"instructor_id":"x"})", {match}).status, 400);
+    std::string deep(100, '[');
+    EXPECT_EQ(request(port_, "PUT", path, planner_, deep + std::string(100, ']'), {match}).status, 400);
+    EXPECT_EQ(request(port_, "PUT", "/api/orgs/99999999/instructor", planner_, body, {match}).status, 404);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, R"({"instructor_id":99999999})", {match}).status, 404);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, json{{"instructor_id", full}}.dump(), {match}).status, 409);
+
+    auto ok = request(port_, "PUT", path, planner_, body, {match});
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(json::parse(ok.body)["version"], version + 1);
+    EXPECT_EQ(json::parse(ok.body)["instructor_id"], roomy);
+    EXPECT_EQ(ok.header("ETag"), "\"" + std::to_string(version + 1) + "\"");
+    EXPECT_EQ(request(port_, "PUT", path, planner_, body, {match}).status, 412) << "the old version is stale now";
+    EXPECT_EQ(org(target)["instructor_id"], roomy);
+
+    auto del = request(port_, "DELETE", path, planner_, "", {"If-Match: " + std::to_string(version + 1)});
+    ASSERT_EQ(del.status, 200);
+    EXPECT_TRUE(json::parse(del.body)["instructor_id"].is_null());
+
+    // Written to the store before the answer, with audit rows naming the token.
+    auto store = geo::Store::open_existing(db_);
+    auto stored = store.load();
+    for (const auto& o : stored.orgs)
+        if (o.id == target) {
+            EXPECT_EQ(o.version, version + 2);
+            EXPECT_FALSE(o.instructor_id);
+        }
+    auto audit = store.audit();
+    ASSERT_GE(audit.size(), 2u);
+    const auto& a1 = audit[audit.size() - 2];
+    const auto& a2 = audit.back();
+    EXPECT_EQ(a1.org_id, target);
+    EXPECT_EQ(a1.token_name, "planner-test");
+    EXPECT_EQ(a1.action, "assign_instructor");
+    EXPECT_EQ(json::parse(a1.after)["instructor_id"], roomy);
+    EXPECT_EQ(a2.action, "remove_instructor");
+    EXPECT_EQ(json::parse(a2.before)["version"], version + 1);
+    EXPECT_FALSE(a1.time.empty());
+}
+
+TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
+    auto d = geo::Store::open_existing(db_).load();
+    std::vector<std::int64_t> orgs;
+    for (const auto& o : d.orgs)
+        if (o.id > 100 && o.id <= 140) orgs.push_back(o.id);
+    std::map<std::int64_t, int> load;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id) ++load[*o.instructor_id];
+    std::vector<std::int64_t> roomy;  // instructors with plenty of room, one per worker
+    for (const auto& in : d.instructors)
+        if (load[in.id] + 2 <= in.capacity) roomy.push_back(in.id);
+    ASSERT_GE(roomy.size(), 9u);
+    std::atomic<int> successes{0}, conflicts{0};
+    std::int64_t shared_org = orgs.front();
+    auto shared_before = org(shared_org)["version"].get<std::int64_t>();
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 8; ++w) {
+        workers.emplace_back([&, w] {
+            // Each worker toggles its own organization, then fights for the shared one.
+            std::int64_t mine = orgs[static_cast<std::size_t>(w + 1)];
+            std::string path = "/api/orgs/" + std::to_string(mine) + "/instructor";
+            for (int round = 0; round < 5; ++round) {
+                auto v = org(mine)["version"].get<std::int64_t>();
+                auto r = round % 2 == 0
+                             ? request(port_, "PUT", path, planner_, json{{"instructor_id", roomy[static_cast<std::size_t>(w)]}}.dump(),
+                                       {"If-Match: " + std::to_string(v)})
+                             : request(port_, "DELETE", path, planner_, "", {"If-Match: " + std::to_string(v)});
+                EXPECT_EQ(r.status, 200) << r.body;
+            }
+            std::string shared_path = "/api/orgs/" + std::to_string(shared_org) + "/instructor";
+            for (int round = 0; round < 5; ++round) {
+                auto v = org(shared_org)["version"].get<std::int64_t>();
+                auto r = request(port_, "PUT", shared_path, planner_, json{{"instructor_id", roomy[8]}}.dump(),
+                                 {"If-Match: " + std::to_string(v)});
+                if (r.status == 200) ++successes;
+                else if (r.status == 412) ++conflicts;
+                else ADD_FAILURE() << r.status << " " << r.body;
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(successes + conflicts, 40);
+    EXPECT_GE(successes.load(), 1);
+    // Every acknowledged edit is one version step: none lost, none doubled.
+    EXPECT_EQ(org(shared_org)["version"].get<std::int64_t>(), shared_before + successes);
+    for (int w = 0; w < 8; ++w) EXPECT_TRUE(org(orgs[static_cast<std::size_t>(w + 1)])["instructor_id"] == roomy[static_cast<std::size_t>(w)]);
+}
+
+TEST_F(ServerTest, PlanAndAcceptWithConflicts) {
+    auto made = request(port_, "POST", "/api/plan", planner_, R"({"level":"grid","cost":"distance"})");
+    ASSERT_EQ(made.status, 201) << made.body;
+    auto plan = json::parse(made.body);
+    std::string id = plan["id"];
+    EXPECT_EQ(request(port_, "GET", "/api/plan/" + id, viewer_).status, 200);
+    EXPECT_EQ(request(port_, "GET", "/api/plan/plan-999", viewer_).status, 404);
+    EXPECT_EQ(request(port_, "POST", "/api/plan", planner_, R"({"level":"park"})").status, 400);
+    std::vector<std::string> pick;
+    std::map<std::string, json> by_id;
+    for (const auto& p : plan["proposals"]) {
+        by_id[p["id"]] = p;
+        if (pick.size() < 3 && (p["type"] == "standalone" || p["type"] == "instructor" || p["type"] == "joint"))
+            pick.push_back(p["id"]);
+    }
+    ASSERT_FALSE(pick.empty());
+    json body = {{"proposals", pick}};
+    body["proposals"].push_back("no-such-proposal");
+    auto acc = request(port_, "POST", "/api/plan/" + id + "/accept", planner_, body.dump());
+    ASSERT_EQ(acc.status, 200) << acc.body;
+    auto result = json::parse(acc.body);
+    EXPECT_EQ(result["applied"].size(), pick.size());
+    ASSERT_EQ(result["conflicts"].size(), 1u);
+    EXPECT_EQ(result["conflicts"][0]["id"], "no-such-proposal");
+    // Applied: organizations now have their branch or instructor.
+    for (const auto& pid : pick) {
+        const auto& p = by_id[pid];
+        for (const auto& oid : p["orgs"]) {
+            auto o = org(oid.get<std::int64_t>());
+            if (p["type"] == "instructor") EXPECT_EQ(o["instructor_id"], p["instructor_id"]);
+            else EXPECT_FALSE(o["branch_id"].is_null());
+        }
+    }
+    // Accepting the same proposals again conflicts on each, per proposal.
+    auto again = json::parse(request(port_, "POST", "/api/plan/" + id + "/accept", planner_, json{{"proposals", pick}}.dump()).body);
+    EXPECT_TRUE(again["applied"].empty());
+    EXPECT_EQ(again["conflicts"].size(), pick.size());
+}
+
+TEST_F(ServerTest, ExportAndImport) {
+    auto zip = request(port_, "GET", "/api/export/orgs?format=shp&encoding=GBK&srs=EPSG:4490", viewer_);
+    ASSERT_EQ(zip.status, 200);
+    EXPECT_EQ(zip.header("Content-Type"), "application/zip");
+    EXPECT_EQ(zip.body.substr(0, 2), "PK");
+    auto gj = request(port_, "GET", "/api/export/areas?format=geojson&level=street", viewer_);
+    ASSERT_EQ(gj.status, 200);
+    EXPECT_FALSE(json::parse(gj.body)["features"].empty());
+    auto bad = request(port_, "GET", "/api/export/orgs?format=dwg", viewer_);
+    EXPECT_EQ(bad.status, 400);
+    auto badsrs = request(port_, "GET", "/api/export/orgs?srs=EPSG:0", viewer_);
+    EXPECT_EQ(badsrs.status, 400);
+    EXPECT_EQ(badsrs.body.find("/tmp"), std::string::npos) << "no file paths in errors";
+    EXPECT_EQ(request(port_, "GET", "/api/export/people", viewer_).status, 404);
+
+    std::string csv =
+        "id,name,kind,credit_code,industry,employees,party_members,status,above_scale,lon,lat\n"
+        "900001,新导入公司,enterprise,91211202MA0A1B2C3D,C,12,1,operating,0,123.845,42.285\n";
+    auto imp = request(port_, "POST", "/api/import/orgs?format=csv", admin_, csv);
+    ASSERT_EQ(imp.status, 201) << imp.body;
+    EXPECT_EQ(json::parse(imp.body)["imported"], 1);
+    EXPECT_EQ(org(900001)["name"], "新导入公司");
+    auto before = geo::Store::open_existing(db_).count("orgs");
+    auto broken = request(port_, "POST", "/api/import/orgs?format=csv", admin_,
+                          "id,name,kind,employees,party_members,status,lon,lat\n900002,甲,enterprise,many,0,operating,123.8,42.2\n");
+    EXPECT_EQ(broken.status, 400);
+    EXPECT_NE(broken.body.find("line 2: employees 'many' is not an integer"), std::string::npos) << broken.body;
+    EXPECT_EQ(broken.body.find("/tmp"), std::string::npos) << broken.body;
+    EXPECT_EQ(geo::Store::open_existing(db_).count("orgs"), before);
+    EXPECT_EQ(request(port_, "POST", "/api/import/people", admin_, "x").status, 404);
+
+    auto tok = request(port_, "POST", "/api/tokens", admin_, R"({"role":"viewer","name":"grid-system"})");
+    ASSERT_EQ(tok.status, 201);
+    EXPECT_EQ(request(port_, "GET", "/api/orgs/1", json::parse(tok.body)["token"]).status, 200);
+    EXPECT_EQ(request(port_, "POST", "/api/tokens", planner_, R"({"role":"admin","name":"x"})").status, 403);
+}
+
+TEST_F(ServerTest, LimitsAndHostileRequests) {
+    std::string big_header = "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n";
+    EXPECT_EQ(raw(port_, big_header).status, 431);
+    std::string body(2 << 20, ' ');
+    auto r413 = request(port_, "PUT", "/api/orgs/1/instructor", planner_, body, {"If-Match: 1"});
+    EXPECT_TRUE(r413.status == 413 || r413.closed_without_answer) << r413.status;
+    EXPECT_EQ(raw(port_, "GARBAGE\r\n\r\n").status, 400);
+    EXPECT_EQ(raw(port_, "GET /health HTTP/9.9\r\n\r\n").status, 400);
+    // A slow client that never finishes its header is cut off after the header timeout.
+    int fd = connect_to(port_);
+    ASSERT_GE(fd, 0);
+    ::send(fd, "GET /health HTTP/1.1\r\nHo", 24, MSG_NOSIGNAL);
+    auto t0 = std::chrono::steady_clock::now();
+    char buf[64];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    auto waited = std::chrono::steady_clock::now() - t0;
+    ::close(fd);
+    EXPECT_LE(n, 0) << "closed without an answer";
+    EXPECT_LT(waited, std::chrono::seconds(5));
+    // Pipelined requests on one connection are answered in order.
+    auto two = raw(port_, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(two.status, 200);
+    EXPECT_NE(two.body.find("HTTP/1.1 404"), std::string::npos);
+    // Still serving.
+    EXPECT_EQ(request(port_, "GET", "/health").status, 200);
+}
+
+TEST_F(ServerTest, OgcApiFeaturesThroughGdal) {
+    EXPECT_EQ(json::parse(request(port_, "GET", "/ogc/conformance", viewer_).body)["conformsTo"].size(), 2u);
+    auto page = json::parse(request(port_, "GET", "/ogc/collections/orgs/items?limit=5&offset=0", viewer_).body);
+    EXPECT_EQ(page["numberReturned"], 5);
+    EXPECT_GT(page["numberMatched"].get<int>(), 5);
+    bool has_next = false;
+    for (const auto& l : page["links"]) has_next |= l["rel"] == "next";
+    EXPECT_TRUE(has_next);
+    EXPECT_EQ(request(port_, "GET", "/ogc/collections/orgs/items?bbox=1,2,3", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/ogc/collections/orgs/items?limit=0", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/ogc/collections/nope", viewer_).status, 404);
+    EXPECT_EQ(request(port_, "GET", "/ogc/collections/orgs/items/99999999", viewer_).status, 404);
+
+    GDALAllRegister();
+    CPLSetConfigOption("GDAL_HTTP_HEADERS", ("Authorization: Bearer " + viewer_).c_str());
+    std::string url = "OAPIF:http://127.0.0.1:" + std::to_string(port_) + "/ogc";
+    const char* opts[] = {"PAGE_SIZE=100", nullptr};
+    auto* ds = static_cast<GDALDataset*>(GDALOpenEx(url.c_str(), GDAL_OF_VECTOR, nullptr, opts, nullptr));
+    ASSERT_NE(ds, nullptr) << CPLGetLastErrorMsg();
+    EXPECT_EQ(ds->GetLayerCount(), 7);
+    auto* orgs = ds->GetLayerByName("orgs");
+    ASSERT_NE(orgs, nullptr);
+    auto d = geo::Store::open_existing(db_).load();
+    GIntBig n = 0;
+    orgs->ResetReading();
+    bool chinese = false;
+    while (OGRFeature* f = orgs->GetNextFeature()) {  // follows the next links, 100 at a time
+        ++n;
+        chinese |= std::string(f->GetFieldAsString("name")).find("公司") != std::string::npos;
+        OGRFeature::DestroyFeature(f);
+    }
+    EXPECT_EQ(n, static_cast<GIntBig>(d.orgs.size()));
+    EXPECT_TRUE(chinese);
+    auto* grid = ds->GetLayerByName("areas-grid");
+    ASSERT_NE(grid, nullptr);
+    grid->SetSpatialFilterRect(123.8, 42.25, 123.9, 42.3);
+    GIntBig in_box = 0;
+    while (OGRFeature* f = grid->GetNextFeature()) {
+        ++in_box;
+        EXPECT_EQ(wkbFlatten(f->GetGeometryRef()->getGeometryType()), wkbMultiPolygon);
+        OGRFeature::DestroyFeature(f);
+    }
+    EXPECT_GT(in_box, 0);
+    GDALClose(ds);
+    CPLSetConfigOption("GDAL_HTTP_HEADERS", nullptr);
+}
+
+TEST_F(ServerTest, MetricsAreScraped) {
+    request(port_, "GET", "/health");
+    auto m = request(port_, "GET", "/metrics", viewer_);
+    ASSERT_EQ(m.status, 200);
+    EXPECT_NE(m.header("Content-Type").find("text/plain"), std::string::npos);
+    EXPECT_NE(m.body.find("covermap_http_requests_total{route=\"/health\",status=\"200\"}"), std::string::npos) << m.body;
+    EXPECT_NE(m.body.find("covermap_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"), std::string::npos);
+    EXPECT_NE(m.body.find("covermap_open_connections "), std::string::npos);
+    EXPECT_NE(m.body.find("covermap_planner_runs_total "), std::string::npos);
+    EXPECT_EQ(request(port_, "GET", "/metrics").status, 401);
+}
+
+// The real executable: an acknowledged edit survives kill -9; SIGTERM drains and exits 0.
+TEST(ServeProcess, KillNineKeepsAcknowledgedEditsAndSigtermDrains) {
+    test::TempDir dir;
+    std::string db = dir / "k.gpkg";
+    {
+        geo::DemoParams p;
+        p.scale = 0.05;
+        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+        geo::Store::open(db).replace(geo::make_demo(p));
+    }
+    auto start = [&](std::string& token) -> std::pair<pid_t, unsigned short> {
+        int out[2];
+        EXPECT_EQ(pipe(out), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(out[1], STDOUT_FILENO);
+            int devnull = ::open("/dev/null", O_WRONLY);
+            dup2(devnull, STDERR_FILENO);
+            execl(COVERMAP_BIN, COVERMAP_BIN, "serve", "--db", db.c_str(), "--port", "0", nullptr);
+            _exit(127);
+        }
+        ::close(out[1]);
+        std::string text;
+        char c;
+        unsigned short port = 0;
+        while (::read(out[0], &c, 1) == 1) {
+            text += c;
+            if (c == '\n' && text.find("http://127.0.0.1:") != std::string::npos) break;
+        }
+        auto at = text.find("http://127.0.0.1:");
+        if (at != std::string::npos) port = static_cast<unsigned short>(std::atoi(text.c_str() + at + 17));
+        auto tk = text.find("cm_");
+        if (tk != std::string::npos) token = text.substr(tk, text.find('\n', tk) - tk);
+        ::close(out[0]);
+        return {pid, port};
+    };
+    std::string token;
+    auto [pid, port] = start(token);
+    ASSERT_GT(port, 0);
+    ASSERT_FALSE(token.empty()) << "first start prints an admin token";
+    // Edits acknowledged with 200, then kill -9 at once.
+    auto d = geo::Store::open_existing(db).load();
+    std::vector<std::int64_t> edited;
+    for (const auto& o : d.orgs) {
+        if (edited.size() == 5) break;
+        if (!o.instructor_id) continue;
+        auto r = request(port, "DELETE", "/api/orgs/" + std::to_string(o.id) + "/instructor", token, "",
+                         {"If-Match: " + std::to_string(o.version)});
+        ASSERT_EQ(r.status, 200);
+        edited.push_back(o.id);
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    auto after = geo::Store::open_existing(db).load();
+    for (const auto& o : after.orgs)
+        if (std::find(edited.begin(), edited.end(), o.id) != edited.end()) {
+            EXPECT_FALSE(o.instructor_id) << o.id;
+            EXPECT_EQ(o.version, 2);
+        }
+    // Restart (the token survives: only its hash was stored), then a graceful SIGTERM.
+    std::string none;
+    auto [pid2, port2] = start(none);
+    ASSERT_GT(port2, 0);
+    EXPECT_TRUE(none.empty()) << "no new admin token once one exists";
+    EXPECT_EQ(request(port2, "GET", "/api/orgs/" + std::to_string(edited[0]), token).status, 200);
+    kill(pid2, SIGTERM);
+    waitpid(pid2, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
