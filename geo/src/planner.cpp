@@ -112,7 +112,20 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     double coslat = mean_coslat(all);
     std::vector<std::pair<BPoint, std::size_t>> items;
     for (auto j : open) items.emplace_back(planar(pr.instructors[j], coslat), j);
-    bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
+    using Tree = bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>>;
+    Tree tree(items.begin(), items.end());
+    // One tree per instructor group (street), when the cost says groups matter.
+    std::map<int, std::unique_ptr<Tree>> group_trees;
+    std::map<int, std::size_t> group_sizes;
+    if (!pr.instructor_group.empty() && pr.group_penalty_m > 0) {
+        std::map<int, std::vector<std::pair<BPoint, std::size_t>>> by_group;
+        for (auto& it : items)
+            if (pr.instructor_group[it.second] >= 0) by_group[pr.instructor_group[it.second]].push_back(it);
+        for (auto& [g, v] : by_group) {
+            group_sizes[g] = v.size();
+            group_trees[g] = std::make_unique<Tree>(v.begin(), v.end());
+        }
+    }
 
     std::size_t k = std::max<std::size_t>(1, std::min(pr.k, open.size()));
     std::optional<long long> previous;
@@ -124,35 +137,52 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
             BPoint here = planar(pr.orgs[i], coslat);
             if (pr.max_penalty_m > 0) {
                 // The k cheapest by cost: walk instructors nearest first, keep the k best costs,
-                // stop once the next one is farther than the k-th best cost (cost ≥ distance;
-                // 1 % + 50 m slack for planar vs great-circle distance).
+                // stop once the next one cannot beat the k-th best (cost ≥ distance, and
+                // ≥ distance + group_penalty outside the org's own group; 1 % + 50 m slack for
+                // planar vs great-circle distance). The org's own group is walked first, in its
+                // own tree, so the global walk can usually stop early.
                 std::vector<std::pair<double, std::size_t>> best;  // max-heap on cost
-                std::vector<std::pair<BPoint, std::size_t>> near;
-                for (std::size_t want = 4 * k;; want *= 4) {
-                    want = std::min(want, open.size());
-                    near.clear();
-                    best.clear();
-                    tree.query(bgi::nearest(here, static_cast<unsigned>(want)), std::back_inserter(near));
-                    std::sort(near.begin(), near.end(), [&](auto& a, auto& b) {
-                        return bg::comparable_distance(here, a.first) < bg::comparable_distance(here, b.first);
-                    });
-                    bool complete = false;
-                    for (auto& [pt, j] : near) {
-                        if (best.size() == k && bg::distance(here, pt) > best.front().first * 1.01 + 50) {
-                            complete = true;
-                            break;
-                        }
-                        double c = cost(i, j);
-                        if (best.size() < k) {
-                            best.emplace_back(c, j);
-                            std::push_heap(best.begin(), best.end());
-                        } else if (c < best.front().first) {
-                            std::pop_heap(best.begin(), best.end());
-                            best.back() = {c, j};
-                            std::push_heap(best.begin(), best.end());
-                        }
+                auto offer = [&](std::size_t j) {
+                    double c = cost(i, j);
+                    if (best.size() < k) {
+                        best.emplace_back(c, j);
+                        std::push_heap(best.begin(), best.end());
+                    } else if (c < best.front().first) {
+                        std::pop_heap(best.begin(), best.end());
+                        best.back() = {c, j};
+                        std::push_heap(best.begin(), best.end());
                     }
-                    if (complete || want >= open.size()) break;
+                };
+                auto walk = [&](const auto& t, std::size_t size, double floor_penalty, int skip_group) {
+                    std::vector<std::pair<BPoint, std::size_t>> near;
+                    for (std::size_t want = 4 * k;; want *= 4) {
+                        want = std::min(want, size);
+                        near.clear();
+                        t.query(bgi::nearest(here, static_cast<unsigned>(want)), std::back_inserter(near));
+                        std::sort(near.begin(), near.end(), [&](auto& a, auto& b) {
+                            return bg::comparable_distance(here, a.first) < bg::comparable_distance(here, b.first);
+                        });
+                        auto saved = best;
+                        bool complete = false;
+                        for (auto& [pt, j] : near) {
+                            if (best.size() == k &&
+                                bg::distance(here, pt) + floor_penalty > best.front().first * 1.01 + 50) {
+                                complete = true;
+                                break;
+                            }
+                            if (skip_group >= 0 && pr.instructor_group[j] == skip_group) continue;
+                            offer(j);
+                        }
+                        if (complete || want >= size) return;
+                        best = std::move(saved);  // redo with more instructors
+                    }
+                };
+                int g = pr.org_group.empty() ? -1 : pr.org_group[i];
+                if (g >= 0 && group_trees.count(g)) {
+                    walk(*group_trees.at(g), group_sizes.at(g), 0.0, -1);
+                    walk(tree, open.size(), pr.group_penalty_m, g);
+                } else {
+                    walk(tree, open.size(), 0.0, -1);
                 }
                 for (auto [c, j] : best) {
                     cand[i].emplace_back(j, std::llround(c * 100));
@@ -174,7 +204,12 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         lemon::ListDigraph g;
         auto sink = g.addNode();
         std::vector<lemon::ListDigraph::Node> org_node(n), instr_node(m);
-        for (auto j : open) instr_node[j] = g.addNode();
+        // Only instructors some organization can reach become nodes.
+        std::vector<char> reached(m, 0);
+        for (const auto& list : cand)
+            for (auto [j, c] : list) reached[j] = 1;
+        for (auto j : open)
+            if (reached[j]) instr_node[j] = g.addNode();
         for (std::size_t i = 0; i < n; ++i) org_node[i] = g.addNode();
         lemon::ListDigraph::ArcMap<long long> cap(g), arc_cost(g);
         lemon::ListDigraph::NodeMap<long long> supply(g, 0);
@@ -193,6 +228,7 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
             arc_cost[bypass] = big;
         }
         for (auto j : open) {
+            if (!reached[j]) continue;
             auto a = g.addArc(instr_node[j], sink);
             cap[a] = pr.spare[j];
             arc_cost[a] = 0;
@@ -446,11 +482,21 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
         std::vector<std::string> org_street(todo.size());
         for (std::size_t t = 0; t < todo.size(); ++t) org_street[t] = area_code(street, todo[t]);
+        // Streets as groups: an instructor of another street costs at least the street penalty more.
+        std::map<std::string, int> group_of;
+        for (const auto& code : org_street)
+            if (!code.empty()) group_of.emplace(code, static_cast<int>(group_of.size()));
+        for (const auto& code : org_street) ap2.org_group.push_back(code.empty() ? -1 : group_of.at(code));
+        for (const auto& in : d.instructors) {
+            auto it = group_of.find(in.unit);
+            ap2.instructor_group.push_back(it == group_of.end() ? -1 : it->second);
+        }
+        ap2.group_penalty_m = p.street_penalty_m;
         ap2.cost = [&, org_street](std::size_t i, std::size_t j) {
             const auto& in = d.instructors[j];
             const auto& o = d.orgs[todo[i]];
             double c = haversine_m(o.location, in.home);
-            if (!in.unit.empty() && in.unit != org_street[i]) c += p.street_penalty_m;
+            if (in.unit.empty() || in.unit != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
             if (!in.industries.empty() && !o.industry.empty() && in.industries.find(o.industry) == std::string::npos)
                 c += p.industry_penalty_m;
             return c;

@@ -94,6 +94,11 @@ struct AssignmentProblem {
     /// Upper bound of cost − distance (penalties): candidates also include every instructor
     /// within (k-th nearest distance + this), so the k cheapest by cost are always candidates.
     double max_penalty_m = 0;
+    /// Optional groups (streets): cost(i, j) ≥ distance + group_penalty_m whenever
+    /// org_group[i] != instructor_group[j]; used to search candidates faster, exactly.
+    std::vector<int> org_group;
+    std::vector<int> instructor_group;
+    double group_penalty_m = 0;
 };
 
 struct Assignment {
