@@ -40,6 +40,10 @@ std::string to_string(Role r) {
 }
 
 namespace {
+std::string base_of(const Request& req);
+}  // namespace
+
+namespace {
 
 std::string hex(const unsigned char* p, std::size_t n) {
     static const char* digits = "0123456789abcdef";
@@ -184,6 +188,10 @@ std::string hash_token(const std::string& token) {
 App::App(const AppOptions& options) : options_(options) {
     store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options.db));
     reload();
+    {
+        std::shared_lock lock(data_mutex_);
+        tiles_ = std::make_unique<tiles::TileService>(data_, options.cache_mb << 20);
+    }
     for (const auto& t : store_->tokens())
         if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{t.name, *role};
     // The UI's files, fixed at start: no URL ever names a path on disk.
@@ -210,6 +218,8 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/api/export/{}", Role::viewer, &App::export_layer);
     add("POST", "/api/import/{}", Role::admin, &App::import_layer);
     add("POST", "/api/tokens", Role::admin, &App::post_token);
+    add("GET", "/tiles/{}", Role::viewer, &App::tilejson);
+    add("GET", "/tiles/{}/{}/{}/{}", Role::viewer, &App::tile);
     add("GET", "/ogc", Role::viewer, &App::ogc_landing);
     add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
     add("GET", "/ogc/collections", Role::viewer, &App::ogc_collections);
@@ -317,8 +327,9 @@ Response App::handle(const Request& req) {
         }
     } catch (const geo::invalid_argument& e) {
         res = error_response(400, "InvalidValue", e.what());
-    } catch (const std::exception&) {
-        // Never a stack trace or a path: the details stay in the server's own log.
+    } catch (const std::exception& e) {
+        // Never a stack trace or a path to the client: the details go to the server's log.
+        std::fprintf(stderr, "error: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
         res = error_response(500, "InternalError", "the request could not be completed");
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -335,6 +346,71 @@ Response App::metrics_text(const Request&, const Token&, const std::vector<std::
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.text();
+    auto t = tiles_->stats();
+    std::ostringstream m;
+    m << "# HELP covermap_tile_cache_hits_total Tile requests served from the cache.\n"
+         "# TYPE covermap_tile_cache_hits_total counter\ncovermap_tile_cache_hits_total "
+      << t.hits << "\n# HELP covermap_tile_cache_misses_total Tile requests that needed a render.\n"
+         "# TYPE covermap_tile_cache_misses_total counter\ncovermap_tile_cache_misses_total "
+      << t.misses << "\n# HELP covermap_tile_cache_bytes Bytes of encoded tiles in the cache.\n"
+         "# TYPE covermap_tile_cache_bytes gauge\ncovermap_tile_cache_bytes "
+      << t.bytes << "\n# HELP covermap_tile_cache_invalidated_total Cached tiles dropped by edits.\n"
+         "# TYPE covermap_tile_cache_invalidated_total counter\ncovermap_tile_cache_invalidated_total "
+      << t.invalidated << "\n# HELP covermap_tile_renders_total Metatile renders by layer and zoom.\n"
+         "# TYPE covermap_tile_renders_total counter\n";
+    for (const auto& [key, n] : t.renders_by) {
+        auto slash = key.find('/');
+        m << "covermap_tile_renders_total{layer=\"" << key.substr(0, slash) << "\",zoom=\"" << key.substr(slash + 1)
+          << "\"} " << n << "\n";
+    }
+    r.body += m.str();
+    return r;
+}
+
+Response App::tilejson(const Request& req, const Token&, const std::vector<std::string>& args) {
+    const std::string& name = args[0];
+    if (name.size() < 6 || name.substr(name.size() - 5) != ".json")
+        return error_response(404, "NotFound", "no such resource");
+    try {
+        auto base = base_of(req);
+        Response r;
+        r.body = tiles_->tilejson(name.substr(0, name.size() - 5), base.substr(0, base.size() - 4));
+        return r;
+    } catch (const std::invalid_argument&) {
+        return error_response(404, "NotFound", "no tile layer " + name.substr(0, name.size() - 5));
+    }
+}
+
+Response App::tile(const Request& req, const Token&, const std::vector<std::string>& args) {
+    if (std::find(tiles::kLayerNames.begin(), tiles::kLayerNames.end(), args[0]) == tiles::kLayerNames.end())
+        return error_response(404, "NotFound", "no tile layer " + args[0]);
+    std::string last = args[3];
+    int scale = 1;
+    if (last.size() > 7 && last.substr(last.size() - 7) == "@2x.png") {
+        scale = 2;
+        last = last.substr(0, last.size() - 7);
+    } else if (last.size() > 4 && last.substr(last.size() - 4) == ".png") {
+        last = last.substr(0, last.size() - 4);
+    } else {
+        return error_response(400, "InvalidValue", "tiles are {z}/{x}/{y}.png or {y}@2x.png");
+    }
+    auto z = parse_id(args[1]), x = parse_id(args[2]), y = parse_id(last);
+    if (!z || !x || !y) return error_response(400, "InvalidValue", "z, x and y must be non-negative integers");
+    tiles::TileId t{static_cast<int>(std::min<std::int64_t>(*z, 99)), static_cast<int>(std::min<std::int64_t>(*x, 1LL << 30)),
+                    static_cast<int>(std::min<std::int64_t>(*y, 1LL << 30))};
+    if (*z > 20 || !t.valid())
+        return error_response(400, "InvalidValue", "no tile " + args[1] + "/" + args[2] + "/" + last + " (z 0–20, x and y below 2^z)");
+    auto tile = tiles_->get(args[0], t, scale);
+    Response r;
+    r.headers.emplace_back("ETag", tile.etag);
+    r.headers.emplace_back("Cache-Control", "no-cache");  // the browser keeps it and revalidates with If-None-Match
+    if (!req.if_none_match.empty() && req.if_none_match == tile.etag) {
+        r.status = 304;
+        r.content_type = "image/png";
+        return r;
+    }
+    r.content_type = "image/png";
+    r.body = *tile.png;
     return r;
 }
 
@@ -458,6 +534,7 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
         if (after.instructor_id) ++load_[*after.instructor_id];
         ++data_version_;
     }
+    tiles_->update(before, after);  // store, memory, then the tiles it touched
     auto r = json_response(org_json(after));
     r.headers.emplace_back("ETag", "\"" + std::to_string(after.version) + "\"");
     return r;
@@ -614,14 +691,20 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
     }
     for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version});
     if (!updates.empty()) store_->commit_changes(updates, branches, audit);  // one transaction
+    std::vector<std::pair<geo::Organization, geo::Organization>> moved;
     {
         std::unique_lock lock(data_mutex_);
-        for (auto& [id, o] : changed) data_.orgs[org_index_.at(id)] = o;
+        for (auto& [id, o] : changed) {
+            moved.emplace_back(data_.orgs[org_index_.at(id)], o);
+            data_.orgs[org_index_.at(id)] = o;
+        }
         for (auto& [jid, n] : extra_load) load_[jid] += n;
         for (auto& b : branches) data_.branches.push_back(b);
         next_branch_id_ = next_branch;
         ++data_version_;
     }
+    for (const auto& b : branches) tiles_->add_branch(b.id, b.type);
+    for (const auto& [before, after] : moved) tiles_->update(before, after);
     return json_response({{"plan", args[0]}, {"applied", applied}, {"conflicts", conflicts},
                           {"branches_created", branches.size()}, {"organizations_changed", changed.size()}});
 }
@@ -704,6 +787,10 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
         return error_response(400, "InvalidData", msg);
     }
     reload();
+    {
+        std::shared_lock lock(data_mutex_);
+        tiles_->reset(data_);
+    }
     json j = {{"imported", report.imported},
               {"repaired", report.repaired},
               {"outside_grid", report.outside_grid},

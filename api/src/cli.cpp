@@ -231,6 +231,7 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     AppOptions ao;
     ao.db = db;
     ao.web_root = web_dir();
+    ao.cache_mb = cache_mb;
     App app(ao);
     if (!app.has_tokens()) {
         auto token = app.add_token(Role::admin, "admin");
@@ -240,7 +241,6 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     so.bind = bind;
     so.port = port;
     so.threads = threads;
-    (void)cache_mb;  // the tile cache arrives with the tiles (issue #4)
     Server server(app, so);
     auto bound = server.start();
     std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", db.c_str(), bind.c_str(), bound,

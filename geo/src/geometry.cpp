@@ -103,6 +103,31 @@ bool covers(const MultiPolygon& shape, Point p) {
     return GEOSCovers_r(geos(), g.get(), pt.get()) == 1;
 }
 
+MultiPolygon convex_hull(const std::vector<Point>& points) {
+    if (points.size() < 3) return {};
+    std::vector<GEOSGeometry*> pts;
+    for (auto p : points) pts.push_back(to_geos(p).release());
+    auto mp = checked(GEOSGeom_createCollection_r(geos(), GEOS_MULTIPOINT, pts.data(), static_cast<unsigned>(pts.size())),
+                      "points");
+    auto hull = checked(GEOSConvexHull_r(geos(), mp.get()), "convex hull");
+    return to_multipolygon(hull.get());
+}
+
+Point interior_point(const MultiPolygon& shape) {
+    if (shape.empty()) return {};
+    try {
+        auto g = to_geos(shape);
+        auto p = checked(GEOSPointOnSurface_r(geos(), g.get()), "point on surface");
+        Point out;
+        GEOSGeomGetX_r(geos(), p.get(), &out.x);
+        GEOSGeomGetY_r(geos(), p.get(), &out.y);
+        return out;
+    } catch (const error&) {
+        auto b = bounds(shape);
+        return {(b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2};
+    }
+}
+
 double haversine_m(Point a, Point b) {
     constexpr double R = 6371008.8;
     constexpr double rad = M_PI / 180.0;

@@ -627,12 +627,23 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             plan.flags.push_back({"instructor_over_capacity", {std::to_string(d.instructors[j].id)},
                                   d.instructors[j].name + " covers " + std::to_string(load[j]) + " organizations, capacity " +
                                       std::to_string(d.instructors[j].capacity)});
-    std::map<std::string, std::vector<std::string>> by_code;
+    // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
+    std::vector<std::pair<std::string_view, std::int64_t>> codes;
+    codes.reserve(d.orgs.size());
     for (const auto& o : d.orgs)
-        if (!o.credit_code.empty()) by_code[o.credit_code].push_back(std::to_string(o.id));
-    for (auto& [code, ids] : by_code)
-        if (ids.size() > 1) plan.flags.push_back({"duplicate_credit_code", ids, "统一社会信用代码 " + code + " used " +
-                                                                                   std::to_string(ids.size()) + " times"});
+        if (!o.credit_code.empty()) codes.emplace_back(o.credit_code, o.id);
+    std::sort(codes.begin(), codes.end());
+    for (std::size_t a = 0; a < codes.size();) {
+        std::size_t b = a;
+        while (b < codes.size() && codes[b].first == codes[a].first) ++b;
+        if (b - a > 1) {
+            std::vector<std::string> ids;
+            for (std::size_t k = a; k < b; ++k) ids.push_back(std::to_string(codes[k].second));
+            plan.flags.push_back({"duplicate_credit_code", ids,
+                                  "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});
+        }
+        a = b;
+    }
     timer.lap("flags");
     report("plan", 1);
     return plan;

@@ -129,8 +129,12 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
         auto want = to_target(o.location);
         EXPECT_NEAR(pt->getX(), want.x, tol);
         EXPECT_NEAR(pt->getY(), want.y, tol);
-        if (epsg >= 4513 && epsg <= 4533) EXPECT_GT(pt->getX(), 1e7) << "Gauss-Kruger eastings carry the zone prefix";
-        if (epsg >= 4534 && epsg <= 4554) EXPECT_LT(pt->getX(), 1e6) << "no zone prefix";
+        if (epsg >= 4513 && epsg <= 4533) {
+            EXPECT_GT(pt->getX(), 1e7) << "Gauss-Kruger eastings carry the zone prefix";
+        }
+        if (epsg >= 4534 && epsg <= 4554) {
+            EXPECT_LT(pt->getX(), 1e6) << "no zone prefix";
+        }
         OGRFeature::DestroyFeature(f);
         ++checked;
     }

@@ -18,6 +18,7 @@
 #include "covermap/api/metrics.hpp"
 #include "covermap/geo/model.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/tiles/service.hpp"
 
 namespace covermap::api {
 
@@ -32,6 +33,7 @@ std::string hash_token(const std::string& token);
 struct AppOptions {
     std::string db;
     std::string web_root;          ///< folder of the web UI's static files
+    std::size_t cache_mb = 256;    ///< tile cache bound
 };
 
 class App {
@@ -47,6 +49,7 @@ public:
     bool has_tokens() const;
 
     Metrics& metrics() { return metrics_; }
+    tiles::TileService& tiles() { return *tiles_; }
 
 private:
     struct Token {
@@ -84,6 +87,8 @@ private:
     Response ogc_items(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_item(const Request&, const Token&, const std::vector<std::string>&);
     Response static_file(const Request&, const std::string& name);
+    Response tile(const Request&, const Token&, const std::vector<std::string>&);
+    Response tilejson(const Request&, const Token&, const std::vector<std::string>&);
 
     Response set_instructor(const Request& req, const Token& who, std::int64_t org_id,
                             std::optional<std::int64_t> instructor_id);
@@ -116,6 +121,7 @@ private:
     std::int64_t next_branch_id_ = 1;
 
     std::map<std::string, std::string> static_files_;  // URL name -> file path (fixed at start)
+    std::unique_ptr<tiles::TileService> tiles_;
 };
 
 }  // namespace covermap::api

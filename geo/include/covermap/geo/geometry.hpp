@@ -34,6 +34,12 @@ MultiPolygon disc_within(Point p, double radius, const MultiPolygon& clip);
 /// True when p is inside shape or on its border.
 bool covers(const MultiPolygon& shape, Point p);
 
+/// The convex hull of points as a polygon (empty for fewer than 3 distinct points).
+MultiPolygon convex_hull(const std::vector<Point>& points);
+
+/// A point inside the shape (GEOS point-on-surface); the box centre for empty shapes.
+Point interior_point(const MultiPolygon& shape);
+
 /// Great-circle distance in metres (haversine, R = 6,371,008.8 m).
 double haversine_m(Point a, Point b);
 

@@ -1,0 +1,38 @@
+#pragma once
+/// \file Mapnik rendering of covermap's layers, one metatile at a time. Mapnik's headers stay
+/// in renderer.cpp; each thread keeps its own mapnik::Map per layer, built once.
+
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "covermap/tiles/source.hpp"
+#include "covermap/tiles/tile_id.hpp"
+
+namespace covermap::tiles {
+
+/// n × n tiles rendered together, top-left tile (x0, y0).
+struct MetaTile {
+    int z = 0;
+    int x0 = 0;
+    int y0 = 0;
+    int n = 1;
+    bool operator<(const MetaTile& o) const { return std::tie(z, x0, y0, n) < std::tie(o.z, o.x0, o.y0, o.n); }
+};
+
+/// The metatile holding a tile: 8 × 8 from z10, 4 × 4 from z6, single tiles below.
+MetaTile metatile_of(const TileId& t);
+
+/// Renders a metatile of one layer at scale 1 (256 px) or 2 (512 px, @2x); returns the PNG of
+/// each tile, row-major, an empty string where the tile has nothing drawn.
+std::vector<std::string> render_metatile(const std::string& layer, const MetaTile& m, int scale,
+                                         const TileSource& source, double kernel_radius_m);
+
+/// A transparent PNG for empty tiles.
+std::string empty_png(int scale);
+
+/// The coverage palette: (Mapnik filter on [rate], colour), for styles and legends.
+extern const std::vector<std::pair<std::string, std::string>> kCoveragePalette;
+
+}  // namespace covermap::tiles

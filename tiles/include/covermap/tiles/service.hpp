@@ -1,0 +1,101 @@
+#pragma once
+/// \file Tiles as the server asks for them: metatiles rendered once however many requests
+/// wait for them (coalescing), an LRU cache bounded in bytes of encoded PNGs, ETags, and
+/// exact invalidation after an edit.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "covermap/geo/model.hpp"
+#include "covermap/tiles/renderer.hpp"
+#include "covermap/tiles/source.hpp"
+#include "covermap/tiles/tile_id.hpp"
+
+namespace covermap::tiles {
+
+struct Tile {
+    std::shared_ptr<const std::string> png;
+    std::string etag;       ///< hash of the PNG bytes, quoted
+    bool empty = false;
+};
+
+struct TileStats {
+    long hits = 0, misses = 0, renders = 0, invalidated = 0;
+    std::size_t bytes = 0, entries = 0;
+    std::map<std::string, long> renders_by;  ///< "layer/z" -> metatile renders
+};
+
+class TileService {
+public:
+    TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m = 1500);
+
+    /// The tile (scale 1 or 2); throws std::invalid_argument for an unknown layer or tile.
+    Tile get(const std::string& layer, const TileId& t, int scale);
+
+    /// After an organization changed: updates what the tiles draw, drops exactly the cached
+    /// tiles whose drawing changed (every zoom, every layer); returns how many were dropped.
+    std::size_t update(const geo::Organization& before, const geo::Organization& after);
+    /// Branches created (accepted plans) before organizations point at them.
+    void add_branch(std::int64_t id, geo::BranchType type);
+    /// New data (an import): new source, empty cache.
+    void reset(const geo::Dataset& d);
+
+    /// TileJSON 3.0.0 for a layer, tiles under base_url ("http://host").
+    std::string tilejson(const std::string& layer, const std::string& base_url) const;
+
+    TileStats stats() const;
+    double kernel_radius_m() const { return kernel_radius_m_; }
+    static constexpr int kMinZoom = 6;
+    static constexpr int kMaxZoom = 18;
+
+private:
+    struct Key {
+        std::string layer;
+        int z, x, y, scale;
+        bool operator==(const Key& o) const {
+            return z == o.z && x == o.x && y == o.y && scale == o.scale && layer == o.layer;
+        }
+    };
+    struct KeyHash {
+        std::size_t operator()(const Key& k) const;
+    };
+    struct Entry {
+        Key key;
+        Tile tile;
+        std::size_t bytes;
+    };
+    struct Flight {
+        bool done = false;
+        std::vector<std::string> pngs;
+        std::exception_ptr error;
+    };
+
+    void put(const Key& k, const std::string& png);
+    void evict();
+
+    std::shared_ptr<TileSource> source_;
+    std::size_t capacity_;
+    double kernel_radius_m_;
+    std::shared_ptr<const std::string> empty_[3];
+    std::string empty_etag_[3];
+
+    mutable std::mutex mutex_;
+    std::list<Entry> lru_;  // front: most recent
+    std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
+    std::map<std::tuple<std::string, MetaTile, int>, std::shared_ptr<Flight>> inflight_;
+    std::condition_variable landed_;
+    std::uint64_t generation_ = 0;  // bumped by every edit: renders begun before it are not cached
+    TileStats stats_;
+};
+
+/// A quoted hash of bytes, for ETags.
+std::string etag_of(const std::string& bytes);
+
+}  // namespace covermap::tiles

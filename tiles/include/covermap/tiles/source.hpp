@@ -1,0 +1,80 @@
+#pragma once
+/// \file What the tiles draw, in Web Mercator, indexed (R-trees) so a tile never scans all
+/// features; kept current by organization edits. No Mapnik here.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "covermap/geo/model.hpp"
+
+namespace covermap::tiles {
+
+/// Coverage state of an organization, as the `orgs` layer colours it.
+enum class OrgState { standalone = 0, joint = 1, instructor = 2, uncovered = 3, inactive = 4 };
+
+struct AreaFeature {
+    std::string name;
+    double rate = -1;            ///< organizational coverage 0–1; −1 without operating organizations
+    long operating = 0;
+    geo::MultiPolygon shape;     ///< EPSG:3857
+    geo::Point label;            ///< a point inside the shape (EPSG:3857)
+};
+
+struct OrgFeature {
+    std::int64_t id = 0;
+    geo::Point at;               ///< EPSG:3857
+    OrgState state = OrgState::uncovered;
+    int employees = 0;
+};
+
+struct LinkFeature {
+    std::int64_t instructor = 0;
+    geo::Point from, to;         ///< home → organization, EPSG:3857
+};
+
+struct TerritoryFeature {
+    std::int64_t instructor = 0;
+    geo::MultiPolygon shape;     ///< convex hull of the home and the organizations, EPSG:3857
+};
+
+/// Boxes (EPSG:3857) whose drawing an edit changed, per layer name.
+using Dirty = std::map<std::string, std::vector<geo::BBox>>;
+
+/// The layers' layer names (contract).
+extern const std::vector<std::string> kLayerNames;
+/// The area level a coverage-* layer draws, or nullopt for other layers.
+std::optional<geo::Level> coverage_level(const std::string& layer);
+
+class TileSource {
+public:
+    explicit TileSource(const geo::Dataset& d);
+    ~TileSource();
+
+    std::vector<AreaFeature> areas(geo::Level level, const geo::BBox& box) const;
+    std::vector<OrgFeature> orgs(const geo::BBox& box) const;
+    std::vector<geo::Point> uncovered(const geo::BBox& box) const;
+    std::vector<LinkFeature> links(const geo::BBox& box) const;
+    std::vector<TerritoryFeature> territories(const geo::BBox& box) const;
+
+    /// Applies an organization's change (branch, instructor, status); returns what it dirtied.
+    /// The heatmap's boxes are the point grown by kernel_radius_m.
+    Dirty update(const geo::Organization& before, const geo::Organization& after, double kernel_radius_m);
+
+    /// Makes a new branch's type known (for organizations that point at it later).
+    void add_branch(std::int64_t id, geo::BranchType type);
+
+    /// Longitude/latitude extent of the data.
+    geo::BBox extent() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+    mutable std::shared_mutex mutex_;
+};
+
+}  // namespace covermap::tiles

@@ -1,0 +1,387 @@
+#include "covermap/tiles/renderer.hpp"
+
+#include <mapnik/agg_renderer.hpp>
+#include <mapnik/feature.hpp>
+#include <mapnik/feature_factory.hpp>
+#include <mapnik/geometry.hpp>
+#include <mapnik/image.hpp>
+#include <mapnik/image_util.hpp>
+#include <mapnik/image_view.hpp>
+#include <mapnik/layer.hpp>
+#include <mapnik/load_map.hpp>
+#include <mapnik/map.hpp>
+#include <mapnik/memory_datasource.hpp>
+#include <mapnik/raster.hpp>
+#include <mapnik/unicode.hpp>
+#include <mapnik/value.hpp>
+
+#include <unicode/unistr.h>
+
+#include <cmath>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <unordered_map>
+
+#include "covermap/tiles/heatmap.hpp"
+#include "covermap/tiles/mapnik_setup.hpp"
+#include "covermap/tiles/tile_id.hpp"
+
+namespace covermap::tiles {
+
+namespace {
+
+constexpr double kWorld = 2 * 20037508.342789244;
+
+double resolution(int z) { return kWorld / (256.0 * std::pow(2.0, z)); }
+
+// Scale denominator of zoom z for 256 px tiles (OGC 0.28 mm pixels), a hair above so the
+// rule holds at exactly that zoom.
+std::string min_zoom(int z) {
+    std::ostringstream s;
+    s.precision(12);
+    s << "<MaxScaleDenominator>" << 559082264.028 / std::pow(2.0, z) * 1.01 << "</MaxScaleDenominator>";
+    return s.str();
+}
+
+// The CJK fallback chain, from the faces found at start (WenQuanYi Micro Hei, Noto CJK, DejaVu).
+std::string font_set() {
+    std::string x = R"X(<FontSet name="cjk">)X";
+    for (const auto& face : init_mapnik()) x += "<Font face-name=\"" + face + "\"/>";
+    return x + "</FontSet>";
+}
+
+std::string coverage_xml(geo::Level level) {
+    int label_zoom = level == geo::Level::park ? 11 : level == geo::Level::street ? 10 : level == geo::Level::community ? 13 : 15;
+    std::ostringstream x;
+    x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
+    x << R"X(<Style name="fill">)X";
+    // Palette: red (low) through green (100 %), grey without operating organizations.
+    for (const auto& [filter, color] : kCoveragePalette)
+        x << "<Rule><Filter>" << filter << R"X(</Filter><PolygonSymbolizer fill=")X" << color
+          << R"X(" fill-opacity="0.72"/></Rule>)X";
+    x << R"X(<Rule><LineSymbolizer stroke="#4d4d4d" stroke-width="0.6" stroke-opacity="0.8"/></Rule></Style>)X";
+    x << R"X(<Style name="labels"><Rule>)X" << min_zoom(label_zoom)
+      << R"X(<TextSymbolizer fontset-name="cjk" size="12" fill="#1a1a1a" halo-fill="rgba(255,255,255,0.9)" halo-radius="1.6" placement="point" allow-overlap="false" minimum-padding="4" wrap-width="80">[name]</TextSymbolizer></Rule></Style>)X";
+    x << R"X(<Layer name="fill" srs="epsg:3857"><StyleName>fill</StyleName></Layer>)X";
+    x << R"X(<Layer name="labels" srs="epsg:3857"><StyleName>labels</StyleName></Layer>)X";
+    x << "</Map>";
+    return x.str();
+}
+
+std::string heatmap_xml() {
+    return R"X(<Map srs="epsg:3857" background-color="transparent">
+<Style name="heat"><Rule><RasterSymbolizer scaling="bilinear" opacity="1">
+<RasterColorizer default-mode="linear" default-color="transparent" epsilon="0.0001">
+<stop value="0" color="rgba(255,255,178,0)"/>
+<stop value="0.15" color="rgba(255,237,160,0)"/>
+<stop value="0.5" color="rgba(254,217,118,0.45)"/>
+<stop value="2" color="rgba(254,178,76,0.6)"/>
+<stop value="6" color="rgba(253,141,60,0.7)"/>
+<stop value="15" color="rgba(240,59,32,0.8)"/>
+<stop value="40" color="rgba(189,0,38,0.85)"/>
+<stop value="1000000" color="rgba(128,0,38,0.9)"/>
+</RasterColorizer></RasterSymbolizer></Rule></Style>
+<Layer name="heat" srs="epsg:3857"><StyleName>heat</StyleName></Layer></Map>)X";
+}
+
+std::string orgs_xml() {
+    std::ostringstream x;
+    x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
+    x << R"X(<Style name="points">)X";
+    const char* colors[] = {"#1a9641", "#a6d96a", "#fdae61", "#d7191c", "#9e9e9e"};
+    for (int s = 0; s < 5; ++s)
+        x << "<Rule><Filter>[state] = " << s << R"X(</Filter><MarkersSymbolizer fill=")X" << colors[s]
+          << R"X(" stroke="#ffffff" stroke-width="0.8" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
+    x << "</Style>";
+    x << R"X(<Style name="clusters">)X";
+    for (const auto& [filter, color] : kCoveragePalette)
+        x << "<Rule><Filter>" << filter << R"X(</Filter><MarkersSymbolizer fill=")X" << color
+          << R"X(" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.2" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
+    x << R"X(<Rule><TextSymbolizer fontset-name="cjk" size="10" fill="#111111" halo-fill="rgba(255,255,255,0.8)" halo-radius="1" allow-overlap="true" placement="point">[count]</TextSymbolizer></Rule>)X";
+    x << "</Style>";
+    x << R"X(<Layer name="clusters" srs="epsg:3857"><StyleName>clusters</StyleName></Layer>)X";
+    x << R"X(<Layer name="points" srs="epsg:3857"><StyleName>points</StyleName></Layer>)X";
+    x << "</Map>";
+    return x.str();
+}
+
+std::string assignments_xml() {
+    std::ostringstream x;
+    x << R"X(<Map srs="epsg:3857" background-color="transparent">)X";
+    x << R"X(<Style name="territory"><Rule><PolygonSymbolizer fill="[color]" fill-opacity="0.14"/><LineSymbolizer stroke="[color]" stroke-width="1" stroke-opacity="0.7"/></Rule></Style>)X";
+    x << R"X(<Style name="links"><Rule>)X" << min_zoom(12)
+      << R"X(<LineSymbolizer stroke="[color]" stroke-width="1.2" stroke-opacity="0.85"/></Rule></Style>)X";
+    x << R"X(<Style name="homes"><Rule>)X" << min_zoom(12)
+      << R"X(<MarkersSymbolizer fill="[color]" stroke="#ffffff" stroke-width="1" width="7" height="7" allow-overlap="true" ignore-placement="true"/></Rule></Style>)X";
+    x << R"X(<Layer name="territory" srs="epsg:3857"><StyleName>territory</StyleName></Layer>)X";
+    x << R"X(<Layer name="links" srs="epsg:3857"><StyleName>links</StyleName></Layer>)X";
+    x << R"X(<Layer name="homes" srs="epsg:3857"><StyleName>homes</StyleName></Layer>)X";
+    x << "</Map>";
+    return x.str();
+}
+
+std::string instructor_color(std::int64_t id) {
+    static const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                                    "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39"};
+    return palette[static_cast<std::size_t>(id) % 12];
+}
+
+mapnik::geometry::multi_polygon<double> to_mapnik(const geo::MultiPolygon& mp) {
+    mapnik::geometry::multi_polygon<double> out;
+    for (const auto& poly : mp) {
+        mapnik::geometry::polygon<double> p;
+        for (const auto& pt : poly.exterior) p.exterior_ring.emplace_back(pt.x, pt.y);
+        for (const auto& h : poly.holes) {
+            mapnik::geometry::linear_ring<double> ring;
+            for (const auto& pt : h) ring.emplace_back(pt.x, pt.y);
+            p.interior_rings.push_back(std::move(ring));
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+mapnik::value_unicode_string unicode(const std::string& s) { return icu::UnicodeString::fromUTF8(s); }
+
+std::shared_ptr<mapnik::memory_datasource> make_ds(const mapnik::box2d<double>& ext) {
+    mapnik::parameters p;
+    p["type"] = "memory";
+    auto ds = std::make_shared<mapnik::memory_datasource>(p);
+    // The extent is set, not computed: memory_datasource would otherwise scan features and
+    // mutate a cached extent; raster-only layers are skipped without it.
+    ds->set_envelope(ext);
+    return ds;
+}
+
+mapnik::box2d<double> to_box(const geo::BBox& b) { return {b.minx, b.miny, b.maxx, b.maxy}; }
+
+// One Map per layer per thread, parsed once from the style definition, never shared.
+mapnik::Map& thread_map(const std::string& layer) {
+    thread_local std::unordered_map<std::string, std::unique_ptr<mapnik::Map>> maps;
+    auto it = maps.find(layer);
+    if (it != maps.end()) return *it->second;
+    init_mapnik();
+    auto map = std::make_unique<mapnik::Map>(256, 256, "epsg:3857");
+    std::string xml;
+    if (auto level = coverage_level(layer)) xml = coverage_xml(*level);
+    else if (layer == "heatmap") xml = heatmap_xml();
+    else if (layer == "orgs") xml = orgs_xml();
+    else xml = assignments_xml();
+    mapnik::load_map_string(*map, xml, true);
+    return *maps.emplace(layer, std::move(map)).first->second;
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::string>> kCoveragePalette = {
+    {"[rate] &lt; 0", "#c8c8c8"},                       // no operating organizations
+    {"[rate] &gt;= 0 and [rate] &lt; 0.2", "#d7191c"},
+    {"[rate] &gt;= 0.2 and [rate] &lt; 0.4", "#f46d43"},
+    {"[rate] &gt;= 0.4 and [rate] &lt; 0.6", "#fee08b"},
+    {"[rate] &gt;= 0.6 and [rate] &lt; 0.8", "#a6d96a"},
+    {"[rate] &gt;= 0.8 and [rate] &lt; 1", "#66bd63"},
+    {"[rate] &gt;= 1", "#1a9850"},
+};
+
+MetaTile metatile_of(const TileId& t) {
+    int n = t.z >= 10 ? 8 : t.z >= 6 ? 4 : 1;
+    n = std::min(n, 1 << t.z);
+    return MetaTile{t.z, t.x - t.x % n, t.y - t.y % n, n};
+}
+
+std::vector<std::string> render_metatile(const std::string& layer, const MetaTile& m, int scale,
+                                         const TileSource& source, double kernel_radius_m) {
+    const int tile = 256 * scale;
+    const int size = m.n * tile;
+    const int buffer = 128 * scale;
+    geo::BBox box;
+    {
+        auto a = TileId{m.z, m.x0, m.y0}.mercator_bounds();
+        auto b = TileId{m.z, m.x0 + m.n - 1, m.y0 + m.n - 1}.mercator_bounds();
+        box.expand(a);
+        box.expand(b);
+    }
+    double res = resolution(m.z);  // metres per 256-px-tile pixel
+    geo::BBox query = box;
+    query.minx -= 128 * res, query.miny -= 128 * res, query.maxx += 128 * res, query.maxy += 128 * res;
+
+    mapnik::Map& map = thread_map(layer);
+    map.resize(static_cast<unsigned>(size), static_cast<unsigned>(size));
+    map.set_buffer_size(buffer);
+    auto ext = to_box(query);
+    bool any = false;
+
+    if (auto level = coverage_level(layer)) {
+        auto ctx = std::make_shared<mapnik::context_type>();
+        ctx->push("rate");
+        ctx->push("name");
+        auto fill = make_ds(ext), labels = make_ds(ext);
+        std::int64_t id = 1;
+        for (auto& a : source.areas(*level, query)) {
+            auto f = mapnik::feature_factory::create(ctx, id++);
+            f->put("rate", a.rate);
+            f->set_geometry(to_mapnik(a.shape));
+            fill->push(f);
+            auto l = mapnik::feature_factory::create(ctx, id++);
+            l->put("name", unicode(a.name));
+            l->set_geometry(mapnik::geometry::point<double>(a.label.x, a.label.y));
+            labels->push(l);
+            any = true;
+        }
+        map.layers()[0].set_datasource(fill);
+        map.layers()[1].set_datasource(labels);
+    } else if (layer == "heatmap") {
+        // Density on a grid over the metatile (cells of 4–8 px, resampled bilinearly), from
+        // the points within the kernel radius of it: neighbouring metatiles see the same points.
+        geo::BBox reach = box;
+        double lat = std::atan(std::sinh(((box.miny + box.maxy) / 2) / 6378137.0));
+        double grow = kernel_radius_m / std::cos(lat) * 1.05 + 16 * res;
+        reach.minx -= grow, reach.miny -= grow, reach.maxx += grow, reach.maxy += grow;
+        auto points = source.uncovered(reach);
+        if (!points.empty()) {
+            // Cells of 4 px (2 at @2x), and two extra cells beyond each edge so the bilinear
+            // resampling at the metatile's edge has neighbours, as inside it.
+            int inner = std::max(16, size / (4 * scale));
+            double cw = (box.maxx - box.minx) / inner;
+            int cells = inner + 4;
+            geo::BBox grid_box{box.minx - 2 * cw, box.miny - 2 * cw, box.maxx + 2 * cw, box.maxy + 2 * cw};
+            auto grid = kernel_density(points, grid_box, cells, cells, kernel_radius_m);
+            mapnik::image_gray32f img(static_cast<unsigned>(cells), static_cast<unsigned>(cells));
+            float peak = 0;
+            for (int y = 0; y < cells; ++y)
+                for (int x = 0; x < cells; ++x) {
+                    float v = grid.values[static_cast<std::size_t>(y * cells + x)];
+                    img(static_cast<unsigned>(x), static_cast<unsigned>(y)) = v;
+                    peak = std::max(peak, v);
+                }
+            if (peak > 0.15f) {
+                auto rext = to_box(grid_box);
+                auto ctx = std::make_shared<mapnik::context_type>();
+                auto f = mapnik::feature_factory::create(ctx, 1);
+                f->set_raster(std::make_shared<mapnik::raster>(rext, rext, std::move(img), 1.0));
+                auto ds = make_ds(rext);
+                ds->push(f);
+                ds->set_envelope(rext);  // after push: a raster-only feature has no geometry extent
+                map.layers()[0].set_datasource(ds);
+                any = true;
+            }
+        }
+        if (!any) map.layers()[0].set_datasource(make_ds(ext));
+    } else if (layer == "orgs") {
+        auto ctx = std::make_shared<mapnik::context_type>();
+        for (const char* k : {"state", "size", "rate", "count"}) ctx->push(k);
+        auto clusters = make_ds(ext), points = make_ds(ext);
+        auto orgs = source.orgs(query);
+        std::int64_t id = 1;
+        if (m.z < 12) {
+            // Aggregated: one circle per 40 px cell, sized by count, coloured by the share covered.
+            double cell = 40 * res;
+            struct Acc {
+                double x = 0, y = 0;
+                long n = 0, operating = 0, covered = 0;
+            };
+            std::map<std::pair<long, long>, Acc> acc;
+            for (const auto& o : orgs) {
+                auto& a = acc[{static_cast<long>(std::floor(o.at.x / cell)), static_cast<long>(std::floor(o.at.y / cell))}];
+                a.x += o.at.x, a.y += o.at.y, ++a.n;
+                if (o.state != OrgState::inactive) ++a.operating;
+                if (o.state == OrgState::standalone || o.state == OrgState::joint) ++a.covered;
+            }
+            for (const auto& [key, a] : acc) {
+                auto f = mapnik::feature_factory::create(ctx, id++);
+                f->put("count", mapnik::value_integer(a.n));
+                f->put("rate", a.operating ? double(a.covered) / a.operating : -1.0);
+                f->put("size", std::min(36.0, 10 + 4 * std::log2(static_cast<double>(a.n))));
+                f->set_geometry(mapnik::geometry::point<double>(a.x / a.n, a.y / a.n));
+                clusters->push(f);
+                any = true;
+            }
+        } else {
+            for (const auto& o : orgs) {
+                auto f = mapnik::feature_factory::create(ctx, id++);
+                f->put("state", mapnik::value_integer(static_cast<int>(o.state)));
+                double size = m.z >= 15 ? 6 + 3 * std::log10(1.0 + o.employees) : 5;
+                f->put("size", size);
+                f->set_geometry(mapnik::geometry::point<double>(o.at.x, o.at.y));
+                points->push(f);
+                any = true;
+            }
+        }
+        map.layers()[0].set_datasource(clusters);
+        map.layers()[1].set_datasource(points);
+    } else {  // assignments
+        auto ctx = std::make_shared<mapnik::context_type>();
+        ctx->push("color");
+        auto territory = make_ds(ext), links = make_ds(ext), homes = make_ds(ext);
+        std::int64_t id = 1;
+        for (auto& t : source.territories(query)) {
+            auto f = mapnik::feature_factory::create(ctx, id++);
+            f->put("color", unicode(instructor_color(t.instructor)));
+            f->set_geometry(to_mapnik(t.shape));
+            territory->push(f);
+            any = true;
+        }
+        if (m.z >= 12) {
+            std::map<std::int64_t, geo::Point> seen;
+            for (auto& l : source.links(query)) {
+                auto f = mapnik::feature_factory::create(ctx, id++);
+                f->put("color", unicode(instructor_color(l.instructor)));
+                mapnik::geometry::line_string<double> line;
+                line.emplace_back(l.from.x, l.from.y);
+                line.emplace_back(l.to.x, l.to.y);
+                f->set_geometry(std::move(line));
+                links->push(f);
+                seen[l.instructor] = l.from;
+                any = true;
+            }
+            for (auto& [in, home] : seen) {
+                auto f = mapnik::feature_factory::create(ctx, id++);
+                f->put("color", unicode(instructor_color(in)));
+                f->set_geometry(mapnik::geometry::point<double>(home.x, home.y));
+                homes->push(f);
+            }
+        }
+        map.layers()[0].set_datasource(territory);
+        map.layers()[1].set_datasource(links);
+        map.layers()[2].set_datasource(homes);
+    }
+
+    std::vector<std::string> out(static_cast<std::size_t>(m.n * m.n));
+    if (!any) return out;  // every tile empty
+    // Fixed extents, set after the pushes (a push marks memory_datasource's extent dirty).
+    for (auto& l : map.layers())
+        if (auto* mem = dynamic_cast<mapnik::memory_datasource*>(l.datasource().get()); mem && layer != "heatmap")
+            mem->set_envelope(ext);
+    map.zoom_to_box(to_box(box));
+    mapnik::image_rgba8 image(static_cast<unsigned>(size), static_cast<unsigned>(size));
+    mapnik::agg_renderer<mapnik::image_rgba8> renderer(map, image, static_cast<double>(scale));
+    renderer.apply();
+    for (int ty = 0; ty < m.n; ++ty) {
+        for (int tx = 0; tx < m.n; ++tx) {
+            mapnik::image_view_rgba8 view(static_cast<unsigned>(tx * tile), static_cast<unsigned>(ty * tile),
+                                          static_cast<unsigned>(tile), static_cast<unsigned>(tile), image);
+            bool blank = true;
+            for (unsigned y = 0; y < view.height() && blank; ++y) {
+                const auto* row = view.get_row(y);
+                for (unsigned x = 0; x < view.width(); ++x)
+                    if ((row[x] >> 24) != 0) {
+                        blank = false;
+                        break;
+                    }
+            }
+            // Full colour for the heatmap: a per-tile palette would differ across tile edges.
+            if (!blank)
+                out[static_cast<std::size_t>(ty * m.n + tx)] =
+                    mapnik::save_to_string(view, layer == "heatmap" ? "png32:z=1" : "png8:z=1");
+        }
+    }
+    return out;
+}
+
+std::string empty_png(int scale) {
+    mapnik::image_rgba8 image(static_cast<unsigned>(256 * scale), static_cast<unsigned>(256 * scale));
+    return mapnik::save_to_string(image, "png8:z=9");
+}
+
+}  // namespace covermap::tiles
