@@ -22,6 +22,7 @@
 #include "covermap/api/app.hpp"
 #include "covermap/api/server.hpp"
 #include "covermap/geo/demo.hpp"
+#include "covermap/tiles/tile_id.hpp"
 #include "covermap/geo/store.hpp"
 #include "support.hpp"
 
@@ -531,4 +532,76 @@ TEST(ServeProcess, KillNineKeepsAcknowledgedEditsAndSigtermDrains) {
     waitpid(pid2, &status, 0);
     EXPECT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(ServerTest, TilesWithEtagsAndErrors) {
+    // Tieling city at z12.
+    int z = 12, x = 3457, y = 1516;
+    std::string path = "/tiles/coverage-street/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".png";
+    auto t = request(port_, "GET", path, viewer_);
+    ASSERT_EQ(t.status, 200) << t.body;
+    EXPECT_EQ(t.header("Content-Type"), "image/png");
+    EXPECT_EQ(t.body.substr(1, 3), "PNG");
+    auto etag = t.header("ETag");
+    EXPECT_FALSE(etag.empty());
+    EXPECT_EQ(t.header("Cache-Control"), "no-cache");
+    auto again = request(port_, "GET", path, viewer_, "", {"If-None-Match: " + etag});
+    EXPECT_EQ(again.status, 304);
+    EXPECT_TRUE(again.body.empty());
+    auto retina = request(port_, "GET", "/tiles/orgs/12/3457/1516@2x.png", viewer_);
+    EXPECT_EQ(retina.status, 200);
+    EXPECT_EQ(request(port_, "GET", path).status, 401);
+    EXPECT_EQ(request(port_, "GET", "/tiles/roads/12/3457/1516.png", viewer_).status, 404);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/25/0/0.png", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/12/4096/0.png", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/12/-1/0.png", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/12/abc/0.png", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/12/1/0.jpg", viewer_).status, 400);
+    EXPECT_EQ(request(port_, "GET", "/tiles/orgs/99999999999999999999/1/0.png", viewer_).status, 400);
+    auto tj = request(port_, "GET", "/tiles/heatmap.json", viewer_);
+    ASSERT_EQ(tj.status, 200);
+    auto j = json::parse(tj.body);
+    EXPECT_EQ(j["tilejson"], "3.0.0");
+    EXPECT_NE(j["tiles"][0].get<std::string>().find("/tiles/heatmap/{z}/{x}/{y}.png"), std::string::npos);
+    EXPECT_EQ(request(port_, "GET", "/tiles/roads.json", viewer_).status, 404);
+    auto metrics = request(port_, "GET", "/metrics", viewer_).body;
+    EXPECT_NE(metrics.find("covermap_tile_cache_hits_total"), std::string::npos);
+    EXPECT_NE(metrics.find("covermap_tile_renders_total{layer=\"coverage-street\",zoom=\"12\"}"), std::string::npos);
+}
+
+TEST_F(ServerTest, AnEditChangesItsTileAndNotAFarOne) {
+    auto d = geo::Store::open_existing(db_).load();
+    const geo::Organization* o = nullptr;
+    for (const auto& x : d.orgs)
+        if (x.operating() && x.instructor_id && !x.branch_id) {
+            o = &x;
+            break;
+        }
+    ASSERT_NE(o, nullptr);
+    auto here = tiles::tile_at(o->location, 15);
+    auto far = tiles::tile_at({o->location.x + 0.5, o->location.y}, 15);
+    auto url = [](const tiles::TileId& t) { return "/tiles/orgs/" + t.str() + ".png"; };
+    auto e_here = request(port_, "GET", url(here), viewer_).header("ETag");
+    auto e_far = request(port_, "GET", url(far), viewer_).header("ETag");
+    auto cur = org(o->id);
+    auto r = request(port_, "DELETE", "/api/orgs/" + std::to_string(o->id) + "/instructor", planner_, "",
+                     {"If-Match: " + std::to_string(cur["version"].get<std::int64_t>())});
+    ASSERT_EQ(r.status, 200);
+    EXPECT_NE(request(port_, "GET", url(here), viewer_).header("ETag"), e_here) << "the organization turned red";
+    EXPECT_EQ(request(port_, "GET", url(far), viewer_, "", {"If-None-Match: " + e_far}).status, 304);
+}
+
+TEST_F(ServerTest, ConcurrentTileRequests) {
+    std::vector<std::thread> threads;
+    std::atomic<int> ok{0};
+    for (int i = 0; i < 12; ++i)
+        threads.emplace_back([&, i] {
+            for (int k = 0; k < 4; ++k) {
+                int x = 3456 + (i + k) % 8, y = 1512 + (i * 3 + k) % 8;
+                auto r = request(port_, "GET", "/tiles/coverage-grid/12/" + std::to_string(x) + "/" + std::to_string(y) + ".png", viewer_);
+                ok += r.status == 200;
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 48);
 }

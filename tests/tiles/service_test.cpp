@@ -1,0 +1,149 @@
+// The tile cache: exact invalidation after an edit, coalescing, the byte bound, ETags.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "covermap/geo/demo.hpp"
+#include "covermap/tiles/service.hpp"
+
+using namespace covermap;
+using namespace covermap::tiles;
+
+namespace {
+
+geo::Dataset demo() {
+    geo::DemoParams p;
+    p.scale = 1;
+    p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+    return geo::make_demo(p);
+}
+
+}  // namespace
+
+TEST(TileService, AnEditDropsExactlyTheTilesItTouches) {
+    auto d = demo();
+    // An operating organization with an instructor and no branch in the city: removing the
+    // instructor makes it uncovered (orgs colour, heatmap, assignments change; coverage does not).
+    const geo::Organization* o = nullptr;
+    for (const auto& x : d.orgs)
+        if (x.operating() && x.instructor_id && !x.branch_id && std::abs(x.location.x - 123.84) < 0.03 &&
+            std::abs(x.location.y - 42.29) < 0.03) {
+            o = &x;
+            break;
+        }
+    ASSERT_NE(o, nullptr);
+    TileService service(d, 256u << 20);
+    struct Probe {
+        std::string layer;
+        TileId tile;
+    };
+    std::vector<Probe> near, far;
+    for (int z : {10, 12, 14, 16}) {
+        for (const char* layer : {"orgs", "heatmap", "assignments", "coverage-grid"}) {
+            near.push_back({layer, tile_at(o->location, z)});
+            far.push_back({layer, tile_at({124.7, 42.75}, z)});  // 西丰县, ~75 km away
+        }
+    }
+    std::map<std::string, std::string> etag;
+    auto key = [](const Probe& p) { return p.layer + "/" + p.tile.str(); };
+    for (const auto& p : near) etag[key(p)] = service.get(p.layer, p.tile, 1).etag;
+    for (const auto& p : far) etag[key(p)] = service.get(p.layer, p.tile, 1).etag;
+    auto cached_before = service.stats().entries;
+    ASSERT_GT(cached_before, 0u);
+
+    geo::Organization after = *o;
+    after.instructor_id.reset();
+    after.version += 1;
+    auto dropped = service.update(*o, after);
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LT(dropped, cached_before / 4) << "an edit touches a few tiles, not the cache";
+
+    // Far tiles: still cached, same bytes.
+    auto hits = service.stats().hits;
+    for (const auto& p : far) EXPECT_EQ(service.get(p.layer, p.tile, 1).etag, etag[key(p)]) << key(p);
+    EXPECT_EQ(service.stats().hits, hits + static_cast<long>(far.size())) << "far tiles are served from the cache";
+
+    // Near tiles of the layers the edit changes: re-rendered, and at least the orgs tiles differ.
+    auto misses = service.stats().misses;
+    int changed = 0;
+    for (const auto& p : near) {
+        auto now = service.get(p.layer, p.tile, 1).etag;
+        if (p.layer == "coverage-grid") EXPECT_EQ(now, etag[key(p)]) << "coverage does not change without a branch";
+        if (p.layer == "orgs" && p.tile.z >= 12) EXPECT_NE(now, etag[key(p)]) << key(p) << " shows the new colour";
+        changed += now != etag[key(p)];
+    }
+    EXPECT_GT(service.stats().misses, misses) << "near tiles were re-rendered";
+    EXPECT_GE(changed, 6);
+}
+
+TEST(TileService, ABranchChangesTheCoverageTilesOfItsAreas) {
+    auto d = demo();
+    const geo::Organization* o = nullptr;
+    for (const auto& x : d.orgs)
+        if (x.operating() && !x.branch_id && std::abs(x.location.x - 123.84) < 0.03 && std::abs(x.location.y - 42.29) < 0.03) {
+            o = &x;
+            break;
+        }
+    ASSERT_NE(o, nullptr);
+    TileService service(d, 256u << 20);
+    auto t = tile_at(o->location, 14);
+    auto before = service.get("coverage-grid", t, 1).etag;
+    auto street_before = service.get("coverage-street", tile_at(o->location, 11), 1).etag;
+    geo::Organization after = *o;
+    after.branch_id = 99999;
+    service.add_branch(99999, geo::BranchType::standalone);
+    service.update(*o, after);
+    EXPECT_NE(service.get("coverage-grid", t, 1).etag, before) << "the grid cell's rate rose from 0";
+    // The street's rate moves by one organization: its tile is re-rendered (it may keep its
+    // colour class, and then its bytes).
+    auto misses = service.stats().misses;
+    service.get("coverage-street", tile_at(o->location, 11), 1);
+    EXPECT_EQ(service.stats().misses, misses + 1);
+    (void)street_before;
+}
+
+TEST(TileService, ConcurrentRequestsForOneMetatileRenderItOnce) {
+    TileService service(demo(), 256u << 20);
+    auto base = tile_at({123.842, 42.286}, 14);
+    auto m = metatile_of(base);
+    std::vector<std::thread> threads;
+    std::vector<std::string> etags(16);
+    for (int i = 0; i < 16; ++i)
+        threads.emplace_back([&, i] {
+            TileId t{14, m.x0 + i % m.n, m.y0 + (i / m.n) % m.n};
+            etags[static_cast<std::size_t>(i)] = service.get("coverage-grid", t, 1).etag;
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(service.stats().renders, 1) << "one metatile, one render";
+    for (const auto& e : etags) EXPECT_FALSE(e.empty());
+}
+
+TEST(TileService, CacheStaysWithinItsBytes) {
+    TileService service(demo(), 200 * 1024);
+    for (int z : {10, 11, 12, 13})
+        for (int dx = -2; dx <= 2; ++dx) {
+            auto t = tile_at({123.842, 42.286}, z);
+            service.get("coverage-grid", TileId{z, t.x + dx * 8, t.y}, 1);
+            EXPECT_LE(service.stats().bytes, 200u * 1024);
+        }
+    EXPECT_GT(service.stats().entries, 0u);
+}
+
+TEST(TileService, BadAddressesAndTileJson) {
+    TileService service(demo(), 1 << 20);
+    EXPECT_THROW(service.get("roads", TileId{10, 0, 0}, 1), std::invalid_argument);
+    EXPECT_THROW(service.get("orgs", TileId{10, 1024, 0}, 1), std::invalid_argument);
+    EXPECT_THROW(service.get("orgs", TileId{10, 0, 0}, 3), std::invalid_argument);
+    auto empty = service.get("orgs", TileId{10, 0, 0}, 1);
+    EXPECT_TRUE(empty.empty);
+    EXPECT_EQ(empty.etag, service.get("heatmap", TileId{10, 1, 1}, 1).etag) << "one shared transparent PNG";
+    auto j = nlohmann::json::parse(service.tilejson("coverage-grid", "http://h"));
+    EXPECT_EQ(j["tilejson"], "3.0.0");
+    EXPECT_EQ(j["tiles"][0], "http://h/tiles/coverage-grid/{z}/{x}/{y}.png");
+    EXPECT_EQ(j["bounds"].size(), 4u);
+    EXPECT_EQ(j["center"].size(), 3u);
+    EXPECT_EQ(j["legend"].size(), 7u);
+    EXPECT_THROW(service.tilejson("roads", "http://h"), std::invalid_argument);
+}
