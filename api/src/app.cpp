@@ -381,7 +381,7 @@ Response App::tilejson(const Request& req, const Token&, const std::vector<std::
     }
 }
 
-Response App::tile(const Request& req, const Token&, const std::vector<std::string>& args) {
+std::variant<App::TileAddress, Response> App::parse_tile(const std::vector<std::string>& args) const {
     if (std::find(tiles::kLayerNames.begin(), tiles::kLayerNames.end(), args[0]) == tiles::kLayerNames.end())
         return error_response(404, "NotFound", "no tile layer " + args[0]);
     std::string last = args[3];
@@ -399,19 +399,52 @@ Response App::tile(const Request& req, const Token&, const std::vector<std::stri
     tiles::TileId t{static_cast<int>(std::min<std::int64_t>(*z, 99)), static_cast<int>(std::min<std::int64_t>(*x, 1LL << 30)),
                     static_cast<int>(std::min<std::int64_t>(*y, 1LL << 30))};
     if (*z > 20 || !t.valid())
-        return error_response(400, "InvalidValue", "no tile " + args[1] + "/" + args[2] + "/" + last + " (z 0–20, x and y below 2^z)");
-    auto tile = tiles_->get(args[0], t, scale);
+        return error_response(400, "InvalidValue",
+                              "no tile " + args[1] + "/" + args[2] + "/" + last + " (z 0–20, x and y below 2^z)");
+    return TileAddress{args[0], t, scale};
+}
+
+Response App::tile_response(const Request& req, const tiles::Tile& tile) {
     Response r;
+    r.content_type = "image/png";
     r.headers.emplace_back("ETag", tile.etag);
     r.headers.emplace_back("Cache-Control", "no-cache");  // the browser keeps it and revalidates with If-None-Match
     if (!req.if_none_match.empty() && req.if_none_match == tile.etag) {
         r.status = 304;
-        r.content_type = "image/png";
         return r;
     }
-    r.content_type = "image/png";
     r.body = *tile.png;
     return r;
+}
+
+Response App::tile(const Request& req, const Token&, const std::vector<std::string>& args) {
+    auto parsed = parse_tile(args);
+    if (auto* err = std::get_if<Response>(&parsed)) return *err;
+    const auto& a = std::get<TileAddress>(parsed);
+    return tile_response(req, tiles_->get(a.layer, a.id, a.scale));
+}
+
+std::optional<Response> App::handle_fast(const Request& req) {
+    if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0) return std::nullopt;
+    std::vector<std::string> segs;
+    std::stringstream in(req.path);
+    std::string seg;
+    while (std::getline(in, seg, '/'))
+        if (!seg.empty()) segs.push_back(seg);
+    if (segs.size() != 5) return std::nullopt;
+    auto who = authenticate(req);
+    if (!who) return std::nullopt;  // the full path answers 401 and counts it
+    auto parsed = parse_tile({segs[1], segs[2], segs[3], segs[4]});
+    if (!std::holds_alternative<TileAddress>(parsed)) return std::nullopt;
+    const auto& a = std::get<TileAddress>(parsed);
+    auto t0 = std::chrono::steady_clock::now();
+    auto cached = tiles_->peek(a.layer, a.id, a.scale);
+    if (!cached) return std::nullopt;
+    auto res = tile_response(req, *cached);
+    res.token_name = who->name;
+    res.route = "/tiles/{}/{}/{}/{}";
+    metrics_.request(res.route, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    return res;
 }
 
 Response App::coverage(const Request& req, const Token&, const std::vector<std::string>&) {

@@ -227,7 +227,8 @@ std::string web_dir() {
     return COVERMAP_WEB_DIR;
 }
 
-int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb) {
+int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
+              bool access_log) {
     AppOptions ao;
     ao.db = db;
     ao.web_root = web_dir();
@@ -241,6 +242,7 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     so.bind = bind;
     so.port = port;
     so.threads = threads;
+    so.access_log = access_log;
     Server server(app, so);
     auto bound = server.start();
     std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", db.c_str(), bind.c_str(), bound,
@@ -355,6 +357,8 @@ int run_cli(int argc, char** argv) {
     serve->add_option("--port", port, "port (default 8080; 0 picks a free one)");
     serve->add_option("--threads", threads, "I/O threads (as many workers run handlers)")->check(CLI::Range(1, 64));
     serve->add_option("--cache-mb", cache_mb, "tile cache size in MB");
+    bool no_access_log = false;
+    serve->add_flag("--no-access-log", no_access_log, "no access-log line per request on stderr");
     auto* token = app.add_subcommand("token", "API tokens");
     token->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
@@ -394,7 +398,7 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
-        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb);
+        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log);
         if (*token_add) return cmd_token_add(db, role, token_name);
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);

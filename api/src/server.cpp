@@ -132,23 +132,30 @@ private:
         req->content_type = std::string(msg[http::field::content_type]);
         req->body = std::move(msg.body());
         bool keep_alive = msg.keep_alive() && !shared_.draining;
+        // Answers that cost no CPU (a cached tile, /health) are given on this thread; all
+        // other work goes to the worker pool.
+        if (auto fast = shared_.app.handle_fast(*req)) {
+            send(std::move(*fast), keep_alive, req->method, req->path);
+            return;
+        }
         ++shared_.busy;
         // Handlers run on the worker pool, never on this I/O thread.
         asio::post(shared_.workers, [self = shared_from_this(), req, keep_alive] {
             auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
             asio::post(self->stream_.get_executor(), [self, res, req, keep_alive] {
-                self->send(*res, keep_alive && !self->shared_.draining, req->method, req->path);
+                self->send(std::move(*res), keep_alive && !self->shared_.draining, req->method, req->path);
                 --self->shared_.busy;
             });
         });
     }
 
-    void send(const Response& r, bool keep_alive, const std::string& method, const std::string& path) {
+    void send(Response r, bool keep_alive, const std::string& method, const std::string& path) {
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
         res->set(http::field::server, "covermap");
         res->set(http::field::content_type, r.content_type);
         for (const auto& [k, v] : r.headers) res->set(k, v);
-        res->body() = r.body;
+        auto body_bytes = r.body.size();
+        res->body() = std::move(r.body);
         res->keep_alive(keep_alive);
         res->prepare_payload();
         if (shared_.options.access_log) {
@@ -156,7 +163,7 @@ private:
             std::lock_guard lock(shared_.log_mutex);
             // The path only: queries may carry secrets.
             std::fprintf(stderr, "%s %s %s %d %zu %.1fms %s\n", log_time().c_str(), method.c_str(), path.c_str(),
-                         r.status, r.body.size(), ms, r.token_name.c_str());
+                         r.status, body_bytes, ms, r.token_name.c_str());
         }
         stream_.expires_after(shared_.options.idle_timeout);
         http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {

@@ -74,12 +74,12 @@ std::string heatmap_xml() {
 <Style name="heat"><Rule><RasterSymbolizer scaling="bilinear" opacity="1">
 <RasterColorizer default-mode="linear" default-color="transparent" epsilon="0.0001">
 <stop value="0" color="rgba(255,255,178,0)"/>
-<stop value="0.15" color="rgba(255,237,160,0)"/>
-<stop value="0.5" color="rgba(254,217,118,0.45)"/>
-<stop value="2" color="rgba(254,178,76,0.6)"/>
-<stop value="6" color="rgba(253,141,60,0.7)"/>
-<stop value="15" color="rgba(240,59,32,0.8)"/>
-<stop value="40" color="rgba(189,0,38,0.85)"/>
+<stop value="0.08" color="rgba(255,237,160,0)"/>
+<stop value="0.25" color="rgba(254,217,118,0.5)"/>
+<stop value="0.8" color="rgba(254,178,76,0.62)"/>
+<stop value="2" color="rgba(253,141,60,0.72)"/>
+<stop value="5" color="rgba(240,59,32,0.8)"/>
+<stop value="12" color="rgba(189,0,38,0.85)"/>
 <stop value="1000000" color="rgba(128,0,38,0.9)"/>
 </RasterColorizer></RasterSymbolizer></Rule></Style>
 <Layer name="heat" srs="epsg:3857"><StyleName>heat</StyleName></Layer></Map>)X";
@@ -255,7 +255,7 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
                     img(static_cast<unsigned>(x), static_cast<unsigned>(y)) = v;
                     peak = std::max(peak, v);
                 }
-            if (peak > 0.15f) {
+            if (peak > 0.08f) {
                 auto rext = to_box(grid_box);
                 auto ctx = std::make_shared<mapnik::context_type>();
                 auto f = mapnik::feature_factory::create(ctx, 1);

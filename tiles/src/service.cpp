@@ -77,6 +77,15 @@ void TileService::put(const Key& k, const std::string& png) {
     evict();
 }
 
+std::optional<Tile> TileService::peek(const std::string& layer, const TileId& t, int scale) {
+    std::lock_guard lock(mutex_);
+    auto it = index_.find(Key{layer, t.z, t.x, t.y, scale});
+    if (it == index_.end()) return std::nullopt;
+    lru_.splice(lru_.begin(), lru_, it->second);
+    ++stats_.hits;
+    return it->second->tile;
+}
+
 Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     if (std::find(kLayerNames.begin(), kLayerNames.end(), layer) == kLayerNames.end())
         throw std::invalid_argument("unknown layer " + layer);
@@ -217,8 +226,8 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
                                   {{"label", "clusters below z12: share covered, as coverage"}, {"color", ""}}});
     } else if (layer == "heatmap") {
         for (auto [v, c] : std::vector<std::pair<double, const char*>>{
-                 {0.5, "rgba(254,217,118,0.45)"}, {2, "rgba(254,178,76,0.6)"}, {6, "rgba(253,141,60,0.7)"},
-                 {15, "rgba(240,59,32,0.8)"}, {40, "rgba(189,0,38,0.85)"}})
+                 {0.25, "rgba(254,217,118,0.5)"}, {0.8, "rgba(254,178,76,0.62)"}, {2, "rgba(253,141,60,0.72)"},
+                 {5, "rgba(240,59,32,0.8)"}, {12, "rgba(189,0,38,0.85)"}})
             legend.push_back({{"value", v}, {"unit", "uncovered organizations per km²"}, {"color", c}});
     } else {
         legend.push_back({{"label", "one colour per instructor: territory (convex hull) and links from z12"}});

@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +43,10 @@ public:
 
     /// Handles one request (called on a worker thread, never on an I/O thread).
     Response handle(const Request& req);
+
+    /// The answer when it costs no CPU work (a tile already in the cache), else nullopt;
+    /// safe to call on an I/O thread.
+    std::optional<Response> handle_fast(const Request& req);
 
     /// Creates a token; returns the secret (only its hash is stored).
     std::string add_token(Role role, const std::string& name);
@@ -88,6 +93,14 @@ private:
     Response ogc_item(const Request&, const Token&, const std::vector<std::string>&);
     Response static_file(const Request&, const std::string& name);
     Response tile(const Request&, const Token&, const std::vector<std::string>&);
+    Response tile_response(const Request& req, const tiles::Tile& tile);
+    struct TileAddress {
+        std::string layer;
+        tiles::TileId id;
+        int scale = 1;
+    };
+    /// Parses /tiles/{layer}/{z}/{x}/{y}.png or …@2x.png; an error response when it is not one.
+    std::variant<TileAddress, Response> parse_tile(const std::vector<std::string>& args) const;
     Response tilejson(const Request&, const Token&, const std::vector<std::string>&);
 
     Response set_instructor(const Request& req, const Token& who, std::int64_t org_id,

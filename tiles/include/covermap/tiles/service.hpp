@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -38,6 +39,9 @@ public:
 
     /// The tile (scale 1 or 2); throws std::invalid_argument for an unknown layer or tile.
     Tile get(const std::string& layer, const TileId& t, int scale);
+
+    /// The tile if it is in the cache (counted as a hit), without rendering.
+    std::optional<Tile> peek(const std::string& layer, const TileId& t, int scale);
 
     /// After an organization changed: updates what the tiles draw, drops exactly the cached
     /// tiles whose drawing changed (every zoom, every layer); returns how many were dropped.

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Cached tiles: requests per second of `covermap serve` answering from its tile cache against
+# nginx serving the very same PNG bytes from disk, same wrk settings (1 thread, 32
+# connections), same run. Prints both and the ratio (target >= 0.8).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
+work=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
+build/covermap demo --out "$work/demo.gpkg" --scale "${SCALE:-1}" >/dev/null
+# nginx runs with access_log off; covermap likewise (ACCESS_LOG=1 keeps its log, to /dev/null).
+log_flag=--no-access-log
+[[ "${ACCESS_LOG:-0}" == 1 ]] && log_flag=
+build/covermap serve --db "$work/demo.gpkg" --port 18401 --threads 2 $log_flag >"$work/out" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do grep -q serving "$work/out" && break; sleep 0.1; done
+token=$(sed -n 2p "$work/out")
+# 256 tiles of coverage-grid around Tieling city at z14: warm the cache, keep the bytes for nginx.
+mkdir -p "$work/www"
+: > "$work/list"
+for dx in $(seq 0 15); do for dy in $(seq 0 15); do
+  x=$((13820 + dx)); y=$((6056 + dy)); p="/tiles/coverage-grid/14/$x/$y.png"
+  mkdir -p "$work/www/tiles/coverage-grid/14/$x"
+  curl -sf -H "Authorization: Bearer $token" -o "$work/www$p" "http://127.0.0.1:18401$p"
+  echo "$p" >> "$work/list"
+done; done
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  server { listen 127.0.0.1:18402; root $work/www; location / { add_header Cache-Control no-cache; } }
+}
+NGINX
+chmod -R a+rX "$work"
+nginx -c "$work/nginx.conf"
+export TILE_LIST="$work/list"
+run() { wrk -t1 -c32 -d"${DURATION:-15}"s -s bench/tiles_cached.lua "$1" | awk '/Requests\/sec/ {print $2} /non-2xx/ {print}'; }
+COVERMAP_TOKEN="" run http://127.0.0.1:18402/ > "$work/nginx.txt"
+COVERMAP_TOKEN="$token" run http://127.0.0.1:18401/ > "$work/covermap.txt"
+n=$(head -1 "$work/nginx.txt"); c=$(head -1 "$work/covermap.txt")
+echo "256 cached z14 tiles, wrk -t1 -c32 -d${DURATION:-15}s"
+echo "  nginx (files on disk)   $n req/s   $(tail -1 "$work/nginx.txt")"
+echo "  covermap (tile cache)   $c req/s   $(tail -1 "$work/covermap.txt")"
+echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 0.8; mod_tile reaches 0.46 here per the issue)"
