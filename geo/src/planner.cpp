@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <map>
 #include <numeric>
 #include <set>
+#include <sstream>
 #include <unordered_map>
 
 #include "covermap/geo/adjacency.hpp"
@@ -52,6 +55,19 @@ private:
     Plan& plan_;
     std::chrono::steady_clock::time_point t_;
 };
+
+// Is industry one of the comma-separated specialities? (Whole items, not substrings.)
+bool has_industry(const std::string& specialities, const std::string& industry) {
+    std::size_t start = 0;
+    while (start <= specialities.size()) {
+        auto comma = specialities.find(',', start);
+        auto item = specialities.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (item == industry) return true;
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return false;
+}
 
 bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
 
@@ -114,22 +130,26 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     for (auto j : open) items.emplace_back(planar(pr.instructors[j], coslat), j);
     using Tree = bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>>;
     Tree tree(items.begin(), items.end());
-    // One tree per instructor group (street), when the cost says groups matter.
-    std::map<int, std::unique_ptr<Tree>> group_trees;
-    std::map<int, std::size_t> group_sizes;
-    if (!pr.instructor_group.empty() && pr.group_penalty_m > 0) {
-        std::map<int, std::vector<std::pair<BPoint, std::size_t>>> by_group;
+    // One tree per group of each tier.
+    std::vector<std::map<int, std::pair<std::unique_ptr<Tree>, std::size_t>>> tier_trees(pr.tiers.size());
+    for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
+        std::map<int, std::vector<std::pair<BPoint, std::size_t>>> by_key;
         for (auto& it : items)
-            if (pr.instructor_group[it.second] >= 0) by_group[pr.instructor_group[it.second]].push_back(it);
-        for (auto& [g, v] : by_group) {
-            group_sizes[g] = v.size();
-            group_trees[g] = std::make_unique<Tree>(v.begin(), v.end());
-        }
+            for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
+        for (auto& [key, v] : by_key) tier_trees[t][key] = {std::make_unique<Tree>(v.begin(), v.end()), v.size()};
     }
+    auto in_tier = [&](std::size_t t, std::size_t i, std::size_t j) {
+        int key = pr.tiers[t].org_key[i];
+        const auto& keys = pr.tiers[t].instructor_keys[j];
+        return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
 
     std::size_t k = std::max<std::size_t>(1, std::min(pr.k, open.size()));
     std::optional<long long> previous;
+    const bool profile = std::getenv("COVERMAP_PROFILE") != nullptr;
     for (;;) {
+        auto round_start = std::chrono::steady_clock::now();
+        std::size_t evaluations = 0, queries = 0;
         // Candidate arcs: the k nearest open instructors of each organization.
         std::vector<std::vector<std::pair<std::size_t, long long>>> cand(n);
         long long cmax = 1;
@@ -143,6 +163,7 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                 // own tree, so the global walk can usually stop early.
                 std::vector<std::pair<double, std::size_t>> best;  // max-heap on cost
                 auto offer = [&](std::size_t j) {
+                    ++evaluations;
                     double c = cost(i, j);
                     if (best.size() < k) {
                         best.emplace_back(c, j);
@@ -153,11 +174,13 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                         std::push_heap(best.begin(), best.end());
                     }
                 };
-                auto walk = [&](const auto& t, std::size_t size, double floor_penalty, int skip_group) {
+                // Walks a tree nearest first; skips instructors met in the first `seen_tiers` tiers.
+                auto walk = [&](const auto& t, std::size_t size, double floor_penalty, std::size_t seen_tiers) {
                     std::vector<std::pair<BPoint, std::size_t>> near;
                     for (std::size_t want = 4 * k;; want *= 4) {
                         want = std::min(want, size);
                         near.clear();
+                        ++queries;
                         t.query(bgi::nearest(here, static_cast<unsigned>(want)), std::back_inserter(near));
                         std::sort(near.begin(), near.end(), [&](auto& a, auto& b) {
                             return bg::comparable_distance(here, a.first) < bg::comparable_distance(here, b.first);
@@ -170,20 +193,20 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                                 complete = true;
                                 break;
                             }
-                            if (skip_group >= 0 && pr.instructor_group[j] == skip_group) continue;
-                            offer(j);
+                            bool seen = false;
+                            for (std::size_t s2 = 0; s2 < seen_tiers && !seen; ++s2) seen = in_tier(s2, i, j);
+                            if (!seen) offer(j);
                         }
                         if (complete || want >= size) return;
                         best = std::move(saved);  // redo with more instructors
                     }
                 };
-                int g = pr.org_group.empty() ? -1 : pr.org_group[i];
-                if (g >= 0 && group_trees.count(g)) {
-                    walk(*group_trees.at(g), group_sizes.at(g), 0.0, -1);
-                    walk(tree, open.size(), pr.group_penalty_m, g);
-                } else {
-                    walk(tree, open.size(), 0.0, -1);
+                for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
+                    auto it = tier_trees[t].find(pr.tiers[t].org_key[i]);
+                    if (it != tier_trees[t].end())
+                        walk(*it->second.first, it->second.second, pr.tiers[t].floor_m[i], t);
                 }
+                walk(tree, open.size(), pr.tiers.empty() ? 0.0 : pr.global_floor_m, pr.tiers.size());
                 for (auto [c, j] : best) {
                     cand[i].emplace_back(j, std::llround(c * 100));
                     cmax = std::max(cmax, std::llround(c * 100));
@@ -198,6 +221,7 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                 cmax = std::max(cmax, c);
             }
         }
+        auto flow_start = std::chrono::steady_clock::now();
         // Min-cost flow: each org supplies 1, the sink takes n; an org either reaches the sink
         // through an instructor (capacity spare) or through a bypass costing more than any
         // reshuffle could save, so the optimum assigns as many as possible, then least cost.
@@ -251,6 +275,12 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
             }
         }
         a.cost_m = total / 100.0;
+        if (profile) {
+            auto now = std::chrono::steady_clock::now();
+            std::fprintf(stderr, "assignment k=%zu: candidates %.0f ms (%zu cost evaluations, %zu nearest queries), flow %.0f ms\n",
+                         k, std::chrono::duration<double, std::milli>(flow_start - round_start).count(), evaluations,
+                         queries, std::chrono::duration<double, std::milli>(now - flow_start).count());
+        }
         long long objective = static_cast<long long>(n - a.assigned) * big + total;
         best = std::move(a);
         if ((previous && *previous == objective) || k >= open.size()) break;
@@ -482,22 +512,44 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
         std::vector<std::string> org_street(todo.size());
         for (std::size_t t = 0; t < todo.size(); ++t) org_street[t] = area_code(street, todo[t]);
-        // Streets as groups: an instructor of another street costs at least the street penalty more.
-        std::map<std::string, int> group_of;
-        for (const auto& code : org_street)
-            if (!code.empty()) group_of.emplace(code, static_cast<int>(group_of.size()));
-        for (const auto& code : org_street) ap2.org_group.push_back(code.empty() ? -1 : group_of.at(code));
-        for (const auto& in : d.instructors) {
-            auto it = group_of.find(in.unit);
-            ap2.instructor_group.push_back(it == group_of.end() ? -1 : it->second);
+        // Tiers for the exact candidate search: street and industry (no penalty), then street
+        // (industry penalty at least), then everyone else (street penalty at least). An
+        // instructor without a speciality matches every industry.
+        std::map<std::string, int> keys;
+        auto key = [&](const std::string& k) { return keys.emplace(k, static_cast<int>(keys.size())).first->second; };
+        AssignmentProblem::Tier by_industry, by_street;
+        for (std::size_t t = 0; t < todo.size(); ++t) {
+            const auto& o = d.orgs[todo[t]];
+            const auto& street_code = org_street[t];
+            by_industry.org_key.push_back(street_code.empty() || o.industry.empty() ? -1 : key(street_code + "|" + o.industry));
+            by_industry.floor_m.push_back(0);
+            by_street.org_key.push_back(street_code.empty() ? -1 : key(street_code));
+            by_street.floor_m.push_back(o.industry.empty() ? 0 : p.industry_penalty_m);
         }
-        ap2.group_penalty_m = p.street_penalty_m;
+        static const std::string letters = "ABCDEFGHIJKLMNOPQRST";
+        for (const auto& in : d.instructors) {
+            std::vector<int> ind;
+            if (!in.unit.empty()) {
+                if (in.industries.empty()) {
+                    for (char c : letters) ind.push_back(key(in.unit + "|" + std::string(1, c)));
+                } else {
+                    std::stringstream parts(in.industries);
+                    std::string part;
+                    while (std::getline(parts, part, ','))
+                        if (!part.empty()) ind.push_back(key(in.unit + "|" + part));
+                }
+            }
+            by_industry.instructor_keys.push_back(std::move(ind));
+            by_street.instructor_keys.push_back(in.unit.empty() ? std::vector<int>{} : std::vector<int>{key(in.unit)});
+        }
+        ap2.tiers = {std::move(by_industry), std::move(by_street)};
+        ap2.global_floor_m = p.street_penalty_m;
         ap2.cost = [&, org_street](std::size_t i, std::size_t j) {
             const auto& in = d.instructors[j];
             const auto& o = d.orgs[todo[i]];
             double c = haversine_m(o.location, in.home);
             if (in.unit.empty() || in.unit != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
-            if (!in.industries.empty() && !o.industry.empty() && in.industries.find(o.industry) == std::string::npos)
+            if (!in.industries.empty() && !o.industry.empty() && !has_industry(in.industries, o.industry))
                 c += p.industry_penalty_m;
             return c;
         };

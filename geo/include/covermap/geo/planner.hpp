@@ -94,11 +94,18 @@ struct AssignmentProblem {
     /// Upper bound of cost − distance (penalties): candidates also include every instructor
     /// within (k-th nearest distance + this), so the k cheapest by cost are always candidates.
     double max_penalty_m = 0;
-    /// Optional groups (streets): cost(i, j) ≥ distance + group_penalty_m whenever
-    /// org_group[i] != instructor_group[j]; used to search candidates faster, exactly.
-    std::vector<int> org_group;
-    std::vector<int> instructor_group;
-    double group_penalty_m = 0;
+    /// Optional tiers of groups for a faster, still exact, candidate search, most specific
+    /// first (e.g. street and industry, then street). Organization i belongs to group
+    /// org_key[i] of a tier (−1: none), instructor j to instructor_keys[j]. The search walks
+    /// the org's group of each tier, then everyone; floor_m[i] (per tier) and global_floor_m
+    /// must be lower bounds of cost − distance for the instructors first met in that walk.
+    struct Tier {
+        std::vector<int> org_key;
+        std::vector<std::vector<int>> instructor_keys;
+        std::vector<double> floor_m;
+    };
+    std::vector<Tier> tiers;
+    double global_floor_m = 0;
 };
 
 struct Assignment {
