@@ -2,10 +2,12 @@
 // Helpers shared by the test binaries: temporary folders and data set fingerprints.
 
 #include <filesystem>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
 
+#include "covermap/geo/demo.hpp"
 #include "covermap/geo/model.hpp"
 
 namespace covermap::test {
@@ -53,6 +55,21 @@ inline std::string fingerprint(const geo::Dataset& d) {
         s << '\n';
     }
     return s.str();
+}
+
+/// The demo data set on the project's Tieling borders (built once per scale and seed).
+inline const geo::Dataset& demo_dataset(double scale = 1, std::uint64_t seed = 2010) {
+    static std::map<std::pair<double, std::uint64_t>, geo::Dataset> cache;
+    auto key = std::make_pair(scale, seed);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+        geo::DemoParams p;
+        p.scale = scale;
+        p.seed = seed;
+        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+        it = cache.emplace(key, geo::make_demo(p)).first;
+    }
+    return it->second;
 }
 
 /// An axis-aligned square polygon.

@@ -13,16 +13,7 @@ using namespace covermap::geo;
 
 namespace {
 
-const Dataset& demo() {
-    static const Dataset d = [] {
-        DemoParams p;
-        p.scale = 1;
-        p.seed = 2010;
-        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-        return make_demo(p);
-    }();
-    return d;
-}
+const Dataset& demo() { return covermap::test::demo_dataset(1, 2010); }
 
 }  // namespace
 

@@ -25,11 +25,7 @@ namespace {
 
 const Dataset& data() {
     static const Dataset d = [] {
-        DemoParams p;
-        p.scale = 0.1;
-        p.seed = 11;
-        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-        auto d = make_demo(p);
+        auto d = covermap::test::demo_dataset(0.1, 11);
         // One name longer than a DBF text field: 130 Chinese characters = 260 GBK bytes.
         std::string longname;
         for (int i = 0; i < 130; ++i) longname += "长";

@@ -13,21 +13,14 @@
 #include "covermap/tiles/renderer.hpp"
 #include "covermap/tiles/service.hpp"
 #include "covermap/tiles/source.hpp"
+#include "support.hpp"
 
 using namespace covermap;
 using namespace covermap::tiles;
 
 namespace {
 
-const geo::Dataset& demo() {
-    static const geo::Dataset d = [] {
-        geo::DemoParams p;
-        p.scale = 1;
-        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-        return geo::make_demo(p);
-    }();
-    return d;
-}
+const geo::Dataset& demo() { return test::demo_dataset(1, 2010); }
 
 // Decodes a PNG with GDAL (an independent reader) into RGBA rows.
 struct Pixels {

@@ -7,18 +7,14 @@
 
 #include "covermap/geo/demo.hpp"
 #include "covermap/tiles/service.hpp"
+#include "support.hpp"
 
 using namespace covermap;
 using namespace covermap::tiles;
 
 namespace {
 
-geo::Dataset demo() {
-    geo::DemoParams p;
-    p.scale = 1;
-    p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-    return geo::make_demo(p);
-}
+geo::Dataset demo() { return test::demo_dataset(1, 2010); }
 
 }  // namespace
 

@@ -190,45 +190,47 @@ geo::BBox TileSource::extent() const {
     return impl_->extent;
 }
 
+namespace {
+// The indexes of the items in a tree meeting box, in index order (a stable drawing order).
+template <class Tree>
+std::vector<std::size_t> hits(const Tree& tree, const geo::BBox& box) {
+    std::vector<typename Tree::value_type> found;
+    tree.query(bgi::intersects(to_b(box)), std::back_inserter(found));
+    std::vector<std::size_t> out;
+    out.reserve(found.size());
+    for (const auto& f : found) out.push_back(f.second);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+}  // namespace
+
 std::vector<AreaFeature> TileSource::areas(geo::Level level, const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
     std::vector<AreaFeature> out;
     auto it = impl_->levels.find(level);
     if (it == impl_->levels.end()) return out;
-    std::vector<BoxItem> hits;
-    it->second.tree.query(bgi::intersects(to_b(box)), std::back_inserter(hits));
-    std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.second < b.second; });  // stable draw order
-    for (auto& [b, i] : hits) out.push_back(it->second.features[i]);
+    for (auto i : hits(it->second.tree, box)) out.push_back(it->second.features[i]);
     return out;
 }
 
 std::vector<OrgFeature> TileSource::orgs(const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
-    std::vector<PointItem> hits;
-    impl_->org_tree.query(bgi::intersects(to_b(box)), std::back_inserter(hits));
-    std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.second < b.second; });
     std::vector<OrgFeature> out;
-    for (auto& [p, i] : hits) out.push_back(impl_->orgs[i]);
+    for (auto i : hits(impl_->org_tree, box)) out.push_back(impl_->orgs[i]);
     return out;
 }
 
 std::vector<geo::Point> TileSource::uncovered(const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
-    std::vector<PointItem> hits;
-    impl_->uncovered_tree.query(bgi::intersects(to_b(box)), std::back_inserter(hits));
-    std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.second < b.second; });
     std::vector<geo::Point> out;
-    for (auto& [p, i] : hits) out.push_back(impl_->orgs[i].at);
+    for (auto i : hits(impl_->uncovered_tree, box)) out.push_back(impl_->orgs[i].at);
     return out;
 }
 
 std::vector<LinkFeature> TileSource::links(const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
-    std::vector<BoxItem> hits;
-    impl_->link_tree.query(bgi::intersects(to_b(box)), std::back_inserter(hits));
-    std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.second < b.second; });
     std::vector<LinkFeature> out;
-    for (auto& [b, i] : hits) {
+    for (auto i : hits(impl_->link_tree, box)) {
         auto in = *impl_->org_model[i].instructor_id;
         out.push_back({in, impl_->instructor_home.at(in), impl_->orgs[i].at});
     }
@@ -237,11 +239,8 @@ std::vector<LinkFeature> TileSource::links(const geo::BBox& box) const {
 
 std::vector<TerritoryFeature> TileSource::territories(const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
-    std::vector<BoxItem> hits;
-    impl_->territory_tree.query(bgi::intersects(to_b(box)), std::back_inserter(hits));
-    std::sort(hits.begin(), hits.end(), [](auto& a, auto& b) { return a.second < b.second; });
     std::vector<TerritoryFeature> out;
-    for (auto& [b, id] : hits) out.push_back(impl_->territory.at(static_cast<std::int64_t>(id)));
+    for (auto id : hits(impl_->territory_tree, box)) out.push_back(impl_->territory.at(static_cast<std::int64_t>(id)));
     return out;
 }
 
