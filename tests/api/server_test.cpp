@@ -605,3 +605,30 @@ TEST_F(ServerTest, ConcurrentTileRequests) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(ok.load(), 48);
 }
+
+TEST(ServerLimits, ConnectionsBeyondTheCapGet503AndTheServerRecovers) {
+    test::TempDir dir;
+    std::string db = dir / "c.gpkg";
+    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+    api::AppOptions ao;
+    ao.db = db;
+    api::App app(ao);
+    api::ServerOptions so;
+    so.port = 0;
+    so.max_connections = 2;
+    so.access_log = false;
+    api::Server server(app, so);
+    auto port = server.start();
+    // Two idle connections take the slots; the third is answered 503 and closed.
+    int a = connect_to(port), b = connect_to(port);
+    ASSERT_GE(a, 0);
+    ASSERT_GE(b, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto third = request(port, "GET", "/health");
+    EXPECT_EQ(third.status, 503);
+    EXPECT_EQ(json::parse(third.body)["code"], "Unavailable");
+    ::close(a);
+    ::close(b);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_EQ(request(port, "GET", "/health").status, 200) << "slots free again";
+}
