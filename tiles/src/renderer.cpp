@@ -62,7 +62,7 @@ std::string coverage_xml(geo::Level level) {
           << R"X(" fill-opacity="0.72"/></Rule>)X";
     x << R"X(<Rule><LineSymbolizer stroke="#4d4d4d" stroke-width="0.6" stroke-opacity="0.8"/></Rule></Style>)X";
     x << R"X(<Style name="labels"><Rule>)X" << min_zoom(label_zoom)
-      << R"X(<TextSymbolizer fontset-name="cjk" size="12" fill="#1a1a1a" halo-fill="rgba(255,255,255,0.9)" halo-radius="1.6" placement="point" allow-overlap="false" minimum-padding="4" wrap-width="80">[name]</TextSymbolizer></Rule></Style>)X";
+      << R"X(<TextSymbolizer fontset-name="cjk" size="12" fill="#1a1a1a" halo-fill="rgba(255,255,255,0.9)" halo-radius="1.6" placement="point" allow-overlap="false" avoid-edges="true" minimum-padding="4" wrap-width="80">[name]</TextSymbolizer></Rule></Style>)X";
     x << R"X(<Layer name="fill" srs="epsg:3857"><StyleName>fill</StyleName></Layer>)X";
     x << R"X(<Layer name="labels" srs="epsg:3857"><StyleName>labels</StyleName></Layer>)X";
     x << "</Map>";
