@@ -59,9 +59,19 @@ void add_keys(const MultiPolygon& shape, int id, Contiguity mode, std::vector<st
 void exact_pairs(const std::vector<MultiPolygon>& shapes, Contiguity mode, std::vector<std::pair<int, int>>& links) {
     std::vector<std::pair<Key, int>> keys;
     for (std::size_t i = 0; i < shapes.size(); ++i) add_keys(shapes[i], static_cast<int>(i), mode, keys);
-    std::sort(keys.begin(), keys.end(), [](const auto& x, const auto& y) {
+    auto less = [](const auto& x, const auto& y) {
         return x.first < y.first || (x.first == y.first && x.second < y.second);
-    });
+    };
+    // Two halves sorted on the two cores, then merged.
+    auto mid = keys.begin() + static_cast<long>(keys.size() / 2);
+    if (keys.size() > 100000) {
+        std::thread other([&] { std::sort(keys.begin(), mid, less); });
+        std::sort(mid, keys.end(), less);
+        other.join();
+        std::inplace_merge(keys.begin(), mid, keys.end(), less);
+    } else {
+        std::sort(keys.begin(), keys.end(), less);
+    }
     std::vector<int> group;
     for (std::size_t i = 0; i < keys.size();) {
         std::size_t j = i;
@@ -109,6 +119,14 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
     std::sort(known.begin(), known.end());
     std::vector<std::array<double, 4>> segs;
     std::vector<int> owner;
+    std::size_t vertices = 0;
+    for (const auto& shape : shapes)
+        for (const auto& poly : shape) {
+            vertices += poly.exterior.size();
+            for (const auto& h : poly.holes) vertices += h.size();
+        }
+    segs.reserve(vertices);
+    owner.reserve(vertices);
     for (std::size_t k = 0; k < shapes.size(); ++k) {
         auto add_ring = [&](const Ring& r) {
             for (std::size_t i = 0; i + 1 < r.size(); ++i) {
@@ -123,10 +141,11 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
     }
     struct Entry {
         std::uint64_t cell;
+        std::uint32_t owner;  // kept here: the sort compares it without chasing owner[seg]
         std::uint32_t seg;
     };
     std::vector<Entry> entries;
-    entries.reserve(segs.size() * 2);
+    entries.reserve(segs.size() * 3);
     // Any cell size is correct (grown boxes that meet share a cell); efficient is about the
     // typical segment, and never below the tolerance.
     double cell = distance, half = distance / 2;
@@ -147,12 +166,11 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
         auto y0 = static_cast<std::int64_t>(std::floor((std::min(s[1], s[3]) - half) / cell));
         auto y1 = static_cast<std::int64_t>(std::floor((std::max(s[1], s[3]) + half) / cell));
         for (auto cx = x0; cx <= x1; ++cx)
-            for (auto cy = y0; cy <= y1; ++cy) entries.push_back({key(cx, cy), static_cast<std::uint32_t>(i)});
+            for (auto cy = y0; cy <= y1; ++cy)
+                entries.push_back({key(cx, cy), static_cast<std::uint32_t>(owner[i]), static_cast<std::uint32_t>(i)});
     }
     // Sorted by cell, then owner; the two halves on the two cores, then merged.
-    auto by_cell = [&](const Entry& a, const Entry& b) {
-        return a.cell < b.cell || (a.cell == b.cell && owner[a.seg] < owner[b.seg]);
-    };
+    auto by_cell = [](const Entry& a, const Entry& b) { return a.cell < b.cell || (a.cell == b.cell && a.owner < b.owner); };
     {
         auto mid = entries.begin() + static_cast<long>(entries.size() / 2);
         std::thread other([&] { std::sort(entries.begin(), mid, by_cell); });
@@ -165,7 +183,7 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
     for (std::size_t i = 0; i < entries.size();) {
         std::size_t j = i;
         while (j < entries.size() && entries[j].cell == entries[i].cell) ++j;
-        if (owner[entries[i].seg] != owner[entries[j - 1].seg]) groups.emplace_back(i, j);
+        if (entries[i].owner != entries[j - 1].owner) groups.emplace_back(i, j);
         i = j;
     }
     unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
@@ -180,11 +198,11 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
             // Runs of one owner each (entries are sorted by owner within a cell).
             runs.clear();
             for (std::size_t x = b; x < e; ++x)
-                if (x == b || owner[entries[x].seg] != owner[entries[x - 1].seg]) runs.push_back(x);
+                if (x == b || entries[x].owner != entries[x - 1].owner) runs.push_back(x);
             runs.push_back(e);
             for (std::size_t r = 0; r + 1 < runs.size(); ++r) {
                 for (std::size_t q = r + 1; q + 1 < runs.size(); ++q) {
-                    int a = owner[entries[runs[r]].seg], c = owner[entries[runs[q]].seg];
+                    int a = static_cast<int>(entries[runs[r]].owner), c = static_cast<int>(entries[runs[q]].owner);
                     std::pair<int, int> pair(std::min(a, c), std::max(a, c));
                     if (std::binary_search(known.begin(), known.end(), pair) || linked.count(pair)) continue;
                     bool hit = false;
