@@ -32,9 +32,12 @@ std::optional<Role> parse_role(const std::string& s) {
 
 std::string to_string(Role r) {
     switch (r) {
-        case Role::viewer: return "viewer";
-        case Role::planner: return "planner";
-        case Role::admin: return "admin";
+        case Role::viewer:
+            return "viewer";
+        case Role::planner:
+            return "planner";
+        case Role::admin:
+            return "admin";
     }
     return "viewer";
 }
@@ -70,14 +73,20 @@ std::optional<json> parse_json(const std::string& body, std::string& why) {
     bool in_string = false, escape = false;
     for (char c : body) {
         if (in_string) {
-            if (escape) escape = false;
-            else if (c == '\\') escape = true;
-            else if (c == '"') in_string = false;
+            if (escape)
+                escape = false;
+            else if (c == '\\')
+                escape = true;
+            else if (c == '"')
+                in_string = false;
             continue;
         }
-        if (c == '"') in_string = true;
-        else if (c == '{' || c == '[') max_depth = std::max(max_depth, ++depth);
-        else if (c == '}' || c == ']') --depth;
+        if (c == '"')
+            in_string = true;
+        else if (c == '{' || c == '[')
+            max_depth = std::max(max_depth, ++depth);
+        else if (c == '}' || c == ']')
+            --depth;
     }
     if (max_depth > 32) {
         why = "JSON nested deeper than 32 levels";
@@ -133,10 +142,10 @@ json geometry_json(const geo::MultiPolygon& shape) {
 json point_json(geo::Point p) { return {{"type", "Point"}, {"coordinates", {p.x, p.y}}}; }
 
 const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park", geo::Level::park},
-                                                             {"areas-street", geo::Level::street},
-                                                             {"areas-community", geo::Level::community},
-                                                             {"areas-grid", geo::Level::grid},
-                                                             {"areas-district", geo::Level::district}};
+                                                            {"areas-street", geo::Level::street},
+                                                            {"areas-community", geo::Level::community},
+                                                            {"areas-grid", geo::Level::grid},
+                                                            {"areas-district", geo::Level::district}};
 
 std::string content_type_for(const std::string& path) {
     auto ext = fs::path(path).extension().string();
@@ -296,8 +305,10 @@ Response App::handle(const Request& req) {
                 std::vector<std::string> a;
                 bool ok = true;
                 for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-                    if (r.pattern[i] == "{}") a.push_back(segs[i]);
-                    else ok = r.pattern[i] == segs[i];
+                    if (r.pattern[i] == "{}")
+                        a.push_back(segs[i]);
+                    else
+                        ok = r.pattern[i] == segs[i];
                 }
                 if (!ok) continue;
                 path_known = true;
@@ -313,7 +324,8 @@ Response App::handle(const Request& req) {
             } else {
                 auto who = authenticate(req);
                 if (!who) {
-                    res = error_response(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+                    res = error_response(401, "Unauthorized",
+                                         "a valid 'Authorization: Bearer <token>' header is required");
                     res.headers.emplace_back("WWW-Authenticate", "Bearer");
                 } else if (static_cast<int>(who->role) < static_cast<int>(match->role)) {
                     res = error_response(403, "Forbidden", "this needs the " + to_string(match->role) + " role");
@@ -350,13 +362,17 @@ Response App::metrics_text(const Request&, const Token&, const std::vector<std::
     std::ostringstream m;
     m << "# HELP covermap_tile_cache_hits_total Tile requests served from the cache.\n"
          "# TYPE covermap_tile_cache_hits_total counter\ncovermap_tile_cache_hits_total "
-      << t.hits << "\n# HELP covermap_tile_cache_misses_total Tile requests that needed a render.\n"
+      << t.hits
+      << "\n# HELP covermap_tile_cache_misses_total Tile requests that needed a render.\n"
          "# TYPE covermap_tile_cache_misses_total counter\ncovermap_tile_cache_misses_total "
-      << t.misses << "\n# HELP covermap_tile_cache_bytes Bytes of encoded tiles in the cache.\n"
+      << t.misses
+      << "\n# HELP covermap_tile_cache_bytes Bytes of encoded tiles in the cache.\n"
          "# TYPE covermap_tile_cache_bytes gauge\ncovermap_tile_cache_bytes "
-      << t.bytes << "\n# HELP covermap_tile_cache_invalidated_total Cached tiles dropped by edits.\n"
+      << t.bytes
+      << "\n# HELP covermap_tile_cache_invalidated_total Cached tiles dropped by edits.\n"
          "# TYPE covermap_tile_cache_invalidated_total counter\ncovermap_tile_cache_invalidated_total "
-      << t.invalidated << "\n# HELP covermap_tile_renders_total Metatile renders by layer and zoom.\n"
+      << t.invalidated
+      << "\n# HELP covermap_tile_renders_total Metatile renders by layer and zoom.\n"
          "# TYPE covermap_tile_renders_total counter\n";
     for (const auto& [key, n] : t.renders_by) {
         auto slash = key.find('/');
@@ -396,7 +412,8 @@ std::variant<App::TileAddress, Response> App::parse_tile(const std::vector<std::
     }
     auto z = parse_id(args[1]), x = parse_id(args[2]), y = parse_id(last);
     if (!z || !x || !y) return error_response(400, "InvalidValue", "z, x and y must be non-negative integers");
-    tiles::TileId t{static_cast<int>(std::min<std::int64_t>(*z, 99)), static_cast<int>(std::min<std::int64_t>(*x, 1LL << 30)),
+    tiles::TileId t{static_cast<int>(std::min<std::int64_t>(*z, 99)),
+                    static_cast<int>(std::min<std::int64_t>(*x, 1LL << 30)),
                     static_cast<int>(std::min<std::int64_t>(*y, 1LL << 30))};
     if (*z > 20 || !t.valid())
         return error_response(400, "InvalidValue",
@@ -443,7 +460,8 @@ std::optional<Response> App::handle_fast(const Request& req) {
     auto res = tile_response(req, *cached);
     res.token_name = who->name;
     res.route = "/tiles/{}/{}/{}/{}";
-    metrics_.request(res.route, res.status, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    metrics_.request(res.route, res.status,
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return res;
 }
 
@@ -539,25 +557,26 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
             return error_response(404, "NotFound", "no instructor " + std::to_string(*instructor_id));
         if (before.version != *expected)
             return error_response(412, "PreconditionFailed",
-                                  "version " + std::to_string(*expected) + " is stale; the organization is at version " +
-                                      std::to_string(before.version));
+                                  "version " + std::to_string(*expected) +
+                                      " is stale; the organization is at version " + std::to_string(before.version));
         if (instructor_id && before.instructor_id != instructor_id) {
             const auto& in = data_.instructors[instructor_index_.at(*instructor_id)];
             auto load = load_.count(in.id) ? load_.at(in.id) : 0;
             if (load >= in.capacity)
                 return error_response(409, "Conflict",
-                                      in.name + " already covers " + std::to_string(load) + " organizations (capacity " +
-                                          std::to_string(in.capacity) + ")");
+                                      in.name + " already covers " + std::to_string(load) +
+                                          " organizations (capacity " + std::to_string(in.capacity) + ")");
         }
     }
     geo::Organization after = before;
     after.instructor_id = instructor_id;
     after.version = before.version + 1;
     auto brief = [](const geo::Organization& o) {
-        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}.dump();
+        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}
+            .dump();
     };
-    geo::AuditEntry audit{iso_now(), who.name, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
-                          brief(before), brief(after)};
+    geo::AuditEntry audit{iso_now(), who.name,      instructor_id ? "assign_instructor" : "remove_instructor",
+                          org_id,    brief(before), brief(after)};
     // The store first: an acknowledged edit is committed before the answer.
     store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version}}, {}, {audit});
     {
@@ -578,18 +597,23 @@ Response App::post_plan(const Request& req, const Token&, const std::vector<std:
     if (!req.body.empty()) {
         std::string why;
         auto body = parse_json(req.body, why);
-        if (!body || !body->is_object()) return error_response(400, "InvalidJson", body ? "body must be an object" : why);
+        if (!body || !body->is_object())
+            return error_response(400, "InvalidJson", body ? "body must be an object" : why);
         if (body->contains("level")) {
-            auto lv = (*body)["level"].is_string() ? geo::parse_level((*body)["level"].get<std::string>()) : std::nullopt;
+            auto lv =
+                (*body)["level"].is_string() ? geo::parse_level((*body)["level"].get<std::string>()) : std::nullopt;
             if (!lv || *lv == geo::Level::park || *lv == geo::Level::district)
                 return error_response(400, "InvalidValue", "level must be grid, community or street");
             p.level = *lv;
         }
         if (body->contains("cost")) {
             auto c = (*body)["cost"];
-            if (c == "distance") p.cost = geo::CostMode::distance;
-            else if (c == "planning") p.cost = geo::CostMode::planning;
-            else return error_response(400, "InvalidValue", "cost must be distance or planning");
+            if (c == "distance")
+                p.cost = geo::CostMode::distance;
+            else if (c == "planning")
+                p.cost = geo::CostMode::planning;
+            else
+                return error_response(400, "InvalidValue", "cost must be distance or planning");
         }
     }
     json j;
@@ -654,17 +678,22 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
             std::string reason;
             for (const auto& oid : p["orgs"]) {
                 auto* o = current(oid.get<std::int64_t>());
-                if (!o) reason = "organization " + std::to_string(oid.get<std::int64_t>()) + " no longer exists";
-                else if (o->branch_id) reason = "organization " + std::to_string(o->id) + " has a branch now";
-                else if (!o->operating()) reason = "organization " + std::to_string(o->id) + " is not operating";
+                if (!o)
+                    reason = "organization " + std::to_string(oid.get<std::int64_t>()) + " no longer exists";
+                else if (o->branch_id)
+                    reason = "organization " + std::to_string(o->id) + " has a branch now";
+                else if (!o->operating())
+                    reason = "organization " + std::to_string(o->id) + " is not operating";
                 else if (type == "instructor" && o->instructor_id)
                     reason = "organization " + std::to_string(o->id) + " has an instructor now";
-                else orgs.push_back(o);
+                else
+                    orgs.push_back(o);
             }
             if (reason.empty() && type == "instructor") {
                 auto jid = p["instructor_id"].get<std::int64_t>();
                 auto it = instructor_index_.find(jid);
-                if (it == instructor_index_.end()) reason = "instructor " + std::to_string(jid) + " no longer exists";
+                if (it == instructor_index_.end())
+                    reason = "instructor " + std::to_string(jid) + " no longer exists";
                 else {
                     const auto& in = data_.instructors[it->second];
                     int load = (load_.count(jid) ? load_.at(jid) : 0) + extra_load[jid];
@@ -676,7 +705,8 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
             if (reason.empty() && type == "joint") {
                 int members = 0;
                 for (auto* o : orgs) members += o->party_members;
-                if (members < 3) reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
+                if (members < 3)
+                    reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
             }
             if (reason.empty() && type == "standalone" && orgs.size() == 1 && orgs[0]->party_members < 3)
                 reason = "the organization has fewer than 3 members now";
@@ -694,7 +724,7 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
                 std::string first = orgs.front()->name;
                 b.name = type == "standalone" ? first + "党支部"
                          : type == "joint"    ? first + "等联合党支部"
-                                              : first + "（挂靠" + p.value("area", std::string()) + "社区党组织）";
+                                           : first + "（挂靠" + p.value("area", std::string()) + "社区党组织）";
                 for (auto* o : orgs) {
                     b.org_ids.push_back(o->id);
                     b.members += o->party_members;
@@ -704,7 +734,8 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
             }
             for (auto* o : orgs) {
                 geo::Organization after = *o;
-                if (branch_id) after.branch_id = branch_id;
+                if (branch_id)
+                    after.branch_id = branch_id;
                 else {
                     after.instructor_id = p["instructor_id"].get<std::int64_t>();
                     ++extra_load[*after.instructor_id];
@@ -713,10 +744,12 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
                 audit.push_back({iso_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(), o->id,
                                  json{{"branch_id", o->branch_id ? json(*o->branch_id) : json()},
                                       {"instructor_id", o->instructor_id ? json(*o->instructor_id) : json()},
-                                      {"version", o->version}}.dump(),
+                                      {"version", o->version}}
+                                     .dump(),
                                  json{{"branch_id", after.branch_id ? json(*after.branch_id) : json()},
                                       {"instructor_id", after.instructor_id ? json(*after.instructor_id) : json()},
-                                      {"version", after.version}}.dump()});
+                                      {"version", after.version}}
+                                     .dump()});
                 changed[o->id] = after;
             }
             applied.push_back(pid);
@@ -738,8 +771,11 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
     }
     for (const auto& b : branches) tiles_->add_branch(b.id, b.type);
     for (const auto& [before, after] : moved) tiles_->update(before, after);
-    return json_response({{"plan", args[0]}, {"applied", applied}, {"conflicts", conflicts},
-                          {"branches_created", branches.size()}, {"organizations_changed", changed.size()}});
+    return json_response({{"plan", args[0]},
+                          {"applied", applied},
+                          {"conflicts", conflicts},
+                          {"branches_created", branches.size()},
+                          {"organizations_changed", changed.size()}});
 }
 
 Response App::export_layer(const Request& req, const Token&, const std::vector<std::string>& args) {
@@ -787,14 +823,20 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     auto q = [&](const char* k) { return req.query.count(k) ? req.query.at(k) : std::string(); };
     std::string format = q("format");
     if (format.empty()) {
-        if (req.content_type.find("csv") != std::string::npos) format = "csv";
-        else if (req.content_type.find("zip") != std::string::npos) format = "zip";
-        else if (req.content_type.find("geopackage") != std::string::npos) format = "gpkg";
-        else if (req.content_type.find("kml") != std::string::npos) format = "kml";
-        else format = "geojson";
+        if (req.content_type.find("csv") != std::string::npos)
+            format = "csv";
+        else if (req.content_type.find("zip") != std::string::npos)
+            format = "zip";
+        else if (req.content_type.find("geopackage") != std::string::npos)
+            format = "gpkg";
+        else if (req.content_type.find("kml") != std::string::npos)
+            format = "kml";
+        else
+            format = "geojson";
     }
     static const std::set<std::string> formats = {"csv", "geojson", "gpkg", "zip", "kml"};
-    if (!formats.count(format)) return error_response(400, "InvalidQuery", "format must be csv, geojson, gpkg, zip or kml");
+    if (!formats.count(format))
+        return error_response(400, "InvalidQuery", "format must be csv, geojson, gpkg, zip or kml");
     ScratchFile file("." + format);
     {
         std::ofstream out(file.path, std::ios::binary);
@@ -851,10 +893,9 @@ namespace {
 // Absolute links: clients (GDAL's OAPIF driver among them) resolve relative ones differently.
 // The Host header is only trusted when it looks like host[:port].
 std::string base_of(const Request& req) {
-    bool ok = !req.host.empty() && req.host.size() < 256 &&
-              std::all_of(req.host.begin(), req.host.end(), [](char c) {
-                  return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
-              });
+    bool ok = !req.host.empty() && req.host.size() < 256 && std::all_of(req.host.begin(), req.host.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+    });
     return "http://" + (ok ? req.host : std::string("localhost")) + "/ogc";
 }
 
@@ -867,12 +908,13 @@ json link(const std::string& href, const std::string& rel, const std::string& ty
 
 Response App::ogc_landing(const Request& req, const Token&, const std::vector<std::string>&) {
     auto b = base_of(req);
-    return json_response({{"title", "covermap"},
-                          {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
-                          {"links",
-                           {link(b, "self", "application/json", "this document"),
-                            link(b + "/conformance", "conformance", "application/json", "conformance classes"),
-                            link(b + "/collections", "data", "application/json", "collections")}}});
+    return json_response(
+        {{"title", "covermap"},
+         {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
+         {"links",
+          {link(b, "self", "application/json", "this document"),
+           link(b + "/conformance", "conformance", "application/json", "conformance classes"),
+           link(b + "/collections", "data", "application/json", "collections")}}});
 }
 
 Response App::ogc_conformance(const Request&, const Token&, const std::vector<std::string>&) {
@@ -886,9 +928,9 @@ struct CollectionInfo {
     std::string id, title;
 };
 const std::vector<CollectionInfo> kCollections = {
-    {"orgs", "两新组织 organizations"},      {"instructors", "党建指导员 instructors"},
-    {"branches", "党组织 branches"},         {"areas-park", "园区 parks"},
-    {"areas-street", "街道乡镇 streets"},    {"areas-community", "社区 communities"},
+    {"orgs", "两新组织 organizations"},   {"instructors", "党建指导员 instructors"},
+    {"branches", "党组织 branches"},      {"areas-park", "园区 parks"},
+    {"areas-street", "街道乡镇 streets"}, {"areas-community", "社区 communities"},
     {"areas-grid", "网格 grid cells"}};
 }  // namespace
 
@@ -925,8 +967,11 @@ Response App::ogc_collection(const Request& req, const Token&, const std::vector
          {"itemType", "feature"},
          {"crs", {"http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
          {"extent",
-          {{"spatial", {{"bbox", {{box.minx, box.miny, box.maxx, box.maxy}}}, {"crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}}}},
-         {"links", {link(b, "self", "application/json"), link(b + "/items", "items", "application/geo+json", "items")}}});
+          {{"spatial",
+            {{"bbox", {{box.minx, box.miny, box.maxx, box.maxy}}},
+             {"crs", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}}}},
+         {"links",
+          {link(b, "self", "application/json"), link(b + "/items", "items", "application/geo+json", "items")}}});
 }
 
 Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
@@ -977,7 +1022,8 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
                 fb.expand(o.location);
                 take(fb, [&] {
                     auto props = org_json(o);
-                    return json{{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", props}};
+                    return json{
+                        {"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", props}};
                 });
             }
         } else if (c == "instructors") {
@@ -989,8 +1035,11 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
                                 {"id", in.id},
                                 {"geometry", point_json(in.home)},
                                 {"properties",
-                                 {{"id", in.id}, {"name", in.name}, {"capacity", in.capacity},
-                                  {"load", load_.count(in.id) ? load_.at(in.id) : 0}, {"industries", in.industries},
+                                 {{"id", in.id},
+                                  {"name", in.name},
+                                  {"capacity", in.capacity},
+                                  {"load", load_.count(in.id) ? load_.at(in.id) : 0},
+                                  {"industries", in.industries},
                                   {"unit", in.unit}}}};
                 });
             }
@@ -1008,8 +1057,11 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
                                 {"id", b.id},
                                 {"geometry", {{"type", "MultiPoint"}, {"coordinates", pts}}},
                                 {"properties",
-                                 {{"id", b.id}, {"name", b.name}, {"type", std::string(geo::to_string(b.type))},
-                                  {"members", b.members}, {"level", std::string(geo::branch_level(b.members))},
+                                 {{"id", b.id},
+                                  {"name", b.name},
+                                  {"type", std::string(geo::to_string(b.type))},
+                                  {"members", b.members},
+                                  {"level", std::string(geo::branch_level(b.members))},
                                   {"org_ids", b.org_ids}}}};
                 });
             }
@@ -1023,7 +1075,9 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
                                 {"id", static_cast<std::int64_t>(i + 1)},
                                 {"geometry", geometry_json(a.shape)},
                                 {"properties",
-                                 {{"code", a.code}, {"name", a.name}, {"level", std::string(geo::to_string(a.level))},
+                                 {{"code", a.code},
+                                  {"name", a.name},
+                                  {"level", std::string(geo::to_string(a.level))},
                                   {"parent_code", a.parent_code}}}};
                 });
             }
@@ -1036,13 +1090,10 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
         return h;
     };
     json links = {link(page(offset), "self", "application/geo+json")};
-    if (offset + limit < matched) links.push_back(link(page(offset + limit), "next", "application/geo+json", "next page"));
-    json j = {{"type", "FeatureCollection"},
-              {"features", features},
-              {"numberMatched", matched},
-              {"numberReturned", features.size()},
-              {"timeStamp", iso_now()},
-              {"links", links}};
+    if (offset + limit < matched)
+        links.push_back(link(page(offset + limit), "next", "application/geo+json", "next page"));
+    json j = {{"type", "FeatureCollection"},       {"features", features},   {"numberMatched", matched},
+              {"numberReturned", features.size()}, {"timeStamp", iso_now()}, {"links", links}};
     auto r = json_response(j);
     r.content_type = "application/geo+json";
     return r;
@@ -1057,7 +1108,8 @@ Response App::ogc_item(const Request& req, const Token& who, const std::vector<s
     const std::string& c = args[0];
     if (c == "orgs" && org_index_.count(*fid)) {
         const auto& o = data_.orgs[org_index_.at(*fid)];
-        feature = {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
+        feature = {
+            {"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
     } else if (c == "instructors" && instructor_index_.count(*fid)) {
         const auto& in = data_.instructors[instructor_index_.at(*fid)];
         feature = {{"type", "Feature"},
@@ -1070,16 +1122,23 @@ Response App::ogc_item(const Request& req, const Token& who, const std::vector<s
                 feature = {{"type", "Feature"},
                            {"id", b.id},
                            {"geometry", nullptr},
-                           {"properties", {{"id", b.id}, {"name", b.name}, {"type", std::string(geo::to_string(b.type))},
-                                           {"members", b.members}, {"org_ids", b.org_ids}}}};
+                           {"properties",
+                            {{"id", b.id},
+                             {"name", b.name},
+                             {"type", std::string(geo::to_string(b.type))},
+                             {"members", b.members},
+                             {"org_ids", b.org_ids}}}};
     } else if (kAreaCollections.count(c) && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
         const auto& a = data_.areas[static_cast<std::size_t>(*fid - 1)];
         if (a.level == kAreaCollections.at(c))
             feature = {{"type", "Feature"},
                        {"id", *fid},
                        {"geometry", geometry_json(a.shape)},
-                       {"properties", {{"code", a.code}, {"name", a.name}, {"level", std::string(geo::to_string(a.level))},
-                                       {"parent_code", a.parent_code}}}};
+                       {"properties",
+                        {{"code", a.code},
+                         {"name", a.name},
+                         {"level", std::string(geo::to_string(a.level))},
+                         {"parent_code", a.parent_code}}}};
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }

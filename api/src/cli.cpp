@@ -1,14 +1,13 @@
 #include "covermap/api/cli.hpp"
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "covermap/api/app.hpp"
 #include "covermap/api/progress.hpp"
@@ -76,10 +75,11 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed) {
     std::size_t counts[5] = {};
     for (const auto& a : d.areas) ++counts[static_cast<int>(a.level)];
     std::fprintf(stderr, "\n");
-    std::printf("wrote %s in %.1fs: %zu districts, %zu streets, %zu communities, %zu grid cells, %zu parks, "
-                "%zu organizations, %zu branches, %zu instructors\n",
-                out.c_str(), secs, counts[0], counts[1], counts[2], counts[3], counts[4], d.orgs.size(),
-                d.branches.size(), d.instructors.size());
+    std::printf(
+        "wrote %s in %.1fs: %zu districts, %zu streets, %zu communities, %zu grid cells, %zu parks, "
+        "%zu organizations, %zu branches, %zu instructors\n",
+        out.c_str(), secs, counts[0], counts[1], counts[2], counts[3], counts[4], d.orgs.size(), d.branches.size(),
+        d.instructors.size());
     return 0;
 }
 
@@ -90,16 +90,17 @@ int cmd_import(const std::string& db, geo::ImportParams params) {
     for (const auto& c : report.duplicate_credit_codes) std::fprintf(stderr, "duplicate credit code %s\n", c.c_str());
     if (!report.outside_grid.empty()) {
         std::string ids;
-        for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i) ids += " " + std::to_string(report.outside_grid[i]);
+        for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i)
+            ids += " " + std::to_string(report.outside_grid[i]);
         std::fprintf(stderr, "%zu organization(s) outside every grid cell (kept):%s%s\n", report.outside_grid.size(),
                      ids.c_str(), report.outside_grid.size() > 50 ? " …" : "");
     }
     for (const auto& n : report.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
     std::printf("imported %zu %s from %s into %s (%zu repaired, %zu outside grid, %zu duplicate credit codes)\n",
                 report.imported,
-                params.kind == geo::ImportKind::areas ? "areas"
+                params.kind == geo::ImportKind::areas  ? "areas"
                 : params.kind == geo::ImportKind::orgs ? "organizations"
-                                                        : "instructors",
+                                                       : "instructors",
                 params.source.c_str(), db.c_str(), report.repaired.size(), report.outside_grid.size(),
                 report.duplicate_credit_codes.size());
     return 0;
@@ -114,8 +115,8 @@ int cmd_coverage(const std::string& db, geo::Level level, std::optional<geo::Org
     } else if (format == "csv") {
         std::cout << geo::to_csv(table);
     } else {
-        std::vector<std::vector<std::string>> rows = {{"code", "name", "orgs", "operating", "组织覆盖率", "单独组建率",
-                                                       "工作覆盖率", "指导员覆盖率"}};
+        std::vector<std::vector<std::string>> rows = {
+            {"code", "name", "orgs", "operating", "组织覆盖率", "单独组建率", "工作覆盖率", "指导员覆盖率"}};
         auto add = [&](const geo::CoverageRow& r) {
             rows.push_back({r.code, r.name, std::to_string(r.orgs), std::to_string(r.operating),
                             percent(r.org_coverage()), percent(r.standalone_rate()), percent(r.work_coverage()),
@@ -163,11 +164,12 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
     }
     std::fclose(f);
     if (g.empty || src.non_polygonal)
-        std::fprintf(stderr, "%zu feature(s) without a usable polygon ring (%zu not polygonal at all): kept as islands\n",
+        std::fprintf(stderr,
+                     "%zu feature(s) without a usable polygon ring (%zu not polygonal at all): kept as islands\n",
                      g.empty, src.non_polygonal);
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    nlohmann::json j = {{"areas", g.areas}, {"links", g.links.size()}, {"islands", g.islands},
-                        {"components", g.components}, {"read_ms", ms(t0, t1)}, {"build_ms", ms(t1, t2)}};
+    nlohmann::json j = {{"areas", g.areas},           {"links", g.links.size()}, {"islands", g.islands},
+                        {"components", g.components}, {"read_ms", ms(t0, t1)},   {"build_ms", ms(t1, t2)}};
     std::cout << j.dump() << std::endl;
     return 0;
 }
@@ -186,11 +188,11 @@ int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, c
     if (!f) throw geo::error("cannot write " + out);
     f << j.dump(1) << '\n';
     const auto& s = j["summary"];
-    std::printf("plan written to %s: %zu clusters, %zu hot spots, %d standalone, %d joint, %d affiliate, "
-                "%d instructor proposals, %zu left without instructor capacity, %zu flags\n",
-                out.c_str(), plan.clusters.size(), plan.hotspots.size(), s["standalone"].get<int>(),
-                s["joint"].get<int>(), s["affiliate"].get<int>(), s["instructor"].get<int>(), plan.unassigned,
-                plan.flags.size());
+    std::printf(
+        "plan written to %s: %zu clusters, %zu hot spots, %d standalone, %d joint, %d affiliate, "
+        "%d instructor proposals, %zu left without instructor capacity, %zu flags\n",
+        out.c_str(), plan.clusters.size(), plan.hotspots.size(), s["standalone"].get<int>(), s["joint"].get<int>(),
+        s["affiliate"].get<int>(), s["instructor"].get<int>(), plan.unassigned, plan.flags.size());
     return 0;
 }
 
@@ -210,7 +212,8 @@ int cmd_locate(const std::string& points, const std::string& costs, std::size_t 
     j["medians"] = nlohmann::json::array();
     for (auto m : r.medians) j["medians"].push_back(problem.ids[m]);
     j["assignment"] = nlohmann::json::object();
-    for (std::size_t i = 0; i < r.assignment.size(); ++i) j["assignment"][problem.ids[i]] = problem.ids[r.assignment[i]];
+    for (std::size_t i = 0; i < r.assignment.size(); ++i)
+        j["assignment"][problem.ids[i]] = problem.ids[r.assignment[i]];
     j["lower_bound"] = r.lower_bound;
     j["gap"] = r.cost > 0 ? std::max(0.0, (r.cost - r.lower_bound) / r.cost) : 0.0;
     j["seconds"] = secs;

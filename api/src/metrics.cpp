@@ -20,14 +20,16 @@ std::string Metrics::text() const {
     out << "# HELP covermap_http_requests_total HTTP requests by route and status.\n"
            "# TYPE covermap_http_requests_total counter\n";
     for (const auto& [key, n] : requests_)
-        out << "covermap_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n << '\n';
+        out << "covermap_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n
+            << '\n';
     out << "# HELP covermap_http_request_duration_seconds Request latency by route.\n"
            "# TYPE covermap_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
         for (std::size_t i = 0; i < kBuckets.size(); ++i)
             out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[i]
                 << "\"} " << h.counts[i] << '\n';
-        out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count << '\n';
+        out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count
+            << '\n';
         out << "covermap_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum << '\n';
         out << "covermap_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count << '\n';
     }

@@ -1,10 +1,9 @@
 #include "covermap/api/server.hpp"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -58,7 +57,9 @@ public:
         --shared_.open;
     }
 
-    void run() { asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this())); }
+    void run() {
+        asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+    }
 
     // Answers at once and closes: used when the server is full.
     void refuse() {
@@ -204,14 +205,17 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(asio::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        acceptor_.async_accept(asio::make_strand(ioc_),
+                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
     void on_accept(beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
             auto session = std::make_shared<Session>(std::move(socket), shared_);
-            if (static_cast<std::size_t>(shared_.open.load()) > shared_.options.max_connections) session->refuse();
-            else session->run();
+            if (static_cast<std::size_t>(shared_.open.load()) > shared_.options.max_connections)
+                session->refuse();
+            else
+                session->run();
         }
         do_accept();
     }

@@ -13,11 +13,20 @@ std::size_t display_width(std::string_view s) {
         unsigned char c = static_cast<unsigned char>(s[i]);
         char32_t cp = 0;
         int len = 1;
-        if (c < 0x80) { cp = c; }
-        else if ((c >> 5) == 0x6) { cp = c & 0x1f; len = 2; }
-        else if ((c >> 4) == 0xe) { cp = c & 0x0f; len = 3; }
-        else { cp = c & 0x07; len = 4; }
-        for (int k = 1; k < len && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
+        if (c < 0x80) {
+            cp = c;
+        } else if ((c >> 5) == 0x6) {
+            cp = c & 0x1f;
+            len = 2;
+        } else if ((c >> 4) == 0xe) {
+            cp = c & 0x0f;
+            len = 3;
+        } else {
+            cp = c & 0x07;
+            len = 4;
+        }
+        for (int k = 1; k < len && i + k < s.size(); ++k)
+            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
         i += len;
         bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
                     (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <functional>
-#include <tuple>
-#include <cmath>
 #include <numeric>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -103,8 +103,9 @@ double segment_d2(const double* s, const double* t) {
     double o1 = orient(s[0], s[1], s[2], s[3], t[0], t[1]), o2 = orient(s[0], s[1], s[2], s[3], t[2], t[3]);
     double o3 = orient(t[0], t[1], t[2], t[3], s[0], s[1]), o4 = orient(t[0], t[1], t[2], t[3], s[2], s[3]);
     if (((o1 > 0 && o2 < 0) || (o1 < 0 && o2 > 0)) && ((o3 > 0 && o4 < 0) || (o3 < 0 && o4 > 0))) return 0;
-    return std::min({segment_point_d2(s[0], s[1], t[0], t[1], t[2], t[3]), segment_point_d2(s[2], s[3], t[0], t[1], t[2], t[3]),
-                     segment_point_d2(t[0], t[1], s[0], s[1], s[2], s[3]), segment_point_d2(t[2], t[3], s[0], s[1], s[2], s[3])});
+    return std::min(
+        {segment_point_d2(s[0], s[1], t[0], t[1], t[2], t[3]), segment_point_d2(s[2], s[3], t[0], t[1], t[2], t[3]),
+         segment_point_d2(t[0], t[1], s[0], s[1], s[2], s[3]), segment_point_d2(t[2], t[3], s[0], s[1], s[2], s[3])});
 }
 
 // Pairs whose borders come within distance: a grid join of boundary segments. Each segment
@@ -170,7 +171,9 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
                 entries.push_back({key(cx, cy), static_cast<std::uint32_t>(owner[i]), static_cast<std::uint32_t>(i)});
     }
     // Sorted by cell, then owner; the two halves on the two cores, then merged.
-    auto by_cell = [](const Entry& a, const Entry& b) { return a.cell < b.cell || (a.cell == b.cell && a.owner < b.owner); };
+    auto by_cell = [](const Entry& a, const Entry& b) {
+        return a.cell < b.cell || (a.cell == b.cell && a.owner < b.owner);
+    };
     {
         auto mid = entries.begin() + static_cast<long>(entries.size() / 2);
         std::thread other([&] { std::sort(entries.begin(), mid, by_cell); });
@@ -263,7 +266,8 @@ AdjacencyGraph build_adjacency(std::vector<MultiPolygon> shapes, const Adjacency
         for (const auto& poly : s) {
             std::size_t distinct = 0;
             for (std::size_t i = 0; i < poly.exterior.size(); ++i)
-                if (i == 0 || poly.exterior[i].x != poly.exterior[i - 1].x || poly.exterior[i].y != poly.exterior[i - 1].y)
+                if (i == 0 || poly.exterior[i].x != poly.exterior[i - 1].x ||
+                    poly.exterior[i].y != poly.exterior[i - 1].y)
                     ++distinct;
             usable |= distinct >= 3;
         }

@@ -1,10 +1,9 @@
 #include "covermap/geo/coverage.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "covermap/geo/spatial_index.hpp"
 
@@ -105,8 +104,8 @@ std::string to_csv(const CoverageTable& t) {
             name = quoted + "\"";
         }
         out << r.code << ',' << name << ',' << r.orgs << ',' << r.operating << ',' << r.org_covered << ','
-            << r.standalone << ',' << r.work_covered << ',' << r.instructor_covered << ',' << r.org_coverage()
-            << ',' << r.standalone_rate() << ',' << r.work_coverage() << ',' << r.instructor_coverage() << '\n';
+            << r.standalone << ',' << r.work_covered << ',' << r.instructor_covered << ',' << r.org_coverage() << ','
+            << r.standalone_rate() << ',' << r.work_coverage() << ',' << r.instructor_coverage() << '\n';
     };
     for (const auto& r : t.areas) line(r);
     line(t.total);

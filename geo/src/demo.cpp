@@ -40,17 +40,16 @@ struct CountySpec {
     int towns;
 };
 constexpr CountySpec kCounties[] = {
-    {"银州区", "211202", 8, 2},  {"清河区", "211204", 4, 4},   {"铁岭县", "211221", 2, 12},
-    {"西丰县", "211223", 1, 17}, {"昌图县", "211224", 3, 30}, {"调兵山市", "211281", 5, 2},
-    {"开原市", "211282", 5, 17},
+    {"银州区", "211202", 8, 2},  {"清河区", "211204", 4, 4},   {"铁岭县", "211221", 2, 12}, {"西丰县", "211223", 1, 17},
+    {"昌图县", "211224", 3, 30}, {"调兵山市", "211281", 5, 2}, {"开原市", "211282", 5, 17},
 };
 
 struct ParkSpec {
     const char* county;
     const char* suffix;  // 3-digit park number (400–599)
     const char* name;
-    double dx, dy;       // offset from the county seat, degrees
-    double radius;       // degrees
+    double dx, dy;  // offset from the county seat, degrees
+    double radius;  // degrees
 };
 constexpr ParkSpec kParks[] = {
     {"211281", "401", "调兵山市工业园区", 0.035, -0.02, 0.025},
@@ -77,9 +76,9 @@ const std::vector<std::string> kCommunityWords = {
     "幸福", "和谐", "康乐", "福民", "安居", "书香", "阳光", "翠湖", "锦绣", "金桥", "银河", "春晖", "光明",
     "新兴", "友谊", "育才", "铁东", "铁南", "兴业", "繁荣", "花园", "青年", "工农", "朝阳", "民主", "祥和",
     "学府", "滨河", "秀水", "碧水", "枫林", "紫薇", "丽景", "怡园", "荣华", "长安", "永乐", "同心"};
-const std::vector<std::string> kBrand = {"宏达", "鑫源", "华泰", "恒信", "盛世", "金鼎", "瑞丰", "兴业", "众诚",
-                                         "博远", "天成", "辽北", "龙腾", "聚鑫", "鼎盛", "富邦", "中兴", "嘉禾",
-                                         "永盛", "汇通", "东方", "北方", "银州", "清河", "昌盛", "安达", "正阳",
+const std::vector<std::string> kBrand = {"宏达", "鑫源", "华泰", "恒信",   "盛世", "金鼎", "瑞丰", "兴业", "众诚",
+                                         "博远", "天成", "辽北", "龙腾",   "聚鑫", "鼎盛", "富邦", "中兴", "嘉禾",
+                                         "永盛", "汇通", "东方", "北方",   "银州", "清河", "昌盛", "安达", "正阳",
                                          "利民", "丰华", "德润", "新纪元", "广源", "福瑞", "泰和", "凯达", "明远"};
 
 struct IndustrySpec {
@@ -90,8 +89,8 @@ struct IndustrySpec {
 };
 constexpr IndustrySpec kEnterpriseIndustries[] = {
     {'C', "机械制造", 26, 55}, {'F', "商贸", 20, 4}, {'E', "建筑工程", 10, 3}, {'I', "信息技术", 6, 18},
-    {'L', "商务服务", 8, 4},   {'M', "科技", 4, 10}, {'H', "餐饮", 8, 1},     {'G', "物流运输", 6, 3},
-    {'K', "房地产开发", 4, 0}, {'A', "农业", 5, 0},  {'D', "能源", 2, 2},     {'O', "家政服务", 1, 0},
+    {'L', "商务服务", 8, 4},   {'M', "科技", 4, 10}, {'H', "餐饮", 8, 1},      {'G', "物流运输", 6, 3},
+    {'K', "房地产开发", 4, 0}, {'A', "农业", 5, 0},  {'D', "能源", 2, 2},      {'O', "家政服务", 1, 0},
 };
 struct SocialSpec {
     char letter;
@@ -100,7 +99,7 @@ struct SocialSpec {
     double weight;
 };
 constexpr SocialSpec kSocialKinds[] = {
-    {'S', "协会", "51", 30}, {'S', "商会", "51", 15}, {'P', "培训学校", "52", 20},
+    {'S', "协会", "51", 30},         {'S', "商会", "51", 15},      {'P', "培训学校", "52", 20},
     {'Q', "养老服务中心", "52", 15}, {'R', "文化艺术团", "51", 8}, {'P', "幼儿园", "52", 12},
 };
 
@@ -113,7 +112,9 @@ public:
     double normal(double mean, double sd) { return std::normal_distribution<double>(mean, sd)(gen_); }
     bool chance(double p) { return uniform() < p; }
     template <class T>
-    const T& pick(const std::vector<T>& v) { return v[static_cast<std::size_t>(integer(0, static_cast<int>(v.size()) - 1))]; }
+    const T& pick(const std::vector<T>& v) {
+        return v[static_cast<std::size_t>(integer(0, static_cast<int>(v.size()) - 1))];
+    }
     template <class W>
     std::size_t weighted(const W& weights) {
         double total = 0;
@@ -240,7 +241,7 @@ std::vector<MultiPolygon> split(const MultiPolygon& parent, int n, const std::fu
 }
 
 struct Cell {
-    std::size_t area;     // index in Dataset::areas
+    std::size_t area;  // index in Dataset::areas
     std::size_t community;
     std::size_t street;
     bool urban;
@@ -321,8 +322,8 @@ private:
             int g = urban ? rng_.integer(5, 10) : rng_.integer(4, 8);
             auto grids = split(pieces[i], g, [&] { return cs.sample(rng_); });
             for (std::size_t k = 0; k < grids.size(); ++k) {
-                auto cell = add_area(code + three(static_cast<int>(k) + 1), name + "第" + std::to_string(k + 1) + "网格",
-                                     Level::grid, code, grids[k]);
+                auto cell = add_area(code + three(static_cast<int>(k) + 1),
+                                     name + "第" + std::to_string(k + 1) + "网格", Level::grid, code, grids[k]);
                 cells_.push_back(Cell{cell, community, street, urban});
             }
         }
@@ -349,7 +350,7 @@ private:
     // The county code's short name for enterprise names ("铁岭", "开原"…).
     std::string region_word(const std::string& code) {
         static const std::map<std::string, std::string> words = {
-            {"211202", "铁岭"}, {"211204", "清河"}, {"211221", "铁岭"}, {"211223", "西丰"},
+            {"211202", "铁岭"}, {"211204", "清河"},   {"211221", "铁岭"}, {"211223", "西丰"},
             {"211224", "昌图"}, {"211281", "调兵山"}, {"211282", "开原"}};
         auto it = words.find(code.substr(0, 6));
         return it == words.end() ? "铁岭" : it->second;
@@ -396,14 +397,16 @@ private:
                 o.location = park_samplers[p]->sample(rng_);
                 area_code = d_.areas[parks_[p]].code;
             } else {
-                const Cell& cell = cells_[o.kind == OrgKind::enterprise ? ent_cell(rng_.engine()) : soc_cell(rng_.engine())];
+                const Cell& cell =
+                    cells_[o.kind == OrgKind::enterprise ? ent_cell(rng_.engine()) : soc_cell(rng_.engine())];
                 o.location = cell_sampler(cell.area).sample(rng_);
                 area_code = d_.areas[cell.area].code;
             }
             if (o.kind == OrgKind::enterprise) {
                 const auto& ind = kEnterpriseIndustries[rng_.weighted(in_park ? park_industry_w : ent_industry_w)];
                 o.industry = std::string(1, ind.letter);
-                o.name = region_word(area_code) + rng_.pick(kBrand) + ind.word + (rng_.chance(0.8) ? "有限公司" : "有限责任公司");
+                o.name = region_word(area_code) + rng_.pick(kBrand) + ind.word +
+                         (rng_.chance(0.8) ? "有限公司" : "有限责任公司");
                 o.employees = std::max(1, static_cast<int>(std::exp(rng_.normal(in_park ? 3.6 : 2.8, 1.0))));
                 o.above_scale = o.employees >= 100 && rng_.chance(0.7);
                 o.credit_code = credit_code("91", area_code);
@@ -482,7 +485,8 @@ private:
         for (auto i : op)
             if (!taken[i]) rest.push_back(i);
         std::shuffle(rest.begin(), rest.end(), rng_.engine());
-        std::vector<std::size_t> anchors(rest.begin(), rest.begin() + std::min<std::size_t>(rest.size(), joint + affiliated));
+        std::vector<std::size_t> anchors(rest.begin(),
+                                         rest.begin() + std::min<std::size_t>(rest.size(), joint + affiliated));
         std::vector<std::size_t> pool(rest.begin() + anchors.size(), rest.end());
         sort_spatially(pool, d_.orgs);
         std::vector<char> used(d_.orgs.size(), 0);
@@ -497,10 +501,16 @@ private:
                 return kx < ky;
             });
             for (auto j = it; j != pool.end() && group.size() < want; ++j)
-                if (!used[*j]) { used[*j] = 1; group.push_back(*j); }
+                if (!used[*j]) {
+                    used[*j] = 1;
+                    group.push_back(*j);
+                }
             for (auto j = it; j != pool.begin() && group.size() < want;) {
                 --j;
-                if (!used[*j]) { used[*j] = 1; group.push_back(*j); }
+                if (!used[*j]) {
+                    used[*j] = 1;
+                    group.push_back(*j);
+                }
             }
             int total_members = 0;
             for (auto i : group) {
@@ -548,7 +558,10 @@ private:
         std::vector<int> sizes(static_cast<std::size_t>(instructors), 1);
         long long extra = covered - instructors;
         for (std::size_t k = 0; extra > 0; k = (k + 1) % sizes.size()) {
-            if (sizes[k] < 3 && rng_.chance(0.5)) { ++sizes[k]; --extra; }
+            if (sizes[k] < 3 && rng_.chance(0.5)) {
+                ++sizes[k];
+                --extra;
+            }
         }
         std::size_t pos = 0;
         const auto& unit_level_code = [&](Point p) {
@@ -570,8 +583,9 @@ private:
                 ++industries[o.industry];
             }
             in.home = {x / size + rng_.normal(0, 0.003), y / size + rng_.normal(0, 0.002)};
-            in.industries = std::max_element(industries.begin(), industries.end(),
-                                             [](auto& a, auto& b) { return a.second < b.second; })->first;
+            in.industries = std::max_element(industries.begin(), industries.end(), [](auto& a, auto& b) {
+                                return a.second < b.second;
+                            })->first;
             in.unit = unit_level_code(in.home);
             d_.instructors.push_back(std::move(in));
         }
@@ -596,9 +610,9 @@ private:
         return rng_.pick(s);
     }
     std::string given_name() {
-        static const std::vector<std::string> g = {"伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军",
-                                                   "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀兰", "霞",
-                                                   "平", "刚", "桂英", "建华", "晓东", "海燕", "志强", "丹"};
+        static const std::vector<std::string> g = {
+            "伟", "芳", "娜", "秀英", "敏",   "静", "丽", "强", "磊",   "军",   "洋",   "勇",   "艳",   "杰",
+            "娟", "涛", "明", "超",   "秀兰", "霞", "平", "刚", "桂英", "建华", "晓东", "海燕", "志强", "丹"};
         return rng_.pick(g);
     }
 
@@ -610,7 +624,8 @@ private:
             return nullptr;
         };
         // A deregistered organization still carrying a standalone branch (a shell branch).
-        if (auto* o = first([](const Organization& o) { return o.status == OrgStatus::deregistered && !o.branch_id; })) {
+        if (auto* o =
+                first([](const Organization& o) { return o.status == OrgStatus::deregistered && !o.branch_id; })) {
             o->party_members = 3;
             auto i = static_cast<std::size_t>(o - d_.orgs.data());
             new_branch(o->name + "党支部", BranchType::standalone, {i});

@@ -2,14 +2,12 @@
 
 #include <cpl_conv.h>
 #include <cpl_vsi.h>
-
-#include <cstring>
-
-#include <zip.h>
 #include <ogr_feature.h>
+#include <zip.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <functional>
@@ -139,22 +137,32 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"dist_m", OFTReal, 12, 1, "距离(米)", "great-circle distance, metres"},
     };
     switch (layer) {
-        case ExportLayer::orgs: return orgs;
-        case ExportLayer::areas: return areas;
-        case ExportLayer::instructors: return instructors;
-        case ExportLayer::branches: return branches;
-        case ExportLayer::assignments: return assignments;
+        case ExportLayer::orgs:
+            return orgs;
+        case ExportLayer::areas:
+            return areas;
+        case ExportLayer::instructors:
+            return instructors;
+        case ExportLayer::branches:
+            return branches;
+        case ExportLayer::assignments:
+            return assignments;
     }
     return orgs;
 }
 
 const char* layer_name(ExportLayer l) {
     switch (l) {
-        case ExportLayer::orgs: return "orgs";
-        case ExportLayer::areas: return "areas";
-        case ExportLayer::instructors: return "instructors";
-        case ExportLayer::branches: return "branches";
-        case ExportLayer::assignments: return "assignments";
+        case ExportLayer::orgs:
+            return "orgs";
+        case ExportLayer::areas:
+            return "areas";
+        case ExportLayer::instructors:
+            return "instructors";
+        case ExportLayer::branches:
+            return "branches";
+        case ExportLayer::assignments:
+            return "assignments";
     }
     return "orgs";
 }
@@ -162,10 +170,14 @@ const char* layer_name(ExportLayer l) {
 OGRwkbGeometryType geometry_type(ExportLayer l) {
     switch (l) {
         case ExportLayer::orgs:
-        case ExportLayer::instructors: return wkbPoint;
-        case ExportLayer::areas: return wkbMultiPolygon;
-        case ExportLayer::branches: return wkbMultiPoint;
-        case ExportLayer::assignments: return wkbLineString;
+        case ExportLayer::instructors:
+            return wkbPoint;
+        case ExportLayer::areas:
+            return wkbMultiPolygon;
+        case ExportLayer::branches:
+            return wkbMultiPoint;
+        case ExportLayer::assignments:
+            return wkbLineString;
     }
     return wkbPoint;
 }
@@ -184,11 +196,16 @@ public:
 
     std::size_t size() const {
         switch (p_.layer) {
-            case ExportLayer::orgs: return d_.orgs.size();
-            case ExportLayer::areas: return d_.areas.size();
-            case ExportLayer::instructors: return d_.instructors.size();
-            case ExportLayer::branches: return d_.branches.size();
-            case ExportLayer::assignments: return d_.orgs.size();
+            case ExportLayer::orgs:
+                return d_.orgs.size();
+            case ExportLayer::areas:
+                return d_.areas.size();
+            case ExportLayer::instructors:
+                return d_.instructors.size();
+            case ExportLayer::branches:
+                return d_.branches.size();
+            case ExportLayer::assignments:
+                return d_.orgs.size();
         }
         return 0;
     }
@@ -221,11 +238,16 @@ public:
         r.number.assign(fields_of(p_.layer).size(), std::nullopt);
         r.geometry.reset();
         switch (p_.layer) {
-            case ExportLayer::orgs: return fill_org(d_.orgs[i], i, r);
-            case ExportLayer::areas: return fill_area(d_.areas[i], r);
-            case ExportLayer::instructors: return fill_instructor(d_.instructors[i], r);
-            case ExportLayer::branches: return fill_branch(d_.branches[i], r);
-            case ExportLayer::assignments: return fill_assignment(d_.orgs[i], r);
+            case ExportLayer::orgs:
+                return fill_org(d_.orgs[i], i, r);
+            case ExportLayer::areas:
+                return fill_area(d_.areas[i], r);
+            case ExportLayer::instructors:
+                return fill_instructor(d_.instructors[i], r);
+            case ExportLayer::branches:
+                return fill_branch(d_.branches[i], r);
+            case ExportLayer::assignments:
+                return fill_assignment(d_.orgs[i], r);
         }
         return false;
     }
@@ -352,9 +374,12 @@ private:
 std::uint64_t shp_record_bytes(const OGRGeometry* g) {
     if (!g || g->IsEmpty()) return 8 + 4;
     switch (wkbFlatten(g->getGeometryType())) {
-        case wkbPoint: return 8 + 20;
-        case wkbMultiPoint: return 8 + 40 + 16ULL * g->toMultiPoint()->getNumGeometries();
-        case wkbLineString: return 8 + 44 + 4 + 16ULL * g->toLineString()->getNumPoints();
+        case wkbPoint:
+            return 8 + 20;
+        case wkbMultiPoint:
+            return 8 + 40 + 16ULL * g->toMultiPoint()->getNumGeometries();
+        case wkbLineString:
+            return 8 + 44 + 4 + 16ULL * g->toLineString()->getNumPoints();
         default: {
             std::uint64_t parts = 0, points = 0;
             for (const auto* poly : g->toMultiPolygon()) {
@@ -552,9 +577,12 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
     ensure_gdal();
     if (p.out.empty()) throw invalid_argument("no output file (--out)");
     bool gbk;
-    if (p.encoding == "GBK" || p.encoding == "gbk" || p.encoding == "CP936") gbk = true;
-    else if (p.encoding == "UTF-8" || p.encoding == "utf-8" || p.encoding == "UTF8") gbk = false;
-    else throw invalid_argument("--encoding must be GBK or UTF-8, not '" + p.encoding + "'");
+    if (p.encoding == "GBK" || p.encoding == "gbk" || p.encoding == "CP936")
+        gbk = true;
+    else if (p.encoding == "UTF-8" || p.encoding == "utf-8" || p.encoding == "UTF8")
+        gbk = false;
+    else
+        throw invalid_argument("--encoding must be GBK or UTF-8, not '" + p.encoding + "'");
     if (p.format != ExportFormat::shp) gbk = false;
 
     ExportReport report;
@@ -606,8 +634,10 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
     bool filtered = !p.where.empty();
     if (filtered && query.Compile(writer.layer()->GetLayerDefn(), p.where.c_str()) != OGRERR_NONE) {
         writer.close();
-        if (!dir.empty()) fs::remove_all(dir);
-        else fs::remove(p.out);
+        if (!dir.empty())
+            fs::remove_all(dir);
+        else
+            fs::remove(p.out);
         throw invalid_argument("bad --where '" + p.where + "': " + CPLGetLastErrorMsg());
     }
 
@@ -625,8 +655,10 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
                 if (p.format == ExportFormat::shp && truncate_encoded(row.text[k], 254, gbk)) ++report.truncated;
                 f->SetField(idx, row.text[k].c_str());
             } else if (row.number[k]) {
-                if (defs[k].type == OFTReal) f->SetField(idx, *row.number[k]);
-                else f->SetField(idx, static_cast<GIntBig>(*row.number[k]));
+                if (defs[k].type == OFTReal)
+                    f->SetField(idx, *row.number[k]);
+                else
+                    f->SetField(idx, static_cast<GIntBig>(*row.number[k]));
             } else {
                 f->SetFieldNull(idx);
             }

@@ -37,9 +37,9 @@ MultiPolygon union_all(const std::vector<MultiPolygon>& shapes) {
     std::vector<GEOSGeometry*> parts;
     for (const auto& s : shapes)
         for (const auto& p : s) parts.push_back(to_geos(p).release());
-    auto coll = checked(GEOSGeom_createCollection_r(geos(), GEOS_GEOMETRYCOLLECTION, parts.data(),
-                                                    static_cast<unsigned>(parts.size())),
-                        "collection");
+    auto coll = checked(
+        GEOSGeom_createCollection_r(geos(), GEOS_GEOMETRYCOLLECTION, parts.data(), static_cast<unsigned>(parts.size())),
+        "collection");
     auto u = checked(GEOSUnaryUnion_r(geos(), coll.get()), "union");
     return to_multipolygon(u.get());
 }
@@ -55,9 +55,8 @@ std::vector<MultiPolygon> voronoi_split(const MultiPolygon& parent, const std::v
     }
     std::vector<GEOSGeometry*> pts;
     for (auto p : seeds) pts.push_back(to_geos(p).release());
-    auto mpoint = checked(GEOSGeom_createCollection_r(ctx, GEOS_MULTIPOINT, pts.data(),
-                                                      static_cast<unsigned>(pts.size())),
-                          "seeds");
+    auto mpoint = checked(
+        GEOSGeom_createCollection_r(ctx, GEOS_MULTIPOINT, pts.data(), static_cast<unsigned>(pts.size())), "seeds");
     // The diagram's envelope must hold the whole parent so the clipped cells tile it.
     auto env = checked(GEOSEnvelope_r(ctx, shape.get()), "envelope");
     auto cells = checked(GEOSVoronoiDiagram_r(ctx, mpoint.get(), env.get(), 0.0, 0), "voronoi");
@@ -107,8 +106,8 @@ MultiPolygon convex_hull(const std::vector<Point>& points) {
     if (points.size() < 3) return {};
     std::vector<GEOSGeometry*> pts;
     for (auto p : points) pts.push_back(to_geos(p).release());
-    auto mp = checked(GEOSGeom_createCollection_r(geos(), GEOS_MULTIPOINT, pts.data(), static_cast<unsigned>(pts.size())),
-                      "points");
+    auto mp = checked(
+        GEOSGeom_createCollection_r(geos(), GEOS_MULTIPOINT, pts.data(), static_cast<unsigned>(pts.size())), "points");
     auto hull = checked(GEOSConvexHull_r(geos(), mp.get()), "convex hull");
     return to_multipolygon(hull.get());
 }

@@ -61,11 +61,12 @@ public:
             recode_from_ = encoding;
         }
         CPLErrorReset();
-        ds_.reset(GDALDataset::FromHandle(GDALOpenEx(p.source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
-                                                     options, nullptr)));
+        ds_.reset(GDALDataset::FromHandle(
+            GDALOpenEx(p.source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, options, nullptr)));
         CSLDestroy(options);
-        if (!ds_) fail("", std::string("cannot open: ") + (CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg()
-                                                                                   : "not a format OGR reads"));
+        if (!ds_)
+            fail("", std::string("cannot open: ") +
+                         (CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not a format OGR reads"));
         layer_ = p.layer.empty() ? ds_->GetLayer(0) : ds_->GetLayerByName(p.layer.c_str());
         if (!layer_) fail("", p.layer.empty() ? "has no layer" : "has no layer named '" + p.layer + "'");
         setup_crs();
@@ -85,9 +86,11 @@ public:
 
     // A column by its contract name or its 10-byte shapefile alias (party_mbr…).
     int field(const char* name, bool required) const {
-        static const std::map<std::string, std::string> alias = {
-            {"credit_code", "cred_code"}, {"party_members", "party_mbr"}, {"above_scale", "above_scl"},
-            {"instructor_id", "instr_id"}, {"parent_code", "parent_cd"}};
+        static const std::map<std::string, std::string> alias = {{"credit_code", "cred_code"},
+                                                                 {"party_members", "party_mbr"},
+                                                                 {"above_scale", "above_scl"},
+                                                                 {"instructor_id", "instr_id"},
+                                                                 {"parent_code", "parent_cd"}};
         int i = layer_->GetLayerDefn()->GetFieldIndex(name);
         if (auto a = alias.find(name); i < 0 && a != alias.end())
             i = layer_->GetLayerDefn()->GetFieldIndex(a->second.c_str());
@@ -165,8 +168,10 @@ public:
         const OGRGeometry* g = f.GetGeometryRef();
         if (!g || g->IsEmpty()) fail(where(f), "no point geometry");
         auto type = wkbFlatten(g->getGeometryType());
-        if (type == wkbMultiPoint && g->toMultiPoint()->getNumGeometries() == 1) g = g->toMultiPoint()->getGeometryRef(0);
-        else if (type != wkbPoint) fail(where(f), std::string("expected a point, found ") + g->getGeometryName());
+        if (type == wkbMultiPoint && g->toMultiPoint()->getNumGeometries() == 1)
+            g = g->toMultiPoint()->getGeometryRef(0);
+        else if (type != wkbPoint)
+            fail(where(f), std::string("expected a point, found ") + g->getGeometryName());
         return to_store({g->toPoint()->getX(), g->toPoint()->getY()}, f);
     }
 
@@ -232,8 +237,14 @@ private:
 bool parse_bool(const std::string& s, bool* out) {
     static const std::set<std::string> yes = {"1", "true", "TRUE", "True", "yes", "Y", "y", "是", "T", "t"};
     static const std::set<std::string> no = {"0", "false", "FALSE", "False", "no", "N", "n", "否", "F", "f"};
-    if (yes.count(s)) { *out = true; return true; }
-    if (no.count(s)) { *out = false; return true; }
+    if (yes.count(s)) {
+        *out = true;
+        return true;
+    }
+    if (no.count(s)) {
+        *out = false;
+        return true;
+    }
     return false;
 }
 
@@ -261,8 +272,8 @@ void read_areas(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repo
         std::string reason;
         if (a.shape.empty() || !is_valid(a.shape, &reason)) {
             a.shape = make_valid(a.shape);
-            report.repaired.push_back(r.where(*f) + " (code " + a.code + "): " +
-                                      (reason.empty() ? "empty geometry" : reason) +
+            report.repaired.push_back(r.where(*f) + " (code " + a.code +
+                                      "): " + (reason.empty() ? "empty geometry" : reason) +
                                       (a.shape.empty() ? "; no area left after repair, kept without geometry"
                                                        : "; repaired with make-valid"));
         }
@@ -341,9 +352,15 @@ Dataset read_source(const ImportParams& params, ImportReport& report) {
     Reader r(params);
     Dataset d;
     switch (params.kind) {
-        case ImportKind::areas: read_areas(r, params, d, report); break;
-        case ImportKind::orgs: read_orgs(r, d); break;
-        case ImportKind::instructors: read_instructors(r, d); break;
+        case ImportKind::areas:
+            read_areas(r, params, d, report);
+            break;
+        case ImportKind::orgs:
+            read_orgs(r, d);
+            break;
+        case ImportKind::instructors:
+            read_instructors(r, d);
+            break;
     }
     return d;
 }
@@ -358,7 +375,8 @@ ImportReport import_into(Store& store, const ImportParams& params) {
             std::set<std::string> codes;
             for (const auto& a : existing.areas) codes.insert(a.code);
             for (const auto& a : incoming.areas)
-                if (codes.count(a.code)) throw format_error(params.source, "code " + a.code, "area already in the store");
+                if (codes.count(a.code))
+                    throw format_error(params.source, "code " + a.code, "area already in the store");
             report.imported = incoming.areas.size();
             break;
         }
@@ -370,7 +388,8 @@ ImportReport import_into(Store& store, const ImportParams& params) {
                 if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
             for (const auto& o : incoming.orgs) {
                 if (ids.count(o.id))
-                    throw format_error(params.source, "id " + std::to_string(o.id), "organization already in the store");
+                    throw format_error(params.source, "id " + std::to_string(o.id),
+                                       "organization already in the store");
                 if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
             }
             for (const auto& [code, owners] : by_code) {

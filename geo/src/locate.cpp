@@ -51,7 +51,8 @@ struct Solution {
 };
 
 // Uncapacitated: each point to its cheapest median.
-double assign_nearest(const LocateProblem& pr, const std::vector<std::size_t>& medians, std::vector<std::size_t>& assign) {
+double assign_nearest(const LocateProblem& pr, const std::vector<std::size_t>& medians,
+                      std::vector<std::size_t>& assign) {
     std::size_t n = pr.size();
     assign.assign(n, 0);
     double total = 0;
@@ -59,7 +60,10 @@ double assign_nearest(const LocateProblem& pr, const std::vector<std::size_t>& m
         double best = kInf;
         for (auto m : medians) {
             double c = m == i ? -1 : wc(pr, i, m);  // a median serves itself
-            if (c < best) { best = c; assign[i] = m; }
+            if (c < best) {
+                best = c;
+                assign[i] = m;
+            }
         }
         total += assign[i] == i ? 0 : best;
     }
@@ -93,12 +97,20 @@ double assign_capacitated(const LocateProblem& pr, const std::vector<std::size_t
             for (auto m : medians) {
                 if (left[m] + 1e-9 < pr.demand[i]) continue;
                 double c = wc(pr, i, m);
-                if (c < b1) { b2 = b1; b1 = c; m1 = m; }
-                else if (c < b2) b2 = c;
+                if (c < b1) {
+                    b2 = b1;
+                    b1 = c;
+                    m1 = m;
+                } else if (c < b2)
+                    b2 = c;
             }
             if (m1 == n) return kInf;  // nobody can take it
             double regret = b2 == kInf ? 1e300 : b2 - b1;
-            if (regret > pick_regret) { pick_regret = regret; pick = t; pick_m = m1; }
+            if (regret > pick_regret) {
+                pick_regret = regret;
+                pick = t;
+                pick_m = m1;
+            }
         }
         std::size_t i = todo[pick];
         assign[i] = pick_m;
@@ -127,7 +139,8 @@ double assign_capacitated(const LocateProblem& pr, const std::vector<std::size_t
                 if (assign[j] == j || a == b) continue;
                 double delta = wc(pr, i, b) + wc(pr, j, a) - wc(pr, i, a) - wc(pr, j, b);
                 if (delta >= -1e-9) continue;
-                if (left[b] + pr.demand[j] + 1e-9 < pr.demand[i] || left[a] + pr.demand[i] + 1e-9 < pr.demand[j]) continue;
+                if (left[b] + pr.demand[j] + 1e-9 < pr.demand[i] || left[a] + pr.demand[i] + 1e-9 < pr.demand[j])
+                    continue;
                 left[a] += pr.demand[i] - pr.demand[j];
                 left[b] += pr.demand[j] - pr.demand[i];
                 std::swap(assign[i], assign[j]);
@@ -159,7 +172,10 @@ std::vector<std::size_t> greedy(const LocateProblem& pr) {
             if (is_median[j]) continue;
             double total = 0;
             for (std::size_t i = 0; i < n; ++i) total += std::min(best[i], i == j ? 0.0 : wc(pr, i, j));
-            if (total < best_total) { best_total = total; pick = j; }
+            if (total < best_total) {
+                best_total = total;
+                pick = j;
+            }
         }
         is_median[pick] = 1;
         medians.push_back(pick);
@@ -185,8 +201,12 @@ void local_search(const LocateProblem& pr, Solution& s) {
                 d1[i] = d2[i] = kInf;
                 for (auto m : s.medians) {
                     double c = m == i ? 0 : wc(pr, i, m);
-                    if (c < d1[i]) { d2[i] = d1[i]; d1[i] = c; m1[i] = m; }
-                    else if (c < d2[i]) d2[i] = c;
+                    if (c < d1[i]) {
+                        d2[i] = d1[i];
+                        d1[i] = c;
+                        m1[i] = m;
+                    } else if (c < d2[i])
+                        d2[i] = c;
                 }
             }
             for (std::size_t in = 0; in < n; ++in) {
@@ -199,7 +219,11 @@ void local_search(const LocateProblem& pr, Solution& s) {
                         double keep = m1[i] == out ? d2[i] : d1[i];
                         total += std::min(cin, keep);
                     }
-                    if (total + 1e-9 < best) { best = total; best_out = k; best_in = in; }
+                    if (total + 1e-9 < best) {
+                        best = total;
+                        best_out = k;
+                        best_in = in;
+                    }
                 }
             }
         } else {
@@ -209,7 +233,11 @@ void local_search(const LocateProblem& pr, Solution& s) {
                     Solution t;
                     t.medians = s.medians;
                     t.medians[k] = in;
-                    if (evaluate(pr, t) + 1e-9 < best) { best = t.cost; best_out = k; best_in = in; }
+                    if (evaluate(pr, t) + 1e-9 < best) {
+                        best = t.cost;
+                        best_out = k;
+                        best_in = in;
+                    }
                 }
             }
         }
@@ -246,8 +274,13 @@ double lagrangian_bound(const LocateProblem& pr, double upper) {
                           [&](auto a, auto b) { return rho[a] < rho[b]; });
         double value = std::accumulate(lambda.begin(), lambda.end(), 0.0);
         for (std::size_t k = 0; k < pr.p; ++k) value += rho[order[k]];
-        if (value > best + 1e-9) { best = value; stall = 0; }
-        else if (++stall > 20) { theta /= 2; stall = 0; }
+        if (value > best + 1e-9) {
+            best = value;
+            stall = 0;
+        } else if (++stall > 20) {
+            theta /= 2;
+            stall = 0;
+        }
         std::vector<double> g(n, 1.0);
         for (std::size_t k = 0; k < pr.p; ++k) {
             std::size_t j = order[k];
@@ -350,7 +383,8 @@ double objective(const LocateProblem& pr, const std::vector<std::size_t>& assign
 LocateResult solve_p_median(const LocateProblem& pr) {
     std::size_t n = pr.size();
     if (n == 0) throw invalid_argument("no points");
-    if (pr.p < 1 || pr.p > n) throw invalid_argument("--p must be between 1 and the number of points (" + std::to_string(n) + ")");
+    if (pr.p < 1 || pr.p > n)
+        throw invalid_argument("--p must be between 1 and the number of points (" + std::to_string(n) + ")");
     if (pr.capacity && *pr.capacity <= 0) throw invalid_argument("--capacity must be positive");
     if (pr.capacity) {
         double total = std::accumulate(pr.demand.begin(), pr.demand.end(), 0.0);
@@ -383,7 +417,8 @@ LocateResult solve_p_median(const LocateProblem& pr) {
         for (int step = 0; step < k; ++step) {
             std::size_t out = rng() % t.medians.size();
             std::size_t in;
-            do in = rng() % n; while (is_median[in]);
+            do in = rng() % n;
+            while (is_median[in]);
             is_median[t.medians[out]] = 0;
             is_median[in] = 1;
             t.medians[out] = in;

@@ -21,9 +21,7 @@ bool BBox::intersects(const BBox& b) const {
     return !(b.minx > maxx || b.maxx < minx || b.miny > maxy || b.maxy < miny);
 }
 
-bool BBox::contains(Point p) const {
-    return p.x >= minx && p.x <= maxx && p.y >= miny && p.y <= maxy;
-}
+bool BBox::contains(Point p) const { return p.x >= minx && p.x <= maxx && p.y >= miny && p.y <= maxy; }
 
 BBox bounds(const MultiPolygon& shape) {
     BBox b;
@@ -34,11 +32,16 @@ BBox bounds(const MultiPolygon& shape) {
 
 std::string_view to_string(Level v) {
     switch (v) {
-        case Level::district: return "district";
-        case Level::street: return "street";
-        case Level::community: return "community";
-        case Level::grid: return "grid";
-        case Level::park: return "park";
+        case Level::district:
+            return "district";
+        case Level::street:
+            return "street";
+        case Level::community:
+            return "community";
+        case Level::grid:
+            return "grid";
+        case Level::park:
+            return "park";
     }
     return "grid";
 }
@@ -47,18 +50,24 @@ std::string_view to_string(OrgKind v) { return v == OrgKind::enterprise ? "enter
 
 std::string_view to_string(OrgStatus v) {
     switch (v) {
-        case OrgStatus::operating: return "operating";
-        case OrgStatus::suspended: return "suspended";
-        case OrgStatus::deregistered: return "deregistered";
+        case OrgStatus::operating:
+            return "operating";
+        case OrgStatus::suspended:
+            return "suspended";
+        case OrgStatus::deregistered:
+            return "deregistered";
     }
     return "operating";
 }
 
 std::string_view to_string(BranchType v) {
     switch (v) {
-        case BranchType::standalone: return "standalone";
-        case BranchType::joint: return "joint";
-        case BranchType::affiliated: return "affiliated";
+        case BranchType::standalone:
+            return "standalone";
+        case BranchType::joint:
+            return "joint";
+        case BranchType::affiliated:
+            return "affiliated";
     }
     return "standalone";
 }

@@ -3,16 +3,15 @@
 #include <lemon/list_graph.h>
 #include <lemon/network_simplex.h>
 
+#include <algorithm>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
 #include <sstream>
@@ -72,8 +71,8 @@ bool has_industry(const std::string& specialities, const std::string& industry) 
 bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
 
 // Getis-Ord Gi* with binary weights including the area itself; p two-sided from the normal.
-void hotspots(const std::vector<double>& x, const AdjacencyGraph& g, double alpha, const std::vector<const Area*>& areas,
-              Plan& plan) {
+void hotspots(const std::vector<double>& x, const AdjacencyGraph& g, double alpha,
+              const std::vector<const Area*>& areas, Plan& plan) {
     std::size_t n = x.size();
     if (n < 3) return;
     double mean = std::accumulate(x.begin(), x.end(), 0.0) / n;
@@ -117,7 +116,8 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     std::size_t n = pr.orgs.size(), m = pr.instructors.size();
     best.instructor_of.assign(n, -1);
     if (n == 0) return best;
-    auto cost = pr.cost ? pr.cost : [&](std::size_t i, std::size_t j) { return haversine_m(pr.orgs[i], pr.instructors[j]); };
+    auto cost =
+        pr.cost ? pr.cost : [&](std::size_t i, std::size_t j) { return haversine_m(pr.orgs[i], pr.instructors[j]); };
 
     std::vector<std::size_t> open;  // instructors with spare capacity
     for (std::size_t j = 0; j < m; ++j)
@@ -277,9 +277,11 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         a.cost_m = total / 100.0;
         if (profile) {
             auto now = std::chrono::steady_clock::now();
-            std::fprintf(stderr, "assignment k=%zu: candidates %.0f ms (%zu cost evaluations, %zu nearest queries), flow %.0f ms\n",
-                         k, std::chrono::duration<double, std::milli>(flow_start - round_start).count(), evaluations,
-                         queries, std::chrono::duration<double, std::milli>(now - flow_start).count());
+            std::fprintf(
+                stderr,
+                "assignment k=%zu: candidates %.0f ms (%zu cost evaluations, %zu nearest queries), flow %.0f ms\n", k,
+                std::chrono::duration<double, std::milli>(flow_start - round_start).count(), evaluations, queries,
+                std::chrono::duration<double, std::milli>(now - flow_start).count());
         }
         long long objective = static_cast<long long>(n - a.assigned) * big + total;
         best = std::move(a);
@@ -388,7 +390,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     std::map<std::string, std::vector<std::size_t>> by_street;
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
-        if (!o.operating() || o.branch_id || taken[i] || o.party_members < 1 || o.party_members >= p.min_members) continue;
+        if (!o.operating() || o.branch_id || taken[i] || o.party_members < 1 || o.party_members >= p.min_members)
+            continue;
         by_street[area_code(street, i)].push_back(i);
     }
     std::vector<std::size_t> leftovers;
@@ -455,10 +458,14 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             double best = 1e300;
             for (auto nb : nbrs[b]) {
                 int r = region_of[nb];
-                if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs) continue;
+                if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs)
+                    continue;
                 auto seed = regions[static_cast<std::size_t>(r)][0];
                 double c = step_cost(seed, b);
-                if (dist(seed, b) <= p.joint_max_m && c < best) { best = c; target = static_cast<std::size_t>(r); }
+                if (dist(seed, b) <= p.joint_max_m && c < best) {
+                    best = c;
+                    target = static_cast<std::size_t>(r);
+                }
             }
             if (target) {
                 regions[*target].push_back(b);
@@ -483,7 +490,13 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
 
     // 4. Rule 3, first part: what rule 2 could not group is affiliated to its community.
     for (auto i : leftovers) {
-        Proposal pr{new_id("A"), "affiliate", {d.orgs[i].id}, d.orgs[i].party_members, area_code(community, i), std::nullopt, 0};
+        Proposal pr{new_id("A"),
+                    "affiliate",
+                    {d.orgs[i].id},
+                    d.orgs[i].party_members,
+                    area_code(community, i),
+                    std::nullopt,
+                    0};
         plan.proposals.push_back(std::move(pr));
         taken[i] = 1;
     }
@@ -521,7 +534,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         for (std::size_t t = 0; t < todo.size(); ++t) {
             const auto& o = d.orgs[todo[t]];
             const auto& street_code = org_street[t];
-            by_industry.org_key.push_back(street_code.empty() || o.industry.empty() ? -1 : key(street_code + "|" + o.industry));
+            by_industry.org_key.push_back(
+                street_code.empty() || o.industry.empty() ? -1 : key(street_code + "|" + o.industry));
             by_industry.floor_m.push_back(0);
             by_street.org_key.push_back(street_code.empty() ? -1 : key(street_code));
             by_street.floor_m.push_back(o.industry.empty() ? 0 : p.industry_penalty_m);
@@ -603,11 +617,15 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             double best_cost = base + p.contiguity_max_m;
             std::set<std::size_t> candidates(present[static_cast<std::size_t>(area)]);
             for (int nb : neighbours[static_cast<std::size_t>(area)])
-                candidates.insert(present[static_cast<std::size_t>(nb)].begin(), present[static_cast<std::size_t>(nb)].end());
+                candidates.insert(present[static_cast<std::size_t>(nb)].begin(),
+                                  present[static_cast<std::size_t>(nb)].end());
             for (std::size_t k : candidates) {
                 if (k == ju || left[k] <= 0) continue;
                 double c = cost_of(t, k);
-                if (c <= best_cost) { best_cost = c; best = k; }
+                if (c <= best_cost) {
+                    best_cost = c;
+                    best = k;
+                }
             }
             if (!best) continue;
             if (--territory[ju][area] == 0) {
@@ -662,23 +680,26 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
                 plan.flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
         }
         if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > p.joint_max_orgs)
-            plan.flags.push_back({"joint_over_cap", {std::to_string(b.id)},
+            plan.flags.push_back({"joint_over_cap",
+                                  {std::to_string(b.id)},
                                   "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
                                       " organizations (at most " + std::to_string(p.joint_max_orgs) + ")"});
     }
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
         if (o.operating() && o.employees >= 50 && o.party_members == 0)
-            plan.flags.push_back({"no_members", {std::to_string(o.id)},
+            plan.flags.push_back({"no_members",
+                                  {std::to_string(o.id)},
                                   o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
         if (grid[i] < 0)
             plan.flags.push_back({"outside_grid", {std::to_string(o.id)}, o.name + " lies outside every grid cell"});
     }
     for (std::size_t j = 0; j < d.instructors.size(); ++j)
         if (load[j] > d.instructors[j].capacity)
-            plan.flags.push_back({"instructor_over_capacity", {std::to_string(d.instructors[j].id)},
-                                  d.instructors[j].name + " covers " + std::to_string(load[j]) + " organizations, capacity " +
-                                      std::to_string(d.instructors[j].capacity)});
+            plan.flags.push_back({"instructor_over_capacity",
+                                  {std::to_string(d.instructors[j].id)},
+                                  d.instructors[j].name + " covers " + std::to_string(load[j]) +
+                                      " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
     // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
     std::vector<std::pair<std::string_view, std::int64_t>> codes;
     codes.reserve(d.orgs.size());
@@ -691,8 +712,9 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         if (b - a > 1) {
             std::vector<std::string> ids;
             for (std::size_t k = a; k < b; ++k) ids.push_back(std::to_string(codes[k].second));
-            plan.flags.push_back({"duplicate_credit_code", ids,
-                                  "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});
+            plan.flags.push_back(
+                {"duplicate_credit_code", ids,
+                 "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});
         }
         a = b;
     }
@@ -734,10 +756,15 @@ nlohmann::json to_json(const Plan& plan) {
     for (const auto& f : plan.flags) j["flags"].push_back({{"type", f.type}, {"ids", f.ids}, {"message", f.message}});
     json timings = json::object();
     for (const auto& [k, v] : plan.timings_ms) timings[k] = std::round(v * 10) / 10;
-    j["summary"] = {{"standalone", counts["standalone"]}, {"joint", counts["joint"]}, {"affiliate", counts["affiliate"]},
-                    {"instructor", counts["instructor"]}, {"unassigned", plan.unassigned},
-                    {"instructor_k", plan.instructor_k}, {"contiguity_moves", plan.contiguity_moves},
-                    {"contiguity_cost_m", std::round(plan.contiguity_cost_m)}, {"timings_ms", timings}};
+    j["summary"] = {{"standalone", counts["standalone"]},
+                    {"joint", counts["joint"]},
+                    {"affiliate", counts["affiliate"]},
+                    {"instructor", counts["instructor"]},
+                    {"unassigned", plan.unassigned},
+                    {"instructor_k", plan.instructor_k},
+                    {"contiguity_moves", plan.contiguity_moves},
+                    {"contiguity_cost_m", std::round(plan.contiguity_cost_m)},
+                    {"timings_ms", timings}};
     return j;
 }
 

@@ -26,7 +26,8 @@ PolygonIndex::PolygonIndex(const std::vector<const MultiPolygon*>& shapes) : imp
         impl_->ids[i] = i;
         impl_->shapes.push_back(to_geos(*shapes[i]));
         impl_->prepared.emplace_back(GEOSPrepare_r(ctx, impl_->shapes.back().get()));
-        if (!shapes[i]->empty()) GEOSSTRtree_insert_r(ctx, impl_->tree.get(), impl_->shapes.back().get(), &impl_->ids[i]);
+        if (!shapes[i]->empty())
+            GEOSSTRtree_insert_r(ctx, impl_->tree.get(), impl_->shapes.back().get(), &impl_->ids[i]);
     }
 }
 

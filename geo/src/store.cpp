@@ -28,9 +28,11 @@ struct LayerSpec {
 
 const std::vector<LayerSpec>& schema() {
     static const std::vector<LayerSpec> layers = {
-        {"areas", wkbMultiPolygon,
+        {"areas",
+         wkbMultiPolygon,
          {{"code", OFTString}, {"name", OFTString}, {"level", OFTString}, {"parent_code", OFTString}}},
-        {"orgs", wkbPoint,
+        {"orgs",
+         wkbPoint,
          {{"id", OFTInteger64},
           {"name", OFTString},
           {"kind", OFTString},
@@ -43,17 +45,29 @@ const std::vector<LayerSpec>& schema() {
           {"branch_id", OFTInteger64},
           {"instructor_id", OFTInteger64},
           {"version", OFTInteger64}}},
-        {"instructors", wkbPoint,
-         {{"id", OFTInteger64}, {"name", OFTString}, {"capacity", OFTInteger}, {"industries", OFTString},
+        {"instructors",
+         wkbPoint,
+         {{"id", OFTInteger64},
+          {"name", OFTString},
+          {"capacity", OFTInteger},
+          {"industries", OFTString},
           {"unit", OFTString}}},
-        {"branches", wkbNone,
-         {{"id", OFTInteger64}, {"name", OFTString}, {"type", OFTString}, {"members", OFTInteger},
+        {"branches",
+         wkbNone,
+         {{"id", OFTInteger64},
+          {"name", OFTString},
+          {"type", OFTString},
+          {"members", OFTInteger},
           {"org_ids", OFTString}}},
-        {"audit", wkbNone,
-         {{"time", OFTString}, {"token_name", OFTString}, {"action", OFTString}, {"org_id", OFTInteger64},
-          {"before", OFTString}, {"after", OFTString}}},
-        {"tokens", wkbNone,
-         {{"name", OFTString}, {"role", OFTString}, {"hash", OFTString}, {"created", OFTString}}},
+        {"audit",
+         wkbNone,
+         {{"time", OFTString},
+          {"token_name", OFTString},
+          {"action", OFTString},
+          {"org_id", OFTInteger64},
+          {"before", OFTString},
+          {"after", OFTString}}},
+        {"tokens", wkbNone, {{"name", OFTString}, {"role", OFTString}, {"hash", OFTString}, {"created", OFTString}}},
     };
     return layers;
 }
@@ -126,8 +140,9 @@ struct Store::Impl {
             OGRLayer* l = ds->CreateLayer(spec.name, srs, spec.geometry, options);
             if (srs) srs->Release();
             CSLDestroy(options);
-            if (!l) throw store_error(std::string("cannot create layer '") + spec.name + "' in " + uri + ": " +
-                                      CPLGetLastErrorMsg());
+            if (!l)
+                throw store_error(std::string("cannot create layer '") + spec.name + "' in " + uri + ": " +
+                                  CPLGetLastErrorMsg());
             for (const auto& f : spec.fields) {
                 OGRFieldDefn defn(f.name, f.type);
                 defn.SetSubType(f.subtype);
@@ -187,10 +202,14 @@ struct Store::Impl {
                 f->SetField(fx["party_members"], o.party_members);
                 f->SetField(fx["status"], std::string(to_string(o.status)).c_str());
                 f->SetField(fx["above_scale"], o.above_scale ? 1 : 0);
-                if (o.branch_id) f->SetField(fx["branch_id"], static_cast<GIntBig>(*o.branch_id));
-                else f->SetFieldNull(fx["branch_id"]);
-                if (o.instructor_id) f->SetField(fx["instructor_id"], static_cast<GIntBig>(*o.instructor_id));
-                else f->SetFieldNull(fx["instructor_id"]);
+                if (o.branch_id)
+                    f->SetField(fx["branch_id"], static_cast<GIntBig>(*o.branch_id));
+                else
+                    f->SetFieldNull(fx["branch_id"]);
+                if (o.instructor_id)
+                    f->SetField(fx["instructor_id"], static_cast<GIntBig>(*o.instructor_id));
+                else
+                    f->SetFieldNull(fx["instructor_id"]);
                 f->SetField(fx["version"], static_cast<GIntBig>(o.version));
                 f->SetGeometryDirectly(to_ogr(o.location).release());
                 create(l, *f);
@@ -355,10 +374,14 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
         for (const auto& u : orgs) {
             auto f = own(l->GetFeature(u.id));
             if (!f) throw store_error("no organization " + std::to_string(u.id) + " in the store");
-            if (u.branch_id) f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
-            else f->SetFieldNull(fx["branch_id"]);
-            if (u.instructor_id) f->SetField(fx["instructor_id"], static_cast<GIntBig>(*u.instructor_id));
-            else f->SetFieldNull(fx["instructor_id"]);
+            if (u.branch_id)
+                f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
+            else
+                f->SetFieldNull(fx["branch_id"]);
+            if (u.instructor_id)
+                f->SetField(fx["instructor_id"], static_cast<GIntBig>(*u.instructor_id));
+            else
+                f->SetFieldNull(fx["instructor_id"]);
             f->SetField(fx["version"], static_cast<GIntBig>(u.version));
             if (l->SetFeature(f.get()) != OGRERR_NONE)
                 throw store_error("cannot update organization " + std::to_string(u.id) + ": " + CPLGetLastErrorMsg());

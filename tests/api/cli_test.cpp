@@ -1,14 +1,12 @@
 // The covermap executable, run as a user runs it.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
-
-#include <sys/wait.h>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "support.hpp"
 
@@ -83,7 +81,8 @@ TEST(Cli, ErrorsAreOneLineAndNonZero) {
     EXPECT_FALSE(std::filesystem::exists(dir / "nope.gpkg")) << "a read must not create a store";
 
     {
-        std::ofstream(dir / "bad.csv") << "id,name,kind,employees,party_members,status,lon,lat\n1,甲,enterprise,x,0,operating,1,2\n";
+        std::ofstream(dir / "bad.csv")
+            << "id,name,kind,employees,party_members,status,lon,lat\n1,甲,enterprise,x,0,operating,1,2\n";
     }
     auto bad = run("import --db " + (dir / "s.gpkg") + " --kind orgs " + (dir / "bad.csv"), dir);
     EXPECT_NE(bad.status, 0);
@@ -103,17 +102,20 @@ TEST(Cli, ExportShapefileAndErrors) {
     ASSERT_EQ(ok.status, 0) << ok.err;
     EXPECT_NE(ok.out.find("exported 7 features"), std::string::npos) << ok.out;
     EXPECT_TRUE(std::filesystem::exists(dir / "a.zip"));
-    auto where = run("export --db " + (dir / "d.gpkg") + " --layer orgs --where \"nonsense ===\" --out " + (dir / "b.zip"), dir);
+    auto where =
+        run("export --db " + (dir / "d.gpkg") + " --layer orgs --where \"nonsense ===\" --out " + (dir / "b.zip"), dir);
     EXPECT_NE(where.status, 0);
     EXPECT_NE(where.err.find("bad --where"), std::string::npos) << where.err;
-    auto srs = run("export --db " + (dir / "d.gpkg") + " --layer orgs --srs EPSG:123456789 --out " + (dir / "c.zip"), dir);
+    auto srs =
+        run("export --db " + (dir / "d.gpkg") + " --layer orgs --srs EPSG:123456789 --out " + (dir / "c.zip"), dir);
     EXPECT_NE(srs.status, 0);
     EXPECT_NE(srs.err.find("unknown CRS"), std::string::npos) << srs.err;
 }
 
 TEST(Cli, AdjacencyAndPlan) {
     TempDir dir;
-    auto adj = run("adjacency " + std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson --out " + (dir / "e.csv"), dir);
+    auto adj =
+        run("adjacency " + std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson --out " + (dir / "e.csv"), dir);
     ASSERT_EQ(adj.status, 0) << adj.err;
     auto last = adj.out.substr(adj.out.rfind('{'));
     auto j = nlohmann::json::parse(last);
@@ -156,9 +158,7 @@ TEST(Cli, AdjacencyAndPlan) {
 
 TEST(Cli, LocateContract) {
     TempDir dir;
-    {
-        std::ofstream(dir / "p.csv") << "id,x,y,demand\na,0,0,1\nb,1,0,1\nc,10,0,1\nd,11,0,1\n";
-    }
+    { std::ofstream(dir / "p.csv") << "id,x,y,demand\na,0,0,1\nb,1,0,1\nc,10,0,1\nd,11,0,1\n"; }
     auto r = run("locate --points " + (dir / "p.csv") + " --p 2 --out " + (dir / "r.json"), dir);
     ASSERT_EQ(r.status, 0) << r.err;
     std::ifstream in(dir / "r.json");
@@ -173,7 +173,9 @@ TEST(Cli, LocateContract) {
     EXPECT_NE(cap.err.find("exceeds p"), std::string::npos) << cap.err;
     auto both = run("locate --points " + (dir / "p.csv") + " --costs x.csv --p 2 --out " + (dir / "r3.json"), dir);
     EXPECT_NE(both.status, 0);
-    auto pmed = run("locate --costs " + std::string(COVERMAP_TEST_DATA) + "/orlib/pmed1_costs.csv --p 5 --out " + (dir / "pm.json"), dir);
+    auto pmed = run(
+        "locate --costs " + std::string(COVERMAP_TEST_DATA) + "/orlib/pmed1_costs.csv --p 5 --out " + (dir / "pm.json"),
+        dir);
     ASSERT_EQ(pmed.status, 0) << pmed.err;
     std::ifstream pin(dir / "pm.json");
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(pin)["cost"].get<double>(), 5819);

@@ -1,29 +1,28 @@
 // The HTTP server on a loopback port: every route and status, roles, limits, concurrency,
 // OGC API Features through GDAL's OAPIF driver, kill -9 durability.
-#include <gtest/gtest.h>
+#include "covermap/api/server.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <ogrsf_frmts.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <gdal_priv.h>
-#include <nlohmann/json.hpp>
-#include <ogrsf_frmts.h>
-
 #include "covermap/api/app.hpp"
-#include "covermap/api/server.hpp"
 #include "covermap/geo/demo.hpp"
-#include "covermap/tiles/tile_id.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/tiles/tile_id.hpp"
 #include "support.hpp"
 
 using namespace covermap;
@@ -97,7 +96,8 @@ Reply request(unsigned short port, const std::string& method, const std::string&
     std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
     for (const auto& h : headers) req += h + "\r\n";
-    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
     return raw(port, req);
 }
@@ -132,7 +132,9 @@ protected:
         delete dir_;
     }
 
-    static json org(std::int64_t id) { return json::parse(request(port_, "GET", "/api/orgs/" + std::to_string(id), viewer_).body); }
+    static json org(std::int64_t id) {
+        return json::parse(request(port_, "GET", "/api/orgs/" + std::to_string(id), viewer_).body);
+    }
 
     static test::TempDir* dir_;
     static std::string db_;
@@ -160,7 +162,9 @@ TEST_F(ServerTest, HealthNeedsNoTokenEverythingElseDoes) {
     EXPECT_EQ(json::parse(none.body)["code"], "Unauthorized");
     EXPECT_EQ(request(port_, "GET", "/api/coverage?level=district", "cm_not_a_token").status, 401);
     EXPECT_EQ(request(port_, "GET", "/api/coverage?level=district", viewer_).status, 200);
-    EXPECT_EQ(request(port_, "PUT", "/api/orgs/1/instructor", viewer_, R"({"instructor_id":1})", {"If-Match: \"1\""}).status, 403);
+    EXPECT_EQ(
+        request(port_, "PUT", "/api/orgs/1/instructor", viewer_, R"({"instructor_id":1})", {"If-Match: \"1\""}).status,
+        403);
     EXPECT_EQ(request(port_, "POST", "/api/import/orgs?format=csv", planner_, "x").status, 403);
     EXPECT_EQ(request(port_, "GET", "/api/nothing", viewer_).status, 404);
     EXPECT_EQ(request(port_, "POST", "/api/coverage", viewer_, "{}").status, 405);
@@ -276,7 +280,8 @@ TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
             for (int round = 0; round < 5; ++round) {
                 auto v = org(mine)["version"].get<std::int64_t>();
                 auto r = round % 2 == 0
-                             ? request(port_, "PUT", path, planner_, json{{"instructor_id", roomy[static_cast<std::size_t>(w)]}}.dump(),
+                             ? request(port_, "PUT", path, planner_,
+                                       json{{"instructor_id", roomy[static_cast<std::size_t>(w)]}}.dump(),
                                        {"If-Match: " + std::to_string(v)})
                              : request(port_, "DELETE", path, planner_, "", {"If-Match: " + std::to_string(v)});
                 EXPECT_EQ(r.status, 200) << r.body;
@@ -286,9 +291,12 @@ TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
                 auto v = org(shared_org)["version"].get<std::int64_t>();
                 auto r = request(port_, "PUT", shared_path, planner_, json{{"instructor_id", roomy[8]}}.dump(),
                                  {"If-Match: " + std::to_string(v)});
-                if (r.status == 200) ++successes;
-                else if (r.status == 412) ++conflicts;
-                else ADD_FAILURE() << r.status << " " << r.body;
+                if (r.status == 200)
+                    ++successes;
+                else if (r.status == 412)
+                    ++conflicts;
+                else
+                    ADD_FAILURE() << r.status << " " << r.body;
             }
         });
     }
@@ -297,7 +305,8 @@ TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
     EXPECT_GE(successes.load(), 1);
     // Every acknowledged edit is one version step: none lost, none doubled.
     EXPECT_EQ(org(shared_org)["version"].get<std::int64_t>(), shared_before + successes);
-    for (int w = 0; w < 8; ++w) EXPECT_TRUE(org(orgs[static_cast<std::size_t>(w + 1)])["instructor_id"] == roomy[static_cast<std::size_t>(w)]);
+    for (int w = 0; w < 8; ++w)
+        EXPECT_TRUE(org(orgs[static_cast<std::size_t>(w + 1)])["instructor_id"] == roomy[static_cast<std::size_t>(w)]);
 }
 
 TEST_F(ServerTest, PlanAndAcceptWithConflicts) {
@@ -329,12 +338,15 @@ TEST_F(ServerTest, PlanAndAcceptWithConflicts) {
         const auto& p = by_id[pid];
         for (const auto& oid : p["orgs"]) {
             auto o = org(oid.get<std::int64_t>());
-            if (p["type"] == "instructor") EXPECT_EQ(o["instructor_id"], p["instructor_id"]);
-            else EXPECT_FALSE(o["branch_id"].is_null());
+            if (p["type"] == "instructor")
+                EXPECT_EQ(o["instructor_id"], p["instructor_id"]);
+            else
+                EXPECT_FALSE(o["branch_id"].is_null());
         }
     }
     // Accepting the same proposals again conflicts on each, per proposal.
-    auto again = json::parse(request(port_, "POST", "/api/plan/" + id + "/accept", planner_, json{{"proposals", pick}}.dump()).body);
+    auto again = json::parse(
+        request(port_, "POST", "/api/plan/" + id + "/accept", planner_, json{{"proposals", pick}}.dump()).body);
     EXPECT_TRUE(again["applied"].empty());
     EXPECT_EQ(again["conflicts"].size(), pick.size());
 }
@@ -362,8 +374,9 @@ TEST_F(ServerTest, ExportAndImport) {
     EXPECT_EQ(json::parse(imp.body)["imported"], 1);
     EXPECT_EQ(org(900001)["name"], "新导入公司");
     auto before = geo::Store::open_existing(db_).count("orgs");
-    auto broken = request(port_, "POST", "/api/import/orgs?format=csv", admin_,
-                          "id,name,kind,employees,party_members,status,lon,lat\n900002,甲,enterprise,many,0,operating,123.8,42.2\n");
+    auto broken = request(
+        port_, "POST", "/api/import/orgs?format=csv", admin_,
+        "id,name,kind,employees,party_members,status,lon,lat\n900002,甲,enterprise,many,0,operating,123.8,42.2\n");
     EXPECT_EQ(broken.status, 400);
     EXPECT_NE(broken.body.find("line 2: employees 'many' is not an integer"), std::string::npos) << broken.body;
     EXPECT_EQ(broken.body.find("/tmp"), std::string::npos) << broken.body;
@@ -396,7 +409,8 @@ TEST_F(ServerTest, LimitsAndHostileRequests) {
     EXPECT_LE(n, 0) << "closed without an answer";
     EXPECT_LT(waited, std::chrono::seconds(5));
     // Pipelined requests on one connection are answered in order.
-    auto two = raw(port_, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    auto two =
+        raw(port_, "GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(two.status, 200);
     EXPECT_NE(two.body.find("HTTP/1.1 404"), std::string::npos);
     // Still serving.
@@ -455,8 +469,10 @@ TEST_F(ServerTest, MetricsAreScraped) {
     auto m = request(port_, "GET", "/metrics", viewer_);
     ASSERT_EQ(m.status, 200);
     EXPECT_NE(m.header("Content-Type").find("text/plain"), std::string::npos);
-    EXPECT_NE(m.body.find("covermap_http_requests_total{route=\"/health\",status=\"200\"}"), std::string::npos) << m.body;
-    EXPECT_NE(m.body.find("covermap_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"), std::string::npos);
+    EXPECT_NE(m.body.find("covermap_http_requests_total{route=\"/health\",status=\"200\"}"), std::string::npos)
+        << m.body;
+    EXPECT_NE(m.body.find("covermap_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"),
+              std::string::npos);
     EXPECT_NE(m.body.find("covermap_open_connections "), std::string::npos);
     EXPECT_NE(m.body.find("covermap_planner_runs_total "), std::string::npos);
     EXPECT_EQ(request(port_, "GET", "/metrics").status, 401);
@@ -537,7 +553,8 @@ TEST(ServeProcess, KillNineKeepsAcknowledgedEditsAndSigtermDrains) {
 TEST_F(ServerTest, TilesWithEtagsAndErrors) {
     // Tieling city at z12.
     int z = 12, x = 3457, y = 1516;
-    std::string path = "/tiles/coverage-street/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".png";
+    std::string path =
+        "/tiles/coverage-street/" + std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y) + ".png";
     auto t = request(port_, "GET", path, viewer_);
     ASSERT_EQ(t.status, 200) << t.body;
     EXPECT_EQ(t.header("Content-Type"), "image/png");
@@ -598,7 +615,9 @@ TEST_F(ServerTest, ConcurrentTileRequests) {
         threads.emplace_back([&, i] {
             for (int k = 0; k < 4; ++k) {
                 int x = 3456 + (i + k) % 8, y = 1512 + (i * 3 + k) % 8;
-                auto r = request(port_, "GET", "/tiles/coverage-grid/12/" + std::to_string(x) + "/" + std::to_string(y) + ".png", viewer_);
+                auto r =
+                    request(port_, "GET",
+                            "/tiles/coverage-grid/12/" + std::to_string(x) + "/" + std::to_string(y) + ".png", viewer_);
                 ok += r.status == 200;
             }
         });

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "covermap/api/text_table.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace covermap::api;
 

@@ -1,8 +1,9 @@
+#include "covermap/geo/coverage.hpp"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "covermap/geo/coverage.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -26,7 +27,8 @@ Dataset hand_made() {
     Dataset d;
     d.areas.push_back({"211202001001001", "甲网格", Level::grid, "211202001001", square(0, 0, 1)});
     d.areas.push_back({"211202001001002", "乙网格", Level::grid, "211202001001", square(1, 0, 1)});
-    d.areas.push_back({"211202401", "园区", Level::park, "211202", {Polygon{{{0, 0}, {1.5, 0}, {1.5, 1}, {0, 1}, {0, 0}}, {}}}});
+    d.areas.push_back(
+        {"211202401", "园区", Level::park, "211202", {Polygon{{{0, 0}, {1.5, 0}, {1.5, 1}, {0, 1}, {0, 0}}, {}}}});
     d.branches.push_back({1, "甲党支部", BranchType::standalone, 5, {1}});
     d.branches.push_back({2, "联合党支部", BranchType::joint, 3, {2, 3}});
     d.branches.push_back({3, "挂靠", BranchType::affiliated, 1, {4}});
@@ -45,9 +47,9 @@ Dataset hand_made() {
     d.orgs.back().instructor_id = 7;
     d.orgs.push_back(org(6, 1.8, 0.8, OrgKind::enterprise, OrgStatus::deregistered));  // shell: not operating
     d.orgs.back().branch_id = 4;
-    d.orgs.push_back(org(7, 1.9, 0.1));  // uncovered
+    d.orgs.push_back(org(7, 1.9, 0.1));                   // uncovered
     d.orgs.push_back(org(8, 0.9, 0.9, OrgKind::social));  // social, uncovered
-    d.orgs.push_back(org(9, 5, 5));      // outside every area
+    d.orgs.push_back(org(9, 5, 5));                       // outside every area
     d.orgs.back().instructor_id = 7;
     return d;
 }
@@ -61,7 +63,7 @@ TEST(Coverage, DefinitionsOnAHandMadeCase) {
     EXPECT_EQ(left.code, "211202001001001");
     EXPECT_EQ(left.orgs, 4);
     EXPECT_EQ(left.operating, 4);
-    EXPECT_EQ(left.org_covered, 3);   // 1 standalone + 2 joint
+    EXPECT_EQ(left.org_covered, 3);  // 1 standalone + 2 joint
     EXPECT_EQ(left.standalone, 1);
     EXPECT_EQ(left.work_covered, 3);
     EXPECT_EQ(left.instructor_covered, 1);
@@ -73,7 +75,7 @@ TEST(Coverage, DefinitionsOnAHandMadeCase) {
     EXPECT_EQ(right.operating, 3);    // the deregistered one counts nowhere
     EXPECT_EQ(right.org_covered, 1);  // the affiliated one
     EXPECT_EQ(right.standalone, 0);
-    EXPECT_EQ(right.work_covered, 2); // affiliated + instructor-only
+    EXPECT_EQ(right.work_covered, 2);  // affiliated + instructor-only
     EXPECT_EQ(right.instructor_covered, 1);
     EXPECT_DOUBLE_EQ(right.work_coverage(), 2.0 / 3.0);
 
@@ -108,9 +110,9 @@ TEST(Coverage, JsonContract) {
     auto j = to_json(compute_coverage(hand_made(), Level::grid));
     EXPECT_EQ(j["level"], "grid");
     ASSERT_EQ(j["areas"].size(), 2u);
-    for (const char* key : {"code", "name", "orgs", "operating", "org_covered", "standalone", "work_covered",
-                            "instructor_covered", "org_coverage", "standalone_rate", "work_coverage",
-                            "instructor_coverage"}) {
+    for (const char* key :
+         {"code", "name", "orgs", "operating", "org_covered", "standalone", "work_covered", "instructor_covered",
+          "org_coverage", "standalone_rate", "work_coverage", "instructor_coverage"}) {
         EXPECT_TRUE(j["areas"][0].contains(key)) << key;
         EXPECT_TRUE(j["total"].contains(key)) << key;
     }

@@ -1,3 +1,5 @@
+#include "covermap/geo/demo.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -5,7 +7,6 @@
 #include <set>
 
 #include "covermap/geo/coverage.hpp"
-#include "covermap/geo/demo.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "support.hpp"
 
@@ -51,8 +52,8 @@ TEST(Demo, HierarchyCodesAndRealisticCounts) {
         EXPECT_TRUE(by_code.emplace(a.code, &a).second) << "duplicate code " << a.code;
     }
     EXPECT_EQ(count[Level::district], 7);
-    EXPECT_GE(count[Level::street], 70);        // tens per county
-    EXPECT_GE(count[Level::community], 1000);   // tens per street
+    EXPECT_GE(count[Level::street], 70);       // tens per county
+    EXPECT_GE(count[Level::community], 1000);  // tens per street
     EXPECT_GE(count[Level::grid], 4 * count[Level::community]);
     EXPECT_GE(count[Level::park], 4);
     std::set<std::string> counties = {"211202", "211204", "211221", "211223", "211224", "211281", "211282"};
@@ -60,11 +61,21 @@ TEST(Demo, HierarchyCodesAndRealisticCounts) {
         park(R"(\d{6}[45]\d\d)");
     for (const auto& a : demo().areas) {
         switch (a.level) {
-            case Level::district: EXPECT_TRUE(counties.count(a.code)) << a.code; break;
-            case Level::street: EXPECT_TRUE(std::regex_match(a.code, street)) << a.code; break;
-            case Level::community: EXPECT_TRUE(std::regex_match(a.code, community)) << a.code; break;
-            case Level::grid: EXPECT_TRUE(std::regex_match(a.code, grid)) << a.code; break;
-            case Level::park: EXPECT_TRUE(std::regex_match(a.code, park)) << a.code; break;
+            case Level::district:
+                EXPECT_TRUE(counties.count(a.code)) << a.code;
+                break;
+            case Level::street:
+                EXPECT_TRUE(std::regex_match(a.code, street)) << a.code;
+                break;
+            case Level::community:
+                EXPECT_TRUE(std::regex_match(a.code, community)) << a.code;
+                break;
+            case Level::grid:
+                EXPECT_TRUE(std::regex_match(a.code, grid)) << a.code;
+                break;
+            case Level::park:
+                EXPECT_TRUE(std::regex_match(a.code, park)) << a.code;
+                break;
         }
         if (a.level != Level::district) {
             ASSERT_TRUE(by_code.count(a.parent_code)) << a.code << " has no parent " << a.parent_code;

@@ -1,19 +1,19 @@
 // Exports read back by three readers nobody here wrote: GDAL/OGR, pyshp and shpjs.
-#include <gtest/gtest.h>
-
-#include <array>
-#include <fstream>
-#include <cstdio>
-#include <map>
+#include "covermap/geo/export.hpp"
 
 #include <gdal_priv.h>
-#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
 #include <ogrsf_frmts.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/error.hpp"
-#include "covermap/geo/export.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "support.hpp"
 
@@ -116,7 +116,7 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
         const auto& o = *by_id.at(f->GetFieldAsInteger64("id"));
         for (auto& [k, v] : expected_org(o, types, encoding == "GBK")) {
             int idx = f->GetFieldIndex(k.c_str());
-            json got = !f->IsFieldSetAndNotNull(idx) ? json()
+            json got = !f->IsFieldSetAndNotNull(idx)                     ? json()
                        : f->GetFieldDefnRef(idx)->GetType() == OFTString ? json(f->GetFieldAsString(idx))
                                                                          : json(f->GetFieldAsInteger64(idx));
             EXPECT_TRUE(same(got, v)) << "GDAL org " << o.id << " " << k << ": " << got << " != " << v;

@@ -1,6 +1,7 @@
+#include "covermap/geo/gcj02.hpp"
+
 #include <gtest/gtest.h>
 
-#include "covermap/geo/gcj02.hpp"
 #include "covermap/geo/geometry.hpp"
 
 using namespace covermap::geo;

@@ -1,6 +1,7 @@
+#include "covermap/geo/geometry.hpp"
+
 #include <gtest/gtest.h>
 
-#include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "support.hpp"
 
@@ -36,7 +37,7 @@ TEST(Geometry, VoronoiSplitTilesTheParent) {
         sum += planar_area(pieces[i]);
     }
     double whole = planar_area(parent);
-    EXPECT_NEAR(sum, whole, 1e-9 * whole);                       // no overlaps
+    EXPECT_NEAR(sum, whole, 1e-9 * whole);                             // no overlaps
     EXPECT_NEAR(planar_area(union_all(pieces)), whole, 1e-9 * whole);  // no gaps
 }
 

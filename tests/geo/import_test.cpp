@@ -1,15 +1,15 @@
-#include <gtest/gtest.h>
-
-#include <fstream>
+#include "covermap/geo/import.hpp"
 
 #include <cpl_string.h>
 #include <gdal_priv.h>
+#include <gtest/gtest.h>
 #include <ogrsf_frmts.h>
+
+#include <fstream>
 
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/gcj02.hpp"
 #include "covermap/geo/geometry.hpp"
-#include "covermap/geo/import.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -93,8 +93,9 @@ TEST(Import, CsvWithXYColumnsAndGcj02) {
     auto store = store_with_grid(dir);
     Point wgs{123.8455, 42.2855};
     Point gcj = wgs84_to_gcj02(wgs);
-    write(dir / "orgs.csv", "id,name,kind,employees,party_members,status,x,y\n7,高德地图上的公司,enterprise,5,0,operating," +
-                                std::to_string(gcj.x) + "," + std::to_string(gcj.y) + "\n");
+    write(dir / "orgs.csv",
+          "id,name,kind,employees,party_members,status,x,y\n7,高德地图上的公司,enterprise,5,0,operating," +
+              std::to_string(gcj.x) + "," + std::to_string(gcj.y) + "\n");
     auto p = params(ImportKind::orgs, dir / "orgs.csv");
     p.gcj02 = true;
     import_into(store, p);
@@ -112,9 +113,11 @@ TEST(Import, CsvWithABadRowChangesNothing) {
           "1,好公司,enterprise,,C,10,0,operating,0,123.845,42.285\n"
           "2,坏公司,enterprise,,C,many,0,operating,0,123.846,42.286\n");
     expect_rejected(store, params(ImportKind::orgs, dir / "bad.csv"), "line 3: employees 'many' is not an integer");
-    write(dir / "bad2.csv", "id,name,kind,employees,party_members,status,lon,lat\n1,甲,enterprise,1,0,operating,abc,42\n");
+    write(dir / "bad2.csv",
+          "id,name,kind,employees,party_members,status,lon,lat\n1,甲,enterprise,1,0,operating,abc,42\n");
     expect_rejected(store, params(ImportKind::orgs, dir / "bad2.csv"), "line 2: longitude 'abc' is not a number");
-    write(dir / "bad3.csv", "id,name,kind,employees,party_members,status,lon,lat\n1,甲,company,1,0,operating,123.8,42\n");
+    write(dir / "bad3.csv",
+          "id,name,kind,employees,party_members,status,lon,lat\n1,甲,company,1,0,operating,123.8,42\n");
     expect_rejected(store, params(ImportKind::orgs, dir / "bad3.csv"), "kind 'company'");
 }
 
@@ -176,7 +179,7 @@ TEST(Import, AreasNeedALevel) {
 // Writes a one-feature EPSG:4490 shapefile whose text fields hold GBK bytes, with no .cpg
 // and no language id (ENCODING="" writes the bytes as given), as many old files are.
 static void write_gbk_shapefile(const std::string& path, const std::vector<std::pair<std::string, std::string>>& fields,
-                         const OGRGeometry& geometry) {
+                                const OGRGeometry& geometry) {
     GDALAllRegister();
     auto* drv = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
     GDALDataset* ds = drv->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
@@ -206,8 +209,12 @@ TEST(Import, ShapefileWithGbkAttributesAndNoCpg) {
     TempDir dir;
     // Shapefile names are at most 10 bytes: party_members travels as party_mbr.
     write_gbk_shapefile(dir / "gbk.shp",
-                        {{"id", "5"}, {"name", "铁岭银州区红旗街道鑫源商贸有限公司"}, {"kind", "enterprise"},
-                         {"employees", "12"}, {"party_mbr", "1"}, {"status", "operating"},
+                        {{"id", "5"},
+                         {"name", "铁岭银州区红旗街道鑫源商贸有限公司"},
+                         {"kind", "enterprise"},
+                         {"employees", "12"},
+                         {"party_mbr", "1"},
+                         {"status", "operating"},
                          {"cred_code", "91211202MA0A1B2C3D"}},
                         OGRPoint(123.845, 42.285));
     ASSERT_FALSE(std::filesystem::exists(dir / "gbk.cpg"));
@@ -239,7 +246,8 @@ TEST(Import, ShapefileGbkWithEncodingOption) {
     TempDir dir;
     OGRPolygon poly;
     OGRLinearRing ring;
-    for (auto [x, y] : std::vector<std::pair<double, double>>{{123.8, 42.2}, {123.9, 42.2}, {123.9, 42.3}, {123.8, 42.2}})
+    for (auto [x, y] :
+         std::vector<std::pair<double, double>>{{123.8, 42.2}, {123.9, 42.2}, {123.9, 42.3}, {123.8, 42.2}})
         ring.addPoint(x, y);
     poly.addRing(&ring);
     write_gbk_shapefile(dir / "gbk.shp", {{"code", "211202001001"}, {"name", "银州区红旗街道幸福社区"}}, poly);

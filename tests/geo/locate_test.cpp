@@ -1,3 +1,5 @@
+#include "covermap/geo/locate.hpp"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -5,7 +7,6 @@
 #include <random>
 
 #include "covermap/geo/error.hpp"
-#include "covermap/geo/locate.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -45,9 +46,15 @@ double brute(const LocateProblem& pr) {
                 if (l < 0) return;
             std::function<void(std::size_t, double)> go = [&](std::size_t i, double cost) {
                 if (cost >= best) return;
-                if (i == n) { best = cost; return; }
+                if (i == n) {
+                    best = cost;
+                    return;
+                }
                 auto self = std::find(med.begin(), med.end(), i);
-                if (self != med.end()) { go(i + 1, cost); return; }
+                if (self != med.end()) {
+                    go(i + 1, cost);
+                    return;
+                }
                 for (std::size_t k = 0; k < med.size(); ++k) {
                     if (left[k] < pr.demand[i]) continue;
                     left[k] -= pr.demand[i];

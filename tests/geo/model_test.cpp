@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "covermap/geo/model.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace covermap::geo;
 

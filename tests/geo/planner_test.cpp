@@ -1,15 +1,15 @@
+#include "covermap/geo/planner.hpp"
+
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/geometry.hpp"
-#include "covermap/geo/planner.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -43,8 +43,8 @@ TEST(Adjacency, QueenAndRookOnAGrid) {
 
 TEST(Adjacency, IslandsComponentsAndTolerance) {
     auto shapes = grid3x3();
-    shapes.push_back(square(10, 10, 1));      // an island
-    shapes.push_back(square(3.0004, 0, 1));   // 0.0004 away from square 2: not touching
+    shapes.push_back(square(10, 10, 1));     // an island
+    shapes.push_back(square(3.0004, 0, 1));  // 0.0004 away from square 2: not touching
     AdjacencyParams p;
     p.geographic = false;
     auto exact = build_adjacency(shapes, p);
@@ -60,9 +60,9 @@ TEST(Adjacency, IslandsComponentsAndTolerance) {
 TEST(Adjacency, DirtyPolygonsNeverCrash) {
     std::vector<MultiPolygon> shapes = grid3x3();
     shapes.push_back({Polygon{{{0, 3}, {1, 4}, {1, 3}, {0, 4}, {0, 3}}, {}}});  // bow-tie touching square 6
-    shapes.push_back({Polygon{{{5, 5}, {6, 6}}, {}}});                         // two-point ring
-    shapes.push_back({});                                                      // empty
-    shapes.push_back({Polygon{{{2, 3}, {2, 3}, {2, 3}, {2, 3}}, {}}});         // a collapsed ring
+    shapes.push_back({Polygon{{{5, 5}, {6, 6}}, {}}});                          // two-point ring
+    shapes.push_back({});                                                       // empty
+    shapes.push_back({Polygon{{{2, 3}, {2, 3}, {2, 3}, {2, 3}}, {}}});          // a collapsed ring
     AdjacencyParams p;
     p.geographic = false;
     p.tolerance_m = 0.01;
@@ -167,28 +167,35 @@ Dataset tiny() {
     d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
     d.areas.push_back({"211202002001", "乙社区", Level::community, "211202002", square(123.5, 42.5, 0.03)});
     for (int k = 0; k < 3; ++k)
-        d.areas.push_back({"211202001001" + std::string("00") + std::to_string(k + 1), "格", Level::grid, "211202001001",
-                           {Polygon{{{123.0 + 0.01 * k, 42.0}, {123.01 + 0.01 * k, 42.0}, {123.01 + 0.01 * k, 42.03},
-                                     {123.0 + 0.01 * k, 42.03}, {123.0 + 0.01 * k, 42.0}}, {}}}});
+        d.areas.push_back({"211202001001" + std::string("00") + std::to_string(k + 1),
+                           "格",
+                           Level::grid,
+                           "211202001001",
+                           {Polygon{{{123.0 + 0.01 * k, 42.0},
+                                     {123.01 + 0.01 * k, 42.0},
+                                     {123.01 + 0.01 * k, 42.03},
+                                     {123.0 + 0.01 * k, 42.03},
+                                     {123.0 + 0.01 * k, 42.0}},
+                                    {}}}});
     d.areas.push_back({"211202002001001", "远格", Level::grid, "211202002001", square(123.5, 42.5, 0.03)});
-    d.orgs.push_back(org(1, 123.005, 42.01, 4));       // rule 1: standalone
-    d.orgs.push_back(org(2, 123.015, 42.01, 1));       // rule 2 with 3
+    d.orgs.push_back(org(1, 123.005, 42.01, 4));  // rule 1: standalone
+    d.orgs.push_back(org(2, 123.015, 42.01, 1));  // rule 2 with 3
     d.orgs.push_back(org(3, 123.016, 42.011, 2));
-    d.orgs.push_back(org(4, 123.51, 42.51, 1));        // alone in its street: affiliate
-    d.orgs.push_back(org(5, 123.025, 42.02, 0));       // rule 3: instructor
-    d.orgs.push_back(org(6, 123.026, 42.021, 0));      // rule 3: no capacity left
-    d.orgs.push_back(org(7, 123.027, 42.022, 0));      // already has an instructor
+    d.orgs.push_back(org(4, 123.51, 42.51, 1));    // alone in its street: affiliate
+    d.orgs.push_back(org(5, 123.025, 42.02, 0));   // rule 3: instructor
+    d.orgs.push_back(org(6, 123.026, 42.021, 0));  // rule 3: no capacity left
+    d.orgs.push_back(org(7, 123.027, 42.022, 0));  // already has an instructor
     d.orgs.back().instructor_id = 1;
-    d.orgs.push_back(org(8, 123.004, 42.004, 2));      // a shell branch (2 members, standalone)
+    d.orgs.push_back(org(8, 123.004, 42.004, 2));  // a shell branch (2 members, standalone)
     d.orgs.back().branch_id = 1;
     d.orgs.back().employees = 70;
-    d.orgs.push_back(org(9, 124.9, 41.5, 0));          // outside every grid cell, 60 employees, 0 members
+    d.orgs.push_back(org(9, 124.9, 41.5, 0));  // outside every grid cell, 60 employees, 0 members
     d.orgs.back().employees = 60;
     d.orgs.back().instructor_id = 1;
-    d.orgs.back().credit_code = "CODE1";               // duplicate of org 1
+    d.orgs.back().credit_code = "CODE1";  // duplicate of org 1
     d.branches.push_back({1, "壳支部", BranchType::standalone, 2, {8}});
     d.branches.push_back({2, "大联合党支部", BranchType::joint, 6, {20, 21, 22, 23, 24, 25}});  // over the cap of 5
-    d.instructors.push_back({1, "王伟", 3, "C", "211202001", {123.02, 42.02}});  // load 2, spare 1
+    d.instructors.push_back({1, "王伟", 3, "C", "211202001", {123.02, 42.02}});                 // load 2, spare 1
     return d;
 }
 

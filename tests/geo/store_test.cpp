@@ -1,12 +1,12 @@
+#include "covermap/geo/store.hpp"
+
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogrsf_frmts.h>
 
 #include <cstdlib>
 
-#include <gdal_priv.h>
-#include <ogrsf_frmts.h>
-
 #include "covermap/geo/error.hpp"
-#include "covermap/geo/store.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "covermap/tiles/mapnik_setup.hpp"
+
+#include <gtest/gtest.h>
 
 TEST(MapnikSetup, ChineseFontIsRegistered) {
     const auto& faces = covermap::tiles::init_mapnik();

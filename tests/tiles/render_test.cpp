@@ -1,12 +1,11 @@
 // Mapnik rendering of every layer on the demo, the heatmap's seams, the cache and its exact
 // invalidation, ETags, concurrency.
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstring>
 #include <thread>
-
-#include <gdal_priv.h>
 
 #include "covermap/geo/demo.hpp"
 #include "covermap/tiles/heatmap.hpp"
@@ -37,7 +36,8 @@ struct Pixels {
 Pixels decode(const std::string& png) {
     GDALAllRegister();
     std::string path = "/vsimem/tile-" + std::to_string(reinterpret_cast<std::uintptr_t>(&png)) + ".png";
-    VSIFCloseL(VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(png.data())), png.size(), FALSE));
+    VSIFCloseL(
+        VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(png.data())), png.size(), FALSE));
     Pixels p;
     auto* ds = static_cast<GDALDataset*>(GDALOpen(path.c_str(), GA_ReadOnly));
     if (!ds) return p;
@@ -48,7 +48,8 @@ Pixels decode(const std::string& png) {
     // Palette PNGs come as one band with a colour table and alpha in it.
     if (bands == 1 && ds->GetRasterBand(1)->GetColorTable()) {
         std::vector<unsigned char> idx(static_cast<std::size_t>(p.width * p.height));
-        if (ds->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, p.width, p.height, idx.data(), p.width, p.height, GDT_Byte, 0, 0) != CE_None)
+        if (ds->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, p.width, p.height, idx.data(), p.width, p.height, GDT_Byte, 0,
+                                           0) != CE_None)
             return {};
         auto* ct = ds->GetRasterBand(1)->GetColorTable();
         for (std::size_t i = 0; i < idx.size(); ++i) {
@@ -61,7 +62,8 @@ Pixels decode(const std::string& png) {
     } else {
         for (int b = 0; b < std::min(bands, 4); ++b) {
             std::vector<unsigned char> band(static_cast<std::size_t>(p.width * p.height));
-            if (ds->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, p.width, p.height, band.data(), p.width, p.height, GDT_Byte, 0, 0) != CE_None)
+            if (ds->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, p.width, p.height, band.data(), p.width, p.height,
+                                                   GDT_Byte, 0, 0) != CE_None)
                 return {};
             for (std::size_t i = 0; i < band.size(); ++i) p.rgba[i * 4 + static_cast<std::size_t>(b)] = band[i];
         }
@@ -100,7 +102,7 @@ TEST(Render, EveryLayerAtSeveralZooms) {
             ASSERT_EQ(pngs.size(), static_cast<std::size_t>(m.n * m.n));
             const auto& png = pngs[static_cast<std::size_t>((t.y - m.y0) * m.n + (t.x - m.x0))];
             if (layer == "coverage-park" && z >= 10) continue;  // the city centre lies outside the parks
-            if (layer == "heatmap" && z < 8) continue;           // too little uncovered at K = 1 to show at z6
+            if (layer == "heatmap" && z < 8) continue;          // too little uncovered at K = 1 to show at z6
             ASSERT_FALSE(png.empty()) << layer << " z" << z << " is empty at the city centre";
             auto px = decode(png);
             ASSERT_EQ(px.width, 256) << layer << " z" << z;
@@ -113,8 +115,10 @@ TEST(Render, RetinaTilesHaveTheSameContentAtTwiceTheSize) {
     TileSource source(demo());
     auto t = centre(12);
     auto m = metatile_of(t);
-    auto one = decode(render_metatile("coverage-street", m, 1, source, 1500)[static_cast<std::size_t>((t.y - m.y0) * m.n + (t.x - m.x0))]);
-    auto two = decode(render_metatile("coverage-street", m, 2, source, 1500)[static_cast<std::size_t>((t.y - m.y0) * m.n + (t.x - m.x0))]);
+    auto one = decode(render_metatile("coverage-street", m, 1, source,
+                                      1500)[static_cast<std::size_t>((t.y - m.y0) * m.n + (t.x - m.x0))]);
+    auto two = decode(render_metatile("coverage-street", m, 2, source,
+                                      1500)[static_cast<std::size_t>((t.y - m.y0) * m.n + (t.x - m.x0))]);
     ASSERT_EQ(two.width, 512);
     // The fill colour at the same ground point agrees (away from borders and labels).
     int agree = 0, tried = 0;
@@ -132,7 +136,8 @@ TEST(Render, CoverageColoursFollowThePalette) {
     // A grid cell with no operating organization is grey; one fully covered is green.
     geo::Dataset d;
     auto sq = [](double x, double y) {
-        return geo::MultiPolygon{geo::Polygon{{{x, y}, {x + 0.05, y}, {x + 0.05, y + 0.05}, {x, y + 0.05}, {x, y}}, {}}};
+        return geo::MultiPolygon{
+            geo::Polygon{{{x, y}, {x + 0.05, y}, {x + 0.05, y + 0.05}, {x, y + 0.05}, {x, y}}, {}}};
     };
     d.areas.push_back({"1", "空", geo::Level::grid, "", sq(123.80, 42.30)});
     d.areas.push_back({"2", "满", geo::Level::grid, "", sq(123.85, 42.30)});
@@ -160,7 +165,7 @@ TEST(Render, CoverageColoursFollowThePalette) {
     ASSERT_TRUE(gx >= 0 && gx < 256 && fx >= 0 && fx < 256) << gx << " " << fx;
     const auto* grey = px.at(gx, gy);
     const auto* green = px.at(fx, fy);
-    EXPECT_NEAR(grey[0], grey[1], 12);  // neutral
+    EXPECT_NEAR(grey[0], grey[1], 12);   // neutral
     EXPECT_GT(green[1], green[0] + 40);  // green dominates
 }
 
@@ -185,8 +190,10 @@ TEST(Render, HeatmapIsSeamlessAcrossMetatiles) {
             TileId left{12, boundary - 1, y}, right{12, boundary, y};
             auto ml = metatile_of(left), mr = metatile_of(right);
             ASSERT_NE(ml.x0, mr.x0);
-            auto sl = render_metatile("heatmap", ml, 1, source, 1500)[static_cast<std::size_t>((left.y - ml.y0) * ml.n + (left.x - ml.x0))];
-            auto sr = render_metatile("heatmap", mr, 1, source, 1500)[static_cast<std::size_t>((right.y - mr.y0) * mr.n + (right.x - mr.x0))];
+            auto sl = render_metatile("heatmap", ml, 1, source,
+                                      1500)[static_cast<std::size_t>((left.y - ml.y0) * ml.n + (left.x - ml.x0))];
+            auto sr = render_metatile("heatmap", mr, 1, source,
+                                      1500)[static_cast<std::size_t>((right.y - mr.y0) * mr.n + (right.x - mr.x0))];
             if (sl.empty() || sr.empty()) continue;
             auto pl = decode(sl), pr = decode(sr);
             double diff = 0, heat = 0;
@@ -214,23 +221,27 @@ TEST(Render, LabelsAgreeAcrossMetatileEdges) {
         auto m = metatile_of(c);
         int mismatched_rows = 0, rows = 0, dark_rows = 0;
         for (int boundary : {m.x0, m.x0 + m.n})
-        for (int y = m.y0; y < m.y0 + m.n; ++y) {
-            TileId left{z, boundary - 1, y}, right{z, boundary, y};
-            auto ml = metatile_of(left), mr = metatile_of(right);
-            auto sl = render_metatile(layer, ml, 1, source, 1500)[static_cast<std::size_t>((left.y - ml.y0) * ml.n + (left.x - ml.x0))];
-            auto sr = render_metatile(layer, mr, 1, source, 1500)[static_cast<std::size_t>((right.y - mr.y0) * mr.n + (right.x - mr.x0))];
-            if (sl.empty() || sr.empty()) continue;
-            auto pl = decode(sl), pr = decode(sr);
-            for (int yy = 0; yy < 256; ++yy) {
-                ++rows;
-                int d = 0;
-                for (int ch = 0; ch < 3; ++ch) d += std::abs(pl.at(255, yy)[ch] - pr.at(0, yy)[ch]);
-                mismatched_rows += d > 90;  // a dark glyph pixel on one side only
-                dark_rows += pl.at(255, yy)[0] + pl.at(255, yy)[1] + pl.at(255, yy)[2] < 200;
+            for (int y = m.y0; y < m.y0 + m.n; ++y) {
+                TileId left{z, boundary - 1, y}, right{z, boundary, y};
+                auto ml = metatile_of(left), mr = metatile_of(right);
+                auto sl = render_metatile(layer, ml, 1, source,
+                                          1500)[static_cast<std::size_t>((left.y - ml.y0) * ml.n + (left.x - ml.x0))];
+                auto sr = render_metatile(layer, mr, 1, source,
+                                          1500)[static_cast<std::size_t>((right.y - mr.y0) * mr.n + (right.x - mr.x0))];
+                if (sl.empty() || sr.empty()) continue;
+                auto pl = decode(sl), pr = decode(sr);
+                for (int yy = 0; yy < 256; ++yy) {
+                    ++rows;
+                    int d = 0;
+                    for (int ch = 0; ch < 3; ++ch) d += std::abs(pl.at(255, yy)[ch] - pr.at(0, yy)[ch]);
+                    mismatched_rows += d > 90;  // a dark glyph pixel on one side only
+                    dark_rows += pl.at(255, yy)[0] + pl.at(255, yy)[1] + pl.at(255, yy)[2] < 200;
+                }
             }
-        }
         ASSERT_GT(rows, 0) << layer;
-        EXPECT_GT(dark_rows, 20) << layer << ": the edges carry ink (labels, borders), so the comparison means something";
-        EXPECT_LT(mismatched_rows, rows / 50) << layer << ": " << mismatched_rows << " of " << rows << " edge rows differ";
+        EXPECT_GT(dark_rows, 20) << layer
+                                 << ": the edges carry ink (labels, borders), so the comparison means something";
+        EXPECT_LT(mismatched_rows, rows / 50)
+            << layer << ": " << mismatched_rows << " of " << rows << " edge rows differ";
     }
 }

@@ -1,12 +1,12 @@
 // The tile cache: exact invalidation after an edit, coalescing, the byte bound, ETags.
+#include "covermap/tiles/service.hpp"
+
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "covermap/geo/demo.hpp"
-#include "covermap/tiles/service.hpp"
 #include "support.hpp"
 
 using namespace covermap;
@@ -66,8 +66,12 @@ TEST(TileService, AnEditDropsExactlyTheTilesItTouches) {
     int changed = 0;
     for (const auto& p : near) {
         auto now = service.get(p.layer, p.tile, 1).etag;
-        if (p.layer == "coverage-grid") EXPECT_EQ(now, etag[key(p)]) << "coverage does not change without a branch";
-        if (p.layer == "orgs" && p.tile.z >= 12) EXPECT_NE(now, etag[key(p)]) << key(p) << " shows the new colour";
+        if (p.layer == "coverage-grid") {
+            EXPECT_EQ(now, etag[key(p)]) << "coverage does not change without a branch";
+        }
+        if (p.layer == "orgs" && p.tile.z >= 12) {
+            EXPECT_NE(now, etag[key(p)]) << key(p) << " shows the new colour";
+        }
         changed += now != etag[key(p)];
     }
     EXPECT_GT(service.stats().misses, misses) << "near tiles were re-rendered";
@@ -78,7 +82,8 @@ TEST(TileService, ABranchChangesTheCoverageTilesOfItsAreas) {
     auto d = demo();
     const geo::Organization* o = nullptr;
     for (const auto& x : d.orgs)
-        if (x.operating() && !x.branch_id && std::abs(x.location.x - 123.84) < 0.03 && std::abs(x.location.y - 42.29) < 0.03) {
+        if (x.operating() && !x.branch_id && std::abs(x.location.x - 123.84) < 0.03 &&
+            std::abs(x.location.y - 42.29) < 0.03) {
             o = &x;
             break;
         }

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "covermap/tiles/tile_id.hpp"
+
+#include <gtest/gtest.h>
 
 using namespace covermap::tiles;
 

@@ -1,9 +1,8 @@
 #include "covermap/tiles/mapnik_setup.hpp"
 
+#include <algorithm>
 #include <mapnik/datasource_cache.hpp>
 #include <mapnik/font_engine_freetype.hpp>
-
-#include <algorithm>
 #include <mutex>
 
 namespace covermap::tiles {
@@ -19,8 +18,8 @@ const std::vector<std::string>& init_mapnik() {
     static std::once_flag once;
     std::call_once(once, [] {
         mapnik::datasource_cache::instance().register_datasources(COVERMAP_MAPNIK_PLUGINS);
-        for (const char* dir : {"/usr/share/fonts/truetype/wqy", "/usr/share/fonts/opentype/noto",
-                                "/usr/share/fonts/truetype/dejavu"})
+        for (const char* dir :
+             {"/usr/share/fonts/truetype/wqy", "/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/dejavu"})
             mapnik::freetype_engine::register_fonts(dir, true);
         auto names = mapnik::freetype_engine::face_names();
         for (const char* want : {"WenQuanYi Micro Hei Regular", "Noto Sans CJK SC Regular", "DejaVu Sans Book"})

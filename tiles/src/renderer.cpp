@@ -1,5 +1,9 @@
 #include "covermap/tiles/renderer.hpp"
 
+#include <unicode/unistr.h>
+
+#include <cmath>
+#include <map>
 #include <mapnik/agg_renderer.hpp>
 #include <mapnik/feature.hpp>
 #include <mapnik/feature_factory.hpp>
@@ -14,11 +18,6 @@
 #include <mapnik/raster.hpp>
 #include <mapnik/unicode.hpp>
 #include <mapnik/value.hpp>
-
-#include <unicode/unistr.h>
-
-#include <cmath>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <unordered_map>
@@ -52,7 +51,10 @@ std::string font_set() {
 }
 
 std::string coverage_xml(geo::Level level) {
-    int label_zoom = level == geo::Level::park ? 11 : level == geo::Level::street ? 10 : level == geo::Level::community ? 13 : 15;
+    int label_zoom = level == geo::Level::park        ? 11
+                     : level == geo::Level::street    ? 10
+                     : level == geo::Level::community ? 13
+                                                      : 15;
     std::ostringstream x;
     x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
     x << R"X(<Style name="fill">)X";
@@ -164,10 +166,14 @@ mapnik::Map& thread_map(const std::string& layer) {
     init_mapnik();
     auto map = std::make_unique<mapnik::Map>(256, 256, "epsg:3857");
     std::string xml;
-    if (auto level = coverage_level(layer)) xml = coverage_xml(*level);
-    else if (layer == "heatmap") xml = heatmap_xml();
-    else if (layer == "orgs") xml = orgs_xml();
-    else xml = assignments_xml();
+    if (auto level = coverage_level(layer))
+        xml = coverage_xml(*level);
+    else if (layer == "heatmap")
+        xml = heatmap_xml();
+    else if (layer == "orgs")
+        xml = orgs_xml();
+    else
+        xml = assignments_xml();
     mapnik::load_map_string(*map, xml, true);
     return *maps.emplace(layer, std::move(map)).first->second;
 }
@@ -175,7 +181,7 @@ mapnik::Map& thread_map(const std::string& layer) {
 }  // namespace
 
 const std::vector<std::pair<std::string, std::string>> kCoveragePalette = {
-    {"[rate] &lt; 0", "#c8c8c8"},                       // no operating organizations
+    {"[rate] &lt; 0", "#c8c8c8"},  // no operating organizations
     {"[rate] &gt;= 0 and [rate] &lt; 0.2", "#d7191c"},
     {"[rate] &gt;= 0.2 and [rate] &lt; 0.4", "#f46d43"},
     {"[rate] &gt;= 0.4 and [rate] &lt; 0.6", "#fee08b"},
@@ -283,7 +289,8 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
             };
             std::map<std::pair<long, long>, Acc> acc;
             for (const auto& o : orgs) {
-                auto& a = acc[{static_cast<long>(std::floor(o.at.x / cell)), static_cast<long>(std::floor(o.at.y / cell))}];
+                auto& a =
+                    acc[{static_cast<long>(std::floor(o.at.x / cell)), static_cast<long>(std::floor(o.at.y / cell))}];
                 a.x += o.at.x, a.y += o.at.y, ++a.n;
                 if (o.state != OrgState::inactive) ++a.operating;
                 if (o.state == OrgState::standalone || o.state == OrgState::joint) ++a.covered;

@@ -1,9 +1,8 @@
 #include "covermap/tiles/service.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace covermap::tiles {
@@ -214,7 +213,8 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
     using nlohmann::json;
     json legend = json::array();
     if (coverage_level(layer) || layer == "orgs") {
-        const char* labels[] = {"no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
+        const char* labels[] = {
+            "no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
         for (std::size_t i = 0; i < kCoveragePalette.size(); ++i)
             legend.push_back({{"label", labels[i]}, {"color", kCoveragePalette[i].second}});
         if (layer == "orgs")
@@ -225,9 +225,11 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
                                   {{"label", "suspended/deregistered"}, {"color", "#9e9e9e"}},
                                   {{"label", "clusters below z12: share covered, as coverage"}, {"color", ""}}});
     } else if (layer == "heatmap") {
-        for (auto [v, c] : std::vector<std::pair<double, const char*>>{
-                 {0.25, "rgba(254,217,118,0.5)"}, {0.8, "rgba(254,178,76,0.62)"}, {2, "rgba(253,141,60,0.72)"},
-                 {5, "rgba(240,59,32,0.8)"}, {12, "rgba(189,0,38,0.85)"}})
+        for (auto [v, c] : std::vector<std::pair<double, const char*>>{{0.25, "rgba(254,217,118,0.5)"},
+                                                                       {0.8, "rgba(254,178,76,0.62)"},
+                                                                       {2, "rgba(253,141,60,0.72)"},
+                                                                       {5, "rgba(240,59,32,0.8)"},
+                                                                       {12, "rgba(189,0,38,0.85)"}})
             legend.push_back({{"value", v}, {"unit", "uncovered organizations per km²"}, {"color", c}});
     } else {
         legend.push_back({{"label", "one colour per instructor: territory (convex hull) and links from z12"}});

@@ -1,9 +1,8 @@
 #include "covermap/tiles/source.hpp"
 
+#include <algorithm>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
-
-#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -16,8 +15,8 @@ namespace covermap::tiles {
 namespace bg = boost::geometry;
 namespace bgi = boost::geometry::index;
 
-const std::vector<std::string> kLayerNames = {"coverage-park", "coverage-street", "coverage-community", "coverage-grid",
-                                              "heatmap",       "orgs",            "assignments"};
+const std::vector<std::string> kLayerNames = {
+    "coverage-park", "coverage-street", "coverage-community", "coverage-grid", "heatmap", "orgs", "assignments"};
 
 std::optional<geo::Level> coverage_level(const std::string& layer) {
     if (layer == "coverage-park") return geo::Level::park;
@@ -81,11 +80,11 @@ struct TileSource::Impl {
     PointTree org_tree;
     PointTree uncovered_tree;
     std::unordered_map<std::int64_t, geo::BranchType> branch_types;
-    std::unordered_map<std::int64_t, geo::Point> instructor_home;      // mercator
+    std::unordered_map<std::int64_t, geo::Point> instructor_home;  // mercator
     std::unordered_map<std::int64_t, std::vector<std::size_t>> instructor_orgs;
     std::unordered_map<std::int64_t, TerritoryFeature> territory;
-    BoxTree link_tree;        // value: org index (the link is its instructor → it)
-    BoxTree territory_tree;   // value: instructor id
+    BoxTree link_tree;       // value: org index (the link is its instructor → it)
+    BoxTree territory_tree;  // value: instructor id
     geo::BBox extent;
 
     geo::BBox link_box(std::size_t i) const {
@@ -260,8 +259,10 @@ Dirty TileSource::update(const geo::Organization& before, const geo::Organizatio
     if (old_state != new_state) {
         dirty["orgs"].push_back(point_box(f.at));
         if ((old_state == OrgState::uncovered) != (new_state == OrgState::uncovered)) {
-            if (old_state == OrgState::uncovered) im.uncovered_tree.remove(PointItem(p, i));
-            else im.uncovered_tree.insert(PointItem(p, i));
+            if (old_state == OrgState::uncovered)
+                im.uncovered_tree.remove(PointItem(p, i));
+            else
+                im.uncovered_tree.insert(PointItem(p, i));
             // The kernel reaches kernel_radius_m on the ground: Mercator metres grow with 1/cos(lat).
             double grow = kernel_radius_m / std::cos(before.location.y * M_PI / 180);
             dirty["heatmap"].push_back(point_box(f.at, grow));

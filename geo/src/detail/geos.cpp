@@ -33,8 +33,7 @@ GEOSCoordSequence* ring_coords(const Ring& ring) {
     auto* ctx = geos();
     // GEOS needs closed rings of at least 4 points; close and pad what real data leaves open.
     std::vector<Point> pts(ring.begin(), ring.end());
-    if (!pts.empty() && (pts.front().x != pts.back().x || pts.front().y != pts.back().y))
-        pts.push_back(pts.front());
+    if (!pts.empty() && (pts.front().x != pts.back().x || pts.front().y != pts.back().y)) pts.push_back(pts.front());
     while (!pts.empty() && pts.size() < 4) pts.push_back(pts.front());
     auto* seq = GEOSCoordSeq_create_r(ctx, static_cast<unsigned>(pts.size()), 2);
     for (unsigned i = 0; i < pts.size(); ++i) GEOSCoordSeq_setXY_r(ctx, seq, i, pts[i].x, pts[i].y);
@@ -96,16 +95,15 @@ GeomPtr to_geos(const Polygon& p) {
     for (const auto& h : p.holes) {
         if (auto* r = GEOSGeom_createLinearRing_r(ctx, ring_coords(h))) holes.push_back(r);
     }
-    return checked(GEOSGeom_createPolygon_r(ctx, shell, holes.data(), static_cast<unsigned>(holes.size())),
-                   "polygon");
+    return checked(GEOSGeom_createPolygon_r(ctx, shell, holes.data(), static_cast<unsigned>(holes.size())), "polygon");
 }
 
 GeomPtr to_geos(const MultiPolygon& mp) {
     std::vector<GEOSGeometry*> parts;
     for (const auto& p : mp) parts.push_back(to_geos(p).release());
-    return checked(GEOSGeom_createCollection_r(geos(), GEOS_MULTIPOLYGON, parts.data(),
-                                               static_cast<unsigned>(parts.size())),
-                   "multipolygon");
+    return checked(
+        GEOSGeom_createCollection_r(geos(), GEOS_MULTIPOLYGON, parts.data(), static_cast<unsigned>(parts.size())),
+        "multipolygon");
 }
 
 GeomPtr make_box(const BBox& b) {

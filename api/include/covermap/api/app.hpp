@@ -7,13 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "covermap/api/http.hpp"
 #include "covermap/api/metrics.hpp"
@@ -33,8 +32,8 @@ std::string hash_token(const std::string& token);
 
 struct AppOptions {
     std::string db;
-    std::string web_root;          ///< folder of the web UI's static files
-    std::size_t cache_mb = 256;    ///< tile cache bound
+    std::string web_root;        ///< folder of the web UI's static files
+    std::size_t cache_mb = 256;  ///< tile cache bound
 };
 
 class App {

@@ -11,9 +11,9 @@ namespace covermap::api {
 /// A parsed request: method, decoded path, decoded query, the headers handlers use, the body.
 struct Request {
     std::string method;
-    std::string path;                            ///< percent-decoded, without the query
-    std::map<std::string, std::string> query;    ///< percent-decoded
-    std::string host;                            ///< the Host header, for absolute links
+    std::string path;                          ///< percent-decoded, without the query
+    std::map<std::string, std::string> query;  ///< percent-decoded
+    std::string host;                          ///< the Host header, for absolute links
     std::string authorization;
     std::string if_match;
     std::string if_none_match;
@@ -28,7 +28,7 @@ struct Response {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;
     std::string token_name = "-";
-    std::string route = "other";                 ///< route pattern, for metrics
+    std::string route = "other";  ///< route pattern, for metrics
 };
 
 /// Percent-decodes a URL component ('+' stays '+'; in queries it also means a space).

@@ -13,11 +13,11 @@ class App;
 
 struct ServerOptions {
     std::string bind = "127.0.0.1";
-    unsigned short port = 8080;              ///< 0: any free port (see Server::port)
-    int threads = 2;                         ///< I/O threads; as many workers again run handlers
+    unsigned short port = 8080;  ///< 0: any free port (see Server::port)
+    int threads = 2;             ///< I/O threads; as many workers again run handlers
     std::size_t max_connections = 512;
-    std::size_t header_limit = 16 * 1024;    ///< bytes; more → 431
-    std::size_t body_limit = 1 << 20;        ///< bytes for every route but imports; more → 413
+    std::size_t header_limit = 16 * 1024;  ///< bytes; more → 431
+    std::size_t body_limit = 1 << 20;      ///< bytes for every route but imports; more → 413
     std::size_t import_body_limit = 100u << 20;
     std::chrono::milliseconds header_timeout{10000};  ///< to receive a whole header (slow clients)
     std::chrono::milliseconds idle_timeout{30000};    ///< between requests and for bodies/writes

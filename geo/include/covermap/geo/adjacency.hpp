@@ -15,9 +15,9 @@ enum class Contiguity { queen, rook };
 
 struct AdjacencyParams {
     Contiguity mode = Contiguity::queen;
-    double tolerance = 0;     ///< > 0: also link shapes whose borders come this close (shape units)
-    bool geographic = true;   ///< shapes in degrees: tolerance_m is converted at their latitude
-    double tolerance_m = 0;   ///< the tolerance in metres (converted to shape units when geographic)
+    double tolerance = 0;    ///< > 0: also link shapes whose borders come this close (shape units)
+    bool geographic = true;  ///< shapes in degrees: tolerance_m is converted at their latitude
+    double tolerance_m = 0;  ///< the tolerance in metres (converted to shape units when geographic)
 };
 
 struct AdjacencyGraph {

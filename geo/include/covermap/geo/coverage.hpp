@@ -1,11 +1,10 @@
 #pragma once
 /// \file Coverage rates per area (DESIGN.md §1), over operating organizations.
 
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "covermap/geo/model.hpp"
 

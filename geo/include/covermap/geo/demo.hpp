@@ -14,10 +14,10 @@ namespace covermap::geo {
 using Progress = std::function<void(std::string_view stage, double fraction)>;
 
 struct DemoParams {
-    double scale = 1.0;          ///< K: K × (1,822 enterprises + 430 social organizations)
-    std::uint64_t seed = 2010;   ///< same seed, same data
-    std::string borders;         ///< path to tieling_counties.geojson
-    Progress progress;           ///< optional
+    double scale = 1.0;         ///< K: K × (1,822 enterprises + 430 social organizations)
+    std::uint64_t seed = 2010;  ///< same seed, same data
+    std::string borders;        ///< path to tieling_counties.geojson
+    Progress progress;          ///< optional
 };
 
 /// The seed figures (Tieling, 2010) the demo reproduces at every scale.

@@ -15,9 +15,11 @@ struct error : std::runtime_error {
 struct format_error : error {
     format_error(std::string file, std::string where, const std::string& problem)
         : error(file + (where.empty() ? "" : ": " + where) + ": " + problem),
-          file(std::move(file)), where(std::move(where)), problem(problem) {}
+          file(std::move(file)),
+          where(std::move(where)),
+          problem(problem) {}
     std::string file;
-    std::string where;    ///< "line 7", "feature 12" or empty
+    std::string where;  ///< "line 7", "feature 12" or empty
     std::string problem;
 };
 

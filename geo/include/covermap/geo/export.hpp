@@ -20,21 +20,21 @@ std::optional<ExportFormat> parse_export_format(const std::string& s);
 struct ExportParams {
     ExportLayer layer = ExportLayer::orgs;
     ExportFormat format = ExportFormat::shp;
-    std::optional<Level> level;       ///< areas: only this level (all levels otherwise)
-    std::string encoding = "GBK";     ///< shapefile text: GBK (default) or UTF-8
-    std::string srs = "EPSG:4490";    ///< target CRS: "EPSG:n" or "auto-gk" (3° Gauss–Krüger zone, with prefix)
-    std::string where;                ///< OGR SQL filter over the exported field names
-    std::string out;                  ///< output file (.zip for shapefiles)
+    std::optional<Level> level;     ///< areas: only this level (all levels otherwise)
+    std::string encoding = "GBK";   ///< shapefile text: GBK (default) or UTF-8
+    std::string srs = "EPSG:4490";  ///< target CRS: "EPSG:n" or "auto-gk" (3° Gauss–Krüger zone, with prefix)
+    std::string where;              ///< OGR SQL filter over the exported field names
+    std::string out;                ///< output file (.zip for shapefiles)
     std::uint64_t max_file_bytes = 2147483647ULL;  ///< shapefile part limit (.shp/.dbf ≤ 2 GB)
     Progress progress;
 };
 
 struct ExportReport {
     std::size_t features = 0;
-    std::size_t truncated = 0;         ///< text values cut to 254 bytes (on a character boundary)
-    std::vector<std::string> files;    ///< names written (inside the zip for shapefiles)
-    std::string srs;                   ///< the CRS written, "EPSG:n"
-    int parts = 1;                     ///< shapefile parts (split at max_file_bytes)
+    std::size_t truncated = 0;       ///< text values cut to 254 bytes (on a character boundary)
+    std::vector<std::string> files;  ///< names written (inside the zip for shapefiles)
+    std::string srs;                 ///< the CRS written, "EPSG:n"
+    int parts = 1;                   ///< shapefile parts (split at max_file_bytes)
 };
 
 /// One exported field: its ≤ 10-byte name and what it holds, in Chinese and English.

@@ -17,21 +17,21 @@ std::optional<ImportKind> parse_import_kind(const std::string& s);
 /// What to import and how to read it.
 struct ImportParams {
     ImportKind kind = ImportKind::orgs;
-    std::string source;            ///< any OGR source, or a CSV with lon,lat (or x,y) columns
-    std::optional<Level> level;    ///< areas: the level of every feature (else a `level` column)
-    std::string srs;               ///< overrides the source CRS ("EPSG:4547"…)
-    std::string encoding;          ///< DBF/CSV text encoding when not declared (GBK, UTF-8…)
-    bool gcj02 = false;            ///< coordinates are GCJ-02 (Gaode/Tencent web maps)
-    std::string layer;             ///< layer name for multi-layer sources; first layer otherwise
+    std::string source;          ///< any OGR source, or a CSV with lon,lat (or x,y) columns
+    std::optional<Level> level;  ///< areas: the level of every feature (else a `level` column)
+    std::string srs;             ///< overrides the source CRS ("EPSG:4547"…)
+    std::string encoding;        ///< DBF/CSV text encoding when not declared (GBK, UTF-8…)
+    bool gcj02 = false;          ///< coordinates are GCJ-02 (Gaode/Tencent web maps)
+    std::string layer;           ///< layer name for multi-layer sources; first layer otherwise
 };
 
 /// What an import did and what it found.
 struct ImportReport {
     std::size_t imported = 0;
-    std::vector<std::string> repaired;                      ///< invalid polygons repaired, with ids and reasons
-    std::vector<std::int64_t> outside_grid;                 ///< organizations in no grid cell (kept)
-    std::vector<std::string> duplicate_credit_codes;        ///< "code: ids a, b…" (kept)
-    std::vector<std::string> notes;                         ///< anything else worth telling
+    std::vector<std::string> repaired;                ///< invalid polygons repaired, with ids and reasons
+    std::vector<std::int64_t> outside_grid;           ///< organizations in no grid cell (kept)
+    std::vector<std::string> duplicate_credit_codes;  ///< "code: ids a, b…" (kept)
+    std::vector<std::string> notes;                   ///< anything else worth telling
 };
 
 /// Reads the whole source, validates every row, then writes it to the store in one

@@ -63,7 +63,7 @@ std::optional<BranchType> parse_branch_type(std::string_view s);
 
 /// A park, street, community, grid cell or district.
 struct Area {
-    std::string code;         ///< GB/T 2260 county + street + community + grid digits, as text
+    std::string code;  ///< GB/T 2260 county + street + community + grid digits, as text
     std::string name;
     Level level = Level::grid;
     std::string parent_code;  ///< empty for districts
@@ -78,7 +78,7 @@ struct Organization {
     std::string credit_code;  ///< 18-character 统一社会信用代码, text
     std::string industry;     ///< GB/T 4754 section letter or free text
     int employees = 0;
-    int party_members = 0;    ///< formal members (正式党员)
+    int party_members = 0;  ///< formal members (正式党员)
     OrgStatus status = OrgStatus::operating;
     bool above_scale = false;
     std::optional<std::int64_t> branch_id;

@@ -4,11 +4,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "covermap/geo/demo.hpp"  // Progress
 #include "covermap/geo/model.hpp"
@@ -18,17 +17,17 @@ namespace covermap::geo {
 enum class CostMode { distance, planning };
 
 struct PlanParams {
-    Level level = Level::grid;            ///< areas for clusters and hot spots
+    Level level = Level::grid;  ///< areas for clusters and hot spots
     CostMode cost = CostMode::planning;
-    double tolerance_m = 1.0;             ///< fuzzy contiguity for the area graph
-    double alpha = 0.05;                  ///< false-discovery rate for hot spots
-    double street_penalty_m = 2000;       ///< planning: instructor from another street
-    double industry_penalty_m = 1000;     ///< planning: org industry not in the instructor's
+    double tolerance_m = 1.0;               ///< fuzzy contiguity for the area graph
+    double alpha = 0.05;                    ///< false-discovery rate for hot spots
+    double street_penalty_m = 2000;         ///< planning: instructor from another street
+    double industry_penalty_m = 1000;       ///< planning: org industry not in the instructor's
     double joint_industry_penalty_m = 800;  ///< joint grouping: different industry
-    double joint_max_m = 3000;            ///< joint grouping: members at most this far from the seed
-    double contiguity_max_m = 1000;       ///< planning: most extra cost to move an org for a contiguous territory
-    int min_members = 3;                  ///< rule 1 / rule 2 floor
-    int joint_max_orgs = 5;               ///< rule 2 cap
+    double joint_max_m = 3000;              ///< joint grouping: members at most this far from the seed
+    double contiguity_max_m = 1000;         ///< planning: most extra cost to move an org for a contiguous territory
+    int min_members = 3;                    ///< rule 1 / rule 2 floor
+    int joint_max_orgs = 5;                 ///< rule 2 cap
     Progress progress;
 };
 
@@ -48,12 +47,12 @@ struct Hotspot {
 
 struct Proposal {
     std::string id;
-    std::string type;                      ///< standalone | joint | affiliate | instructor
+    std::string type;  ///< standalone | joint | affiliate | instructor
     std::vector<std::int64_t> orgs;
     int members = 0;
-    std::string area;                      ///< affiliate: the community; joint/standalone: the street
+    std::string area;  ///< affiliate: the community; joint/standalone: the street
     std::optional<std::int64_t> instructor_id;
-    double cost_m = 0;                     ///< instructor: total cost; joint: sum of distances to the seed
+    double cost_m = 0;  ///< instructor: total cost; joint: sum of distances to the seed
 };
 
 struct Flag {
@@ -72,10 +71,10 @@ struct Plan {
     double hotspot_alpha = 0.05;
     std::vector<Proposal> proposals;
     std::vector<Flag> flags;
-    std::size_t instructor_k = 0;          ///< candidate instructors per organization at the optimum
-    std::size_t unassigned = 0;            ///< organizations left without an instructor (no capacity)
-    std::size_t contiguity_moves = 0;      ///< planning: organizations moved to keep territories contiguous
-    double contiguity_cost_m = 0;          ///< the extra cost of those moves
+    std::size_t instructor_k = 0;      ///< candidate instructors per organization at the optimum
+    std::size_t unassigned = 0;        ///< organizations left without an instructor (no capacity)
+    std::size_t contiguity_moves = 0;  ///< planning: organizations moved to keep territories contiguous
+    double contiguity_cost_m = 0;      ///< the extra cost of those moves
     std::vector<std::pair<std::string, double>> timings_ms;
 };
 
@@ -112,7 +111,7 @@ struct Assignment {
     std::vector<int> instructor_of;  ///< per org: instructor index or -1
     std::size_t assigned = 0;
     double cost_m = 0;
-    std::size_t k = 0;               ///< candidates per org when the optimum stopped changing
+    std::size_t k = 0;  ///< candidates per org when the optimum stopped changing
 };
 
 /// Solves the assignment exactly by min-cost flow (LEMON NetworkSimplex) over the k nearest

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "covermap/geo/model.hpp"
 
@@ -21,12 +21,12 @@ struct OrgUpdate {
 
 /// One row of the append-only audit table.
 struct AuditEntry {
-    std::string time;        ///< ISO 8601, UTC
+    std::string time;  ///< ISO 8601, UTC
     std::string token_name;
-    std::string action;      ///< assign_instructor, remove_instructor, accept_plan…
+    std::string action;  ///< assign_instructor, remove_instructor, accept_plan…
     std::int64_t org_id = 0;
-    std::string before;      ///< JSON
-    std::string after;       ///< JSON
+    std::string before;  ///< JSON
+    std::string after;   ///< JSON
 };
 
 /// An API token: only the SHA-256 of the secret is stored.

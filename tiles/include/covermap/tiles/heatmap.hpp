@@ -10,8 +10,8 @@ namespace covermap::tiles {
 
 struct DensityGrid {
     int width = 0, height = 0;
-    geo::BBox box;                 ///< EPSG:3857 extent the grid covers (cell edges)
-    std::vector<float> values;     ///< row-major from the top, organizations per km² on the ground
+    geo::BBox box;              ///< EPSG:3857 extent the grid covers (cell edges)
+    std::vector<float> values;  ///< row-major from the top, organizations per km² on the ground
 };
 
 /// Quartic (biweight) kernel density of points (EPSG:3857) on a width × height grid over box;

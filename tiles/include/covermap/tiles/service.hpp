@@ -23,7 +23,7 @@ namespace covermap::tiles {
 
 struct Tile {
     std::shared_ptr<const std::string> png;
-    std::string etag;       ///< hash of the PNG bytes, quoted
+    std::string etag;  ///< hash of the PNG bytes, quoted
     bool empty = false;
 };
 

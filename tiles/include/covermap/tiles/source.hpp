@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -19,27 +19,27 @@ enum class OrgState { standalone = 0, joint = 1, instructor = 2, uncovered = 3, 
 
 struct AreaFeature {
     std::string name;
-    double rate = -1;            ///< organizational coverage 0–1; −1 without operating organizations
+    double rate = -1;  ///< organizational coverage 0–1; −1 without operating organizations
     long operating = 0;
-    geo::MultiPolygon shape;     ///< EPSG:3857
-    geo::Point label;            ///< a point inside the shape (EPSG:3857)
+    geo::MultiPolygon shape;  ///< EPSG:3857
+    geo::Point label;         ///< a point inside the shape (EPSG:3857)
 };
 
 struct OrgFeature {
     std::int64_t id = 0;
-    geo::Point at;               ///< EPSG:3857
+    geo::Point at;  ///< EPSG:3857
     OrgState state = OrgState::uncovered;
     int employees = 0;
 };
 
 struct LinkFeature {
     std::int64_t instructor = 0;
-    geo::Point from, to;         ///< home → organization, EPSG:3857
+    geo::Point from, to;  ///< home → organization, EPSG:3857
 };
 
 struct TerritoryFeature {
     std::int64_t instructor = 0;
-    geo::MultiPolygon shape;     ///< convex hull of the home and the organizations, EPSG:3857
+    geo::MultiPolygon shape;  ///< convex hull of the home and the organizations, EPSG:3857
 };
 
 /// Boxes (EPSG:3857) whose drawing an edit changed, per layer name.
