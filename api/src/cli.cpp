@@ -131,10 +131,9 @@ int cmd_coverage(const std::string& db, geo::Level level, std::optional<geo::Org
 
 int cmd_export(const std::string& db, geo::ExportParams p) {
     auto store = geo::Store::open_existing(db);
-    auto data = store.load();
     TerminalProgress progress;
     p.progress = [&](std::string_view s, double f) { progress(s, f); };
-    auto r = geo::export_layer(data, p);
+    auto r = geo::export_layer(store, p);  // organizations stream from the store
     std::printf("exported %zu features to %s (%s%s%s)\n", r.features, p.out.c_str(), r.srs.c_str(),
                 p.format == geo::ExportFormat::shp ? (", " + p.encoding).c_str() : "",
                 r.parts > 1 ? (", " + std::to_string(r.parts) + " parts").c_str() : "");

@@ -17,6 +17,8 @@
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
+#include "covermap/geo/store.hpp"
 #include "detail/ogr.hpp"
 
 namespace covermap::geo {
@@ -239,7 +241,7 @@ public:
         r.geometry.reset();
         switch (p_.layer) {
             case ExportLayer::orgs:
-                return fill_org(d_.orgs[i], i, r);
+                return fill_org(d_.orgs[i], grid_of_[i], r);
             case ExportLayer::areas:
                 return fill_area(d_.areas[i], r);
             case ExportLayer::instructors:
@@ -257,7 +259,18 @@ private:
         return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
     }
 
-    bool fill_org(const Organization& o, std::size_t i, Row& r) {
+public:
+    /// For streaming: the lookups fill_org needs, without locating every organization.
+    void prepare_streaming() {
+        for (const auto& b : d_.branches) branch_type_[b.id] = b.type;
+        for (const auto& a : d_.areas) area_by_code_[a.code] = &a;
+    }
+
+    /// Fills an organization's row; grid_area is its grid cell's index in the areas, or −1.
+    bool fill_org(const Organization& o, int grid_area, Row& r) {
+        r.text.assign(fields_of(p_.layer).size(), "");
+        r.number.assign(fields_of(p_.layer).size(), std::nullopt);
+        r.geometry.reset();
         r.number[0] = static_cast<double>(o.id);
         r.text[1] = o.name;
         r.text[2] = std::string(to_string(o.kind));
@@ -274,9 +287,9 @@ private:
         }
         r.number[11] = num(o.instructor_id);
         r.number[12] = static_cast<double>(o.version);
-        if (grid_of_[i] >= 0) {
+        if (grid_area >= 0) {
             // Walk up from the grid cell: community, street, district.
-            const Area* a = &d_.areas[static_cast<std::size_t>(grid_of_[i])];
+            const Area* a = &d_.areas[static_cast<std::size_t>(grid_area)];
             r.text[13] = a->code;
             for (int slot : {14, 15, 16}) {
                 auto it = area_by_code_.find(a->parent_code);
@@ -289,6 +302,7 @@ private:
         return true;
     }
 
+private:
     bool fill_area(const Area& a, Row& r) {
         if (p_.level && a.level != *p_.level) return false;
         r.text[0] = a.code;
@@ -573,17 +587,21 @@ std::vector<ExportField> export_fields(ExportLayer layer) {
     return out;
 }
 
-ExportReport export_layer(const Dataset& d, const ExportParams& p) {
+namespace {
+
+bool gbk_of(const ExportParams& p) {
+    if (p.encoding == "GBK" || p.encoding == "gbk" || p.encoding == "CP936") return p.format == ExportFormat::shp;
+    if (p.encoding == "UTF-8" || p.encoding == "utf-8" || p.encoding == "UTF8") return false;
+    throw invalid_argument("--encoding must be GBK or UTF-8, not '" + p.encoding + "'");
+}
+
+// Writes what produce emits, row by row: the part of an export that does not depend on where
+// rows come from (a Dataset in memory, or organizations streamed from the store).
+ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t total,
+                        const std::function<void(const std::function<void(Row&)>&)>& produce) {
     ensure_gdal();
     if (p.out.empty()) throw invalid_argument("no output file (--out)");
-    bool gbk;
-    if (p.encoding == "GBK" || p.encoding == "gbk" || p.encoding == "CP936")
-        gbk = true;
-    else if (p.encoding == "UTF-8" || p.encoding == "utf-8" || p.encoding == "UTF8")
-        gbk = false;
-    else
-        throw invalid_argument("--encoding must be GBK or UTF-8, not '" + p.encoding + "'");
-    if (p.format != ExportFormat::shp) gbk = false;
+    bool gbk = gbk_of(p);
 
     ExportReport report;
     // The target CRS.
@@ -595,9 +613,7 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
         srs_text = "EPSG:4326";
     }
     if (srs_text == "auto-gk") {
-        BBox box;
-        for (const auto& o : d.orgs) box.expand(o.location);
-        for (const auto& a : d.areas) box.expand(bounds(a.shape));
+        const BBox& box = data_box;
         if (box.empty()) throw invalid_argument("auto-gk: no data to take the centre of");
         srs_text = "EPSG:" + std::to_string(gauss_kruger_epsg((box.minx + box.maxx) / 2));
     }
@@ -624,8 +640,6 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
         fs::remove(p.out);
     }
 
-    RowSource rows(d, p);
-    rows.prepare();
     Writer writer(p, srs, dir, gbk);
     writer.open_part();
 
@@ -642,11 +656,10 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
     }
 
     const auto& defs = fields_of(p.layer);
-    Row row;
-    std::size_t total = rows.size();
-    for (std::size_t i = 0; i < total; ++i) {
+    std::size_t seen = 0;
+    produce([&](Row& row) {
+        std::size_t i = seen++;
         if (p.progress && i % 2048 == 0) p.progress("export", double(i) / std::max<std::size_t>(1, total));
-        if (!rows.fill(i, row)) continue;
         auto f = make_feature(writer.layer()->GetLayerDefn());
         for (std::size_t k = 0; k < defs.size(); ++k) {
             int idx = static_cast<int>(k);
@@ -663,7 +676,7 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
                 f->SetFieldNull(idx);
             }
         }
-        if (filtered && !query.Evaluate(f.get())) continue;
+        if (filtered && !query.Evaluate(f.get())) return;
         if (row.geometry) {
             row.geometry->assignSpatialReference(nullptr);
             if (ct && row.geometry->transform(ct.get()) != OGRERR_NONE)
@@ -681,7 +694,7 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
         }
         writer.write(*f);
         ++report.features;
-    }
+    });
     writer.close();
     report.parts = writer.parts();
     if (p.progress) p.progress("export", 1);
@@ -704,6 +717,51 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
         report.files = {fs::path(p.out).filename().string()};
     }
     return report;
+}
+
+}  // namespace
+
+ExportReport export_layer(const Dataset& d, const ExportParams& p) {
+    gbk_of(p);  // bad parameters fail before the work
+    BBox box;
+    for (const auto& o : d.orgs) box.expand(o.location);
+    for (const auto& a : d.areas) box.expand(bounds(a.shape));
+    RowSource rows(d, p);
+    rows.prepare();
+    return write_rows(p, box, rows.size(), [&](const std::function<void(Row&)>& emit) {
+        Row row;
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            if (rows.fill(i, row)) emit(row);
+    });
+}
+
+ExportReport export_layer(const Store& store, const ExportParams& p) {
+    if (p.layer != ExportLayer::orgs) return export_layer(store.load(), p);
+    gbk_of(p);
+    // Organizations stream from the store: memory holds the areas and branches, never all
+    // organizations at once.
+    Dataset d = store.load_except_orgs();
+    BBox box;
+    for (const auto& a : d.areas) box.expand(bounds(a.shape));
+    if (box.empty()) store.for_each_org([&](const Organization& o) { box.expand(o.location); });
+    std::vector<const MultiPolygon*> grids;
+    std::vector<int> grid_area;
+    for (std::size_t a = 0; a < d.areas.size(); ++a)
+        if (d.areas[a].level == Level::grid) {
+            grids.push_back(&d.areas[a].shape);
+            grid_area.push_back(static_cast<int>(a));
+        }
+    PolygonIndex index(grids);
+    RowSource rows(d, p);
+    rows.prepare_streaming();
+    auto total = static_cast<std::size_t>(std::max(0LL, store.count("orgs")));
+    return write_rows(p, box, total, [&](const std::function<void(Row&)>& emit) {
+        Row row;
+        store.for_each_org([&](const Organization& o) {
+            auto hit = index.locate(o.location);
+            if (rows.fill_org(o, hit ? grid_area[*hit] : -1, row)) emit(row);
+        });
+    });
 }
 
 }  // namespace covermap::geo

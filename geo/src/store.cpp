@@ -286,7 +286,34 @@ Store Store::open(const std::string& uri) {
 
 long long Store::count(const std::string& name) const { return impl_->layer(name.c_str())->GetFeatureCount(TRUE); }
 
-Dataset Store::load() const {
+void Store::for_each_org(const std::function<void(const Organization&)>& visit) const {
+    OGRLayer* l = impl_->layer("orgs");
+    Fields fx(l->GetLayerDefn());
+    l->ResetReading();
+    Organization o;
+    while (auto f = own(l->GetNextFeature())) {
+        o.id = f->GetFieldAsInteger64(fx["id"]);
+        o.name = str(*f, fx["name"]);
+        o.kind = parse_org_kind(str(*f, fx["kind"])).value_or(OrgKind::enterprise);
+        o.credit_code = str(*f, fx["credit_code"]);
+        o.industry = str(*f, fx["industry"]);
+        o.employees = f->GetFieldAsInteger(fx["employees"]);
+        o.party_members = f->GetFieldAsInteger(fx["party_members"]);
+        o.status = parse_org_status(str(*f, fx["status"])).value_or(OrgStatus::operating);
+        o.above_scale = f->GetFieldAsInteger(fx["above_scale"]) != 0;
+        o.branch_id = opt_id(*f, fx["branch_id"]);
+        o.instructor_id = opt_id(*f, fx["instructor_id"]);
+        o.version = f->GetFieldAsInteger64(fx["version"]);
+        o.location = point_of(*f);
+        visit(o);
+    }
+}
+
+Dataset Store::load_except_orgs() const { return load_parts(false); }
+
+Dataset Store::load() const { return load_parts(true); }
+
+Dataset Store::load_parts(bool with_orgs) const {
     Dataset d;
     {
         OGRLayer* l = impl_->layer("areas");
@@ -302,28 +329,7 @@ Dataset Store::load() const {
             d.areas.push_back(std::move(a));
         }
     }
-    {
-        OGRLayer* l = impl_->layer("orgs");
-        Fields fx(l->GetLayerDefn());
-        l->ResetReading();
-        while (auto f = own(l->GetNextFeature())) {
-            Organization o;
-            o.id = f->GetFieldAsInteger64(fx["id"]);
-            o.name = str(*f, fx["name"]);
-            o.kind = parse_org_kind(str(*f, fx["kind"])).value_or(OrgKind::enterprise);
-            o.credit_code = str(*f, fx["credit_code"]);
-            o.industry = str(*f, fx["industry"]);
-            o.employees = f->GetFieldAsInteger(fx["employees"]);
-            o.party_members = f->GetFieldAsInteger(fx["party_members"]);
-            o.status = parse_org_status(str(*f, fx["status"])).value_or(OrgStatus::operating);
-            o.above_scale = f->GetFieldAsInteger(fx["above_scale"]) != 0;
-            o.branch_id = opt_id(*f, fx["branch_id"]);
-            o.instructor_id = opt_id(*f, fx["instructor_id"]);
-            o.version = f->GetFieldAsInteger64(fx["version"]);
-            o.location = point_of(*f);
-            d.orgs.push_back(std::move(o));
-        }
-    }
+    if (with_orgs) for_each_org([&](const Organization& o) { d.orgs.push_back(o); });
     {
         OGRLayer* l = impl_->layer("instructors");
         Fields fx(l->GetLayerDefn());

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +16,7 @@
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/store.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -384,4 +386,47 @@ TEST(Export, TruncationKeepsWholeCharacters) {
     EXPECT_EQ(gauss_kruger_epsg(123.9), 4529);
     EXPECT_EQ(gauss_kruger_epsg(123.9, false), 4550);
     EXPECT_EQ(gauss_kruger_epsg(75.0), 4513);
+}
+
+TEST(Export, StreamingFromTheStoreWritesTheSameRows) {
+    TempDir dir;
+    auto store = Store::open(dir / "s.gpkg");
+    store.replace(covermap::test::demo_dataset(0.1, 11));
+    auto from_memory = [&](const std::string& out) {
+        ExportParams p;
+        p.out = out;
+        return export_layer(store.load(), p);
+    };
+    ExportParams p;
+    p.out = dir / "streamed.zip";
+    auto streamed = export_layer(store, p);
+    auto loaded = from_memory(dir / "loaded.zip");
+    EXPECT_EQ(streamed.features, loaded.features);
+    GDALAllRegister();
+    auto dump = [](const std::string& zip) {
+        std::string out;
+        auto* ds = GDALDataset::Open(("/vsizip/" + zip).c_str(), GDAL_OF_VECTOR);
+        auto* l = ds->GetLayer(0);
+        while (OGRFeature* f = l->GetNextFeature()) {
+            for (int i = 0; i < f->GetFieldCount(); ++i) out += std::string(f->GetFieldAsString(i)) + "|";
+            char* wkt = nullptr;
+            f->GetGeometryRef()->exportToWkt(&wkt);
+            out += std::string(wkt) + "\n";
+            CPLFree(wkt);
+            OGRFeature::DestroyFeature(f);
+        }
+        GDALClose(ds);
+        return out;
+    };
+    auto a = dump(dir / "streamed.zip"), b = dump(dir / "loaded.zip");
+    EXPECT_FALSE(a.empty());
+    std::istringstream sa(a), sb(b);
+    std::string la, lb;
+    int line = 0, differ = 0;
+    while (std::getline(sa, la) && std::getline(sb, lb)) {
+        ++line;
+        if (la != lb && differ++ < 3) ADD_FAILURE() << "row " << line << ":\n  streamed " << la << "\n  loaded   " << lb;
+    }
+    EXPECT_EQ(differ, 0);
+    EXPECT_EQ(a.size(), b.size());
 }

@@ -12,6 +12,8 @@
 
 namespace covermap::geo {
 
+class Store;
+
 enum class ExportLayer { orgs, areas, instructors, branches, assignments };
 enum class ExportFormat { shp, gpkg, geojson, csv };
 std::optional<ExportLayer> parse_export_layer(const std::string& s);
@@ -52,6 +54,10 @@ int gauss_kruger_epsg(double longitude, bool zone_prefix = true);
 
 /// Writes the layer; throws invalid_argument for bad parameters, error for I/O failures.
 ExportReport export_layer(const Dataset& d, const ExportParams& params);
+
+/// The same from the store; organizations are streamed one at a time, so memory holds the
+/// areas and branches but never all organizations.
+ExportReport export_layer(const Store& store, const ExportParams& params);
 
 /// Cuts utf8 to at most max_bytes once encoded (GBK: 2 bytes per non-ASCII character,
 /// UTF-8: its own length), never inside a character. Returns true when it cut.

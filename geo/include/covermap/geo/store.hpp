@@ -2,6 +2,7 @@
 /// \file covermap's store: a GeoPackage file (default) or PostGIS ("PG:…"), through OGR only.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,6 +55,10 @@ public:
 
     /// Reads the whole data set into memory.
     Dataset load() const;
+    /// Reads areas, instructors and branches, not the organizations (see for_each_org).
+    Dataset load_except_orgs() const;
+    /// Streams the organizations, one at a time (memory does not grow with their number).
+    void for_each_org(const std::function<void(const Organization&)>& visit) const;
 
     /// Replaces the data set's contents with d (audit and tokens are kept).
     void replace(const Dataset& d);
@@ -83,6 +88,7 @@ public:
 private:
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);
+    Dataset load_parts(bool with_orgs) const;
     std::unique_ptr<Impl> impl_;
 };
 
