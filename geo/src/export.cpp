@@ -262,9 +262,9 @@ private:
 public:
     /// For streaming: the lookups fill_org needs, without locating every organization.
     void prepare_streaming() {
-        for (const auto& b : d_.branches) branch_type_[b.id] = b.type;
         for (const auto& a : d_.areas) area_by_code_[a.code] = &a;
     }
+    void add_branch_type(std::int64_t id, BranchType t) { branch_type_[id] = t; }
 
     /// Fills an organization's row; grid_area is its grid cell's index in the areas, or −1.
     bool fill_org(const Organization& o, int grid_area, Row& r) {
@@ -738,9 +738,9 @@ ExportReport export_layer(const Dataset& d, const ExportParams& p) {
 ExportReport export_layer(const Store& store, const ExportParams& p) {
     if (p.layer != ExportLayer::orgs) return export_layer(store.load(), p);
     gbk_of(p);
-    // Organizations stream from the store: memory holds the areas and branches, never all
-    // organizations at once.
-    Dataset d = store.load_except_orgs();
+    // Organizations stream from the store: memory holds the areas and a branch-type map, never
+    // all organizations (nor branches, nor instructors) at once.
+    Dataset d = store.load_areas();
     BBox box;
     for (const auto& a : d.areas) box.expand(bounds(a.shape));
     if (box.empty()) store.for_each_org([&](const Organization& o) { box.expand(o.location); });
@@ -754,6 +754,7 @@ ExportReport export_layer(const Store& store, const ExportParams& p) {
     PolygonIndex index(grids);
     RowSource rows(d, p);
     rows.prepare_streaming();
+    store.for_each_branch_type([&](std::int64_t id, BranchType t) { rows.add_branch_type(id, t); });
     auto total = static_cast<std::size_t>(std::max(0LL, store.count("orgs")));
     return write_rows(p, box, total, [&](const std::function<void(Row&)>& emit) {
         Row row;

@@ -309,7 +309,15 @@ void Store::for_each_org(const std::function<void(const Organization&)>& visit) 
     }
 }
 
-Dataset Store::load_except_orgs() const { return load_parts(false); }
+Dataset Store::load_areas() const { return load_parts(false); }
+
+void Store::for_each_branch_type(const std::function<void(std::int64_t, BranchType)>& visit) const {
+    OGRLayer* l = impl_->layer("branches");
+    Fields fx(l->GetLayerDefn());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        visit(f->GetFieldAsInteger64(fx["id"]), parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone));
+}
 
 Dataset Store::load() const { return load_parts(true); }
 
@@ -329,7 +337,8 @@ Dataset Store::load_parts(bool with_orgs) const {
             d.areas.push_back(std::move(a));
         }
     }
-    if (with_orgs) for_each_org([&](const Organization& o) { d.orgs.push_back(o); });
+    if (!with_orgs) return d;  // areas only: organizations, instructors, branches are streamed
+    for_each_org([&](const Organization& o) { d.orgs.push_back(o); });
     {
         OGRLayer* l = impl_->layer("instructors");
         Fields fx(l->GetLayerDefn());

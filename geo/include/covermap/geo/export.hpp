@@ -56,7 +56,7 @@ int gauss_kruger_epsg(double longitude, bool zone_prefix = true);
 ExportReport export_layer(const Dataset& d, const ExportParams& params);
 
 /// The same from the store; organizations are streamed one at a time, so memory holds the
-/// areas and branches but never all organizations.
+/// areas and a branch-type map but never all organizations.
 ExportReport export_layer(const Store& store, const ExportParams& params);
 
 /// Cuts utf8 to at most max_bytes once encoded (GBK: 2 bytes per non-ASCII character,

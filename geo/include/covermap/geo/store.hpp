@@ -55,8 +55,10 @@ public:
 
     /// Reads the whole data set into memory.
     Dataset load() const;
-    /// Reads areas, instructors and branches, not the organizations (see for_each_org).
-    Dataset load_except_orgs() const;
+    /// Reads the areas only (organizations, instructors, branches left out).
+    Dataset load_areas() const;
+    /// Streams each branch's id and type.
+    void for_each_branch_type(const std::function<void(std::int64_t, BranchType)>& visit) const;
     /// Streams the organizations, one at a time (memory does not grow with their number).
     void for_each_org(const std::function<void(const Organization&)>& visit) const;
 
