@@ -651,3 +651,40 @@ TEST(ServerLimits, ConnectionsBeyondTheCapGet503AndTheServerRecovers) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(request(port, "GET", "/health").status, 200) << "slots free again";
 }
+
+TEST(ServerLog, OneLinePerRequestWithoutQueries) {
+    test::TempDir dir;
+    std::string db = dir / "l.gpkg";
+    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+    api::AppOptions ao;
+    ao.db = db;
+    api::App app(ao);
+    auto token = app.add_token(api::Role::viewer, "log-viewer");
+    api::ServerOptions so;
+    so.port = 0;
+    api::Server server(app, so);
+    auto port = server.start();
+    // Capture stderr (the access log) in a file for the duration of two requests.
+    std::string log_path = dir / "access.log";
+    std::fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = ::open(log_path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    dup2(fd, STDERR_FILENO);
+    auto ok = request(port, "GET", "/api/coverage?level=district&secret=HUNTER2", token);
+    auto denied = request(port, "GET", "/api/orgs/1");
+    std::fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(fd);
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(denied.status, 401);
+    std::ifstream in(log_path);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_NE(lines[0].find("GET /api/coverage 200 "), std::string::npos) << lines[0];
+    EXPECT_NE(lines[0].find("ms log-viewer"), std::string::npos) << lines[0];
+    EXPECT_EQ(lines[0].find("HUNTER2"), std::string::npos) << "queries never reach the log";
+    EXPECT_NE(lines[1].find("GET /api/orgs/1 401 "), std::string::npos) << lines[1];
+    EXPECT_EQ(lines[0].substr(4, 1), "-") << "starts with an ISO 8601 time";
+}
