@@ -974,6 +974,55 @@ Response App::ogc_collection(const Request& req, const Token&, const std::vector
           {link(b, "self", "application/json"), link(b + "/items", "items", "application/geo+json", "items")}}});
 }
 
+// GeoJSON features of the collections (callers hold the data lock), shared by items and item.
+json App::org_feature(const geo::Organization& o) const {
+    return {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
+}
+
+json App::instructor_feature(const geo::Instructor& in) const {
+    return {{"type", "Feature"},
+            {"id", in.id},
+            {"geometry", point_json(in.home)},
+            {"properties",
+             {{"id", in.id},
+              {"name", in.name},
+              {"capacity", in.capacity},
+              {"load", load_.count(in.id) ? load_.at(in.id) : 0},
+              {"industries", in.industries},
+              {"unit", in.unit}}}};
+}
+
+json App::branch_feature(const geo::Branch& b, geo::BBox& box) const {
+    json pts = json::array();
+    for (auto id : b.org_ids)
+        if (auto o = org_index_.find(id); o != org_index_.end()) {
+            box.expand(data_.orgs[o->second].location);
+            pts.push_back({data_.orgs[o->second].location.x, data_.orgs[o->second].location.y});
+        }
+    return {{"type", "Feature"},
+            {"id", b.id},
+            {"geometry", {{"type", "MultiPoint"}, {"coordinates", pts}}},
+            {"properties",
+             {{"id", b.id},
+              {"name", b.name},
+              {"type", std::string(geo::to_string(b.type))},
+              {"members", b.members},
+              {"level", std::string(geo::branch_level(b.members))},
+              {"org_ids", b.org_ids}}}};
+}
+
+json App::area_feature(std::size_t i) const {
+    const auto& a = data_.areas[i];
+    return {{"type", "Feature"},
+            {"id", static_cast<std::int64_t>(i + 1)},
+            {"geometry", geometry_json(a.shape)},
+            {"properties",
+             {{"code", a.code},
+              {"name", a.name},
+              {"level", std::string(geo::to_string(a.level))},
+              {"parent_code", a.parent_code}}}};
+}
+
 Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
@@ -1020,66 +1069,26 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             for (const auto& o : data_.orgs) {
                 geo::BBox fb;
                 fb.expand(o.location);
-                take(fb, [&] {
-                    auto props = org_json(o);
-                    return json{
-                        {"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", props}};
-                });
+                take(fb, [&] { return org_feature(o); });
             }
         } else if (c == "instructors") {
             for (const auto& in : data_.instructors) {
                 geo::BBox fb;
                 fb.expand(in.home);
-                take(fb, [&] {
-                    return json{{"type", "Feature"},
-                                {"id", in.id},
-                                {"geometry", point_json(in.home)},
-                                {"properties",
-                                 {{"id", in.id},
-                                  {"name", in.name},
-                                  {"capacity", in.capacity},
-                                  {"load", load_.count(in.id) ? load_.at(in.id) : 0},
-                                  {"industries", in.industries},
-                                  {"unit", in.unit}}}};
-                });
+                take(fb, [&] { return instructor_feature(in); });
             }
         } else if (c == "branches") {
             for (const auto& b : data_.branches) {
                 geo::BBox fb;
-                json pts = json::array();
-                for (auto id : b.org_ids)
-                    if (auto o = org_index_.find(id); o != org_index_.end()) {
-                        fb.expand(data_.orgs[o->second].location);
-                        pts.push_back({data_.orgs[o->second].location.x, data_.orgs[o->second].location.y});
-                    }
-                take(fb, [&] {
-                    return json{{"type", "Feature"},
-                                {"id", b.id},
-                                {"geometry", {{"type", "MultiPoint"}, {"coordinates", pts}}},
-                                {"properties",
-                                 {{"id", b.id},
-                                  {"name", b.name},
-                                  {"type", std::string(geo::to_string(b.type))},
-                                  {"members", b.members},
-                                  {"level", std::string(geo::branch_level(b.members))},
-                                  {"org_ids", b.org_ids}}}};
-                });
+                auto feature = branch_feature(b, fb);
+                take(fb, [&] { return feature; });
             }
         } else {
             auto level = kAreaCollections.at(c);
             for (std::size_t i = 0; i < data_.areas.size(); ++i) {
                 const auto& a = data_.areas[i];
                 if (a.level != level) continue;
-                take(geo::bounds(a.shape), [&] {
-                    return json{{"type", "Feature"},
-                                {"id", static_cast<std::int64_t>(i + 1)},
-                                {"geometry", geometry_json(a.shape)},
-                                {"properties",
-                                 {{"code", a.code},
-                                  {"name", a.name},
-                                  {"level", std::string(geo::to_string(a.level))},
-                                  {"parent_code", a.parent_code}}}};
-                });
+                take(geo::bounds(a.shape), [&] { return area_feature(i); });
             }
         }
     }
@@ -1107,43 +1116,21 @@ Response App::ogc_item(const Request& req, const Token& who, const std::vector<s
     json feature;
     const std::string& c = args[0];
     if (c == "orgs" && org_index_.count(*fid)) {
-        const auto& o = data_.orgs[org_index_.at(*fid)];
-        feature = {
-            {"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
+        feature = org_feature(data_.orgs[org_index_.at(*fid)]);
     } else if (c == "instructors" && instructor_index_.count(*fid)) {
-        const auto& in = data_.instructors[instructor_index_.at(*fid)];
-        feature = {{"type", "Feature"},
-                   {"id", in.id},
-                   {"geometry", point_json(in.home)},
-                   {"properties", {{"id", in.id}, {"name", in.name}, {"capacity", in.capacity}, {"unit", in.unit}}}};
+        feature = instructor_feature(data_.instructors[instructor_index_.at(*fid)]);
     } else if (c == "branches") {
-        for (const auto& b : data_.branches)
-            if (b.id == *fid)
-                feature = {{"type", "Feature"},
-                           {"id", b.id},
-                           {"geometry", nullptr},
-                           {"properties",
-                            {{"id", b.id},
-                             {"name", b.name},
-                             {"type", std::string(geo::to_string(b.type))},
-                             {"members", b.members},
-                             {"org_ids", b.org_ids}}}};
+        for (const auto& b : data_.branches) {
+            geo::BBox unused;
+            if (b.id == *fid) feature = branch_feature(b, unused);
+        }
     } else if (kAreaCollections.count(c) && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
-        const auto& a = data_.areas[static_cast<std::size_t>(*fid - 1)];
-        if (a.level == kAreaCollections.at(c))
-            feature = {{"type", "Feature"},
-                       {"id", *fid},
-                       {"geometry", geometry_json(a.shape)},
-                       {"properties",
-                        {{"code", a.code},
-                         {"name", a.name},
-                         {"level", std::string(geo::to_string(a.level))},
-                         {"parent_code", a.parent_code}}}};
+        if (data_.areas[static_cast<std::size_t>(*fid - 1)].level == kAreaCollections.at(c))
+            feature = area_feature(static_cast<std::size_t>(*fid - 1));
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }
     (void)who;
-    (void)req;
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
     feature["links"] = {link(base_of(req) + "/collections/" + c + "/items/" + args[1], "self", "application/geo+json"),
                         link(base_of(req) + "/collections/" + c, "collection", "application/json")};

@@ -105,6 +105,10 @@ private:
     Response set_instructor(const Request& req, const Token& who, std::int64_t org_id,
                             std::optional<std::int64_t> instructor_id);
     nlohmann::json org_json(const geo::Organization& o) const;
+    nlohmann::json org_feature(const geo::Organization& o) const;
+    nlohmann::json instructor_feature(const geo::Instructor& in) const;
+    nlohmann::json branch_feature(const geo::Branch& b, geo::BBox& box) const;  ///< box grows by its organizations
+    nlohmann::json area_feature(std::size_t area_index) const;                  ///< id = index + 1
 
     AppOptions options_;
     std::vector<Route> routes_;
