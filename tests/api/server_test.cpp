@@ -625,19 +625,30 @@ TEST_F(ServerTest, ConcurrentTileRequests) {
     EXPECT_EQ(ok.load(), 48);
 }
 
-TEST(ServerLimits, ConnectionsBeyondTheCapGet503AndTheServerRecovers) {
+// A second, small server for tests that need their own options.
+struct SmallServer {
+    explicit SmallServer(api::ServerOptions so) {
+        geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+        api::AppOptions ao;
+        ao.db = db;
+        app = std::make_unique<api::App>(ao);
+        so.port = 0;
+        server = std::make_unique<api::Server>(*app, so);
+        port = server->start();
+    }
     test::TempDir dir;
-    std::string db = dir / "c.gpkg";
-    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
-    api::AppOptions ao;
-    ao.db = db;
-    api::App app(ao);
+    std::string db = dir / "small.gpkg";
+    std::unique_ptr<api::App> app;
+    std::unique_ptr<api::Server> server;
+    unsigned short port = 0;
+};
+
+TEST(ServerLimits, ConnectionsBeyondTheCapGet503AndTheServerRecovers) {
     api::ServerOptions so;
-    so.port = 0;
     so.max_connections = 2;
     so.access_log = false;
-    api::Server server(app, so);
-    auto port = server.start();
+    SmallServer small(so);
+    auto port = small.port;
     // Two idle connections take the slots; the third is answered 503 and closed.
     int a = connect_to(port), b = connect_to(port);
     ASSERT_GE(a, 0);
@@ -653,19 +664,11 @@ TEST(ServerLimits, ConnectionsBeyondTheCapGet503AndTheServerRecovers) {
 }
 
 TEST(ServerLog, OneLinePerRequestWithoutQueries) {
-    test::TempDir dir;
-    std::string db = dir / "l.gpkg";
-    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
-    api::AppOptions ao;
-    ao.db = db;
-    api::App app(ao);
-    auto token = app.add_token(api::Role::viewer, "log-viewer");
-    api::ServerOptions so;
-    so.port = 0;
-    api::Server server(app, so);
-    auto port = server.start();
+    SmallServer small(api::ServerOptions{});
+    auto port = small.port;
+    auto token = small.app->add_token(api::Role::viewer, "log-viewer");
     // Capture stderr (the access log) in a file for the duration of two requests.
-    std::string log_path = dir / "access.log";
+    std::string log_path = small.dir / "access.log";
     std::fflush(stderr);
     int saved = dup(STDERR_FILENO);
     int fd = ::open(log_path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
