@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/export.hpp"
@@ -58,13 +59,16 @@ std::string hex(const unsigned char* p, std::size_t n) {
     return s;
 }
 
-std::string iso_now() {
-    auto t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
+using geo::iso8601_utc_now;
+
+// Non-empty segments of a path: "/tiles/orgs/1" -> tiles, orgs, 1.
+std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> segs;
+    std::stringstream in(path);
+    std::string seg;
+    while (std::getline(in, seg, '/'))
+        if (!seg.empty()) segs.push_back(seg);
+    return segs;
 }
 
 // Strict JSON: bounded nesting (nlohmann has no depth limit of its own), then parse.
@@ -209,12 +213,7 @@ App::App(const AppOptions& options) : options_(options) {
             if (e.is_regular_file()) static_files_[e.path().filename().string()] = e.path().string();
 
     auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
-        Route r{std::move(method), {}, role, h, pattern};
-        std::stringstream in(pattern);
-        std::string seg;
-        while (std::getline(in, seg, '/'))
-            if (!seg.empty()) r.pattern.push_back(seg);
-        routes_.push_back(std::move(r));
+        routes_.push_back(Route{std::move(method), split_path(pattern), role, h, pattern});
     };
     add("GET", "/metrics", Role::viewer, &App::metrics_text);
     add("GET", "/api/coverage", Role::viewer, &App::coverage);
@@ -259,7 +258,7 @@ std::string App::add_token(Role role, const std::string& name) {
     auto hash = hash_token(token);
     {
         std::lock_guard w(write_mutex_);
-        store_->add_token({name, to_string(role), hash, iso_now()});
+        store_->add_token({name, to_string(role), hash, iso8601_utc_now()});
     }
     std::lock_guard lock(tokens_mutex_);
     tokens_[hash] = Token{name, role};
@@ -292,11 +291,7 @@ Response App::handle(const Request& req) {
             res = static_file(req, req.path == "/" ? "index.html" : req.path.substr(5));
             res.route = "/web";
         } else {
-            std::vector<std::string> segs;
-            std::stringstream in(req.path);
-            std::string seg;
-            while (std::getline(in, seg, '/'))
-                if (!seg.empty()) segs.push_back(seg);
+            auto segs = split_path(req.path);
             const Route* match = nullptr;
             bool path_known = false;
             std::vector<std::string> args;
@@ -443,11 +438,7 @@ Response App::tile(const Request& req, const Token&, const std::vector<std::stri
 
 std::optional<Response> App::handle_fast(const Request& req) {
     if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0) return std::nullopt;
-    std::vector<std::string> segs;
-    std::stringstream in(req.path);
-    std::string seg;
-    while (std::getline(in, seg, '/'))
-        if (!seg.empty()) segs.push_back(seg);
+    auto segs = split_path(req.path);
     if (segs.size() != 5) return std::nullopt;
     auto who = authenticate(req);
     if (!who) return std::nullopt;  // the full path answers 401 and counts it
@@ -575,7 +566,7 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
         return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}
             .dump();
     };
-    geo::AuditEntry audit{iso_now(), who.name,      instructor_id ? "assign_instructor" : "remove_instructor",
+    geo::AuditEntry audit{iso8601_utc_now(), who.name,      instructor_id ? "assign_instructor" : "remove_instructor",
                           org_id,    brief(before), brief(after)};
     // The store first: an acknowledged edit is committed before the answer.
     store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version}}, {}, {audit});
@@ -741,7 +732,7 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
                     ++extra_load[*after.instructor_id];
                 }
                 after.version = o->version + 1;
-                audit.push_back({iso_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(), o->id,
+                audit.push_back({iso8601_utc_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(), o->id,
                                  json{{"branch_id", o->branch_id ? json(*o->branch_id) : json()},
                                       {"instructor_id", o->instructor_id ? json(*o->instructor_id) : json()},
                                       {"version", o->version}}
@@ -1102,7 +1093,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     if (offset + limit < matched)
         links.push_back(link(page(offset + limit), "next", "application/geo+json", "next page"));
     json j = {{"type", "FeatureCollection"},       {"features", features},   {"numberMatched", matched},
-              {"numberReturned", features.size()}, {"timeStamp", iso_now()}, {"links", links}};
+              {"numberReturned", features.size()}, {"timeStamp", iso8601_utc_now()}, {"links", links}};
     auto r = json_response(j);
     r.content_type = "application/geo+json";
     return r;

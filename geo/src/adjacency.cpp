@@ -29,6 +29,20 @@ struct Key {
     bool operator==(const Key& o) const { return a == o.a && b == o.b && c == o.c && d == o.d; }
 };
 
+// Sorts big vectors as two halves on the two cores, then merges them.
+template <class T, class Less>
+void sort_on_two_cores(std::vector<T>& v, Less less) {
+    if (v.size() < 100000) {
+        std::sort(v.begin(), v.end(), less);
+        return;
+    }
+    auto mid = v.begin() + static_cast<long>(v.size() / 2);
+    std::thread other([&] { std::sort(v.begin(), mid, less); });
+    std::sort(mid, v.end(), less);
+    other.join();
+    std::inplace_merge(v.begin(), mid, v.end(), less);
+}
+
 std::uint64_t bits(double v) {
     if (v == 0) v = 0;  // -0.0 and 0.0 are the same point
     std::uint64_t u;
@@ -62,16 +76,7 @@ void exact_pairs(const std::vector<MultiPolygon>& shapes, Contiguity mode, std::
     auto less = [](const auto& x, const auto& y) {
         return x.first < y.first || (x.first == y.first && x.second < y.second);
     };
-    // Two halves sorted on the two cores, then merged.
-    auto mid = keys.begin() + static_cast<long>(keys.size() / 2);
-    if (keys.size() > 100000) {
-        std::thread other([&] { std::sort(keys.begin(), mid, less); });
-        std::sort(mid, keys.end(), less);
-        other.join();
-        std::inplace_merge(keys.begin(), mid, keys.end(), less);
-    } else {
-        std::sort(keys.begin(), keys.end(), less);
-    }
+    sort_on_two_cores(keys, less);
     std::vector<int> group;
     for (std::size_t i = 0; i < keys.size();) {
         std::size_t j = i;
@@ -170,17 +175,11 @@ void fuzzy_pairs(const std::vector<MultiPolygon>& shapes, double distance, std::
             for (auto cy = y0; cy <= y1; ++cy)
                 entries.push_back({key(cx, cy), static_cast<std::uint32_t>(owner[i]), static_cast<std::uint32_t>(i)});
     }
-    // Sorted by cell, then owner; the two halves on the two cores, then merged.
+    // Sorted by cell, then owner.
     auto by_cell = [](const Entry& a, const Entry& b) {
         return a.cell < b.cell || (a.cell == b.cell && a.owner < b.owner);
     };
-    {
-        auto mid = entries.begin() + static_cast<long>(entries.size() / 2);
-        std::thread other([&] { std::sort(entries.begin(), mid, by_cell); });
-        std::sort(mid, entries.end(), by_cell);
-        other.join();
-        std::inplace_merge(entries.begin(), mid, entries.end(), by_cell);
-    }
+    sort_on_two_cores(entries, by_cell);
     // Cell groups holding more than one owner, split between the cores.
     std::vector<std::pair<std::size_t, std::size_t>> groups;
     for (std::size_t i = 0; i < entries.size();) {

@@ -14,6 +14,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -407,15 +408,6 @@ std::uint64_t shp_record_bytes(const OGRGeometry* g) {
     }
 }
 
-std::string iso_now() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 class Writer {
 public:
     Writer(const ExportParams& p, const OGRSpatialReference& srs, std::string dir, bool gbk)
@@ -568,7 +560,7 @@ void zip_folder(const std::string& dir, const std::vector<std::string>& names, c
 std::string readme(const ExportParams& p, const ExportReport& r) {
     std::string s = "covermap export / covermap 导出\n";
     s += "layer 图层: " + std::string(layer_name(p.layer)) + "\n";
-    s += "created 生成时间: " + iso_now() + "\n";
+    s += "created 生成时间: " + iso8601_utc_now() + "\n";
     s += "CRS 坐标系: " + r.srs + "\n";
     s += "encoding 编码: " + std::string(p.encoding == "UTF-8" ? "UTF-8" : "GBK (CP936)") + " (.cpg, DBF LDID)\n";
     s += "features 要素数: " + std::to_string(r.features) + "\n";
