@@ -1099,7 +1099,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     return r;
 }
 
-Response App::ogc_item(const Request& req, const Token& who, const std::vector<std::string>& args) {
+Response App::ogc_item(const Request& req, const Token&, const std::vector<std::string>& args) {
     auto fid = parse_id(args[1]);
     if (!fid) return error_response(404, "NotFound", "no feature " + args[1]);
     // One item: the items page of one, found by id.
@@ -1121,7 +1121,6 @@ Response App::ogc_item(const Request& req, const Token& who, const std::vector<s
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }
-    (void)who;
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
     feature["links"] = {link(base_of(req) + "/collections/" + c + "/items/" + args[1], "self", "application/geo+json"),
                         link(base_of(req) + "/collections/" + c, "collection", "application/json")};

@@ -302,6 +302,7 @@ int run_cli(int argc, char** argv) {
     cov->add_option("--kind", kind_name, "enterprise | social")->check(CLI::IsMember({"enterprise", "social"}));
     cov->add_option("--format", format, "json | csv | table")->check(CLI::IsMember({"json", "csv", "table"}));
 
+    std::string export_format = "shp";
     std::string layer_name = "orgs", encoding_out = "GBK", srs_out = "EPSG:4490", where;
     auto* exp = app.add_subcommand("export", "export a layer for grid management systems and desktop GIS");
     exp->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
@@ -309,7 +310,7 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"orgs", "areas", "instructors", "branches", "assignments"}));
     exp->add_option("--level", level_name, "areas: only this level")
         ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
-    exp->add_option("--format", format, "shp (zip, default) | gpkg | geojson | csv")
+    exp->add_option("--format", export_format, "shp (zip, default) | gpkg | geojson | csv")
         ->check(CLI::IsMember({"shp", "gpkg", "geojson", "csv"}));
     exp->add_option("--encoding", encoding_out, "shapefile text: GBK (default) | UTF-8")
         ->check(CLI::IsMember({"GBK", "UTF-8", "gbk", "utf-8"}));
@@ -392,7 +393,7 @@ int run_cli(int argc, char** argv) {
         if (*exp) {
             geo::ExportParams p;
             p.layer = *geo::parse_export_layer(layer_name);
-            p.format = *geo::parse_export_format(format == "json" ? "shp" : format);
+            p.format = *geo::parse_export_format(export_format);
             if (!level_name.empty()) p.level = geo::parse_level(level_name);
             p.encoding = encoding_out == "gbk" ? "GBK" : encoding_out == "utf-8" ? "UTF-8" : encoding_out;
             p.srs = srs_out;

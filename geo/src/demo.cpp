@@ -179,7 +179,7 @@ std::string three(int n) {
     return buf;
 }
 
-std::string unique_name(Random& rng, std::set<std::string>& used, const std::function<std::string()>& make) {
+std::string unique_name(std::set<std::string>& used, const std::function<std::string()>& make) {
     for (int attempt = 0; attempt < 200; ++attempt) {
         auto s = make();
         if (used.insert(s).second) return s;
@@ -297,7 +297,7 @@ private:
             if (pieces[i].empty()) continue;
             bool urban = is_street[i];
             std::string code = c.spec->code + three(urban ? next_street++ : next_town++);
-            std::string name = unique_name(rng_, used_names, [&] {
+            std::string name = unique_name(used_names, [&] {
                 return urban ? rng_.pick(kStreetWords) + "街道" : place_name(rng_) + (rng_.chance(0.85) ? "镇" : "乡");
             });
             auto street = add_area(code, name, Level::street, c.spec->code, pieces[i]);
@@ -314,7 +314,7 @@ private:
         std::set<std::string> used_names;
         for (std::size_t i = 0; i < pieces.size(); ++i) {
             std::string code = street_code + three(static_cast<int>(i) + 1);
-            std::string name = unique_name(rng_, used_names, [&] {
+            std::string name = unique_name(used_names, [&] {
                 return urban ? rng_.pick(kCommunityWords) + "社区" : place_name(rng_) + "村";
             });
             auto community = add_area(code, name, Level::community, street_code, pieces[i]);
