@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 1; }
 mkdir -p bench/.cache
 db=bench/.cache/load.gpkg
-build/covermap demo --out "$db" --scale 1 >/dev/null
+build/covermap demo --out "$db" --scale 1 --force >/dev/null
 out=$(mktemp)
 build/covermap serve --db "$db" --port 18181 --threads 2 >"$out" 2>/dev/null &
 pid=$!

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
-build/covermap demo --out "$work/demo.gpkg" --scale "${SCALE:-1}" >/dev/null
+build/covermap demo --out "$work/demo.gpkg" --scale "${SCALE:-1}" --force >/dev/null
 # covermap keeps its access log (block-buffered, to /dev/null here); ACCESS_LOG=0 turns it off,
 # as nginx runs with access_log off.
 log_flag=

@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -18,6 +20,7 @@
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
 #include "covermap/geo/planner.hpp"
+#include "covermap/geo/text.hpp"
 
 namespace covermap::api {
 
@@ -123,7 +126,7 @@ std::optional<std::int64_t> parse_etag(std::string s) {
 Response json_response(const json& j, int status = 200) {
     Response r;
     r.status = status;
-    r.body = j.dump();
+    r.body = dump_json(j);
     return r;
 }
 
@@ -206,7 +209,9 @@ App::App(const AppOptions& options) : options_(options) {
         tiles_ = std::make_unique<tiles::TileService>(data_, options.cache_mb << 20);
     }
     for (const auto& t : store_->tokens())
-        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{t.name, *role};
+        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role};
+    for (const auto& plan : store_->plans("", false))
+        if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
     // The UI's files, fixed at start: no URL ever names a path on disk.
     if (!options.web_root.empty() && fs::is_directory(options.web_root))
         for (const auto& e : fs::directory_iterator(options.web_root))
@@ -254,6 +259,9 @@ void App::reload() {
 }
 
 std::string App::add_token(Role role, const std::string& name) {
+    if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+        throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
     auto token = new_token();
     auto hash = hash_token(token);
     {
@@ -271,72 +279,147 @@ bool App::has_tokens() const {
 }
 
 std::optional<App::Token> App::authenticate(const Request& req) const {
-    const std::string prefix = "Bearer ";
-    if (req.authorization.rfind(prefix, 0) != 0) return std::nullopt;
-    auto hash = hash_token(req.authorization.substr(prefix.size()));
+    // "Bearer" is a scheme name, and scheme names are case-insensitive (RFC 9110 §11.1).
+    const std::string& a = req.authorization;
+    if (a.size() < 8 || a.size() > 512) return std::nullopt;
+    static const char scheme[] = "bearer";
+    for (int i = 0; i < 6; ++i)
+        if (std::tolower(static_cast<unsigned char>(a[i])) != scheme[i]) return std::nullopt;
+    auto start = a.find_first_not_of(' ', 6);
+    if (start == 6 || start == std::string::npos) return std::nullopt;
+    auto end = a.find_last_not_of(' ');
+    auto hash = hash_token(a.substr(start, end - start + 1));
+    {
+        std::lock_guard lock(tokens_mutex_);
+        auto it = tokens_.find(hash);
+        if (it != tokens_.end()) return it->second;
+    }
+    // A token made on the command line since the start: re-read the store's tokens, at most
+    // once per two seconds so that wrong tokens cannot make every request read the store.
+    auto now = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(tokens_mutex_);
+        if (now - tokens_read_ < std::chrono::seconds(2)) return std::nullopt;
+        tokens_read_ = now;
+    }
+    std::vector<geo::TokenRow> rows;
+    try {
+        rows = geo::Store::open_existing(options_.db).tokens();
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
     std::lock_guard lock(tokens_mutex_);
+    for (const auto& t : rows)
+        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role};
     auto it = tokens_.find(hash);
     if (it == tokens_.end()) return std::nullopt;
     return it->second;
+}
+
+const App::Route* App::match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const {
+    auto segs = split_path(req.path);
+    path_known = false;
+    for (const auto& r : routes_) {
+        if (r.pattern.size() != segs.size()) continue;
+        std::vector<std::string> a;
+        bool ok = true;
+        for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+            if (r.pattern[i] == "{}")
+                a.push_back(segs[i]);
+            else
+                ok = r.pattern[i] == segs[i];
+        }
+        if (!ok) continue;
+        path_known = true;
+        if (r.method == req.method || (req.method == "HEAD" && r.method == "GET")) {
+            args = std::move(a);
+            return &r;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+bool is_public(const Request& req) {
+    bool read = req.method == "GET" || req.method == "HEAD";
+    return read && (req.path == "/health" || req.path == "/" || req.path.rfind("/web/", 0) == 0);
+}
+}  // namespace
+
+std::optional<Response> App::admit(const Request& req) const {
+    if (is_public(req)) return std::nullopt;
+    if (!valid_text(req)) return error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
+    auto who = authenticate(req);
+    if (!who) return unauthorized();
+    std::vector<std::string> args;
+    bool known = false;
+    const Route* match = match_route(req, args, known);
+    if (!match)
+        return known ? error_response(405, "MethodNotAllowed", "method " + req.method + " not allowed here")
+                     : error_response(404, "NotFound", "no such resource");
+    if (static_cast<int>(who->role) < static_cast<int>(match->role))
+        return error_response(403, "Forbidden", "this needs the " + to_string(match->role) + " role");
+    return std::nullopt;
+}
+
+bool App::is_slow(const Request& req) const {
+    // Work that may take seconds runs on its own pool, so that it never holds up /health,
+    // cached tiles or edits.
+    for (const char* prefix : {"/api/export/", "/api/import/", "/api/report"})
+        if (req.path.rfind(prefix, 0) == 0) return true;
+    return req.method == "POST" && req.path == "/api/plan";
+}
+
+void App::stop_slow_work() { stopping_ = true; }
+
+Response App::unauthorized() {
+    auto res = error_response(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return res;
 }
 
 Response App::handle(const Request& req) {
     auto t0 = std::chrono::steady_clock::now();
     Response res;
     try {
-        if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
+        if (!valid_text(req)) {
+            res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
+        } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
             res = health(req, Token{"-", Role::viewer}, {});
             res.route = "/health";
-        } else if (req.method == "GET" && (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
+        } else if ((req.method == "GET" || req.method == "HEAD") &&
+                   (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
             res = static_file(req, req.path == "/" ? "index.html" : req.path.substr(5));
             res.route = "/web";
+        } else if (auto who = authenticate(req); !who) {
+            // Before routing: without a token, nobody learns which paths exist.
+            res = unauthorized();
         } else {
-            auto segs = split_path(req.path);
-            const Route* match = nullptr;
-            bool path_known = false;
             std::vector<std::string> args;
-            for (const auto& r : routes_) {
-                if (r.pattern.size() != segs.size()) continue;
-                std::vector<std::string> a;
-                bool ok = true;
-                for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-                    if (r.pattern[i] == "{}")
-                        a.push_back(segs[i]);
-                    else
-                        ok = r.pattern[i] == segs[i];
-                }
-                if (!ok) continue;
-                path_known = true;
-                if (r.method == req.method) {
-                    match = &r;
-                    args = std::move(a);
-                    break;
-                }
-            }
+            bool path_known = false;
+            const Route* match = match_route(req, args, path_known);
             if (!match) {
                 res = path_known ? error_response(405, "MethodNotAllowed", "method " + req.method + " not allowed here")
                                  : error_response(404, "NotFound", "no such resource");
             } else {
-                auto who = authenticate(req);
-                if (!who) {
-                    res = error_response(401, "Unauthorized",
-                                         "a valid 'Authorization: Bearer <token>' header is required");
-                    res.headers.emplace_back("WWW-Authenticate", "Bearer");
-                } else if (static_cast<int>(who->role) < static_cast<int>(match->role)) {
+                if (static_cast<int>(who->role) < static_cast<int>(match->role))
                     res = error_response(403, "Forbidden", "this needs the " + to_string(match->role) + " role");
-                    res.token_name = who->name;
-                } else {
+                else
                     res = (this->*(match->handler))(req, *who, args);
-                    res.token_name = who->name;
-                }
                 res.route = match->name;
             }
+            res.token_name = who->name;
         }
     } catch (const geo::invalid_argument& e) {
         res = error_response(400, "InvalidValue", e.what());
+    } catch (const geo::cancelled_error& e) {
+        res = error_response(503, "Cancelled", std::string(e.what()) + ": it took too long or the server is stopping");
     } catch (const std::exception& e) {
-        // Never a stack trace or a path to the client: the details go to the server's log.
-        std::fprintf(stderr, "error: %s %s: %s\n", req.method.c_str(), req.path.c_str(), e.what());
+        // Never a stack trace or a path to the client: the details go to the server's log,
+        // flushed at once (the access log is buffered).
+        std::fprintf(stderr, "error: %s %s: %s\n", req.method.c_str(), geo::replace_invalid_utf8(req.path).c_str(),
+                     e.what());
+        std::fflush(stderr);
         res = error_response(500, "InternalError", "the request could not be completed");
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -437,7 +520,16 @@ Response App::tile(const Request& req, const Token&, const std::vector<std::stri
 }
 
 std::optional<Response> App::handle_fast(const Request& req) {
-    if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0) return std::nullopt;
+    // On an I/O thread: anything unusual goes to the full path, which catches and answers.
+    try {
+        return handle_cached_tile(req);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<Response> App::handle_cached_tile(const Request& req) {
+    if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0 || !valid_text(req)) return std::nullopt;
     auto segs = split_path(req.path);
     if (segs.size() != 5) return std::nullopt;
     auto who = authenticate(req);
@@ -477,7 +569,7 @@ Response App::coverage(const Request& req, const Token&, const std::vector<std::
     std::shared_lock lock(data_mutex_);
     auto version = data_version_.load();
     Response r;
-    r.body = geo::to_json(geo::compute_coverage(data_, *lv, kind)).dump();
+    r.body = dump_json(geo::to_json(geo::compute_coverage(data_, *lv, kind)));
     std::lock_guard c(cache_mutex_);
     coverage_cache_[key] = {version, r.body};
     return r;
@@ -521,6 +613,9 @@ Response App::put_instructor(const Request& req, const Token& who, const std::ve
     if (!body) return error_response(400, "InvalidJson", why);
     if (!body->is_object() || !body->contains("instructor_id") || !(*body)["instructor_id"].is_number_integer())
         return error_response(400, "InvalidValue", "body must be {\"instructor_id\": <integer>}");
+    if ((*body)["instructor_id"].is_number_unsigned() &&
+        (*body)["instructor_id"].get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+        return error_response(400, "InvalidValue", "instructor_id is out of range");
     return set_instructor(req, who, *id, (*body)["instructor_id"].get<std::int64_t>());
 }
 
@@ -563,11 +658,12 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
     after.instructor_id = instructor_id;
     after.version = before.version + 1;
     auto brief = [](const geo::Organization& o) {
-        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}
-            .dump();
+        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}.dump(
+            -1, ' ', false, json::error_handler_t::replace);
     };
-    geo::AuditEntry audit{iso8601_utc_now(), who.name,      instructor_id ? "assign_instructor" : "remove_instructor",
-                          org_id,    brief(before), brief(after)};
+    geo::AuditEntry audit{
+        iso8601_utc_now(), who.name,    instructor_id ? "assign_instructor" : "remove_instructor", org_id,
+        brief(before),     brief(after)};
     // The store first: an acknowledged edit is committed before the answer.
     store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version}}, {}, {audit});
     {
@@ -583,7 +679,7 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
     return r;
 }
 
-Response App::post_plan(const Request& req, const Token&, const std::vector<std::string>&) {
+Response App::post_plan(const Request& req, const Token& who, const std::vector<std::string>&) {
     geo::PlanParams p;
     if (!req.body.empty()) {
         std::string why;
@@ -613,18 +709,52 @@ Response App::post_plan(const Request& req, const Token&, const std::vector<std:
         j = geo::to_json(geo::make_plan(data_, p));
     }
     metrics_.planner_run();
-    std::lock_guard lock(plans_mutex_);
-    std::string id = "plan-" + std::to_string(next_plan_++);
+    std::string id;
+    {
+        std::lock_guard lock(plans_mutex_);
+        id = "plan-" + std::to_string(next_plan_++);
+    }
     j["id"] = id;
-    plans_[id] = j;
+    j["status"] = "open";
+    {
+        std::lock_guard writer(write_mutex_);
+        store_->save_plan({id, id, iso8601_utc_now(), who.name, "open", dump_json(j)});
+    }
+    remember_plan(id, j);
     return json_response(j, 201);
 }
 
-Response App::get_plan(const Request&, const Token&, const std::vector<std::string>& args) {
+void App::remember_plan(const std::string& id, const json& plan) {
     std::lock_guard lock(plans_mutex_);
-    auto it = plans_.find(args[0]);
-    if (it == plans_.end()) return error_response(404, "NotFound", "no plan " + args[0]);
-    return json_response(it->second);
+    if (!plans_.count(id)) plan_order_.push_back(id);
+    plans_[id] = plan;
+    while (plan_order_.size() > options_.plans_in_memory) {
+        plans_.erase(plan_order_.front());
+        plan_order_.erase(plan_order_.begin());
+    }
+}
+
+std::optional<json> App::find_plan(const std::string& id) {
+    {
+        std::lock_guard lock(plans_mutex_);
+        if (auto it = plans_.find(id); it != plans_.end()) return it->second;
+    }
+    std::vector<geo::PlanRow> rows;
+    {
+        std::lock_guard writer(write_mutex_);
+        rows = store_->plans(id);
+    }
+    if (rows.empty()) return std::nullopt;
+    auto plan = json::parse(rows.front().body, nullptr, false);
+    if (plan.is_discarded()) return std::nullopt;
+    remember_plan(id, plan);
+    return plan;
+}
+
+Response App::get_plan(const Request&, const Token&, const std::vector<std::string>& args) {
+    auto plan = find_plan(args[0]);
+    if (!plan) return error_response(404, "NotFound", "no plan " + args[0]);
+    return json_response(*plan);
 }
 
 Response App::accept_plan(const Request& req, const Token& who, const std::vector<std::string>& args) {
@@ -633,13 +763,9 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
     if (!body) return error_response(400, "InvalidJson", why);
     if (!body->is_object() || !(*body)["proposals"].is_array())
         return error_response(400, "InvalidValue", "body must be {\"proposals\": [ids]}");
-    json plan;
-    {
-        std::lock_guard lock(plans_mutex_);
-        auto it = plans_.find(args[0]);
-        if (it == plans_.end()) return error_response(404, "NotFound", "no plan " + args[0]);
-        plan = it->second;
-    }
+    auto found = find_plan(args[0]);
+    if (!found) return error_response(404, "NotFound", "no plan " + args[0]);
+    json plan = std::move(*found);
     std::map<std::string, json> by_id;
     for (const auto& p : plan["proposals"]) by_id[p["id"].get<std::string>()] = p;
 
@@ -732,15 +858,16 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
                     ++extra_load[*after.instructor_id];
                 }
                 after.version = o->version + 1;
-                audit.push_back({iso8601_utc_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(), o->id,
+                audit.push_back({iso8601_utc_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(),
+                                 o->id,
                                  json{{"branch_id", o->branch_id ? json(*o->branch_id) : json()},
                                       {"instructor_id", o->instructor_id ? json(*o->instructor_id) : json()},
                                       {"version", o->version}}
-                                     .dump(),
+                                     .dump(-1, ' ', false, json::error_handler_t::replace),
                                  json{{"branch_id", after.branch_id ? json(*after.branch_id) : json()},
                                       {"instructor_id", after.instructor_id ? json(*after.instructor_id) : json()},
                                       {"version", after.version}}
-                                     .dump()});
+                                     .dump(-1, ' ', false, json::error_handler_t::replace)});
                 changed[o->id] = after;
             }
             applied.push_back(pid);
@@ -780,6 +907,8 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     p.format = *format;
     p.encoding = q("encoding", "GBK");
     p.srs = q("srs", "EPSG:4490");
+    if (p.srs != "auto-gk" && !geo::parse_epsg(p.srs))
+        return error_response(400, "InvalidQuery", "srs must be EPSG:n or auto-gk");
     p.where = q("where", "");
     if (req.query.count("level")) {
         p.level = geo::parse_level(req.query.at("level"));
@@ -792,6 +921,8 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
         {geo::ExportFormat::csv, {".csv", "text/csv; charset=utf-8"}}};
     ScratchFile file(types.at(p.format).first);
     p.out = file.path;
+    auto deadline = std::chrono::steady_clock::now() + options_.slow_deadline;
+    p.cancelled = [&] { return stopping_.load() || std::chrono::steady_clock::now() > deadline; };
     try {
         std::shared_lock lock(data_mutex_);
         geo::export_layer(data_, p);
@@ -841,7 +972,9 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
         if (!p.level) return error_response(400, "InvalidQuery", "unknown level");
     }
     p.srs = q("srs");
+    if (!p.srs.empty() && !geo::parse_epsg(p.srs)) return error_response(400, "InvalidQuery", "srs must be EPSG:n");
     p.encoding = q("encoding");
+    p.drivers = geo::upload_drivers();
     p.gcj02 = q("coords") == "gcj02";
     p.layer = q("layer");
     std::lock_guard writer(write_mutex_);
@@ -1033,14 +1166,14 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
         std::vector<double> v;
         std::string part;
         while (std::getline(in, part, ',')) {
-            try {
-                std::size_t used = 0;
-                v.push_back(std::stod(part, &used));
-                if (used != part.size()) v.clear();
-            } catch (const std::exception&) {
+            // Decimal numbers only: no hex floats, no nan or inf.
+            double d = 0;
+            auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), d, std::chars_format::general);
+            if (ec != std::errc() || ptr != part.data() + part.size() || !std::isfinite(d)) {
                 v.clear();
                 break;
             }
+            v.push_back(d);
         }
         if (v.size() != 4 || v[0] > v[2] || v[1] > v[3])
             return error_response(400, "InvalidQuery", "bbox must be minx,miny,maxx,maxy");
@@ -1092,7 +1225,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     json links = {link(page(offset), "self", "application/geo+json")};
     if (offset + limit < matched)
         links.push_back(link(page(offset + limit), "next", "application/geo+json", "next page"));
-    json j = {{"type", "FeatureCollection"},       {"features", features},   {"numberMatched", matched},
+    json j = {{"type", "FeatureCollection"},       {"features", features},           {"numberMatched", matched},
               {"numberReturned", features.size()}, {"timeStamp", iso8601_utc_now()}, {"links", links}};
     auto r = json_response(j);
     r.content_type = "application/geo+json";

@@ -1,6 +1,7 @@
 #include "covermap/api/cli.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "covermap/api/server.hpp"
 #include "covermap/api/text_table.hpp"
 #include "covermap/geo/adjacency.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/error.hpp"
@@ -22,6 +24,7 @@
 #include "covermap/geo/locate.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/geo/text.hpp"
 
 #ifndef COVERMAP_DATA_DIR
 #define COVERMAP_DATA_DIR "data"
@@ -56,7 +59,14 @@ std::string percent(double r) {
     return buf;
 }
 
-int cmd_demo(const std::string& out, double scale, std::uint64_t seed) {
+int cmd_demo(const std::string& out, double scale, std::uint64_t seed, bool force) {
+    // Replacing a store deletes its tokens and every edit: only on request, never under a server.
+    if (fs::exists(out)) {
+        if (!force)
+            throw geo::invalid_argument(out + " exists: pass --force to replace it (its tokens and edits are lost)");
+        if (geo::StoreLock::held_elsewhere(out))
+            throw geo::store_error(out + " is being served by a running covermap: stop the server before replacing it");
+    }
     auto t0 = std::chrono::steady_clock::now();
     TerminalProgress progress;
     geo::DemoParams p;
@@ -84,6 +94,7 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed) {
 }
 
 int cmd_import(const std::string& db, geo::ImportParams params) {
+    auto lock = geo::StoreLock::acquire(db);  // a server holding it would not see the rows
     auto store = geo::Store::open(db);
     auto report = geo::import_into(store, params);
     for (const auto& r : report.repaired) std::fprintf(stderr, "repaired: %s\n", r.c_str());
@@ -231,6 +242,8 @@ std::string web_dir() {
 
 int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
               bool access_log) {
+    // One server per GeoPackage: two would each believe their own memory (lost updates).
+    auto lock = geo::StoreLock::acquire(db);
     AppOptions ao;
     ao.db = db;
     ao.web_root = web_dir();
@@ -256,10 +269,14 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
 }
 
 int cmd_token_add(const std::string& db, const std::string& role, const std::string& name) {
-    AppOptions ao;
-    ao.db = db;
-    App app(ao);
-    std::printf("%s\n", app.add_token(*parse_role(role), name).c_str());
+    // Straight into the store (a running server reads new tokens from it when it first sees them).
+    if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+        throw geo::invalid_argument("--name must be 1–100 bytes of UTF-8 text without control characters");
+    auto store = geo::Store::open_existing(db);
+    auto token = new_token();
+    store.add_token({name, role, hash_token(token), geo::iso8601_utc_now()});
+    std::printf("%s\n", token.c_str());
     return 0;
 }
 
@@ -275,7 +292,9 @@ int run_cli(int argc, char** argv) {
     std::uint64_t seed = 2010;
 
     auto* demo = app.add_subcommand("demo", "build the demo data set on the real Tieling county borders");
-    demo->add_option("--out", out, "GeoPackage to write (replaced if it exists)")->required();
+    bool force = false;
+    demo->add_option("--out", out, "GeoPackage to write")->required();
+    demo->add_flag("--force", force, "replace the file if it exists (not while a server uses it)");
     demo->add_option("--scale", scale, "K: K x (1,822 enterprises + 430 social organizations)")
         ->check(CLI::Range(0.001, 10000.0));
     demo->add_option("--seed", seed, "random seed (same seed, same data)");
@@ -378,7 +397,7 @@ int run_cli(int argc, char** argv) {
     }
 
     try {
-        if (*demo) return cmd_demo(out, scale, seed);
+        if (*demo) return cmd_demo(out, scale, seed, force);
         if (*imp) {
             geo::ImportParams p;
             p.kind = *geo::parse_import_kind(kind_name);

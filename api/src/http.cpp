@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "covermap/geo/text.hpp"
+
 namespace covermap::api {
 
 std::string url_decode(const std::string& s, bool plus_is_space) {
@@ -45,10 +47,21 @@ void parse_target(const std::string& target, Request& r) {
     }
 }
 
+std::string dump_json(const nlohmann::json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool valid_text(const Request& r) {
+    if (!geo::valid_utf8(r.path)) return false;
+    for (const auto& [k, v] : r.query)
+        if (!geo::valid_utf8(k) || !geo::valid_utf8(v)) return false;
+    return true;
+}
+
 Response error_response(int status, const std::string& code, const std::string& message) {
     Response r;
     r.status = status;
-    r.body = nlohmann::json{{"code", code}, {"message", message}}.dump();
+    r.body = dump_json(nlohmann::json{{"code", code}, {"message", message}});
     return r;
 }
 

@@ -7,12 +7,15 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <list>
+#include <map>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "covermap/api/app.hpp"
 #include "covermap/api/http.hpp"
+#include "covermap/geo/text.hpp"
 
 namespace covermap::api {
 
@@ -23,17 +26,50 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+class Session;
+
+// Connections waiting for a request header (new or kept alive), oldest first: when the
+// server or one client is at its cap, the oldest of them makes room for the newcomer, so
+// slow-header clients (slowloris) cannot keep others out.
+struct Waiting {
+    std::weak_ptr<Session> session;
+    std::string client;
+};
+
 struct Shared {
     App& app;
     ServerOptions options;
     asio::thread_pool workers;
+    asio::thread_pool slow;  // export, import, plan: never in the way of /health, tiles, edits
     std::atomic<bool> draining{false};
     std::atomic<long> open{0};
     std::atomic<long> busy{0};  // requests read and not yet answered
+    std::atomic<long> slow_queued{0};
     std::mutex log_mutex;
 
-    Shared(App& a, ServerOptions o) : app(a), options(std::move(o)), workers(std::max(1, options.threads)) {}
+    std::mutex conn_mutex;
+    std::list<Waiting> waiting;
+    std::map<std::string, std::size_t> per_client;
+
+    Shared(App& a, ServerOptions o)
+        : app(a), options(std::move(o)), workers(std::max(1, options.threads)), slow(std::max(1, options.threads)) {}
 };
+
+// The path as it goes into the log: control characters and invalid UTF-8 escaped, so a
+// request cannot write a line of its own.
+std::string log_safe(const std::string& path) {
+    std::string out;
+    for (unsigned char c : geo::replace_invalid_utf8(path)) {
+        if (c < 0x20 || c == 0x7f || c == ' ') {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
 
 std::string log_time() {
     auto now = std::chrono::system_clock::now();
@@ -48,13 +84,56 @@ std::string log_time() {
 
 class Session : public std::enable_shared_from_this<Session> {
 public:
-    Session(tcp::socket&& socket, Shared& shared) : stream_(std::move(socket)), shared_(shared) {
+    Session(tcp::socket&& socket, Shared& shared, std::string client)
+        : stream_(std::move(socket)), shared_(shared), client_(std::move(client)) {
         shared_.app.metrics().connection_opened();
         ++shared_.open;
     }
     ~Session() {
         shared_.app.metrics().connection_closed();
         --shared_.open;
+        std::lock_guard lock(shared_.conn_mutex);
+        if (waiting_) shared_.waiting.erase(*waiting_);
+        if (--shared_.per_client[client_] == 0) shared_.per_client.erase(client_);
+    }
+
+    // Closes the connection from any thread (its read ends with an error and it goes).
+    void evict() {
+        asio::post(stream_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+            self->stream_.socket().close(ec);
+        });
+    }
+
+    // Registers the new connection under the caps; false when it must be refused. Called
+    // once per connection by the listener.
+    bool admit() {
+        std::vector<std::shared_ptr<Session>> evicted;
+        bool ok = true;
+        {
+            std::lock_guard lock(shared_.conn_mutex);
+            std::size_t mine = ++shared_.per_client[client_];
+            auto evict_oldest = [&](bool same_client) {
+                for (auto it = shared_.waiting.begin(); it != shared_.waiting.end(); ++it) {
+                    if (same_client && it->client != client_) continue;
+                    auto victim = it->session.lock();
+                    shared_.waiting.erase(it);
+                    if (victim) {
+                        victim->waiting_.reset();
+                        evicted.push_back(victim);
+                    }
+                    return true;
+                }
+                return false;
+            };
+            if (mine > shared_.options.max_per_client && !evict_oldest(true)) ok = false;
+            long over = shared_.open.load() - static_cast<long>(evicted.size());
+            if (ok && static_cast<std::size_t>(over) > shared_.options.max_connections && !evict_oldest(false))
+                ok = false;
+        }
+        for (auto& v : evicted) v->evict();
+        return ok;
     }
 
     void run() {
@@ -80,7 +159,13 @@ private:
     void do_read() {
         parser_.emplace();
         parser_->header_limit(static_cast<std::uint32_t>(shared_.options.header_limit));
-        parser_->body_limit(shared_.options.body_limit);
+        // The route's own limit is applied once the header is in (on_header): here only the
+        // largest, so that a Content-Length is not refused before the route is known.
+        parser_->body_limit(std::max(shared_.options.body_limit, shared_.options.import_body_limit));
+        {
+            std::lock_guard lock(shared_.conn_mutex);
+            if (!waiting_) waiting_ = shared_.waiting.insert(shared_.waiting.end(), Waiting{weak_from_this(), client_});
+        }
         // A whole header must arrive within header_timeout: slow clients cannot hold a slot.
         stream_.expires_after(shared_.options.header_timeout);
         http::async_read_header(stream_, buffer_, *parser_,
@@ -88,10 +173,38 @@ private:
     }
 
     void on_header(beast::error_code ec, std::size_t) {
+        {
+            std::lock_guard lock(shared_.conn_mutex);
+            if (waiting_) shared_.waiting.erase(*waiting_);
+            waiting_.reset();
+        }
         if (ec) return fail(ec);
         started_ = std::chrono::steady_clock::now();
-        auto target = parser_->get().target();
-        if (target.starts_with("/api/import/")) parser_->body_limit(shared_.options.import_body_limit);
+        auto& msg = parser_->get();
+        auto target = std::string(msg.target());
+        bool import = target.rfind("/api/import/", 0) == 0;
+        std::size_t limit = import ? shared_.options.import_body_limit : shared_.options.body_limit;
+        bool has_body = parser_->chunked() || (parser_->content_length() && *parser_->content_length() > 0);
+        if (has_body) {
+            // Who may send it is known before a byte of the body is read: a refused request
+            // never makes the server buffer its body.
+            Request head;
+            head.method = std::string(msg.method_string());
+            parse_target(target, head);
+            head.authorization = std::string(msg[http::field::authorization]);
+            std::optional<Response> refusal;
+            try {
+                refusal = shared_.app.admit(head);
+            } catch (const std::exception&) {
+                refusal = error_response(500, "InternalError", "the request could not be completed");
+            }
+            if (refusal) return send(std::move(*refusal), false, head.method, head.path);
+            if (parser_->content_length() && *parser_->content_length() > limit) {
+                Response res = error_response(413, "PayloadTooLarge", "request body larger than this route allows");
+                return send(std::move(res), false, head.method, head.path);
+            }
+        }
+        parser_->body_limit(limit);
         stream_.expires_after(shared_.options.idle_timeout);
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -139,10 +252,19 @@ private:
             send(std::move(*fast), keep_alive, req->method, req->path);
             return;
         }
+        bool slow = shared_.app.is_slow(*req);
+        if (slow && shared_.slow_queued.load() >= static_cast<long>(shared_.options.slow_queue)) {
+            auto res = error_response(503, "Busy", "too many exports, imports or plans at once: try again shortly");
+            res.headers.emplace_back("Retry-After", "5");
+            send(std::move(res), keep_alive, req->method, req->path);
+            return;
+        }
         ++shared_.busy;
-        // Handlers run on the worker pool, never on this I/O thread.
-        asio::post(shared_.workers, [self = shared_from_this(), req, keep_alive] {
+        if (slow) ++shared_.slow_queued;
+        // Handlers run on the worker pools, never on this I/O thread.
+        asio::post(slow ? shared_.slow : shared_.workers, [self = shared_from_this(), req, keep_alive, slow] {
             auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
+            if (slow) --self->shared_.slow_queued;
             asio::post(self->stream_.get_executor(), [self, res, req, keep_alive] {
                 self->send(std::move(*res), keep_alive && !self->shared_.draining, req->method, req->path);
                 --self->shared_.busy;
@@ -156,15 +278,19 @@ private:
         res->set(http::field::content_type, r.content_type);
         for (const auto& [k, v] : r.headers) res->set(k, v);
         auto body_bytes = r.body.size();
-        res->body() = std::move(r.body);
         res->keep_alive(keep_alive);
-        res->prepare_payload();
+        if (method == "HEAD") {
+            res->content_length(body_bytes);  // the length a GET would have, and no body
+        } else {
+            res->body() = std::move(r.body);
+            res->prepare_payload();
+        }
         if (shared_.options.access_log) {
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
             std::lock_guard lock(shared_.log_mutex);
             // The path only: queries may carry secrets.
-            std::fprintf(stderr, "%s %s %s %d %zu %.1fms %s\n", log_time().c_str(), method.c_str(), path.c_str(),
-                         r.status, body_bytes, ms, r.token_name.c_str());
+            std::fprintf(stderr, "%s %s %s %d %zu %.1fms %s\n", log_time().c_str(), log_safe(method).c_str(),
+                         log_safe(path).c_str(), r.status, body_bytes, ms, log_safe(r.token_name).c_str());
         }
         stream_.expires_after(shared_.options.idle_timeout);
         http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
@@ -182,6 +308,8 @@ private:
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
     Shared& shared_;
+    std::string client_;
+    std::optional<std::list<Waiting>::iterator> waiting_;  // guarded by shared_.conn_mutex
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
@@ -211,8 +339,10 @@ private:
     void on_accept(beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
         if (!ec) {
-            auto session = std::make_shared<Session>(std::move(socket), shared_);
-            if (static_cast<std::size_t>(shared_.open.load()) > shared_.options.max_connections)
+            beast::error_code ignored;
+            auto client = socket.remote_endpoint(ignored).address().to_string();
+            auto session = std::make_shared<Session>(std::move(socket), shared_, client);
+            if (!session->admit())
                 session->refuse();
             else
                 session->run();
@@ -298,6 +428,7 @@ void Server::stop() {
         im.stopping = true;  // claim the stop; waiters are released at the end
     }
     im.shared.draining = true;
+    im.shared.app.stop_slow_work();
     im.listener->close();
     beast::error_code ec;
     im.signals.cancel(ec);
@@ -314,6 +445,7 @@ void Server::stop() {
     for (auto& t : im.threads)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     im.shared.workers.join();
+    im.shared.slow.join();
     {
         std::lock_guard log(im.shared.log_mutex);
         std::fflush(stderr);

@@ -314,9 +314,8 @@ private:
         std::set<std::string> used_names;
         for (std::size_t i = 0; i < pieces.size(); ++i) {
             std::string code = street_code + three(static_cast<int>(i) + 1);
-            std::string name = unique_name(used_names, [&] {
-                return urban ? rng_.pick(kCommunityWords) + "社区" : place_name(rng_) + "村";
-            });
+            std::string name = unique_name(
+                used_names, [&] { return urban ? rng_.pick(kCommunityWords) + "社区" : place_name(rng_) + "村"; });
             auto community = add_area(code, name, Level::community, street_code, pieces[i]);
             PointSampler cs(pieces[i]);
             int g = urban ? rng_.integer(5, 10) : rng_.integer(4, 8);

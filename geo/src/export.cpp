@@ -5,6 +5,7 @@
 #include <ogr_feature.h>
 #include <zip.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -594,6 +595,10 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     ensure_gdal();
     if (p.out.empty()) throw invalid_argument("no output file (--out)");
     bool gbk = gbk_of(p);
+    // OGR's LIKE backtracks on every '%': a pattern with many of them costs the row length
+    // to that power. Two per filter cover every real use; a cancel callback bounds the rest.
+    if (p.where.size() > 1000 || std::count(p.where.begin(), p.where.end(), '%') > 2)
+        throw invalid_argument("--where is limited to 1000 characters and two '%' wildcards");
 
     ExportReport report;
     // The target CRS.
@@ -651,6 +656,7 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     std::size_t seen = 0;
     produce([&](Row& row) {
         std::size_t i = seen++;
+        if (p.cancelled && p.cancelled()) throw cancelled_error("export stopped after " + std::to_string(i) + " rows");
         if (p.progress && i % 2048 == 0) p.progress("export", double(i) / std::max<std::size_t>(1, total));
         auto f = make_feature(writer.layer()->GetLayerDefn());
         for (std::size_t k = 0; k < defs.size(); ++k) {

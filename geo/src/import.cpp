@@ -11,6 +11,7 @@
 #include "covermap/geo/gcj02.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
+#include "covermap/geo/text.hpp"
 #include "detail/ogr.hpp"
 
 namespace covermap::geo {
@@ -32,12 +33,27 @@ bool ends_with_ci(const std::string& s, const std::string& suffix) {
                       [](char a, char b) { return std::tolower(a) == std::tolower(b); });
 }
 
+// The encodings a Chinese registry file comes in; anything else is refused (the name would
+// otherwise reach iconv unchecked).
 std::string cpl_encoding(const std::string& e) {
     std::string u;
     for (char c : e) u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (u == "GBK" || u == "GB2312" || u == "CP936" || u == "GB18030") return "CP936";
+    if (u == "GBK" || u == "GB2312" || u == "CP936") return "CP936";
+    if (u == "GB18030") return "GB18030";
     if (u == "UTF8" || u == "UTF-8") return "UTF-8";
-    return e;
+    throw invalid_argument("encoding must be UTF-8, GBK (CP936) or GB18030, not '" + e + "'");
+}
+
+// A file's bytes are UTF-8 (with or without BOM), else taken as GBK: the two encodings
+// Chinese registry extracts come in.
+bool file_is_utf8(const std::string& path) {
+    VSILFILE* f = VSIFOpenL(path.c_str(), "rb");
+    if (!f) return true;  // OGR reports the open error
+    std::string bytes;
+    char buf[1 << 16];
+    for (std::size_t n; (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, n);
+    VSIFCloseL(f);
+    return valid_utf8(bytes);
 }
 
 // One source being read: names the file and the current row in every error.
@@ -48,6 +64,10 @@ public:
         csv_ = ends_with_ci(p.source, ".csv");
         char** options = nullptr;
         std::string encoding = p.encoding.empty() ? "" : cpl_encoding(p.encoding);
+        if (encoding.empty() && csv_ && !file_is_utf8(p.source)) {
+            encoding = "CP936";
+            detected_ = "the file is not UTF-8: read as GBK (pass --encoding to choose)";
+        }
         GDALDriverH driver = GDALIdentifyDriverEx(p.source.c_str(), GDAL_OF_VECTOR, nullptr, nullptr);
         bool shapefile = driver && std::string(GDALGetDriverShortName(driver)) == "ESRI Shapefile";
         if (csv_) {
@@ -60,9 +80,12 @@ public:
         } else if (!encoding.empty() && encoding != "UTF-8") {
             recode_from_ = encoding;
         }
+        std::vector<const char*> drivers;
+        for (const auto& d : p.drivers) drivers.push_back(d.c_str());
+        drivers.push_back(nullptr);
         CPLErrorReset();
-        ds_.reset(GDALDataset::FromHandle(
-            GDALOpenEx(p.source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, options, nullptr)));
+        ds_.reset(GDALDataset::FromHandle(GDALOpenEx(p.source.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                                                     p.drivers.empty() ? nullptr : drivers.data(), options, nullptr)));
         CSLDestroy(options);
         if (!ds_)
             fail("", std::string("cannot open: ") +
@@ -83,6 +106,7 @@ public:
 
     OGRLayer* layer() { return layer_; }
     bool csv() const { return csv_; }
+    const std::string& detected_encoding() const { return detected_; }
 
     // A column by its contract name or its 10-byte shapefile alias (party_mbr…).
     int field(const char* name, bool required) const {
@@ -111,6 +135,9 @@ public:
             s = r;
             CPLFree(r);
         }
+        if (!valid_utf8(s))
+            fail(where(f), std::string("column '") + layer_->GetLayerDefn()->GetFieldDefn(i)->GetNameRef() +
+                               "' is not valid UTF-8 text: pass --encoding GBK (or the file's encoding)");
         // Trim surrounding blanks, common in hand-made spreadsheets.
         auto b = s.find_first_not_of(" \t\r\n");
         auto e = s.find_last_not_of(" \t\r\n");
@@ -128,15 +155,29 @@ public:
         if (s.empty()) return std::nullopt;
         long long v = 0;
         auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec == std::errc::result_out_of_range) fail(where(f), std::string(name) + " '" + s + "' is out of range");
         if (ec != std::errc() || ptr != s.data() + s.size()) {
             // Shapefiles and spreadsheets often write integers as "12.0".
             double d = 0;
             auto [p2, ec2] = std::from_chars(s.data(), s.data() + s.size(), d);
-            if (ec2 != std::errc() || p2 != s.data() + s.size() || d != std::floor(d))
+            if (ec2 != std::errc() || p2 != s.data() + s.size() || !std::isfinite(d) || d != std::floor(d))
                 fail(where(f), std::string(name) + " '" + s + "' is not an integer");
+            // Past 2^53 a double no longer holds every integer, and past 2^63 the cast is undefined.
+            if (std::fabs(d) > 9007199254740992.0) fail(where(f), std::string(name) + " '" + s + "' is out of range");
             v = static_cast<long long>(d);
         }
         return v;
+    }
+
+    // An integer count within [lo, hi]; absent cells give def.
+    int count(const OGRFeature& f, int i, const char* name, int def, long long hi) const {
+        auto v = integer(f, i, name);
+        if (!v) return def;
+        if (*v < 0) fail(where(f), std::string(name) + " " + std::to_string(*v) + " is negative");
+        if (*v > hi)
+            fail(where(f), std::string(name) + " " + std::to_string(*v) + " is out of range (at most " +
+                               std::to_string(hi) + ")");
+        return static_cast<int>(*v);
     }
 
     double number(const OGRFeature& f, int i, const char* name) const {
@@ -230,6 +271,7 @@ private:
     DatasetPtr ds_;
     OGRLayer* layer_ = nullptr;
     std::string recode_from_;
+    std::string detected_;
     std::unique_ptr<OGRCoordinateTransformation> transform_;
     int x_ = -1, y_ = -1;
 };
@@ -305,9 +347,9 @@ void read_orgs(Reader& r, Dataset& d) {
         o.kind = *k;
         o.credit_code = r.text(*f, credit);
         o.industry = r.text(*f, industry);
-        o.employees = static_cast<int>(r.integer(*f, employees, "employees").value_or(0));
-        o.party_members = static_cast<int>(r.integer(*f, members, "party_members").value_or(0));
-        if (o.employees < 0 || o.party_members < 0) r.fail(r.where(*f), "negative employees or party_members");
+        // Bounds a real organization stays far within (the largest employers have ~10^6).
+        o.employees = r.count(*f, employees, "employees", 0, 100'000'000);
+        o.party_members = r.count(*f, members, "party_members", 0, 10'000'000);
         auto st = parse_org_status(r.text(*f, status));
         if (!st) r.fail(r.where(*f), "status '" + r.text(*f, status) + "' is not operating, suspended or deregistered");
         o.status = *st;
@@ -336,8 +378,7 @@ void read_instructors(Reader& r, Dataset& d) {
         in.id = *v;
         if (!ids.insert(in.id).second) r.fail(r.where(*f), "duplicate id " + std::to_string(in.id));
         in.name = r.required_text(*f, name, "name");
-        in.capacity = static_cast<int>(r.integer(*f, capacity, "capacity").value_or(5));
-        if (in.capacity < 0) r.fail(r.where(*f), "negative capacity");
+        in.capacity = r.count(*f, capacity, "capacity", 5, 10'000);
         in.industries = r.text(*f, industries);
         in.unit = r.text(*f, unit);
         in.home = r.point(*f);
@@ -348,8 +389,14 @@ void read_instructors(Reader& r, Dataset& d) {
 
 }  // namespace
 
+const std::vector<std::string>& upload_drivers() {
+    static const std::vector<std::string> drivers = {"CSV", "GeoJSON", "GPKG", "ESRI Shapefile", "KML", "LIBKML"};
+    return drivers;
+}
+
 Dataset read_source(const ImportParams& params, ImportReport& report) {
     Reader r(params);
+    if (!r.detected_encoding().empty()) report.notes.push_back(r.detected_encoding());
     Dataset d;
     switch (params.kind) {
         case ImportKind::areas:

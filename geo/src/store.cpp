@@ -1,5 +1,11 @@
 #include "covermap/geo/store.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 #include <unordered_map>
@@ -68,6 +74,14 @@ const std::vector<LayerSpec>& schema() {
           {"before", OFTString},
           {"after", OFTString}}},
         {"tokens", wkbNone, {{"name", OFTString}, {"role", OFTString}, {"hash", OFTString}, {"created", OFTString}}},
+        {"plans",
+         wkbNone,
+         {{"id", OFTString},
+          {"name", OFTString},
+          {"created", OFTString},
+          {"token_name", OFTString},
+          {"status", OFTString},
+          {"body", OFTString}}},
     };
     return layers;
 }
@@ -270,7 +284,20 @@ Store Store::open(const std::string& uri) {
         const char* drivers[] = {pg ? "PostgreSQL" : "GPKG", nullptr};
         impl->ds.reset(GDALDataset::FromHandle(
             GDALOpenEx(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE, drivers, nullptr, nullptr)));
-        if (!impl->ds) throw store_error("cannot open store " + uri + ": " + CPLGetLastErrorMsg());
+        if (!impl->ds) {
+            std::string why = CPLGetLastErrorMsg();
+            if (why.empty() && !pg) {
+                std::error_code ec;
+                auto size = std::filesystem::file_size(uri, ec);
+                if (::access(uri.c_str(), R_OK | W_OK) != 0)
+                    why = std::string(std::strerror(errno)) + " (covermap needs to read and write it)";
+                else if (std::filesystem::is_directory(uri))
+                    why = "it is a folder, not a GeoPackage file";
+                else
+                    why = "not a GeoPackage (" + std::to_string(ec ? 0 : size) + " bytes, no SQLite header)";
+            }
+            throw store_error("cannot open store " + uri + ": " + (why.empty() ? "unknown reason" : why));
+        }
     } else {
         auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
         impl->ds.reset(driver->Create(uri.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
@@ -316,7 +343,8 @@ void Store::for_each_branch_type(const std::function<void(std::int64_t, BranchTy
     Fields fx(l->GetLayerDefn());
     l->ResetReading();
     while (auto f = own(l->GetNextFeature()))
-        visit(f->GetFieldAsInteger64(fx["id"]), parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone));
+        visit(f->GetFieldAsInteger64(fx["id"]),
+              parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone));
 }
 
 Dataset Store::load() const { return load_parts(true); }
@@ -455,6 +483,78 @@ std::vector<TokenRow> Store::tokens() const {
 
 void Store::append(const Dataset& d) {
     impl_->transaction([&] { impl_->write(d); });
+}
+
+}  // namespace covermap::geo
+
+namespace covermap::geo {
+
+void Store::save_plan(const PlanRow& plan) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("plans");
+        Fields fx(l->GetLayerDefn());
+        l->SetAttributeFilter(("id = '" + plan.id + "'").c_str());  // ids are made by covermap: plan-N
+        l->ResetReading();
+        auto f = own(l->GetNextFeature());
+        l->SetAttributeFilter(nullptr);
+        bool exists = static_cast<bool>(f);
+        if (!f) f = make_feature(l->GetLayerDefn());
+        f->SetField(fx["id"], plan.id.c_str());
+        f->SetField(fx["name"], plan.name.c_str());
+        f->SetField(fx["created"], plan.created.c_str());
+        f->SetField(fx["token_name"], plan.token_name.c_str());
+        f->SetField(fx["status"], plan.status.c_str());
+        f->SetField(fx["body"], plan.body.c_str());
+        if (exists ? l->SetFeature(f.get()) != OGRERR_NONE : l->CreateFeature(f.get()) != OGRERR_NONE)
+            throw store_error("cannot write plan " + plan.id + ": " + CPLGetLastErrorMsg());
+    });
+}
+
+std::vector<PlanRow> Store::plans(const std::string& id, bool with_body) const {
+    std::vector<PlanRow> out;
+    OGRLayer* l = impl_->layer("plans");
+    Fields fx(l->GetLayerDefn());
+    if (!id.empty()) {
+        for (char c : id)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') return out;
+        l->SetAttributeFilter(("id = '" + id + "'").c_str());
+    }
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        out.push_back({str(*f, fx["id"]), str(*f, fx["name"]), str(*f, fx["created"]), str(*f, fx["token_name"]),
+                       str(*f, fx["status"]), with_body ? str(*f, fx["body"]) : std::string()});
+    l->SetAttributeFilter(nullptr);
+    return out;
+}
+
+}  // namespace covermap::geo
+
+namespace covermap::geo {
+
+StoreLock StoreLock::acquire(const std::string& uri) {
+    if (uri.rfind("PG:", 0) == 0) return StoreLock(-1);
+    int fd = ::open(uri.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return StoreLock(-1);
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        ::close(fd);
+        throw store_error(uri +
+                          " is in use by another covermap process (a running server?): stop it first, or "
+                          "make the change through the server's API");
+    }
+    return StoreLock(fd);
+}
+
+bool StoreLock::held_elsewhere(const std::string& uri) {
+    try {
+        acquire(uri);
+        return false;
+    } catch (const store_error&) {
+        return true;
+    }
+}
+
+StoreLock::~StoreLock() {
+    if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 }  // namespace covermap::geo

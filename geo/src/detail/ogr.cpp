@@ -1,8 +1,10 @@
 #include "detail/ogr.hpp"
 
 #include <mutex>
+#include <optional>
 
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/text.hpp"
 
 namespace covermap::geo::detail {
 
@@ -13,6 +15,9 @@ void ensure_gdal() {
         CPLSetConfigOption("OGR_GPKG_FOREIGN_KEY_CHECK", "NO");
         // Quiet by default: every problem covermap cares about is turned into an exception.
         CPLSetErrorHandler(CPLQuietErrorHandler);
+        // No file covermap opens should reach the network; bound it anyway if one does.
+        CPLSetConfigOption("GDAL_HTTP_TIMEOUT", "5");
+        CPLSetConfigOption("GDAL_HTTP_CONNECTTIMEOUT", "3");
     });
 }
 
@@ -27,8 +32,11 @@ const OGRSpatialReference& cgcs2000() {
 }
 
 OGRSpatialReference srs_from(const std::string& text) {
+    // Only "EPSG:n": SetFromUserInput would also open files and fetch URLs named by the text.
+    auto code = parse_epsg(text);
+    if (!code) throw invalid_argument("CRS must be EPSG:n, not '" + text + "'");
     OGRSpatialReference s;
-    if (s.SetFromUserInput(text.c_str()) != OGRERR_NONE) throw invalid_argument("unknown CRS '" + text + "'");
+    if (s.importFromEPSG(*code) != OGRERR_NONE) throw invalid_argument("unknown CRS '" + text + "'");
     s.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     return s;
 }

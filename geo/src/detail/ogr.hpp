@@ -7,6 +7,7 @@
 #include <ogrsf_frmts.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "covermap/geo/model.hpp"
@@ -30,7 +31,7 @@ void ensure_gdal();
 /// EPSG:4490 with longitude first (traditional GIS order).
 const OGRSpatialReference& cgcs2000();
 
-/// An SRS from "EPSG:n", WKT, PROJ string or anything SetFromUserInput takes; x first.
+/// An SRS from "EPSG:n" only (never a file or URL); x first. Throws invalid_argument.
 OGRSpatialReference srs_from(const std::string& text);
 
 std::unique_ptr<OGRMultiPolygon> to_ogr(const MultiPolygon& mp);

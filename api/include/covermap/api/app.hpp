@@ -32,8 +32,10 @@ std::string hash_token(const std::string& token);
 
 struct AppOptions {
     std::string db;
-    std::string web_root;        ///< folder of the web UI's static files
-    std::size_t cache_mb = 256;  ///< tile cache bound
+    std::string web_root;                            ///< folder of the web UI's static files
+    std::size_t cache_mb = 256;                      ///< tile cache bound
+    std::chrono::milliseconds slow_deadline{60000};  ///< exports and other slow work stop after this
+    std::size_t plans_in_memory = 8;                 ///< plans kept in memory (all are in the store)
 };
 
 class App {
@@ -44,8 +46,18 @@ public:
     Response handle(const Request& req);
 
     /// The answer when it costs no CPU work (a tile already in the cache), else nullopt;
-    /// safe to call on an I/O thread.
+    /// safe to call on an I/O thread; never throws.
     std::optional<Response> handle_fast(const Request& req);
+
+    /// Called with the header only, before a body is read: the refusal (400, 401, 403, 404,
+    /// 405) the request would get whatever its body, else nullopt.
+    std::optional<Response> admit(const Request& req) const;
+
+    /// True for work that may take seconds (export, import, plan): it runs on its own pool.
+    bool is_slow(const Request& req) const;
+
+    /// Makes slow work in progress stop soon (a graceful shutdown).
+    void stop_slow_work();
 
     /// Creates a token; returns the secret (only its hash is stored).
     std::string add_token(Role role, const std::string& name);
@@ -70,6 +82,9 @@ private:
     };
 
     std::optional<Token> authenticate(const Request& req) const;
+    const Route* match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const;
+    static Response unauthorized();
+    std::optional<Response> handle_cached_tile(const Request& req);
     void reload();  // data from the store into memory (call with the write lock held)
 
     Response health(const Request&, const Token&, const std::vector<std::string>&);
@@ -126,13 +141,19 @@ private:
     std::unique_ptr<geo::Store> store_;
 
     mutable std::mutex tokens_mutex_;
-    std::unordered_map<std::string, Token> tokens_;  // hash -> token
+    mutable std::unordered_map<std::string, Token> tokens_;  // hash -> token
+    mutable std::chrono::steady_clock::time_point tokens_read_{};
+    std::atomic<bool> stopping_{false};
 
     std::mutex cache_mutex_;
     std::map<std::string, std::pair<std::uint64_t, std::string>> coverage_cache_;
 
+    // Plans live in the store; the last few are also kept here, parsed.
+    std::optional<nlohmann::json> find_plan(const std::string& id);
+    void remember_plan(const std::string& id, const nlohmann::json& plan);
     std::mutex plans_mutex_;
     std::map<std::string, nlohmann::json> plans_;
+    std::vector<std::string> plan_order_;  // oldest first, for the memory bound
     int next_plan_ = 1;
     std::int64_t next_branch_id_ = 1;
 

@@ -2,6 +2,7 @@
 /// \file The HTTP layer's plain request and response, free of Beast: handlers take and return these.
 
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,12 @@ std::string url_decode(const std::string& s, bool plus_is_space = false);
 
 /// Splits a request target into decoded path and query.
 void parse_target(const std::string& target, Request& r);
+
+/// JSON text of j; invalid UTF-8 in strings becomes U+FFFD (a writer never throws on text).
+std::string dump_json(const nlohmann::json& j);
+
+/// True when the path and every query key and value are valid UTF-8.
+bool valid_text(const Request& r);
 
 /// A JSON error response {"code", "message"}.
 Response error_response(int status, const std::string& code, const std::string& message);

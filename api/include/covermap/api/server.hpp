@@ -1,6 +1,6 @@
 #pragma once
 /// \file The Boost.Beast HTTP/1.1 server: listener and sessions on I/O threads, handlers on a
-/// worker pool. Beast stays in server.cpp.
+/// worker pool, slow work (export, import, plan) on a second pool. Beast stays in server.cpp.
 
 #include <chrono>
 #include <cstddef>
@@ -16,6 +16,8 @@ struct ServerOptions {
     unsigned short port = 8080;  ///< 0: any free port (see Server::port)
     int threads = 2;             ///< I/O threads; as many workers again run handlers
     std::size_t max_connections = 512;
+    std::size_t max_per_client = 64;       ///< connections from one address; more evict its idle ones
+    std::size_t slow_queue = 16;           ///< slow requests (export, import, plan) waiting; more → 503
     std::size_t header_limit = 16 * 1024;  ///< bytes; more → 431
     std::size_t body_limit = 1 << 20;      ///< bytes for every route but imports; more → 413
     std::size_t import_body_limit = 100u << 20;

@@ -38,4 +38,9 @@ struct invalid_argument : error {
     using error::error;
 };
 
+/// A long operation stopped because its caller asked (deadline passed, server stopping).
+struct cancelled_error : error {
+    using error::error;
+};
+
 }  // namespace covermap::geo

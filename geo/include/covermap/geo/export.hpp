@@ -3,6 +3,7 @@
 /// GeoJSON and CSV, with stable 10-byte ASCII field names and Chinese text intact.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct ExportParams {
     std::string out;                ///< output file (.zip for shapefiles)
     std::uint64_t max_file_bytes = 2147483647ULL;  ///< shapefile part limit (.shp/.dbf ≤ 2 GB)
     Progress progress;
+    /// Polled once per row: true stops the export with cancelled_error (a deadline, a shutdown).
+    std::function<bool()> cancelled;
 };
 
 struct ExportReport {

@@ -23,7 +23,13 @@ struct ImportParams {
     std::string encoding;        ///< DBF/CSV text encoding when not declared (GBK, UTF-8…)
     bool gcj02 = false;          ///< coordinates are GCJ-02 (Gaode/Tencent web maps)
     std::string layer;           ///< layer name for multi-layer sources; first layer otherwise
+    /// OGR drivers the source may be opened with (empty: any). Uploads name a short list, so
+    /// a VRT or similar can never make GDAL read other files or URLs.
+    std::vector<std::string> drivers;
 };
+
+/// The drivers an uploaded file may be read with: CSV, GeoJSON, GeoPackage, Shapefile, KML.
+const std::vector<std::string>& upload_drivers();
 
 /// What an import did and what it found.
 struct ImportReport {

@@ -38,6 +38,16 @@ struct TokenRow {
     std::string created;
 };
 
+/// A plan as kept in the store: its JSON body and what the list of plans shows.
+struct PlanRow {
+    std::string id;  ///< plan-N
+    std::string name;
+    std::string created;  ///< ISO 8601, UTC
+    std::string token_name;
+    std::string status;  ///< open, accepted (some proposals applied)
+    std::string body;    ///< the plan's JSON
+};
+
 /// The persistent data set. Every write is one transaction: it lands whole or not at all.
 /// Use one Store per thread (one GDAL dataset per thread).
 class Store {
@@ -80,6 +90,11 @@ public:
     /// Every token row.
     std::vector<TokenRow> tokens() const;
 
+    /// Writes a plan (replacing the row with its id) in one transaction.
+    void save_plan(const PlanRow& plan);
+    /// Plans, oldest first; only the one with that id when id is given; bodies on demand.
+    std::vector<PlanRow> plans(const std::string& id = "", bool with_body = true) const;
+
     /// Number of rows in a layer (areas, orgs, instructors, branches, audit, tokens).
     long long count(const std::string& layer) const;
 
@@ -92,6 +107,26 @@ private:
     explicit Store(std::unique_ptr<Impl> impl);
     Dataset load_parts(bool with_orgs) const;
     std::unique_ptr<Impl> impl_;
+};
+
+/// One process's claim on a GeoPackage store (an flock on the file, released when the object
+/// goes or the process dies): a second server, an import or a demo that would replace the file
+/// is refused while a server holds it. PostGIS stores take none: their writes compare versions
+/// inside the transaction.
+class StoreLock {
+public:
+    /// Claims uri; throws store_error naming the file when another process holds it. A file
+    /// that does not exist yet, or a "PG:" store, gives an empty claim.
+    static StoreLock acquire(const std::string& uri);
+    /// True when another process holds uri now.
+    static bool held_elsewhere(const std::string& uri);
+    StoreLock(StoreLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    StoreLock& operator=(StoreLock&&) = delete;
+    ~StoreLock();
+
+private:
+    explicit StoreLock(int fd) : fd_(fd) {}
+    int fd_ = -1;
 };
 
 }  // namespace covermap::geo

@@ -1,0 +1,409 @@
+// Issue #13: one request must never take the service down, and no acknowledged edit is lost.
+// One test per row of the issue's table, each of which failed on the main of 2026-11-23.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/http_client.hpp"
+#include "covermap/api/app.hpp"
+#include "covermap/api/server.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/import.hpp"
+#include "covermap/geo/store.hpp"
+#include "covermap/geo/text.hpp"
+#include "support.hpp"
+
+using namespace covermap;
+using nlohmann::json;
+using test::connect_to;
+using test::raw;
+using test::request;
+
+namespace {
+
+bool is_json(const std::string& body) { return !json::parse(body, nullptr, false).is_discarded(); }
+
+// A small demo behind a real server, with a token of each role.
+struct Served {
+    explicit Served(api::ServerOptions so = {}, api::AppOptions ao = {}, bool access_log = false) {
+        geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+        ao.db = db;
+        app = std::make_unique<api::App>(ao);
+        admin = app->add_token(api::Role::admin, "admin");
+        planner = app->add_token(api::Role::planner, "planner");
+        viewer = app->add_token(api::Role::viewer, "viewer");
+        so.port = 0;
+        so.access_log = access_log;
+        server = std::make_unique<api::Server>(*app, so);
+        port = server->start();
+    }
+    bool healthy() const { return request(port, "GET", "/health").status == 200; }
+    std::string first_org() const { return std::to_string(test::demo_dataset(0.02, 5).orgs.front().id); }
+
+    test::TempDir dir;
+    std::string db = dir / "h.gpkg";
+    std::unique_ptr<api::App> app;
+    std::unique_ptr<api::Server> server;
+    unsigned short port = 0;
+    std::string admin, planner, viewer;
+};
+
+std::string write_file(const test::TempDir& dir, const std::string& name, const std::string& bytes) {
+    std::ofstream(dir / name, std::ios::binary) << bytes;
+    return dir / name;
+}
+
+// Runs the covermap executable; returns its exit status and what it wrote to stderr.
+std::pair<int, std::string> run_covermap(const std::vector<std::string>& args) {
+    std::string cmd = COVERMAP_BIN;
+    for (const auto& a : args) cmd += " '" + a + "'";
+    cmd += " 2>&1 >/dev/null";
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[512];
+    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    int status = pclose(p);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Starts `covermap serve` on db; returns its pid and port (0 when it did not start).
+std::pair<pid_t, unsigned short> start_serve(const std::string& db, std::string* err_out = nullptr) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) return {0, 0};
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+        execl(COVERMAP_BIN, COVERMAP_BIN, "serve", "--db", db.c_str(), "--port", "0", "--no-access-log", nullptr);
+        _exit(127);
+    }
+    ::close(out[1]);
+    ::close(err[1]);
+    std::string text;
+    char c;
+    while (::read(out[0], &c, 1) == 1) {
+        text += c;
+        if (c == '\n' && text.find("http://127.0.0.1:") != std::string::npos) break;
+    }
+    ::close(out[0]);
+    auto at = text.find("http://127.0.0.1:");
+    unsigned short port = at == std::string::npos ? 0 : static_cast<unsigned short>(std::atoi(text.c_str() + at + 17));
+    if (port == 0) {
+        std::string e;
+        while (::read(err[0], &c, 1) == 1) e += c;
+        if (err_out) *err_out = e;
+        int status = 0;
+        waitpid(pid, &status, 0);
+    }
+    ::close(err[0]);
+    return {pid, port};
+}
+
+}  // namespace
+
+// Row 1: an invalid UTF-8 layer name on the cached-tile path aborted the process.
+TEST(Hostile, Row01InvalidUtf8TileLayerIsA400NotACrash) {
+    Served s;
+    for (const char* path : {"/tiles/%FF/1/0/0.png", "/tiles/%FF.json", "/tiles/coverage-street/1/0/%FF.png"}) {
+        auto r = request(s.port, "GET", path, s.viewer);
+        EXPECT_EQ(r.status, 400) << path;
+        EXPECT_TRUE(is_json(r.body)) << r.body;
+    }
+    EXPECT_TRUE(s.healthy());
+}
+
+// Row 2: out-of-range numbers were cast (undefined behaviour) into wrong values.
+TEST(Hostile, Row02OutOfRangeNumbersAreRefusedNotWrapped) {
+    test::TempDir dir;
+    auto store_path = dir / "n.gpkg";
+    geo::Store::open(store_path).replace(test::demo_dataset(0.02, 5));
+    const std::string head = "id,name,kind,employees,party_members,status,lon,lat\n";
+    for (std::string row :
+         {"90001,甲,enterprise,1e30,0,operating,123.8,42.3", "90001,甲,enterprise,4294967297,0,operating,123.8,42.3",
+          "90001,甲,enterprise,-3,0,operating,123.8,42.3", "90001,甲,enterprise,nan,0,operating,123.8,42.3"}) {
+        geo::ImportParams p;
+        p.kind = geo::ImportKind::orgs;
+        p.source = write_file(dir, "o.csv", head + row + "\n");
+        auto store = geo::Store::open_existing(store_path);
+        auto before = store.count("orgs");
+        try {
+            geo::import_into(store, p);
+            ADD_FAILURE() << "accepted " << row;
+        } catch (const geo::format_error& e) {
+            EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("employees"), std::string::npos) << e.what();
+        }
+        EXPECT_EQ(store.count("orgs"), before) << "nothing written";
+    }
+    geo::ImportParams p;
+    p.kind = geo::ImportKind::instructors;
+    p.source = write_file(dir, "i.csv", "id,name,capacity,lon,lat\n9001,乙,4294967301,123.8,42.3\n");
+    auto store = geo::Store::open_existing(store_path);
+    EXPECT_THROW(geo::import_into(store, p), geo::format_error);
+}
+
+// Row 3: two servers on one GeoPackage both acknowledged the same If-Match. Now the second
+// is refused at start, and so is a demo that would replace the file under the first.
+TEST(Hostile, Row03And16OneServerPerGeoPackageAndNoDemoOverIt) {
+    test::TempDir dir;
+    auto db = dir / "two.gpkg";
+    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+    auto [pid, port] = start_serve(db);
+    ASSERT_GT(port, 0);
+    std::string why;
+    auto [pid2, port2] = start_serve(db, &why);
+    EXPECT_EQ(port2, 0) << "a second server on the same file must not start";
+    EXPECT_NE(why.find("in use by another covermap process"), std::string::npos) << why;
+    auto [code, msg] = run_covermap({"demo", "--out", db, "--scale", "0.01"});
+    EXPECT_NE(code, 0);
+    EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
+    std::tie(code, msg) = run_covermap({"demo", "--out", db, "--scale", "0.01", "--force"});
+    EXPECT_NE(code, 0);
+    EXPECT_NE(msg.find("running covermap"), std::string::npos) << msg;
+    EXPECT_EQ(request(port, "GET", "/health").status, 200);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    // Once the server is gone the file may be replaced on request.
+    std::tie(code, msg) = run_covermap({"demo", "--out", db, "--scale", "0.01", "--force"});
+    EXPECT_EQ(code, 0) << msg;
+    // A file that is not a store says why.
+    auto junk = write_file(dir, "junk.gpkg", std::string(4096, 'x'));
+    std::tie(code, msg) = run_covermap({"coverage", "--db", junk, "--level", "district"});
+    EXPECT_NE(code, 0);
+    EXPECT_NE(msg.find("not a GeoPackage"), std::string::npos) << msg;
+}
+
+// Row 5: a GBK CSV without --encoding stored invalid UTF-8, then reads of it answered 500.
+TEST(Hostile, Row05GbkCsvIsDetectedAndInvalidTextNeverBreaksAReader) {
+    Served s;
+    test::TempDir dir;
+    // 铁岭公司 in GBK.
+    std::string gbk_name = "\xCC\xFA\xC1\xEB\xB9\xAB\xCB\xBE";
+    geo::ImportParams p;
+    p.kind = geo::ImportKind::orgs;
+    p.source = write_file(dir, "gbk.csv",
+                          "id,name,kind,employees,party_members,status,lon,lat\n90001," + gbk_name +
+                              ",enterprise,5,0,operating,123.84,42.29\n");
+    geo::ImportReport report;
+    auto d = geo::read_source(p, report);
+    ASSERT_EQ(d.orgs.size(), 1u);
+    EXPECT_EQ(d.orgs[0].name, "铁岭公司");
+    ASSERT_FALSE(report.notes.empty());
+    EXPECT_NE(report.notes[0].find("GBK"), std::string::npos);
+    // A store that already holds invalid bytes (written by an older version) still answers.
+    auto data = test::demo_dataset(0.02, 5);
+    data.orgs[0].name = "bad \xFF\xFE name";
+    geo::Store::open(s.db).replace(data);
+    api::AppOptions ao;
+    ao.db = s.db;
+    api::App app(ao);
+    auto token = app.add_token(api::Role::viewer, "v");
+    api::ServerOptions so;
+    so.port = 0;
+    so.access_log = false;
+    api::Server server(app, so);
+    auto port = server.start();
+    auto one = request(port, "GET", "/api/orgs/" + std::to_string(data.orgs[0].id), token);
+    EXPECT_EQ(one.status, 200);
+    EXPECT_TRUE(is_json(one.body));
+    EXPECT_TRUE(geo::valid_utf8(one.body));
+    auto items = request(port, "GET", "/ogc/collections/orgs/items?limit=5", token);
+    EXPECT_EQ(items.status, 200);
+    EXPECT_TRUE(is_json(items.body));
+}
+
+// Rows 6 and 7: a CRS parameter made GDAL read files and fetch URLs; uploads could be VRTs.
+TEST(Hostile, Row06And07NoCrsTextOrUploadReachesGdalFileOrNetworkAccess) {
+    Served s;
+    // A listener that records whether anyone connects to it.
+    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::listen(lfd, 8);
+    socklen_t len = sizeof addr;
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/crs";
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::string srs : {url, "/vsicurl/" + url, std::string("/etc/passwd"), std::string("+proj=longlat")}) {
+        auto r = request(s.port, "GET", "/api/export/orgs?format=csv&srs=" + srs, s.viewer);
+        EXPECT_EQ(r.status, 400) << srs << ": " << r.body;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+    ::fcntl(lfd, F_SETFL, O_NONBLOCK);
+    EXPECT_LT(::accept(lfd, nullptr, nullptr), 0) << "the server connected to the URL";
+    ::close(lfd);
+    // A VRT upload naming a server file is not opened by the VRT driver.
+    std::string vrt =
+        "<OGRVRTDataSource><OGRVRTLayer name=\"x\"><SrcDataSource>/etc/passwd</SrcDataSource>"
+        "</OGRVRTLayer></OGRVRTDataSource>";
+    auto up = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, vrt,
+                      {"Content-Type: application/geo+json"});
+    EXPECT_EQ(up.status, 400) << up.body;
+    EXPECT_EQ(up.body.find("passwd"), std::string::npos);
+    auto enc = request(s.port, "POST", "/api/import/orgs?format=csv&encoding=/etc/passwd", s.admin, "id\n1\n",
+                       {"Content-Type: text/csv"});
+    EXPECT_EQ(enc.status, 400) << enc.body;
+    EXPECT_TRUE(s.healthy());
+}
+
+// Row 8: a pathological LIKE took 102 s; slow work now has a bound and its own pool.
+TEST(Hostile, Row08CostlyFiltersAreRefusedAndSlowWorkHasADeadline) {
+    api::AppOptions ao;
+    ao.slow_deadline = std::chrono::milliseconds(0);  // every export is past its deadline at once
+    Served s({}, ao);
+    auto like =
+        request(s.port, "GET", "/api/export/orgs?format=csv&where=name%20LIKE%20'%25%25_%25_%25_%25_Z'", s.viewer);
+    EXPECT_EQ(like.status, 400) << like.body;
+    auto late = request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer);
+    EXPECT_EQ(late.status, 503) << late.body;
+    EXPECT_EQ(json::parse(late.body)["code"], "Cancelled");
+    EXPECT_TRUE(s.healthy());
+}
+
+// Row 9: bodies to /api/import were buffered before the token was checked.
+TEST(Hostile, Row09RefusedBeforeTheBodyIsRead) {
+    Served s;
+    for (const std::string& auth : {std::string(), "Authorization: Bearer " + s.viewer}) {
+        int fd = connect_to(s.port);
+        ASSERT_GE(fd, 0);
+        std::string head = "POST /api/import/orgs HTTP/1.1\r\nHost: x\r\nContent-Length: 95000000\r\n" +
+                           (auth.empty() ? "" : auth + "\r\n") + "\r\n";
+        ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+        // No body sent: the answer comes anyway, at once.
+        char buf[512];
+        auto n = ::recv(fd, buf, sizeof buf, 0);
+        ::close(fd);
+        ASSERT_GT(n, 12);
+        int status = std::atoi(buf + 9);
+        EXPECT_EQ(status, auth.empty() ? 401 : 403);
+    }
+}
+
+// Row 10: 600 slow-header connections starved /health.
+TEST(Hostile, Row10SlowHeaderFloodDoesNotStarveOthers) {
+    api::ServerOptions so;
+    so.max_connections = 256;
+    so.max_per_client = 64;
+    so.header_timeout = std::chrono::seconds(30);
+    Served s(so);
+    std::vector<int> slow;
+    for (int i = 0; i < 600; ++i) {
+        int fd = connect_to(s.port);
+        if (fd < 0) continue;
+        ::send(fd, "GET /health HTTP/1.1\r\nX-a: ", 26, MSG_NOSIGNAL);
+        slow.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int ok = 0;
+    for (int i = 0; i < 14; ++i) ok += s.healthy();
+    for (int fd : slow) ::close(fd);
+    EXPECT_EQ(ok, 14);
+}
+
+// Row 11: every plan was kept in memory forever; now plans are in the store, a few in memory.
+TEST(Hostile, Row11PlansLiveInTheStoreNotForeverInMemory) {
+    api::AppOptions ao;
+    ao.plans_in_memory = 2;
+    Served s({}, ao);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        auto r = request(s.port, "POST", "/api/plan", s.planner, "{}");
+        ASSERT_EQ(r.status, 201) << r.body;
+        ids.push_back(json::parse(r.body)["id"]);
+    }
+    EXPECT_EQ(geo::Store::open_existing(s.db).plans("", false).size(), 4u);
+    for (const auto& id : ids) EXPECT_EQ(request(s.port, "GET", "/api/plan/" + id, s.viewer).status, 200) << id;
+}
+
+// Row 12: a %0a in a path wrote a forged line into the access log.
+TEST(Hostile, Row12NoLogLineCanBeForged) {
+    test::TempDir dir;
+    std::string log_path = dir / "access.log";
+    std::fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = ::open(log_path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+    dup2(fd, STDERR_FILENO);
+    {
+        Served s({}, {}, true);
+        request(s.port, "GET", "/api/orgs/1%0a2026-01-01T00:00:00.000Z%20GET%20/forged%20200", s.viewer);
+    }
+    std::fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    ::close(saved);
+    ::close(fd);
+    std::ifstream in(log_path);
+    std::vector<std::string> lines;
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("%0A"), std::string::npos) << lines[0];
+}
+
+// Row 13: the import limit was 1 MiB with a Content-Length (checked before the route raised it).
+TEST(Hostile, Row13TheImportLimitIsTheImportLimit) {
+    api::ServerOptions so;
+    so.import_body_limit = 8u << 20;
+    Served s(so);
+    std::string body = "id,name\n" + std::string(3u << 20, 'x');
+    auto r = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, body, {"Content-Type: text/csv"});
+    EXPECT_EQ(r.status, 400) << "read whole and refused as data, not as size: " << r.body;
+    int fd = connect_to(s.port);
+    std::string head = "POST /api/import/orgs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + s.admin +
+                       "\r\nContent-Length: " + std::to_string(9u << 20) + "\r\n\r\n";
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    char buf[256];
+    auto n = ::recv(fd, buf, sizeof buf, 0);
+    ::close(fd);
+    ASSERT_GT(n, 12);
+    EXPECT_EQ(std::atoi(buf + 9), 413);
+}
+
+// Row 14: invalid UTF-8 in paths and parameters answered 500; token names too.
+TEST(Hostile, Row14InvalidUtf8IsA400Everywhere) {
+    Served s;
+    for (const char* path :
+         {"/api/plan/%FF", "/ogc/collections/%FF", "/ogc/collections/%FF/items", "/api/export/%FF", "/tiles/%FF.json",
+          "/api/export/orgs?encoding=%FF", "/api/export/orgs?srs=%FF", "/api/coverage?level=%C0%AF"}) {
+        auto r = request(s.port, "GET", path, s.viewer);
+        EXPECT_EQ(r.status, 400) << path << " " << r.body;
+        EXPECT_TRUE(is_json(r.body));
+    }
+    EXPECT_THROW(s.app->add_token(api::Role::admin, "bad\xFF"), geo::invalid_argument);
+    auto [code, msg] = run_covermap({"token", "add", "--db", s.db, "--role", "viewer", "--name", "bad\xFF"});
+    EXPECT_NE(code, 0);
+    EXPECT_TRUE(s.healthy());
+}
+
+// Row 15: HEAD sent a body; nan bboxes passed; "bearer" was refused; 404 came before 401.
+TEST(Hostile, Row15ProtocolDetails) {
+    Served s;
+    auto two = raw(
+        s.port, "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(two.status, 200);
+    // The HEAD answer has no body: the next bytes are the GET's status line.
+    EXPECT_EQ(two.body.rfind("HTTP/1.1 200", 0), 0u) << two.body;
+    for (const char* bbox : {"nan,nan,nan,nan", "0x1p3,0,1,1", "inf,0,1,1", "1,2,3"}) {
+        auto r = request(s.port, "GET", std::string("/ogc/collections/orgs/items?bbox=") + bbox, s.viewer);
+        EXPECT_EQ(r.status, 400) << bbox;
+    }
+    auto lower = raw(s.port,
+                     "GET /api/coverage?level=district HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                     "Authorization: bearer " +
+                         s.viewer + "\r\n\r\n");
+    EXPECT_EQ(lower.status, 200);
+    EXPECT_EQ(request(s.port, "GET", "/no/such/route").status, 401);
+    EXPECT_EQ(request(s.port, "DELETE", "/api/coverage").status, 401);
+    EXPECT_EQ(request(s.port, "GET", "/no/such/route", s.viewer).status, 404);
+    auto big = request(s.port, "PUT", "/api/orgs/" + s.first_org() + "/instructor", s.planner,
+                       R"({"instructor_id": 18446744073709551615})", {"If-Match: 1"});
+    EXPECT_TRUE(big.status == 400 || big.status == 404) << big.body;
+    EXPECT_EQ(big.body.find("-1"), std::string::npos) << big.body;
+}

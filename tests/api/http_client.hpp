@@ -1,0 +1,90 @@
+#pragma once
+// A minimal HTTP/1.1 client over raw sockets for the server tests: what a client sends is
+// exactly what the test wrote, hostile bytes included.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace covermap::test {
+
+struct Reply {
+    int status = 0;
+    std::string head;
+    std::string body;
+    bool closed_without_answer = false;
+    std::string header(const std::string& name) const {
+        auto lower = [](std::string s) {
+            for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return s;
+        };
+        auto h = lower(head);
+        auto at = h.find("\r\n" + lower(name) + ":");
+        if (at == std::string::npos) return "";
+        auto start = at + name.size() + 3;
+        auto end = head.find("\r\n", start);
+        auto v = head.substr(start, end - start);
+        return v.substr(v.find_first_not_of(' '));
+    }
+};
+
+inline int connect_to(unsigned short port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    timeval tv{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+// Sends raw bytes, reads until the server closes (requests say Connection: close).
+inline Reply raw(unsigned short port, const std::string& bytes) {
+    Reply r;
+    int fd = connect_to(port);
+    if (fd < 0) return r;
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) break;
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string all;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    auto split = all.find("\r\n\r\n");
+    if (split == std::string::npos) {
+        r.closed_without_answer = true;
+        return r;
+    }
+    r.head = all.substr(0, split + 2);
+    r.body = all.substr(split + 4);
+    r.status = std::atoi(all.c_str() + 9);
+    return r;
+}
+
+inline Reply request(unsigned short port, const std::string& method, const std::string& target,
+                     const std::string& token = "", const std::string& body = "",
+                     const std::vector<std::string>& headers = {}) {
+    std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+    if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+    for (const auto& h : headers) req += h + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n" + body;
+    return raw(port, req);
+}
+
+}  // namespace covermap::test
