@@ -45,7 +45,7 @@ inline std::string fingerprint(const geo::Dataset& d) {
     for (const auto& o : d.orgs)
         s << "O|" << o.id << '|' << o.name << '|' << geo::to_string(o.kind) << '|' << o.credit_code << '|' << o.industry
           << '|' << o.employees << '|' << o.party_members << '|' << geo::to_string(o.status) << '|' << o.above_scale
-          << '|' << o.branch_id.value_or(-1) << '|' << o.instructor_id.value_or(-1) << '|' << o.version << '|'
+          << '|' << o.branch_id.value_or(-1) << '|' << o.instructor_id.value_or("-") << '|' << o.version << '|'
           << o.location.x << ',' << o.location.y << '\n';
     for (const auto& i : d.instructors)
         s << "I|" << i.id << '|' << i.name << '|' << i.capacity << '|' << i.industries << '|' << i.unit << '|'

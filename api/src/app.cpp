@@ -123,13 +123,6 @@ std::optional<std::int64_t> parse_etag(std::string s) {
     return parse_id(s);
 }
 
-Response json_response(const json& j, int status = 200) {
-    Response r;
-    r.status = status;
-    r.body = dump_json(j);
-    return r;
-}
-
 json geometry_json(const geo::MultiPolygon& shape) {
     json coords = json::array();
     for (const auto& poly : shape) {
@@ -153,18 +146,6 @@ const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park", geo::
                                                             {"areas-community", geo::Level::community},
                                                             {"areas-grid", geo::Level::grid},
                                                             {"areas-district", geo::Level::district}};
-
-std::string content_type_for(const std::string& path) {
-    auto ext = fs::path(path).extension().string();
-    if (ext == ".html") return "text/html; charset=utf-8";
-    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-    if (ext == ".css") return "text/css; charset=utf-8";
-    if (ext == ".json") return "application/json";
-    if (ext == ".png") return "image/png";
-    if (ext == ".svg") return "image/svg+xml";
-    if (ext == ".ico") return "image/x-icon";
-    return "application/octet-stream";
-}
 
 // A scratch file for uploads and exports, removed when the object goes.
 struct ScratchFile {
@@ -214,8 +195,9 @@ App::App(const AppOptions& options) : options_(options) {
         if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
     // The UI's files, fixed at start: no URL ever names a path on disk.
     if (!options.web_root.empty() && fs::is_directory(options.web_root))
-        for (const auto& e : fs::directory_iterator(options.web_root))
-            if (e.is_regular_file()) static_files_[e.path().filename().string()] = e.path().string();
+        for (const auto& e : fs::recursive_directory_iterator(options.web_root))
+            if (e.is_regular_file())
+                static_files_[fs::relative(e.path(), options.web_root).generic_string()] = e.path().string();
 
     auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
         routes_.push_back(Route{std::move(method), split_path(pattern), role, h, pattern});
@@ -233,6 +215,15 @@ App::App(const AppOptions& options) : options_(options) {
     add("POST", "/api/tokens", Role::admin, &App::post_token);
     add("GET", "/tiles/{}", Role::viewer, &App::tilejson);
     add("GET", "/tiles/{}/{}/{}/{}", Role::viewer, &App::tile);
+    add("POST", "/api/session", Role::viewer, &App::post_session);
+    add("DELETE", "/api/session", Role::viewer, &App::delete_session);
+    add("GET", "/api/me", Role::viewer, &App::me);
+    add("GET", "/api/orgs", Role::viewer, &App::search_orgs);
+    add("GET", "/api/orgs/{}/instructors", Role::viewer, &App::org_instructors);
+    add("GET", "/api/orgs/{}/history", Role::viewer, &App::org_history);
+    add("GET", "/api/areas", Role::viewer, &App::list_areas);
+    add("GET", "/api/areas/{}", Role::viewer, &App::area_card);
+    add("GET", "/api/plans", Role::viewer, &App::list_plans);
     add("GET", "/ogc", Role::viewer, &App::ogc_landing);
     add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
     add("GET", "/ogc/collections", Role::viewer, &App::ogc_collections);
@@ -256,6 +247,7 @@ void App::reload() {
     next_branch_id_ = 1;
     for (const auto& b : data_.branches) next_branch_id_ = std::max(next_branch_id_, b.id + 1);
     ++data_version_;
+    ++reload_generation_;
 }
 
 std::string App::add_token(Role role, const std::string& name) {
@@ -279,6 +271,9 @@ bool App::has_tokens() const {
 }
 
 std::optional<App::Token> App::authenticate(const Request& req) const {
+    // The web page's session cookie counts for reads only; a write needs the header, which
+    // another site cannot make a browser send (and the cookie is SameSite=Strict too).
+    if (req.authorization.empty() && (req.method == "GET" || req.method == "HEAD")) return session_of(req);
     // "Bearer" is a scheme name, and scheme names are case-insensitive (RFC 9110 §11.1).
     const std::string& a = req.authorization;
     if (a.size() < 8 || a.size() > 512) return std::nullopt;
@@ -317,7 +312,7 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
 }
 
 const App::Route* App::match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const {
-    auto segs = split_path(req.path);
+    const auto& segs = req.segments;
     path_known = false;
     for (const auto& r : routes_) {
         if (r.pattern.size() != segs.size()) continue;
@@ -530,7 +525,7 @@ std::optional<Response> App::handle_fast(const Request& req) {
 
 std::optional<Response> App::handle_cached_tile(const Request& req) {
     if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0 || !valid_text(req)) return std::nullopt;
-    auto segs = split_path(req.path);
+    const auto& segs = req.segments;
     if (segs.size() != 5) return std::nullopt;
     auto who = authenticate(req);
     if (!who) return std::nullopt;  // the full path answers 401 and counts it
@@ -594,10 +589,8 @@ json App::org_json(const geo::Organization& o) const {
 }
 
 Response App::get_org(const Request&, const Token&, const std::vector<std::string>& args) {
-    auto id = parse_id(args[0]);
-    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
     std::shared_lock lock(data_mutex_);
-    auto it = org_index_.find(*id);
+    auto it = org_index_.find(args[0]);
     if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + args[0]);
     const auto& o = data_.orgs[it->second];
     auto r = json_response(org_json(o));
@@ -606,47 +599,49 @@ Response App::get_org(const Request&, const Token&, const std::vector<std::strin
 }
 
 Response App::put_instructor(const Request& req, const Token& who, const std::vector<std::string>& args) {
-    auto id = parse_id(args[0]);
-    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
     std::string why;
     auto body = parse_json(req.body, why);
     if (!body) return error_response(400, "InvalidJson", why);
-    if (!body->is_object() || !body->contains("instructor_id") || !(*body)["instructor_id"].is_number_integer())
-        return error_response(400, "InvalidValue", "body must be {\"instructor_id\": <integer>}");
-    if ((*body)["instructor_id"].is_number_unsigned() &&
-        (*body)["instructor_id"].get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
-        return error_response(400, "InvalidValue", "instructor_id is out of range");
-    return set_instructor(req, who, *id, (*body)["instructor_id"].get<std::int64_t>());
+    // Ids are text; a JSON integer is taken as its decimal text (old clients send numbers).
+    const json* v = body->is_object() && body->contains("instructor_id") ? &(*body)["instructor_id"] : nullptr;
+    std::string instructor;
+    if (v && v->is_string())
+        instructor = v->get<std::string>();
+    else if (v && v->is_number_integer())
+        instructor = v->dump();
+    if (instructor.empty() || instructor.size() > 64)
+        return error_response(400, "InvalidValue", "body must be {\"instructor_id\": \"<id>\"}");
+    return set_instructor(req, who, args[0], instructor);
 }
 
 Response App::delete_instructor(const Request& req, const Token& who, const std::vector<std::string>& args) {
-    auto id = parse_id(args[0]);
-    if (!id) return error_response(400, "InvalidValue", "organization id must be a number");
-    return set_instructor(req, who, *id, std::nullopt);
+    return set_instructor(req, who, args[0], std::nullopt);
 }
 
-Response App::set_instructor(const Request& req, const Token& who, std::int64_t org_id,
-                             std::optional<std::int64_t> instructor_id) {
+Response App::set_instructor(const Request& req, const Token& who, const geo::Id& org_id,
+                             std::optional<geo::Id> instructor_id) {
     if (req.if_match.empty())
         return error_response(428, "PreconditionRequired", "send If-Match with the organization's version (its ETag)");
     auto expected = parse_etag(req.if_match);
     if (!expected) return error_response(400, "InvalidValue", "If-Match must be a version number");
 
-    std::lock_guard writer(write_mutex_);  // one writer at a time: check, store, memory
+    std::lock_guard writer(write_mutex_);  // one writer at a time in this process: check, store, memory
     geo::Organization before;
+    int capacity = 0;
     {
         std::shared_lock lock(data_mutex_);
         auto it = org_index_.find(org_id);
-        if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + std::to_string(org_id));
+        if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + org_id);
         before = data_.orgs[it->second];
         if (instructor_id && !instructor_index_.count(*instructor_id))
-            return error_response(404, "NotFound", "no instructor " + std::to_string(*instructor_id));
+            return error_response(404, "NotFound", "no instructor " + *instructor_id);
         if (before.version != *expected)
             return error_response(412, "PreconditionFailed",
                                   "version " + std::to_string(*expected) +
                                       " is stale; the organization is at version " + std::to_string(before.version));
         if (instructor_id && before.instructor_id != instructor_id) {
             const auto& in = data_.instructors[instructor_index_.at(*instructor_id)];
+            capacity = in.capacity;
             auto load = load_.count(in.id) ? load_.at(in.id) : 0;
             if (load >= in.capacity)
                 return error_response(409, "Conflict",
@@ -658,14 +653,23 @@ Response App::set_instructor(const Request& req, const Token& who, std::int64_t 
     after.instructor_id = instructor_id;
     after.version = before.version + 1;
     auto brief = [](const geo::Organization& o) {
-        return json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}}.dump(
-            -1, ' ', false, json::error_handler_t::replace);
+        return dump_json(
+            json{{"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()}, {"version", o.version}});
     };
     geo::AuditEntry audit{
         iso8601_utc_now(), who.name,    instructor_id ? "assign_instructor" : "remove_instructor", org_id,
         brief(before),     brief(after)};
-    // The store first: an acknowledged edit is committed before the answer.
-    store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version}}, {}, {audit});
+    // The store first: an acknowledged edit is committed before the answer. The version and the
+    // capacity are checked again inside the store's transaction (another process may share it).
+    std::vector<geo::CapacityCheck> checks;
+    if (instructor_id && before.instructor_id != instructor_id) checks.push_back({*instructor_id, capacity});
+    try {
+        store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version, before.version}}, {},
+                               {audit}, checks);
+    } catch (const geo::conflict_error& e) {
+        if (e.kind == geo::conflict_error::Kind::over_capacity) return error_response(409, "Conflict", e.what());
+        return error_response(412, "PreconditionFailed", e.what());
+    }
     {
         std::unique_lock lock(data_mutex_);
         data_.orgs[org_index_.at(org_id)] = after;
@@ -707,6 +711,38 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
     {
         std::shared_lock lock(data_mutex_);
         j = geo::to_json(geo::make_plan(data_, p));
+        // Proposals name their organizations and places, so a page can list and draw them.
+        long operating = 0, branch = 0, work = 0, add_branch = 0, add_work = 0;
+        for (const auto& o : data_.orgs)
+            if (o.operating()) {
+                ++operating;
+                branch += o.branch_id ? 1 : 0;
+                work += o.branch_id || o.instructor_id ? 1 : 0;
+            }
+        for (auto& pr : j["proposals"]) {
+            json places = json::array();
+            for (const auto& oid : pr["orgs"])
+                if (auto it = org_index_.find(oid.get<std::string>()); it != org_index_.end()) {
+                    const auto& o = data_.orgs[it->second];
+                    places.push_back({{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}});
+                    bool had_work = o.branch_id || o.instructor_id;
+                    if (pr["type"] != "instructor") ++add_branch;
+                    if (!had_work) ++add_work;
+                }
+            pr["places"] = places;
+            if (pr.contains("instructor_id"))
+                if (auto it = instructor_index_.find(pr["instructor_id"].get<std::string>());
+                    it != instructor_index_.end()) {
+                    const auto& in = data_.instructors[it->second];
+                    pr["instructor"] = {{"name", in.name}, {"lon", in.home.x}, {"lat", in.home.y}};
+                }
+        }
+        auto rate = [&](long n) { return operating ? double(n) / operating : 0.0; };
+        j["reach"] = {{"operating", operating},
+                      {"org_coverage_now", rate(branch)},
+                      {"org_coverage_after", rate(branch + add_branch)},
+                      {"work_coverage_now", rate(work)},
+                      {"work_coverage_after", rate(work + add_work)}};
     }
     metrics_.planner_run();
     std::string id;
@@ -774,12 +810,13 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
     std::vector<geo::Branch> branches;
     std::vector<geo::AuditEntry> audit;
     json applied = json::array(), conflicts = json::array();
-    std::map<std::int64_t, geo::Organization> changed;  // org id -> new state within this request
-    std::map<std::int64_t, int> extra_load;
+    std::map<geo::Id, geo::Organization> changed;  // org id -> new state within this request
+    std::map<geo::Id, int> extra_load;
+    std::map<geo::Id, std::int64_t> read_version;  // the version each change was made from
     std::int64_t next_branch = next_branch_id_;
     {
         std::shared_lock lock(data_mutex_);
-        auto current = [&](std::int64_t id) -> const geo::Organization* {
+        auto current = [&](const geo::Id& id) -> const geo::Organization* {
             if (auto c = changed.find(id); c != changed.end()) return &c->second;
             auto it = org_index_.find(id);
             return it == org_index_.end() ? nullptr : &data_.orgs[it->second];
@@ -794,23 +831,25 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
             std::vector<const geo::Organization*> orgs;
             std::string reason;
             for (const auto& oid : p["orgs"]) {
-                auto* o = current(oid.get<std::int64_t>());
+                geo::Id id = oid.is_string() ? oid.get<std::string>() : oid.dump();
+                auto* o = current(id);
                 if (!o)
-                    reason = "organization " + std::to_string(oid.get<std::int64_t>()) + " no longer exists";
+                    reason = "organization " + id + " no longer exists";
                 else if (o->branch_id)
-                    reason = "organization " + std::to_string(o->id) + " has a branch now";
+                    reason = "organization " + o->id + " has a branch now";
                 else if (!o->operating())
-                    reason = "organization " + std::to_string(o->id) + " is not operating";
+                    reason = "organization " + o->id + " is not operating";
                 else if (type == "instructor" && o->instructor_id)
-                    reason = "organization " + std::to_string(o->id) + " has an instructor now";
+                    reason = "organization " + o->id + " has an instructor now";
                 else
                     orgs.push_back(o);
             }
             if (reason.empty() && type == "instructor") {
-                auto jid = p["instructor_id"].get<std::int64_t>();
+                geo::Id jid =
+                    p["instructor_id"].is_string() ? p["instructor_id"].get<std::string>() : p["instructor_id"].dump();
                 auto it = instructor_index_.find(jid);
                 if (it == instructor_index_.end())
-                    reason = "instructor " + std::to_string(jid) + " no longer exists";
+                    reason = "instructor " + jid + " no longer exists";
                 else {
                     const auto& in = data_.instructors[it->second];
                     int load = (load_.count(jid) ? load_.at(jid) : 0) + extra_load[jid];
@@ -854,9 +893,11 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
                 if (branch_id)
                     after.branch_id = branch_id;
                 else {
-                    after.instructor_id = p["instructor_id"].get<std::int64_t>();
+                    after.instructor_id = p["instructor_id"].is_string() ? p["instructor_id"].get<std::string>()
+                                                                         : p["instructor_id"].dump();
                     ++extra_load[*after.instructor_id];
                 }
+                if (!read_version.count(o->id)) read_version[o->id] = o->version;
                 after.version = o->version + 1;
                 audit.push_back({iso8601_utc_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(),
                                  o->id,
@@ -873,8 +914,19 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
             applied.push_back(pid);
         }
     }
-    for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version});
-    if (!updates.empty()) store_->commit_changes(updates, branches, audit);  // one transaction
+    for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
+    std::vector<geo::CapacityCheck> checks;
+    {
+        std::shared_lock lock(data_mutex_);
+        for (const auto& [jid, n] : extra_load)
+            checks.push_back({jid, data_.instructors[instructor_index_.at(jid)].capacity});
+    }
+    try {
+        if (!updates.empty()) store_->commit_changes(updates, branches, audit, checks);  // one transaction
+    } catch (const geo::conflict_error& e) {
+        // Another process changed the store since this one read it: nothing was applied.
+        return error_response(409, "Conflict", std::string(e.what()) + "; nothing was applied, run the plan again");
+    }
     std::vector<std::pair<geo::Organization, geo::Organization>> moved;
     {
         std::unique_lock lock(data_mutex_);
@@ -1233,43 +1285,32 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
 }
 
 Response App::ogc_item(const Request& req, const Token&, const std::vector<std::string>& args) {
+    // Organizations and instructors by their text id; branches and areas by number.
     auto fid = parse_id(args[1]);
-    if (!fid) return error_response(404, "NotFound", "no feature " + args[1]);
-    // One item: the items page of one, found by id.
     std::shared_lock lock(data_mutex_);
     json feature;
     const std::string& c = args[0];
-    if (c == "orgs" && org_index_.count(*fid)) {
-        feature = org_feature(data_.orgs[org_index_.at(*fid)]);
-    } else if (c == "instructors" && instructor_index_.count(*fid)) {
-        feature = instructor_feature(data_.instructors[instructor_index_.at(*fid)]);
-    } else if (c == "branches") {
+    if (c == "orgs" && org_index_.count(args[1])) {
+        feature = org_feature(data_.orgs[org_index_.at(args[1])]);
+    } else if (c == "instructors" && instructor_index_.count(args[1])) {
+        feature = instructor_feature(data_.instructors[instructor_index_.at(args[1])]);
+    } else if (c == "branches" && fid) {
         for (const auto& b : data_.branches) {
             geo::BBox unused;
             if (b.id == *fid) feature = branch_feature(b, unused);
         }
-    } else if (kAreaCollections.count(c) && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
+    } else if (kAreaCollections.count(c) && fid && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
         if (data_.areas[static_cast<std::size_t>(*fid - 1)].level == kAreaCollections.at(c))
             feature = area_feature(static_cast<std::size_t>(*fid - 1));
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
-    feature["links"] = {link(base_of(req) + "/collections/" + c + "/items/" + args[1], "self", "application/geo+json"),
-                        link(base_of(req) + "/collections/" + c, "collection", "application/json")};
+    feature["links"] = {
+        link(base_of(req) + "/collections/" + c + "/items/" + url_encode(args[1]), "self", "application/geo+json"),
+        link(base_of(req) + "/collections/" + c, "collection", "application/json")};
     auto r = json_response(feature);
     r.content_type = "application/geo+json";
-    return r;
-}
-
-Response App::static_file(const Request&, const std::string& name) {
-    auto it = static_files_.find(name);
-    if (it == static_files_.end()) return error_response(404, "NotFound", "no such file");
-    std::ifstream in(it->second, std::ios::binary);
-    Response r;
-    r.content_type = content_type_for(it->second);
-    r.body.assign(std::istreambuf_iterator<char>(in), {});
-    r.headers.emplace_back("Cache-Control", name == "index.html" ? "no-cache" : "public, max-age=3600");
     return r;
 }
 

@@ -101,8 +101,7 @@ int cmd_import(const std::string& db, geo::ImportParams params) {
     for (const auto& c : report.duplicate_credit_codes) std::fprintf(stderr, "duplicate credit code %s\n", c.c_str());
     if (!report.outside_grid.empty()) {
         std::string ids;
-        for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i)
-            ids += " " + std::to_string(report.outside_grid[i]);
+        for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i) ids += " " + report.outside_grid[i];
         std::fprintf(stderr, "%zu organization(s) outside every grid cell (kept):%s%s\n", report.outside_grid.size(),
                      ids.c_str(), report.outside_grid.size() > 50 ? " …" : "");
     }

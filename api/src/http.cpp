@@ -1,5 +1,6 @@
 #include "covermap/api/http.hpp"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "covermap/geo/text.hpp"
@@ -28,9 +29,33 @@ std::string url_decode(const std::string& s, bool plus_is_space) {
     return out;
 }
 
+std::string url_encode(const std::string& s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 void parse_target(const std::string& target, Request& r) {
     auto q = target.find('?');
-    r.path = url_decode(target.substr(0, q));
+    std::string raw_path = target.substr(0, q);
+    r.path = url_decode(raw_path);
+    r.segments.clear();
+    for (std::size_t start = 0; start <= raw_path.size();) {
+        auto slash = raw_path.find('/', start);
+        auto seg = raw_path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+        if (!seg.empty()) r.segments.push_back(url_decode(seg));
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
     if (q == std::string::npos) return;
     std::string query = target.substr(q + 1);
     std::size_t start = 0;
@@ -53,9 +78,18 @@ std::string dump_json(const nlohmann::json& j) {
 
 bool valid_text(const Request& r) {
     if (!geo::valid_utf8(r.path)) return false;
+    for (const auto& seg : r.segments)
+        if (!geo::valid_utf8(seg)) return false;
     for (const auto& [k, v] : r.query)
         if (!geo::valid_utf8(k) || !geo::valid_utf8(v)) return false;
     return true;
+}
+
+Response json_response(const nlohmann::json& j, int status) {
+    Response r;
+    r.status = status;
+    r.body = dump_json(j);
+    return r;
 }
 
 Response error_response(int status, const std::string& code, const std::string& message) {

@@ -192,6 +192,7 @@ private:
             head.method = std::string(msg.method_string());
             parse_target(target, head);
             head.authorization = std::string(msg[http::field::authorization]);
+            head.cookie = std::string(msg[http::field::cookie]);
             std::optional<Response> refusal;
             try {
                 refusal = shared_.app.admit(head);
@@ -240,6 +241,7 @@ private:
         req->method = std::string(msg.method_string());
         parse_target(std::string(msg.target()), *req);
         req->authorization = std::string(msg[http::field::authorization]);
+        req->cookie = std::string(msg[http::field::cookie]);
         req->host = std::string(msg[http::field::host]);
         req->if_match = std::string(msg[http::field::if_match]);
         req->if_none_match = std::string(msg[http::field::if_none_match]);
@@ -275,6 +277,7 @@ private:
     void send(Response r, bool keep_alive, const std::string& method, const std::string& path) {
         auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
         res->set(http::field::server, "covermap");
+        res->set("X-Content-Type-Options", "nosniff");
         res->set(http::field::content_type, r.content_type);
         for (const auto& [k, v] : r.headers) res->set(k, v);
         auto body_bytes = r.body.size();

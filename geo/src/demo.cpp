@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <numeric>
 #include <random>
@@ -387,7 +388,7 @@ private:
         for (std::size_t i = 0; i < total; ++i) {
             if (i % 4096 == 0) report("organizations", double(i) / total);
             Organization o;
-            o.id = static_cast<std::int64_t>(i + 1);
+            o.id = std::to_string(i + 1);
             o.kind = i < n_ent ? OrgKind::enterprise : OrgKind::social;
             bool in_park = o.kind == OrgKind::enterprise && !park_samplers.empty() && rng_.chance(0.22);
             std::string area_code;
@@ -569,7 +570,10 @@ private:
         };
         for (int size : sizes) {
             Instructor in;
-            in.id = static_cast<std::int64_t>(d_.instructors.size() + 1);
+            // Staff numbers, as a street office keeps them: text ids through every route.
+            char staff[16];
+            std::snprintf(staff, sizeof staff, "ZD%05zu", d_.instructors.size() + 1);
+            in.id = staff;
             in.name = surname() + given_name();
             in.capacity = rng_.chance(0.2) ? std::max(3, size) : 5;
             double x = 0, y = 0;
@@ -632,7 +636,7 @@ private:
         // A standalone branch left with two members (shell branch on an operating organization).
         for (auto& b : d_.branches) {
             if (b.type != BranchType::standalone || b.org_ids.size() != 1) continue;
-            auto& o = d_.orgs[static_cast<std::size_t>(b.org_ids[0] - 1)];
+            auto& o = d_.orgs[std::stoul(b.org_ids[0]) - 1];
             if (!o.operating()) continue;
             o.party_members = 2;
             b.members = 2;

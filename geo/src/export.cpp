@@ -82,7 +82,7 @@ struct FieldDef {
 
 const std::vector<FieldDef>& fields_of(ExportLayer layer) {
     static const std::vector<FieldDef> orgs = {
-        {"id", OFTInteger64, 12, 0, "组织编号", "organization id"},
+        {"id", OFTString, 64, 0, "组织编号", "organization id (text)"},
         {"name", OFTString, 254, 0, "组织名称", "name"},
         {"kind", OFTString, 10, 0, "类型(enterprise非公企业/social社会组织)", "kind"},
         {"cred_code", OFTString, 18, 0, "统一社会信用代码", "unified social credit code"},
@@ -93,7 +93,7 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"above_scl", OFTInteger, 1, 0, "规模以上(1是0否)", "above scale (1/0)"},
         {"branch_id", OFTInteger64, 12, 0, "所在党组织编号", "branch id"},
         {"br_type", OFTString, 10, 0, "党组织类型(standalone单独/joint联合/affiliated挂靠)", "branch type"},
-        {"instr_id", OFTInteger64, 12, 0, "党建指导员编号", "instructor id"},
+        {"instr_id", OFTString, 64, 0, "党建指导员编号", "instructor id (text)"},
         {"version", OFTInteger64, 12, 0, "版本号", "version"},
         {"grid_code", OFTString, 15, 0, "网格编码", "grid cell code"},
         {"comm_code", OFTString, 12, 0, "社区编码", "community code"},
@@ -117,7 +117,7 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"instr_rate", OFTReal, 8, 4, "指导员覆盖率(0-1)", "instructor coverage (0-1)"},
     };
     static const std::vector<FieldDef> instructors = {
-        {"id", OFTInteger64, 12, 0, "指导员编号", "instructor id"},
+        {"id", OFTString, 64, 0, "指导员编号", "instructor id (text)"},
         {"name", OFTString, 64, 0, "姓名", "name"},
         {"capacity", OFTInteger, 4, 0, "最多联系组织数", "capacity"},
         {"load", OFTInteger, 6, 0, "已联系组织数", "organizations assigned"},
@@ -134,9 +134,9 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"org_ids", OFTString, 254, 0, "覆盖组织编号(逗号分隔)", "organization ids, comma-separated"},
     };
     static const std::vector<FieldDef> assignments = {
-        {"instr_id", OFTInteger64, 12, 0, "指导员编号", "instructor id"},
+        {"instr_id", OFTString, 64, 0, "指导员编号", "instructor id (text)"},
         {"instr_name", OFTString, 64, 0, "指导员姓名", "instructor name"},
-        {"org_id", OFTInteger64, 12, 0, "组织编号", "organization id"},
+        {"org_id", OFTString, 64, 0, "组织编号", "organization id (text)"},
         {"org_name", OFTString, 254, 0, "组织名称", "organization name"},
         {"dist_m", OFTReal, 12, 1, "距离(米)", "great-circle distance, metres"},
     };
@@ -273,7 +273,7 @@ public:
         r.text.assign(fields_of(p_.layer).size(), "");
         r.number.assign(fields_of(p_.layer).size(), std::nullopt);
         r.geometry.reset();
-        r.number[0] = static_cast<double>(o.id);
+        r.text[0] = o.id;
         r.text[1] = o.name;
         r.text[2] = std::string(to_string(o.kind));
         r.text[3] = o.credit_code;
@@ -287,7 +287,7 @@ public:
             auto it = branch_type_.find(*o.branch_id);
             if (it != branch_type_.end()) r.text[10] = std::string(to_string(it->second));
         }
-        r.number[11] = num(o.instructor_id);
+        r.text[11] = o.instructor_id.value_or("");
         r.number[12] = static_cast<double>(o.version);
         if (grid_area >= 0) {
             // Walk up from the grid cell: community, street, district.
@@ -328,7 +328,7 @@ private:
     }
 
     bool fill_instructor(const Instructor& in, Row& r) {
-        r.number[0] = static_cast<double>(in.id);
+        r.text[0] = in.id;
         r.text[1] = in.name;
         r.number[2] = in.capacity;
         auto it = load_.find(in.id);
@@ -347,9 +347,9 @@ private:
         r.text[4] = std::string(branch_level(b.members));
         r.number[5] = static_cast<double>(b.org_ids.size());
         auto mp = std::make_unique<OGRMultiPoint>();
-        for (auto id : b.org_ids) {
+        for (const auto& id : b.org_ids) {
             if (!r.text[6].empty()) r.text[6] += ',';
-            r.text[6] += std::to_string(id);
+            r.text[6] += id;
             if (auto it = org_index_.find(id); it != org_index_.end()) {
                 const auto& loc = d_.orgs[it->second].location;
                 mp->addGeometryDirectly(new OGRPoint(loc.x, loc.y));
@@ -364,9 +364,9 @@ private:
         auto it = instructor_index_.find(*o.instructor_id);
         if (it == instructor_index_.end()) return false;
         const auto& in = d_.instructors[it->second];
-        r.number[0] = static_cast<double>(in.id);
+        r.text[0] = in.id;
         r.text[1] = in.name;
-        r.number[2] = static_cast<double>(o.id);
+        r.text[2] = o.id;
         r.text[3] = o.name;
         r.number[4] = std::round(haversine_m(in.home, o.location) * 10) / 10;
         auto line = std::make_unique<OGRLineString>();
@@ -378,11 +378,11 @@ private:
 
     const Dataset& d_;
     const ExportParams& p_;
-    std::unordered_map<std::int64_t, std::size_t> org_index_, instructor_index_;
+    std::unordered_map<Id, std::size_t> org_index_, instructor_index_;
     std::unordered_map<std::int64_t, BranchType> branch_type_;
     std::unordered_map<std::string, const Area*> area_by_code_;
     std::unordered_map<std::string, CoverageRow> coverage_;
-    std::unordered_map<std::int64_t, int> load_;
+    std::unordered_map<Id, int> load_;
     std::vector<int> grid_of_;
 };
 

@@ -144,6 +144,20 @@ public:
         return b == std::string::npos ? "" : s.substr(b, e - b + 1);
     }
 
+    // A key (id, instructor_id): text as given. Spreadsheets and DBFs store numeric keys as
+    // reals ("12.0"): an integral real is written as the integer it is.
+    Id key(const OGRFeature& f, int i, const char* name) const {
+        auto s = required_text(f, i, name);
+        if (layer_->GetLayerDefn()->GetFieldDefn(i)->GetType() == OFTReal) {
+            double d = f.GetFieldAsDouble(i);
+            if (d == std::floor(d) && std::fabs(d) < 9007199254740992.0) s = std::to_string(static_cast<long long>(d));
+        }
+        if (s.size() > 64) fail(where(f), std::string(name) + " is longer than 64 bytes");
+        if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+            fail(where(f), std::string(name) + " contains control characters");
+        return s;
+    }
+
     std::string required_text(const OGRFeature& f, int i, const char* name) const {
         auto s = text(f, i);
         if (s.empty()) fail(where(f), std::string("empty ") + name);
@@ -325,22 +339,21 @@ void read_areas(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repo
 }
 
 void read_orgs(Reader& r, Dataset& d) {
-    int id = r.field("id", true), name = r.field("name", true), kind = r.field("kind", true);
+    int id = r.field("id", false), name = r.field("name", true), kind = r.field("kind", true);
     int employees = r.field("employees", true), members = r.field("party_members", true);
     int status = r.field("status", true);
     int credit = r.field("credit_code", false), industry = r.field("industry", false);
     int above = r.field("above_scale", false), branch = r.field("branch_id", false);
     int instructor = r.field("instructor_id", false);
-    std::set<std::int64_t> ids;
+    if (id < 0 && credit < 0) r.fail("", "missing column 'id' (or 'credit_code', which then serves as the id)");
+    std::set<Id> ids;
     OGRLayer* layer = r.layer();
     layer->ResetReading();
     CPLErrorReset();
     while (auto f = own(layer->GetNextFeature())) {
         Organization o;
-        auto v = r.integer(*f, id, "id");
-        if (!v) r.fail(r.where(*f), "empty id");
-        o.id = *v;
-        if (!ids.insert(o.id).second) r.fail(r.where(*f), "duplicate id " + std::to_string(o.id));
+        o.id = r.key(*f, id >= 0 ? id : credit, id >= 0 ? "id" : "credit_code");
+        if (!ids.insert(o.id).second) r.fail(r.where(*f), "duplicate id " + o.id);
         o.name = r.required_text(*f, name, "name");
         auto k = parse_org_kind(r.text(*f, kind));
         if (!k) r.fail(r.where(*f), "kind '" + r.text(*f, kind) + "' is not enterprise or social");
@@ -356,7 +369,8 @@ void read_orgs(Reader& r, Dataset& d) {
         if (auto s = r.text(*f, above); !s.empty() && !parse_bool(s, &o.above_scale))
             r.fail(r.where(*f), "above_scale '" + s + "' is not a boolean");
         if (auto b = r.integer(*f, branch, "branch_id")) o.branch_id = *b;
-        if (auto i = r.integer(*f, instructor, "instructor_id")) o.instructor_id = *i;
+        if (instructor >= 0 && !r.text(*f, instructor).empty())
+            o.instructor_id = r.key(*f, instructor, "instructor_id");
         o.location = r.point(*f);
         d.orgs.push_back(std::move(o));
     }
@@ -367,16 +381,14 @@ void read_instructors(Reader& r, Dataset& d) {
     int id = r.field("id", true), name = r.field("name", true);
     int capacity = r.field("capacity", false), industries = r.field("industries", false);
     int unit = r.field("unit", false);
-    std::set<std::int64_t> ids;
+    std::set<Id> ids;
     OGRLayer* layer = r.layer();
     layer->ResetReading();
     CPLErrorReset();
     while (auto f = own(layer->GetNextFeature())) {
         Instructor in;
-        auto v = r.integer(*f, id, "id");
-        if (!v) r.fail(r.where(*f), "empty id");
-        in.id = *v;
-        if (!ids.insert(in.id).second) r.fail(r.where(*f), "duplicate id " + std::to_string(in.id));
+        in.id = r.key(*f, id, "id");
+        if (!ids.insert(in.id).second) r.fail(r.where(*f), "duplicate id " + in.id);
         in.name = r.required_text(*f, name, "name");
         in.capacity = r.count(*f, capacity, "capacity", 5, 10'000);
         in.industries = r.text(*f, industries);
@@ -428,21 +440,20 @@ ImportReport import_into(Store& store, const ImportParams& params) {
             break;
         }
         case ImportKind::orgs: {
-            std::set<std::int64_t> ids;
+            std::set<Id> ids;
             for (const auto& o : existing.orgs) ids.insert(o.id);
-            std::map<std::string, std::vector<std::int64_t>> by_code;
+            std::map<std::string, std::vector<Id>> by_code;
             for (const auto& o : existing.orgs)
                 if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
             for (const auto& o : incoming.orgs) {
                 if (ids.count(o.id))
-                    throw format_error(params.source, "id " + std::to_string(o.id),
-                                       "organization already in the store");
+                    throw format_error(params.source, "id " + o.id, "organization already in the store");
                 if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
             }
             for (const auto& [code, owners] : by_code) {
                 if (owners.size() < 2) continue;
                 std::string line = code + ": ids";
-                for (auto id : owners) line += " " + std::to_string(id);
+                for (const auto& id : owners) line += " " + id;
                 report.duplicate_credit_codes.push_back(line);
             }
             std::vector<const MultiPolygon*> grids;
@@ -461,11 +472,11 @@ ImportReport import_into(Store& store, const ImportParams& params) {
             break;
         }
         case ImportKind::instructors: {
-            std::set<std::int64_t> ids;
+            std::set<Id> ids;
             for (const auto& in : existing.instructors) ids.insert(in.id);
             for (const auto& in : incoming.instructors)
                 if (ids.count(in.id))
-                    throw format_error(params.source, "id " + std::to_string(in.id), "instructor already in the store");
+                    throw format_error(params.source, "id " + in.id, "instructor already in the store");
             report.imported = incoming.instructors.size();
             break;
         }

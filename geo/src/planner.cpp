@@ -328,7 +328,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
 
     std::size_t na = level_areas.size();
     std::vector<long long> unc(na, 0), op(na, 0);
-    std::vector<std::vector<std::int64_t>> unc_orgs(na);
+    std::vector<std::vector<Id>> unc_orgs(na);
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         if (at_level[i] < 0) continue;
         int k = level_index[&d.areas[static_cast<std::size_t>(at_level[i])]];
@@ -504,7 +504,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     // 5. Rule 3, second part: the rest (no branch, no instructor, no proposal) to instructors,
     // optimally under the spare capacity that existing assignments leave.
     report("instructors", 0);
-    std::unordered_map<std::int64_t, std::size_t> instr_index;
+    std::unordered_map<Id, std::size_t> instr_index;
     for (std::size_t j = 0; j < d.instructors.size(); ++j) instr_index[d.instructors[j].id] = j;
     std::vector<int> load(d.instructors.size(), 0);
     for (const auto& o : d.orgs)
@@ -664,16 +664,16 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     timer.lap("instructors");
 
     // 6. Rule 4: flags.
-    std::unordered_map<std::int64_t, const Organization*> org_by_id;
+    std::unordered_map<Id, const Organization*> org_by_id;
     for (const auto& o : d.orgs) org_by_id[o.id] = &o;
     for (const auto& b : d.branches) {
         if (b.type == BranchType::standalone) {
             bool shell = b.members < p.min_members;
             std::string why = shell ? std::to_string(b.members) + " members" : "";
-            for (auto id : b.org_ids)
+            for (const auto& id : b.org_ids)
                 if (auto it = org_by_id.find(id); it != org_by_id.end() && !it->second->operating()) {
                     shell = true;
-                    why += std::string(why.empty() ? "" : ", ") + "organization " + std::to_string(id) + " is " +
+                    why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
                            std::string(to_string(it->second->status));
                 }
             if (shell)
@@ -688,20 +688,18 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
         if (o.operating() && o.employees >= 50 && o.party_members == 0)
-            plan.flags.push_back({"no_members",
-                                  {std::to_string(o.id)},
-                                  o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
-        if (grid[i] < 0)
-            plan.flags.push_back({"outside_grid", {std::to_string(o.id)}, o.name + " lies outside every grid cell"});
+            plan.flags.push_back(
+                {"no_members", {o.id}, o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
+        if (grid[i] < 0) plan.flags.push_back({"outside_grid", {o.id}, o.name + " lies outside every grid cell"});
     }
     for (std::size_t j = 0; j < d.instructors.size(); ++j)
         if (load[j] > d.instructors[j].capacity)
             plan.flags.push_back({"instructor_over_capacity",
-                                  {std::to_string(d.instructors[j].id)},
+                                  {d.instructors[j].id},
                                   d.instructors[j].name + " covers " + std::to_string(load[j]) +
                                       " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
     // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
-    std::vector<std::pair<std::string_view, std::int64_t>> codes;
+    std::vector<std::pair<std::string_view, std::string_view>> codes;
     codes.reserve(d.orgs.size());
     for (const auto& o : d.orgs)
         if (!o.credit_code.empty()) codes.emplace_back(o.credit_code, o.id);
@@ -711,7 +709,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         while (b < codes.size() && codes[b].first == codes[a].first) ++b;
         if (b - a > 1) {
             std::vector<std::string> ids;
-            for (std::size_t k = a; k < b; ++k) ids.push_back(std::to_string(codes[k].second));
+            for (std::size_t k = a; k < b; ++k) ids.emplace_back(codes[k].second);
             plan.flags.push_back(
                 {"duplicate_credit_code", ids,
                  "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <unordered_map>
 
@@ -39,7 +40,7 @@ const std::vector<LayerSpec>& schema() {
          {{"code", OFTString}, {"name", OFTString}, {"level", OFTString}, {"parent_code", OFTString}}},
         {"orgs",
          wkbPoint,
-         {{"id", OFTInteger64},
+         {{"id", OFTString},
           {"name", OFTString},
           {"kind", OFTString},
           {"credit_code", OFTString, OFSTNone, 18},
@@ -49,11 +50,11 @@ const std::vector<LayerSpec>& schema() {
           {"status", OFTString},
           {"above_scale", OFTInteger},  // 0/1; a boolean subtype reads back wrong from a new PG table
           {"branch_id", OFTInteger64},
-          {"instructor_id", OFTInteger64},
+          {"instructor_id", OFTString},
           {"version", OFTInteger64}}},
         {"instructors",
          wkbPoint,
-         {{"id", OFTInteger64},
+         {{"id", OFTString},
           {"name", OFTString},
           {"capacity", OFTInteger},
           {"industries", OFTString},
@@ -70,7 +71,7 @@ const std::vector<LayerSpec>& schema() {
          {{"time", OFTString},
           {"token_name", OFTString},
           {"action", OFTString},
-          {"org_id", OFTInteger64},
+          {"org_id", OFTString},
           {"before", OFTString},
           {"after", OFTString}}},
         {"tokens", wkbNone, {{"name", OFTString}, {"role", OFTString}, {"hash", OFTString}, {"created", OFTString}}},
@@ -86,22 +87,32 @@ const std::vector<LayerSpec>& schema() {
     return layers;
 }
 
-std::string join_ids(const std::vector<std::int64_t>& ids) {
-    std::string s;
-    for (auto id : ids) {
-        if (!s.empty()) s += ',';
-        s += std::to_string(id);
-    }
-    return s;
-}
+// A branch's organizations as a JSON array of ids (text ids may hold commas).
+std::string join_ids(const std::vector<Id>& ids) { return nlohmann::json(ids).dump(); }
 
-std::vector<std::int64_t> split_ids(const std::string& s) {
-    std::vector<std::int64_t> ids;
+std::vector<Id> split_ids(const std::string& s) {
+    auto j = nlohmann::json::parse(s, nullptr, false);
+    std::vector<Id> ids;
+    if (j.is_array()) {
+        for (const auto& v : j) ids.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        return ids;
+    }
+    // Stores written before text ids: "1,2,3".
     std::stringstream in(s);
     std::string part;
     while (std::getline(in, part, ','))
-        if (!part.empty()) ids.push_back(std::stoll(part));
+        if (!part.empty()) ids.push_back(part);
     return ids;
+}
+
+// SQL text literal for an attribute filter: quotes doubled.
+std::string quoted(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) {
+        q += c;
+        if (c == '\'') q += '\'';
+    }
+    return q + "'";
 }
 
 // Field access by name, resolved once per layer.
@@ -125,6 +136,10 @@ std::optional<std::int64_t> opt_id(const OGRFeature& f, int i) {
     if (!f.IsFieldSetAndNotNull(i)) return std::nullopt;
     return f.GetFieldAsInteger64(i);
 }
+std::optional<Id> opt_text(const OGRFeature& f, int i) {
+    if (!f.IsFieldSetAndNotNull(i)) return std::nullopt;
+    return std::string(f.GetFieldAsString(i));
+}
 Point point_of(const OGRFeature& f) {
     const OGRGeometry* g = f.GetGeometryRef();
     if (!g || g->IsEmpty() || wkbFlatten(g->getGeometryType()) != wkbPoint) return {};
@@ -146,7 +161,24 @@ struct Store::Impl {
 
     void ensure_schema() {
         for (const auto& spec : schema()) {
-            if (ds->GetLayerByName(spec.name)) continue;
+            if (OGRLayer* old = ds->GetLayerByName(spec.name)) {
+                migrate(old, spec);
+                continue;
+            }
+            create_layer(spec);
+        }
+        // Text ids are looked up by edits: one index each (a no-op when it exists).
+        for (const char* sql : {"CREATE UNIQUE INDEX IF NOT EXISTS orgs_id_idx ON orgs(id)",
+                                "CREATE UNIQUE INDEX IF NOT EXISTS instructors_id_idx ON instructors(id)",
+                                "CREATE INDEX IF NOT EXISTS orgs_instructor_idx ON orgs(instructor_id)"}) {
+            CPLErrorReset();
+            OGRLayer* res = ds->ExecuteSQL(sql, nullptr, nullptr);
+            if (res) ds->ReleaseResultSet(res);
+        }
+    }
+
+    void create_layer(const LayerSpec& spec) {
+        {
             char** options = nullptr;
             options = CSLSetNameValue(options, "FID", "fid");
             if (spec.geometry != wkbNone) options = CSLSetNameValue(options, "GEOMETRY_NAME", "geom");
@@ -165,6 +197,57 @@ struct Store::Impl {
                     throw store_error(std::string("cannot create field ") + f.name + ": " + CPLGetLastErrorMsg());
             }
         }
+    }
+
+    // A store written by an older covermap (integer ids): the layer is rewritten with the
+    // current field types, in one transaction; values are carried over as text.
+    void migrate(OGRLayer* old, const LayerSpec& spec) {
+        OGRFeatureDefn* defn = old->GetLayerDefn();
+        bool stale = false;
+        for (const auto& f : spec.fields) {
+            int i = defn->GetFieldIndex(f.name);
+            if (i >= 0 && defn->GetFieldDefn(i)->GetType() != f.type) stale = true;
+        }
+        if (!stale) return;
+        struct Row {
+            std::vector<std::pair<std::string, std::optional<std::string>>> values;
+            std::unique_ptr<OGRGeometry> geometry;
+        };
+        std::vector<Row> rows;
+        old->ResetReading();
+        while (auto f = own(old->GetNextFeature())) {
+            Row r;
+            for (int i = 0; i < defn->GetFieldCount(); ++i)
+                r.values.emplace_back(
+                    defn->GetFieldDefn(i)->GetNameRef(),
+                    f->IsFieldSetAndNotNull(i) ? std::optional<std::string>(f->GetFieldAsString(i)) : std::nullopt);
+            if (f->GetGeometryRef()) r.geometry.reset(f->GetGeometryRef()->clone());
+            rows.push_back(std::move(r));
+        }
+        transaction([&] {
+            for (int i = 0; i < ds->GetLayerCount(); ++i)
+                if (std::string(ds->GetLayer(i)->GetName()) == spec.name) {
+                    if (ds->DeleteLayer(i) != OGRERR_NONE)
+                        throw store_error(std::string("cannot migrate layer ") + spec.name + ": " +
+                                          CPLGetLastErrorMsg());
+                    break;
+                }
+            create_layer(spec);
+            OGRLayer* l = layer(spec.name);
+            for (auto& r : rows) {
+                auto f = make_feature(l->GetLayerDefn());
+                for (auto& [name, value] : r.values) {
+                    int i = f->GetFieldIndex(name.c_str());
+                    if (i < 0) continue;
+                    if (value)
+                        f->SetField(i, value->c_str());
+                    else
+                        f->SetFieldNull(i);
+                }
+                if (r.geometry) f->SetGeometryDirectly(r.geometry.release());
+                create(l, *f);
+            }
+        });
     }
 
     // Runs body inside one transaction; rolls back and rethrows on any failure.
@@ -206,8 +289,7 @@ struct Store::Impl {
             Fields fx(l->GetLayerDefn());
             for (const auto& o : d.orgs) {
                 auto f = make_feature(l->GetLayerDefn());
-                f->SetFID(o.id);
-                f->SetField(fx["id"], static_cast<GIntBig>(o.id));
+                f->SetField(fx["id"], o.id.c_str());  // the FID stays the store's own
                 f->SetField(fx["name"], o.name.c_str());
                 f->SetField(fx["kind"], std::string(to_string(o.kind)).c_str());
                 f->SetField(fx["credit_code"], o.credit_code.c_str());
@@ -221,7 +303,7 @@ struct Store::Impl {
                 else
                     f->SetFieldNull(fx["branch_id"]);
                 if (o.instructor_id)
-                    f->SetField(fx["instructor_id"], static_cast<GIntBig>(*o.instructor_id));
+                    f->SetField(fx["instructor_id"], o.instructor_id->c_str());
                 else
                     f->SetFieldNull(fx["instructor_id"]);
                 f->SetField(fx["version"], static_cast<GIntBig>(o.version));
@@ -234,8 +316,7 @@ struct Store::Impl {
             Fields fx(l->GetLayerDefn());
             for (const auto& in : d.instructors) {
                 auto f = make_feature(l->GetLayerDefn());
-                f->SetFID(in.id);
-                f->SetField(fx["id"], static_cast<GIntBig>(in.id));
+                f->SetField(fx["id"], in.id.c_str());
                 f->SetField(fx["name"], in.name.c_str());
                 f->SetField(fx["capacity"], in.capacity);
                 f->SetField(fx["industries"], in.industries.c_str());
@@ -319,7 +400,7 @@ void Store::for_each_org(const std::function<void(const Organization&)>& visit) 
     l->ResetReading();
     Organization o;
     while (auto f = own(l->GetNextFeature())) {
-        o.id = f->GetFieldAsInteger64(fx["id"]);
+        o.id = str(*f, fx["id"]);
         o.name = str(*f, fx["name"]);
         o.kind = parse_org_kind(str(*f, fx["kind"])).value_or(OrgKind::enterprise);
         o.credit_code = str(*f, fx["credit_code"]);
@@ -329,7 +410,7 @@ void Store::for_each_org(const std::function<void(const Organization&)>& visit) 
         o.status = parse_org_status(str(*f, fx["status"])).value_or(OrgStatus::operating);
         o.above_scale = f->GetFieldAsInteger(fx["above_scale"]) != 0;
         o.branch_id = opt_id(*f, fx["branch_id"]);
-        o.instructor_id = opt_id(*f, fx["instructor_id"]);
+        o.instructor_id = opt_text(*f, fx["instructor_id"]);
         o.version = f->GetFieldAsInteger64(fx["version"]);
         o.location = point_of(*f);
         visit(o);
@@ -373,7 +454,7 @@ Dataset Store::load_parts(bool with_orgs) const {
         l->ResetReading();
         while (auto f = own(l->GetNextFeature())) {
             Instructor in;
-            in.id = f->GetFieldAsInteger64(fx["id"]);
+            in.id = str(*f, fx["id"]);
             in.name = str(*f, fx["name"]);
             in.capacity = f->GetFieldAsInteger(fx["capacity"]);
             in.industries = str(*f, fx["industries"]);
@@ -410,24 +491,42 @@ void Store::replace(const Dataset& d) {
 }
 
 void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
-                           const std::vector<AuditEntry>& audit) {
+                           const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity) {
     impl_->transaction([&] {
         OGRLayer* l = impl_->layer("orgs");
         Fields fx(l->GetLayerDefn());
         for (const auto& u : orgs) {
-            auto f = own(l->GetFeature(u.id));
-            if (!f) throw store_error("no organization " + std::to_string(u.id) + " in the store");
+            // Compare-and-swap inside the transaction: the row as stored now, not as remembered.
+            l->SetAttributeFilter(("id = " + quoted(u.id)).c_str());
+            l->ResetReading();
+            auto f = own(l->GetNextFeature());
+            l->SetAttributeFilter(nullptr);
+            if (!f) throw conflict_error(conflict_error::Kind::missing, "no organization " + u.id + " in the store");
+            auto stored = f->GetFieldAsInteger64(fx["version"]);
+            if (stored != u.expected_version)
+                throw conflict_error(conflict_error::Kind::stale_version, "organization " + u.id + " is at version " +
+                                                                              std::to_string(stored) + ", not " +
+                                                                              std::to_string(u.expected_version));
             if (u.branch_id)
                 f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
             else
                 f->SetFieldNull(fx["branch_id"]);
             if (u.instructor_id)
-                f->SetField(fx["instructor_id"], static_cast<GIntBig>(*u.instructor_id));
+                f->SetField(fx["instructor_id"], u.instructor_id->c_str());
             else
                 f->SetFieldNull(fx["instructor_id"]);
             f->SetField(fx["version"], static_cast<GIntBig>(u.version));
             if (l->SetFeature(f.get()) != OGRERR_NONE)
-                throw store_error("cannot update organization " + std::to_string(u.id) + ": " + CPLGetLastErrorMsg());
+                throw store_error("cannot update organization " + u.id + ": " + CPLGetLastErrorMsg());
+        }
+        for (const auto& c : capacity) {
+            l->SetAttributeFilter(("instructor_id = " + quoted(c.instructor_id)).c_str());
+            auto load = l->GetFeatureCount(TRUE);
+            l->SetAttributeFilter(nullptr);
+            if (load > c.capacity)
+                throw conflict_error(conflict_error::Kind::over_capacity,
+                                     "instructor " + c.instructor_id + " would cover " + std::to_string(load) +
+                                         " organizations (capacity " + std::to_string(c.capacity) + ")");
         }
         Dataset branches;
         branches.branches = new_branches;
@@ -439,7 +538,7 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
             f->SetField(ax["time"], e.time.c_str());
             f->SetField(ax["token_name"], e.token_name.c_str());
             f->SetField(ax["action"], e.action.c_str());
-            f->SetField(ax["org_id"], static_cast<GIntBig>(e.org_id));
+            f->SetField(ax["org_id"], e.org_id.c_str());
             f->SetField(ax["before"], e.before.c_str());
             f->SetField(ax["after"], e.after.c_str());
             impl_->create(a, *f);
@@ -447,14 +546,16 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
     });
 }
 
-std::vector<AuditEntry> Store::audit() const {
+std::vector<AuditEntry> Store::audit(const std::optional<Id>& org_id) const {
     std::vector<AuditEntry> out;
     OGRLayer* l = impl_->layer("audit");
     Fields fx(l->GetLayerDefn());
+    l->SetAttributeFilter(org_id ? ("org_id = " + quoted(*org_id)).c_str() : nullptr);
     l->ResetReading();
     while (auto f = own(l->GetNextFeature()))
-        out.push_back({str(*f, fx["time"]), str(*f, fx["token_name"]), str(*f, fx["action"]),
-                       f->GetFieldAsInteger64(fx["org_id"]), str(*f, fx["before"]), str(*f, fx["after"])});
+        out.push_back({str(*f, fx["time"]), str(*f, fx["token_name"]), str(*f, fx["action"]), str(*f, fx["org_id"]),
+                       str(*f, fx["before"]), str(*f, fx["after"])});
+    l->SetAttributeFilter(nullptr);
     return out;
 }
 

@@ -44,7 +44,7 @@ struct Served {
         port = server->start();
     }
     bool healthy() const { return request(port, "GET", "/health").status == 200; }
-    std::string first_org() const { return std::to_string(test::demo_dataset(0.02, 5).orgs.front().id); }
+    std::string first_org() const { return test::demo_dataset(0.02, 5).orgs.front().id; }
 
     test::TempDir dir;
     std::string db = dir / "h.gpkg";
@@ -210,7 +210,7 @@ TEST(Hostile, Row05GbkCsvIsDetectedAndInvalidTextNeverBreaksAReader) {
     so.access_log = false;
     api::Server server(app, so);
     auto port = server.start();
-    auto one = request(port, "GET", "/api/orgs/" + std::to_string(data.orgs[0].id), token);
+    auto one = request(port, "GET", "/api/orgs/" + test::url(data.orgs[0].id), token);
     EXPECT_EQ(one.status, 200);
     EXPECT_TRUE(is_json(one.body));
     EXPECT_TRUE(geo::valid_utf8(one.body));
@@ -406,4 +406,59 @@ TEST(Hostile, Row15ProtocolDetails) {
                        R"({"instructor_id": 18446744073709551615})", {"If-Match: 1"});
     EXPECT_TRUE(big.status == 400 || big.status == 404) << big.body;
     EXPECT_EQ(big.body.find("-1"), std::string::npos) << big.body;
+}
+
+// Row 4 (and issue #11's keys): ids are text as the registry gives them; the store's FIDs stay
+// internal, so no id can collide with another row's FID.
+TEST(Hostile, Row04TextIdsThroughEveryRoute) {
+    Served s;
+    std::vector<std::string> ids = {"-1", "GCJ1", "91211202MA0A1B2C3D", "铁岭/2024 第7号", "1"};
+    std::string csv = "id,name,kind,employees,party_members,status,lon,lat\n";
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        csv += "\"" + ids[i] + "\",文本编号" + std::to_string(i) + ",enterprise,10,0,operating,123.84" +
+               std::to_string(i) + ",42.29\n";
+    auto imp = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, csv, {"Content-Type: text/csv"});
+    // "1" is a demo id already: refused as a duplicate, nothing written.
+    EXPECT_EQ(imp.status, 400) << imp.body;
+    EXPECT_NE(imp.body.find("id 1"), std::string::npos) << imp.body;
+    csv.erase(csv.rfind("\"1\""));
+    imp = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, csv, {"Content-Type: text/csv"});
+    ASSERT_EQ(imp.status, 201) << imp.body;
+    auto instr =
+        request(s.port, "POST", "/api/import/instructors?format=csv", s.admin,
+                "id,name,capacity,lon,lat\n\"ZD 甲/1\",文本指导员,3,123.84,42.29\n", {"Content-Type: text/csv"});
+    ASSERT_EQ(instr.status, 201) << instr.body;
+    for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
+        auto path = "/api/orgs/" + test::url(ids[i]);
+        auto got = request(s.port, "GET", path, s.viewer);
+        ASSERT_EQ(got.status, 200) << ids[i] << " " << got.body;
+        EXPECT_EQ(json::parse(got.body)["id"], ids[i]);
+        auto put = request(s.port, "PUT", path + "/instructor", s.planner, json{{"instructor_id", "ZD 甲/1"}}.dump(),
+                           {"If-Match: 1"});
+        if (i < 3) {
+            ASSERT_EQ(put.status, 200) << put.body;
+            EXPECT_EQ(json::parse(put.body)["instructor_id"], "ZD 甲/1");
+        } else {
+            EXPECT_EQ(put.status, 409) << "capacity 3: " << put.body;
+        }
+        auto item = request(s.port, "GET", "/ogc/collections/orgs/items/" + test::url(ids[i]), s.viewer);
+        EXPECT_EQ(item.status, 200) << ids[i];
+        EXPECT_EQ(json::parse(item.body)["id"], ids[i]);
+    }
+    auto exp = request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer);
+    ASSERT_EQ(exp.status, 200);
+    for (std::size_t i = 0; i + 1 < ids.size(); ++i) EXPECT_NE(exp.body.find(ids[i]), std::string::npos) << ids[i];
+    // A plan that holds a text id accepts (it answered 500 when ids were FIDs).
+    auto plan = request(s.port, "POST", "/api/plan", s.planner, "{}");
+    ASSERT_EQ(plan.status, 201);
+    auto p = json::parse(plan.body);
+    std::string pick;
+    for (const auto& pr : p["proposals"])
+        for (const auto& o : pr["orgs"])
+            if (o == ids[3] && pick.empty()) pick = pr["id"];
+    ASSERT_FALSE(pick.empty()) << "the uncovered text-id organization is in a proposal";
+    auto acc = request(s.port, "POST", "/api/plan/" + p["id"].get<std::string>() + "/accept", s.planner,
+                       json{{"proposals", {pick}}}.dump());
+    EXPECT_EQ(acc.status, 200) << acc.body;
+    EXPECT_EQ(json::parse(acc.body)["applied"].size(), 1u) << acc.body;
 }

@@ -87,4 +87,20 @@ inline Reply request(unsigned short port, const std::string& method, const std::
     return raw(port, req);
 }
 
+/// Percent-encodes an id for a path segment (what a browser's encodeURIComponent does).
+inline std::string url(const std::string& id) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : id) {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 }  // namespace covermap::test

@@ -65,8 +65,8 @@ protected:
         delete dir_;
     }
 
-    static json org(std::int64_t id) {
-        return json::parse(request(port_, "GET", "/api/orgs/" + std::to_string(id), viewer_).body);
+    static json org(const std::string& id) {
+        return json::parse(request(port_, "GET", "/api/orgs/" + test::url(id), viewer_).body);
     }
 
     static test::TempDir* dir_;
@@ -123,24 +123,24 @@ TEST_F(ServerTest, CoverageMatchesTheLibrary) {
 TEST_F(ServerTest, OptimisticConcurrencyOnInstructorEdits) {
     // An operating organization without instructor, and an instructor with room.
     auto d = geo::Store::open_existing(db_).load();
-    std::int64_t target = 0, other = 0;
+    std::string target, other;
     for (const auto& o : d.orgs)
-        if (!o.instructor_id && o.operating() && o.id > 200) {
-            (target ? other : target) = o.id;
-            if (other) break;
+        if (!o.instructor_id && o.operating() && std::stol(o.id) > 200) {
+            (!target.empty() ? other : target) = o.id;
+            if (!other.empty()) break;
         }
-    ASSERT_TRUE(target && other);
-    std::map<std::int64_t, int> load;
+    ASSERT_TRUE(!target.empty() && !other.empty());
+    std::map<std::string, int> load;
     for (const auto& o : d.orgs)
         if (o.instructor_id) ++load[*o.instructor_id];
-    std::int64_t roomy = 0, full = 0;
+    std::string roomy, full;
     for (const auto& in : d.instructors) {
-        if (!roomy && load[in.id] + 2 <= in.capacity) roomy = in.id;
-        if (!full && load[in.id] >= in.capacity && load[in.id] > 0) full = in.id;
+        if (roomy.empty() && load[in.id] + 2 <= in.capacity) roomy = in.id;
+        if (full.empty() && load[in.id] >= in.capacity && load[in.id] > 0) full = in.id;
     }
-    ASSERT_TRUE(roomy && full);
-    std::string path = "/api/orgs/" + std::to_string(target) + "/instructor";
-    auto got = request(port_, "GET", "/api/orgs/" + std::to_string(target), viewer_);
+    ASSERT_TRUE(!roomy.empty() && !full.empty());
+    std::string path = "/api/orgs/" + test::url(target) + "/instructor";
+    auto got = request(port_, "GET", "/api/orgs/" + test::url(target), viewer_);
     ASSERT_EQ(got.status, 200);
     auto version = json::parse(got.body)["version"].get<std::int64_t>();
     EXPECT_EQ(got.header("ETag"), "\"" + std::to_string(version) + "\"");
@@ -149,7 +149,8 @@ TEST_F(ServerTest, OptimisticConcurrencyOnInstructorEdits) {
 
     EXPECT_EQ(request(port_, "PUT", path, planner_, body).status, 428);
     EXPECT_EQ(request(port_, "PUT", path, planner_, "{not json", {match}).status, 400);
-    EXPECT_EQ(request(port_, "PUT", path, planner_, R"({"instructor_id":"x"})", {match}).status, 400);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, R"({"instructor_id":true})", {match}).status, 400);
+    EXPECT_EQ(request(port_, "PUT", path, planner_, R"({"instructor_id":"no-such"})", {match}).status, 404);
     std::string deep(100, '[');
     EXPECT_EQ(request(port_, "PUT", path, planner_, deep + std::string(100, ']'), {match}).status, 400);
     EXPECT_EQ(request(port_, "PUT", "/api/orgs/99999999/instructor", planner_, body, {match}).status, 404);
@@ -191,25 +192,25 @@ TEST_F(ServerTest, OptimisticConcurrencyOnInstructorEdits) {
 
 TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
     auto d = geo::Store::open_existing(db_).load();
-    std::vector<std::int64_t> orgs;
+    std::vector<std::string> orgs;
     for (const auto& o : d.orgs)
-        if (o.id > 100 && o.id <= 140) orgs.push_back(o.id);
-    std::map<std::int64_t, int> load;
+        if (std::stol(o.id) > 100 && std::stol(o.id) <= 140) orgs.push_back(o.id);
+    std::map<std::string, int> load;
     for (const auto& o : d.orgs)
         if (o.instructor_id) ++load[*o.instructor_id];
-    std::vector<std::int64_t> roomy;  // instructors with plenty of room, one per worker
+    std::vector<std::string> roomy;  // instructors with plenty of room, one per worker
     for (const auto& in : d.instructors)
         if (load[in.id] + 2 <= in.capacity) roomy.push_back(in.id);
     ASSERT_GE(roomy.size(), 9u);
     std::atomic<int> successes{0}, conflicts{0};
-    std::int64_t shared_org = orgs.front();
+    std::string shared_org = orgs.front();
     auto shared_before = org(shared_org)["version"].get<std::int64_t>();
     std::vector<std::thread> workers;
     for (int w = 0; w < 8; ++w) {
         workers.emplace_back([&, w] {
             // Each worker toggles its own organization, then fights for the shared one.
-            std::int64_t mine = orgs[static_cast<std::size_t>(w + 1)];
-            std::string path = "/api/orgs/" + std::to_string(mine) + "/instructor";
+            std::string mine = orgs[static_cast<std::size_t>(w + 1)];
+            std::string path = "/api/orgs/" + test::url(mine) + "/instructor";
             for (int round = 0; round < 5; ++round) {
                 auto v = org(mine)["version"].get<std::int64_t>();
                 auto r = round % 2 == 0
@@ -219,7 +220,7 @@ TEST_F(ServerTest, ConcurrentEditsLoseNothing) {
                              : request(port_, "DELETE", path, planner_, "", {"If-Match: " + std::to_string(v)});
                 EXPECT_EQ(r.status, 200) << r.body;
             }
-            std::string shared_path = "/api/orgs/" + std::to_string(shared_org) + "/instructor";
+            std::string shared_path = "/api/orgs/" + test::url(shared_org) + "/instructor";
             for (int round = 0; round < 5; ++round) {
                 auto v = org(shared_org)["version"].get<std::int64_t>();
                 auto r = request(port_, "PUT", shared_path, planner_, json{{"instructor_id", roomy[8]}}.dump(),
@@ -270,7 +271,7 @@ TEST_F(ServerTest, PlanAndAcceptWithConflicts) {
     for (const auto& pid : pick) {
         const auto& p = by_id[pid];
         for (const auto& oid : p["orgs"]) {
-            auto o = org(oid.get<std::int64_t>());
+            auto o = org(oid.get<std::string>());
             if (p["type"] == "instructor")
                 EXPECT_EQ(o["instructor_id"], p["instructor_id"]);
             else
@@ -305,7 +306,7 @@ TEST_F(ServerTest, ExportAndImport) {
     auto imp = request(port_, "POST", "/api/import/orgs?format=csv", admin_, csv);
     ASSERT_EQ(imp.status, 201) << imp.body;
     EXPECT_EQ(json::parse(imp.body)["imported"], 1);
-    EXPECT_EQ(org(900001)["name"], "新导入公司");
+    EXPECT_EQ(org("900001")["name"], "新导入公司");
     auto before = geo::Store::open_existing(db_).count("orgs");
     auto broken = request(
         port_, "POST", "/api/import/orgs?format=csv", admin_,
@@ -453,11 +454,11 @@ TEST(ServeProcess, KillNineKeepsAcknowledgedEditsAndSigtermDrains) {
     ASSERT_FALSE(token.empty()) << "first start prints an admin token";
     // Edits acknowledged with 200, then kill -9 at once.
     auto d = geo::Store::open_existing(db).load();
-    std::vector<std::int64_t> edited;
+    std::vector<std::string> edited;
     for (const auto& o : d.orgs) {
         if (edited.size() == 5) break;
         if (!o.instructor_id) continue;
-        auto r = request(port, "DELETE", "/api/orgs/" + std::to_string(o.id) + "/instructor", token, "",
+        auto r = request(port, "DELETE", "/api/orgs/" + test::url(o.id) + "/instructor", token, "",
                          {"If-Match: " + std::to_string(o.version)});
         ASSERT_EQ(r.status, 200);
         edited.push_back(o.id);
@@ -476,7 +477,7 @@ TEST(ServeProcess, KillNineKeepsAcknowledgedEditsAndSigtermDrains) {
     auto [pid2, port2] = start(none);
     ASSERT_GT(port2, 0);
     EXPECT_TRUE(none.empty()) << "no new admin token once one exists";
-    EXPECT_EQ(request(port2, "GET", "/api/orgs/" + std::to_string(edited[0]), token).status, 200);
+    EXPECT_EQ(request(port2, "GET", "/api/orgs/" + test::url(edited[0]), token).status, 200);
     kill(pid2, SIGTERM);
     waitpid(pid2, &status, 0);
     EXPECT_TRUE(WIFEXITED(status));
@@ -534,7 +535,7 @@ TEST_F(ServerTest, AnEditChangesItsTileAndNotAFarOne) {
     auto e_here = request(port_, "GET", url(here), viewer_).header("ETag");
     auto e_far = request(port_, "GET", url(far), viewer_).header("ETag");
     auto cur = org(o->id);
-    auto r = request(port_, "DELETE", "/api/orgs/" + std::to_string(o->id) + "/instructor", planner_, "",
+    auto r = request(port_, "DELETE", "/api/orgs/" + test::url(o->id) + "/instructor", planner_, "",
                      {"If-Match: " + std::to_string(cur["version"].get<std::int64_t>())});
     ASSERT_EQ(r.status, 200);
     EXPECT_NE(request(port_, "GET", url(here), viewer_).header("ETag"), e_here) << "the organization turned red";

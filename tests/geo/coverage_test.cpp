@@ -11,10 +11,10 @@ using covermap::test::square;
 
 namespace {
 
-Organization org(std::int64_t id, double x, double y, OrgKind kind = OrgKind::enterprise,
+Organization org(int id, double x, double y, OrgKind kind = OrgKind::enterprise,
                  OrgStatus status = OrgStatus::operating) {
     Organization o;
-    o.id = id;
+    o.id = std::to_string(id);
     o.name = "org" + std::to_string(id);
     o.kind = kind;
     o.status = status;
@@ -29,10 +29,10 @@ Dataset hand_made() {
     d.areas.push_back({"211202001001002", "乙网格", Level::grid, "211202001001", square(1, 0, 1)});
     d.areas.push_back(
         {"211202401", "园区", Level::park, "211202", {Polygon{{{0, 0}, {1.5, 0}, {1.5, 1}, {0, 1}, {0, 0}}, {}}}});
-    d.branches.push_back({1, "甲党支部", BranchType::standalone, 5, {1}});
-    d.branches.push_back({2, "联合党支部", BranchType::joint, 3, {2, 3}});
-    d.branches.push_back({3, "挂靠", BranchType::affiliated, 1, {4}});
-    d.branches.push_back({4, "空壳", BranchType::standalone, 3, {6}});
+    d.branches.push_back({1, "甲党支部", BranchType::standalone, 5, {"1"}});
+    d.branches.push_back({2, "联合党支部", BranchType::joint, 3, {"2", "3"}});
+    d.branches.push_back({3, "挂靠", BranchType::affiliated, 1, {"4"}});
+    d.branches.push_back({4, "空壳", BranchType::standalone, 3, {"6"}});
 
     d.orgs.push_back(org(1, 0.2, 0.2));  // standalone branch
     d.orgs.back().branch_id = 1;
@@ -40,17 +40,17 @@ Dataset hand_made() {
     d.orgs.back().branch_id = 2;
     d.orgs.push_back(org(3, 0.6, 0.6));  // joint + instructor
     d.orgs.back().branch_id = 2;
-    d.orgs.back().instructor_id = 7;
+    d.orgs.back().instructor_id = "7";
     d.orgs.push_back(org(4, 1.2, 0.5));  // affiliated (in the park, right cell)
     d.orgs.back().branch_id = 3;
     d.orgs.push_back(org(5, 1.7, 0.5));  // instructor only (right cell, outside the park)
-    d.orgs.back().instructor_id = 7;
+    d.orgs.back().instructor_id = "7";
     d.orgs.push_back(org(6, 1.8, 0.8, OrgKind::enterprise, OrgStatus::deregistered));  // shell: not operating
     d.orgs.back().branch_id = 4;
     d.orgs.push_back(org(7, 1.9, 0.1));                   // uncovered
     d.orgs.push_back(org(8, 0.9, 0.9, OrgKind::social));  // social, uncovered
     d.orgs.push_back(org(9, 5, 5));                       // outside every area
-    d.orgs.back().instructor_id = 7;
+    d.orgs.back().instructor_id = "7";
     return d;
 }
 

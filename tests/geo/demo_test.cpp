@@ -125,7 +125,7 @@ TEST(Demo, DirtyRowsForThePlannerFlags) {
     EXPECT_TRUE(duplicate);
     auto located = locate_orgs(d, Level::grid);
     EXPECT_EQ(std::count(located.begin(), located.end(), -1), 1) << "one organization outside every grid cell";
-    std::map<std::int64_t, int> load;
+    std::map<std::string, int> load;
     for (const auto& o : d.orgs)
         if (o.instructor_id) ++load[*o.instructor_id];
     int over = 0;
@@ -134,7 +134,7 @@ TEST(Demo, DirtyRowsForThePlannerFlags) {
     // Branch members add up from the organizations they cover.
     for (const auto& b : d.branches) {
         int members = 0;
-        for (auto id : b.org_ids) members += d.orgs[static_cast<std::size_t>(id - 1)].party_members;
+        for (const auto& id : b.org_ids) members += d.orgs[std::stoul(id) - 1].party_members;
         EXPECT_EQ(b.members, members) << b.name;
     }
 }

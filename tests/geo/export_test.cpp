@@ -8,9 +8,9 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
@@ -95,7 +95,7 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
     const auto& d = data();
     std::map<std::int64_t, BranchType> types;
     for (const auto& b : d.branches) types[b.id] = b.type;
-    std::map<std::int64_t, const Organization*> by_id;
+    std::map<std::string, const Organization*> by_id;
     for (const auto& o : d.orgs) by_id[o.id] = &o;
     Reprojector to_target(epsg);
     double tol = epsg == 4490 ? 1e-9 : 1e-3;
@@ -115,7 +115,7 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
     l->ResetReading();
     int checked = 0;
     while (OGRFeature* f = l->GetNextFeature()) {
-        const auto& o = *by_id.at(f->GetFieldAsInteger64("id"));
+        const auto& o = *by_id.at(f->GetFieldAsString("id"));
         for (auto& [k, v] : expected_org(o, types, encoding == "GBK")) {
             int idx = f->GetFieldIndex(k.c_str());
             json got = !f->IsFieldSetAndNotNull(idx)                     ? json()
@@ -146,7 +146,7 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
     ASSERT_EQ(py["orgs"]["records"].size(), d.orgs.size());
     for (std::size_t i = 0; i < py["orgs"]["records"].size(); ++i) {
         const auto& rec = py["orgs"]["records"][i];
-        const auto& o = *by_id.at(rec["id"].get<std::int64_t>());
+        const auto& o = *by_id.at(rec["id"].get<std::string>());
         for (auto& [k, v] : expected_org(o, types, encoding == "GBK"))
             EXPECT_TRUE(same(rec[k], v)) << "pyshp org " << o.id << " " << k << ": " << rec[k] << " != " << v;
         auto want = to_target(o.location);
@@ -160,7 +160,7 @@ void check_orgs_zip(const std::string& zip, const std::string& encoding, int eps
     ASSERT_EQ(js["orgs"].size(), d.orgs.size());
     for (const auto& feat : js["orgs"]) {
         const auto& props = feat["properties"];
-        const auto& o = *by_id.at(props["id"].get<std::int64_t>());
+        const auto& o = *by_id.at(props["id"].get<std::string>());
         for (auto& [k, v] : expected_org(o, types, encoding == "GBK")) {
             json got = props.contains(k) ? props[k] : json();
             EXPECT_TRUE(same(got, v)) << "shpjs org " << o.id << " " << k << ": " << got << " != " << v;
@@ -281,14 +281,14 @@ TEST(Export, InstructorsBranchesAssignments) {
     EXPECT_EQ(ra.features, links);
     auto js = json::parse(capture("node " COVERMAP_TEST_READERS "/shpjs_dump.mjs " + dir / "a.zip"));
     ASSERT_EQ(js["assignments"].size(), links);
-    std::map<std::int64_t, const Instructor*> instructors;
+    std::map<std::string, const Instructor*> instructors;
     for (const auto& in : d.instructors) instructors[in.id] = &in;
-    std::map<std::int64_t, const Organization*> orgs;
+    std::map<std::string, const Organization*> orgs;
     for (const auto& o : d.orgs) orgs[o.id] = &o;
     for (const auto& f : js["assignments"]) {
         const auto& p = f["properties"];
-        const auto& in = *instructors.at(p["instr_id"].get<std::int64_t>());
-        const auto& o = *orgs.at(p["org_id"].get<std::int64_t>());
+        const auto& in = *instructors.at(p["instr_id"].get<std::string>());
+        const auto& o = *orgs.at(p["org_id"].get<std::string>());
         EXPECT_EQ(p["instr_name"], in.name);
         EXPECT_EQ(o.instructor_id, in.id);
         std::string name = o.name;
@@ -425,7 +425,8 @@ TEST(Export, StreamingFromTheStoreWritesTheSameRows) {
     int line = 0, differ = 0;
     while (std::getline(sa, la) && std::getline(sb, lb)) {
         ++line;
-        if (la != lb && differ++ < 3) ADD_FAILURE() << "row " << line << ":\n  streamed " << la << "\n  loaded   " << lb;
+        if (la != lb && differ++ < 3)
+            ADD_FAILURE() << "row " << line << ":\n  streamed " << la << "\n  loaded   " << lb;
     }
     EXPECT_EQ(differ, 0);
     EXPECT_EQ(a.size(), b.size());

@@ -74,7 +74,7 @@ TEST(Import, CsvOrganizationsWithReports) {
     EXPECT_EQ(report.imported, 4u);
     ASSERT_EQ(report.duplicate_credit_codes.size(), 1u);
     EXPECT_NE(report.duplicate_credit_codes[0].find("ids 1 3"), std::string::npos) << report.duplicate_credit_codes[0];
-    EXPECT_EQ(report.outside_grid, (std::vector<std::int64_t>{4}));
+    EXPECT_EQ(report.outside_grid, (std::vector<std::string>{"4"}));
     auto d = store.load();
     ASSERT_EQ(d.orgs.size(), 4u);  // the outside one is kept
     EXPECT_EQ(d.orgs[0].name, "铁岭宏达机械有限公司");
@@ -325,7 +325,7 @@ TEST(Import, KmlAndGeoPackageSources) {
     auto d = store.load();
     ASSERT_EQ(d.instructors.size(), 1u);
     EXPECT_EQ(d.instructors[0].name, "李娜");
-    EXPECT_EQ(d.instructors[0].id, 11);
+    EXPECT_EQ(d.instructors[0].id, "11");
     EXPECT_EQ(d.instructors[0].capacity, 3);
 
     // A GeoPackage written by another covermap store is an OGR source like any other.

@@ -147,9 +147,9 @@ TEST(Assignment, CapacityRunsOut) {
 
 namespace {
 
-Organization org(std::int64_t id, double x, double y, int members, std::string industry = "C") {
+Organization org(int id, double x, double y, int members, std::string industry = "C") {
     Organization o;
-    o.id = id;
+    o.id = std::to_string(id);
     o.name = "org" + std::to_string(id);
     o.party_members = members;
     o.industry = std::move(industry);
@@ -185,17 +185,18 @@ Dataset tiny() {
     d.orgs.push_back(org(5, 123.025, 42.02, 0));   // rule 3: instructor
     d.orgs.push_back(org(6, 123.026, 42.021, 0));  // rule 3: no capacity left
     d.orgs.push_back(org(7, 123.027, 42.022, 0));  // already has an instructor
-    d.orgs.back().instructor_id = 1;
+    d.orgs.back().instructor_id = "1";
     d.orgs.push_back(org(8, 123.004, 42.004, 2));  // a shell branch (2 members, standalone)
     d.orgs.back().branch_id = 1;
     d.orgs.back().employees = 70;
     d.orgs.push_back(org(9, 124.9, 41.5, 0));  // outside every grid cell, 60 employees, 0 members
     d.orgs.back().employees = 60;
-    d.orgs.back().instructor_id = 1;
+    d.orgs.back().instructor_id = "1";
     d.orgs.back().credit_code = "CODE1";  // duplicate of org 1
-    d.branches.push_back({1, "壳支部", BranchType::standalone, 2, {8}});
-    d.branches.push_back({2, "大联合党支部", BranchType::joint, 6, {20, 21, 22, 23, 24, 25}});  // over the cap of 5
-    d.instructors.push_back({1, "王伟", 3, "C", "211202001", {123.02, 42.02}});                 // load 2, spare 1
+    d.branches.push_back({1, "壳支部", BranchType::standalone, 2, {"8"}});
+    d.branches.push_back(
+        {2, "大联合党支部", BranchType::joint, 6, {"20", "21", "22", "23", "24", "25"}});  // over the cap of 5
+    d.instructors.push_back({"1", "王伟", 3, "C", "211202001", {123.02, 42.02}});          // load 2, spare 1
     return d;
 }
 
@@ -206,28 +207,28 @@ TEST(Plan, HandCheckedTinyPlan) {
     p.cost = CostMode::distance;
     auto plan = make_plan(tiny(), p);
     std::map<std::string, std::vector<const Proposal*>> by_type;
-    std::set<std::int64_t> seen;
+    std::set<std::string> seen;
     for (const auto& pr : plan.proposals) {
         by_type[pr.type].push_back(&pr);
-        for (auto id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << "org " << id << " in two proposals";
+        for (const auto& id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << "org " << id << " in two proposals";
     }
     ASSERT_EQ(by_type["standalone"].size(), 1u);
-    EXPECT_EQ(by_type["standalone"][0]->orgs, (std::vector<std::int64_t>{1}));
+    EXPECT_EQ(by_type["standalone"][0]->orgs, (std::vector<std::string>{"1"}));
     ASSERT_EQ(by_type["joint"].size(), 1u);
     auto joint = by_type["joint"][0]->orgs;
     std::sort(joint.begin(), joint.end());
-    EXPECT_EQ(joint, (std::vector<std::int64_t>{2, 3}));
+    EXPECT_EQ(joint, (std::vector<std::string>{"2", "3"}));
     EXPECT_EQ(by_type["joint"][0]->members, 3);
     ASSERT_EQ(by_type["affiliate"].size(), 1u);
-    EXPECT_EQ(by_type["affiliate"][0]->orgs, (std::vector<std::int64_t>{4}));
+    EXPECT_EQ(by_type["affiliate"][0]->orgs, (std::vector<std::string>{"4"}));
     EXPECT_EQ(by_type["affiliate"][0]->area, "211202002001");
     ASSERT_EQ(by_type["instructor"].size(), 1u);
-    EXPECT_EQ(by_type["instructor"][0]->instructor_id, 1);
+    EXPECT_EQ(by_type["instructor"][0]->instructor_id, "1");
     EXPECT_EQ(by_type["instructor"][0]->orgs.size(), 1u) << "spare capacity is 1";
     EXPECT_EQ(plan.unassigned, 1u);
     // The nearer of 5 and 6 gets the instructor.
     double d5 = haversine_m({123.025, 42.02}, {123.02, 42.02}), d6 = haversine_m({123.026, 42.021}, {123.02, 42.02});
-    EXPECT_EQ(by_type["instructor"][0]->orgs[0], d5 < d6 ? 5 : 6);
+    EXPECT_EQ(by_type["instructor"][0]->orgs[0], d5 < d6 ? "5" : "6");
     EXPECT_NEAR(by_type["instructor"][0]->cost_m, std::min(d5, d6), 0.01);
 
     std::multiset<std::string> flags;
@@ -253,14 +254,14 @@ TEST(Plan, InstructorsNeverOverCapacityOnTheDemo) {
     auto d = make_demo(dp);
     PlanParams p;
     auto plan = make_plan(d, p);
-    std::map<std::int64_t, int> load;
+    std::map<std::string, int> load;
     for (const auto& o : d.orgs)
         if (o.instructor_id) ++load[*o.instructor_id];
-    std::map<std::int64_t, int> cap;
+    std::map<std::string, int> cap;
     for (const auto& in : d.instructors) cap[in.id] = in.capacity;
-    std::set<std::int64_t> seen;
+    std::set<std::string> seen;
     for (const auto& pr : plan.proposals) {
-        for (auto id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << id;
+        for (const auto& id : pr.orgs) EXPECT_TRUE(seen.insert(id).second) << id;
         if (pr.type == "joint") {
             EXPECT_GE(pr.members, 3);
             EXPECT_LE(pr.orgs.size(), 5u);

@@ -26,7 +26,7 @@ Dataset sample() {
     two[0].holes.push_back({{123.802, 42.202}, {123.804, 42.202}, {123.804, 42.204}, {123.802, 42.202}});
     d.areas.push_back({"211202001001001", "幸福社区第1网格", Level::grid, "211202001001", two});
     Organization a;
-    a.id = 17;
+    a.id = "17";
     a.name = "铁岭宏达机械制造有限公司";
     a.credit_code = "91211202MA0XXXXX1Y";
     a.industry = "C";
@@ -34,11 +34,11 @@ Dataset sample() {
     a.party_members = 4;
     a.above_scale = true;
     a.branch_id = 3;
-    a.instructor_id = 5;
+    a.instructor_id = "ZD-5";
     a.version = 4;
     a.location = {123.81234567, 42.21234567};
     Organization b = a;
-    b.id = 18;
+    b.id = "GS-2019/018";  // text ids: letters, a slash
     b.name = "银州区书法家协会";
     b.kind = OrgKind::social;
     b.status = OrgStatus::suspended;
@@ -47,9 +47,9 @@ Dataset sample() {
     b.instructor_id.reset();
     b.version = 1;
     d.orgs = {a, b};
-    d.instructors.push_back({5, "王伟", 4, "C,I", "211202001", {123.81, 42.21}});
-    d.branches.push_back({3, "铁岭宏达机械制造有限公司党支部", BranchType::standalone, 4, {17}});
-    d.branches.push_back({4, "联合党支部", BranchType::joint, 3, {20, 21, 22}});
+    d.instructors.push_back({"ZD-5", "王伟", 4, "C,I", "211202001", {123.81, 42.21}});
+    d.branches.push_back({3, "铁岭宏达机械制造有限公司党支部", BranchType::standalone, 4, {"17"}});
+    d.branches.push_back({4, "联合党支部", BranchType::joint, 3, {"20", "21", "22"}});
     return d;
 }
 
@@ -96,7 +96,7 @@ TEST(Store, AppendAddsRows) {
     store.replace(sample());
     Dataset more;
     Organization o;
-    o.id = 99;
+    o.id = "99";
     o.name = "新公司";
     o.location = {123.85, 42.25};
     more.orgs.push_back(o);
@@ -111,10 +111,10 @@ TEST(Store, FailedAppendLeavesTheStoreAsItWas) {
     auto before = fingerprint(store.load());
     Dataset bad;
     Organization o;
-    o.id = 100;
+    o.id = "100";
     o.name = "first";
     bad.orgs.push_back(o);
-    o.id = 17;  // same FID as an existing row: the insert fails half-way through the batch
+    o.id = "17";  // an id already in the store (unique index): the insert fails half-way
     bad.orgs.push_back(o);
     EXPECT_THROW(store.append(bad), store_error);
     EXPECT_EQ(fingerprint(store.load()), before);
@@ -138,10 +138,74 @@ TEST(Store, PostGisRoundTrip) {
     auto before = fingerprint(store.load());
     Dataset bad;
     Organization o;
-    o.id = 100;
+    o.id = "100";
     bad.orgs.push_back(o);
-    o.id = 17;
+    o.id = "17";
     bad.orgs.push_back(o);
     EXPECT_THROW(store.append(bad), store_error);
     EXPECT_EQ(fingerprint(store.load()), before);
+}
+
+// Several processes on one store: the version and the capacity are checked inside the
+// transaction, against the row as stored, not as a process remembers it.
+TEST(Store, CommitsCompareVersionsAndCapacityInsideTheTransaction) {
+    TempDir dir;
+    Store::open(dir / "s.gpkg").replace(sample());
+    auto one = Store::open_existing(dir / "s.gpkg"), two = Store::open_existing(dir / "s.gpkg");
+    // Both read organization 17 at version 4; the first write wins, the second is refused.
+    one.commit_changes({{"17", 3, std::nullopt, 5, 4}}, {}, {});
+    try {
+        two.commit_changes({{"17", 3, "ZD-5", 5, 4}}, {}, {});
+        FAIL() << "a stale version was accepted";
+    } catch (const conflict_error& e) {
+        EXPECT_EQ(e.kind, conflict_error::Kind::stale_version);
+    }
+    auto d = two.load();
+    EXPECT_FALSE(d.orgs[0].instructor_id) << "the first write stands";
+    // Capacity 1 for ZD-5: one organization fits, a second does not (the whole commit is refused).
+    two.commit_changes({{"17", 3, "ZD-5", 6, 5}}, {}, {}, {{"ZD-5", 1}});
+    EXPECT_THROW(one.commit_changes({{"GS-2019/018", std::nullopt, "ZD-5", 2, 1}}, {}, {}, {{"ZD-5", 1}}),
+                 conflict_error);
+    EXPECT_FALSE(one.load().orgs[1].instructor_id);
+}
+
+// Stores written before text ids (integer id columns) are rewritten on open, values kept.
+TEST(Store, IntegerIdStoresAreMigratedToTextIds) {
+    TempDir dir;
+    auto path = dir / "old.gpkg";
+    {
+        GDALAllRegister();
+        auto* driver = GetGDALDriverManager()->GetDriverByName("GPKG");
+        GDALDataset* ds = driver->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+        OGRSpatialReference srs;
+        srs.importFromEPSG(4490);
+        OGRLayer* l = ds->CreateLayer("orgs", &srs, wkbPoint, nullptr);
+        for (auto [name, type] : std::vector<std::pair<const char*, OGRFieldType>>{{"id", OFTInteger64},
+                                                                                   {"name", OFTString},
+                                                                                   {"kind", OFTString},
+                                                                                   {"status", OFTString},
+                                                                                   {"instructor_id", OFTInteger64},
+                                                                                   {"version", OFTInteger64}}) {
+            OGRFieldDefn f(name, type);
+            l->CreateField(&f);
+        }
+        OGRFeature* f = OGRFeature::CreateFeature(l->GetLayerDefn());
+        f->SetField("id", static_cast<GIntBig>(42));
+        f->SetField("name", "老库公司");
+        f->SetField("kind", "enterprise");
+        f->SetField("status", "operating");
+        f->SetField("instructor_id", static_cast<GIntBig>(7));
+        f->SetField("version", static_cast<GIntBig>(3));
+        OGRPoint p(123.8, 42.2);
+        f->SetGeometry(&p);
+        l->CreateFeature(f);
+        OGRFeature::DestroyFeature(f);
+        GDALClose(ds);
+    }
+    auto d = Store::open_existing(path).load();
+    ASSERT_EQ(d.orgs.size(), 1u);
+    EXPECT_EQ(d.orgs[0].id, "42");
+    EXPECT_EQ(d.orgs[0].instructor_id, "7");
+    EXPECT_EQ(d.orgs[0].name, "老库公司");
+    EXPECT_EQ(d.orgs[0].version, 3);
 }

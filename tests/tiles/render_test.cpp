@@ -142,11 +142,11 @@ TEST(Render, CoverageColoursFollowThePalette) {
     d.areas.push_back({"1", "空", geo::Level::grid, "", sq(123.80, 42.30)});
     d.areas.push_back({"2", "满", geo::Level::grid, "", sq(123.85, 42.30)});
     geo::Organization o;
-    o.id = 1;
+    o.id = "1";
     o.location = {123.875, 42.325};
     o.branch_id = 1;
     d.orgs.push_back(o);
-    d.branches.push_back({1, "b", geo::BranchType::standalone, 3, {1}});
+    d.branches.push_back({1, "b", geo::BranchType::standalone, 3, {"1"}});
     TileSource source(d);
     auto t = tile_at({123.85, 42.325}, 11);
     auto m = metatile_of(t);

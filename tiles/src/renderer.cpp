@@ -123,10 +123,12 @@ std::string assignments_xml() {
     return x.str();
 }
 
-std::string instructor_color(std::int64_t id) {
+std::string instructor_color(const geo::Id& id) {
     static const char* palette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                                     "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939", "#843c39"};
-    return palette[static_cast<std::size_t>(id) % 12];
+    std::uint32_t h = 2166136261u;  // FNV-1a: the same colour for an id on every run
+    for (unsigned char c : id) h = (h ^ c) * 16777619u;
+    return palette[h % 12];
 }
 
 mapnik::geometry::multi_polygon<double> to_mapnik(const geo::MultiPolygon& mp) {
@@ -330,7 +332,7 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
             any = true;
         }
         if (m.z >= 12) {
-            std::map<std::int64_t, geo::Point> seen;
+            std::map<geo::Id, geo::Point> seen;
             for (auto& l : source.links(query)) {
                 auto f = mapnik::feature_factory::create(ctx, id++);
                 f->put("color", unicode(instructor_color(l.instructor)));

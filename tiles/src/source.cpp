@@ -74,17 +74,19 @@ struct TileSource::Impl {
     };
     std::map<geo::Level, Level> levels;
     std::vector<OrgFeature> orgs;
-    std::unordered_map<std::int64_t, std::size_t> org_index;
+    std::unordered_map<geo::Id, std::size_t> org_index;
     std::vector<std::map<geo::Level, int>> org_area;  // per org: area index per level
     std::vector<geo::Organization> org_model;
     PointTree org_tree;
     PointTree uncovered_tree;
     std::unordered_map<std::int64_t, geo::BranchType> branch_types;
-    std::unordered_map<std::int64_t, geo::Point> instructor_home;  // mercator
-    std::unordered_map<std::int64_t, std::vector<std::size_t>> instructor_orgs;
-    std::unordered_map<std::int64_t, TerritoryFeature> territory;
+    std::unordered_map<geo::Id, geo::Point> instructor_home;  // mercator
+    std::unordered_map<geo::Id, std::vector<std::size_t>> instructor_orgs;
+    std::unordered_map<geo::Id, std::size_t> instructor_slot;  // id -> index in slot_id (for the tree)
+    std::vector<geo::Id> slot_id;
+    std::unordered_map<std::size_t, TerritoryFeature> territory;  // by slot
     BoxTree link_tree;       // value: org index (the link is its instructor → it)
-    BoxTree territory_tree;  // value: instructor id
+    BoxTree territory_tree;  // value: instructor slot
     geo::BBox extent;
 
     geo::BBox link_box(std::size_t i) const {
@@ -95,11 +97,14 @@ struct TileSource::Impl {
     }
 
     // Rebuilds an instructor's territory; returns the old and new boxes.
-    std::vector<geo::BBox> rebuild_territory(std::int64_t id) {
+    std::vector<geo::BBox> rebuild_territory(const geo::Id& id) {
         std::vector<geo::BBox> dirty;
-        if (auto it = territory.find(id); it != territory.end()) {
+        auto slot_it = instructor_slot.find(id);
+        if (slot_it == instructor_slot.end()) return dirty;
+        std::size_t slot = slot_it->second;
+        if (auto it = territory.find(slot); it != territory.end()) {
             auto box = geo::bounds(it->second.shape);
-            territory_tree.remove(BoxItem(to_b(box), static_cast<std::size_t>(id)));
+            territory_tree.remove(BoxItem(to_b(box), slot));
             dirty.push_back(box);
             territory.erase(it);
         }
@@ -110,8 +115,8 @@ struct TileSource::Impl {
         auto hull = geo::convex_hull(pts);
         if (!hull.empty()) {
             auto box = geo::bounds(hull);
-            territory[id] = TerritoryFeature{id, std::move(hull)};
-            territory_tree.insert(BoxItem(to_b(box), static_cast<std::size_t>(id)));
+            territory[slot] = TerritoryFeature{id, std::move(hull)};
+            territory_tree.insert(BoxItem(to_b(box), slot));
             dirty.push_back(box);
         }
         return dirty;
@@ -121,7 +126,11 @@ struct TileSource::Impl {
 TileSource::TileSource(const geo::Dataset& d) : impl_(std::make_unique<Impl>()) {
     auto& im = *impl_;
     for (const auto& b : d.branches) im.branch_types[b.id] = b.type;
-    for (const auto& in : d.instructors) im.instructor_home[in.id] = to_mercator(in.home);
+    for (const auto& in : d.instructors) {
+        im.instructor_home[in.id] = to_mercator(in.home);
+        im.instructor_slot[in.id] = im.slot_id.size();
+        im.slot_id.push_back(in.id);
+    }
     im.org_model = d.orgs;
     im.org_area.resize(d.orgs.size());
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
@@ -239,7 +248,7 @@ std::vector<LinkFeature> TileSource::links(const geo::BBox& box) const {
 std::vector<TerritoryFeature> TileSource::territories(const geo::BBox& box) const {
     std::shared_lock lock(mutex_);
     std::vector<TerritoryFeature> out;
-    for (auto id : hits(impl_->territory_tree, box)) out.push_back(impl_->territory.at(static_cast<std::int64_t>(id)));
+    for (auto slot : hits(impl_->territory_tree, box)) out.push_back(impl_->territory.at(slot));
     return out;
 }
 
@@ -298,7 +307,7 @@ Dirty TileSource::update(const geo::Organization& before, const geo::Organizatio
             links.push_back(box);
             im.instructor_orgs[*after.instructor_id].push_back(i);
         }
-        for (auto id : {before.instructor_id, after.instructor_id})
+        for (const auto& id : {before.instructor_id, after.instructor_id})
             if (id)
                 for (auto& b : im.rebuild_territory(*id)) links.push_back(b);
     }

@@ -106,6 +106,19 @@ private:
     Response ogc_items(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_item(const Request&, const Token&, const std::vector<std::string>&);
     Response static_file(const Request&, const std::string& name);
+    // The web page's routes (web_routes.cpp).
+    Response post_session(const Request&, const Token&, const std::vector<std::string>&);
+    Response delete_session(const Request&, const Token&, const std::vector<std::string>&);
+    Response me(const Request&, const Token&, const std::vector<std::string>&);
+    Response search_orgs(const Request&, const Token&, const std::vector<std::string>&);
+    Response org_instructors(const Request&, const Token&, const std::vector<std::string>&);
+    Response org_history(const Request&, const Token&, const std::vector<std::string>&);
+    Response list_areas(const Request&, const Token&, const std::vector<std::string>&);
+    Response area_card(const Request&, const Token&, const std::vector<std::string>&);
+    Response list_plans(const Request&, const Token&, const std::vector<std::string>&);
+    /// Area index per organization at a level (cached until the data is reloaded).
+    std::shared_ptr<const std::vector<int>> located(geo::Level level);
+    std::optional<Token> session_of(const Request& req) const;
     Response tile(const Request&, const Token&, const std::vector<std::string>&);
     Response tile_response(const Request& req, const tiles::Tile& tile);
     struct TileAddress {
@@ -117,8 +130,8 @@ private:
     std::variant<TileAddress, Response> parse_tile(const std::vector<std::string>& args) const;
     Response tilejson(const Request&, const Token&, const std::vector<std::string>&);
 
-    Response set_instructor(const Request& req, const Token& who, std::int64_t org_id,
-                            std::optional<std::int64_t> instructor_id);
+    Response set_instructor(const Request& req, const Token& who, const geo::Id& org_id,
+                            std::optional<geo::Id> instructor_id);
     nlohmann::json org_json(const geo::Organization& o) const;
     nlohmann::json org_feature(const geo::Organization& o) const;
     nlohmann::json instructor_feature(const geo::Instructor& in) const;
@@ -133,8 +146,8 @@ private:
     // store first) and then an exclusive lock to update memory.
     mutable std::shared_mutex data_mutex_;
     geo::Dataset data_;
-    std::unordered_map<std::int64_t, std::size_t> org_index_, instructor_index_;
-    std::unordered_map<std::int64_t, int> load_;
+    std::unordered_map<geo::Id, std::size_t> org_index_, instructor_index_;
+    std::unordered_map<geo::Id, int> load_;
     std::atomic<std::uint64_t> data_version_{0};
 
     std::mutex write_mutex_;
@@ -158,6 +171,19 @@ private:
     std::int64_t next_branch_id_ = 1;
 
     std::map<std::string, std::string> static_files_;  // URL name -> file path (fixed at start)
+
+    // Web sessions: an HttpOnly cookie stands for a token on reads (tiles are <img>s and
+    // cannot send a header); edits still need the header.
+    struct Session {
+        Token who;
+        std::chrono::steady_clock::time_point expires;
+    };
+    mutable std::mutex sessions_mutex_;
+    mutable std::unordered_map<std::string, Session> sessions_;  // hash of the cookie value -> session
+
+    std::mutex located_mutex_;
+    std::map<geo::Level, std::shared_ptr<const std::vector<int>>> located_;
+    std::uint64_t located_generation_ = 0, reload_generation_ = 0;
     std::unique_ptr<tiles::TileService> tiles_;
 };
 

@@ -13,9 +13,12 @@ namespace covermap::api {
 struct Request {
     std::string method;
     std::string path;                          ///< percent-decoded, without the query
+    std::vector<std::string> segments;         ///< the path's non-empty segments, each decoded on its own
+                                               ///< (an id may hold an encoded '/')
     std::map<std::string, std::string> query;  ///< percent-decoded
     std::string host;                          ///< the Host header, for absolute links
     std::string authorization;
+    std::string cookie;  ///< the Cookie header (the web page's session)
     std::string if_match;
     std::string if_none_match;
     std::string content_type;
@@ -35,6 +38,9 @@ struct Response {
 /// Percent-decodes a URL component ('+' stays '+'; in queries it also means a space).
 std::string url_decode(const std::string& s, bool plus_is_space = false);
 
+/// Percent-encodes everything but unreserved characters (RFC 3986): for ids in links.
+std::string url_encode(const std::string& s);
+
 /// Splits a request target into decoded path and query.
 void parse_target(const std::string& target, Request& r);
 
@@ -43,6 +49,9 @@ std::string dump_json(const nlohmann::json& j);
 
 /// True when the path and every query key and value are valid UTF-8.
 bool valid_text(const Request& r);
+
+/// A JSON response of j.
+Response json_response(const nlohmann::json& j, int status = 200);
 
 /// A JSON error response {"code", "message"}.
 Response error_response(int status, const std::string& code, const std::string& message);

@@ -38,6 +38,13 @@ struct invalid_argument : error {
     using error::error;
 };
 
+/// A write lost a race: the record changed since it was read, or an instructor filled up.
+struct conflict_error : error {
+    enum class Kind { stale_version, over_capacity, missing };
+    conflict_error(Kind k, const std::string& what) : error(what), kind(k) {}
+    Kind kind;
+};
+
 /// A long operation stopped because its caller asked (deadline passed, server stopping).
 struct cancelled_error : error {
     using error::error;

@@ -35,7 +35,7 @@ const std::vector<std::string>& upload_drivers();
 struct ImportReport {
     std::size_t imported = 0;
     std::vector<std::string> repaired;                ///< invalid polygons repaired, with ids and reasons
-    std::vector<std::int64_t> outside_grid;           ///< organizations in no grid cell (kept)
+    std::vector<Id> outside_grid;                     ///< organizations in no grid cell (kept)
     std::vector<std::string> duplicate_credit_codes;  ///< "code: ids a, b…" (kept)
     std::vector<std::string> notes;                   ///< anything else worth telling
 };

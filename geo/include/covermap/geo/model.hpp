@@ -70,9 +70,13 @@ struct Area {
     MultiPolygon shape;
 };
 
+/// An organization's or instructor's key: text as the registry gives it (a registry number,
+/// a credit code, a staff number); numbers are text too. Opaque to covermap.
+using Id = std::string;
+
 /// A non-public enterprise or social organization (两新组织).
 struct Organization {
-    std::int64_t id = 0;
+    Id id;
     std::string name;
     OrgKind kind = OrgKind::enterprise;
     std::string credit_code;  ///< 18-character 统一社会信用代码, text
@@ -82,7 +86,7 @@ struct Organization {
     OrgStatus status = OrgStatus::operating;
     bool above_scale = false;
     std::optional<std::int64_t> branch_id;
-    std::optional<std::int64_t> instructor_id;
+    std::optional<Id> instructor_id;
     std::int64_t version = 1;
     Point location;
 
@@ -91,7 +95,7 @@ struct Organization {
 
 /// A party-building instructor (党建指导员).
 struct Instructor {
-    std::int64_t id = 0;
+    Id id;
     std::string name;
     int capacity = 5;        ///< most organizations they may cover
     std::string industries;  ///< optional speciality, comma-separated section letters
@@ -105,7 +109,7 @@ struct Branch {
     std::string name;
     BranchType type = BranchType::standalone;
     int members = 0;
-    std::vector<std::int64_t> org_ids;
+    std::vector<Id> org_ids;
 };
 
 /// The branch's level by member count: 支部, 总支 or 基层党委.

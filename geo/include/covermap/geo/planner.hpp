@@ -35,7 +35,7 @@ struct Cluster {
     int id = 0;
     std::vector<std::string> areas;
     long long uncovered = 0;
-    std::vector<std::int64_t> orgs;
+    std::vector<Id> orgs;
 };
 
 struct Hotspot {
@@ -48,10 +48,10 @@ struct Hotspot {
 struct Proposal {
     std::string id;
     std::string type;  ///< standalone | joint | affiliate | instructor
-    std::vector<std::int64_t> orgs;
+    std::vector<Id> orgs;
     int members = 0;
     std::string area;  ///< affiliate: the community; joint/standalone: the street
-    std::optional<std::int64_t> instructor_id;
+    std::optional<Id> instructor_id;
     double cost_m = 0;  ///< instructor: total cost; joint: sum of distances to the seed
 };
 

@@ -14,10 +14,17 @@ namespace covermap::geo {
 
 /// A change to one organization's coverage fields (the new values, whole).
 struct OrgUpdate {
-    std::int64_t id = 0;
+    Id id;
     std::optional<std::int64_t> branch_id;
-    std::optional<std::int64_t> instructor_id;
-    std::int64_t version = 0;
+    std::optional<Id> instructor_id;
+    std::int64_t version = 0;           ///< the new version
+    std::int64_t expected_version = 0;  ///< the version the change was made from (compare-and-swap)
+};
+
+/// An instructor whose load a commit must keep within capacity, checked inside its transaction.
+struct CapacityCheck {
+    Id instructor_id;
+    int capacity = 0;
 };
 
 /// One row of the append-only audit table.
@@ -25,7 +32,7 @@ struct AuditEntry {
     std::string time;  ///< ISO 8601, UTC
     std::string token_name;
     std::string action;  ///< assign_instructor, remove_instructor, accept_plan…
-    std::int64_t org_id = 0;
+    Id org_id;
     std::string before;  ///< JSON
     std::string after;   ///< JSON
 };
@@ -78,12 +85,15 @@ public:
     /// Adds d's rows to what is there.
     void append(const Dataset& d);
 
-    /// Applies organization updates, new branches and audit rows in one transaction.
+    /// Applies organization updates, new branches and audit rows in one transaction. Inside
+    /// it, each organization's stored version must equal its expected_version and each checked
+    /// instructor's load must stay within capacity; else nothing is written and conflict_error
+    /// says which (several processes on one PostGIS database never lose an update).
     void commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
-                        const std::vector<AuditEntry>& audit);
+                        const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity = {});
 
-    /// The audit table, oldest first.
-    std::vector<AuditEntry> audit() const;
+    /// The audit table, oldest first; only one organization's rows when org_id is given.
+    std::vector<AuditEntry> audit(const std::optional<Id>& org_id = std::nullopt) const;
 
     /// Adds a token row (one transaction).
     void add_token(const TokenRow& token);

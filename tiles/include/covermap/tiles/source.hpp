@@ -26,19 +26,19 @@ struct AreaFeature {
 };
 
 struct OrgFeature {
-    std::int64_t id = 0;
+    geo::Id id;
     geo::Point at;  ///< EPSG:3857
     OrgState state = OrgState::uncovered;
     int employees = 0;
 };
 
 struct LinkFeature {
-    std::int64_t instructor = 0;
+    geo::Id instructor;
     geo::Point from, to;  ///< home → organization, EPSG:3857
 };
 
 struct TerritoryFeature {
-    std::int64_t instructor = 0;
+    geo::Id instructor;
     geo::MultiPolygon shape;  ///< convex hull of the home and the organizations, EPSG:3857
 };
 

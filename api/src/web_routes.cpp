@@ -1,0 +1,406 @@
+// The routes the web page needs: its session cookie, who is signed in, search, an
+// organization's nearby instructors and history, area cards, the list of plans, and the
+// page's own files. Each answers from memory like the rest of the API.
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "covermap/api/app.hpp"
+#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/geometry.hpp"
+#include "covermap/geo/text.hpp"
+
+namespace covermap::api {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kCookie = "covermap_session";
+constexpr auto kSessionLife = std::chrono::hours(12);
+constexpr std::size_t kMaxSessions = 10000;
+
+// The value of one cookie in a Cookie header ("a=1; b=2").
+std::string cookie_value(const std::string& header, const std::string& name) {
+    std::size_t at = 0;
+    while (at < header.size()) {
+        auto end = header.find(';', at);
+        auto part = header.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        auto b = part.find_first_not_of(' ');
+        if (b != std::string::npos) part = part.substr(b);
+        if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+        if (end == std::string::npos) break;
+        at = end + 1;
+    }
+    return "";
+}
+
+std::string query(const Request& req, const char* key) { return req.query.count(key) ? req.query.at(key) : ""; }
+
+int limit_of(const Request& req, int def, int max) {
+    auto s = query(req, "limit");
+    if (s.empty()) return def;
+    if (s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw geo::invalid_argument("limit must be a number from 1 to " + std::to_string(max));
+    return std::clamp(std::stoi(s), 1, max);
+}
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+json bbox_json(const geo::BBox& b) {
+    if (b.empty()) return json();
+    return {b.minx, b.miny, b.maxx, b.maxy};
+}
+
+const char* state_of(const geo::Organization& o) {
+    if (!o.operating()) return "inactive";
+    if (o.branch_id) return "branch";
+    if (o.instructor_id) return "instructor";
+    return "uncovered";
+}
+
+std::string content_type_for(const std::string& path) {
+    auto ext = fs::path(path).extension().string();
+    if (ext == ".html") return "text/html; charset=utf-8";
+    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+    if (ext == ".css") return "text/css; charset=utf-8";
+    if (ext == ".json") return "application/json";
+    if (ext == ".png") return "image/png";
+    if (ext == ".svg") return "image/svg+xml";
+    if (ext == ".ico") return "image/x-icon";
+    if (ext == ".woff2") return "font/woff2";
+    return "application/octet-stream";
+}
+
+}  // namespace
+
+std::optional<App::Token> App::session_of(const Request& req) const {
+    auto value = cookie_value(req.cookie, kCookie);
+    if (value.size() != 64) return std::nullopt;
+    auto key = hash_token(value);
+    std::lock_guard lock(sessions_mutex_);
+    auto it = sessions_.find(key);
+    if (it == sessions_.end()) return std::nullopt;
+    if (it->second.expires < std::chrono::steady_clock::now()) {
+        sessions_.erase(it);
+        return std::nullopt;
+    }
+    return it->second.who;
+}
+
+Response App::post_session(const Request& req, const Token& who, const std::vector<std::string>&) {
+    if (req.authorization.empty())
+        return error_response(401, "Unauthorized", "a session is made from an 'Authorization: Bearer' header");
+    unsigned char buf[32];
+    if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("no randomness for a session");
+    static const char* digits = "0123456789abcdef";
+    std::string value;
+    for (unsigned char c : buf) value += {digits[c >> 4], digits[c & 15]};
+    {
+        std::lock_guard lock(sessions_mutex_);
+        auto now = std::chrono::steady_clock::now();
+        for (auto it = sessions_.begin(); it != sessions_.end();)
+            it = it->second.expires < now ? sessions_.erase(it) : std::next(it);
+        if (sessions_.size() >= kMaxSessions) return error_response(503, "Busy", "too many sessions; try again later");
+        sessions_[hash_token(value)] = Session{who, now + kSessionLife};
+    }
+    auto r = json_response({{"name", who.name}, {"role", to_string(who.role)}}, 201);
+    r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + value +
+                                             "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                             std::to_string(std::chrono::seconds(kSessionLife).count()));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+}
+
+Response App::delete_session(const Request& req, const Token&, const std::vector<std::string>&) {
+    auto value = cookie_value(req.cookie, kCookie);
+    if (!value.empty()) {
+        std::lock_guard lock(sessions_mutex_);
+        sessions_.erase(hash_token(value));
+    }
+    Response r;
+    r.status = 204;
+    r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    return r;
+}
+
+Response App::me(const Request&, const Token& who, const std::vector<std::string>&) {
+    return json_response({{"name", who.name}, {"role", to_string(who.role)}});
+}
+
+std::shared_ptr<const std::vector<int>> App::located(geo::Level level) {
+    // Edits never move an organization: the location cache lives until the next reload.
+    {
+        std::lock_guard lock(located_mutex_);
+        if (located_generation_ != reload_generation_) {
+            located_.clear();
+            located_generation_ = reload_generation_;
+        }
+        if (auto it = located_.find(level); it != located_.end()) return it->second;
+    }
+    std::shared_ptr<const std::vector<int>> where;
+    {
+        std::shared_lock lock(data_mutex_);
+        where = std::make_shared<const std::vector<int>>(geo::locate_orgs(data_, level));
+    }
+    std::lock_guard lock(located_mutex_);
+    located_[level] = where;
+    return where;
+}
+
+Response App::search_orgs(const Request& req, const Token&, const std::vector<std::string>&) {
+    auto q = lower(query(req, "q"));
+    auto area = query(req, "area");
+    auto covered = query(req, "covered");
+    if (!covered.empty() && covered != "true" && covered != "false")
+        return error_response(400, "InvalidQuery", "covered must be true or false");
+    int limit = limit_of(req, 20, 500);
+    std::shared_ptr<const std::vector<int>> where;
+    int area_index = -1;
+    if (!area.empty()) {
+        std::optional<geo::Level> level;
+        {
+            std::shared_lock lock(data_mutex_);
+            for (std::size_t i = 0; i < data_.areas.size(); ++i)
+                if (data_.areas[i].code == area) {
+                    area_index = static_cast<int>(i);
+                    level = data_.areas[i].level;
+                }
+        }
+        if (!level) return error_response(404, "NotFound", "no area " + area);
+        where = located(*level);
+    }
+    // near=lon,lat: the organizations within radius_m of a point (a click on the map), nearest first.
+    std::optional<geo::Point> near;
+    double radius = 300;
+    if (!query(req, "near").empty()) {
+        double x = 0, y = 0;
+        char extra = 0;
+        if (std::sscanf(query(req, "near").c_str(), "%lf,%lf%c", &x, &y, &extra) != 2 || !std::isfinite(x) ||
+            !std::isfinite(y) || std::fabs(x) > 180 || std::fabs(y) > 90)
+            return error_response(400, "InvalidQuery", "near must be lon,lat");
+        near = geo::Point{x, y};
+        if (!query(req, "radius_m").empty()) {
+            radius = std::atof(query(req, "radius_m").c_str());
+            if (!(radius > 0 && radius <= 50000))
+                return error_response(400, "InvalidQuery", "radius_m must be 0–50000");
+        }
+    }
+    json items = json::array();
+    long matched = 0;
+    std::shared_lock lock(data_mutex_);
+    std::vector<std::pair<double, std::size_t>> order;
+    if (near) {
+        for (std::size_t i = 0; i < data_.orgs.size(); ++i)
+            if (double d = geo::haversine_m(*near, data_.orgs[i].location); d <= radius) order.push_back({d, i});
+        std::sort(order.begin(), order.end());
+    } else {
+        for (std::size_t i = 0; i < data_.orgs.size(); ++i) order.push_back({0, i});
+    }
+    for (auto [distance, i] : order) {
+        const auto& o = data_.orgs[i];
+        if (where && (*where)[i] != area_index) continue;
+        bool is_covered = o.branch_id || o.instructor_id;
+        if (covered == "true" && !is_covered) continue;
+        if (covered == "false" && (is_covered || !o.operating())) continue;
+        if (!q.empty() && lower(o.name).find(q) == std::string::npos && lower(o.credit_code).rfind(q, 0) != 0 &&
+            lower(o.id) != q)
+            continue;
+        if (matched++ < limit)
+            items.push_back({{"id", o.id},
+                             {"name", o.name},
+                             {"kind", std::string(geo::to_string(o.kind))},
+                             {"credit_code", o.credit_code},
+                             {"state", state_of(o)},
+                             {"lon", o.location.x},
+                             {"lat", o.location.y}});
+    }
+    return json_response({{"matched", matched}, {"items", items}});
+}
+
+Response App::org_instructors(const Request& req, const Token&, const std::vector<std::string>& args) {
+    int limit = limit_of(req, 10, 100);
+    std::shared_lock lock(data_mutex_);
+    auto it = org_index_.find(args[0]);
+    if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + args[0]);
+    const auto& o = data_.orgs[it->second];
+    struct Near {
+        double d;
+        std::size_t j;
+    };
+    std::vector<Near> near;
+    for (std::size_t j = 0; j < data_.instructors.size(); ++j)
+        near.push_back({geo::haversine_m(o.location, data_.instructors[j].home), j});
+    auto n = std::min<std::size_t>(static_cast<std::size_t>(limit), near.size());
+    std::partial_sort(near.begin(), near.begin() + static_cast<long>(n), near.end(),
+                      [](const Near& a, const Near& b) { return a.d < b.d; });
+    json items = json::array();
+    for (std::size_t k = 0; k < n; ++k) {
+        const auto& in = data_.instructors[near[k].j];
+        int load = load_.count(in.id) ? load_.at(in.id) : 0;
+        bool match = !o.industry.empty() && in.industries.find(o.industry) != std::string::npos;
+        items.push_back({{"id", in.id},
+                         {"name", in.name},
+                         {"load", load},
+                         {"capacity", in.capacity},
+                         {"industries", in.industries},
+                         {"unit", in.unit},
+                         {"distance_m", std::round(near[k].d)},
+                         {"industry_match", match},
+                         {"current", o.instructor_id == in.id}});
+    }
+    return json_response({{"org", o.id}, {"items", items}});
+}
+
+Response App::org_history(const Request&, const Token&, const std::vector<std::string>& args) {
+    {
+        std::shared_lock lock(data_mutex_);
+        if (!org_index_.count(args[0])) return error_response(404, "NotFound", "no organization " + args[0]);
+    }
+    std::vector<geo::AuditEntry> rows;
+    {
+        std::lock_guard writer(write_mutex_);
+        rows = store_->audit(args[0]);
+    }
+    json items = json::array();
+    for (const auto& e : rows)
+        items.push_back({{"time", e.time},
+                         {"by", e.token_name},
+                         {"action", e.action},
+                         {"before", json::parse(e.before, nullptr, false)},
+                         {"after", json::parse(e.after, nullptr, false)}});
+    return json_response({{"org", args[0]}, {"items", items}});
+}
+
+Response App::list_areas(const Request& req, const Token&, const std::vector<std::string>&) {
+    std::optional<geo::Level> level;
+    if (!query(req, "level").empty()) {
+        level = geo::parse_level(query(req, "level"));
+        if (!level) return error_response(400, "InvalidQuery", "unknown level");
+    }
+    auto q = query(req, "q");
+    int limit = limit_of(req, 50, 20000);
+    json items = json::array();
+    std::shared_lock lock(data_mutex_);
+    for (const auto& a : data_.areas) {
+        if (level && a.level != *level) continue;
+        if (!q.empty() && a.name.find(q) == std::string::npos && a.code.rfind(q, 0) != 0) continue;
+        if (static_cast<int>(items.size()) >= limit) break;
+        items.push_back({{"code", a.code},
+                         {"name", a.name},
+                         {"level", std::string(geo::to_string(a.level))},
+                         {"parent_code", a.parent_code},
+                         {"bbox", bbox_json(geo::bounds(a.shape))}});
+    }
+    return json_response({{"items", items}});
+}
+
+Response App::area_card(const Request& req, const Token&, const std::vector<std::string>& args) {
+    int limit = limit_of(req, 100, 1000);
+    std::optional<std::size_t> index;
+    geo::Level level = geo::Level::district;
+    {
+        std::shared_lock lock(data_mutex_);
+        for (std::size_t i = 0; i < data_.areas.size(); ++i)
+            if (data_.areas[i].code == args[0]) index = i, level = data_.areas[i].level;
+    }
+    if (!index) return error_response(404, "NotFound", "no area " + args[0]);
+    auto where = located(level);
+    std::shared_lock lock(data_mutex_);
+    const auto& a = data_.areas[*index];
+    geo::CoverageRow row;
+    json uncovered = json::array();
+    for (std::size_t i = 0; i < data_.orgs.size(); ++i) {
+        if ((*where)[i] != static_cast<int>(*index)) continue;
+        const auto& o = data_.orgs[i];
+        ++row.orgs;
+        if (!o.operating()) continue;
+        ++row.operating;
+        row.org_covered += o.branch_id ? 1 : 0;
+        row.work_covered += o.branch_id || o.instructor_id ? 1 : 0;
+        row.instructor_covered += o.instructor_id ? 1 : 0;
+        if (!o.branch_id && !o.instructor_id && static_cast<int>(uncovered.size()) < limit)
+            uncovered.push_back({{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}});
+    }
+    for (const auto& b : data_.branches)
+        if (b.type == geo::BranchType::standalone)
+            for (const auto& id : b.org_ids)
+                if (auto it = org_index_.find(id);
+                    it != org_index_.end() && (*where)[it->second] == static_cast<int>(*index) &&
+                    data_.orgs[it->second].operating() && data_.orgs[it->second].branch_id == b.id)
+                    ++row.standalone;
+    json rings = json::array();
+    for (const auto& poly : a.shape) {
+        json p = json::array();
+        auto ring = [](const geo::Ring& r) {
+            json pts = json::array();
+            for (const auto& pt : r) pts.push_back({pt.x, pt.y});
+            return pts;
+        };
+        p.push_back(ring(poly.exterior));
+        for (const auto& h : poly.holes) p.push_back(ring(h));
+        rings.push_back(p);
+    }
+    return json_response({{"code", a.code},
+                          {"name", a.name},
+                          {"level", std::string(geo::to_string(a.level))},
+                          {"parent_code", a.parent_code},
+                          {"bbox", bbox_json(geo::bounds(a.shape))},
+                          {"geometry", {{"type", "MultiPolygon"}, {"coordinates", rings}}},
+                          {"orgs", row.orgs},
+                          {"operating", row.operating},
+                          {"org_covered", row.org_covered},
+                          {"standalone", row.standalone},
+                          {"work_covered", row.work_covered},
+                          {"instructor_covered", row.instructor_covered},
+                          {"org_coverage", row.org_coverage()},
+                          {"standalone_rate", row.standalone_rate()},
+                          {"work_coverage", row.work_coverage()},
+                          {"instructor_coverage", row.instructor_coverage()},
+                          {"uncovered", uncovered}});
+}
+
+Response App::list_plans(const Request&, const Token&, const std::vector<std::string>&) {
+    std::vector<geo::PlanRow> rows;
+    {
+        std::lock_guard writer(write_mutex_);
+        rows = store_->plans("", false);
+    }
+    json items = json::array();
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it)  // newest first
+        items.push_back({{"id", it->id},
+                         {"name", it->name},
+                         {"created", it->created},
+                         {"by", it->token_name},
+                         {"status", it->status}});
+    return json_response({{"items", items}});
+}
+
+Response App::static_file(const Request&, const std::string& name) {
+    auto it = static_files_.find(name);
+    if (it == static_files_.end()) return error_response(404, "NotFound", "no such file");
+    std::ifstream in(it->second, std::ios::binary);
+    Response r;
+    r.content_type = content_type_for(it->second);
+    r.body.assign(std::istreambuf_iterator<char>(in), {});
+    // Vendored libraries sit under a folder named with their version: they never change.
+    bool versioned = name.rfind("vendor/", 0) == 0;
+    r.headers.emplace_back("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
+    if (r.content_type.rfind("text/html", 0) == 0)
+        r.headers.emplace_back("Content-Security-Policy",
+                               "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                               "form-action 'self'");
+    return r;
+}
+
+}  // namespace covermap::api

@@ -1,0 +1,51 @@
+// Every request of the page goes through here: the token header, JSON, and one error type
+// that carries the server's code and a plain-words message.
+import { t } from './i18n.js';
+
+export const TOKEN_KEY = 'covermap.token';  // contract: the token's place in localStorage
+
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+  /** What a planner reads: the server's message for 4xx, a sentence of ours for the rest. */
+  get plain() {
+    if (this.status === 0) return t('err.network');
+    if (this.status === 401) return t('err.401');
+    if (this.status === 403) return t('err.403');
+    if (this.status === 412) return t('err.412');
+    return t('err.generic', { msg: this.message });
+  }
+}
+
+export function token() { return localStorage.getItem(TOKEN_KEY); }
+export function setToken(value) { localStorage.setItem(TOKEN_KEY, value); }
+export function clearToken() { localStorage.removeItem(TOKEN_KEY); }
+
+/** Ids are opaque text: always encoded as one path segment. */
+export const seg = (id) => encodeURIComponent(id);
+
+export async function request(method, path, { body, ifMatch, raw } = {}) {
+  const headers = {};
+  const tk = token();
+  if (tk) headers.Authorization = `Bearer ${tk}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  } catch (e) {
+    throw new ApiError(0, 'Network', e.message);
+  }
+  if (raw) return res;
+  const text = await res.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!res.ok) throw new ApiError(res.status, data?.code ?? 'Error', data?.message ?? res.statusText, data);
+  return { data, etag: res.headers.get('ETag') };
+}
+
+export const get = (path) => request('GET', path).then((r) => r.data);

@@ -1,0 +1,151 @@
+// The page: sign in (token in localStorage, exchanged for an HttpOnly session cookie that
+// tiles and downloads use), then the map, the coverage panel, the organization card, plans
+// and export, all following the shared state.
+import { ApiError, clearToken, get, request, setToken, token } from './api.js';
+import { ExportDialog } from './export-dialog.js';
+import { language, setLanguage, t, translate } from './i18n.js';
+import { MapView } from './map.js';
+import { OrgCard } from './org-card.js';
+import { ParkPanel } from './park-panel.js';
+import { Plans } from './plans.js';
+import { state } from './state.js';
+
+const $ = (id) => document.getElementById(id);
+
+function toast(text) {
+  const el = $('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
+}
+
+function showTab(name) {
+  for (const b of document.querySelectorAll('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
+  for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
+}
+
+async function signIn() {
+  // The cookie stands for the token on reads (tile images cannot send a header).
+  const { data } = await request('POST', '/api/session');
+  state.set('name', data.name);
+  state.set('role', data.role);
+  $('who').textContent = `${data.name} · ${t(`role.${data.role}`)}`;
+  $('sign-out').hidden = false;
+}
+
+function askToken(error) {
+  const dialog = $('sign-in');
+  $('sign-in-error').hidden = !error;
+  $('sign-in-error').textContent = error ?? '';
+  if (!dialog.open) dialog.showModal();
+  return new Promise((resolve) => {
+    $('sign-in-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      resolve($('token').value.trim());
+    }, { once: true });
+  });
+}
+
+async function ensureSignedIn() {
+  let error = null;
+  for (;;) {
+    if (!token()) setToken(await askToken(error));
+    try {
+      await signIn();
+      if ($('sign-in').open) $('sign-in').close();
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.status !== 401) throw e;
+      clearToken();
+      error = t('signin.bad');
+    }
+  }
+}
+
+function wireSearch(mapView) {
+  const input = $('search');
+  const list = $('search-results');
+  let seq = 0;
+  const choose = (fn) => { list.hidden = true; input.value = ''; fn(); };
+  input.addEventListener('input', async () => {
+    const q = input.value.trim();
+    const mine = ++seq;
+    if (q.length < 1) { list.hidden = true; return; }
+    const [orgs, areas] = await Promise.all([get(`/api/orgs?q=${encodeURIComponent(q)}&limit=8`), get(`/api/areas?q=${encodeURIComponent(q)}&limit=5`)]);
+    if (mine !== seq) return;
+    list.replaceChildren();
+    for (const a of areas.items) {
+      const li = document.createElement('li');
+      li.setAttribute('role', 'option');
+      li.tabIndex = 0;
+      li.append(a.name);
+      const s = document.createElement('small');
+      s.textContent = `${t(`level.${a.level}`)} ${a.code}`;
+      li.append(s);
+      const go = () => choose(() => { if (a.bbox) mapView.zoomToBox(a.bbox); get(`/api/areas/${encodeURIComponent(a.code)}?limit=1`).then((c) => mapView.outline(c.geometry)); });
+      li.addEventListener('click', go);
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter') go(); });
+      list.append(li);
+    }
+    for (const o of orgs.items) {
+      const li = document.createElement('li');
+      li.setAttribute('role', 'option');
+      li.tabIndex = 0;
+      li.dataset.org = o.id;
+      li.append(o.name);
+      const s = document.createElement('small');
+      s.textContent = `${t(`state.${o.state}`)} ${o.credit_code}`;
+      li.append(s);
+      const go = () => choose(() => state.set('org', o.id));
+      li.addEventListener('click', go);
+      li.addEventListener('keydown', (e) => { if (e.key === 'Enter') go(); });
+      list.append(li);
+    }
+    if (!list.children.length) {
+      const li = document.createElement('li');
+      li.textContent = t('search.none');
+      list.append(li);
+    }
+    list.hidden = false;
+  });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'ArrowDown' && !list.hidden) list.querySelector('li')?.focus();
+    if (e.key === 'Escape') list.hidden = true;
+  });
+}
+
+async function main() {
+  translate(document);
+  $('lang').addEventListener('click', () => { setLanguage(language() === 'zh' ? 'en' : 'zh'); location.reload(); });
+  await ensureSignedIn();
+
+  const mapView = new MapView($('map'), $('map-status'), $('layers'), $('legend'));
+  const panel = new ParkPanel($('tab-coverage'), mapView);
+  new OrgCard($('tab-org'), mapView, showTab);
+  const plans = new Plans($('tab-plans'), mapView);
+  const exporter = new ExportDialog($('tab-export'));
+
+  for (const b of document.querySelectorAll('.levels button')) {
+    b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
+    b.addEventListener('click', () => {
+      for (const o of document.querySelectorAll('.levels button')) o.setAttribute('aria-pressed', String(o === b));
+      state.set('level', b.dataset.level);
+    });
+  }
+  for (const b of document.querySelectorAll('.tabs [role=tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
+  $('sign-out').addEventListener('click', async () => {
+    await request('DELETE', '/api/session').catch(() => {});
+    clearToken();
+    location.reload();
+  });
+  wireSearch(mapView);
+  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load()]);
+  document.body.dataset.ready = 'true';
+}
+
+window.addEventListener('unhandledrejection', (e) => {
+  const err = e.reason;
+  toast(err instanceof ApiError ? err.plain : String(err?.message ?? err));
+});
+main().catch((e) => toast(e instanceof ApiError ? e.plain : String(e?.message ?? e)));

@@ -1,0 +1,46 @@
+// Export: layer, area, format, encoding, CRS; the file downloads through a normal link (the
+// session cookie authorizes it, so no token ever appears in a URL).
+import { get } from './api.js';
+import { t } from './i18n.js';
+
+function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+function select(name, options) {
+  const s = el('select', { name });
+  for (const [value, label] of options) s.append(el('option', { value, textContent: label }));
+  return s;
+}
+
+export class ExportDialog {
+  constructor(root) { this.root = root; }
+
+  async load() {
+    const streets = await get('/api/areas?level=street&limit=500');
+    const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
+    const area = select('area', [['', t('export.all')], ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
+    const format = select('format', [['shp', 'Shapefile (zip)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV']]);
+    const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
+    const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
+    this.link = el('a', { className: 'primary', textContent: t('export.download') });
+    this.link.dataset.action = 'download';
+    const form = el('form', { className: 'export' },
+      el('label', {}, t('export.layer'), layer), el('label', {}, t('export.area'), area), el('label', {}, t('export.format'), format),
+      el('label', {}, t('export.encoding'), encoding), el('label', {}, t('export.srs'), srs), this.link,
+      el('p', { className: 'muted', textContent: t('export.note') }));
+    const sync = () => {
+      const q = new URLSearchParams({ format: format.value, encoding: encoding.value, srs: srs.value });
+      // Streets are the area filter every layer with codes has: organizations by their street code.
+      if (area.value && layer.value === 'orgs') q.set('where', `strt_code = '${area.value}'`);
+      if (area.value && layer.value === 'areas') q.set('where', `code LIKE '${area.value}%'`);
+      this.link.href = `/api/export/${layer.value}?${q}`;
+      this.link.download = `${layer.value}${format.value === 'shp' ? '.zip' : `.${format.value}`}`;
+    };
+    form.addEventListener('change', sync);
+    sync();
+    this.root.replaceChildren(el('h2', { textContent: t('export.title') }), form);
+  }
+}

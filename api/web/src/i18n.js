@@ -1,0 +1,122 @@
+// Every string the page shows, in Chinese (the default) and English, in one place.
+const strings = {
+  zh: {
+    'title': 'covermap 两个覆盖规划',
+    'level': '层级', 'level.district': '区县', 'level.park': '园区', 'level.street': '街道', 'level.community': '社区', 'level.grid': '网格',
+    'search.placeholder': '搜索组织名称、信用代码或区域', 'search.none': '没有找到', 'search.area': '区域', 'search.org': '组织',
+    'lang.switch': 'English', 'signout': '退出',
+    'signin.title': '登录', 'signin.help': '请输入管理员发给您的访问令牌（以 cm_ 开头）。', 'signin.token': '访问令牌', 'signin.submit': '登录',
+    'signin.bad': '令牌无效或已失效，请向管理员确认。',
+    'role.viewer': '查看', 'role.planner': '规划', 'role.admin': '管理员',
+    'map.label': '覆盖地图', 'map.loading': '正在加载地图…', 'map.tileError': '部分地图瓦片加载失败，请检查网络或稍后重试。', 'map.empty': '该区域没有数据。',
+    'layers': '图层', 'layer.heatmap': '未覆盖热力图', 'layer.orgs': '组织', 'layer.assignments': '指导员联系', 'layer.opacity': '透明度',
+    'tab.coverage': '覆盖情况', 'tab.org': '组织', 'tab.plans': '规划方案', 'tab.export': '导出',
+    'cov.title': '{level}覆盖情况', 'cov.total': '合计', 'cov.name': '名称', 'cov.org': '组织覆盖', 'cov.standalone': '单独组建',
+    'cov.work': '工作覆盖', 'cov.instructor': '指导员覆盖', 'cov.uncovered': '未覆盖', 'cov.operating': '在营组织',
+    'cov.chart': '组织覆盖率（低者在前）', 'cov.clickRow': '点击一行可在地图上定位该区域。',
+    'area.card': '{name}', 'area.uncoveredList': '未覆盖的组织（{n}）', 'area.none': '没有未覆盖的组织。',
+    'org.none': '在地图上点击一个组织，或在搜索框中查找。', 'org.kind': '类型', 'org.industry': '行业', 'org.employees': '从业人员',
+    'org.members': '党员', 'org.branch': '党组织', 'org.instructor': '党建指导员', 'org.credit': '信用代码', 'org.status': '状态', 'org.id': '编号',
+    'org.noBranch': '无', 'org.noInstructor': '未指派',
+    'kind.enterprise': '非公企业', 'kind.social': '社会组织',
+    'status.operating': '在营', 'status.suspended': '停业', 'status.deregistered': '注销',
+    'state.branch': '已建党组织', 'state.instructor': '有指导员', 'state.uncovered': '未覆盖', 'state.inactive': '停业/注销',
+    'pick.title': '指派党建指导员（按距离）', 'pick.assign': '指派', 'pick.remove': '取消指派', 'pick.current': '当前', 'pick.match': '行业匹配',
+    'pick.km': '{d} 公里', 'pick.load': '{load}/{cap}',
+    'pick.done': '已指派 {name}。', 'pick.removed': '已取消指派。',
+    'err.409': '{name}已满员（最多联系 {cap} 个组织）。请选择另一位指导员，或先为其减少联系的组织。',
+    'err.conflict': '该指导员已满员。请选择另一位指导员。',
+    'err.412': '这条记录刚被其他人修改过。已为您重新载入最新情况，请确认后再操作。',
+    'err.401': '登录已失效，请重新登录。', 'err.403': '您的账号只能查看，不能修改。', 'err.network': '无法连接服务器，请检查网络。',
+    'err.generic': '操作未完成：{msg}',
+    'history.title': '指派记录', 'history.none': '暂无记录。', 'history.assign': '{by} 指派 {to}', 'history.remove': '{by} 取消指派', 'history.plan': '{by} 采纳规划',
+    'plans.title': '规划方案', 'plans.run': '生成规划', 'plans.level': '规划层级', 'plans.running': '正在生成规划…',
+    'plans.reach': '采纳全部后：组织覆盖率 {orgNow} → {orgAfter}，工作覆盖率 {workNow} → {workAfter}',
+    'plans.type.standalone': '单独组建', 'plans.type.joint': '联合组建', 'plans.type.affiliate': '挂靠', 'plans.type.instructor': '指导员',
+    'plans.acceptSelected': '采纳所选', 'plans.acceptAll': '全部采纳', 'plans.accepted': '已采纳 {n} 项，冲突 {c} 项。',
+    'plans.flags': '需关注的问题', 'plans.none': '尚未生成规划。', 'plans.previous': '已有方案',
+    'flag.shell_branch': '空壳党组织', 'flag.no_members': '50人以上无党员', 'flag.instructor_over_capacity': '指导员超负荷',
+    'flag.outside_grid': '不在任何网格内', 'flag.duplicate_credit_code': '信用代码重复', 'flag.joint_over_cap': '联合支部超过5个组织',
+    'export.title': '导出数据', 'export.layer': '图层', 'export.area': '范围', 'export.all': '全部', 'export.format': '格式',
+    'export.encoding': '编码', 'export.srs': '坐标系', 'export.download': '下载',
+    'export.layer.orgs': '两新组织', 'export.layer.areas': '区域（含覆盖率）', 'export.layer.instructors': '党建指导员',
+    'export.layer.branches': '党组织', 'export.layer.assignments': '指导员联系',
+    'export.note': 'Shapefile 为 zip 压缩包（含 .cpg），可直接导入网格化管理系统。',
+    'legend.title': '图例',
+    'legend.no operating organizations': '无在营组织', 'legend.standalone branch': '单独组建', 'legend.joint or affiliated': '联合组建或挂靠',
+    'legend.instructor only': '仅有指导员', 'legend.uncovered': '未覆盖', 'legend.suspended/deregistered': '停业/注销',
+    'legend.clusters below z12: share covered, as coverage': '12级以下为聚合圆，颜色表示覆盖比例',
+    'legend.one colour per instructor: territory (convex hull) and links from z12': '每位指导员一种颜色：联系范围及（12级起）联系线',
+  },
+  en: {
+    'title': 'covermap two-coverages planning',
+    'level': 'Level', 'level.district': 'District', 'level.park': 'Parks', 'level.street': 'Streets', 'level.community': 'Communities', 'level.grid': 'Grid',
+    'search.placeholder': 'Search organization, credit code or area', 'search.none': 'Nothing found', 'search.area': 'area', 'search.org': 'organization',
+    'lang.switch': '中文', 'signout': 'Sign out',
+    'signin.title': 'Sign in', 'signin.help': 'Enter the access token your administrator gave you (it starts with cm_).', 'signin.token': 'Access token', 'signin.submit': 'Sign in',
+    'signin.bad': 'The token is not valid; ask your administrator.',
+    'role.viewer': 'viewer', 'role.planner': 'planner', 'role.admin': 'admin',
+    'map.label': 'Coverage map', 'map.loading': 'Loading the map…', 'map.tileError': 'Some map tiles failed to load; check the network or try again.', 'map.empty': 'No data here.',
+    'layers': 'Layers', 'layer.heatmap': 'Uncovered heatmap', 'layer.orgs': 'Organizations', 'layer.assignments': 'Instructor links', 'layer.opacity': 'Opacity',
+    'tab.coverage': 'Coverage', 'tab.org': 'Organization', 'tab.plans': 'Plans', 'tab.export': 'Export',
+    'cov.title': 'Coverage by {level}', 'cov.total': 'Total', 'cov.name': 'Name', 'cov.org': 'Org.', 'cov.standalone': 'Standalone',
+    'cov.work': 'Work', 'cov.instructor': 'Instructor', 'cov.uncovered': 'Uncovered', 'cov.operating': 'Operating',
+    'cov.chart': 'Organizational coverage (worst first)', 'cov.clickRow': 'Click a row to find the area on the map.',
+    'area.card': '{name}', 'area.uncoveredList': 'Uncovered organizations ({n})', 'area.none': 'No uncovered organization.',
+    'org.none': 'Click an organization on the map, or search for one.', 'org.kind': 'Kind', 'org.industry': 'Industry', 'org.employees': 'Employees',
+    'org.members': 'Party members', 'org.branch': 'Branch', 'org.instructor': 'Instructor', 'org.credit': 'Credit code', 'org.status': 'Status', 'org.id': 'Id',
+    'org.noBranch': 'none', 'org.noInstructor': 'none',
+    'kind.enterprise': 'enterprise', 'kind.social': 'social organization',
+    'status.operating': 'operating', 'status.suspended': 'suspended', 'status.deregistered': 'deregistered',
+    'state.branch': 'has a branch', 'state.instructor': 'has an instructor', 'state.uncovered': 'uncovered', 'state.inactive': 'not operating',
+    'pick.title': 'Assign an instructor (nearest first)', 'pick.assign': 'Assign', 'pick.remove': 'Remove', 'pick.current': 'current', 'pick.match': 'industry match',
+    'pick.km': '{d} km', 'pick.load': '{load}/{cap}',
+    'pick.done': '{name} assigned.', 'pick.removed': 'Instructor removed.',
+    'err.409': '{name} is full (at most {cap} organizations). Pick another instructor, or free one of theirs first.',
+    'err.conflict': 'That instructor is full. Pick another one.',
+    'err.412': 'Someone else changed this record just now. It has been reloaded: check it and try again.',
+    'err.401': 'Your sign-in has expired; sign in again.', 'err.403': 'Your account may view but not change.', 'err.network': 'Cannot reach the server; check the network.',
+    'err.generic': 'Not done: {msg}',
+    'history.title': 'Assignment history', 'history.none': 'No history yet.', 'history.assign': '{by} assigned {to}', 'history.remove': '{by} removed the instructor', 'history.plan': '{by} accepted a plan',
+    'plans.title': 'Plans', 'plans.run': 'Run the planner', 'plans.level': 'Level', 'plans.running': 'Planning…',
+    'plans.reach': 'If all are accepted: organizational coverage {orgNow} → {orgAfter}, work coverage {workNow} → {workAfter}',
+    'plans.type.standalone': 'Standalone', 'plans.type.joint': 'Joint', 'plans.type.affiliate': 'Affiliation', 'plans.type.instructor': 'Instructor',
+    'plans.acceptSelected': 'Accept selected', 'plans.acceptAll': 'Accept all', 'plans.accepted': '{n} accepted, {c} in conflict.',
+    'plans.flags': 'Flags', 'plans.none': 'No plan yet.', 'plans.previous': 'Earlier plans',
+    'flag.shell_branch': 'shell branch', 'flag.no_members': '50+ employees, no members', 'flag.instructor_over_capacity': 'instructor over capacity',
+    'flag.outside_grid': 'outside every grid cell', 'flag.duplicate_credit_code': 'duplicate credit code', 'flag.joint_over_cap': 'joint branch over 5',
+    'export.title': 'Export', 'export.layer': 'Layer', 'export.area': 'Area', 'export.all': 'All', 'export.format': 'Format',
+    'export.encoding': 'Encoding', 'export.srs': 'CRS', 'export.download': 'Download',
+    'export.layer.orgs': 'Organizations', 'export.layer.areas': 'Areas (with coverage)', 'export.layer.instructors': 'Instructors',
+    'export.layer.branches': 'Branches', 'export.layer.assignments': 'Instructor links',
+    'export.note': 'Shapefiles come zipped (with .cpg) for the grid management system.',
+    'legend.title': 'Legend',
+  },
+};
+
+const KEY = 'covermap.lang';
+let lang = localStorage.getItem(KEY) === 'en' ? 'en' : 'zh';
+
+/** The string for key in the current language, with {name} placeholders filled. */
+export function t(key, vars = {}) {
+  const s = strings[lang][key] ?? strings.zh[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in vars ? String(vars[k]) : `{${k}}`));
+}
+
+export function language() { return lang; }
+
+export function setLanguage(next) {
+  lang = next === 'en' ? 'en' : 'zh';
+  localStorage.setItem(KEY, lang);
+  document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+  translate(document);
+}
+
+/** Fills elements marked data-i18n (text), data-i18n-placeholder and data-i18n-label. */
+export function translate(root) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+}
+
+export function percent(x) { return `${(x * 100).toFixed(1)} %`; }

@@ -1,0 +1,173 @@
+// The map: covermap's own tiles (coverage choropleth of the current level, heatmap,
+// organizations, assignments) over the districts' outlines, a legend read from TileJSON, a
+// scale bar, and a click that selects the nearest organization.
+import * as L from '../vendor/leaflet-1.9.4/leaflet-src.esm.js';
+import { get, seg } from './api.js';
+import { t } from './i18n.js';
+import { state } from './state.js';
+
+const OVERLAYS = ['heatmap', 'orgs', 'assignments'];
+
+// TileJSON legends speak English; the page shows them in its language.
+function legendLabel(entry) {
+  const text = entry.label ?? `≥ ${entry.value ?? ''} ${entry.unit ?? ''}`;
+  const key = `legend.${text}`;
+  const tr = t(key);
+  return tr === key ? text : tr;
+}
+
+export class MapView {
+  constructor(element, status, layersForm, legend) {
+    this.status = status;
+    this.form = layersForm;
+    this.legend = legend;
+    this.map = L.map(element, { zoomControl: true, minZoom: 6, maxZoom: 18, attributionControl: true });
+    this.map.attributionControl.setPrefix(false);
+    L.control.scale({ imperial: false }).addTo(this.map);
+    this.map.createPane('highlight').style.zIndex = 640;
+    this.map.createPane('base').style.zIndex = 150;  // under the tile pane (200): tiles draw over it
+    this.highlight = L.layerGroup().addTo(this.map);
+    this.planLayer = L.layerGroup().addTo(this.map);
+    this.pending = 0;
+    this.failed = 0;
+    this.tileLayers = {};
+    this.map.on('click', (e) => this.#pick(e.latlng));
+    this.form.addEventListener('change', () => this.#syncOverlays());
+    this.form.addEventListener('input', (e) => { if (e.target.name === 'opacity') this.#syncOpacity(); });
+    state.on('level', () => this.#setCoverage());
+    state.on('tileVersion', () => this.#refreshTiles());
+  }
+
+  async start() {
+    this.#showStatus(t('map.loading'));
+    const tj = await get('/tiles/coverage-street.json');
+    const [minx, miny, maxx, maxy] = tj.bounds;
+    this.map.fitBounds([[miny, minx], [maxy, maxx]]);
+    this.map.attributionControl.addAttribution(tj.attribution);
+    await this.#districts();
+    this.#setCoverage();
+    this.#syncOverlays();
+  }
+
+  /** The districts' own borders and names: the base map, drawn from covermap's data (offline). */
+  async #districts() {
+    const list = await get('/api/areas?level=district&limit=100');
+    const cards = await Promise.all(list.items.map((a) => get(`/api/areas/${seg(a.code)}?limit=1`)));
+    const features = cards.map((c) => ({ type: 'Feature', properties: { name: c.name }, geometry: c.geometry }));
+    L.geoJSON(features, {
+      pane: 'base',
+      style: { color: '#555', weight: 2.5, fill: true, fillColor: '#f7f4ee', fillOpacity: 1 },
+      interactive: false,
+    }).addTo(this.map);
+    // The names above the tiles, the outlines too (a district border reads over any fill).
+    const names = L.geoJSON(features, { style: { color: '#444', weight: 2, fill: false }, interactive: false });
+    names.eachLayer((l) => l.bindTooltip(l.feature.properties.name, { permanent: true, direction: 'center', className: 'area-label' }));
+    names.addTo(this.map);
+  }
+
+  #tileLayer(name, zIndex) {
+    const version = state.get('tileVersion');
+    const layer = L.tileLayer(`/tiles/${name}/{z}/{x}/{y}.png?v=${version}`, { zIndex, maxZoom: 18, detectRetina: true, className: `tiles-${name}` });
+    layer.on('tileloadstart', () => { this.pending += 1; this.#showStatus(t('map.loading')); });
+    const done = () => { this.pending = Math.max(0, this.pending - 1); if (this.pending === 0) this.#hideStatus(); };
+    layer.on('tileload', done);
+    layer.on('tileerror', () => { done(); this.failed += 1; this.#showStatus(t('map.tileError'), true); });
+    return layer;
+  }
+
+  #setCoverage() {
+    if (this.coverage) this.map.removeLayer(this.coverage);
+    this.coverageName = `coverage-${state.get('level')}`;
+    this.coverage = this.#tileLayer(this.coverageName, 10).addTo(this.map);
+    this.#syncOpacity();
+    this.#legend();
+  }
+
+  #syncOverlays() {
+    OVERLAYS.forEach((name, i) => {
+      const on = this.form.elements[name].checked;
+      if (on && !this.tileLayers[name]) this.tileLayers[name] = this.#tileLayer(name, 20 + i).addTo(this.map);
+      if (!on && this.tileLayers[name]) { this.map.removeLayer(this.tileLayers[name]); delete this.tileLayers[name]; }
+    });
+    this.#legend();
+  }
+
+  #syncOpacity() {
+    const o = Number(this.form.elements.opacity.value) / 100;
+    this.coverage?.setOpacity(o);
+    if (this.tileLayers.heatmap) this.tileLayers.heatmap.setOpacity(Math.min(1, o + 0.2));
+  }
+
+  /** New URLs (a version parameter) make the browser fetch the tiles an edit changed. */
+  #refreshTiles() {
+    const v = state.get('tileVersion');
+    this.coverage?.setUrl(`/tiles/${this.coverageName}/{z}/{x}/{y}.png?v=${v}`);
+    for (const [name, layer] of Object.entries(this.tileLayers)) layer.setUrl(`/tiles/${name}/{z}/{x}/{y}.png?v=${v}`);
+  }
+
+  async #legend() {
+    const names = [this.coverageName, ...OVERLAYS.filter((n) => this.tileLayers[n])];
+    const docs = await Promise.all(names.map((n) => get(`/tiles/${n}.json`).catch(() => null)));
+    this.legend.replaceChildren();
+    docs.forEach((doc, i) => {
+      if (!doc) return;
+      const h = document.createElement('h3');
+      h.textContent = names[i].startsWith('coverage-') ? t('cov.org') : t(`layer.${names[i]}`);
+      const ul = document.createElement('ul');
+      for (const entry of doc.legend ?? []) {
+        const li = document.createElement('li');
+        if (entry.color) {
+          const sw = document.createElement('span');
+          sw.className = 'swatch';
+          sw.style.background = entry.color;
+          li.append(sw);
+        }
+        li.append(legendLabel(entry));
+        ul.append(li);
+      }
+      this.legend.append(h, ul);
+    });
+  }
+
+  async #pick(latlng) {
+    const radius = Math.max(30, 40 * 156543 * Math.cos((latlng.lat * Math.PI) / 180) / 2 ** this.map.getZoom());
+    const r = await get(`/api/orgs?near=${latlng.lng.toFixed(6)},${latlng.lat.toFixed(6)}&radius_m=${Math.min(50000, radius).toFixed(0)}&limit=1`);
+    if (r.items.length) state.set('org', r.items[0].id);
+  }
+
+  zoomToBox([minx, miny, maxx, maxy]) { this.map.fitBounds([[miny, minx], [maxy, maxx]], { maxZoom: 16 }); }
+
+  outline(geometry) {
+    this.highlight.clearLayers();
+    L.geoJSON(geometry, { pane: 'highlight', style: { color: '#1d4ed8', weight: 3, fill: false }, interactive: false }).addTo(this.highlight);
+  }
+
+  markOrg(org) {
+    this.highlight.clearLayers();
+    L.circleMarker([org.lat, org.lon], { pane: 'highlight', radius: 10, color: '#1d4ed8', weight: 3, fill: false }).addTo(this.highlight);
+  }
+
+  flyToOrg(org) { this.map.setView([org.lat, org.lon], Math.max(this.map.getZoom(), 15)); }
+
+  /** A plan's proposals: joint branches as outlined groups, instructor proposals as lines. */
+  showPlan(proposals) {
+    this.planLayer.clearLayers();
+    for (const p of proposals ?? []) {
+      const pts = (p.places ?? []).map((o) => [o.lat, o.lon]);
+      if (p.type === 'instructor' && p.instructor) {
+        for (const pt of pts) L.polyline([[p.instructor.lat, p.instructor.lon], pt], { color: '#6a3d9a', weight: 2, dashArray: '4 4', interactive: false }).addTo(this.planLayer);
+      } else if (p.type === 'joint' && pts.length > 1) {
+        L.polygon(pts, { color: '#1a9641', weight: 2, fillOpacity: 0.15, interactive: false }).addTo(this.planLayer);
+      }
+      for (const pt of pts) L.circleMarker(pt, { radius: 4, color: '#6a3d9a', weight: 1, fillOpacity: 0.8, interactive: false }).addTo(this.planLayer);
+    }
+  }
+
+  #showStatus(text, error = false) {
+    this.status.textContent = text;
+    this.status.classList.toggle('error', error);
+    this.status.hidden = false;
+  }
+
+  #hideStatus() { if (!this.status.classList.contains('error')) this.status.hidden = true; }
+}

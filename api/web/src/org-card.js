@@ -1,0 +1,136 @@
+// One organization: its record, the instructor picker (nearest first, with load and industry
+// match), assign/remove with If-Match, the plain-words answer to a 409 or 412, its history.
+import { get, request, seg } from './api.js';
+import { t } from './i18n.js';
+import { canEdit, state } from './state.js';
+
+function field(dl, label, value) {
+  const dt = document.createElement('dt');
+  dt.textContent = t(label);
+  const dd = document.createElement('dd');
+  dd.textContent = value;
+  dl.append(dt, dd);
+}
+
+export class OrgCard {
+  constructor(root, mapView, showTab) {
+    this.root = root;
+    this.mapView = mapView;
+    this.showTab = showTab;
+    this.root.textContent = t('org.none');
+    state.on('org', (id) => { if (id) this.open(id, true); });
+  }
+
+  async open(id, fly = false, message = null) {
+    this.showTab('org');
+    const res = await request('GET', `/api/orgs/${seg(id)}`);
+    const o = res.data;
+    this.version = o.version;
+    if (fly) this.mapView.flyToOrg(o);
+    this.mapView.markOrg(o);
+    const h = document.createElement('h2');
+    h.textContent = o.name;
+    const dl = document.createElement('dl');
+    field(dl, 'org.id', o.id);
+    field(dl, 'org.kind', t(`kind.${o.kind}`));
+    field(dl, 'org.industry', o.industry || '—');
+    field(dl, 'org.employees', o.employees);
+    field(dl, 'org.members', o.party_members);
+    field(dl, 'org.branch', o.branch_id ?? t('org.noBranch'));
+    field(dl, 'org.instructor', o.instructor_id ?? t('org.noInstructor'));
+    field(dl, 'org.credit', o.credit_code || '—');
+    field(dl, 'org.status', t(`status.${o.status}`));
+    const card = document.createElement('section');
+    card.className = 'card org-card';
+    card.dataset.org = o.id;
+    card.append(h, dl);
+    this.msg = document.createElement('div');
+    this.msg.setAttribute('role', 'status');
+    if (message) this.#say(message.text, message.error);
+    card.append(this.msg);
+    if (canEdit() && o.status === 'operating') card.append(await this.#picker(o));
+    card.append(await this.#history(o));
+    this.root.replaceChildren(card);
+  }
+
+  async #picker(o) {
+    const section = document.createElement('section');
+    section.className = 'picker';
+    const h = document.createElement('h3');
+    h.textContent = t('pick.title');
+    const ul = document.createElement('ul');
+    const list = await get(`/api/orgs/${seg(o.id)}/instructors?limit=8`);
+    for (const i of list.items) {
+      const li = document.createElement('li');
+      li.dataset.instructor = i.id;
+      const name = document.createElement('span');
+      name.textContent = `${i.name} · ${t('pick.km', { d: (i.distance_m / 1000).toFixed(1) })} `;
+      const load = document.createElement('span');
+      load.className = `badge${i.load >= i.capacity ? ' full' : ''}`;
+      load.textContent = t('pick.load', { load: i.load, cap: i.capacity });
+      name.append(load);
+      if (i.industry_match) {
+        const m = document.createElement('span');
+        m.className = 'badge match';
+        m.textContent = t('pick.match');
+        name.append(' ', m);
+      }
+      const b = document.createElement('button');
+      b.type = 'button';
+      if (i.current) {
+        b.className = 'secondary';
+        b.textContent = t('pick.remove');
+        b.addEventListener('click', () => this.#set(o, null, i));
+      } else {
+        b.className = 'primary';
+        b.textContent = t('pick.assign');
+        b.addEventListener('click', () => this.#set(o, i.id, i));
+      }
+      li.append(name, b);
+      ul.append(li);
+    }
+    section.append(h, ul);
+    return section;
+  }
+
+  async #set(o, instructorId, instructor) {
+    const path = `/api/orgs/${seg(o.id)}/instructor`;
+    try {
+      if (instructorId === null) await request('DELETE', path, { ifMatch: this.version });
+      else await request('PUT', path, { body: { instructor_id: instructorId }, ifMatch: this.version });
+      state.changed();
+      await this.open(o.id, false, { text: instructorId === null ? t('pick.removed') : t('pick.done', { name: instructor.name }) });
+    } catch (e) {
+      if (e.status === 409) {
+        this.#say(t('err.409', { name: instructor.name, cap: instructor.capacity }), true);
+      } else if (e.status === 412) {
+        await this.open(o.id, false, { text: t('err.412'), error: true });
+      } else {
+        this.#say(e.plain ?? String(e), true);
+      }
+    }
+  }
+
+  async #history(o) {
+    const section = document.createElement('section');
+    const h = document.createElement('h3');
+    h.textContent = t('history.title');
+    const ul = document.createElement('ul');
+    ul.className = 'plain history';
+    const list = await get(`/api/orgs/${seg(o.id)}/history`);
+    for (const e of [...list.items].reverse()) {
+      const li = document.createElement('li');
+      const key = e.action.startsWith('accept_plan') ? 'history.plan' : e.action === 'remove_instructor' ? 'history.remove' : 'history.assign';
+      li.textContent = `${e.time.replace('T', ' ').slice(0, 16)} · ${t(key, { by: e.by, to: e.after?.instructor_id ?? '' })}`;
+      ul.append(li);
+    }
+    if (!list.items.length) ul.textContent = t('history.none');
+    section.append(h, ul);
+    return section;
+  }
+
+  #say(text, error = false) {
+    this.msg.className = `message${error ? ' error' : ''}`;
+    this.msg.textContent = text;
+  }
+}

@@ -1,0 +1,149 @@
+// Coverage by park, street or community: key figures, a sortable table, a bar chart of the
+// worst areas; a row zooms the map to its area and opens the area's card.
+import * as echarts from '../vendor/echarts-6.1.0/echarts.esm.min.mjs';
+import { get, seg } from './api.js';
+import { percent, t } from './i18n.js';
+import { state } from './state.js';
+
+const COLUMNS = [
+  { key: 'name', label: 'cov.name' },
+  { key: 'org_coverage', label: 'cov.org', num: true, pct: true },
+  { key: 'standalone_rate', label: 'cov.standalone', num: true, pct: true },
+  { key: 'work_coverage', label: 'cov.work', num: true, pct: true },
+  { key: 'instructor_coverage', label: 'cov.instructor', num: true, pct: true },
+  { key: 'uncovered', label: 'cov.uncovered', num: true },
+];
+
+export class ParkPanel {
+  constructor(root, mapView) {
+    this.root = root;
+    this.mapView = mapView;
+    this.sort = { key: 'org_coverage', dir: 1 };
+    state.on('level', () => this.load());
+    state.on('tileVersion', () => this.load());
+  }
+
+  async load() {
+    const level = state.get('level');
+    this.root.classList.add('loading');
+    const data = await get(`/api/coverage?level=${level}`);
+    this.root.classList.remove('loading');
+    this.rows = data.areas.map((a) => ({ ...a, uncovered: a.operating - a.work_covered }));
+    this.total = data.total;
+    this.render();
+  }
+
+  render() {
+    const level = state.get('level');
+    const { key, dir } = this.sort;
+    const rows = [...this.rows].sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
+    const h = document.createElement('h2');
+    h.textContent = t('cov.title', { level: t(`level.${level}`) });
+    const kpis = document.createElement('div');
+    kpis.className = 'kpis';
+    for (const [k, v] of [['cov.org', percent(this.total.org_coverage)], ['cov.work', percent(this.total.work_coverage)],
+      ['cov.operating', this.total.operating], ['cov.uncovered', this.total.operating - this.total.work_covered]]) {
+      const d = document.createElement('div');
+      d.className = 'kpi';
+      d.dataset.kpi = k;
+      const b = document.createElement('b');
+      b.textContent = v;
+      const s = document.createElement('span');
+      s.textContent = t(k);
+      d.append(b, s);
+      kpis.append(d);
+    }
+    const chart = document.createElement('div');
+    chart.className = 'chart';
+    const table = document.createElement('table');
+    table.className = 'coverage';
+    const head = table.createTHead().insertRow();
+    for (const c of COLUMNS) {
+      const th = document.createElement('th');
+      if (c.num) th.className = 'num';
+      th.dataset.key = c.key;
+      if (c.key === key) th.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = t(c.label);
+      b.addEventListener('click', () => {
+        this.sort = { key: c.key, dir: this.sort.key === c.key ? -this.sort.dir : 1 };
+        this.render();
+      });
+      th.append(b);
+      head.append(th);
+    }
+    const body = table.createTBody();
+    for (const r of rows) {
+      const tr = body.insertRow();
+      tr.tabIndex = 0;
+      tr.dataset.code = r.code;
+      for (const c of COLUMNS) {
+        const td = tr.insertCell();
+        if (c.num) td.className = 'num';
+        td.textContent = c.pct ? percent(r[c.key]) : r[c.key];
+      }
+      const open = () => this.openArea(r.code, tr);
+      tr.addEventListener('click', open);
+      tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
+    }
+    const hint = document.createElement('p');
+    hint.className = 'muted';
+    hint.textContent = t('cov.clickRow');
+    this.card = document.createElement('section');
+    this.card.className = 'card area-card';
+    this.root.replaceChildren(h, kpis, chart, hint, this.card, table);
+    this.#chart(chart, this.rows);
+  }
+
+  #chart(el, rows) {
+    const worst = [...rows].filter((r) => r.operating > 0).sort((a, b) => a.org_coverage - b.org_coverage).slice(0, 12).reverse();
+    const c = echarts.init(el, null, { renderer: 'canvas' });
+    c.setOption({
+      title: { text: t('cov.chart'), textStyle: { fontSize: 12 } },
+      grid: { left: 90, right: 16, top: 28, bottom: 20 },
+      tooltip: { renderMode: 'richText', valueFormatter: (v) => `${v} %` },
+      xAxis: { type: 'value', max: 100, axisLabel: { formatter: '{value}%' } },
+      yAxis: { type: 'category', data: worst.map((r) => r.name), axisLabel: { width: 80, overflow: 'truncate' } },
+      series: [{ type: 'bar', data: worst.map((r) => +(r.org_coverage * 100).toFixed(1)), itemStyle: { color: '#d7301f' } }],
+      aria: { enabled: true },
+    });
+    new ResizeObserver(() => c.resize()).observe(el);
+  }
+
+  async openArea(code, row) {
+    this.root.querySelectorAll('tr.selected').forEach((r) => r.classList.remove('selected'));
+    row?.classList.add('selected');
+    const a = await get(`/api/areas/${seg(code)}`);
+    this.mapView.zoomToBox(a.bbox);
+    this.mapView.outline(a.geometry);
+    state.set('area', code);
+    const h = document.createElement('h3');
+    h.textContent = t('area.card', { name: a.name });
+    const dl = document.createElement('dl');
+    for (const [k, v] of [['cov.operating', a.operating], ['cov.org', percent(a.org_coverage)], ['cov.standalone', percent(a.standalone_rate)],
+      ['cov.work', percent(a.work_coverage)], ['cov.instructor', percent(a.instructor_coverage)]]) {
+      const dt = document.createElement('dt');
+      dt.textContent = t(k);
+      const dd = document.createElement('dd');
+      dd.textContent = v;
+      dl.append(dt, dd);
+    }
+    const h4 = document.createElement('h3');
+    h4.textContent = t('area.uncoveredList', { n: a.uncovered.length });
+    const ul = document.createElement('ul');
+    ul.className = 'plain';
+    for (const o of a.uncovered) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'linkish';
+      b.textContent = o.name;
+      b.addEventListener('click', () => state.set('org', o.id));
+      li.append(b);
+      ul.append(li);
+    }
+    if (!a.uncovered.length) ul.textContent = t('area.none');
+    this.card.replaceChildren(h, dl, h4, ul);
+  }
+}

@@ -1,0 +1,111 @@
+// Plans: run the planner for a level, see the proposals by type with the coverage they would
+// reach, draw them on the map, accept all of a type or the ones picked; flags link to the
+// organizations they name.
+import { get, request, seg } from './api.js';
+import { percent, t } from './i18n.js';
+import { canEdit, state } from './state.js';
+
+const TYPES = ['standalone', 'joint', 'affiliate', 'instructor'];
+
+function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+export class Plans {
+  constructor(root, mapView) {
+    this.root = root;
+    this.mapView = mapView;
+  }
+
+  async load() {
+    const list = await get('/api/plans');
+    const level = el('select', { name: 'level' });
+    for (const l of ['grid', 'community', 'street']) level.append(el('option', { value: l, textContent: t(`level.${l}`) }));
+    const run = el('button', { type: 'button', className: 'primary', textContent: t('plans.run'), disabled: !canEdit() });
+    run.dataset.action = 'run-plan';
+    run.addEventListener('click', () => this.run(level.value));
+    const previous = el('ul', { className: 'plain' });
+    for (const p of list.items.slice(0, 5)) {
+      const b = el('button', { type: 'button', className: 'linkish', textContent: `${p.id} · ${p.created.slice(0, 16).replace('T', ' ')} · ${p.status}` });
+      b.addEventListener('click', () => this.open(p.id));
+      previous.append(el('li', {}, b));
+    }
+    this.body = el('section', { className: 'plan-body' }, el('p', { className: 'muted', textContent: t('plans.none') }));
+    this.root.replaceChildren(el('h2', { textContent: t('plans.title') }),
+      el('label', {}, `${t('plans.level')} `, level), ' ', run, this.body,
+      el('h3', { textContent: t('plans.previous') }), previous);
+  }
+
+  async run(level) {
+    this.body.replaceChildren(el('p', { className: 'loading', textContent: t('plans.running') }));
+    const { data } = await request('POST', '/api/plan', { body: { level } });
+    this.show(data);
+  }
+
+  async open(id) { this.show(await get(`/api/plan/${seg(id)}`)); }
+
+  show(plan) {
+    this.plan = plan;
+    state.set('plan', plan.id);
+    this.mapView.showPlan(plan.proposals);
+    const r = plan.reach;
+    const parts = [el('h3', { textContent: plan.id })];
+    if (r) parts.push(el('p', { className: 'reach', textContent: t('plans.reach', { orgNow: percent(r.org_coverage_now), orgAfter: percent(r.org_coverage_after), workNow: percent(r.work_coverage_now), workAfter: percent(r.work_coverage_after) }) }));
+    this.result = el('div', { role: 'status' });
+    parts.push(this.result);
+    for (const type of TYPES) {
+      const items = plan.proposals.filter((p) => p.type === type);
+      if (!items.length) continue;
+      const ul = el('ul', { className: 'plain' });
+      for (const p of items.slice(0, 200)) {
+        const box = el('input', { type: 'checkbox', value: p.id });
+        const names = (p.places ?? []).map((o) => o.name).join('、');
+        const extra = p.instructor ? ` → ${p.instructor.name}` : '';
+        const li = el('li', {}, el('label', {}, box, `${names}${extra}`));
+        li.dataset.proposal = p.id;
+        ul.append(li);
+      }
+      const all = el('button', { type: 'button', className: 'secondary', textContent: t('plans.acceptAll'), disabled: !canEdit() });
+      all.addEventListener('click', () => this.accept(items.map((p) => p.id)));
+      const group = el('details', { className: 'proposal-group', open: type !== 'instructor' },
+        el('summary', { textContent: `${t(`plans.type.${type}`)} (${items.length})` }), all, ul);
+      group.dataset.type = type;
+      parts.push(group);
+    }
+    const picked = el('button', { type: 'button', className: 'primary', textContent: t('plans.acceptSelected'), disabled: !canEdit() });
+    picked.dataset.action = 'accept-selected';
+    picked.addEventListener('click', () => this.accept([...this.body.querySelectorAll('input[type=checkbox]:checked')].map((b) => b.value)));
+    parts.push(picked, el('h3', { textContent: t('plans.flags') }));
+    const flags = el('ul', { className: 'plain flags' });
+    for (const f of plan.flags.slice(0, 100)) {
+      const li = el('li', {}, `${t(`flag.${f.type}`)}: `);
+      if (['no_members', 'outside_grid', 'duplicate_credit_code'].includes(f.type)) {
+        for (const id of f.ids) {
+          const b = el('button', { type: 'button', className: 'linkish', textContent: id });
+          b.addEventListener('click', () => state.set('org', id));
+          li.append(b, ' ');
+        }
+      } else {
+        li.append(f.message ?? f.ids.join(', '));
+      }
+      flags.append(li);
+    }
+    parts.push(flags);
+    this.body.replaceChildren(...parts);
+  }
+
+  async accept(ids) {
+    if (!ids.length) return;
+    try {
+      const { data } = await request('POST', `/api/plan/${seg(this.plan.id)}/accept`, { body: { proposals: ids } });
+      this.result.className = 'message';
+      this.result.textContent = t('plans.accepted', { n: data.applied.length, c: data.conflicts.length });
+      state.changed();
+    } catch (e) {
+      this.result.className = 'message error';
+      this.result.textContent = e.plain ?? String(e);
+    }
+  }
+}
