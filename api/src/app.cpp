@@ -941,6 +941,24 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
     }
     for (const auto& b : branches) tiles_->add_branch(b.id, b.type);
     for (const auto& [before, after] : moved) tiles_->update(before, after);
+    if (!applied.empty()) {
+        // The plan's status says what became of it: which proposals were applied, by whom.
+        auto rows = store_->plans(args[0]);
+        if (!rows.empty()) {
+            auto row = rows.front();
+            json body = json::parse(row.body, nullptr, false);
+            if (!body.is_discarded()) {
+                json& done = body["accepted"];
+                if (!done.is_array()) done = json::array();
+                for (const auto& id : applied) done.push_back(id);
+                row.status = "accepted " + std::to_string(done.size()) + "/" + std::to_string(by_id.size());
+                body["status"] = row.status;
+                row.body = dump_json(body);
+                store_->save_plan(row);
+                remember_plan(args[0], body);
+            }
+        }
+    }
     return json_response({{"plan", args[0]},
                           {"applied", applied},
                           {"conflicts", conflicts},

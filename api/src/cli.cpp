@@ -240,13 +240,14 @@ std::string web_dir() {
 }
 
 int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
-              bool access_log) {
+              bool access_log, const std::string& basemap) {
     // One server per GeoPackage: two would each believe their own memory (lost updates).
     auto lock = geo::StoreLock::acquire(db);
     AppOptions ao;
     ao.db = db;
     ao.web_root = web_dir();
     ao.cache_mb = cache_mb;
+    ao.basemap = basemap;
     App app(ao);
     if (!app.has_tokens()) {
         auto token = app.add_token(Role::admin, "admin");
@@ -380,6 +381,16 @@ int run_cli(int argc, char** argv) {
     serve->add_option("--cache-mb", cache_mb, "tile cache size in MB");
     bool no_access_log = false;
     serve->add_flag("--no-access-log", no_access_log, "no access-log line per request on stderr");
+    std::string basemap;
+    serve
+        ->add_option(
+            "--basemap", basemap,
+            "XYZ base map for the web page, e.g. 'http://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&"
+            "TILECOL={x}&tk=KEY' (default: covermap's own borders only)")
+        ->check([](const std::string& v) {
+            return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0 ? std::string()
+                                                                             : std::string("must be an http(s) URL");
+        });
     auto* token = app.add_subcommand("token", "API tokens");
     token->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
@@ -419,7 +430,7 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
-        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log);
+        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap);
         if (*token_add) return cmd_token_add(db, role, token_name);
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);

@@ -113,7 +113,10 @@ Response App::post_session(const Request& req, const Token& who, const std::vect
         if (sessions_.size() >= kMaxSessions) return error_response(503, "Busy", "too many sessions; try again later");
         sessions_[hash_token(value)] = Session{who, now + kSessionLife};
     }
-    auto r = json_response({{"name", who.name}, {"role", to_string(who.role)}}, 201);
+    auto r = json_response({{"name", who.name},
+                            {"role", to_string(who.role)},
+                            {"basemap", options_.basemap.empty() ? json() : json(options_.basemap)}},
+                           201);
     r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + value +
                                              "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                              std::to_string(std::chrono::seconds(kSessionLife).count()));
@@ -134,8 +137,25 @@ Response App::delete_session(const Request& req, const Token&, const std::vector
 }
 
 Response App::me(const Request&, const Token& who, const std::vector<std::string>&) {
-    return json_response({{"name", who.name}, {"role", to_string(who.role)}});
+    return json_response({{"name", who.name},
+                          {"role", to_string(who.role)},
+                          {"basemap", options_.basemap.empty() ? json() : json(options_.basemap)}});
 }
+
+namespace {
+// "https://t0.tianditu.gov.cn/…" -> "https://t0.tianditu.gov.cn": the one origin the page's
+// Content-Security-Policy then lets images come from.
+std::string origin_of(const std::string& url) {
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return "";
+    auto end = url.find('/', scheme + 3);
+    auto origin = url.substr(0, end);
+    bool ok = std::all_of(origin.begin(), origin.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '/' || c == '.' || c == '-';
+    });
+    return ok ? origin : "";
+}
+}  // namespace
 
 std::shared_ptr<const std::vector<int>> App::located(geo::Level level) {
     // Edits never move an organization: the location cache lives until the next reload.
@@ -395,11 +415,14 @@ Response App::static_file(const Request&, const std::string& name) {
     // Vendored libraries sit under a folder named with their version: they never change.
     bool versioned = name.rfind("vendor/", 0) == 0;
     r.headers.emplace_back("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
-    if (r.content_type.rfind("text/html", 0) == 0)
+    if (r.content_type.rfind("text/html", 0) == 0) {
+        auto base = origin_of(options_.basemap);
         r.headers.emplace_back("Content-Security-Policy",
-                               "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                               "form-action 'self'");
+                               "default-src 'self'; img-src 'self' data: blob:" + (base.empty() ? "" : " " + base) +
+                                   "; style-src 'self'; script-src 'self'; "
+                                   "connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                                   "frame-ancestors 'none'; form-action 'self'");
+    }
     return r;
 }
 

@@ -447,11 +447,60 @@ private:
     }
 
     // Groups orgs (indexes, spatially sorted) into runs of near neighbours.
+    // Position on a Hilbert curve over the region (2^16 cells a side): organizations close in
+    // this order are close on the ground, so a run of them (one instructor's, one joint
+    // branch's) stays compact. Latitude bands, the earlier order, joined the east end of one
+    // band to the west end of the next (links of 50+ km).
+    static std::uint64_t hilbert_key(Point p) {
+        constexpr std::uint32_t n = 1u << 16;
+        // Tieling and any Chinese district fit in this box; clamp the rest.
+        auto cell = [&](double v, double lo, double hi) {
+            double t = std::clamp((v - lo) / (hi - lo), 0.0, 1.0 - 1e-12);
+            return static_cast<std::uint32_t>(t * n);
+        };
+        std::uint32_t x = cell(p.x, 73, 136), y = cell(p.y, 3, 54);
+        std::uint64_t d = 0;
+        for (std::uint32_t s = n / 2; s > 0; s /= 2) {
+            std::uint32_t rx = (x & s) ? 1 : 0, ry = (y & s) ? 1 : 0;
+            d += static_cast<std::uint64_t>(s) * s * ((3 * rx) ^ ry);
+            if (ry == 0) {  // rotate the quadrant
+                if (rx == 1) {
+                    x = s - 1 - (x & (s - 1)) + (x & ~(s - 1));
+                    y = s - 1 - (y & (s - 1)) + (y & ~(s - 1));
+                }
+                std::swap(x, y);
+            }
+        }
+        return d;
+    }
+
+    // Up to k unused organizations nearest to anchor, within limit metres, among the 64 either
+    // side of it in pool (sorted by hilbert_key): near on the curve is a good first cut of near
+    // on the ground, and a window keeps this linear at a million organizations.
+    std::vector<std::size_t> nearest_unused(const std::vector<std::size_t>& pool, std::size_t anchor, std::size_t k,
+                                            double limit, const std::vector<char>& used,
+                                            std::ptrdiff_t window = 64) const {
+        auto key = hilbert_key(d_.orgs[anchor].location);
+        auto at = std::lower_bound(pool.begin(), pool.end(), key, [&](std::size_t x, std::uint64_t v) {
+            return hilbert_key(d_.orgs[x].location) < v;
+        });
+        auto from = pool.begin() + std::max<std::ptrdiff_t>(0, (at - pool.begin()) - window);
+        auto to = pool.begin() +
+                  std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(pool.size()), (at - pool.begin()) + window);
+        std::vector<std::pair<double, std::size_t>> near;
+        for (auto it = from; it != to; ++it)
+            if (*it != anchor && !used[*it])
+                if (double dm = haversine_m(d_.orgs[anchor].location, d_.orgs[*it].location); dm <= limit)
+                    near.emplace_back(dm, *it);
+        std::sort(near.begin(), near.end());
+        std::vector<std::size_t> out;
+        for (std::size_t i = 0; i < near.size() && out.size() < k; ++i) out.push_back(near[i].second);
+        return out;
+    }
+
     static void sort_spatially(std::vector<std::size_t>& idx, const std::vector<Organization>& orgs) {
         std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-            auto ka = std::make_pair(std::floor(orgs[a].location.y * 40), orgs[a].location.x);
-            auto kb = std::make_pair(std::floor(orgs[b].location.y * 40), orgs[b].location.x);
-            return ka < kb;
+            return hilbert_key(orgs[a].location) < hilbert_key(orgs[b].location);
         });
     }
 
@@ -485,33 +534,23 @@ private:
         for (auto i : op)
             if (!taken[i]) rest.push_back(i);
         std::shuffle(rest.begin(), rest.end(), rng_.engine());
-        std::vector<std::size_t> anchors(rest.begin(),
-                                         rest.begin() + std::min<std::size_t>(rest.size(), joint + affiliated));
-        std::vector<std::size_t> pool(rest.begin() + anchors.size(), rest.end());
+        std::vector<std::size_t> pool = rest;
         sort_spatially(pool, d_.orgs);
         std::vector<char> used(d_.orgs.size(), 0);
-        for (std::size_t a = 0; a < anchors.size(); ++a) {
-            bool is_joint = static_cast<long long>(a) < joint;
-            std::size_t want = is_joint ? 3 : 2;
-            std::vector<std::size_t> group{anchors[a]};
-            // The nearest unused organizations in the spatial order.
-            auto it = std::lower_bound(pool.begin(), pool.end(), anchors[a], [&](std::size_t x, std::size_t y) {
-                auto kx = std::make_pair(std::floor(d_.orgs[x].location.y * 40), d_.orgs[x].location.x);
-                auto ky = std::make_pair(std::floor(d_.orgs[y].location.y * 40), d_.orgs[y].location.x);
-                return kx < ky;
-            });
-            for (auto j = it; j != pool.end() && group.size() < want; ++j)
-                if (!used[*j]) {
-                    used[*j] = 1;
-                    group.push_back(*j);
-                }
-            for (auto j = it; j != pool.begin() && group.size() < want;) {
-                --j;
-                if (!used[*j]) {
-                    used[*j] = 1;
-                    group.push_back(*j);
-                }
-            }
+        long long made = 0, target = joint + affiliated;
+        // Groups of the nearest neighbours: first only those within 5 km of the anchor, then
+        // 15 km, then any (so the calibrated counts still come out exact in sparse places).
+        for (double limit : {5000.0, 15000.0, 1e12}) {
+            for (auto anchor : rest) {
+                if (made >= target) break;
+                if (used[anchor]) continue;
+                bool is_joint = made < joint;
+                std::size_t want = is_joint ? 3 : 2;
+                auto group = nearest_unused(pool, anchor, want - 1, limit, used);
+                if (group.size() + 1 < want) continue;
+                group.insert(group.begin(), anchor);
+                for (auto i : group) used[i] = 1;
+                ++made;
             int total_members = 0;
             for (auto i : group) {
                 d_.orgs[i].party_members = is_joint ? rng_.integer(1, 2) : rng_.integer(0, 2);
@@ -523,6 +562,7 @@ private:
             new_branch(is_joint ? base + "等联合党支部" : base + "等挂靠党支部",
                        is_joint ? BranchType::joint : BranchType::affiliated, group);
             for (auto i : group) taken[i] = 1;
+            }
         }
         // Everyone else: mostly no members; some with 1–2 (joint candidates), a few with ≥ 3.
         for (auto i : op) {
@@ -564,6 +604,10 @@ private:
             }
         }
         std::size_t pos = 0;
+        int shortfall = 0;
+        std::vector<std::size_t> mine;  // the instructors made here, and their loads
+        std::vector<int> load;
+        std::vector<char> used(d_.orgs.size(), 0);
         const auto& unit_level_code = [&](Point p) {
             auto cell = cell_of(p);
             return cell ? d_.areas[cells_[*cell].street].code : std::string();
@@ -575,11 +619,27 @@ private:
             std::snprintf(staff, sizeof staff, "ZD%05zu", d_.instructors.size() + 1);
             in.id = staff;
             in.name = surname() + given_name();
-            in.capacity = rng_.chance(0.2) ? std::max(3, size) : 5;
             double x = 0, y = 0;
             std::map<std::string, int> industries;
-            for (int k = 0; k < size && pos < chosen.size(); ++k, ++pos) {
-                auto& o = d_.orgs[chosen[pos]];
+            // The next organization along the curve and its nearest unassigned neighbours.
+            while (pos < chosen.size() && used[chosen[pos]]) ++pos;
+            if (pos == chosen.size()) break;
+            std::vector<std::size_t> group{chosen[pos]};
+            used[chosen[pos]] = 1;
+            // Only neighbours within 5 km: an instructor serves their own street. A group left
+            // short in a sparse place hands its shortfall to the next ones (at most 5 each), so
+            // the number of organizations covered stays calibrated.
+            int want = std::min(5, size + shortfall);
+            auto more = nearest_unused(chosen, chosen[pos], static_cast<std::size_t>(want - 1), 5000, used);
+            for (auto i : more) {
+                used[i] = 1;
+                group.push_back(i);
+            }
+            shortfall = want - static_cast<int>(group.size()) + std::max(0, size + shortfall - 5);
+            size = static_cast<int>(group.size());
+            in.capacity = rng_.chance(0.2) ? std::max(3, size) : 5;
+            for (auto i : group) {
+                auto& o = d_.orgs[i];
                 o.instructor_id = in.id;
                 x += o.location.x;
                 y += o.location.y;
@@ -591,6 +651,22 @@ private:
                             })->first;
             in.unit = unit_level_code(in.home);
             d_.instructors.push_back(std::move(in));
+            mine.push_back(d_.instructors.size() - 1);
+            load.push_back(size);
+        }
+        // Any left over (a shortfall at the very end): to the nearest of these instructors with room.
+        for (auto i : chosen) {
+            if (used[i]) continue;
+            std::size_t best = mine.size();
+            double best_d = 1e300;
+            for (std::size_t m = 0; m < mine.size(); ++m) {
+                const auto& in = d_.instructors[mine[m]];
+                double dm = haversine_m(in.home, d_.orgs[i].location);
+                if (load[m] < in.capacity && dm < best_d) best = m, best_d = dm;
+            }
+            if (best == mine.size()) continue;
+            d_.orgs[i].instructor_id = d_.instructors[mine[best]].id;
+            ++load[best];
         }
     }
 
@@ -663,6 +739,7 @@ private:
             BBox box;
             for (const auto& c : counties) box.expand(bounds(c.shape));
             d_.orgs.back().location = {box.minx - 0.01, box.miny - 0.01};
+            d_.orgs.back().instructor_id.reset();  // nobody visits an address that is not there
         }
     }
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/http_client.hpp"
+#include "api/served.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/server.hpp"
 #include "covermap/geo/error.hpp"
@@ -24,35 +25,11 @@ using nlohmann::json;
 using test::connect_to;
 using test::raw;
 using test::request;
+using test::Served;
 
 namespace {
 
 bool is_json(const std::string& body) { return !json::parse(body, nullptr, false).is_discarded(); }
-
-// A small demo behind a real server, with a token of each role.
-struct Served {
-    explicit Served(api::ServerOptions so = {}, api::AppOptions ao = {}, bool access_log = false) {
-        geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
-        ao.db = db;
-        app = std::make_unique<api::App>(ao);
-        admin = app->add_token(api::Role::admin, "admin");
-        planner = app->add_token(api::Role::planner, "planner");
-        viewer = app->add_token(api::Role::viewer, "viewer");
-        so.port = 0;
-        so.access_log = access_log;
-        server = std::make_unique<api::Server>(*app, so);
-        port = server->start();
-    }
-    bool healthy() const { return request(port, "GET", "/health").status == 200; }
-    std::string first_org() const { return test::demo_dataset(0.02, 5).orgs.front().id; }
-
-    test::TempDir dir;
-    std::string db = dir / "h.gpkg";
-    std::unique_ptr<api::App> app;
-    std::unique_ptr<api::Server> server;
-    unsigned short port = 0;
-    std::string admin, planner, viewer;
-};
 
 std::string write_file(const test::TempDir& dir, const std::string& name, const std::string& bytes) {
     std::ofstream(dir / name, std::ios::binary) << bytes;

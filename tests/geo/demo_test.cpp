@@ -143,3 +143,27 @@ TEST(Demo, CreditCodeCheckCharacter) {
     // A published example of GB 32100-2015: 91350100M000100Y43.
     EXPECT_EQ(credit_code_check("91350100M000100Y4"), '3');
 }
+
+// Issue #15: an instructor serves organizations near home, a joint or affiliated branch groups
+// neighbours (the demo's groups follow a Hilbert order, not latitude bands).
+TEST(Demo, InstructorsAndJointBranchesServeNeighbours) {
+    const auto& d = demo();
+    std::map<std::string, Point> home;
+    for (const auto& in : d.instructors) home[in.id] = in.home;
+    std::map<std::string, Point> at;
+    for (const auto& o : d.orgs) at[o.id] = o.location;
+    std::vector<double> lengths;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id) lengths.push_back(haversine_m(home.at(*o.instructor_id), o.location));
+    for (const auto& b : d.branches) {
+        if (b.type == BranchType::standalone) continue;
+        double span = 0;
+        for (const auto& a : b.org_ids)
+            for (const auto& c : b.org_ids) span = std::max(span, haversine_m(at.at(a), at.at(c)));
+        lengths.push_back(span);
+    }
+    std::sort(lengths.begin(), lengths.end());
+    ASSERT_GT(lengths.size(), 1000u);
+    EXPECT_LE(lengths.back(), 15000.0) << "longest link or branch span, metres";
+    EXPECT_LT(lengths[lengths.size() * 95 / 100], 5000.0) << "95th percentile, metres";
+}

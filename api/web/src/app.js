@@ -30,6 +30,7 @@ async function signIn() {
   const { data } = await request('POST', '/api/session');
   state.set('name', data.name);
   state.set('role', data.role);
+  state.set('basemap', data.basemap);
   $('who').textContent = `${data.name} · ${t(`role.${data.role}`)}`;
   $('sign-out').hidden = false;
 }

@@ -45,6 +45,12 @@ export class MapView {
     this.map.fitBounds([[miny, minx], [maxy, maxx]]);
     this.map.attributionControl.addAttribution(tj.attribution);
     await this.#districts();
+    // A deployment's own base map (--basemap), switchable against covermap's borders alone.
+    if (state.get('basemap')) {
+      this.map.createPane('external').style.zIndex = 120;
+      const external = L.tileLayer(state.get('basemap'), { pane: 'external', maxZoom: 18 });
+      L.control.layers({ [t('map.ownBase')]: L.layerGroup(), [t('map.externalBase')]: external }, null, { position: 'bottomleft' }).addTo(this.map);
+    }
     this.#setCoverage();
     this.#syncOverlays();
   }
@@ -54,9 +60,10 @@ export class MapView {
     const list = await get('/api/areas?level=district&limit=100');
     const cards = await Promise.all(list.items.map((a) => get(`/api/areas/${seg(a.code)}?limit=1`)));
     const features = cards.map((c) => ({ type: 'Feature', properties: { name: c.name }, geometry: c.geometry }));
+    // Paper-coloured districts on their own; see-through over a deployment's base map.
     L.geoJSON(features, {
       pane: 'base',
-      style: { color: '#555', weight: 2.5, fill: true, fillColor: '#f7f4ee', fillOpacity: 1 },
+      style: { color: '#555', weight: 2.5, fill: true, fillColor: '#f7f4ee', fillOpacity: state.get('basemap') ? 0 : 1 },
       interactive: false,
     }).addTo(this.map);
     // The names above the tiles, the outlines too (a district border reads over any fill).

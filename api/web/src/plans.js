@@ -82,11 +82,11 @@ export class Plans {
     for (const f of plan.flags.slice(0, 100)) {
       const li = el('li', {}, `${t(`flag.${f.type}`)}: `);
       if (['no_members', 'outside_grid', 'duplicate_credit_code'].includes(f.type)) {
-        for (const id of f.ids) {
-          const b = el('button', { type: 'button', className: 'linkish', textContent: id });
-          b.addEventListener('click', () => state.set('org', id));
-          li.append(b, ' ');
-        }
+        // Organization flags link to the organizations they name.
+        const text = f.message ?? f.ids.join(', ');
+        const b = el('button', { type: 'button', className: 'linkish', textContent: text });
+        b.addEventListener('click', () => state.set('org', f.ids[0]));
+        li.append(b);
       } else {
         li.append(f.message ?? f.ids.join(', '));
       }

@@ -32,8 +32,11 @@ std::string hash_token(const std::string& token);
 
 struct AppOptions {
     std::string db;
-    std::string web_root;                            ///< folder of the web UI's static files
-    std::size_t cache_mb = 256;                      ///< tile cache bound
+    std::string web_root;        ///< folder of the web UI's static files
+    std::size_t cache_mb = 256;  ///< tile cache bound
+    /// An XYZ base map for the web page ("https://host/{z}/{x}/{y}.png?tk=KEY", e.g. 天地图), or
+    /// empty: the page then draws covermap's own district borders only (works offline).
+    std::string basemap;
     std::chrono::milliseconds slow_deadline{60000};  ///< exports and other slow work stop after this
     std::size_t plans_in_memory = 8;                 ///< plans kept in memory (all are in the store)
 };
