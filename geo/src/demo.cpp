@@ -478,12 +478,10 @@ private:
     // side of it in pool (sorted by hilbert_key): near on the curve is a good first cut of near
     // on the ground, and a window keeps this linear at a million organizations.
     std::vector<std::size_t> nearest_unused(const std::vector<std::size_t>& pool, std::size_t anchor, std::size_t k,
-                                            double limit, const std::vector<char>& used,
-                                            std::ptrdiff_t window = 64) const {
-        auto key = hilbert_key(d_.orgs[anchor].location);
-        auto at = std::lower_bound(pool.begin(), pool.end(), key, [&](std::size_t x, std::uint64_t v) {
-            return hilbert_key(d_.orgs[x].location) < v;
-        });
+                                            double limit, const std::vector<char>& used, std::ptrdiff_t window = 64) {
+        const auto& key = keys();
+        auto at = std::lower_bound(pool.begin(), pool.end(), key[anchor],
+                                   [&](std::size_t x, std::uint64_t v) { return key[x] < v; });
         auto from = pool.begin() + std::max<std::ptrdiff_t>(0, (at - pool.begin()) - window);
         auto to = pool.begin() +
                   std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(pool.size()), (at - pool.begin()) + window);
@@ -498,10 +496,18 @@ private:
         return out;
     }
 
-    static void sort_spatially(std::vector<std::size_t>& idx, const std::vector<Organization>& orgs) {
-        std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
-            return hilbert_key(orgs[a].location) < hilbert_key(orgs[b].location);
-        });
+    // Keys computed once per organization (sorting and searching compare them many times).
+    const std::vector<std::uint64_t>& keys() {
+        if (keys_.size() != d_.orgs.size()) {
+            keys_.resize(d_.orgs.size());
+            for (std::size_t i = 0; i < d_.orgs.size(); ++i) keys_[i] = hilbert_key(d_.orgs[i].location);
+        }
+        return keys_;
+    }
+
+    void sort_spatially(std::vector<std::size_t>& idx) {
+        const auto& k = keys();
+        std::sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return k[a] < k[b]; });
     }
 
     // Branches per kind, calibrated on the seed: at the seed's size, enterprises get 448
@@ -535,7 +541,7 @@ private:
             if (!taken[i]) rest.push_back(i);
         std::shuffle(rest.begin(), rest.end(), rng_.engine());
         std::vector<std::size_t> pool = rest;
-        sort_spatially(pool, d_.orgs);
+        sort_spatially(pool);
         std::vector<char> used(d_.orgs.size(), 0);
         long long made = 0, target = joint + affiliated;
         // Groups of the nearest neighbours: first only those within 5 km of the anchor, then
@@ -551,17 +557,17 @@ private:
                 group.insert(group.begin(), anchor);
                 for (auto i : group) used[i] = 1;
                 ++made;
-            int total_members = 0;
-            for (auto i : group) {
-                d_.orgs[i].party_members = is_joint ? rng_.integer(1, 2) : rng_.integer(0, 2);
-                total_members += d_.orgs[i].party_members;
-            }
-            if (is_joint && total_members < 3) d_.orgs[group.front()].party_members += 3 - total_members;
-            auto& first = d_.orgs[group.front()];
-            std::string base = first.name.substr(0, first.name.find("有限"));
-            new_branch(is_joint ? base + "等联合党支部" : base + "等挂靠党支部",
-                       is_joint ? BranchType::joint : BranchType::affiliated, group);
-            for (auto i : group) taken[i] = 1;
+                int total_members = 0;
+                for (auto i : group) {
+                    d_.orgs[i].party_members = is_joint ? rng_.integer(1, 2) : rng_.integer(0, 2);
+                    total_members += d_.orgs[i].party_members;
+                }
+                if (is_joint && total_members < 3) d_.orgs[group.front()].party_members += 3 - total_members;
+                auto& first = d_.orgs[group.front()];
+                std::string base = first.name.substr(0, first.name.find("有限"));
+                new_branch(is_joint ? base + "等联合党支部" : base + "等挂靠党支部",
+                           is_joint ? BranchType::joint : BranchType::affiliated, group);
+                for (auto i : group) taken[i] = 1;
             }
         }
         // Everyone else: mostly no members; some with 1–2 (joint candidates), a few with ≥ 3.
@@ -593,7 +599,7 @@ private:
         std::sort(keyed.begin(), keyed.end());
         std::vector<std::size_t> chosen;
         for (long long k = 0; k < covered; ++k) chosen.push_back(keyed[static_cast<std::size_t>(k)].second);
-        sort_spatially(chosen, d_.orgs);
+        sort_spatially(chosen);
         // Runs of 1 or 2 (a few 3) in spatial order, so that instructors count exactly.
         std::vector<int> sizes(static_cast<std::size_t>(instructors), 1);
         long long extra = covered - instructors;
@@ -655,8 +661,10 @@ private:
             load.push_back(size);
         }
         // Any left over (a shortfall at the very end): to the nearest of these instructors with room.
+        std::size_t left = 0;
         for (auto i : chosen) {
             if (used[i]) continue;
+            ++left;
             std::size_t best = mine.size();
             double best_d = 1e300;
             for (std::size_t m = 0; m < mine.size(); ++m) {
@@ -744,6 +752,7 @@ private:
     }
 
     const DemoParams& params_;
+    std::vector<std::uint64_t> keys_;  // hilbert_key per organization (locations are final by then)
     Random rng_;
     Dataset d_;
     std::vector<Cell> cells_;
