@@ -13,65 +13,16 @@
 #include "covermap/tiles/service.hpp"
 #include "covermap/tiles/source.hpp"
 #include "support.hpp"
+#include "tiles/pixels.hpp"
 
 using namespace covermap;
 using namespace covermap::tiles;
+using covermap::test::decode;
+using covermap::test::Pixels;
 
 namespace {
 
 const geo::Dataset& demo() { return test::demo_dataset(1, 2010); }
-
-// Decodes a PNG with GDAL (an independent reader) into RGBA rows.
-struct Pixels {
-    int width = 0, height = 0;
-    std::vector<unsigned char> rgba;  // 4 bytes per pixel
-    const unsigned char* at(int x, int y) const { return &rgba[static_cast<std::size_t>((y * width + x) * 4)]; }
-    std::size_t opaque() const {
-        std::size_t n = 0;
-        for (std::size_t i = 3; i < rgba.size(); i += 4) n += rgba[i] > 0;
-        return n;
-    }
-};
-
-Pixels decode(const std::string& png) {
-    GDALAllRegister();
-    std::string path = "/vsimem/tile-" + std::to_string(reinterpret_cast<std::uintptr_t>(&png)) + ".png";
-    VSIFCloseL(
-        VSIFileFromMemBuffer(path.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(png.data())), png.size(), FALSE));
-    Pixels p;
-    auto* ds = static_cast<GDALDataset*>(GDALOpen(path.c_str(), GA_ReadOnly));
-    if (!ds) return p;
-    p.width = ds->GetRasterXSize();
-    p.height = ds->GetRasterYSize();
-    p.rgba.assign(static_cast<std::size_t>(p.width * p.height * 4), 255);
-    int bands = ds->GetRasterCount();
-    // Palette PNGs come as one band with a colour table and alpha in it.
-    if (bands == 1 && ds->GetRasterBand(1)->GetColorTable()) {
-        std::vector<unsigned char> idx(static_cast<std::size_t>(p.width * p.height));
-        if (ds->GetRasterBand(1)->RasterIO(GF_Read, 0, 0, p.width, p.height, idx.data(), p.width, p.height, GDT_Byte, 0,
-                                           0) != CE_None)
-            return {};
-        auto* ct = ds->GetRasterBand(1)->GetColorTable();
-        for (std::size_t i = 0; i < idx.size(); ++i) {
-            const GDALColorEntry* e = ct->GetColorEntry(idx[i]);
-            p.rgba[i * 4] = static_cast<unsigned char>(e->c1);
-            p.rgba[i * 4 + 1] = static_cast<unsigned char>(e->c2);
-            p.rgba[i * 4 + 2] = static_cast<unsigned char>(e->c3);
-            p.rgba[i * 4 + 3] = static_cast<unsigned char>(e->c4);
-        }
-    } else {
-        for (int b = 0; b < std::min(bands, 4); ++b) {
-            std::vector<unsigned char> band(static_cast<std::size_t>(p.width * p.height));
-            if (ds->GetRasterBand(b + 1)->RasterIO(GF_Read, 0, 0, p.width, p.height, band.data(), p.width, p.height,
-                                                   GDT_Byte, 0, 0) != CE_None)
-                return {};
-            for (std::size_t i = 0; i < band.size(); ++i) p.rgba[i * 4 + static_cast<std::size_t>(b)] = band[i];
-        }
-    }
-    GDALClose(ds);
-    VSIUnlink(path.c_str());
-    return p;
-}
 
 TileId centre(int z) { return tile_at({123.842, 42.286}, z); }  // Tieling city
 
@@ -133,7 +84,7 @@ TEST(Render, RetinaTilesHaveTheSameContentAtTwiceTheSize) {
 }
 
 TEST(Render, CoverageColoursFollowThePalette) {
-    // A grid cell with no operating organization is grey; one fully covered is green.
+    // A grid cell with no operating organization is grey; one fully covered is dark blue.
     geo::Dataset d;
     auto sq = [](double x, double y) {
         return geo::MultiPolygon{
@@ -164,9 +115,10 @@ TEST(Render, CoverageColoursFollowThePalette) {
     auto [fx, fy] = pixel({123.86, 42.31});
     ASSERT_TRUE(gx >= 0 && gx < 256 && fx >= 0 && fx < 256) << gx << " " << fx;
     const auto* grey = px.at(gx, gy);
-    const auto* green = px.at(fx, fy);
-    EXPECT_NEAR(grey[0], grey[1], 12);   // neutral
-    EXPECT_GT(green[1], green[0] + 40);  // green dominates
+    const auto* blue = px.at(fx, fy);
+    EXPECT_NEAR(grey[0], grey[1], 12);     // neutral
+    EXPECT_GT(blue[2], blue[0] + 80);      // blue dominates
+    EXPECT_LT(blue[0] + blue[1], 2 * 150);  // and it is dark
 }
 
 TEST(Render, EmptyTileFarFromData) {
@@ -212,8 +164,10 @@ TEST(Render, HeatmapIsSeamlessAcrossMetatiles) {
 TEST(Render, LabelsAgreeAcrossMetatileEdges) {
     // Adjacent tiles from two metatiles must show the same pixels along their shared edge:
     // labels never straddle a metatile edge (avoid-edges) and everything else is drawn from
-    // the same buffered features. (Measured here: 17 of 2,048 and 32 of 3,840 edge rows
-    // differ, by border antialiasing.)
+    // the same buffered features. (Measured here: 43 of 2,048 street and 32 of 3,840
+    // community edge rows differ, by the antialiasing of borders that run along the edge: the
+    // 2.4 px district and 1.3 px street borders of the cartography issue; with 0.6 px borders it
+    // was 17. Printed, the differing pixels are line greys against fills, never glyphs.)
     TileSource source(demo());
     for (const char* layer : {"coverage-street", "coverage-community"}) {
         int z = std::string(layer) == "coverage-street" ? 11 : 13;
@@ -241,7 +195,7 @@ TEST(Render, LabelsAgreeAcrossMetatileEdges) {
         ASSERT_GT(rows, 0) << layer;
         EXPECT_GT(dark_rows, 20) << layer
                                  << ": the edges carry ink (labels, borders), so the comparison means something";
-        EXPECT_LT(mismatched_rows, rows / 50)
+        EXPECT_LT(mismatched_rows, rows / 40)
             << layer << ": " << mismatched_rows << " of " << rows << " edge rows differ";
     }
 }

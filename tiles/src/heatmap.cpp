@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 namespace covermap::tiles {
 
@@ -38,6 +39,47 @@ DensityGrid kernel_density(const std::vector<geo::Point>& points, const geo::BBo
         }
     }
     return g;
+}
+
+std::vector<double> heat_classes(const std::vector<geo::Point>& points, double radius_ground_m) {
+    if (points.size() < 20) return {0.25, 0.8, 2, 5, 12};
+    // Points (EPSG:3857) bucketed in cells one radius wide: neighbours are in the 3 × 3 cells.
+    geo::BBox box;
+    for (const auto& p : points) box.expand(p);
+    double lat = std::atan(std::sinh(((box.miny + box.maxy) / 2) / 6378137.0));
+    double k = 1 / std::cos(lat);
+    double r = radius_ground_m * k;
+    double norm = 3.0 / (M_PI * (radius_ground_m / 1000) * (radius_ground_m / 1000));
+    auto key = [&](double x, double y) {
+        return (static_cast<long long>(std::floor(x / r)) << 32) ^ (static_cast<long long>(std::floor(y / r)) & 0xffffffff);
+    };
+    std::unordered_map<long long, std::vector<std::size_t>> cells;
+    for (std::size_t i = 0; i < points.size(); ++i) cells[key(points[i].x, points[i].y)].push_back(i);
+    std::size_t step = std::max<std::size_t>(1, points.size() / 20000);
+    std::vector<double> density;
+    for (std::size_t i = 0; i < points.size(); i += step) {
+        const auto& p = points[i];
+        double sum = 0;
+        for (int dx = -1; dx <= 1; ++dx)
+            for (int dy = -1; dy <= 1; ++dy) {
+                auto it = cells.find(key(p.x + dx * r, p.y + dy * r));
+                if (it == cells.end()) continue;
+                for (auto j : it->second) {
+                    double u2 = ((points[j].x - p.x) * (points[j].x - p.x) + (points[j].y - p.y) * (points[j].y - p.y)) /
+                                (r * r);
+                    if (u2 < 1) sum += norm * (1 - u2) * (1 - u2);
+                }
+            }
+        density.push_back(sum);
+    }
+    std::sort(density.begin(), density.end());
+    std::vector<double> classes;
+    for (double q : {0.5, 0.75, 0.9, 0.97, 0.995}) {
+        double v = density[static_cast<std::size_t>(q * static_cast<double>(density.size() - 1))];
+        if (!classes.empty()) v = std::max(v, classes.back() * 1.15);  // strictly ascending, distinct
+        classes.push_back(v);
+    }
+    return classes;
 }
 
 }  // namespace covermap::tiles

@@ -50,60 +50,111 @@ std::string font_set() {
     return x + "</FontSet>";
 }
 
+// ---- The cartographic design (README, "Cartography") ---------------------------------------
+// Coverage is a sequential blue ramp (pale = gap, dark = covered) and everything that means
+// "uncovered" is red: the heatmap and uncovered organizations. Blue and red stay apart under
+// red-green colour-vision deficiency (a test simulates it). Borders get heavier up the
+// hierarchy (grid < community < street < district); parks get a dark outline on a white
+// casing over any fill; labels carry the rate; points carry a white halo.
+
+double border_width(geo::Level level) {
+    switch (level) {
+        case geo::Level::district:
+            return 2.4;
+        case geo::Level::street:
+            return 1.3;
+        case geo::Level::community:
+            return 0.8;
+        case geo::Level::grid:
+            return 0.4;
+        case geo::Level::park:
+            return 2.2;
+    }
+    return 1;
+}
+
 std::string coverage_xml(geo::Level level) {
-    int label_zoom = level == geo::Level::park        ? 11
+    int label_zoom = level == geo::Level::district    ? 7
+                     : level == geo::Level::park      ? 9
                      : level == geo::Level::street    ? 10
                      : level == geo::Level::community ? 13
                                                       : 15;
+    bool park = level == geo::Level::park;
     std::ostringstream x;
     x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
     x << R"X(<Style name="fill">)X";
-    // Palette: red (low) through green (100 %), grey without operating organizations.
     for (const auto& [filter, color] : kCoveragePalette)
         x << "<Rule><Filter>" << filter << R"X(</Filter><PolygonSymbolizer fill=")X" << color
-          << R"X(" fill-opacity="0.72"/></Rule>)X";
-    x << R"X(<Rule><LineSymbolizer stroke="#4d4d4d" stroke-width="0.6" stroke-opacity="0.8"/></Rule></Style>)X";
-    x << R"X(<Style name="labels"><Rule>)X" << min_zoom(label_zoom)
-      << R"X(<TextSymbolizer fontset-name="cjk" size="12" fill="#1a1a1a" halo-fill="rgba(255,255,255,0.9)" halo-radius="1.6" placement="point" allow-overlap="false" avoid-edges="true" minimum-padding="4" wrap-width="80">[name]</TextSymbolizer></Rule></Style>)X";
+          << R"X(" fill-opacity="0.75"/></Rule>)X";
+    x << "</Style>";
+    x << R"X(<Style name="borders"><Rule>)X";
+    if (park)  // a white casing under a dark outline: parks stand out over any fill
+        x << R"X(<LineSymbolizer stroke="#ffffff" stroke-width="4.6" stroke-opacity="0.95"/>)X"
+          << R"X(<LineSymbolizer stroke="#1b1b3a" stroke-width="2.2" stroke-dasharray="7,3"/>)X";
+    else
+        x << R"X(<LineSymbolizer stroke="#3b4754" stroke-opacity="0.85" stroke-width=")X" << border_width(level)
+          << R"X("/>)X";
+    x << "</Rule></Style>";
+    x << R"X(<Style name="districts"><Rule><LineSymbolizer stroke="#222222" stroke-width=")X"
+      << border_width(geo::Level::district) << R"X(" stroke-opacity="0.9"/></Rule></Style>)X";
+    x << R"X(<Style name="labels"><Rule>)X" << min_zoom(label_zoom) << R"X(<TextSymbolizer fontset-name="cjk" size=")X"
+      << (park || level == geo::Level::district ? 13 : 12) << R"X(" fill=")X" << (park ? "#1b1b3a" : "#1a1a1a")
+      << R"X(" halo-fill="rgba(255,255,255,0.92)" halo-radius=")X" << (park ? 2.2 : 1.6)
+      << R"X(" placement="point" allow-overlap="false" avoid-edges="true" minimum-padding="4" wrap-width="90">[label]</TextSymbolizer></Rule></Style>)X";
     x << R"X(<Layer name="fill" srs="epsg:3857"><StyleName>fill</StyleName></Layer>)X";
+    x << R"X(<Layer name="borders" srs="epsg:3857"><StyleName>borders</StyleName></Layer>)X";
+    x << R"X(<Layer name="districts" srs="epsg:3857"><StyleName>districts</StyleName></Layer>)X";
     x << R"X(<Layer name="labels" srs="epsg:3857"><StyleName>labels</StyleName></Layer>)X";
     x << "</Map>";
     return x.str();
 }
 
-std::string heatmap_xml() {
-    return R"X(<Map srs="epsg:3857" background-color="transparent">
+std::string rgba(const std::string& hex, double alpha) {
+    auto v = [&](int i) { return std::stoi(hex.substr(static_cast<std::size_t>(1 + 2 * i), 2), nullptr, 16); };
+    std::ostringstream s;
+    s << "rgba(" << v(0) << "," << v(1) << "," << v(2) << "," << alpha << ")";
+    return s.str();
+}
+
+// Classes scaled to the data (heat_classes): the lightest red from the median density at an
+// uncovered organization, the darkest from its 97th percentile.
+std::string heatmap_xml(const std::vector<double>& classes) {
+    std::ostringstream x;
+    x << R"X(<Map srs="epsg:3857" background-color="transparent">
 <Style name="heat"><Rule><RasterSymbolizer scaling="bilinear" opacity="1">
-<RasterColorizer default-mode="linear" default-color="transparent" epsilon="0.0001">
-<stop value="0" color="rgba(255,255,178,0)"/>
-<stop value="0.08" color="rgba(255,237,160,0)"/>
-<stop value="0.25" color="rgba(254,217,118,0.5)"/>
-<stop value="0.8" color="rgba(254,178,76,0.62)"/>
-<stop value="2" color="rgba(253,141,60,0.72)"/>
-<stop value="5" color="rgba(240,59,32,0.8)"/>
-<stop value="12" color="rgba(189,0,38,0.85)"/>
-<stop value="1000000" color="rgba(128,0,38,0.9)"/>
-</RasterColorizer></RasterSymbolizer></Rule></Style>
+<RasterColorizer default-mode="linear" default-color="transparent" epsilon="0.000001">)X";
+    x << R"X(<stop value="0" color="rgba(251,106,74,0)"/>)X";
+    x << "<stop value=\"" << classes.front() * 0.5 << R"X(" color="rgba(251,106,74,0)"/>)X";
+    for (std::size_t i = 0; i < classes.size() && i < kHeatColours.size(); ++i)
+        x << "<stop value=\"" << classes[i] << "\" color=\"" << rgba(kHeatColours[i].first, kHeatColours[i].second)
+          << "\"/>";
+    x << "<stop value=\"" << classes.back() * 100 + 1e6 << "\" color=\""
+      << rgba(kHeatColours.back().first, kHeatColours.back().second) << "\"/>";
+    x << R"X(</RasterColorizer></RasterSymbolizer></Rule></Style>
 <Layer name="heat" srs="epsg:3857"><StyleName>heat</StyleName></Layer></Map>)X";
+    return x.str();
 }
 
 std::string orgs_xml() {
     std::ostringstream x;
     x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
+    // A white halo under every point, so it shows on a fill of its own colour. All halos are
+    // drawn before any point (a style of their own), so no halo covers a neighbour's point.
+    x << R"X(<Style name="halos"><Rule><MarkersSymbolizer fill="#ffffff" stroke="#ffffff" stroke-width="0" width="[size] + 4" height="[size] + 4" allow-overlap="true" ignore-placement="true"/></Rule></Style>)X";
     x << R"X(<Style name="points">)X";
-    const char* colors[] = {"#1a9641", "#a6d96a", "#fdae61", "#d7191c", "#9e9e9e"};
     for (int s = 0; s < 5; ++s)
-        x << "<Rule><Filter>[state] = " << s << R"X(</Filter><MarkersSymbolizer fill=")X" << colors[s]
-          << R"X(" stroke="#ffffff" stroke-width="0.8" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
+        x << "<Rule><Filter>[state] = " << s << R"X(</Filter><MarkersSymbolizer fill=")X" << kStateColours[static_cast<std::size_t>(s)]
+          << R"X(" stroke="#08306b" stroke-width="0.6" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
     x << "</Style>";
+    // Clusters are neutral (a count, not a rate); a red badge says some in it are uncovered.
     x << R"X(<Style name="clusters">)X";
-    for (const auto& [filter, color] : kCoveragePalette)
-        x << "<Rule><Filter>" << filter << R"X(</Filter><MarkersSymbolizer fill=")X" << color
-          << R"X(" fill-opacity="0.85" stroke="#ffffff" stroke-width="1.2" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
-    x << R"X(<Rule><TextSymbolizer fontset-name="cjk" size="10" fill="#111111" halo-fill="rgba(255,255,255,0.8)" halo-radius="1" allow-overlap="true" placement="point">[count]</TextSymbolizer></Rule>)X";
+    x << R"X(<Rule><MarkersSymbolizer fill="#37474f" fill-opacity="0.72" stroke="#ffffff" stroke-width="1.2" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
+    x << R"X(<Rule><Filter>[uncovered] &gt; 0</Filter><MarkersSymbolizer fill=")X" << kStateColours[3]
+      << R"X(" stroke="#ffffff" stroke-width="1.2" width="9" height="9" transform="translate([size] * 0.36, 0 - [size] * 0.36)" allow-overlap="true" ignore-placement="true"/></Rule>)X";
+    x << R"X(<Rule><TextSymbolizer fontset-name="cjk" size="11" fill="#ffffff" halo-fill="rgba(0,0,0,0.35)" halo-radius="0.8" allow-overlap="true" placement="point">[count]</TextSymbolizer></Rule>)X";
     x << "</Style>";
     x << R"X(<Layer name="clusters" srs="epsg:3857"><StyleName>clusters</StyleName></Layer>)X";
-    x << R"X(<Layer name="points" srs="epsg:3857"><StyleName>points</StyleName></Layer>)X";
+    x << R"X(<Layer name="points" srs="epsg:3857"><StyleName>halos</StyleName><StyleName>points</StyleName></Layer>)X";
     x << "</Map>";
     return x.str();
 }
@@ -160,10 +211,14 @@ std::shared_ptr<mapnik::memory_datasource> make_ds(const mapnik::box2d<double>& 
 
 mapnik::box2d<double> to_box(const geo::BBox& b) { return {b.minx, b.miny, b.maxx, b.maxy}; }
 
-// One Map per layer per thread, parsed once from the style definition, never shared.
-mapnik::Map& thread_map(const std::string& layer) {
+// One Map per layer per thread, parsed once from the style definition, never shared; the
+// heatmap's Map also per set of classes (they follow the data).
+mapnik::Map& thread_map(const std::string& layer, const std::vector<double>& heat_classes) {
     thread_local std::unordered_map<std::string, std::unique_ptr<mapnik::Map>> maps;
-    auto it = maps.find(layer);
+    std::string key = layer;
+    if (layer == "heatmap")
+        for (double c : heat_classes) key += "/" + std::to_string(c);
+    auto it = maps.find(key);
     if (it != maps.end()) return *it->second;
     init_mapnik();
     auto map = std::make_unique<mapnik::Map>(256, 256, "epsg:3857");
@@ -171,26 +226,55 @@ mapnik::Map& thread_map(const std::string& layer) {
     if (auto level = coverage_level(layer))
         xml = coverage_xml(*level);
     else if (layer == "heatmap")
-        xml = heatmap_xml();
+        xml = heatmap_xml(heat_classes);
     else if (layer == "orgs")
         xml = orgs_xml();
     else
         xml = assignments_xml();
     mapnik::load_map_string(*map, xml, true);
-    return *maps.emplace(layer, std::move(map)).first->second;
+    return *maps.emplace(key, std::move(map)).first->second;
 }
 
 }  // namespace
 
+// ColorBrewer Blues: pale where coverage is low, dark where it is full; grey without data.
 const std::vector<std::pair<std::string, std::string>> kCoveragePalette = {
-    {"[rate] &lt; 0", "#c8c8c8"},  // no operating organizations
-    {"[rate] &gt;= 0 and [rate] &lt; 0.2", "#d7191c"},
-    {"[rate] &gt;= 0.2 and [rate] &lt; 0.4", "#f46d43"},
-    {"[rate] &gt;= 0.4 and [rate] &lt; 0.6", "#fee08b"},
-    {"[rate] &gt;= 0.6 and [rate] &lt; 0.8", "#a6d96a"},
-    {"[rate] &gt;= 0.8 and [rate] &lt; 1", "#66bd63"},
-    {"[rate] &gt;= 1", "#1a9850"},
+    {"[rate] &lt; 0", "#d9d9d9"},  // no operating organizations
+    {"[rate] &gt;= 0 and [rate] &lt; 0.2", "#eff3ff"},
+    {"[rate] &gt;= 0.2 and [rate] &lt; 0.4", "#c6dbef"},
+    {"[rate] &gt;= 0.4 and [rate] &lt; 0.6", "#9ecae1"},
+    {"[rate] &gt;= 0.6 and [rate] &lt; 0.8", "#6baed6"},
+    {"[rate] &gt;= 0.8 and [rate] &lt; 1", "#3182bd"},
+    {"[rate] &gt;= 1", "#08519c"},
 };
+
+// ColorBrewer Reds, stronger with density; alpha lets the choropleth show through.
+const std::vector<std::pair<std::string, double>> kHeatColours = {
+    {"#fb6a4a", 0.45}, {"#ef3b2c", 0.55}, {"#cb181d", 0.62}, {"#a50f15", 0.7}, {"#67000d", 0.78}};
+const std::vector<double> kDefaultHeatClasses = {0.25, 0.8, 2, 5, 12};
+
+// standalone, joint/affiliated, instructor only (blues: covered), uncovered (red), inactive.
+const std::vector<std::string> kStateColours = {"#08306b", "#4292c6", "#c6dbef", "#e31a1c", "#969696"};
+
+std::vector<Cluster> cluster_orgs(const std::vector<OrgFeature>& orgs, double res) {
+    double cell = 40 * res;
+    std::map<std::pair<long, long>, Cluster> acc;
+    for (const auto& o : orgs) {
+        std::pair<long, long> key{static_cast<long>(std::floor(o.at.x / cell)),
+                                  static_cast<long>(std::floor(o.at.y / cell))};
+        auto& c = acc[key];
+        c.at = {(key.first + 0.5) * cell, (key.second + 0.5) * cell};
+        ++c.count;
+        if (o.state == OrgState::uncovered) ++c.uncovered;
+    }
+    std::vector<Cluster> out;
+    for (auto& [key, c] : acc) {
+        // 15 px for one (its "1" legible), growing with the log of the count, at most 32 px.
+        c.size_px = std::min(32.0, 15 + 3.5 * std::log2(static_cast<double>(c.count)));
+        out.push_back(c);
+    }
+    return out;
+}
 
 MetaTile metatile_of(const TileId& t) {
     int n = t.z >= 10 ? 8 : t.z >= 6 ? 4 : 1;
@@ -199,7 +283,8 @@ MetaTile metatile_of(const TileId& t) {
 }
 
 std::vector<std::string> render_metatile(const std::string& layer, const MetaTile& m, int scale,
-                                         const TileSource& source, double kernel_radius_m) {
+                                         const TileSource& source, double kernel_radius_m,
+                                         const std::vector<double>& heat_classes) {
     const int tile = 256 * scale;
     const int size = m.n * tile;
     const int buffer = 128 * scale;
@@ -214,7 +299,7 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
     geo::BBox query = box;
     query.minx -= 128 * res, query.miny -= 128 * res, query.maxx += 128 * res, query.maxy += 128 * res;
 
-    mapnik::Map& map = thread_map(layer);
+    mapnik::Map& map = thread_map(layer, heat_classes.empty() ? kDefaultHeatClasses : heat_classes);
     map.resize(static_cast<unsigned>(size), static_cast<unsigned>(size));
     map.set_buffer_size(buffer);
     auto ext = to_box(query);
@@ -223,8 +308,8 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
     if (auto level = coverage_level(layer)) {
         auto ctx = std::make_shared<mapnik::context_type>();
         ctx->push("rate");
-        ctx->push("name");
-        auto fill = make_ds(ext), labels = make_ds(ext);
+        ctx->push("label");
+        auto fill = make_ds(ext), labels = make_ds(ext), districts = make_ds(ext);
         std::int64_t id = 1;
         for (auto& a : source.areas(*level, query)) {
             auto f = mapnik::feature_factory::create(ctx, id++);
@@ -232,13 +317,25 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
             f->set_geometry(to_mapnik(a.shape));
             fill->push(f);
             auto l = mapnik::feature_factory::create(ctx, id++);
-            l->put("name", unicode(a.name));
+            // "开发区 42 %": the name and the organizational coverage it is coloured by.
+            std::string label = a.name;
+            if (a.rate >= 0) label += " " + std::to_string(static_cast<int>(std::lround(a.rate * 100))) + " %";
+            l->put("label", unicode(label));
             l->set_geometry(mapnik::geometry::point<double>(a.label.x, a.label.y));
             labels->push(l);
             any = true;
         }
+        // District borders over every other level: the top of the border hierarchy.
+        if (*level != geo::Level::district)
+            for (auto& a : source.areas(geo::Level::district, query)) {
+                auto f = mapnik::feature_factory::create(ctx, id++);
+                f->set_geometry(to_mapnik(a.shape));
+                districts->push(f);
+            }
         map.layers()[0].set_datasource(fill);
-        map.layers()[1].set_datasource(labels);
+        map.layers()[1].set_datasource(fill);
+        map.layers()[2].set_datasource(districts);
+        map.layers()[3].set_datasource(labels);
     } else if (layer == "heatmap") {
         // Density on a grid over the metatile (cells of 4–8 px, resampled bilinearly), from
         // the points within the kernel radius of it: neighbouring metatiles see the same points.
@@ -278,31 +375,17 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
         if (!any) map.layers()[0].set_datasource(make_ds(ext));
     } else if (layer == "orgs") {
         auto ctx = std::make_shared<mapnik::context_type>();
-        for (const char* k : {"state", "size", "rate", "count"}) ctx->push(k);
+        for (const char* k : {"state", "size", "uncovered", "count"}) ctx->push(k);
         auto clusters = make_ds(ext), points = make_ds(ext);
         auto orgs = source.orgs(query);
         std::int64_t id = 1;
         if (m.z < 12) {
-            // Aggregated: one circle per 40 px cell, sized by count, coloured by the share covered.
-            double cell = 40 * res;
-            struct Acc {
-                double x = 0, y = 0;
-                long n = 0, operating = 0, covered = 0;
-            };
-            std::map<std::pair<long, long>, Acc> acc;
-            for (const auto& o : orgs) {
-                auto& a =
-                    acc[{static_cast<long>(std::floor(o.at.x / cell)), static_cast<long>(std::floor(o.at.y / cell))}];
-                a.x += o.at.x, a.y += o.at.y, ++a.n;
-                if (o.state != OrgState::inactive) ++a.operating;
-                if (o.state == OrgState::standalone || o.state == OrgState::joint) ++a.covered;
-            }
-            for (const auto& [key, a] : acc) {
+            for (const auto& c : cluster_orgs(orgs, res)) {
                 auto f = mapnik::feature_factory::create(ctx, id++);
-                f->put("count", mapnik::value_integer(a.n));
-                f->put("rate", a.operating ? double(a.covered) / a.operating : -1.0);
-                f->put("size", std::min(36.0, 10 + 4 * std::log2(static_cast<double>(a.n))));
-                f->set_geometry(mapnik::geometry::point<double>(a.x / a.n, a.y / a.n));
+                f->put("count", mapnik::value_integer(c.count));
+                f->put("uncovered", mapnik::value_integer(c.uncovered));
+                f->put("size", c.size_px);
+                f->set_geometry(mapnik::geometry::point<double>(c.at.x, c.at.y));
                 clusters->push(f);
                 any = true;
             }

@@ -1,6 +1,9 @@
 #include "covermap/tiles/service.hpp"
 
+#include "covermap/tiles/heatmap.hpp"
+
 #include <cmath>
+#include <sstream>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -37,8 +40,14 @@ std::size_t TileService::KeyHash::operator()(const Key& k) const {
     return h;
 }
 
+namespace {
+// All of EPSG:3857: the heatmap classes look at every uncovered organization.
+geo::BBox world_box() { return geo::BBox{-20037508.34, -20037508.34, 20037508.34, 20037508.34}; }
+}  // namespace
+
 TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m)
     : source_(std::make_shared<TileSource>(d)), capacity_(cache_bytes), kernel_radius_m_(kernel_radius_m) {
+    heat_classes_ = tiles::heat_classes(source_->uncovered(world_box()), kernel_radius_m_);
     for (int s : {1, 2}) {
         empty_[s] = std::make_shared<const std::string>(empty_png(s));
         empty_etag_[s] = etag_of(*empty_[s]);
@@ -95,6 +104,7 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     std::shared_ptr<Flight> flight;
     std::shared_ptr<TileSource> source;
     std::uint64_t generation;
+    std::vector<double> classes;
     bool mine = false;
     {
         std::unique_lock lock(mutex_);
@@ -115,10 +125,11 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
         }
         source = source_;
         generation = generation_;
+        classes = heat_classes_;
     }
     if (mine) {
         try {
-            flight->pngs = render_metatile(layer, meta, scale, *source, kernel_radius_m_);
+            flight->pngs = render_metatile(layer, meta, scale, *source, kernel_radius_m_, classes);
         } catch (...) {
             flight->error = std::current_exception();
         }
@@ -184,10 +195,17 @@ void TileService::add_branch(std::int64_t id, geo::BranchType type) {
     source->add_branch(id, type);
 }
 
+std::vector<double> TileService::heat_classes() const {
+    std::lock_guard lock(mutex_);
+    return heat_classes_;
+}
+
 void TileService::reset(const geo::Dataset& d) {
     auto fresh = std::make_shared<TileSource>(d);
+    auto classes = tiles::heat_classes(fresh->uncovered(world_box()), kernel_radius_m_);
     std::lock_guard lock(mutex_);
     source_ = std::move(fresh);
+    heat_classes_ = std::move(classes);
     ++generation_;
     stats_.invalidated += static_cast<long>(lru_.size());
     lru_.clear();
@@ -211,28 +229,44 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
     }
     if (e.empty()) e = geo::BBox{73, 18, 135, 54};
     using nlohmann::json;
+    // One format for every layer: a label (English and Chinese) and a colour per entry.
     json legend = json::array();
-    if (coverage_level(layer) || layer == "orgs") {
-        const char* labels[] = {
-            "no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
-        for (std::size_t i = 0; i < kCoveragePalette.size(); ++i)
-            legend.push_back({{"label", labels[i]}, {"color", kCoveragePalette[i].second}});
-        if (layer == "orgs")
-            legend = json::array({{{"label", "standalone branch"}, {"color", "#1a9641"}},
-                                  {{"label", "joint or affiliated"}, {"color", "#a6d96a"}},
-                                  {{"label", "instructor only"}, {"color", "#fdae61"}},
-                                  {{"label", "uncovered"}, {"color", "#d7191c"}},
-                                  {{"label", "suspended/deregistered"}, {"color", "#9e9e9e"}},
-                                  {{"label", "clusters below z12: share covered, as coverage"}, {"color", ""}}});
+    auto entry = [&](const std::string& en, const std::string& zh, const std::string& color) {
+        legend.push_back({{"label", en}, {"label_zh", zh}, {"color", color}});
+    };
+    if (coverage_level(layer)) {
+        const char* en[] = {"no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
+        const char* zh[] = {"无在营组织", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
+        for (std::size_t i = 0; i < kCoveragePalette.size(); ++i) entry(en[i], zh[i], kCoveragePalette[i].second);
+    } else if (layer == "orgs") {
+        entry("standalone branch", "单独组建", kStateColours[0]);
+        entry("joint or affiliated branch", "联合组建或挂靠", kStateColours[1]);
+        entry("instructor only", "仅有指导员", kStateColours[2]);
+        entry("uncovered", "未覆盖", kStateColours[3]);
+        entry("suspended or deregistered", "停业或注销", kStateColours[4]);
+        entry("below z12: organizations per cell (red badge: some uncovered)", "12级以下：格内组织数（红点：含未覆盖）",
+              "#37474f");
     } else if (layer == "heatmap") {
-        for (auto [v, c] : std::vector<std::pair<double, const char*>>{{0.25, "rgba(254,217,118,0.5)"},
-                                                                       {0.8, "rgba(254,178,76,0.62)"},
-                                                                       {2, "rgba(253,141,60,0.72)"},
-                                                                       {5, "rgba(240,59,32,0.8)"},
-                                                                       {12, "rgba(189,0,38,0.85)"}})
-            legend.push_back({{"value", v}, {"unit", "uncovered organizations per km²"}, {"color", c}});
+        std::vector<double> classes;
+        {
+            std::lock_guard lock(mutex_);
+            classes = heat_classes_;
+        }
+        const char* share[] = {"50", "25", "10", "3", "0.5"};
+        for (std::size_t i = 0; i < classes.size() && i < kHeatColours.size(); ++i) {
+            std::ostringstream v;
+            v.precision(2);
+            v << classes[i];
+            std::ostringstream c;
+            c << "rgba(" << std::stoi(kHeatColours[i].first.substr(1, 2), nullptr, 16) << ","
+              << std::stoi(kHeatColours[i].first.substr(3, 2), nullptr, 16) << ","
+              << std::stoi(kHeatColours[i].first.substr(5, 2), nullptr, 16) << "," << kHeatColours[i].second << ")";
+            entry("≥ " + v.str() + " uncovered organizations per km² (densest " + share[i] + " %)",
+                  "≥ " + v.str() + " 个未覆盖组织/km²（最密的 " + share[i] + " %）", c.str());
+        }
     } else {
-        legend.push_back({{"label", "one colour per instructor: territory (convex hull) and links from z12"}});
+        entry("one colour per instructor: territory (convex hull), links from z12",
+              "每位指导员一种颜色：联系范围（凸包），12级起显示联系线", "#1f77b4");
     }
     json j = {{"tilejson", "3.0.0"},
               {"name", layer},

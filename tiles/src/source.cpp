@@ -15,10 +15,12 @@ namespace covermap::tiles {
 namespace bg = boost::geometry;
 namespace bgi = boost::geometry::index;
 
-const std::vector<std::string> kLayerNames = {
-    "coverage-park", "coverage-street", "coverage-community", "coverage-grid", "heatmap", "orgs", "assignments"};
+const std::vector<std::string> kLayerNames = {"coverage-district", "coverage-park", "coverage-street",
+                                              "coverage-community", "coverage-grid", "heatmap",
+                                              "orgs",              "assignments"};
 
 std::optional<geo::Level> coverage_level(const std::string& layer) {
+    if (layer == "coverage-district") return geo::Level::district;
     if (layer == "coverage-park") return geo::Level::park;
     if (layer == "coverage-street") return geo::Level::street;
     if (layer == "coverage-community") return geo::Level::community;
@@ -139,7 +141,8 @@ TileSource::TileSource(const geo::Dataset& d) : impl_(std::make_unique<Impl>()) 
         im.org_index[o.id] = i;
         im.extent.expand(o.location);
     }
-    for (auto level : {geo::Level::park, geo::Level::street, geo::Level::community, geo::Level::grid}) {
+    for (auto level :
+         {geo::Level::district, geo::Level::park, geo::Level::street, geo::Level::community, geo::Level::grid}) {
         auto& L = im.levels[level];
         std::vector<int> area_to_feature(d.areas.size(), -1);
         std::vector<BoxItem> items;

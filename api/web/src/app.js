@@ -127,13 +127,12 @@ async function main() {
   const plans = new Plans($('tab-plans'), mapView);
   const exporter = new ExportDialog($('tab-export'));
 
-  for (const b of document.querySelectorAll('.levels button')) {
-    b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
-    b.addEventListener('click', () => {
-      for (const o of document.querySelectorAll('.levels button')) o.setAttribute('aria-pressed', String(o === b));
-      state.set('level', b.dataset.level);
-    });
-  }
+  const pressLevel = () => {
+    for (const b of document.querySelectorAll('.levels button')) b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
+  };
+  for (const b of document.querySelectorAll('.levels button')) b.addEventListener('click', () => state.set('level', b.dataset.level));
+  state.on('level', pressLevel);
+  pressLevel();
   for (const b of document.querySelectorAll('.tabs [role=tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
   $('sign-out').addEventListener('click', async () => {
     await request('DELETE', '/api/session').catch(() => {});

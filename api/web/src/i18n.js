@@ -43,10 +43,6 @@ const strings = {
     'export.layer.branches': '党组织', 'export.layer.assignments': '指导员联系',
     'export.note': 'Shapefile 为 zip 压缩包（含 .cpg），可直接导入网格化管理系统。',
     'legend.title': '图例',
-    'legend.no operating organizations': '无在营组织', 'legend.standalone branch': '单独组建', 'legend.joint or affiliated': '联合组建或挂靠',
-    'legend.instructor only': '仅有指导员', 'legend.uncovered': '未覆盖', 'legend.suspended/deregistered': '停业/注销',
-    'legend.clusters below z12: share covered, as coverage': '12级以下为聚合圆，颜色表示覆盖比例',
-    'legend.one colour per instructor: territory (convex hull) and links from z12': '每位指导员一种颜色：联系范围及（12级起）联系线',
   },
   en: {
     'title': 'covermap two-coverages planning',

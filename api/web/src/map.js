@@ -3,17 +3,14 @@
 // scale bar, and a click that selects the nearest organization.
 import * as L from '../vendor/leaflet-1.9.4/leaflet-src.esm.js';
 import { get, seg } from './api.js';
-import { t } from './i18n.js';
+import { language, t } from './i18n.js';
 import { state } from './state.js';
 
 const OVERLAYS = ['heatmap', 'orgs', 'assignments'];
 
 // TileJSON legends speak English; the page shows them in its language.
 function legendLabel(entry) {
-  const text = entry.label ?? `≥ ${entry.value ?? ''} ${entry.unit ?? ''}`;
-  const key = `legend.${text}`;
-  const tr = t(key);
-  return tr === key ? text : tr;
+  return (language() === 'zh' && entry.label_zh) || entry.label;
 }
 
 export class MapView {
@@ -42,8 +39,11 @@ export class MapView {
     this.#showStatus(t('map.loading'));
     const tj = await get('/tiles/coverage-street.json');
     const [minx, miny, maxx, maxy] = tj.bounds;
-    this.map.fitBounds([[miny, minx], [maxy, maxx]]);
+    if (!this.#fromHash()) this.map.fitBounds([[miny, minx], [maxy, maxx]]);
     this.map.attributionControl.addAttribution(tj.attribution);
+    this.map.on('moveend', () => this.#toHash());
+    this.form.addEventListener('change', () => this.#toHash());
+    state.on('level', () => this.#toHash());
     await this.#districts();
     // A deployment's own base map (--basemap), switchable against covermap's borders alone.
     if (state.get('basemap')) {
@@ -70,6 +70,24 @@ export class MapView {
     const names = L.geoJSON(features, { style: { color: '#444', weight: 2, fill: false }, interactive: false });
     names.eachLayer((l) => l.bindTooltip(l.feature.properties.name, { permanent: true, direction: 'center', className: 'area-label' }));
     names.addTo(this.map);
+  }
+
+  /** The view in the URL (#map=z/lat/lon&level=street&layers=heatmap,orgs): links can be shared. */
+  #fromHash() {
+    const h = new URLSearchParams(location.hash.slice(1));
+    const layers = h.get('layers');
+    if (layers !== null) for (const name of OVERLAYS) this.form.elements[name].checked = layers.split(',').includes(name);
+    if (h.get('level')) state.set('level', h.get('level'));
+    const m = (h.get('map') ?? '').split('/').map(Number);
+    if (m.length !== 3 || m.some((v) => !Number.isFinite(v))) return false;
+    this.map.setView([m[1], m[2]], m[0]);
+    return true;
+  }
+
+  #toHash() {
+    const c = this.map.getCenter();
+    const layers = OVERLAYS.filter((n) => this.form.elements[n].checked).join(',');
+    history.replaceState(null, '', `#map=${this.map.getZoom()}/${c.lat.toFixed(4)}/${c.lng.toFixed(4)}&level=${state.get('level')}&layers=${layers}`);
   }
 
   #tileLayer(name, zIndex) {
@@ -102,7 +120,7 @@ export class MapView {
   #syncOpacity() {
     const o = Number(this.form.elements.opacity.value) / 100;
     this.coverage?.setOpacity(o);
-    if (this.tileLayers.heatmap) this.tileLayers.heatmap.setOpacity(Math.min(1, o + 0.2));
+    if (this.tileLayers.heatmap) this.tileLayers.heatmap.setOpacity(Math.min(1, o + 0.25));
   }
 
   /** New URLs (a version parameter) make the browser fetch the tiles an edit changed. */

@@ -20,4 +20,10 @@ struct DensityGrid {
 DensityGrid kernel_density(const std::vector<geo::Point>& points, const geo::BBox& box, int width, int height,
                            double radius_ground_m);
 
+/// The heatmap's five class breaks (organizations per km²): the 50th, 75th, 90th, 97th and
+/// 99.5th percentiles of the density found at the points themselves (at most 20,000 of them,
+/// evenly sampled), so the whole colour ramp is used where uncovered organizations are, at any
+/// data scale. Strictly ascending; fixed defaults when there are fewer than 20 points.
+std::vector<double> heat_classes(const std::vector<geo::Point>& points, double radius_ground_m);
+
 }  // namespace covermap::tiles

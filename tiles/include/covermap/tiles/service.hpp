@@ -56,6 +56,8 @@ public:
 
     TileStats stats() const;
     double kernel_radius_m() const { return kernel_radius_m_; }
+    /// The heatmap's class breaks for the data it was built from (heat_classes).
+    std::vector<double> heat_classes() const;
     static constexpr int kMinZoom = 6;
     static constexpr int kMaxZoom = 18;
 
@@ -87,6 +89,7 @@ private:
     std::shared_ptr<TileSource> source_;
     std::size_t capacity_;
     double kernel_radius_m_;
+    std::vector<double> heat_classes_;  // guarded by mutex_ (set at construction and reset)
     std::shared_ptr<const std::string> empty_[3];
     std::string empty_etag_[3];
 
