@@ -207,6 +207,7 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/api/orgs/{}", Role::viewer, &App::get_org);
     add("PUT", "/api/orgs/{}/instructor", Role::planner, &App::put_instructor);
     add("DELETE", "/api/orgs/{}/instructor", Role::planner, &App::delete_instructor);
+    add("PATCH", "/api/orgs/{}", Role::planner, &App::patch_org);
     add("POST", "/api/plan", Role::planner, &App::post_plan);
     add("GET", "/api/plan/{}", Role::viewer, &App::get_plan);
     add("POST", "/api/plan/{}/accept", Role::planner, &App::accept_plan);
@@ -585,6 +586,12 @@ json App::org_json(const geo::Organization& o) const {
               {"lat", o.location.y}};
     j["branch_id"] = o.branch_id ? json(*o.branch_id) : json();
     j["instructor_id"] = o.instructor_id ? json(*o.instructor_id) : json();
+    j["address"] = o.address;
+    j["location_precision"] = o.location_precision.empty() ? "exact" : o.location_precision;
+    j["ledger"] = {{"person_in_charge", o.person_in_charge},
+                   {"phone", o.phone},
+                   {"no_branch_reason", o.no_branch_reason},
+                   {"measure", o.measure}};
     return j;
 }
 
@@ -678,6 +685,117 @@ Response App::set_instructor(const Request& req, const Token& who, const geo::Id
         ++data_version_;
     }
     tiles_->update(before, after);  // store, memory, then the tiles it touched
+    auto r = json_response(org_json(after));
+    r.headers.emplace_back("ETag", "\"" + std::to_string(after.version) + "\"");
+    return r;
+}
+
+// A planner corrects a record: status, employees, members, branch (removed or set to an
+// existing one), the ledger, the address, the point (a row placed by address moved to its
+// spot). With If-Match, audited, compared and swapped inside the store's transaction.
+Response App::patch_org(const Request& req, const Token& who, const std::vector<std::string>& args) {
+    if (req.if_match.empty())
+        return error_response(428, "PreconditionRequired", "send If-Match with the organization's version (its ETag)");
+    auto expected = parse_etag(req.if_match);
+    if (!expected) return error_response(400, "InvalidValue", "If-Match must be a version number");
+    std::string why;
+    auto body = parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object() || body->empty())
+        return error_response(400, "InvalidValue", "body must be an object of fields");
+    std::lock_guard writer(write_mutex_);
+    geo::Organization before;
+    {
+        std::shared_lock lock(data_mutex_);
+        auto it = org_index_.find(args[0]);
+        if (it == org_index_.end()) return error_response(404, "NotFound", "no organization " + args[0]);
+        before = data_.orgs[it->second];
+    }
+    if (before.version != *expected)
+        return error_response(412, "PreconditionFailed",
+                              "version " + std::to_string(*expected) + " is stale; the organization is at version " +
+                                  std::to_string(before.version));
+    geo::Organization after = before;
+    auto count = [&](const json& v, int hi) -> std::optional<int> {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > hi) return std::nullopt;
+        return static_cast<int>(v.get<std::int64_t>());
+    };
+    bool moved = false;
+    for (const auto& [key, v] : body->items()) {
+        std::string bad;
+        if (key == "status") {
+            auto st = v.is_string() ? geo::parse_org_status(v.get<std::string>()) : std::nullopt;
+            if (st)
+                after.status = *st;
+            else
+                bad = "operating, suspended or deregistered";
+        } else if (key == "employees") {
+            if (auto n = count(v, 100'000'000))
+                after.employees = *n;
+            else
+                bad = "an integer 0–10^8";
+        } else if (key == "party_members") {
+            if (auto n = count(v, 10'000'000))
+                after.party_members = *n;
+            else
+                bad = "an integer 0–10^7";
+        } else if (key == "branch_id") {
+            std::shared_lock lock(data_mutex_);
+            if (v.is_null())
+                after.branch_id.reset();
+            else if (v.is_number_integer() &&
+                     std::any_of(data_.branches.begin(), data_.branches.end(),
+                                 [&](const geo::Branch& b) { return b.id == v.get<std::int64_t>(); }))
+                after.branch_id = v.get<std::int64_t>();
+            else
+                bad = "null or the id of an existing branch";
+        } else if (key == "no_branch_reason" || key == "measure" || key == "person_in_charge" || key == "phone" ||
+                   key == "address") {
+            if (!v.is_string() || v.get<std::string>().size() > 1000) {
+                bad = "text of at most 1000 bytes";
+            } else {
+                std::string& field = key == "no_branch_reason"   ? after.no_branch_reason
+                                     : key == "measure"          ? after.measure
+                                     : key == "person_in_charge" ? after.person_in_charge
+                                     : key == "phone"            ? after.phone
+                                                                 : after.address;
+                field = v.get<std::string>();
+            }
+        } else if (key == "lon" || key == "lat") {
+            double lim = key == "lon" ? 180 : 90;
+            if (!v.is_number() || !std::isfinite(v.get<double>()) || std::fabs(v.get<double>()) > lim) {
+                bad = "a number of degrees";
+            } else {
+                (key == "lon" ? after.location.x : after.location.y) = v.get<double>();
+                after.location_precision = "exact";
+                moved = true;
+            }
+        } else {
+            return error_response(400, "InvalidValue", "field '" + key + "' cannot be corrected here");
+        }
+        if (!bad.empty()) return error_response(400, "InvalidValue", key + " must be " + bad);
+    }
+    after.version = before.version + 1;
+    geo::AuditEntry audit{iso8601_utc_now(),         who.name, "correct_record", before.id, dump_json(org_json(before)),
+                          dump_json(org_json(after))};
+    try {
+        store_->update_org(after, before.version, audit);
+    } catch (const geo::conflict_error& e) {
+        return error_response(412, "PreconditionFailed", e.what());
+    }
+    {
+        std::unique_lock lock(data_mutex_);
+        data_.orgs[org_index_.at(after.id)] = after;
+        ++data_version_;
+        if (moved) ++reload_generation_;  // locations cached by area change
+    }
+    if (moved) {
+        // A moved point changes which areas hold it: the tiles start over from the data.
+        std::shared_lock lock(data_mutex_);
+        tiles_->reset(data_);
+    } else {
+        tiles_->update(before, after);
+    }
     auto r = json_response(org_json(after));
     r.headers.emplace_back("ETag", "\"" + std::to_string(after.version) + "\"");
     return r;
@@ -1050,7 +1168,10 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     std::lock_guard writer(write_mutex_);
     geo::ImportReport report;
     try {
-        report = geo::import_into(*store_, p);
+        p.dry_run = q("dry_run") == "true";
+        p.missing_deregister = q("missing") == "deregister";
+        p.bd09 = q("coords") == "bd09";
+        report = geo::import_into(*store_, p, who.name);
     } catch (const geo::error& e) {
         std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
         return error_response(400, "InvalidData", msg);
@@ -1060,13 +1181,20 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
         std::shared_lock lock(data_mutex_);
         tiles_->reset(data_);
     }
+    json rejected = json::array();
+    for (const auto& r : report.rejected)
+        rejected.push_back({{"where", r.where}, {"column", r.column}, {"reason", r.reason}});
     json j = {{"imported", report.imported},
               {"repaired", report.repaired},
               {"outside_grid", report.outside_grid},
               {"duplicate_credit_codes", report.duplicate_credit_codes},
+              {"invalid_credit_codes", report.invalid_credit_codes},
+              {"unknown_columns", report.unknown_columns},
+              {"rejected", rejected},
+              {"summary", json::parse(geo::summary_json(report))},
               {"notes", report.notes},
               {"by", who.name}};
-    return json_response(j, 201);
+    return json_response(j, report.written || *kind != geo::ImportKind::orgs ? 201 : 200);
 }
 
 Response App::post_token(const Request& req, const Token&, const std::vector<std::string>&) {

@@ -99,6 +99,18 @@ int cmd_import(const std::string& db, geo::ImportParams params) {
     auto report = geo::import_into(store, params);
     for (const auto& r : report.repaired) std::fprintf(stderr, "repaired: %s\n", r.c_str());
     for (const auto& c : report.duplicate_credit_codes) std::fprintf(stderr, "duplicate credit code %s\n", c.c_str());
+    for (const auto& c : report.invalid_credit_codes) std::fprintf(stderr, "invalid credit code %s\n", c.c_str());
+    if (!report.unknown_columns.empty()) {
+        std::string cols;
+        for (const auto& c : report.unknown_columns) cols += (cols.empty() ? "" : ", ") + c;
+        std::fprintf(stderr, "columns not read (--map 表头=field to read one): %s\n", cols.c_str());
+    }
+    for (const auto& r : report.rejected)
+        std::fprintf(stderr, "rejected %s%s%s: %s\n", r.where.c_str(), r.column.empty() ? "" : ", column ",
+                     r.column.c_str(), r.reason.c_str());
+    if (!report.rejected.empty() && !params.rejects_out.empty())
+        std::fprintf(stderr, "the rejected rows are in %s: fix them there and import that file\n",
+                     params.rejects_out.c_str());
     if (!report.outside_grid.empty()) {
         std::string ids;
         for (std::size_t i = 0; i < report.outside_grid.size() && i < 50; ++i) ids += " " + report.outside_grid[i];
@@ -106,13 +118,25 @@ int cmd_import(const std::string& db, geo::ImportParams params) {
                      ids.c_str(), report.outside_grid.size() > 50 ? " …" : "");
     }
     for (const auto& n : report.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
-    std::printf("imported %zu %s from %s into %s (%zu repaired, %zu outside grid, %zu duplicate credit codes)\n",
-                report.imported,
-                params.kind == geo::ImportKind::areas  ? "areas"
-                : params.kind == geo::ImportKind::orgs ? "organizations"
-                                                       : "instructors",
-                params.source.c_str(), db.c_str(), report.repaired.size(), report.outside_grid.size(),
-                report.duplicate_credit_codes.size());
+    if (params.kind != geo::ImportKind::orgs) {
+        std::printf("imported %zu %s from %s into %s (%zu repaired)\n", report.imported,
+                    params.kind == geo::ImportKind::areas ? "areas" : "instructors", params.source.c_str(), db.c_str(),
+                    report.repaired.size());
+        return 0;
+    }
+    // The change, as a table a planner reads, then one line of JSON for scripts.
+    std::printf("%s %s into %s: %zu rows read\n",
+                report.written ? "imported" : "dry run, nothing written:", params.source.c_str(), db.c_str(),
+                report.imported);
+    std::vector<std::vector<std::string>> rows = {
+        {"", "added 新增", "updated 变更", "unchanged 未变", "deregistered 注销"},
+        {"total 合计", std::to_string(report.total.added), std::to_string(report.total.updated),
+         std::to_string(report.total.unchanged), std::to_string(report.total.deregistered)}};
+    for (const auto& [street, c] : report.by_street)
+        rows.push_back(
+            {street, std::to_string(c.added), std::to_string(c.updated), "", std::to_string(c.deregistered)});
+    std::printf("%s", render_table(rows, {false, true, true, true, true}).c_str());
+    std::printf("rejected 不合格: %zu\n%s\n", report.rejected.size(), geo::summary_json(report).c_str());
     return 0;
 }
 
@@ -309,9 +333,19 @@ int run_cli(int argc, char** argv) {
     imp->add_option("source", source, "file to import (Shapefile, GeoJSON, GeoPackage, KML, CSV…)")->required();
     imp->add_option("--srs", srs, "source CRS when the file has none or a wrong one, e.g. EPSG:4547");
     imp->add_option("--encoding", encoding, "text encoding of a DBF without .cpg or of a CSV (GBK, UTF-8…)");
-    imp->add_option("--coords", coords, "gcj02: points come from a Chinese web map (Gaode, Tencent)")
-        ->check(CLI::IsMember({"gcj02"}));
-    imp->add_option("--layer", layer, "layer of a multi-layer source");
+    imp->add_option("--coords", coords, "gcj02: points from Gaode/Tencent maps; bd09: from Baidu Maps")
+        ->check(CLI::IsMember({"gcj02", "bd09"}));
+    imp->add_option("--layer,--sheet", layer, "layer of a multi-layer source; a spreadsheet's sheet");
+    std::vector<std::string> heading_map;
+    imp->add_option("--map", heading_map, "more column headings: 表头=field,… (e.g. 单位全称=name)")->delimiter(',');
+    bool dry_run = false, skip_bad = false;
+    std::string missing, rejects;
+    imp->add_flag("--dry-run", dry_run, "print the change, write nothing");
+    imp->add_option("--missing", missing,
+                    "deregister: organizations absent from this complete extract are marked deregistered")
+        ->check(CLI::IsMember({"deregister", "keep"}));
+    imp->add_flag("--skip-bad", skip_bad, "import the good rows, list the bad ones (else nothing is imported)");
+    imp->add_option("--rejects", rejects, "with --skip-bad: write the bad rows to this CSV (fix, then import it)");
 
     auto* cov = app.add_subcommand("coverage", "coverage rates per area of a level");
     cov->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
@@ -416,7 +450,19 @@ int run_cli(int argc, char** argv) {
             p.srs = srs;
             p.encoding = encoding;
             p.gcj02 = coords == "gcj02";
+            p.bd09 = coords == "bd09";
             p.layer = layer;
+            for (const auto& m : heading_map) {
+                auto eq = m.find('=');
+                if (eq == std::string::npos || eq == 0 || eq + 1 == m.size())
+                    throw geo::invalid_argument("--map takes 表头=field, not '" + m + "'");
+                p.map.emplace_back(m.substr(0, eq), m.substr(eq + 1));
+            }
+            p.dry_run = dry_run;
+            p.missing_deregister = missing == "deregister";
+            p.skip_bad = skip_bad;
+            p.rejects_out = rejects;
+            if (!rejects.empty() && !skip_bad) throw geo::invalid_argument("--rejects goes with --skip-bad");
             return cmd_import(db, p);
         }
         if (*exp) {

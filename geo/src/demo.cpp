@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
@@ -18,17 +19,6 @@
 namespace covermap::geo {
 
 using namespace detail;
-
-char credit_code_check(std::string_view first17) {
-    static constexpr std::string_view charset = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    static constexpr int weights[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
-    int sum = 0;
-    for (std::size_t i = 0; i < 17 && i < first17.size(); ++i) {
-        auto v = charset.find(first17[i]);
-        sum += static_cast<int>(v == std::string_view::npos ? 0 : v) * weights[i];
-    }
-    return charset[(31 - sum % 31) % 31];
-}
 
 namespace {
 

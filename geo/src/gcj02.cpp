@@ -54,4 +54,14 @@ Point gcj02_to_wgs84(Point gcj) {
     return w;
 }
 
+Point bd09_to_gcj02(Point bd) {
+    constexpr double k = M_PI * 3000.0 / 180.0;
+    double x = bd.x - 0.0065, y = bd.y - 0.006;
+    double z = std::sqrt(x * x + y * y) - 0.00002 * std::sin(y * k);
+    double theta = std::atan2(y, x) - 0.000003 * std::cos(x * k);
+    return {z * std::cos(theta), z * std::sin(theta)};
+}
+
+Point bd09_to_wgs84(Point bd) { return gcj02_to_wgs84(bd09_to_gcj02(bd)); }
+
 }  // namespace covermap::geo

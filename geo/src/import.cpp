@@ -4,9 +4,13 @@
 #include <charconv>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
+#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/gcj02.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -57,11 +61,65 @@ bool file_is_utf8(const std::string& path) {
 }
 
 // One source being read: names the file and the current row in every error.
+// The column headings each field is read from: the contract name, the 10-byte shapefile
+// alias, and the headings Chinese registry extracts use (market regulation for enterprises,
+// civil affairs for social organizations) and district ledgers (台账).
+const std::vector<std::pair<std::string, std::vector<std::string>>>& known_headings() {
+    static const std::vector<std::pair<std::string, std::vector<std::string>>> h = {
+        {"id", {"id", "编号", "组织编号", "登记编号", "注册号", "档案号"}},
+        {"name", {"name", "企业名称", "单位名称", "组织名称", "社会组织名称", "机构名称", "名称"}},
+        {"kind", {"kind", "组织类型", "企业类型", "单位类型", "组织类别", "类型"}},
+        {"credit_code", {"credit_code", "cred_code", "统一社会信用代码", "社会信用代码", "信用代码"}},
+        {"industry", {"industry", "所属行业", "行业门类", "行业类别", "行业"}},
+        {"employees", {"employees", "从业人员", "从业人员数", "从业人数", "职工人数", "员工人数"}},
+        {"party_members", {"party_members", "party_mbr", "正式党员数", "党员人数", "党员数", "正式党员"}},
+        {"status", {"status", "登记状态", "经营状态", "状态"}},
+        {"above_scale", {"above_scale", "above_scl", "是否规模以上", "规模以上"}},
+        {"address", {"address", "住所", "地址", "经营场所", "注册地址", "办公地址"}},
+        {"lon", {"lon", "lng", "longitude", "x", "经度"}},
+        {"lat", {"lat", "latitude", "y", "纬度"}},
+        {"branch_id", {"branch_id"}},
+        {"instructor_id", {"instructor_id", "instr_id", "党建指导员编号", "指导员编号"}},
+        {"person_in_charge", {"person_in_charge", "person", "出资人", "负责人", "法定代表人", "法人代表"}},
+        {"phone", {"phone", "联系电话", "电话", "手机"}},
+        {"no_branch_reason", {"no_branch_reason", "no_br_rsn", "未建党组织原因", "未建原因"}},
+        {"measure", {"measure", "一企一策", "一社一策", "工作措施", "措施"}},
+        {"capacity", {"capacity", "最多联系组织数", "联系上限"}},
+        {"industries", {"industries", "擅长行业"}},
+        {"unit", {"unit", "派出单位编码", "派出单位"}},
+        {"code", {"code", "区划编码", "编码", "代码"}},
+        {"parent_code", {"parent_code", "parent_cd", "上级编码"}},
+        {"level", {"level", "层级"}},
+    };
+    return h;
+}
+
+// A heading as compared: blanks, full-width blanks, '*' and ASCII case ignored.
+std::string normal_heading(std::string s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s.compare(i, 3, "\xE3\x80\x80") == 0) {  // U+3000
+            i += 2;
+            continue;
+        }
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '*' || c == '\r' || c == '\n') continue;
+        out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return out;
+}
+
+bool is_spreadsheet(const std::string& path) {
+    return ends_with_ci(path, ".xlsx") || ends_with_ci(path, ".xls") || ends_with_ci(path, ".ods");
+}
+
+// One source being read: names the file and the current row in every error.
 class Reader {
 public:
     Reader(const ImportParams& p) : p_(p) {
         ensure_gdal();
         csv_ = ends_with_ci(p.source, ".csv");
+        tabular_ = csv_ || is_spreadsheet(p.source);
         char** options = nullptr;
         std::string encoding = p.encoding.empty() ? "" : cpl_encoding(p.encoding);
         if (encoding.empty() && csv_ && !file_is_utf8(p.source)) {
@@ -71,10 +129,17 @@ public:
         GDALDriverH driver = GDALIdentifyDriverEx(p.source.c_str(), GDAL_OF_VECTOR, nullptr, nullptr);
         bool shapefile = driver && std::string(GDALGetDriverShortName(driver)) == "ESRI Shapefile";
         if (csv_) {
+            // Every cell as text and no header taken for granted: the heading row is found below.
             options = CSLSetNameValue(options, "AUTODETECT_TYPE", "NO");
             options = CSLSetNameValue(options, "KEEP_GEOM_COLUMNS", "YES");
             options = CSLSetNameValue(options, "EMPTY_STRING_AS_NULL", "YES");
+            options = CSLSetNameValue(options, "HEADERS", "NO");
         }
+        if (tabular_ && !csv_)
+            for (const char* drv : {"XLSX", "ODS", "XLS"}) {
+                CPLSetThreadLocalConfigOption((std::string("OGR_") + drv + "_HEADERS").c_str(), "DISABLE");
+                CPLSetThreadLocalConfigOption((std::string("OGR_") + drv + "_FIELD_TYPES").c_str(), "STRING");
+            }
         if (shapefile && !encoding.empty()) {
             options = CSLSetNameValue(options, "ENCODING", encoding.c_str());
         } else if (!encoding.empty() && encoding != "UTF-8") {
@@ -91,7 +156,14 @@ public:
             fail("", std::string("cannot open: ") +
                          (CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "not a format OGR reads"));
         layer_ = p.layer.empty() ? ds_->GetLayer(0) : ds_->GetLayerByName(p.layer.c_str());
-        if (!layer_) fail("", p.layer.empty() ? "has no layer" : "has no layer named '" + p.layer + "'");
+        if (!layer_) {
+            std::string names;
+            for (int i = 0; i < ds_->GetLayerCount(); ++i)
+                names += (i ? ", " : "") + std::string(ds_->GetLayer(i)->GetName());
+            fail("", p.layer.empty() ? "has no layer"
+                                     : "has no layer or sheet named '" + p.layer + "' (it has: " + names + ")");
+        }
+        find_headings();
         setup_crs();
     }
 
@@ -100,31 +172,60 @@ public:
     }
 
     std::string where(const OGRFeature& f) const {
-        // OGR's CSV FIDs count data rows from 1: the file line is one more (the header).
-        return csv_ ? "line " + std::to_string(f.GetFID() + 1) : "feature " + std::to_string(f.GetFID());
+        // Tabular sources: the row as a spreadsheet program numbers it (heading rows included).
+        return tabular_ ? "line " + std::to_string(line_) : "feature " + std::to_string(f.GetFID());
+    }
+
+    /// The next data row (after the heading, skipping blank rows), or null at the end.
+    FeaturePtr next() {
+        while (auto f = own(layer_->GetNextFeature())) {
+            ++line_;
+            if (tabular_ && line_ <= heading_line_) continue;
+            if (tabular_) {
+                bool blank = true;
+                for (int i = 0; i < f->GetFieldCount() && blank; ++i) blank = text(*f, i).empty();
+                if (blank) continue;
+            }
+            return f;
+        }
+        return own(nullptr);
+    }
+
+    /// Back to the first data row.
+    void rewind() {
+        layer_->ResetReading();
+        line_ = 0;
     }
 
     OGRLayer* layer() { return layer_; }
     bool csv() const { return csv_; }
     const std::string& detected_encoding() const { return detected_; }
+    const std::vector<std::string>& headings() const { return headings_; }
 
-    // A column by its contract name or its 10-byte shapefile alias (party_mbr…).
+    /// The column a field is read from (its name, an alias, a registry heading, or --map), or −1.
     int field(const char* name, bool required) const {
-        static const std::map<std::string, std::string> alias = {{"credit_code", "cred_code"},
-                                                                 {"party_members", "party_mbr"},
-                                                                 {"above_scale", "above_scl"},
-                                                                 {"instructor_id", "instr_id"},
-                                                                 {"parent_code", "parent_cd"}};
-        int i = layer_->GetLayerDefn()->GetFieldIndex(name);
-        if (auto a = alias.find(name); i < 0 && a != alias.end())
-            i = layer_->GetLayerDefn()->GetFieldIndex(a->second.c_str());
-        if (i < 0 && required) fail("", std::string("missing required column '") + name + "'");
-        return i;
-    }
-    int field_any(std::initializer_list<const char*> names) const {
-        for (auto* n : names)
-            if (int i = layer_->GetLayerDefn()->GetFieldIndex(n); i >= 0) return i;
+        for (const auto& [heading, target] : p_.map)
+            if (target == name)
+                for (std::size_t i = 0; i < headings_.size(); ++i)
+                    if (normal_heading(headings_[i]) == normal_heading(heading)) return mark(static_cast<int>(i));
+        for (const auto& [field_name, aliases] : known_headings()) {
+            if (field_name != name) continue;
+            for (const auto& alias : aliases)
+                for (std::size_t i = 0; i < headings_.size(); ++i)
+                    if (normal_heading(headings_[i]) == normal_heading(alias)) return mark(static_cast<int>(i));
+        }
+        if (required)
+            fail("", std::string("missing required column '") + name + "' (or a heading such as " + example(name) +
+                         "; --map 表头=" + name + " names another)");
         return -1;
+    }
+
+    /// Headings no field was read from (after every field() call).
+    std::vector<std::string> unused_headings() const {
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < headings_.size(); ++i)
+            if (!used_.count(static_cast<int>(i)) && !headings_[i].empty()) out.push_back(headings_[i]);
+        return out;
     }
 
     std::string text(const OGRFeature& f, int i) const {
@@ -215,11 +316,21 @@ public:
             fail(where(f), "coordinates (" + std::to_string(p.x) + ", " + std::to_string(p.y) +
                                ") are not longitude/latitude after reprojection: wrong CRS? pass --srs EPSG:n");
         if (p_.gcj02) p = gcj02_to_wgs84(p);
+        if (p_.bd09) p = bd09_to_wgs84(p);
         return p;
     }
 
+    bool has_coordinates(const OGRFeature& f) const {
+        if (tabular_) return x_ >= 0 && y_ >= 0 && !text(f, x_).empty() && !text(f, y_).empty();
+        return f.GetGeometryRef() && !f.GetGeometryRef()->IsEmpty();
+    }
+
     Point point(const OGRFeature& f) const {
-        if (csv_ && x_ >= 0 && y_ >= 0) return to_store({number(f, x_, "longitude"), number(f, y_, "latitude")}, f);
+        if (tabular_) {
+            if (x_ < 0 || y_ < 0)
+                fail(where(f), "no coordinates: no lon/lat (经度/纬度) columns and no address to place it by");
+            return to_store({number(f, x_, "longitude"), number(f, y_, "latitude")}, f);
+        }
         const OGRGeometry* g = f.GetGeometryRef();
         if (!g || g->IsEmpty()) fail(where(f), "no point geometry");
         auto type = wkbFlatten(g->getGeometryType());
@@ -252,6 +363,52 @@ public:
     }
 
 private:
+    int mark(int i) const {
+        used_.insert(i);
+        return i;
+    }
+
+    static std::string example(const char* name) {
+        for (const auto& [field_name, aliases] : known_headings())
+            if (field_name == name && aliases.size() > 1) return aliases[aliases.size() > 2 ? 2 : 1];
+        return name;
+    }
+
+    // Spreadsheets and CSVs often start with a title row ("银州区两新组织台账") above the
+    // headings: the heading row is the first of the first 15 rows naming two known fields.
+    void find_headings() {
+        if (!tabular_) {
+            for (int i = 0; i < layer_->GetLayerDefn()->GetFieldCount(); ++i)
+                headings_.push_back(layer_->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
+            return;
+        }
+        std::set<std::string> known;
+        for (const auto& [field_name, aliases] : known_headings())
+            for (const auto& a : aliases) known.insert(normal_heading(a));
+        for (const auto& [heading, target] : p_.map) known.insert(normal_heading(heading));
+        layer_->ResetReading();
+        int line = 0;
+        while (auto f = own(layer_->GetNextFeature())) {
+            if (++line > 15) break;
+            std::vector<std::string> cells;
+            int hits = 0;
+            for (int i = 0; i < f->GetFieldCount(); ++i) {
+                cells.push_back(text(*f, i));
+                hits += known.count(normal_heading(cells.back())) ? 1 : 0;
+            }
+            if (hits >= 2) {
+                headings_ = std::move(cells);
+                heading_line_ = line;
+                break;
+            }
+        }
+        if (heading_line_ == 0)
+            fail("",
+                 "no heading row in the first 15 rows: expected headings such as id, name or 企业名称, "
+                 "统一社会信用代码 (--map 表头=field names others)");
+        rewind();
+    }
+
     void setup_crs() {
         OGRSpatialReference src;
         if (!p_.srs.empty()) {
@@ -263,16 +420,15 @@ private:
         } else if (const OGRSpatialReference* s = layer_->GetSpatialRef()) {
             src = *s;
             src.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-        } else if (csv_) {
+        } else if (tabular_) {
             src = cgcs2000();  // lon/lat columns: CGCS2000 (WGS84 differs by centimetres)
         } else {
             fail("", "no CRS (a shapefile without .prj?): pass --srs EPSG:n");
         }
-        if (csv_) {
-            x_ = field_any({"lon", "lng", "longitude", "x"});
-            y_ = field_any({"lat", "latitude", "y"});
-            if ((x_ < 0 || y_ < 0) && layer_->GetGeomType() == wkbNone)
-                fail("", "missing coordinate columns 'lon,lat' (or 'x,y')");
+        if (tabular_) {
+            // Without coordinates a row is placed by its address (import_into), if it has one.
+            x_ = field("lon", false);
+            y_ = field("lat", false);
         }
         if (!src.IsSame(&cgcs2000())) {
             transform_.reset(OGRCreateCoordinateTransformation(&src, &cgcs2000()));
@@ -282,6 +438,11 @@ private:
 
     const ImportParams& p_;
     bool csv_ = false;
+    bool tabular_ = false;  // CSV or spreadsheet: headings found in the rows
+    std::vector<std::string> headings_;
+    int heading_line_ = 0;
+    int line_ = 0;
+    mutable std::set<int> used_;
     DatasetPtr ds_;
     OGRLayer* layer_ = nullptr;
     std::string recode_from_;
@@ -308,10 +469,9 @@ void read_areas(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repo
     int code = r.field("code", true), name = r.field("name", true);
     int level = r.field("level", !p.level), parent = r.field("parent_code", false);
     std::set<std::string> codes;
-    OGRLayer* layer = r.layer();
-    layer->ResetReading();
+    r.rewind();
     CPLErrorReset();
-    while (auto f = own(layer->GetNextFeature())) {
+    while (auto f = r.next()) {
         Area a;
         a.code = r.required_text(*f, code, "code");
         a.name = r.required_text(*f, name, "name");
@@ -338,43 +498,141 @@ void read_areas(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repo
     r.check_read_errors();
 }
 
-void read_orgs(Reader& r, Dataset& d) {
-    int id = r.field("id", false), name = r.field("name", true), kind = r.field("kind", true);
-    int employees = r.field("employees", true), members = r.field("party_members", true);
-    int status = r.field("status", true);
+// Rows that cannot be used: kept out with where, column and why (--skip-bad), or all named
+// in one error (all or nothing).
+struct RowErrors {
+    const ImportParams& p;
+    ImportReport& report;
+    std::vector<std::vector<std::string>> rows;  // the bad rows' cells, for --rejects
+    void add(const format_error& e, const OGRFeature& f, const Reader& r) {
+        // The column: the field the problem names, as the source heads it.
+        std::string column;
+        for (const auto& [field_name, aliases] : known_headings())
+            if (e.problem.rfind(field_name + " ", 0) == 0 || e.problem.rfind("empty " + field_name, 0) == 0 ||
+                e.problem.rfind("duplicate " + field_name, 0) == 0) {
+                int i = r.field(field_name.c_str(), false);
+                column = i >= 0 ? r.headings()[static_cast<std::size_t>(i)] : field_name;
+                break;
+            }
+        report.rejected.push_back({e.where, column, e.problem});
+        std::vector<std::string> cells;
+        for (int i = 0; i < f.GetFieldCount(); ++i) cells.push_back(r.text(f, i));
+        cells.push_back(e.where + ": " + e.problem);
+        rows.push_back(std::move(cells));
+    }
+    void finish(const Reader& r) {
+        if (report.rejected.empty()) return;
+        if (!p.skip_bad) {
+            // One line, as every error: the row, or each row (the first 20).
+            if (report.rejected.size() == 1)
+                throw format_error(p.source, report.rejected[0].where, report.rejected[0].reason);
+            std::string msg = std::to_string(report.rejected.size()) +
+                              " bad rows, nothing imported (--skip-bad imports the others): ";
+            for (std::size_t i = 0; i < report.rejected.size() && i < 20; ++i)
+                msg += (i ? "; " : "") + report.rejected[i].where + ": " + report.rejected[i].reason;
+            if (report.rejected.size() > 20) msg += "; …";
+            throw format_error(p.source, "", msg);
+        }
+        if (!p.rejects_out.empty()) write_rejects(r);
+    }
+    // The bad rows with the original headings and a reason column, UTF-8 with a BOM so that
+    // spreadsheet programs read the Chinese right; fixed, the file imports as it is.
+    void write_rejects(const Reader& r) const {
+        VSILFILE* out = VSIFOpenL(p.rejects_out.c_str(), "wb");
+        if (!out) throw invalid_argument("cannot write " + p.rejects_out);
+        auto line = [&](const std::vector<std::string>& cells) {
+            std::string l;
+            for (std::size_t i = 0; i < cells.size(); ++i) {
+                std::string c = cells[i];
+                bool quote = c.find_first_of(",\"\n") != std::string::npos;
+                std::string q;
+                for (char ch : c) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+                l += (i ? "," : "") + (quote ? "\"" + q + "\"" : q);
+            }
+            l += "\r\n";
+            VSIFWriteL(l.data(), 1, l.size(), out);
+        };
+        VSIFWriteL("\xEF\xBB\xBF", 1, 3, out);
+        auto head = r.headings();
+        head.push_back("错误原因 reason");
+        line(head);
+        for (const auto& row : rows) line(row);
+        VSIFCloseL(out);
+    }
+};
+
+void read_orgs(Reader& r, const ImportParams& p, Dataset& d, ImportReport& report) {
+    int id = r.field("id", false), name = r.field("name", true), kind = r.field("kind", false);
+    int employees = r.field("employees", false), members = r.field("party_members", false);
+    int status = r.field("status", false);
     int credit = r.field("credit_code", false), industry = r.field("industry", false);
     int above = r.field("above_scale", false), branch = r.field("branch_id", false);
-    int instructor = r.field("instructor_id", false);
+    int instructor = r.field("instructor_id", false), address = r.field("address", false);
+    int person = r.field("person_in_charge", false), phone = r.field("phone", false);
+    int reason = r.field("no_branch_reason", false), measure = r.field("measure", false);
     if (id < 0 && credit < 0) r.fail("", "missing column 'id' (or 'credit_code', which then serves as the id)");
+    if (id < 0) report.notes.push_back("no id column: the credit code is the id");
+    if (employees < 0) report.notes.push_back("no employees column: taken as 0");
+    if (members < 0) report.notes.push_back("no party_members column: taken as 0");
+    if (status < 0) report.notes.push_back("no status column: every organization taken as operating");
+    report.unknown_columns = r.unused_headings();
     std::set<Id> ids;
-    OGRLayer* layer = r.layer();
-    layer->ResetReading();
+    RowErrors errors{p, report, {}};
+    r.rewind();
     CPLErrorReset();
-    while (auto f = own(layer->GetNextFeature())) {
-        Organization o;
-        o.id = r.key(*f, id >= 0 ? id : credit, id >= 0 ? "id" : "credit_code");
-        if (!ids.insert(o.id).second) r.fail(r.where(*f), "duplicate id " + o.id);
-        o.name = r.required_text(*f, name, "name");
-        auto k = parse_org_kind(r.text(*f, kind));
-        if (!k) r.fail(r.where(*f), "kind '" + r.text(*f, kind) + "' is not enterprise or social");
-        o.kind = *k;
-        o.credit_code = r.text(*f, credit);
-        o.industry = r.text(*f, industry);
-        // Bounds a real organization stays far within (the largest employers have ~10^6).
-        o.employees = r.count(*f, employees, "employees", 0, 100'000'000);
-        o.party_members = r.count(*f, members, "party_members", 0, 10'000'000);
-        auto st = parse_org_status(r.text(*f, status));
-        if (!st) r.fail(r.where(*f), "status '" + r.text(*f, status) + "' is not operating, suspended or deregistered");
-        o.status = *st;
-        if (auto s = r.text(*f, above); !s.empty() && !parse_bool(s, &o.above_scale))
-            r.fail(r.where(*f), "above_scale '" + s + "' is not a boolean");
-        if (auto b = r.integer(*f, branch, "branch_id")) o.branch_id = *b;
-        if (instructor >= 0 && !r.text(*f, instructor).empty())
-            o.instructor_id = r.key(*f, instructor, "instructor_id");
-        o.location = r.point(*f);
-        d.orgs.push_back(std::move(o));
+    while (auto f = r.next()) {
+        try {
+            Organization o;
+            o.id = r.key(*f, id >= 0 ? id : credit, id >= 0 ? "id" : "credit_code");
+            if (!ids.insert(o.id).second) r.fail(r.where(*f), "duplicate id " + o.id);
+            o.name = r.required_text(*f, name, "name");
+            o.credit_code = r.text(*f, credit);
+            if (kind >= 0) {
+                auto k = parse_org_kind(r.text(*f, kind));
+                if (!k) r.fail(r.where(*f), "kind '" + r.text(*f, kind) + "' is not enterprise or social");
+                o.kind = *k;
+            } else if (!o.credit_code.empty() && (o.credit_code[0] == '9' || o.credit_code[0] == '5')) {
+                // The credit code's first character is the registering authority: 9 market
+                // regulation (enterprises), 5 civil affairs (social organizations).
+                o.kind = o.credit_code[0] == '9' ? OrgKind::enterprise : OrgKind::social;
+            } else {
+                r.fail(r.where(*f),
+                       "no kind column, and no credit code starting 9 or 5 to tell enterprise from social");
+            }
+            o.industry = r.text(*f, industry);
+            // Bounds a real organization stays far within (the largest employers have ~10^6).
+            o.employees = r.count(*f, employees, "employees", 0, 100'000'000);
+            o.party_members = r.count(*f, members, "party_members", 0, 10'000'000);
+            if (status >= 0) {
+                auto st = parse_org_status(r.text(*f, status));
+                if (!st)
+                    r.fail(r.where(*f), "status '" + r.text(*f, status) +
+                                            "' is not operating/存续/在营, suspended/停业 or deregistered/注销");
+                o.status = *st;
+            }
+            if (auto s = r.text(*f, above); !s.empty() && !parse_bool(s, &o.above_scale))
+                r.fail(r.where(*f), "above_scale '" + s + "' is not a boolean");
+            if (auto b = r.integer(*f, branch, "branch_id")) o.branch_id = *b;
+            if (instructor >= 0 && !r.text(*f, instructor).empty())
+                o.instructor_id = r.key(*f, instructor, "instructor_id");
+            o.address = r.text(*f, address);
+            o.person_in_charge = r.text(*f, person);
+            o.phone = r.text(*f, phone);
+            o.no_branch_reason = r.text(*f, reason);
+            o.measure = r.text(*f, measure);
+            if (r.has_coordinates(*f))
+                o.location = r.point(*f);
+            else if (!o.address.empty())
+                o.location_precision = "unplaced";  // placed by its address in import_into
+            else
+                o.location = r.point(*f);  // fails: no coordinates, no address
+            d.orgs.push_back(std::move(o));
+        } catch (const format_error& e) {
+            errors.add(e, *f, r);
+        }
     }
     r.check_read_errors();
+    errors.finish(r);
 }
 
 void read_instructors(Reader& r, Dataset& d) {
@@ -382,10 +640,9 @@ void read_instructors(Reader& r, Dataset& d) {
     int capacity = r.field("capacity", false), industries = r.field("industries", false);
     int unit = r.field("unit", false);
     std::set<Id> ids;
-    OGRLayer* layer = r.layer();
-    layer->ResetReading();
+    r.rewind();
     CPLErrorReset();
-    while (auto f = own(layer->GetNextFeature())) {
+    while (auto f = r.next()) {
         Instructor in;
         in.id = r.key(*f, id, "id");
         if (!ids.insert(in.id).second) r.fail(r.where(*f), "duplicate id " + in.id);
@@ -397,6 +654,207 @@ void read_instructors(Reader& r, Dataset& d) {
         d.instructors.push_back(std::move(in));
     }
     r.check_read_errors();
+}
+
+}  // namespace
+
+namespace {
+
+bool same_record(const Organization& a, const Organization& b) {
+    return a.name == b.name && a.kind == b.kind && a.credit_code == b.credit_code && a.industry == b.industry &&
+           a.employees == b.employees && a.party_members == b.party_members && a.status == b.status &&
+           a.above_scale == b.above_scale && std::fabs(a.location.x - b.location.x) < 1e-9 &&
+           std::fabs(a.location.y - b.location.y) < 1e-9 && a.address == b.address &&
+           a.person_in_charge == b.person_in_charge && a.phone == b.phone && a.no_branch_reason == b.no_branch_reason &&
+           a.measure == b.measure && a.location_precision == b.location_precision;
+}
+
+nlohmann::json record_json(const Organization& o) {
+    return {{"name", o.name},
+            {"status", std::string(to_string(o.status))},
+            {"employees", o.employees},
+            {"party_members", o.party_members},
+            {"credit_code", o.credit_code},
+            {"industry", o.industry},
+            {"lon", o.location.x},
+            {"lat", o.location.y},
+            {"version", o.version}};
+}
+
+// Rows with an address and no coordinates, placed offline: the longest area name found in
+// the address, most specific level first (community, street, district; parks too), at a point
+// inside that area; location_precision says which level it came from. Rows matching nothing
+// are left out and named.
+void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, ImportReport& report) {
+    struct Named {
+        const Area* area;
+        int rank;  // community 0, park 1, street 2, district 3
+    };
+    std::vector<Named> named;
+    for (const auto& a : areas.areas) {
+        int rank = a.level == Level::community  ? 0
+                   : a.level == Level::park     ? 1
+                   : a.level == Level::street   ? 2
+                   : a.level == Level::district ? 3
+                                                : -1;
+        if (rank >= 0 && a.name.size() >= 6) named.push_back({&a, rank});  // two characters at least
+    }
+    std::map<std::string, const Area*> by_code;
+    for (const auto& a : areas.areas) by_code[a.code] = &a;
+    std::vector<Organization> kept;
+    for (auto& o : orgs) {
+        if (o.location_precision != "unplaced") {
+            kept.push_back(std::move(o));
+            continue;
+        }
+        const Named* best = nullptr;
+        for (const auto& n : named) {
+            if (o.address.find(n.area->name) == std::string::npos) continue;
+            // A community's match must sit in a street or district the address also names, if any.
+            if (!best || n.rank < best->rank || (n.rank == best->rank && n.area->name.size() > best->area->name.size()))
+                best = &n;
+        }
+        if (!best || best->area->shape.empty()) {
+            report.rejected.push_back({"id " + o.id, "address", "address '" + o.address + "' matches no area name"});
+            continue;
+        }
+        o.location = interior_point(best->area->shape);
+        o.location_precision = best->rank == 0   ? "community"
+                               : best->rank == 1 ? "street"
+                               : best->rank == 2 ? "street"
+                                                 : "district";
+        kept.push_back(std::move(o));
+    }
+    orgs = std::move(kept);
+}
+
+}  // namespace
+
+std::string summary_json(const ImportReport& r) {
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [street, c] : r.by_street)
+        by[street] = {{"added", c.added}, {"updated", c.updated}, {"deregistered", c.deregistered}};
+    return nlohmann::json{{"imported", r.imported},
+                          {"added", r.total.added},
+                          {"updated", r.total.updated},
+                          {"unchanged", r.total.unchanged},
+                          {"deregistered", r.total.deregistered},
+                          {"rejected", r.rejected.size()},
+                          {"invalid_credit_codes", r.invalid_credit_codes.size()},
+                          {"duplicate_credit_codes", r.duplicate_credit_codes.size()},
+                          {"written", r.written},
+                          {"by_street", by}}
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+namespace {
+
+void upsert_orgs(Store& store, const ImportParams& params, const std::string& who, const Dataset& existing,
+                 Dataset& incoming, ImportReport& report) {
+    place_by_address(existing, incoming.orgs, report);
+    if (!report.rejected.empty() && !params.skip_bad)
+        throw format_error(params.source, report.rejected.front().where, report.rejected.front().reason);
+    // Credit codes: checked (GB 32100-2015) and kept; bad and duplicate ones are flagged.
+    std::map<std::string, std::vector<Id>> by_code;
+    std::set<Id> incoming_ids;
+    for (const auto& o : incoming.orgs) incoming_ids.insert(o.id);
+    for (const auto& o : existing.orgs)
+        if (!o.credit_code.empty() && !incoming_ids.count(o.id)) by_code[o.credit_code].push_back(o.id);
+    for (const auto& o : incoming.orgs) {
+        if (o.credit_code.empty()) continue;
+        by_code[o.credit_code].push_back(o.id);
+        if (auto why = credit_code_problem(o.credit_code))
+            report.invalid_credit_codes.push_back(o.id + ": " + o.credit_code + ": " + *why);
+    }
+    for (const auto& [code, owners] : by_code) {
+        if (owners.size() < 2) continue;
+        std::string line = code + ": ids";
+        for (const auto& id : owners) line += " " + id;
+        report.duplicate_credit_codes.push_back(line);
+    }
+    // The upsert: by id; branch, instructor and version kept; a change bumps the version.
+    std::map<Id, const Organization*> incoming_by_id;
+    for (const auto& o : incoming.orgs) incoming_by_id[o.id] = &o;
+    std::vector<Organization> result;
+    std::vector<AuditEntry> audit;
+    auto now = iso8601_utc_now();
+    std::vector<std::pair<Point, int>> changed;  // location, 0 added 1 updated 2 deregistered
+    std::set<Id> seen;
+    for (const auto& old : existing.orgs) {
+        seen.insert(old.id);
+        auto it = incoming_by_id.find(old.id);
+        if (it == incoming_by_id.end()) {
+            Organization o = old;
+            if (params.missing_deregister && o.status != OrgStatus::deregistered) {
+                o.status = OrgStatus::deregistered;
+                ++o.version;
+                ++report.total.deregistered;
+                changed.push_back({o.location, 2});
+                audit.push_back({now, who, "import_deregister", o.id, record_json(old).dump(), record_json(o).dump()});
+            }
+            result.push_back(std::move(o));
+            continue;
+        }
+        Organization o = *it->second;
+        o.branch_id = old.branch_id;
+        if (!o.instructor_id) o.instructor_id = old.instructor_id;  // a sheet without the column keeps it
+        o.version = old.version;
+        if (o.no_branch_reason.empty()) o.no_branch_reason = old.no_branch_reason;  // the planners' ledger stays
+        if (o.measure.empty()) o.measure = old.measure;
+        if (same_record(o, old)) {
+            ++report.total.unchanged;
+        } else {
+            ++o.version;
+            ++report.total.updated;
+            changed.push_back({o.location, 1});
+            audit.push_back({now, who, "import_update", o.id, record_json(old).dump(), record_json(o).dump()});
+        }
+        result.push_back(std::move(o));
+    }
+    for (const auto& o : incoming.orgs)
+        if (!seen.count(o.id)) {
+            ++report.total.added;
+            changed.push_back({o.location, 0});
+            result.push_back(o);
+        }
+    report.imported = incoming.orgs.size();
+    // Per street, by where each changed organization is.
+    std::vector<const MultiPolygon*> streets;
+    std::vector<const Area*> street_areas;
+    std::vector<const MultiPolygon*> grids;
+    for (const auto& a : existing.areas) {
+        if (a.level == Level::street) {
+            streets.push_back(&a.shape);
+            street_areas.push_back(&a);
+        }
+        if (a.level == Level::grid) grids.push_back(&a.shape);
+    }
+    if (!streets.empty()) {
+        std::vector<Point> pts;
+        for (const auto& c : changed) pts.push_back(c.first);
+        auto hits = locate_points(streets, pts);
+        for (std::size_t i = 0; i < hits.size(); ++i) {
+            std::string key = hits[i] < 0 ? "(no street)"
+                                          : street_areas[static_cast<std::size_t>(hits[i])]->name + " (" +
+                                                street_areas[static_cast<std::size_t>(hits[i])]->code + ")";
+            auto& c = report.by_street[key];
+            (changed[i].second == 0 ? c.added : changed[i].second == 1 ? c.updated : c.deregistered)++;
+        }
+    }
+    if (grids.empty()) {
+        report.notes.push_back("the store has no grid cells yet: organizations not checked against them");
+    } else {
+        std::vector<Point> pts;
+        for (const auto& o : incoming.orgs) pts.push_back(o.location);
+        auto hits = locate_points(grids, pts);
+        for (std::size_t i = 0; i < hits.size(); ++i)
+            if (hits[i] < 0) report.outside_grid.push_back(incoming.orgs[i].id);
+    }
+    if (params.dry_run) return;
+    nlohmann::json summary = nlohmann::json::parse(summary_json(report));
+    audit.push_back({now, who, "import", "", "", summary.dump()});
+    store.replace_orgs(result, audit);
+    report.written = true;
 }
 
 }  // namespace
@@ -415,7 +873,7 @@ Dataset read_source(const ImportParams& params, ImportReport& report) {
             read_areas(r, params, d, report);
             break;
         case ImportKind::orgs:
-            read_orgs(r, d);
+            read_orgs(r, params, d, report);
             break;
         case ImportKind::instructors:
             read_instructors(r, d);
@@ -424,7 +882,7 @@ Dataset read_source(const ImportParams& params, ImportReport& report) {
     return d;
 }
 
-ImportReport import_into(Store& store, const ImportParams& params) {
+ImportReport import_into(Store& store, const ImportParams& params, const std::string& who) {
     ImportReport report;
     Dataset incoming = read_source(params, report);
     Dataset existing = store.load();
@@ -439,38 +897,9 @@ ImportReport import_into(Store& store, const ImportParams& params) {
             report.imported = incoming.areas.size();
             break;
         }
-        case ImportKind::orgs: {
-            std::set<Id> ids;
-            for (const auto& o : existing.orgs) ids.insert(o.id);
-            std::map<std::string, std::vector<Id>> by_code;
-            for (const auto& o : existing.orgs)
-                if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
-            for (const auto& o : incoming.orgs) {
-                if (ids.count(o.id))
-                    throw format_error(params.source, "id " + o.id, "organization already in the store");
-                if (!o.credit_code.empty()) by_code[o.credit_code].push_back(o.id);
-            }
-            for (const auto& [code, owners] : by_code) {
-                if (owners.size() < 2) continue;
-                std::string line = code + ": ids";
-                for (const auto& id : owners) line += " " + id;
-                report.duplicate_credit_codes.push_back(line);
-            }
-            std::vector<const MultiPolygon*> grids;
-            for (const auto& a : existing.areas)
-                if (a.level == Level::grid) grids.push_back(&a.shape);
-            if (grids.empty()) {
-                report.notes.push_back("the store has no grid cells yet: organizations not checked against them");
-            } else {
-                std::vector<Point> pts;
-                for (const auto& o : incoming.orgs) pts.push_back(o.location);
-                auto hits = locate_points(grids, pts);
-                for (std::size_t i = 0; i < hits.size(); ++i)
-                    if (hits[i] < 0) report.outside_grid.push_back(incoming.orgs[i].id);
-            }
-            report.imported = incoming.orgs.size();
-            break;
-        }
+        case ImportKind::orgs:
+            upsert_orgs(store, params, who, existing, incoming, report);
+            return report;
         case ImportKind::instructors: {
             std::set<Id> ids;
             for (const auto& in : existing.instructors) ids.insert(in.id);

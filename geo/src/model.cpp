@@ -81,16 +81,31 @@ std::optional<Level> parse_level(std::string_view s) {
     return std::nullopt;
 }
 
+namespace {
+bool has(std::string_view s, std::string_view word) { return s.find(word) != std::string_view::npos; }
+}  // namespace
+
+// Registry words as the registries write them ("有限责任公司（自然人投资或控股）", "民办非企业单位").
 std::optional<OrgKind> parse_org_kind(std::string_view s) {
-    if (s == "enterprise" || s == "企业" || s == "非公企业") return OrgKind::enterprise;
-    if (s == "social" || s == "社会组织") return OrgKind::social;
+    if (s == "enterprise") return OrgKind::enterprise;
+    if (s == "social") return OrgKind::social;
+    for (auto w : {"社会组织", "社会团体", "社团", "民办非企业", "社会服务机构", "基金会"})
+        if (has(s, w)) return OrgKind::social;
+    for (auto w : {"企业", "公司", "合伙", "个体", "个人独资", "农民专业合作社"})
+        if (has(s, w)) return OrgKind::enterprise;
     return std::nullopt;
 }
 
+// The registries' status words: 存续/在营/在业/开业/在册 operating; 停业/歇业 suspended;
+// 注销/吊销 deregistered ("吊销，未注销" too: it may not operate).
 std::optional<OrgStatus> parse_org_status(std::string_view s) {
-    if (s == "operating" || s == "在营" || s == "存续") return OrgStatus::operating;
-    if (s == "suspended" || s == "停业" || s == "歇业") return OrgStatus::suspended;
-    if (s == "deregistered" || s == "注销" || s == "吊销") return OrgStatus::deregistered;
+    if (s == "operating") return OrgStatus::operating;
+    if (s == "suspended") return OrgStatus::suspended;
+    if (s == "deregistered") return OrgStatus::deregistered;
+    if (has(s, "注销") || has(s, "吊销")) return OrgStatus::deregistered;
+    if (has(s, "停业") || has(s, "歇业")) return OrgStatus::suspended;
+    for (auto w : {"存续", "在营", "在业", "开业", "在册", "正常"})
+        if (has(s, w)) return OrgStatus::operating;
     return std::nullopt;
 }
 

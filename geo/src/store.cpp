@@ -51,7 +51,13 @@ const std::vector<LayerSpec>& schema() {
           {"above_scale", OFTInteger},  // 0/1; a boolean subtype reads back wrong from a new PG table
           {"branch_id", OFTInteger64},
           {"instructor_id", OFTString},
-          {"version", OFTInteger64}}},
+          {"version", OFTInteger64},
+          {"address", OFTString},
+          {"person_in_charge", OFTString},
+          {"phone", OFTString},
+          {"no_branch_reason", OFTString},
+          {"measure", OFTString},
+          {"location_precision", OFTString}}},
         {"instructors",
          wkbPoint,
          {{"id", OFTString},
@@ -163,6 +169,7 @@ struct Store::Impl {
         for (const auto& spec : schema()) {
             if (OGRLayer* old = ds->GetLayerByName(spec.name)) {
                 migrate(old, spec);
+                add_missing_fields(ds->GetLayerByName(spec.name), spec);
                 continue;
             }
             create_layer(spec);
@@ -206,6 +213,17 @@ struct Store::Impl {
                 if (l->CreateField(&defn) != OGRERR_NONE)
                     throw store_error(std::string("cannot create field ") + f.name + ": " + CPLGetLastErrorMsg());
             }
+        }
+    }
+
+    // Fields a newer covermap added (the ledger): created empty in an older store.
+    void add_missing_fields(OGRLayer* l, const LayerSpec& spec) {
+        for (const auto& f : spec.fields) {
+            if (l->GetLayerDefn()->GetFieldIndex(f.name) >= 0) continue;
+            OGRFieldDefn defn(f.name, f.type);
+            if (l->CreateField(&defn) != OGRERR_NONE)
+                throw store_error(std::string("cannot add field ") + f.name + " to " + spec.name + ": " +
+                                  CPLGetLastErrorMsg());
         }
     }
 
@@ -317,6 +335,13 @@ struct Store::Impl {
                 else
                     f->SetFieldNull(fx["instructor_id"]);
                 f->SetField(fx["version"], static_cast<GIntBig>(o.version));
+                for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &o.address},
+                                           {"person_in_charge", &o.person_in_charge},
+                                           {"phone", &o.phone},
+                                           {"no_branch_reason", &o.no_branch_reason},
+                                           {"measure", &o.measure},
+                                           {"location_precision", &o.location_precision}})
+                    if (!value->empty()) f->SetField(fx[name], value->c_str());
                 f->SetGeometryDirectly(to_ogr(o.location).release());
                 create(l, *f);
             }
@@ -425,6 +450,12 @@ void Store::for_each_org(const std::function<void(const Organization&)>& visit) 
         o.instructor_id = opt_text(*f, fx["instructor_id"]);
         o.version = f->GetFieldAsInteger64(fx["version"]);
         o.location = point_of(*f);
+        o.address = str(*f, fx["address"]);
+        o.person_in_charge = str(*f, fx["person_in_charge"]);
+        o.phone = str(*f, fx["phone"]);
+        o.no_branch_reason = str(*f, fx["no_branch_reason"]);
+        o.measure = str(*f, fx["measure"]);
+        o.location_precision = str(*f, fx["location_precision"]);
         visit(o);
     }
 }
@@ -501,6 +532,90 @@ void Store::replace(const Dataset& d) {
         }
         impl_->write(d);
         impl_->indexes(true);  // a duplicate id fails here, and the whole replace rolls back
+    });
+}
+
+void Store::update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        l->SetAttributeFilter(("id = " + quoted(after.id)).c_str());
+        l->ResetReading();
+        auto f = own(l->GetNextFeature());
+        l->SetAttributeFilter(nullptr);
+        if (!f) throw conflict_error(conflict_error::Kind::missing, "no organization " + after.id + " in the store");
+        if (f->GetFieldAsInteger64(fx["version"]) != expected_version)
+            throw conflict_error(
+                conflict_error::Kind::stale_version,
+                "organization " + after.id + " is at version " + std::to_string(f->GetFieldAsInteger64(fx["version"])));
+        GIntBig fid = f->GetFID();
+        Dataset one;
+        one.orgs.push_back(after);
+        // Written through the same code as every row, then given the old FID.
+        auto g = make_feature(l->GetLayerDefn());
+        g->SetField(fx["id"], after.id.c_str());
+        g->SetField(fx["name"], after.name.c_str());
+        g->SetField(fx["kind"], std::string(to_string(after.kind)).c_str());
+        g->SetField(fx["credit_code"], after.credit_code.c_str());
+        g->SetField(fx["industry"], after.industry.c_str());
+        g->SetField(fx["employees"], after.employees);
+        g->SetField(fx["party_members"], after.party_members);
+        g->SetField(fx["status"], std::string(to_string(after.status)).c_str());
+        g->SetField(fx["above_scale"], after.above_scale ? 1 : 0);
+        if (after.branch_id)
+            g->SetField(fx["branch_id"], static_cast<GIntBig>(*after.branch_id));
+        else
+            g->SetFieldNull(fx["branch_id"]);
+        if (after.instructor_id)
+            g->SetField(fx["instructor_id"], after.instructor_id->c_str());
+        else
+            g->SetFieldNull(fx["instructor_id"]);
+        g->SetField(fx["version"], static_cast<GIntBig>(after.version));
+        for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &after.address},
+                                   {"person_in_charge", &after.person_in_charge},
+                                   {"phone", &after.phone},
+                                   {"no_branch_reason", &after.no_branch_reason},
+                                   {"measure", &after.measure},
+                                   {"location_precision", &after.location_precision}})
+            g->SetField(fx[name], value->c_str());
+        g->SetGeometryDirectly(to_ogr(after.location).release());
+        g->SetFID(fid);
+        if (l->SetFeature(g.get()) != OGRERR_NONE)
+            throw store_error("cannot update organization " + after.id + ": " + CPLGetLastErrorMsg());
+        OGRLayer* a = impl_->layer("audit");
+        Fields ax(a->GetLayerDefn());
+        auto e = make_feature(a->GetLayerDefn());
+        e->SetField(ax["time"], audit.time.c_str());
+        e->SetField(ax["token_name"], audit.token_name.c_str());
+        e->SetField(ax["action"], audit.action.c_str());
+        e->SetField(ax["org_id"], audit.org_id.c_str());
+        e->SetField(ax["before"], audit.before.c_str());
+        e->SetField(ax["after"], audit.after.c_str());
+        impl_->create(a, *e);
+    });
+}
+
+void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit) {
+    impl_->transaction([&] {
+        impl_->indexes(false);
+        OGRLayer* res = impl_->ds->ExecuteSQL("DELETE FROM orgs", nullptr, nullptr);
+        if (res) impl_->ds->ReleaseResultSet(res);
+        Dataset d;
+        d.orgs = orgs;
+        impl_->write(d);
+        impl_->indexes(true);
+        OGRLayer* a = impl_->layer("audit");
+        Fields ax(a->GetLayerDefn());
+        for (const auto& e : audit) {
+            auto f = make_feature(a->GetLayerDefn());
+            f->SetField(ax["time"], e.time.c_str());
+            f->SetField(ax["token_name"], e.token_name.c_str());
+            f->SetField(ax["action"], e.action.c_str());
+            f->SetField(ax["org_id"], e.org_id.c_str());
+            f->SetField(ax["before"], e.before.c_str());
+            f->SetField(ax["after"], e.after.c_str());
+            impl_->create(a, *f);
+        }
     });
 }
 

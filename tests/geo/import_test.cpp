@@ -124,10 +124,12 @@ TEST(Import, CsvWithABadRowChangesNothing) {
 TEST(Import, MissingRequiredColumn) {
     TempDir dir;
     auto store = store_with_grid(dir);
-    write(dir / "cols.csv", "id,name,kind,employees,status,lon,lat\n1,甲,enterprise,1,operating,123.8,42\n");
-    expect_rejected(store, params(ImportKind::orgs, dir / "cols.csv"), "missing required column 'party_members'");
+    // The name is required (employees, members and status may be missing from a registry
+    // extract: 0, 0 and operating, with a note).
+    write(dir / "cols.csv", "id,kind,employees,status,lon,lat\n1,enterprise,1,operating,123.8,42\n");
+    expect_rejected(store, params(ImportKind::orgs, dir / "cols.csv"), "missing required column 'name'");
     write(dir / "nocoords.csv", "id,name,kind,employees,party_members,status\n1,甲,enterprise,1,0,operating\n");
-    expect_rejected(store, params(ImportKind::orgs, dir / "nocoords.csv"), "lon,lat");
+    expect_rejected(store, params(ImportKind::orgs, dir / "nocoords.csv"), "no coordinates");
 }
 
 TEST(Import, TruncatedGeoJsonChangesNothing) {

@@ -37,7 +37,8 @@ std::pair<int, int> pixel_of(geo::Point p, int z) {
     auto t = tile_at(p, z);
     auto b = t.mercator_bounds();
     auto q = to_mercator(p);
-    return {static_cast<int>((q.x - b.minx) / (b.maxx - b.minx) * 256), static_cast<int>((b.maxy - q.y) / (b.maxy - b.miny) * 256)};
+    return {static_cast<int>((q.x - b.minx) / (b.maxx - b.minx) * 256),
+            static_cast<int>((b.maxy - q.y) / (b.maxy - b.miny) * 256)};
 }
 
 std::array<double, 3> rgb_of(const std::string& hex) {
@@ -60,12 +61,15 @@ double gamma(double c) {
 }
 using Matrix = std::array<std::array<double, 3>, 3>;
 const Matrix kNormal = {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
-const Matrix kProtan = {{{0.152286, 1.052583, -0.204868}, {0.114503, 0.786281, 0.099216}, {-0.003882, -0.048116, 1.051998}}};
-const Matrix kDeutan = {{{0.367322, 0.860646, -0.227968}, {0.280085, 0.672501, 0.047413}, {-0.011820, 0.042940, 0.968881}}};
+const Matrix kProtan = {
+    {{0.152286, 1.052583, -0.204868}, {0.114503, 0.786281, 0.099216}, {-0.003882, -0.048116, 1.051998}}};
+const Matrix kDeutan = {
+    {{0.367322, 0.860646, -0.227968}, {0.280085, 0.672501, 0.047413}, {-0.011820, 0.042940, 0.968881}}};
 
 std::array<double, 3> simulate(const std::array<double, 3>& c, const Matrix& m) {
     std::array<double, 3> l{linear(c[0]), linear(c[1]), linear(c[2])}, out{};
-    for (int i = 0; i < 3; ++i) out[static_cast<std::size_t>(i)] = gamma(m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]);
+    for (int i = 0; i < 3; ++i)
+        out[static_cast<std::size_t>(i)] = gamma(m[i][0] * l[0] + m[i][1] * l[1] + m[i][2] * l[2]);
     return out;
 }
 

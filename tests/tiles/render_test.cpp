@@ -116,8 +116,8 @@ TEST(Render, CoverageColoursFollowThePalette) {
     ASSERT_TRUE(gx >= 0 && gx < 256 && fx >= 0 && fx < 256) << gx << " " << fx;
     const auto* grey = px.at(gx, gy);
     const auto* blue = px.at(fx, fy);
-    EXPECT_NEAR(grey[0], grey[1], 12);     // neutral
-    EXPECT_GT(blue[2], blue[0] + 80);      // blue dominates
+    EXPECT_NEAR(grey[0], grey[1], 12);      // neutral
+    EXPECT_GT(blue[2], blue[0] + 80);       // blue dominates
     EXPECT_LT(blue[0] + blue[1], 2 * 150);  // and it is dark
 }
 

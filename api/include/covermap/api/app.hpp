@@ -96,6 +96,7 @@ private:
     Response get_org(const Request&, const Token&, const std::vector<std::string>&);
     Response put_instructor(const Request&, const Token&, const std::vector<std::string>&);
     Response delete_instructor(const Request&, const Token&, const std::vector<std::string>&);
+    Response patch_org(const Request&, const Token&, const std::vector<std::string>&);
     Response post_plan(const Request&, const Token&, const std::vector<std::string>&);
     Response get_plan(const Request&, const Token&, const std::vector<std::string>&);
     Response accept_plan(const Request&, const Token&, const std::vector<std::string>&);
@@ -186,7 +187,8 @@ private:
 
     std::mutex located_mutex_;
     std::map<geo::Level, std::shared_ptr<const std::vector<int>>> located_;
-    std::uint64_t located_generation_ = 0, reload_generation_ = 0;
+    std::uint64_t located_generation_ = 0;
+    std::atomic<std::uint64_t> reload_generation_{0};
     std::unique_ptr<tiles::TileService> tiles_;
 };
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "covermap/geo/credit_code.hpp"  // credit_code_check, used by the demo and its tests
 #include "covermap/geo/model.hpp"
 
 namespace covermap::geo {
@@ -34,8 +35,5 @@ struct SeedFigures {
 /// tile their parent, a handful of parks, organizations, branches and instructors.
 /// Throws format_error when the borders cannot be read.
 Dataset make_demo(const DemoParams& params);
-
-/// The 18th character of a 统一社会信用代码 (GB 32100-2015 check character) for its first 17.
-char credit_code_check(std::string_view first17);
 
 }  // namespace covermap::geo

@@ -2,6 +2,7 @@
 /// \file Import of areas, organizations and instructors from anything OGR reads, or CSV.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,7 +23,15 @@ struct ImportParams {
     std::string srs;             ///< overrides the source CRS ("EPSG:4547"…)
     std::string encoding;        ///< DBF/CSV text encoding when not declared (GBK, UTF-8…)
     bool gcj02 = false;          ///< coordinates are GCJ-02 (Gaode/Tencent web maps)
-    std::string layer;           ///< layer name for multi-layer sources; first layer otherwise
+    bool bd09 = false;           ///< coordinates are BD-09 (Baidu Maps)
+    std::string layer;           ///< layer (a spreadsheet's sheet) for multi-layer sources; first otherwise
+    /// Extra column headings: heading -> field ("企业名称=name"); the usual registry headings
+    /// (企业名称, 统一社会信用代码, 从业人员, 登记状态, 住所, 经度…) are known without it.
+    std::vector<std::pair<std::string, std::string>> map;
+    bool dry_run = false;             ///< organizations: compute and report the change, write nothing
+    bool missing_deregister = false;  ///< organizations: mark those absent from the source deregistered
+    bool skip_bad = false;            ///< import the good rows and list the bad (else all or nothing)
+    std::string rejects_out;          ///< with skip_bad: the bad rows as a CSV to fix and re-import
     /// OGR drivers the source may be opened with (empty: any). Uploads name a short list, so
     /// a VRT or similar can never make GDAL read other files or URLs.
     std::vector<std::string> drivers;
@@ -31,19 +40,43 @@ struct ImportParams {
 /// The drivers an uploaded file may be read with: CSV, GeoJSON, GeoPackage, Shapefile, KML.
 const std::vector<std::string>& upload_drivers();
 
+/// A row left out: where it is, which column, why.
+struct Reject {
+    std::string where;  ///< "line 7" (a spreadsheet's row number), "feature 12"
+    std::string column;
+    std::string reason;
+};
+
+/// An organizations import's change, per street and in all.
+struct ChangeCounts {
+    std::size_t added = 0, updated = 0, unchanged = 0, deregistered = 0;
+};
+
 /// What an import did and what it found.
 struct ImportReport {
-    std::size_t imported = 0;
+    std::size_t imported = 0;                         ///< rows read and accepted
     std::vector<std::string> repaired;                ///< invalid polygons repaired, with ids and reasons
     std::vector<Id> outside_grid;                     ///< organizations in no grid cell (kept)
-    std::vector<std::string> duplicate_credit_codes;  ///< "code: ids a, b…" (kept)
+    std::vector<std::string> duplicate_credit_codes;  ///< "code: ids a, b…" (kept, flagged)
+    std::vector<std::string> invalid_credit_codes;    ///< "id: code: why" (kept, flagged)
+    std::vector<std::string> unknown_columns;         ///< headings no field is read from
+    std::vector<Reject> rejected;                     ///< rows left out (with skip_bad)
+    ChangeCounts total;                               ///< organizations: the upsert's change
+    std::map<std::string, ChangeCounts> by_street;    ///< "name (code)" -> change
+    bool written = false;                             ///< false for a dry run
     std::vector<std::string> notes;                   ///< anything else worth telling
 };
 
+/// The report's one-line JSON summary (the last line an import prints).
+std::string summary_json(const ImportReport& r);
+
 /// Reads the whole source, validates every row, then writes it to the store in one
-/// transaction. Throws format_error (naming the file, the row or feature, the problem)
-/// or invalid_argument before anything is written.
-ImportReport import_into(Store& store, const ImportParams& params);
+/// transaction. Organizations are an upsert keyed by id: new ones added, changed ones updated
+/// (their branch and instructor kept), unchanged ones left, absent ones marked deregistered
+/// when asked; the change and each updated or deregistered organization go to the audit log
+/// (by `who`). Throws format_error (naming the file, the rows, columns and problems) or
+/// invalid_argument before anything is written.
+ImportReport import_into(Store& store, const ImportParams& params, const std::string& who = "cli");
 
 /// Reads and validates a source into a Dataset without writing it (used by import_into).
 Dataset read_source(const ImportParams& params, ImportReport& report);

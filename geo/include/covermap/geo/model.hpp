@@ -89,6 +89,13 @@ struct Organization {
     std::optional<Id> instructor_id;
     std::int64_t version = 1;
     Point location;
+    std::string address;  ///< 住所, as the registry gives it
+    // The ledger (台账) of the survey's "five clears" (五清), all optional.
+    std::string person_in_charge;    ///< 出资人/负责人
+    std::string phone;               ///< the person's phone
+    std::string no_branch_reason;    ///< 未建党组织原因
+    std::string measure;             ///< 一企一策/一社一策: the measure decided
+    std::string location_precision;  ///< exact (empty too), community, street, district: placed by address
 
     bool operating() const { return status == OrgStatus::operating; }
 };

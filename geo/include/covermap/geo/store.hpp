@@ -92,6 +92,14 @@ public:
     void commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
                         const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity = {});
 
+    /// Rewrites one organization's record (every field) if its stored version is
+    /// expected_version, with an audit row, in one transaction; else conflict_error.
+    void update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit);
+
+    /// Replaces every organization with orgs and appends audit rows, in one transaction (the
+    /// monthly refresh: rows are rewritten whole, indexes rebuilt once).
+    void replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit);
+
     /// The audit table, oldest first; only one organization's rows when org_id is given.
     std::vector<AuditEntry> audit(const std::optional<Id>& org_id = std::nullopt) const;
 
