@@ -1091,7 +1091,7 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     p.layer = *layer;
     auto q = [&](const char* k, const char* def) { return req.query.count(k) ? req.query.at(k) : std::string(def); };
     auto format = geo::parse_export_format(q("format", "shp"));
-    if (!format) return error_response(400, "InvalidQuery", "format must be shp, gpkg, geojson or csv");
+    if (!format) return error_response(400, "InvalidQuery", "format must be shp, gpkg, geojson, csv or xlsx");
     p.format = *format;
     p.encoding = q("encoding", "GBK");
     p.srs = q("srs", "EPSG:4490");
@@ -1106,7 +1106,8 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
         {geo::ExportFormat::shp, {".zip", "application/zip"}},
         {geo::ExportFormat::gpkg, {".gpkg", "application/geopackage+sqlite3"}},
         {geo::ExportFormat::geojson, {".geojson", "application/geo+json"}},
-        {geo::ExportFormat::csv, {".csv", "text/csv; charset=utf-8"}}};
+        {geo::ExportFormat::csv, {".csv", "text/csv; charset=utf-8"}},
+        {geo::ExportFormat::xlsx, {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}}};
     ScratchFile file(types.at(p.format).first);
     p.out = file.path;
     auto deadline = std::chrono::steady_clock::now() + options_.slow_deadline;

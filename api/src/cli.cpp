@@ -363,8 +363,8 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"orgs", "areas", "instructors", "branches", "assignments"}));
     exp->add_option("--level", level_name, "areas: only this level")
         ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
-    exp->add_option("--format", export_format, "shp (zip, default) | gpkg | geojson | csv")
-        ->check(CLI::IsMember({"shp", "gpkg", "geojson", "csv"}));
+    exp->add_option("--format", export_format, "shp (zip, default) | gpkg | geojson | csv | xlsx")
+        ->check(CLI::IsMember({"shp", "gpkg", "geojson", "csv", "xlsx"}));
     exp->add_option("--encoding", encoding_out, "shapefile text: GBK (default) | UTF-8")
         ->check(CLI::IsMember({"GBK", "UTF-8", "gbk", "utf-8"}));
     exp->add_option("--srs", srs_out, "EPSG:n (default EPSG:4490) or auto-gk (CGCS2000 3-degree Gauss-Kruger zone)");

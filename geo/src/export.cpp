@@ -42,6 +42,7 @@ std::optional<ExportFormat> parse_export_format(const std::string& s) {
     if (s == "gpkg") return ExportFormat::gpkg;
     if (s == "geojson") return ExportFormat::geojson;
     if (s == "csv") return ExportFormat::csv;
+    if (s == "xlsx") return ExportFormat::xlsx;
     return std::nullopt;
 }
 
@@ -449,11 +450,19 @@ public:
                 lco = CSLSetNameValue(lco, "WRITE_BOM", "YES");
                 lco = CSLSetNameValue(lco, "GEOMETRY", geometry_type(p_.layer) == wkbPoint ? "AS_XY" : "AS_WKT");
                 break;
+            case ExportFormat::xlsx:
+                // Text fields become text cells: credit codes and area codes stay codes, never
+                // 9.12E+17. Points get lon/lat columns; other geometries are left out.
+                driver = "XLSX";
+                path = p_.out;
+                break;
         }
         auto* drv = GetGDALDriverManager()->GetDriverByName(driver.c_str());
         ds_.reset(drv->Create(path.c_str(), 0, 0, 0, GDT_Unknown, dsco));
         if (!ds_) throw error("cannot create " + path + ": " + CPLGetLastErrorMsg());
-        layer_ = ds_->CreateLayer(base.c_str(), const_cast<OGRSpatialReference*>(&srs_), geometry_type(p_.layer), lco);
+        bool sheet = p_.format == ExportFormat::xlsx;
+        layer_ = ds_->CreateLayer(base.c_str(), sheet ? nullptr : const_cast<OGRSpatialReference*>(&srs_),
+                                  sheet ? wkbNone : geometry_type(p_.layer), lco);
         CSLDestroy(lco);
         if (!layer_) throw error("cannot create layer " + base + ": " + CPLGetLastErrorMsg());
         for (const auto& f : fields_of(p_.layer)) {
@@ -465,6 +474,11 @@ public:
             if (layer_->CreateField(&defn) != OGRERR_NONE)
                 throw error(std::string("cannot create field ") + f.name + ": " + CPLGetLastErrorMsg());
         }
+        if (sheet && geometry_type(p_.layer) == wkbPoint)
+            for (const char* name : {"lon", "lat"}) {
+                OGRFieldDefn defn(name, OFTReal);
+                layer_->CreateField(&defn);
+            }
         shp_bytes_ = 100;
         dbf_record_ = 1;
         for (const auto& f : fields_of(p_.layer)) dbf_record_ += static_cast<std::uint64_t>(f.width);
@@ -680,6 +694,10 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
             if (ct && row.geometry->transform(ct.get()) != OGRERR_NONE)
                 throw error("cannot transform feature " + std::to_string(i) + " to " + srs_text);
             writer.make_room(row.geometry.get());
+            if (p.format == ExportFormat::xlsx && wkbFlatten(row.geometry->getGeometryType()) == wkbPoint) {
+                f->SetField(f->GetFieldIndex("lon"), row.geometry->toPoint()->getX());
+                f->SetField(f->GetFieldIndex("lat"), row.geometry->toPoint()->getY());
+            }
             f->SetGeometryDirectly(row.geometry.release());
         } else {
             writer.make_room(nullptr);

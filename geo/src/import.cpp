@@ -576,6 +576,20 @@ void read_orgs(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repor
     if (members < 0) report.notes.push_back("no party_members column: taken as 0");
     if (status < 0) report.notes.push_back("no status column: every organization taken as operating");
     report.unknown_columns = r.unused_headings();
+    for (const auto& [field_name, column] : std::vector<std::pair<const char*, int>>{{"credit_code", credit},
+                                                                                     {"industry", industry},
+                                                                                     {"employees", employees},
+                                                                                     {"party_members", members},
+                                                                                     {"status", status},
+                                                                                     {"above_scale", above},
+                                                                                     {"address", address},
+                                                                                     {"person_in_charge", person},
+                                                                                     {"phone", phone},
+                                                                                     {"no_branch_reason", reason},
+                                                                                     {"measure", measure},
+                                                                                     {"instructor_id", instructor},
+                                                                                     {"branch_id", branch}})
+        if (column >= 0) report.fields_read.push_back(field_name);
     std::set<Id> ids;
     RowErrors errors{p, report, {}};
     r.rewind();
@@ -780,12 +794,20 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
     auto now = iso8601_utc_now();
     std::vector<std::pair<Point, int>> changed;  // location, 0 added 1 updated 2 deregistered
     std::set<Id> seen;
+    // An extract speaks for the kinds it lists: market regulation's for enterprises, civil
+    // affairs' for social organizations. Only those of its kinds can be missing from it.
+    std::set<OrgKind> kinds;
+    for (const auto& o : incoming.orgs) kinds.insert(o.kind);
+    if (params.missing_deregister && kinds.size() == 1)
+        report.notes.push_back(std::string("the extract lists ") +
+                               (*kinds.begin() == OrgKind::enterprise ? "enterprises" : "social organizations") +
+                               " only: only those absent from it are marked deregistered");
     for (const auto& old : existing.orgs) {
         seen.insert(old.id);
         auto it = incoming_by_id.find(old.id);
         if (it == incoming_by_id.end()) {
             Organization o = old;
-            if (params.missing_deregister && o.status != OrgStatus::deregistered) {
+            if (params.missing_deregister && kinds.count(o.kind) && o.status != OrgStatus::deregistered) {
                 o.status = OrgStatus::deregistered;
                 ++o.version;
                 ++report.total.deregistered;
@@ -796,11 +818,29 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
             continue;
         }
         Organization o = *it->second;
+        // What the source has no column for stays as stored: a market-regulation extract has no
+        // party members, a survey no registry status; neither may erase the other's figures.
+        auto keep = [&](const char* field) {
+            return std::find(report.fields_read.begin(), report.fields_read.end(), field) == report.fields_read.end();
+        };
+        if (keep("credit_code")) o.credit_code = old.credit_code;
+        if (keep("industry")) o.industry = old.industry;
+        if (keep("employees")) o.employees = old.employees;
+        if (keep("party_members")) o.party_members = old.party_members;
+        if (keep("status")) o.status = old.status;
+        if (keep("above_scale")) o.above_scale = old.above_scale;
+        if (keep("address")) o.address = old.address;
+        if (keep("person_in_charge")) o.person_in_charge = old.person_in_charge;
+        if (keep("phone")) o.phone = old.phone;
+        if (keep("no_branch_reason") || o.no_branch_reason.empty()) o.no_branch_reason = old.no_branch_reason;
+        if (keep("measure") || o.measure.empty()) o.measure = old.measure;
+        if (o.location_precision == "unplaced" || (o.location_precision.empty() && !old.location_precision.empty() &&
+                                                   std::fabs(o.location.x - old.location.x) < 1e-9))
+            o.location_precision = old.location_precision;
+        // Assignments are covermap's: the registry's extract never takes them away.
         o.branch_id = old.branch_id;
-        if (!o.instructor_id) o.instructor_id = old.instructor_id;  // a sheet without the column keeps it
+        if (!o.instructor_id || keep("instructor_id")) o.instructor_id = old.instructor_id;
         o.version = old.version;
-        if (o.no_branch_reason.empty()) o.no_branch_reason = old.no_branch_reason;  // the planners' ledger stays
-        if (o.measure.empty()) o.measure = old.measure;
         if (same_record(o, old)) {
             ++report.total.unchanged;
         } else {

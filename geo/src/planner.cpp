@@ -19,6 +19,7 @@
 
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
+#include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/geometry.hpp"
 
 namespace covermap::geo {
@@ -698,6 +699,12 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
                                   {d.instructors[j].id},
                                   d.instructors[j].name + " covers " + std::to_string(load[j]) +
                                       " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
+    // Credit codes that are not valid GB 32100-2015 codes (the registry row went in, flagged).
+    for (const auto& o : d.orgs)
+        if (!o.credit_code.empty())
+            if (auto why = credit_code_problem(o.credit_code))
+                plan.flags.push_back(
+                    {"invalid_credit_code", {o.id}, o.name + ": 统一社会信用代码 " + o.credit_code + " " + *why});
     // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
     std::vector<std::pair<std::string_view, std::string_view>> codes;
     codes.reserve(d.orgs.size());

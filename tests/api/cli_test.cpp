@@ -1,12 +1,17 @@
 // The covermap executable, run as a user runs it.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "support.hpp"
 
@@ -179,4 +184,77 @@ TEST(Cli, LocateContract) {
     ASSERT_EQ(pmed.status, 0) << pmed.err;
     std::ifstream pin(dir / "pm.json");
     EXPECT_DOUBLE_EQ(nlohmann::json::parse(pin)["cost"].get<double>(), 5819);
+}
+
+// Issue #11: next month's extract refreshes the store and prints what changed, street by
+// street, ending with one line of JSON; an import killed half-way changes nothing.
+TEST(Cli, MonthlyRefreshPrintsItsDiffAndAKilledImportChangesNothing) {
+    TempDir dir;
+    std::string db = dir / "r.gpkg";
+    ASSERT_EQ(run("demo --out " + db + " --scale 2", dir).status, 0);
+    ASSERT_EQ(run("export --db " + db + " --layer orgs --format csv --out " + (dir / "all.csv"), dir).status, 0);
+    // The export's CSV, as next month's extract: one organization's employees changed.
+    std::ifstream in(dir / "all.csv");
+    std::string header, line, csv;
+    std::getline(in, header);
+    csv = header + "\n";
+    int n = 0;
+    while (std::getline(in, line)) {
+        if (++n == 1) {
+            // employees is the 6th exported column after X,Y (AS_XY puts them first).
+            std::vector<std::string> cells;
+            std::stringstream ss(line);
+            for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+            auto h = std::stringstream(header);
+            int col = 0, employees = -1;
+            for (std::string c; std::getline(h, c, ','); ++col)
+                if (c == "employees") employees = col;
+            ASSERT_GE(employees, 0) << header;
+            cells[static_cast<std::size_t>(employees)] = "999";
+            line.clear();
+            for (std::size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + cells[i];
+        }
+        csv += line + "\n";
+    }
+    std::ofstream(dir / "next.csv") << csv;
+    auto dry = run("import --db " + db + " --kind orgs --dry-run " + (dir / "next.csv"), dir);
+    ASSERT_EQ(dry.status, 0) << dry.err;
+    auto body = dry.out.substr(0, dry.out.find_last_not_of('\n') + 1);
+    auto j = nlohmann::json::parse(body.substr(body.rfind('\n') + 1));  // the last line
+    EXPECT_EQ(j["updated"], 1);
+    EXPECT_EQ(j["added"], 0);
+    EXPECT_EQ(j["written"], false);
+    EXPECT_NE(dry.out.find("updated 变更"), std::string::npos) << dry.out;
+    EXPECT_NE(dry.out.find("total 合计"), std::string::npos) << dry.out;
+    // A big import killed half-way: the store is as it was (one transaction), and sound.
+    auto fingerprint = [&] {
+        return run("export --db " + db + " --layer orgs --format csv --out " + (dir / "fp.csv"), dir).status == 0
+                   ? std::string(std::istreambuf_iterator<char>(*std::make_unique<std::ifstream>(dir / "fp.csv")), {})
+                   : std::string();
+    };
+    auto before = fingerprint();
+    ASSERT_FALSE(before.empty());
+    for (int delay_ms : {150, 400, 800}) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            int devnull = ::open("/dev/null", O_WRONLY);
+            dup2(devnull, STDOUT_FILENO);
+            dup2(devnull, STDERR_FILENO);
+            std::string next = dir / "next.csv";
+            execl(COVERMAP_BIN, COVERMAP_BIN, "import", "--db", db.c_str(), "--kind", "orgs", "--missing", "deregister",
+                  next.c_str(), nullptr);
+            _exit(127);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        kill(pid, SIGKILL);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        auto now = fingerprint();
+        // Either nothing happened, or (if it finished first) the whole change: never half.
+        bool whole = now != before && now.find(",\"999\",") != std::string::npos;
+        EXPECT_TRUE(now == before || whole) << "killed after " << delay_ms << " ms";
+        if (whole) before = now;
+    }
+    auto check = run("coverage --db " + db + " --level district --format json", dir);
+    EXPECT_EQ(check.status, 0) << check.err;
 }

@@ -148,6 +148,12 @@ describe('a planner\'s day', () => {
     assert.notEqual(await page.evaluate(() => [...document.querySelectorAll('img.leaflet-tile')].map((i) => i.src).join()), versionBefore);
     await page.waitForFunction((n) => Number(document.querySelector('.kpi[data-kpi="cov.uncovered"] b')?.textContent) === n - 1, uncoveredBefore);
     assert.match(await page.locator('.org-card .history').innerText(), /e2e-planner/);
+    // The ledger: a reason and a measure, saved (PATCH with If-Match) and shown again.
+    await page.fill('.ledger textarea[name=no_branch_reason]', '党员流动性大');
+    await page.fill('.ledger textarea[name=measure]', '选派指导员，年内发展党员');
+    await page.click('.ledger button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.org-card .message')?.textContent.includes('台账已保存'));
+    assert.equal(await page.inputValue('.ledger textarea[name=measure]'), '选派指导员，年内发展党员');
     await done(page, 'assigned');
   });
 

@@ -22,7 +22,7 @@ export class ExportDialog {
     const streets = await get('/api/areas?level=street&limit=500');
     const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
     const area = select('area', [['', t('export.all')], ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
-    const format = select('format', [['shp', 'Shapefile (zip)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV']]);
+    const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV']]);
     const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
     const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
     this.link = el('a', { className: 'primary', textContent: t('export.download') });

@@ -40,6 +40,8 @@ export class OrgCard {
     field(dl, 'org.instructor', o.instructor_id ?? t('org.noInstructor'));
     field(dl, 'org.credit', o.credit_code || '—');
     field(dl, 'org.status', t(`status.${o.status}`));
+    if (o.address) field(dl, 'org.address', `${o.address}${o.location_precision !== 'exact' ? ` (${t(`precision.${o.location_precision}`)})` : ''}`);
+    if (o.ledger.person_in_charge) field(dl, 'org.person', `${o.ledger.person_in_charge} ${o.ledger.phone}`);
     const card = document.createElement('section');
     card.className = 'card org-card';
     card.dataset.org = o.id;
@@ -48,6 +50,7 @@ export class OrgCard {
     this.msg.setAttribute('role', 'status');
     if (message) this.#say(message.text, message.error);
     card.append(this.msg);
+    card.append(this.#ledger(o));
     if (canEdit() && o.status === 'operating') card.append(await this.#picker(o));
     card.append(await this.#history(o));
     this.root.replaceChildren(card);
@@ -111,6 +114,47 @@ export class OrgCard {
     }
   }
 
+  /** The ledger's reason and measure (台账): shown to all, edited by planners (audited). */
+  #ledger(o) {
+    const form = document.createElement('form');
+    form.className = 'ledger';
+    const h = document.createElement('h3');
+    h.textContent = t('ledger.title');
+    form.append(h);
+    for (const key of ['no_branch_reason', 'measure']) {
+      const label = document.createElement('label');
+      label.textContent = t(`ledger.${key}`);
+      const input = document.createElement('textarea');
+      input.name = key;
+      input.rows = 2;
+      input.value = o.ledger[key] ?? '';
+      input.readOnly = !canEdit();
+      label.append(input);
+      form.append(label);
+    }
+    if (canEdit()) {
+      const save = document.createElement('button');
+      save.type = 'submit';
+      save.className = 'secondary';
+      save.textContent = t('ledger.save');
+      form.append(save);
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        try {
+          await request('PATCH', `/api/orgs/${seg(o.id)}`, {
+            body: { no_branch_reason: form.elements.no_branch_reason.value, measure: form.elements.measure.value },
+            ifMatch: this.version,
+          });
+          await this.open(o.id, false, { text: t('ledger.saved') });
+        } catch (err) {
+          if (err.status === 412) await this.open(o.id, false, { text: t('err.412'), error: true });
+          else this.#say(err.plain ?? String(err), true);
+        }
+      });
+    }
+    return form;
+  }
+
   async #history(o) {
     const section = document.createElement('section');
     const h = document.createElement('h3');
@@ -120,7 +164,9 @@ export class OrgCard {
     const list = await get(`/api/orgs/${seg(o.id)}/history`);
     for (const e of [...list.items].reverse()) {
       const li = document.createElement('li');
-      const key = e.action.startsWith('accept_plan') ? 'history.plan' : e.action === 'remove_instructor' ? 'history.remove' : 'history.assign';
+      const key = e.action.startsWith('accept_plan') ? 'history.plan'
+        : e.action === 'remove_instructor' ? 'history.remove'
+          : e.action === 'assign_instructor' ? 'history.assign' : 'history.other';
       li.textContent = `${e.time.replace('T', ' ').slice(0, 16)} · ${t(key, { by: e.by, to: e.after?.instructor_id ?? '' })}`;
       ul.append(li);
     }

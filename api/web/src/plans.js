@@ -81,7 +81,7 @@ export class Plans {
     const flags = el('ul', { className: 'plain flags' });
     for (const f of plan.flags.slice(0, 100)) {
       const li = el('li', {}, `${t(`flag.${f.type}`)}: `);
-      if (['no_members', 'outside_grid', 'duplicate_credit_code'].includes(f.type)) {
+      if (['no_members', 'outside_grid', 'duplicate_credit_code', 'invalid_credit_code'].includes(f.type)) {
         // Organization flags link to the organizations they name.
         const text = f.message ?? f.ids.join(', ');
         const b = el('button', { type: 'button', className: 'linkish', textContent: text });

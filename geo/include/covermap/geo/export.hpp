@@ -16,7 +16,7 @@ namespace covermap::geo {
 class Store;
 
 enum class ExportLayer { orgs, areas, instructors, branches, assignments };
-enum class ExportFormat { shp, gpkg, geojson, csv };
+enum class ExportFormat { shp, gpkg, geojson, csv, xlsx };
 std::optional<ExportLayer> parse_export_layer(const std::string& s);
 std::optional<ExportFormat> parse_export_format(const std::string& s);
 

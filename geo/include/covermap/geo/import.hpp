@@ -60,6 +60,7 @@ struct ImportReport {
     std::vector<std::string> duplicate_credit_codes;  ///< "code: ids a, b…" (kept, flagged)
     std::vector<std::string> invalid_credit_codes;    ///< "id: code: why" (kept, flagged)
     std::vector<std::string> unknown_columns;         ///< headings no field is read from
+    std::vector<std::string> fields_read;             ///< fields the source has a column for
     std::vector<Reject> rejected;                     ///< rows left out (with skip_bad)
     ChangeCounts total;                               ///< organizations: the upsert's change
     std::map<std::string, ChangeCounts> by_street;    ///< "name (code)" -> change
