@@ -298,6 +298,51 @@ struct Store::Impl {
             throw store_error(std::string("cannot write to ") + l->GetName() + ": " + CPLGetLastErrorMsg());
     }
 
+    // Every field of an organization's row, and its point: one place for every write.
+    static void set_org(OGRFeature& f, const Fields& fx, const Organization& o) {
+        f.SetField(fx["id"], o.id.c_str());
+        f.SetField(fx["name"], o.name.c_str());
+        f.SetField(fx["kind"], std::string(to_string(o.kind)).c_str());
+        f.SetField(fx["credit_code"], o.credit_code.c_str());
+        f.SetField(fx["industry"], o.industry.c_str());
+        f.SetField(fx["employees"], o.employees);
+        f.SetField(fx["party_members"], o.party_members);
+        f.SetField(fx["status"], std::string(to_string(o.status)).c_str());
+        f.SetField(fx["above_scale"], o.above_scale ? 1 : 0);
+        if (o.branch_id)
+            f.SetField(fx["branch_id"], static_cast<GIntBig>(*o.branch_id));
+        else
+            f.SetFieldNull(fx["branch_id"]);
+        if (o.instructor_id)
+            f.SetField(fx["instructor_id"], o.instructor_id->c_str());
+        else
+            f.SetFieldNull(fx["instructor_id"]);
+        f.SetField(fx["version"], static_cast<GIntBig>(o.version));
+        for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &o.address},
+                                   {"person_in_charge", &o.person_in_charge},
+                                   {"phone", &o.phone},
+                                   {"no_branch_reason", &o.no_branch_reason},
+                                   {"measure", &o.measure},
+                                   {"location_precision", &o.location_precision}})
+            f.SetField(fx[name], value->c_str());
+        f.SetGeometryDirectly(to_ogr(o.location).release());
+    }
+
+    void append_audit(const std::vector<AuditEntry>& audit) {
+        OGRLayer* a = layer("audit");
+        Fields ax(a->GetLayerDefn());
+        for (const auto& e : audit) {
+            auto f = make_feature(a->GetLayerDefn());
+            f->SetField(ax["time"], e.time.c_str());
+            f->SetField(ax["token_name"], e.token_name.c_str());
+            f->SetField(ax["action"], e.action.c_str());
+            f->SetField(ax["org_id"], e.org_id.c_str());
+            f->SetField(ax["before"], e.before.c_str());
+            f->SetField(ax["after"], e.after.c_str());
+            create(a, *f);
+        }
+    }
+
     void write(const Dataset& d) {
         {
             OGRLayer* l = layer("areas");
@@ -317,32 +362,7 @@ struct Store::Impl {
             Fields fx(l->GetLayerDefn());
             for (const auto& o : d.orgs) {
                 auto f = make_feature(l->GetLayerDefn());
-                f->SetField(fx["id"], o.id.c_str());  // the FID stays the store's own
-                f->SetField(fx["name"], o.name.c_str());
-                f->SetField(fx["kind"], std::string(to_string(o.kind)).c_str());
-                f->SetField(fx["credit_code"], o.credit_code.c_str());
-                f->SetField(fx["industry"], o.industry.c_str());
-                f->SetField(fx["employees"], o.employees);
-                f->SetField(fx["party_members"], o.party_members);
-                f->SetField(fx["status"], std::string(to_string(o.status)).c_str());
-                f->SetField(fx["above_scale"], o.above_scale ? 1 : 0);
-                if (o.branch_id)
-                    f->SetField(fx["branch_id"], static_cast<GIntBig>(*o.branch_id));
-                else
-                    f->SetFieldNull(fx["branch_id"]);
-                if (o.instructor_id)
-                    f->SetField(fx["instructor_id"], o.instructor_id->c_str());
-                else
-                    f->SetFieldNull(fx["instructor_id"]);
-                f->SetField(fx["version"], static_cast<GIntBig>(o.version));
-                for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &o.address},
-                                           {"person_in_charge", &o.person_in_charge},
-                                           {"phone", &o.phone},
-                                           {"no_branch_reason", &o.no_branch_reason},
-                                           {"measure", &o.measure},
-                                           {"location_precision", &o.location_precision}})
-                    if (!value->empty()) f->SetField(fx[name], value->c_str());
-                f->SetGeometryDirectly(to_ogr(o.location).release());
+                set_org(*f, fx, o);  // the FID stays the store's own
                 create(l, *f);
             }
         }
@@ -549,49 +569,12 @@ void Store::update_org(const Organization& after, std::int64_t expected_version,
                 conflict_error::Kind::stale_version,
                 "organization " + after.id + " is at version " + std::to_string(f->GetFieldAsInteger64(fx["version"])));
         GIntBig fid = f->GetFID();
-        Dataset one;
-        one.orgs.push_back(after);
-        // Written through the same code as every row, then given the old FID.
         auto g = make_feature(l->GetLayerDefn());
-        g->SetField(fx["id"], after.id.c_str());
-        g->SetField(fx["name"], after.name.c_str());
-        g->SetField(fx["kind"], std::string(to_string(after.kind)).c_str());
-        g->SetField(fx["credit_code"], after.credit_code.c_str());
-        g->SetField(fx["industry"], after.industry.c_str());
-        g->SetField(fx["employees"], after.employees);
-        g->SetField(fx["party_members"], after.party_members);
-        g->SetField(fx["status"], std::string(to_string(after.status)).c_str());
-        g->SetField(fx["above_scale"], after.above_scale ? 1 : 0);
-        if (after.branch_id)
-            g->SetField(fx["branch_id"], static_cast<GIntBig>(*after.branch_id));
-        else
-            g->SetFieldNull(fx["branch_id"]);
-        if (after.instructor_id)
-            g->SetField(fx["instructor_id"], after.instructor_id->c_str());
-        else
-            g->SetFieldNull(fx["instructor_id"]);
-        g->SetField(fx["version"], static_cast<GIntBig>(after.version));
-        for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &after.address},
-                                   {"person_in_charge", &after.person_in_charge},
-                                   {"phone", &after.phone},
-                                   {"no_branch_reason", &after.no_branch_reason},
-                                   {"measure", &after.measure},
-                                   {"location_precision", &after.location_precision}})
-            g->SetField(fx[name], value->c_str());
-        g->SetGeometryDirectly(to_ogr(after.location).release());
+        impl_->set_org(*g, fx, after);
         g->SetFID(fid);
         if (l->SetFeature(g.get()) != OGRERR_NONE)
             throw store_error("cannot update organization " + after.id + ": " + CPLGetLastErrorMsg());
-        OGRLayer* a = impl_->layer("audit");
-        Fields ax(a->GetLayerDefn());
-        auto e = make_feature(a->GetLayerDefn());
-        e->SetField(ax["time"], audit.time.c_str());
-        e->SetField(ax["token_name"], audit.token_name.c_str());
-        e->SetField(ax["action"], audit.action.c_str());
-        e->SetField(ax["org_id"], audit.org_id.c_str());
-        e->SetField(ax["before"], audit.before.c_str());
-        e->SetField(ax["after"], audit.after.c_str());
-        impl_->create(a, *e);
+        impl_->append_audit({audit});
     });
 }
 
@@ -604,18 +587,7 @@ void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vecto
         d.orgs = orgs;
         impl_->write(d);
         impl_->indexes(true);
-        OGRLayer* a = impl_->layer("audit");
-        Fields ax(a->GetLayerDefn());
-        for (const auto& e : audit) {
-            auto f = make_feature(a->GetLayerDefn());
-            f->SetField(ax["time"], e.time.c_str());
-            f->SetField(ax["token_name"], e.token_name.c_str());
-            f->SetField(ax["action"], e.action.c_str());
-            f->SetField(ax["org_id"], e.org_id.c_str());
-            f->SetField(ax["before"], e.before.c_str());
-            f->SetField(ax["after"], e.after.c_str());
-            impl_->create(a, *f);
-        }
+        impl_->append_audit(audit);
     });
 }
 
@@ -660,18 +632,7 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
         Dataset branches;
         branches.branches = new_branches;
         impl_->write(branches);
-        OGRLayer* a = impl_->layer("audit");
-        Fields ax(a->GetLayerDefn());
-        for (const auto& e : audit) {
-            auto f = make_feature(a->GetLayerDefn());
-            f->SetField(ax["time"], e.time.c_str());
-            f->SetField(ax["token_name"], e.token_name.c_str());
-            f->SetField(ax["action"], e.action.c_str());
-            f->SetField(ax["org_id"], e.org_id.c_str());
-            f->SetField(ax["before"], e.before.c_str());
-            f->SetField(ax["after"], e.after.c_str());
-            impl_->create(a, *f);
-        }
+        impl_->append_audit(audit);
     });
 }
 
