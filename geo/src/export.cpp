@@ -100,6 +100,7 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"comm_code", OFTString, 12, 0, "社区编码", "community code"},
         {"strt_code", OFTString, 9, 0, "街道(乡镇)编码", "street/town code"},
         {"dist_code", OFTString, 6, 0, "区县编码", "district code"},
+        {"park_code", OFTString, 15, 0, "所在园区编码", "park code (empty outside parks)"},
     };
     static const std::vector<FieldDef> areas = {
         {"code", OFTString, 15, 0, "区划编码", "area code"},
@@ -223,6 +224,7 @@ public:
             std::unordered_map<std::string, const Area*> by_code;
             for (const auto& a : d_.areas) by_code[a.code] = &a;
             grid_of_ = locate_orgs(d_, Level::grid);
+            park_of_ = locate_orgs(d_, Level::park);
             area_by_code_ = std::move(by_code);
         }
         if (p_.layer == ExportLayer::areas) {
@@ -244,7 +246,7 @@ public:
         r.geometry.reset();
         switch (p_.layer) {
             case ExportLayer::orgs:
-                return fill_org(d_.orgs[i], grid_of_[i], r);
+                return fill_org(d_.orgs[i], grid_of_[i], park_of_[i], r);
             case ExportLayer::areas:
                 return fill_area(d_.areas[i], r);
             case ExportLayer::instructors:
@@ -270,7 +272,7 @@ public:
     void add_branch_type(std::int64_t id, BranchType t) { branch_type_[id] = t; }
 
     /// Fills an organization's row; grid_area is its grid cell's index in the areas, or −1.
-    bool fill_org(const Organization& o, int grid_area, Row& r) {
+    bool fill_org(const Organization& o, int grid_area, int park_area, Row& r) {
         r.text.assign(fields_of(p_.layer).size(), "");
         r.number.assign(fields_of(p_.layer).size(), std::nullopt);
         r.geometry.reset();
@@ -301,6 +303,7 @@ public:
                 r.text[static_cast<std::size_t>(slot)] = a->code;
             }
         }
+        if (park_area >= 0) r.text[17] = d_.areas[static_cast<std::size_t>(park_area)].code;
         r.geometry = to_ogr(o.location);
         return true;
     }
@@ -384,7 +387,7 @@ private:
     std::unordered_map<std::string, const Area*> area_by_code_;
     std::unordered_map<std::string, CoverageRow> coverage_;
     std::unordered_map<Id, int> load_;
-    std::vector<int> grid_of_;
+    std::vector<int> grid_of_, park_of_;
 };
 
 // Bytes a shapefile record adds to the .shp (record header + content).
@@ -760,14 +763,19 @@ ExportReport export_layer(const Store& store, const ExportParams& p) {
     BBox box;
     for (const auto& a : d.areas) box.expand(bounds(a.shape));
     if (box.empty()) store.for_each_org([&](const Organization& o) { box.expand(o.location); });
-    std::vector<const MultiPolygon*> grids;
-    std::vector<int> grid_area;
-    for (std::size_t a = 0; a < d.areas.size(); ++a)
+    std::vector<const MultiPolygon*> grids, parks;
+    std::vector<int> grid_area, park_area;
+    for (std::size_t a = 0; a < d.areas.size(); ++a) {
+        if (d.areas[a].level == Level::park) {
+            parks.push_back(&d.areas[a].shape);
+            park_area.push_back(static_cast<int>(a));
+        }
         if (d.areas[a].level == Level::grid) {
             grids.push_back(&d.areas[a].shape);
             grid_area.push_back(static_cast<int>(a));
         }
-    PolygonIndex index(grids);
+    }
+    PolygonIndex index(grids), park_index(parks);
     RowSource rows(d, p);
     rows.prepare_streaming();
     store.for_each_branch_type([&](std::int64_t id, BranchType t) { rows.add_branch_type(id, t); });
@@ -776,7 +784,8 @@ ExportReport export_layer(const Store& store, const ExportParams& p) {
         Row row;
         store.for_each_org([&](const Organization& o) {
             auto hit = index.locate(o.location);
-            if (rows.fill_org(o, hit ? grid_area[*hit] : -1, row)) emit(row);
+            auto in_park = park_index.locate(o.location);
+            if (rows.fill_org(o, hit ? grid_area[*hit] : -1, in_park ? park_area[*in_park] : -1, row)) emit(row);
         });
     });
 }

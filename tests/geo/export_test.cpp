@@ -431,3 +431,25 @@ TEST(Export, StreamingFromTheStoreWritesTheSameRows) {
     EXPECT_EQ(differ, 0);
     EXPECT_EQ(a.size(), b.size());
 }
+
+// The web page's export of one park: organizations carry the park they are in, so a --where
+// on park_code exports exactly the park's organizations (from memory and streamed alike).
+TEST(Export, OnePark) {
+    TempDir dir;
+    const auto& d = covermap::test::demo_dataset(0.1, 11);
+    auto store = Store::open(dir / "p.gpkg");
+    store.replace(d);
+    auto table = compute_coverage(d, Level::park);
+    ASSERT_FALSE(table.areas.empty());
+    const auto& park =
+        *std::max_element(table.areas.begin(), table.areas.end(), [](auto& a, auto& b) { return a.orgs < b.orgs; });
+    ASSERT_GT(park.orgs, 0);
+    ExportParams p;
+    p.layer = ExportLayer::orgs;
+    p.format = ExportFormat::geojson;
+    p.where = "park_code = '" + park.code + "'";
+    p.out = dir / "mem.geojson";
+    EXPECT_EQ(export_layer(d, p).features, static_cast<std::size_t>(park.orgs));
+    p.out = dir / "stream.geojson";
+    EXPECT_EQ(export_layer(store, p).features, static_cast<std::size_t>(park.orgs));
+}

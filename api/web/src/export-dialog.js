@@ -19,9 +19,11 @@ export class ExportDialog {
   constructor(root) { this.root = root; }
 
   async load() {
-    const streets = await get('/api/areas?level=street&limit=500');
+    const [streets, parks] = await Promise.all([get('/api/areas?level=street&limit=500'), get('/api/areas?level=park&limit=100')]);
+    const parkCodes = new Set(parks.items.map((a) => a.code));
     const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
-    const area = select('area', [['', t('export.all')], ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
+    const area = select('area', [['', t('export.all')], ...parks.items.map((a) => [a.code, `${t('level.park')} ${a.name}`]),
+      ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
     const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV']]);
     const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
     const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
@@ -33,8 +35,8 @@ export class ExportDialog {
       el('p', { className: 'muted', textContent: t('export.note') }));
     const sync = () => {
       const q = new URLSearchParams({ format: format.value, encoding: encoding.value, srs: srs.value });
-      // Streets are the area filter every layer with codes has: organizations by their street code.
-      if (area.value && layer.value === 'orgs') q.set('where', `strt_code = '${area.value}'`);
+      // Organizations by the street or park code they are exported with; areas by code prefix.
+      if (area.value && layer.value === 'orgs') q.set('where', `${parkCodes.has(area.value) ? 'park_code' : 'strt_code'} = '${area.value}'`);
       if (area.value && layer.value === 'areas') q.set('where', `code LIKE '${area.value}%'`);
       this.link.href = `/api/export/${layer.value}?${q}`;
       this.link.download = `${layer.value}${format.value === 'shp' ? '.zip' : `.${format.value}`}`;
