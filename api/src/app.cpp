@@ -1098,6 +1098,7 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     if (p.srs != "auto-gk" && !geo::parse_epsg(p.srs))
         return error_response(400, "InvalidQuery", "srs must be EPSG:n or auto-gk");
     p.where = q("where", "");
+    p.excel = q("excel", "") == "true";
     if (req.query.count("level")) {
         p.level = geo::parse_level(req.query.at("level"));
         if (!p.level) return error_response(400, "InvalidQuery", "unknown level");
@@ -1167,6 +1168,12 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     p.gcj02 = q("coords") == "gcj02";
     p.layer = q("layer");
     std::lock_guard writer(write_mutex_);
+    // What the organizations were, to tell which tiles the import touches.
+    std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
+    if (*kind == geo::ImportKind::orgs) {
+        std::shared_lock lock(data_mutex_);
+        for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
+    }
     geo::ImportReport report;
     try {
         p.dry_run = q("dry_run") == "true";
@@ -1177,10 +1184,23 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
         std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
         return error_response(400, "InvalidData", msg);
     }
-    reload();
-    {
+    if (report.written || *kind != geo::ImportKind::orgs) {
+        reload();
         std::shared_lock lock(data_mutex_);
-        tiles_->reset(data_);
+        if (*kind == geo::ImportKind::orgs) {
+            // Only the tiles near what changed: added, updated or deregistered organizations.
+            std::vector<geo::Point> touched;
+            for (const auto& o : data_.orgs) {
+                auto it = was.find(o.id);
+                if (it == was.end() || it->second.second != o.version) {
+                    touched.push_back(o.location);
+                    if (it != was.end()) touched.push_back(it->second.first);
+                }
+            }
+            tiles_->replace(data_, touched);
+        } else {
+            tiles_->reset(data_);
+        }
     }
     json rejected = json::array();
     for (const auto& r : report.rejected)

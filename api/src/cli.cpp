@@ -365,6 +365,8 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
     exp->add_option("--format", export_format, "shp (zip, default) | gpkg | geojson | csv | xlsx")
         ->check(CLI::IsMember({"shp", "gpkg", "geojson", "csv", "xlsx"}));
+    bool excel = false;
+    exp->add_flag("--excel", excel, "csv for Excel/WPS: long digit codes written as =\"…\" so they stay text");
     exp->add_option("--encoding", encoding_out, "shapefile text: GBK (default) | UTF-8")
         ->check(CLI::IsMember({"GBK", "UTF-8", "gbk", "utf-8"}));
     exp->add_option("--srs", srs_out, "EPSG:n (default EPSG:4490) or auto-gk (CGCS2000 3-degree Gauss-Kruger zone)");
@@ -473,6 +475,7 @@ int run_cli(int argc, char** argv) {
             p.encoding = encoding_out == "gbk" ? "GBK" : encoding_out == "utf-8" ? "UTF-8" : encoding_out;
             p.srs = srs_out;
             p.where = where;
+            p.excel = excel;
             p.out = out;
             return cmd_export(db, p);
         }

@@ -692,6 +692,13 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
             }
         }
         if (filtered && !query.Evaluate(f.get())) return;
+        if (p.excel && p.format == ExportFormat::csv)
+            for (std::size_t k = 0; k < defs.size(); ++k) {
+                const auto& v = row.text[k];
+                if (defs[k].type == OFTString && v.size() >= 11 &&
+                    std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+                    f->SetField(static_cast<int>(k), ("=\"" + v + "\"").c_str());
+            }
         if (row.geometry) {
             row.geometry->assignSpatialReference(nullptr);
             if (ct && row.geometry->transform(ct.get()) != OGRERR_NONE)

@@ -242,7 +242,10 @@ public:
         // Trim surrounding blanks, common in hand-made spreadsheets.
         auto b = s.find_first_not_of(" \t\r\n");
         auto e = s.find_last_not_of(" \t\r\n");
-        return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+        s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+        // ="0123…", the way a CSV keeps a long code text for spreadsheet programs (export --excel).
+        if (s.size() > 3 && s.compare(0, 2, "=\"") == 0 && s.back() == '"') s = s.substr(2, s.size() - 3);
+        return s;
     }
 
     // A key (id, instructor_id): text as given. Spreadsheets and DBFs store numeric keys as

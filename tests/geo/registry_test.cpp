@@ -412,3 +412,28 @@ TEST(Registry, AnExtractOnlySpeaksForItsColumnsAndItsKinds) {
     EXPECT_EQ(report.total.deregistered, 0u) << "social organizations are not this extract's to deregister";
     EXPECT_EQ(fingerprint(store.load()), fingerprint(demo));
 }
+
+// A CSV for spreadsheet programs keeps long codes text (="…"), and imports back unchanged.
+TEST(Registry, ExcelSafeCsvKeepsCodesAndImportsBack) {
+    TempDir dir;
+    const auto& demo = covermap::test::demo_dataset(0.02, 3);
+    auto store = Store::open(dir / "c.gpkg");
+    store.replace(demo);
+    ExportParams p;
+    p.layer = ExportLayer::orgs;
+    p.format = ExportFormat::csv;
+    p.encoding = "UTF-8";
+    p.excel = true;
+    p.out = dir / "excel.csv";
+    export_layer(store, p);
+    std::ifstream in(p.out);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    EXPECT_NE(text.find("\"=\"\"2112"), std::string::npos) << "a 15-digit grid code as a text formula";
+    EXPECT_EQ(text.find(",2112"), std::string::npos) << "no bare long code left";
+    ImportParams ip;
+    ip.kind = ImportKind::orgs;
+    ip.source = p.out;
+    auto report = import_into(store, ip);
+    EXPECT_EQ(report.total.unchanged, demo.orgs.size());
+    EXPECT_EQ(report.total.updated + report.total.added, 0u);
+}

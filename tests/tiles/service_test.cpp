@@ -147,3 +147,36 @@ TEST(TileService, BadAddressesAndTileJson) {
     EXPECT_EQ(j["legend"].size(), 7u);
     EXPECT_THROW(service.tilejson("roads", "http://h"), std::invalid_argument);
 }
+
+// An import (a bulk change): only the tiles near the organizations it changed are dropped.
+TEST(TileService, AnImportDropsOnlyTheTilesNearWhatItChanged) {
+    auto d = demo();
+    TileService service(d, 256u << 20);
+    geo::Organization* o = nullptr;
+    for (auto& x : d.orgs)
+        if (x.operating() && std::abs(x.location.x - 123.84) < 0.03 && std::abs(x.location.y - 42.29) < 0.03) {
+            o = &x;
+            break;
+        }
+    ASSERT_NE(o, nullptr);
+    std::vector<std::pair<std::string, TileId>> near, far;
+    for (int z : {10, 12, 14})
+        for (const char* layer : {"orgs", "coverage-street", "coverage-grid"}) {
+            near.push_back({layer, tile_at(o->location, z)});
+            far.push_back({layer, tile_at({124.7, 42.75}, z)});
+        }
+    std::map<std::string, std::string> etag;
+    for (const auto& [layer, t] : near) etag[layer + t.str()] = service.get(layer, t, 1).etag;
+    for (const auto& [layer, t] : far) etag[layer + t.str()] = service.get(layer, t, 1).etag;
+    // The registry closed it.
+    o->status = geo::OrgStatus::deregistered;
+    o->version += 1;
+    auto dropped = service.replace(d, {o->location});
+    EXPECT_GE(dropped, near.size() - 2) << "near tiles dropped";
+    auto hits = service.stats().hits;
+    for (const auto& [layer, t] : far) EXPECT_EQ(service.get(layer, t, 1).etag, etag[layer + t.str()]);
+    EXPECT_EQ(service.stats().hits, hits + static_cast<long>(far.size())) << "far tiles still cached";
+    int changed = 0;
+    for (const auto& [layer, t] : near) changed += service.get(layer, t, 1).etag != etag[layer + t.str()];
+    EXPECT_GE(changed, 3) << "the organization's point and its areas' rates changed";
+}

@@ -1,12 +1,12 @@
 #include "covermap/tiles/service.hpp"
 
-#include "covermap/tiles/heatmap.hpp"
-
 #include <cmath>
-#include <sstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
+
+#include "covermap/tiles/heatmap.hpp"
 
 namespace covermap::tiles {
 
@@ -186,6 +186,67 @@ std::size_t TileService::update(const geo::Organization& before, const geo::Orga
     return dropped;
 }
 
+std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::Point>& touched) {
+    auto fresh = std::make_shared<TileSource>(d);
+    auto classes = tiles::heat_classes(fresh->uncovered(world_box()), kernel_radius_m_);
+    std::shared_ptr<TileSource> old;
+    {
+        std::lock_guard lock(mutex_);
+        old = source_;
+    }
+    // The boxes each layer's drawing may have changed in, from the old drawing and the new.
+    Dirty dirty;
+    for (const auto& ll : touched) {
+        auto p = to_mercator(ll);
+        geo::BBox at;
+        at.expand(p);
+        dirty["orgs"].push_back(at);
+        double grow = kernel_radius_m_ / std::cos(ll.y * M_PI / 180);
+        dirty["heatmap"].push_back(geo::BBox{p.x - grow, p.y - grow, p.x + grow, p.y + grow});
+        for (const auto& source : {old, fresh}) {
+            for (const auto& layer : kLayerNames)
+                if (auto level = coverage_level(layer))
+                    for (const auto& a : source->areas(*level, at)) dirty[layer].push_back(geo::bounds(a.shape));
+            for (const auto& t : source->territories(at)) dirty["assignments"].push_back(geo::bounds(t.shape));
+            for (const auto& l : source->links(at)) {
+                geo::BBox b;
+                b.expand(l.from);
+                b.expand(l.to);
+                dirty["assignments"].push_back(b);
+            }
+        }
+    }
+    std::lock_guard lock(mutex_);
+    source_ = std::move(fresh);
+    // New heatmap classes change every heatmap tile's colours: then those all go.
+    bool reclassed = classes != heat_classes_;
+    heat_classes_ = std::move(classes);
+    ++generation_;
+    std::size_t dropped = 0;
+    for (auto it = lru_.begin(); it != lru_.end();) {
+        bool hit = false;
+        if (reclassed && it->key.layer == "heatmap") {
+            hit = true;
+        } else if (auto dl = dirty.find(it->key.layer); dl != dirty.end()) {
+            auto box = TileId{it->key.z, it->key.x, it->key.y}.mercator_bounds();
+            double m = margin_px(it->key.layer) * resolution(it->key.z);
+            box.minx -= m, box.miny -= m, box.maxx += m, box.maxy += m;
+            for (const auto& b : dl->second) hit |= box.intersects(b);
+        }
+        if (hit) {
+            stats_.bytes -= it->bytes;
+            index_.erase(it->key);
+            it = lru_.erase(it);
+            ++dropped;
+        } else {
+            ++it;
+        }
+    }
+    stats_.entries = lru_.size();
+    stats_.invalidated += static_cast<long>(dropped);
+    return dropped;
+}
+
 void TileService::add_branch(std::int64_t id, geo::BranchType type) {
     std::shared_ptr<TileSource> source;
     {
@@ -235,7 +296,8 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
         legend.push_back({{"label", en}, {"label_zh", zh}, {"color", color}});
     };
     if (coverage_level(layer)) {
-        const char* en[] = {"no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
+        const char* en[] = {
+            "no operating organizations", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
         const char* zh[] = {"无在营组织", "< 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %", "100 %"};
         for (std::size_t i = 0; i < kCoveragePalette.size(); ++i) entry(en[i], zh[i], kCoveragePalette[i].second);
     } else if (layer == "orgs") {

@@ -24,7 +24,7 @@ export class ExportDialog {
     const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
     const area = select('area', [['', t('export.all')], ...parks.items.map((a) => [a.code, `${t('level.park')} ${a.name}`]),
       ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
-    const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV']]);
+    const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV'], ['csv-excel', 'CSV (Excel)']]);
     const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
     const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
     this.link = el('a', { className: 'primary', textContent: t('export.download') });
@@ -34,12 +34,14 @@ export class ExportDialog {
       el('label', {}, t('export.encoding'), encoding), el('label', {}, t('export.srs'), srs), this.link,
       el('p', { className: 'muted', textContent: t('export.note') }));
     const sync = () => {
-      const q = new URLSearchParams({ format: format.value, encoding: encoding.value, srs: srs.value });
+      const excel = format.value === 'csv-excel';
+      const q = new URLSearchParams({ format: excel ? 'csv' : format.value, encoding: encoding.value, srs: srs.value });
+      if (excel) q.set('excel', 'true');
       // Organizations by the street or park code they are exported with; areas by code prefix.
       if (area.value && layer.value === 'orgs') q.set('where', `${parkCodes.has(area.value) ? 'park_code' : 'strt_code'} = '${area.value}'`);
       if (area.value && layer.value === 'areas') q.set('where', `code LIKE '${area.value}%'`);
       this.link.href = `/api/export/${layer.value}?${q}`;
-      this.link.download = `${layer.value}${format.value === 'shp' ? '.zip' : `.${format.value}`}`;
+      this.link.download = `${layer.value}${format.value === 'shp' ? '.zip' : excel ? '.csv' : `.${format.value}`}`;
     };
     form.addEventListener('change', sync);
     sync();

@@ -27,6 +27,10 @@ struct ExportParams {
     std::string encoding = "GBK";   ///< shapefile text: GBK (default) or UTF-8
     std::string srs = "EPSG:4490";  ///< target CRS: "EPSG:n" or "auto-gk" (3° Gauss–Krüger zone, with prefix)
     std::string where;              ///< OGR SQL filter over the exported field names
+    /// CSV for spreadsheet programs: text of 11 or more digits (area codes, all-digit ids and
+    /// credit codes) written as ="…", so Excel and WPS keep it text instead of 9.12E+17.
+    /// covermap's own import reads such cells back as the plain text.
+    bool excel = false;
     std::string out;                ///< output file (.zip for shapefiles)
     std::uint64_t max_file_bytes = 2147483647ULL;  ///< shapefile part limit (.shp/.dbf ≤ 2 GB)
     Progress progress;

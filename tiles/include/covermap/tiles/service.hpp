@@ -56,6 +56,12 @@ public:
 
     TileStats stats() const;
     double kernel_radius_m() const { return kernel_radius_m_; }
+    /// After a bulk change (an import): builds the drawing from d and drops only the cached tiles
+    /// near `touched` (EPSG:4490 points of every organization added, changed or deregistered):
+    /// their points, heatmap reach, the areas holding them at every level, and the instructor
+    /// links and territories through them. Returns the number of tiles dropped.
+    std::size_t replace(const geo::Dataset& d, const std::vector<geo::Point>& touched);
+
     /// The heatmap's class breaks for the data it was built from (heat_classes).
     std::vector<double> heat_classes() const;
     static constexpr int kMinZoom = 6;
