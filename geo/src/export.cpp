@@ -101,6 +101,12 @@ const std::vector<FieldDef>& fields_of(ExportLayer layer) {
         {"strt_code", OFTString, 9, 0, "街道(乡镇)编码", "street/town code"},
         {"dist_code", OFTString, 6, 0, "区县编码", "district code"},
         {"park_code", OFTString, 15, 0, "所在园区编码", "park code (empty outside parks)"},
+        {"address", OFTString, 254, 0, "住所", "address"},
+        {"person", OFTString, 64, 0, "出资人/负责人", "person in charge"},
+        {"phone", OFTString, 32, 0, "联系电话", "phone"},
+        {"no_br_rsn", OFTString, 254, 0, "未建党组织原因", "why no branch yet"},
+        {"measure", OFTString, 254, 0, "一企一策措施", "measure decided"},
+        {"loc_prec", OFTString, 10, 0, "定位精度(exact/community/street/district)", "location precision"},
     };
     static const std::vector<FieldDef> areas = {
         {"code", OFTString, 15, 0, "区划编码", "area code"},
@@ -304,6 +310,12 @@ public:
             }
         }
         if (park_area >= 0) r.text[17] = d_.areas[static_cast<std::size_t>(park_area)].code;
+        r.text[18] = o.address;
+        r.text[19] = o.person_in_charge;
+        r.text[20] = o.phone;
+        r.text[21] = o.no_branch_reason;
+        r.text[22] = o.measure;
+        r.text[23] = o.location_precision.empty() ? "exact" : o.location_precision;
         r.geometry = to_ogr(o.location);
         return true;
     }

@@ -156,6 +156,18 @@ TEST(Registry, AnExcelSheetWithATitleRowAndChineseHeadings) {
     EXPECT_EQ(by_id[c2].no_branch_reason, "党员流失");
     EXPECT_EQ(by_id[c1].person_in_charge, "王强");
     EXPECT_EQ(by_id[c1].employees, 120);
+    // The ledger goes out with the exports too.
+    ExportParams e;
+    e.layer = ExportLayer::orgs;
+    e.format = ExportFormat::csv;
+    e.encoding = "UTF-8";
+    e.out = dir / "ledger.csv";
+    export_layer(store, e);
+    std::ifstream out(e.out);
+    std::string text((std::istreambuf_iterator<char>(out)), {});
+    EXPECT_NE(text.find("no_br_rsn"), std::string::npos);
+    EXPECT_NE(text.find("党员流失"), std::string::npos);
+    EXPECT_NE(text.find("王强"), std::string::npos);
 }
 
 TEST(Registry, InvalidAndDuplicateCreditCodesGoInFlagged) {

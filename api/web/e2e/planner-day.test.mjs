@@ -151,9 +151,12 @@ describe('a planner\'s day', () => {
     // The ledger: a reason and a measure, saved (PATCH with If-Match) and shown again.
     await page.fill('.ledger textarea[name=no_branch_reason]', '党员流动性大');
     await page.fill('.ledger textarea[name=measure]', '选派指导员，年内发展党员');
+    await page.fill('.ledger input[name=party_members]', '1');
     await page.click('.ledger button[type=submit]');
     await page.waitForFunction(() => document.querySelector('.org-card .message')?.textContent.includes('台账已保存'));
     assert.equal(await page.inputValue('.ledger textarea[name=measure]'), '选派指导员，年内发展党员');
+    assert.equal(await page.inputValue('.ledger input[name=party_members]'), '1');
+    assert.match(await page.locator('.org-card .history').innerText(), /修改记录/);
     await done(page, 'assigned');
   });
 

@@ -45,7 +45,7 @@ const strings = {
     'legend.title': '图例',
     'org.address': '住所', 'org.person': '负责人',
     'precision.community': '按地址定位到社区', 'precision.street': '按地址定位到街道', 'precision.district': '按地址定位到区县', 'precision.exact': '精确',
-    'ledger.title': '台账', 'ledger.no_branch_reason': '未建党组织原因', 'ledger.measure': '一企一策措施', 'ledger.save': '保存台账', 'ledger.saved': '台账已保存。',
+    'ledger.title': '台账与基本情况', 'ledger.no_branch_reason': '未建党组织原因', 'ledger.measure': '一企一策措施', 'ledger.save': '保存', 'ledger.saved': '台账已保存。',
     'history.other': '{by} 修改记录',
   },
   en: {

@@ -114,13 +114,39 @@ export class OrgCard {
     }
   }
 
-  /** The ledger's reason and measure (台账): shown to all, edited by planners (audited). */
+  /** The ledger (台账) and the record's figures: shown to all, corrected by planners (audited). */
   #ledger(o) {
     const form = document.createElement('form');
     form.className = 'ledger';
     const h = document.createElement('h3');
     h.textContent = t('ledger.title');
     form.append(h);
+    if (canEdit()) {
+      const status = document.createElement('select');
+      status.name = 'status';
+      for (const v of ['operating', 'suspended', 'deregistered']) {
+        const opt = document.createElement('option');
+        opt.value = v;
+        opt.textContent = t(`status.${v}`);
+        opt.selected = o.status === v;
+        status.append(opt);
+      }
+      const label = document.createElement('label');
+      label.textContent = t('org.status');
+      label.append(status);
+      form.append(label);
+      for (const key of ['employees', 'party_members']) {
+        const input = document.createElement('input');
+        input.type = 'number';
+        input.min = '0';
+        input.name = key;
+        input.value = o[key];
+        const l = document.createElement('label');
+        l.textContent = t(key === 'employees' ? 'org.employees' : 'org.members');
+        l.append(input);
+        form.append(l);
+      }
+    }
     for (const key of ['no_branch_reason', 'measure']) {
       const label = document.createElement('label');
       label.textContent = t(`ledger.${key}`);
@@ -142,7 +168,13 @@ export class OrgCard {
         e.preventDefault();
         try {
           await request('PATCH', `/api/orgs/${seg(o.id)}`, {
-            body: { no_branch_reason: form.elements.no_branch_reason.value, measure: form.elements.measure.value },
+            body: {
+              no_branch_reason: form.elements.no_branch_reason.value,
+              measure: form.elements.measure.value,
+              status: form.elements.status.value,
+              employees: Number(form.elements.employees.value),
+              party_members: Number(form.elements.party_members.value),
+            },
             ifMatch: this.version,
           });
           await this.open(o.id, false, { text: t('ledger.saved') });
