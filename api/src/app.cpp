@@ -227,6 +227,7 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/api/plans", Role::viewer, &App::list_plans);
     add("GET", "/ogc", Role::viewer, &App::ogc_landing);
     add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
+    add("GET", "/ogc/api", Role::viewer, &App::ogc_openapi);
     add("GET", "/ogc/collections", Role::viewer, &App::ogc_collections);
     add("GET", "/ogc/collections/{}", Role::viewer, &App::ogc_collection);
     add("GET", "/ogc/collections/{}/items", Role::viewer, &App::ogc_items);
@@ -1256,8 +1257,70 @@ Response App::ogc_landing(const Request& req, const Token&, const std::vector<st
          {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
          {"links",
           {link(b, "self", "application/json", "this document"),
+           link(b + "/api", "service-desc", "application/vnd.oai.openapi+json;version=3.0", "the API (OpenAPI 3.0)"),
            link(b + "/conformance", "conformance", "application/json", "conformance classes"),
            link(b + "/collections", "data", "application/json", "collections")}}});
+}
+
+// The OpenAPI 3.0 description of the OGC API: GDAL's OAPIF driver and QGIS look for it
+// through the landing page's service-desc link.
+Response App::ogc_openapi(const Request& req, const Token&, const std::vector<std::string>&) {
+    auto param = [](const char* name, const char* in, const char* type, bool required, const char* what) {
+        json p = {{"name", name}, {"in", in}, {"required", required}, {"description", what}};
+        p["schema"] = std::string(type) == "bbox"
+                          ? json{{"type", "array"}, {"minItems", 4}, {"maxItems", 4}, {"items", {{"type", "number"}}}}
+                          : json{{"type", type}};
+        if (std::string(type) == "bbox") p["style"] = "form", p["explode"] = false;
+        return p;
+    };
+    auto op = [](const char* summary, json params, const char* type) {
+        return json{{"get",
+                     {{"summary", summary},
+                      {"parameters", std::move(params)},
+                      {"responses", {{"200", {{"description", summary}, {"content", {{type, json::object()}}}}}}}}}};
+    };
+    json collection = param("collectionId", "path", "string", true, "orgs, instructors, branches, areas-park…");
+    json doc = {{"openapi", "3.0.3"},
+                {"info", {{"title", "covermap OGC API – Features"}, {"version", "1.0.0"}}},
+                {"servers", {{{"url", base_of(req)}}}},
+                {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+                {"security", {{{"bearer", json::array()}}}},
+                {"paths",
+                 {{"/", op("landing page", json::array(), "application/json")},
+                  {"/conformance", op("conformance classes", json::array(), "application/json")},
+                  {"/collections", op("collections", json::array(), "application/json")},
+                  {"/collections/{collectionId}", op("a collection", {collection}, "application/json")},
+                  {"/collections/{collectionId}/items",
+                   op("features of a collection",
+                      {collection, param("bbox", "query", "bbox", false, "minx,miny,maxx,maxy (CRS84)"),
+                       param("limit", "query", "integer", false, "1–10000, default 10"),
+                       param("offset", "query", "integer", false, "features to skip")},
+                      "application/geo+json")},
+                  {"/collections/{collectionId}/items/{featureId}",
+                   op("one feature",
+                      {collection, param("featureId", "path", "string", true, "the feature's id (text, URL-encoded)")},
+                      "application/geo+json")}}}};
+    auto r = json_response(doc);
+    r.content_type = "application/vnd.oai.openapi+json;version=3.0";
+    return r;
+}
+
+std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> App::coverage_by_code(geo::Level level) {
+    {
+        std::lock_guard lock(cache_mutex_);
+        auto it = coverage_rows_.find(level);
+        if (it != coverage_rows_.end() && it->second.first == data_version_) return it->second.second;
+    }
+    auto rows = std::make_shared<std::unordered_map<std::string, geo::CoverageRow>>();
+    std::uint64_t version;
+    {
+        std::shared_lock lock(data_mutex_);
+        version = data_version_;
+        for (auto& r : geo::compute_coverage(data_, level).areas) (*rows)[r.code] = r;
+    }
+    std::lock_guard lock(cache_mutex_);
+    coverage_rows_[level] = {version, rows};
+    return rows;
 }
 
 Response App::ogc_conformance(const Request&, const Token&, const std::vector<std::string>&) {
@@ -1354,21 +1417,40 @@ json App::branch_feature(const geo::Branch& b, geo::BBox& box) const {
               {"org_ids", b.org_ids}}}};
 }
 
-json App::area_feature(std::size_t i) const {
+json App::area_feature(std::size_t i, const std::unordered_map<std::string, geo::CoverageRow>* coverage) const {
     const auto& a = data_.areas[i];
+    json props = {{"code", a.code},
+                  {"name", a.name},
+                  {"level", std::string(geo::to_string(a.level))},
+                  {"parent_code", a.parent_code}};
+    // The coverage figures as attributes, so that a desktop GIS can colour areas by them.
+    if (coverage) {
+        geo::CoverageRow c;
+        if (auto it = coverage->find(a.code); it != coverage->end()) c = it->second;
+        props["orgs"] = c.orgs;
+        props["operating"] = c.operating;
+        props["org_covered"] = c.org_covered;
+        props["work_covered"] = c.work_covered;
+        props["org_coverage"] = std::round(c.org_coverage() * 1e4) / 1e4;
+        props["standalone_rate"] = std::round(c.standalone_rate() * 1e4) / 1e4;
+        props["work_coverage"] = std::round(c.work_coverage() * 1e4) / 1e4;
+        props["instructor_coverage"] = std::round(c.instructor_coverage() * 1e4) / 1e4;
+    }
     return {{"type", "Feature"},
             {"id", static_cast<std::int64_t>(i + 1)},
             {"geometry", geometry_json(a.shape)},
-            {"properties",
-             {{"code", a.code},
-              {"name", a.name},
-              {"level", std::string(geo::to_string(a.level))},
-              {"parent_code", a.parent_code}}}};
+            {"properties", props}};
 }
 
 Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
+    // A parameter this API does not know is an error, not silently ignored (OGC API – Features, 7.15.1).
+    for (const auto& [key, value] : req.query)
+        if (key != "bbox" && key != "limit" && key != "offset" && key != "f")
+            return error_response(400, "InvalidQuery", "unknown parameter '" + key + "' (bbox, limit, offset)");
+    std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
+    if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
     long limit = 10, offset = 0;
     auto number = [&](const char* key, long& out, long lo, long hi) {
         if (!req.query.count(key)) return true;
@@ -1431,7 +1513,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             for (std::size_t i = 0; i < data_.areas.size(); ++i) {
                 const auto& a = data_.areas[i];
                 if (a.level != level) continue;
-                take(geo::bounds(a.shape), [&] { return area_feature(i); });
+                take(geo::bounds(a.shape), [&] { return area_feature(i, coverage.get()); });
             }
         }
     }
@@ -1454,6 +1536,8 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
 Response App::ogc_item(const Request& req, const Token&, const std::vector<std::string>& args) {
     // Organizations and instructors by their text id; branches and areas by number.
     auto fid = parse_id(args[1]);
+    std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
+    if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
     std::shared_lock lock(data_mutex_);
     json feature;
     const std::string& c = args[0];
@@ -1468,7 +1552,7 @@ Response App::ogc_item(const Request& req, const Token&, const std::vector<std::
         }
     } else if (kAreaCollections.count(c) && fid && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
         if (data_.areas[static_cast<std::size_t>(*fid - 1)].level == kAreaCollections.at(c))
-            feature = area_feature(static_cast<std::size_t>(*fid - 1));
+            feature = area_feature(static_cast<std::size_t>(*fid - 1), coverage.get());
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }

@@ -21,6 +21,7 @@
 
 #include "api/http_client.hpp"
 #include "covermap/api/app.hpp"
+#include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/store.hpp"
 #include "covermap/tiles/tile_id.hpp"
@@ -394,8 +395,37 @@ TEST_F(ServerTest, OgcApiFeaturesThroughGdal) {
         OGRFeature::DestroyFeature(f);
     }
     EXPECT_GT(in_box, 0);
+    // Areas carry their coverage as attributes: GDAL reads them, so QGIS can colour by them.
+    auto* streets = ds->GetLayerByName("areas-street");
+    ASSERT_NE(streets, nullptr);
+    auto table = geo::compute_coverage(geo::Store::open_existing(db_).load(), geo::Level::street);
+    std::map<std::string, double> want;
+    for (const auto& r : table.areas) want[r.code] = r.org_coverage();
+    int checked = 0;
+    streets->ResetReading();
+    while (OGRFeature* f = streets->GetNextFeature()) {
+        int i = f->GetFieldIndex("org_coverage");
+        EXPECT_GE(i, 0);
+        if (i >= 0) EXPECT_NEAR(f->GetFieldAsDouble(i), want[f->GetFieldAsString("code")], 1e-4);
+        ++checked;
+        OGRFeature::DestroyFeature(f);
+    }
+    EXPECT_EQ(checked, static_cast<int>(table.areas.size()));
     GDALClose(ds);
     CPLSetConfigOption("GDAL_HTTP_HEADERS", nullptr);
+    // The landing page names its OpenAPI document; unknown parameters are refused.
+    auto landing = json::parse(request(port_, "GET", "/ogc", viewer_).body);
+    std::string desc;
+    for (const auto& l : landing["links"])
+        if (l["rel"] == "service-desc") desc = l["href"];
+    ASSERT_FALSE(desc.empty());
+    auto api = request(port_, "GET", desc.substr(desc.find("/ogc")), viewer_);
+    ASSERT_EQ(api.status, 200);
+    EXPECT_EQ(json::parse(api.body)["openapi"], "3.0.3");
+    EXPECT_TRUE(json::parse(api.body)["paths"].contains("/collections/{collectionId}/items"));
+    auto unknown = request(port_, "GET", "/ogc/collections/orgs/items?limt=5", viewer_);
+    EXPECT_EQ(unknown.status, 400);
+    EXPECT_NE(unknown.body.find("limt"), std::string::npos);
 }
 
 TEST_F(ServerTest, MetricsAreScraped) {

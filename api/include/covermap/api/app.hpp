@@ -16,6 +16,7 @@
 
 #include "covermap/api/http.hpp"
 #include "covermap/api/metrics.hpp"
+#include "covermap/geo/coverage.hpp"
 #include "covermap/geo/model.hpp"
 #include "covermap/geo/store.hpp"
 #include "covermap/tiles/service.hpp"
@@ -105,6 +106,9 @@ private:
     Response post_token(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_landing(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_conformance(const Request&, const Token&, const std::vector<std::string>&);
+    Response ogc_openapi(const Request&, const Token&, const std::vector<std::string>&);
+    /// Coverage of every area of a level by code, cached per data version (for OGC area items).
+    std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage_by_code(geo::Level level);
     Response ogc_collections(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_collection(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_items(const Request&, const Token&, const std::vector<std::string>&);
@@ -140,7 +144,9 @@ private:
     nlohmann::json org_feature(const geo::Organization& o) const;
     nlohmann::json instructor_feature(const geo::Instructor& in) const;
     nlohmann::json branch_feature(const geo::Branch& b, geo::BBox& box) const;  ///< box grows by its organizations
-    nlohmann::json area_feature(std::size_t area_index) const;                  ///< id = index + 1
+    nlohmann::json area_feature(
+        std::size_t area_index,
+        const std::unordered_map<std::string, geo::CoverageRow>* coverage) const;  ///< id = index + 1
 
     AppOptions options_;
     std::vector<Route> routes_;
@@ -164,6 +170,9 @@ private:
 
     std::mutex cache_mutex_;
     std::map<std::string, std::pair<std::uint64_t, std::string>> coverage_cache_;
+    std::map<geo::Level,
+             std::pair<std::uint64_t, std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>>>>
+        coverage_rows_;
 
     // Plans live in the store; the last few are also kept here, parsed.
     std::optional<nlohmann::json> find_plan(const std::string& id);
