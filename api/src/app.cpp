@@ -189,8 +189,7 @@ App::App(const AppOptions& options) : options_(options) {
         std::shared_lock lock(data_mutex_);
         tiles_ = std::make_unique<tiles::TileService>(data_, options.cache_mb << 20);
     }
-    for (const auto& t : store_->tokens())
-        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role};
+    refresh_tokens(store_->tokens());
     for (const auto& plan : store_->plans("", false))
         if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
     // The UI's files, fixed at start: no URL ever names a path on disk.
@@ -252,7 +251,28 @@ void App::reload() {
     ++reload_generation_;
 }
 
-std::string App::add_token(Role role, const std::string& name) {
+void App::refresh_tokens(const std::vector<geo::TokenRow>& rows) const {
+    auto now = iso8601_utc_now();
+    std::unordered_map<std::string, Token> fresh;
+    for (const auto& t : rows)
+        if (auto role = parse_role(t.role); role && t.usable(now))
+            fresh[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role, t.expires};
+    std::set<std::string> names;
+    for (const auto& [hash, t] : fresh) names.insert(t.name);
+    {
+        std::lock_guard lock(tokens_mutex_);
+        tokens_ = std::move(fresh);
+        tokens_read_ = std::chrono::steady_clock::now();
+    }
+    // A revoked or expired token's web sessions end with it.
+    std::lock_guard lock(sessions_mutex_);
+    for (auto it = sessions_.begin(); it != sessions_.end();)
+        it = names.count(it->second.who.name) ? std::next(it) : sessions_.erase(it);
+}
+
+std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
+    if (!expires.empty() && (expires.size() != 10 || expires[4] != '-' || expires[7] != '-'))
+        throw geo::invalid_argument("an expiry is a date, YYYY-MM-DD");
     if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
@@ -260,10 +280,10 @@ std::string App::add_token(Role role, const std::string& name) {
     auto hash = hash_token(token);
     {
         std::lock_guard w(write_mutex_);
-        store_->add_token({name, to_string(role), hash, iso8601_utc_now()});
+        store_->add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""});
     }
     std::lock_guard lock(tokens_mutex_);
-    tokens_[hash] = Token{name, role};
+    tokens_[hash] = Token{name, role, expires};
     return token;
 }
 
@@ -275,7 +295,19 @@ bool App::has_tokens() const {
 std::optional<App::Token> App::authenticate(const Request& req) const {
     // The web page's session cookie counts for reads only; a write needs the header, which
     // another site cannot make a browser send (and the cookie is SameSite=Strict too).
-    if (req.authorization.empty() && (req.method == "GET" || req.method == "HEAD")) return session_of(req);
+    if (req.authorization.empty() && (req.method == "GET" || req.method == "HEAD")) {
+        bool stale;
+        {
+            std::lock_guard lock(tokens_mutex_);
+            stale = std::chrono::steady_clock::now() - tokens_read_ > std::chrono::seconds(5);
+            if (stale) tokens_read_ = std::chrono::steady_clock::now();
+        }
+        if (stale) try {
+                refresh_tokens(geo::Store::open_existing(options_.db).tokens());
+            } catch (const std::exception&) {
+            }
+        return session_of(req);
+    }
     // "Bearer" is a scheme name, and scheme names are case-insensitive (RFC 9110 §11.1).
     const std::string& a = req.authorization;
     if (a.size() < 8 || a.size() > 512) return std::nullopt;
@@ -286,28 +318,30 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
     if (start == 6 || start == std::string::npos) return std::nullopt;
     auto end = a.find_last_not_of(' ');
     auto hash = hash_token(a.substr(start, end - start + 1));
-    {
-        std::lock_guard lock(tokens_mutex_);
-        auto it = tokens_.find(hash);
-        if (it != tokens_.end()) return it->second;
-    }
-    // A token made on the command line since the start: re-read the store's tokens, at most
-    // once per two seconds so that wrong tokens cannot make every request read the store.
+    // The store's tokens are read again every 5 s (a token made or revoked on the command line
+    // counts on a running server without a restart), and at once for an unknown token, at most
+    // every 2 s (so wrong tokens cannot make every request read the store).
     auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(tokens_mutex_);
-        if (now - tokens_read_ < std::chrono::seconds(2)) return std::nullopt;
-        tokens_read_ = now;
+        auto it = tokens_.find(hash);
+        if (it != tokens_.end() && now - tokens_read_ < std::chrono::seconds(5)) {
+            if (!it->second.expires.empty() && iso8601_utc_now().substr(0, 10) > it->second.expires)
+                return std::nullopt;
+            return it->second;
+        }
+        if (it == tokens_.end()) {
+            if (now - missed_read_ < std::chrono::seconds(2)) return std::nullopt;
+            missed_read_ = now;
+        } else {
+            tokens_read_ = now;  // one reader at a time; the others use what is there
+        }
     }
-    std::vector<geo::TokenRow> rows;
     try {
-        rows = geo::Store::open_existing(options_.db).tokens();
+        refresh_tokens(geo::Store::open_existing(options_.db).tokens());
     } catch (const std::exception&) {
-        return std::nullopt;
     }
     std::lock_guard lock(tokens_mutex_);
-    for (const auto& t : rows)
-        if (auto role = parse_role(t.role)) tokens_[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role};
     auto it = tokens_.find(hash);
     if (it == tokens_.end()) return std::nullopt;
     return it->second;

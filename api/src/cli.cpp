@@ -292,14 +292,37 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     return 0;
 }
 
-int cmd_token_add(const std::string& db, const std::string& role, const std::string& name) {
+int cmd_token_list(const std::string& db) {
+    auto store = geo::Store::open_existing(db);
+    std::vector<std::vector<std::string>> rows = {{"name", "role", "created", "expires", "state"}};
+    auto now = geo::iso8601_utc_now();
+    for (const auto& t : store.tokens())
+        rows.push_back({t.name, t.role, t.created.substr(0, 10), t.expires.empty() ? "-" : t.expires,
+                        !t.revoked.empty() ? "revoked " + t.revoked.substr(0, 10)
+                        : t.usable(now)    ? "valid"
+                                           : "expired"});
+    std::printf("%s", render_table(rows, {false, false, false, false, false}).c_str());
+    return 0;
+}
+
+int cmd_token_revoke(const std::string& db, const std::string& name) {
+    auto store = geo::Store::open_existing(db);
+    int n = store.revoke_tokens(name, geo::iso8601_utc_now());
+    if (n == 0) throw geo::invalid_argument("no valid token named '" + name + "'");
+    std::printf("revoked %d token(s) named %s (a running server stops accepting them within 5 s)\n", n, name.c_str());
+    return 0;
+}
+
+int cmd_token_add(const std::string& db, const std::string& role, const std::string& name, const std::string& expires) {
+    if (!expires.empty() && (expires.size() != 10 || expires[4] != '-' || expires[7] != '-'))
+        throw geo::invalid_argument("--expires takes a date, YYYY-MM-DD");
     // Straight into the store (a running server reads new tokens from it when it first sees them).
     if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         throw geo::invalid_argument("--name must be 1–100 bytes of UTF-8 text without control characters");
     auto store = geo::Store::open_existing(db);
     auto token = new_token();
-    store.add_token({name, role, hash_token(token), geo::iso8601_utc_now()});
+    store.add_token({name, role, hash_token(token), geo::iso8601_utc_now(), expires, ""});
     std::printf("%s\n", token.c_str());
     return 0;
 }
@@ -435,6 +458,13 @@ int run_cli(int argc, char** argv) {
         ->required()
         ->check(CLI::IsMember({"viewer", "planner", "admin"}));
     token_add->add_option("--name", token_name, "who or what uses it")->required();
+    std::string expires;
+    token_add->add_option("--expires", expires, "last day it works, YYYY-MM-DD (default: no expiry)");
+    auto* token_list = token->add_subcommand("list", "the tokens: name, role, created, expiry, state (never secrets)");
+    token_list->add_option("--db", db, "store")->required();
+    auto* token_revoke = token->add_subcommand("revoke", "revoke every token of a name (a running server follows)");
+    token_revoke->add_option("--db", db, "store")->required();
+    token_revoke->add_option("--name", token_name, "the token's name")->required();
 
     try {
         app.parse(argc, argv);
@@ -480,7 +510,9 @@ int run_cli(int argc, char** argv) {
             return cmd_export(db, p);
         }
         if (*serve) return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap);
-        if (*token_add) return cmd_token_add(db, role, token_name);
+        if (*token_add) return cmd_token_add(db, role, token_name, expires);
+        if (*token_list) return cmd_token_list(db);
+        if (*token_revoke) return cmd_token_revoke(db, token_name);
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);
         if (*loc)

@@ -438,3 +438,59 @@ TEST(Hostile, Row04TextIdsThroughEveryRoute) {
     EXPECT_EQ(acc.status, 200) << acc.body;
     EXPECT_EQ(json::parse(acc.body)["applied"].size(), 1u) << acc.body;
 }
+
+// #13 standards: tokens made, listed and revoked on the command line act on a running server
+// (no restart), their web sessions end with them, and an expired token is refused.
+TEST(Hostile, TokensAreListedRevokedAndExpireOnARunningServer) {
+    Served s;
+    auto [code, out] = run_covermap({"token", "add", "--db", s.db, "--role", "viewer", "--name", "grid-system"});
+    ASSERT_EQ(code, 0);
+    std::string made;
+    {
+        FILE* p = popen(
+            (std::string(COVERMAP_BIN) + " token add --db '" + s.db + "' --role viewer --name 网格系统").c_str(), "r");
+        char buf[256];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) made.append(buf, n);
+        pclose(p);
+        made = made.substr(0, made.find('\n'));
+    }
+    ASSERT_EQ(made.rfind("cm_", 0), 0u);
+    EXPECT_EQ(request(s.port, "GET", "/api/me", made).status, 200) << "works at once, without a restart";
+    auto session = request(s.port, "POST", "/api/session", made, "");
+    ASSERT_EQ(session.status, 201);
+    auto cookie = "Cookie: " + session.header("Set-Cookie").substr(0, session.header("Set-Cookie").find(';'));
+    EXPECT_EQ(request(s.port, "GET", "/api/me", "", "", {cookie}).status, 200);
+    // An expired one never works.
+    std::string old;
+    {
+        FILE* p = popen((std::string(COVERMAP_BIN) + " token add --db '" + s.db +
+                         "' --role admin --name 旧令牌 --expires 2020-12-31")
+                            .c_str(),
+                        "r");
+        char buf[256];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) old.append(buf, n);
+        pclose(p);
+        old = old.substr(0, old.find('\n'));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    EXPECT_EQ(request(s.port, "GET", "/api/me", old).status, 401);
+    // Listed without secrets.
+    std::string listing;
+    {
+        FILE* p = popen((std::string(COVERMAP_BIN) + " token list --db '" + s.db + "'").c_str(), "r");
+        char buf[4096];
+        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) listing.append(buf, n);
+        pclose(p);
+    }
+    EXPECT_NE(listing.find("网格系统"), std::string::npos) << listing;
+    EXPECT_NE(listing.find("expired"), std::string::npos) << listing;
+    EXPECT_EQ(listing.find("cm_"), std::string::npos) << "no secret";
+    EXPECT_EQ(listing.find(geo::replace_invalid_utf8(api::hash_token(made))), std::string::npos) << "no hash";
+    // Revoked: the token and its session stop within the refresh interval.
+    auto [rc, rout] = run_covermap({"token", "revoke", "--db", s.db, "--name", "网格系统"});
+    EXPECT_EQ(rc, 0) << rout;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5500));
+    EXPECT_EQ(request(s.port, "GET", "/api/me", made).status, 401);
+    EXPECT_EQ(request(s.port, "GET", "/api/me", "", "", {cookie}).status, 401);
+    EXPECT_EQ(request(s.port, "GET", "/api/me", s.viewer).status, 200) << "the others still work";
+}

@@ -63,8 +63,9 @@ public:
     /// Makes slow work in progress stop soon (a graceful shutdown).
     void stop_slow_work();
 
-    /// Creates a token; returns the secret (only its hash is stored).
-    std::string add_token(Role role, const std::string& name);
+    /// Creates a token (valid through `expires`, YYYY-MM-DD, when given); returns the secret
+    /// (only its hash is stored).
+    std::string add_token(Role role, const std::string& name, const std::string& expires = "");
     /// True when the store has no token yet.
     bool has_tokens() const;
 
@@ -75,6 +76,7 @@ private:
     struct Token {
         std::string name;
         Role role;
+        std::string expires;  // YYYY-MM-DD or empty
     };
     using Handler = Response (App::*)(const Request&, const Token&, const std::vector<std::string>&);
     struct Route {
@@ -86,6 +88,7 @@ private:
     };
 
     std::optional<Token> authenticate(const Request& req) const;
+    void refresh_tokens(const std::vector<geo::TokenRow>& rows) const;  // the usable ones, into tokens_
     const Route* match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const;
     static Response unauthorized();
     std::optional<Response> handle_cached_tile(const Request& req);
@@ -164,8 +167,9 @@ private:
     std::unique_ptr<geo::Store> store_;
 
     mutable std::mutex tokens_mutex_;
-    mutable std::unordered_map<std::string, Token> tokens_;  // hash -> token
-    mutable std::chrono::steady_clock::time_point tokens_read_{};
+    mutable std::unordered_map<std::string, Token> tokens_;        // hash -> token
+    mutable std::chrono::steady_clock::time_point tokens_read_{};  // the last periodic re-read
+    mutable std::chrono::steady_clock::time_point missed_read_{};  // the last re-read for an unknown token
     std::atomic<bool> stopping_{false};
 
     std::mutex cache_mutex_;

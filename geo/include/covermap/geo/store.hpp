@@ -43,6 +43,13 @@ struct TokenRow {
     std::string role;
     std::string hash;
     std::string created;
+    std::string expires;  ///< YYYY-MM-DD: valid through that day (UTC); empty: no expiry
+    std::string revoked;  ///< when it was revoked (ISO 8601); empty: not revoked
+
+    /// True when the token may be used at the UTC instant now (ISO 8601).
+    bool usable(const std::string& now) const {
+        return revoked.empty() && (expires.empty() || now.substr(0, 10) <= expires);
+    }
 };
 
 /// A plan as kept in the store: its JSON body and what the list of plans shows.
@@ -107,6 +114,8 @@ public:
     void add_token(const TokenRow& token);
     /// Every token row.
     std::vector<TokenRow> tokens() const;
+    /// Marks every token of that name revoked (one transaction); returns how many.
+    int revoke_tokens(const std::string& name, const std::string& when);
 
     /// Writes a plan (replacing the row with its id) in one transaction.
     void save_plan(const PlanRow& plan);
