@@ -162,6 +162,10 @@ std::size_t TileService::update(const geo::Organization& before, const geo::Orga
     auto dirty = source->update(before, after, kernel_radius_m_);
     std::lock_guard lock(mutex_);
     ++generation_;
+    return drop_tiles(dirty);
+}
+
+std::size_t TileService::drop_tiles(const Dirty& dirty) {
     std::size_t dropped = 0;
     for (auto it = lru_.begin(); it != lru_.end();) {
         auto d = dirty.find(it->key.layer);
@@ -219,32 +223,10 @@ std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::P
     std::lock_guard lock(mutex_);
     source_ = std::move(fresh);
     // New heatmap classes change every heatmap tile's colours: then those all go.
-    bool reclassed = classes != heat_classes_;
+    if (classes != heat_classes_) dirty["heatmap"] = {world_box()};
     heat_classes_ = std::move(classes);
     ++generation_;
-    std::size_t dropped = 0;
-    for (auto it = lru_.begin(); it != lru_.end();) {
-        bool hit = false;
-        if (reclassed && it->key.layer == "heatmap") {
-            hit = true;
-        } else if (auto dl = dirty.find(it->key.layer); dl != dirty.end()) {
-            auto box = TileId{it->key.z, it->key.x, it->key.y}.mercator_bounds();
-            double m = margin_px(it->key.layer) * resolution(it->key.z);
-            box.minx -= m, box.miny -= m, box.maxx += m, box.maxy += m;
-            for (const auto& b : dl->second) hit |= box.intersects(b);
-        }
-        if (hit) {
-            stats_.bytes -= it->bytes;
-            index_.erase(it->key);
-            it = lru_.erase(it);
-            ++dropped;
-        } else {
-            ++it;
-        }
-    }
-    stats_.entries = lru_.size();
-    stats_.invalidated += static_cast<long>(dropped);
-    return dropped;
+    return drop_tiles(dirty);
 }
 
 void TileService::add_branch(std::int64_t id, geo::BranchType type) {

@@ -94,6 +94,9 @@ private:
 
     std::shared_ptr<TileSource> source_;
     std::size_t capacity_;
+    /// Drops the cached tiles whose box (grown by the layer's margin) meets a dirty box of its
+    /// layer; call with mutex_ held.
+    std::size_t drop_tiles(const Dirty& dirty);
     double kernel_radius_m_;
     std::vector<double> heat_classes_;  // guarded by mutex_ (set at construction and reset)
     std::shared_ptr<const std::string> empty_[3];
