@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
@@ -122,24 +123,6 @@ std::optional<std::int64_t> parse_etag(std::string s) {
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
     return parse_id(s);
 }
-
-json geometry_json(const geo::MultiPolygon& shape) {
-    json coords = json::array();
-    for (const auto& poly : shape) {
-        json rings = json::array();
-        auto ring = [](const geo::Ring& r) {
-            json pts = json::array();
-            for (const auto& p : r) pts.push_back({p.x, p.y});
-            return pts;
-        };
-        rings.push_back(ring(poly.exterior));
-        for (const auto& h : poly.holes) rings.push_back(ring(h));
-        coords.push_back(rings);
-    }
-    return {{"type", "MultiPolygon"}, {"coordinates", coords}};
-}
-
-json point_json(geo::Point p) { return {{"type", "Point"}, {"coordinates", {p.x, p.y}}}; }
 
 const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park", geo::Level::park},
                                                             {"areas-street", geo::Level::street},

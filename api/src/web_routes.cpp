@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "covermap/api/app.hpp"
+#include "covermap/api/geojson.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -334,48 +335,25 @@ Response App::area_card(const Request& req, const Token&, const std::vector<std:
             if (data_.areas[i].code == args[0]) index = i, level = data_.areas[i].level;
     }
     if (!index) return error_response(404, "NotFound", "no area " + args[0]);
+    // The figures as /api/coverage counts them; the organizations only for the uncovered list.
+    auto figures = coverage_by_code(level);
     auto where = located(level);
     std::shared_lock lock(data_mutex_);
     const auto& a = data_.areas[*index];
     geo::CoverageRow row;
+    if (auto it = figures->find(a.code); it != figures->end()) row = it->second;
     json uncovered = json::array();
-    for (std::size_t i = 0; i < data_.orgs.size(); ++i) {
-        if ((*where)[i] != static_cast<int>(*index)) continue;
+    for (std::size_t i = 0; i < data_.orgs.size() && static_cast<int>(uncovered.size()) < limit; ++i) {
         const auto& o = data_.orgs[i];
-        ++row.orgs;
-        if (!o.operating()) continue;
-        ++row.operating;
-        row.org_covered += o.branch_id ? 1 : 0;
-        row.work_covered += o.branch_id || o.instructor_id ? 1 : 0;
-        row.instructor_covered += o.instructor_id ? 1 : 0;
-        if (!o.branch_id && !o.instructor_id && static_cast<int>(uncovered.size()) < limit)
+        if ((*where)[i] == static_cast<int>(*index) && o.operating() && !o.branch_id && !o.instructor_id)
             uncovered.push_back({{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}});
-    }
-    for (const auto& b : data_.branches)
-        if (b.type == geo::BranchType::standalone)
-            for (const auto& id : b.org_ids)
-                if (auto it = org_index_.find(id);
-                    it != org_index_.end() && (*where)[it->second] == static_cast<int>(*index) &&
-                    data_.orgs[it->second].operating() && data_.orgs[it->second].branch_id == b.id)
-                    ++row.standalone;
-    json rings = json::array();
-    for (const auto& poly : a.shape) {
-        json p = json::array();
-        auto ring = [](const geo::Ring& r) {
-            json pts = json::array();
-            for (const auto& pt : r) pts.push_back({pt.x, pt.y});
-            return pts;
-        };
-        p.push_back(ring(poly.exterior));
-        for (const auto& h : poly.holes) p.push_back(ring(h));
-        rings.push_back(p);
     }
     return json_response({{"code", a.code},
                           {"name", a.name},
                           {"level", std::string(geo::to_string(a.level))},
                           {"parent_code", a.parent_code},
                           {"bbox", bbox_json(geo::bounds(a.shape))},
-                          {"geometry", {{"type", "MultiPolygon"}, {"coordinates", rings}}},
+                          {"geometry", geometry_json(a.shape)},
                           {"orgs", row.orgs},
                           {"operating", row.operating},
                           {"org_covered", row.org_covered},
