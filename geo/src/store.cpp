@@ -335,6 +335,22 @@ struct Store::Impl {
         f.SetGeometryDirectly(to_ogr(o.location).release());
     }
 
+    // Compare-and-swap inside a transaction: the organization's row as stored now (not as a
+    // process remembers it), if its version is `expected`; else conflict_error.
+    FeaturePtr stored_org(OGRLayer* l, const Fields& fx, const Id& id, std::int64_t expected) const {
+        l->SetAttributeFilter(("id = " + quoted(id)).c_str());
+        l->ResetReading();
+        auto f = own(l->GetNextFeature());
+        l->SetAttributeFilter(nullptr);
+        if (!f) throw conflict_error(conflict_error::Kind::missing, "no organization " + id + " in the store");
+        auto stored = f->GetFieldAsInteger64(fx["version"]);
+        if (stored != expected)
+            throw conflict_error(conflict_error::Kind::stale_version, "organization " + id + " is at version " +
+                                                                          std::to_string(stored) + ", not " +
+                                                                          std::to_string(expected));
+        return f;
+    }
+
     void append_audit(const std::vector<AuditEntry>& audit) {
         OGRLayer* a = layer("audit");
         Fields ax(a->GetLayerDefn());
@@ -566,15 +582,7 @@ void Store::update_org(const Organization& after, std::int64_t expected_version,
     impl_->transaction([&] {
         OGRLayer* l = impl_->layer("orgs");
         Fields fx(l->GetLayerDefn());
-        l->SetAttributeFilter(("id = " + quoted(after.id)).c_str());
-        l->ResetReading();
-        auto f = own(l->GetNextFeature());
-        l->SetAttributeFilter(nullptr);
-        if (!f) throw conflict_error(conflict_error::Kind::missing, "no organization " + after.id + " in the store");
-        if (f->GetFieldAsInteger64(fx["version"]) != expected_version)
-            throw conflict_error(
-                conflict_error::Kind::stale_version,
-                "organization " + after.id + " is at version " + std::to_string(f->GetFieldAsInteger64(fx["version"])));
+        auto f = impl_->stored_org(l, fx, after.id, expected_version);
         GIntBig fid = f->GetFID();
         auto g = make_feature(l->GetLayerDefn());
         impl_->set_org(*g, fx, after);
@@ -604,17 +612,7 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
         OGRLayer* l = impl_->layer("orgs");
         Fields fx(l->GetLayerDefn());
         for (const auto& u : orgs) {
-            // Compare-and-swap inside the transaction: the row as stored now, not as remembered.
-            l->SetAttributeFilter(("id = " + quoted(u.id)).c_str());
-            l->ResetReading();
-            auto f = own(l->GetNextFeature());
-            l->SetAttributeFilter(nullptr);
-            if (!f) throw conflict_error(conflict_error::Kind::missing, "no organization " + u.id + " in the store");
-            auto stored = f->GetFieldAsInteger64(fx["version"]);
-            if (stored != u.expected_version)
-                throw conflict_error(conflict_error::Kind::stale_version, "organization " + u.id + " is at version " +
-                                                                              std::to_string(stored) + ", not " +
-                                                                              std::to_string(u.expected_version));
+            auto f = impl_->stored_org(l, fx, u.id, u.expected_version);
             if (u.branch_id)
                 f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
             else
