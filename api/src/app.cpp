@@ -234,6 +234,20 @@ void App::reload() {
     ++reload_generation_;
 }
 
+// The tokens as stored now, through a store handle of its own (opened once: the writer's is
+// busy during imports, and opening a store checks its schema every time).
+void App::reread_tokens() const {
+    std::vector<geo::TokenRow> rows;
+    try {
+        std::lock_guard lock(token_store_mutex_);
+        if (!token_store_) token_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
+        rows = token_store_->tokens();
+    } catch (const std::exception&) {
+        return;  // keep the tokens known so far
+    }
+    refresh_tokens(rows);
+}
+
 void App::refresh_tokens(const std::vector<geo::TokenRow>& rows) const {
     auto now = iso8601_utc_now();
     std::unordered_map<std::string, Token> fresh;
@@ -285,10 +299,7 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
             stale = std::chrono::steady_clock::now() - tokens_read_ > std::chrono::seconds(5);
             if (stale) tokens_read_ = std::chrono::steady_clock::now();
         }
-        if (stale) try {
-                refresh_tokens(geo::Store::open_existing(options_.db).tokens());
-            } catch (const std::exception&) {
-            }
+        if (stale) reread_tokens();
         return session_of(req);
     }
     // "Bearer" is a scheme name, and scheme names are case-insensitive (RFC 9110 §11.1).
@@ -320,10 +331,7 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
             tokens_read_ = now;  // one reader at a time; the others use what is there
         }
     }
-    try {
-        refresh_tokens(geo::Store::open_existing(options_.db).tokens());
-    } catch (const std::exception&) {
-    }
+    reread_tokens();
     std::lock_guard lock(tokens_mutex_);
     auto it = tokens_.find(hash);
     if (it == tokens_.end()) return std::nullopt;

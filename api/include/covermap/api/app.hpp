@@ -89,6 +89,7 @@ private:
 
     std::optional<Token> authenticate(const Request& req) const;
     void refresh_tokens(const std::vector<geo::TokenRow>& rows) const;  // the usable ones, into tokens_
+    void reread_tokens() const;                                         // refresh_tokens from the store
     const Route* match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const;
     static Response unauthorized();
     std::optional<Response> handle_cached_tile(const Request& req);
@@ -170,6 +171,8 @@ private:
     mutable std::unordered_map<std::string, Token> tokens_;        // hash -> token
     mutable std::chrono::steady_clock::time_point tokens_read_{};  // the last periodic re-read
     mutable std::chrono::steady_clock::time_point missed_read_{};  // the last re-read for an unknown token
+    mutable std::mutex token_store_mutex_;
+    mutable std::unique_ptr<geo::Store> token_store_;  // read-only use: the tokens layer
     std::atomic<bool> stopping_{false};
 
     std::mutex cache_mutex_;
