@@ -219,23 +219,15 @@ Response App::search_orgs(const Request& req, const Token&, const std::vector<st
     json items = json::array();
     long matched = 0;
     std::shared_lock lock(data_mutex_);
-    std::vector<std::pair<double, std::size_t>> order;
-    if (near) {
-        for (std::size_t i = 0; i < data_.orgs.size(); ++i)
-            if (double d = geo::haversine_m(*near, data_.orgs[i].location); d <= radius) order.push_back({d, i});
-        std::sort(order.begin(), order.end());
-    } else {
-        for (std::size_t i = 0; i < data_.orgs.size(); ++i) order.push_back({0, i});
-    }
-    for (auto [distance, i] : order) {
+    auto consider = [&](std::size_t i) {
         const auto& o = data_.orgs[i];
-        if (where && (*where)[i] != area_index) continue;
+        if (where && (*where)[i] != area_index) return;
         bool is_covered = o.branch_id || o.instructor_id;
-        if (covered == "true" && !is_covered) continue;
-        if (covered == "false" && (is_covered || !o.operating())) continue;
+        if (covered == "true" && !is_covered) return;
+        if (covered == "false" && (is_covered || !o.operating())) return;
         if (!q.empty() && lower(o.name).find(q) == std::string::npos && lower(o.credit_code).rfind(q, 0) != 0 &&
             lower(o.id) != q)
-            continue;
+            return;
         if (matched++ < limit)
             items.push_back({{"id", o.id},
                              {"name", o.name},
@@ -244,6 +236,15 @@ Response App::search_orgs(const Request& req, const Token&, const std::vector<st
                              {"state", state_of(o)},
                              {"lon", o.location.x},
                              {"lat", o.location.y}});
+    };
+    if (near) {
+        std::vector<std::pair<double, std::size_t>> order;
+        for (std::size_t i = 0; i < data_.orgs.size(); ++i)
+            if (double d = geo::haversine_m(*near, data_.orgs[i].location); d <= radius) order.push_back({d, i});
+        std::sort(order.begin(), order.end());
+        for (auto [distance, i] : order) consider(i);
+    } else {
+        for (std::size_t i = 0; i < data_.orgs.size(); ++i) consider(i);
     }
     return json_response({{"matched", matched}, {"items", items}});
 }

@@ -49,6 +49,16 @@ std::pair<int, std::string> run_covermap(const std::vector<std::string>& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
+// Runs the covermap executable; returns what it wrote to stdout.
+std::string covermap_line(const std::string& args) {
+    std::string out;
+    FILE* p = popen((std::string(COVERMAP_BIN) + " " + args).c_str(), "r");
+    char buf[4096];
+    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+    pclose(p);
+    return out;
+}
+
 // Starts `covermap serve` on db; returns its pid and port (0 when it did not start).
 std::pair<pid_t, unsigned short> start_serve(const std::string& db, std::string* err_out = nullptr) {
     int out[2], err[2];
@@ -443,17 +453,8 @@ TEST(Hostile, Row04TextIdsThroughEveryRoute) {
 // (no restart), their web sessions end with them, and an expired token is refused.
 TEST(Hostile, TokensAreListedRevokedAndExpireOnARunningServer) {
     Served s;
-    auto [code, out] = run_covermap({"token", "add", "--db", s.db, "--role", "viewer", "--name", "grid-system"});
-    ASSERT_EQ(code, 0);
-    std::string made;
-    {
-        FILE* p = popen(
-            (std::string(COVERMAP_BIN) + " token add --db '" + s.db + "' --role viewer --name 网格系统").c_str(), "r");
-        char buf[256];
-        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) made.append(buf, n);
-        pclose(p);
-        made = made.substr(0, made.find('\n'));
-    }
+    std::string made = covermap_line("token add --db '" + s.db + "' --role viewer --name 网格系统");
+    made = made.substr(0, made.find('\n'));
     ASSERT_EQ(made.rfind("cm_", 0), 0u);
     EXPECT_EQ(request(s.port, "GET", "/api/me", made).status, 200) << "works at once, without a restart";
     auto session = request(s.port, "POST", "/api/session", made, "");
@@ -461,27 +462,12 @@ TEST(Hostile, TokensAreListedRevokedAndExpireOnARunningServer) {
     auto cookie = "Cookie: " + session.header("Set-Cookie").substr(0, session.header("Set-Cookie").find(';'));
     EXPECT_EQ(request(s.port, "GET", "/api/me", "", "", {cookie}).status, 200);
     // An expired one never works.
-    std::string old;
-    {
-        FILE* p = popen((std::string(COVERMAP_BIN) + " token add --db '" + s.db +
-                         "' --role admin --name 旧令牌 --expires 2020-12-31")
-                            .c_str(),
-                        "r");
-        char buf[256];
-        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) old.append(buf, n);
-        pclose(p);
-        old = old.substr(0, old.find('\n'));
-    }
+    std::string old = covermap_line("token add --db '" + s.db + "' --role admin --name 旧令牌 --expires 2020-12-31");
+    old = old.substr(0, old.find('\n'));
     std::this_thread::sleep_for(std::chrono::milliseconds(2100));
     EXPECT_EQ(request(s.port, "GET", "/api/me", old).status, 401);
     // Listed without secrets.
-    std::string listing;
-    {
-        FILE* p = popen((std::string(COVERMAP_BIN) + " token list --db '" + s.db + "'").c_str(), "r");
-        char buf[4096];
-        for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) listing.append(buf, n);
-        pclose(p);
-    }
+    std::string listing = covermap_line("token list --db '" + s.db + "'");
     EXPECT_NE(listing.find("网格系统"), std::string::npos) << listing;
     EXPECT_NE(listing.find("expired"), std::string::npos) << listing;
     EXPECT_EQ(listing.find("cm_"), std::string::npos) << "no secret";
