@@ -118,6 +118,14 @@ class Reader {
 public:
     Reader(const ImportParams& p) : p_(p) {
         ensure_gdal();
+        for (const auto& [heading, target] : p.map)
+            if (std::none_of(known_headings().begin(), known_headings().end(),
+                             [&](const auto& k) { return k.first == target; }))
+                throw invalid_argument(
+                    "--map " + heading + "=" + target + ": no field '" + target +
+                    "' (fields: id, name, kind, credit_code, industry, employees, party_members, "
+                    "status, above_scale, address, lon, lat, instructor_id, person_in_charge, phone, "
+                    "no_branch_reason, measure, …)");
         csv_ = ends_with_ci(p.source, ".csv");
         tabular_ = csv_ || is_spreadsheet(p.source);
         char** options = nullptr;

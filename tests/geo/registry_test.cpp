@@ -153,6 +153,10 @@ TEST(Registry, AnExcelSheetWithATitleRowAndChineseHeadings) {
     EXPECT_EQ(by_id[c1].status, OrgStatus::operating);
     EXPECT_EQ(by_id[c2].status, OrgStatus::deregistered) << "吊销，未注销";
     EXPECT_EQ(by_id[c3].status, OrgStatus::operating) << "在业";
+    // A heading mapped to a field that does not exist is refused, not ignored.
+    ImportParams wrong = p;
+    wrong.map = {{"备注", "remarks"}};
+    EXPECT_THROW(import_into(store, wrong), invalid_argument);
     EXPECT_EQ(by_id[c2].no_branch_reason, "党员流失");
     EXPECT_EQ(by_id[c1].person_in_charge, "王强");
     EXPECT_EQ(by_id[c1].employees, 120);
