@@ -14,6 +14,7 @@
 #include "covermap/api/progress.hpp"
 #include "covermap/api/server.hpp"
 #include "covermap/api/text_table.hpp"
+#include "cli_report.hpp"
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -466,6 +467,8 @@ int run_cli(int argc, char** argv) {
     token_revoke->add_option("--db", db, "store")->required();
     token_revoke->add_option("--name", token_name, "the token's name")->required();
 
+    auto run_report_command = add_report_commands(app);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -473,6 +476,7 @@ int run_cli(int argc, char** argv) {
     }
 
     try {
+        if (auto code = run_report_command()) return *code;
         if (*demo) return cmd_demo(out, scale, seed, force);
         if (*imp) {
             geo::ImportParams p;

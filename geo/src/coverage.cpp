@@ -26,6 +26,18 @@ std::vector<int> locate_orgs(const Dataset& d, Level level) {
     return hits;
 }
 
+void CoverageRow::count(const Organization& o, bool standalone_branch) {
+    ++orgs;
+    if (!o.operating()) return;
+    ++operating;
+    if (o.branch_id) {
+        ++org_covered;
+        if (standalone_branch) ++standalone;
+    }
+    if (o.branch_id || o.instructor_id) ++work_covered;
+    if (o.instructor_id) ++instructor_covered;
+}
+
 CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind) {
     CoverageTable t;
     t.level = level;
@@ -49,18 +61,12 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
         if (where[i] < 0 || (kind && o.kind != *kind)) continue;
-        for (CoverageRow* row : {&t.areas[row_of[where[i]]], &t.total}) {
-            ++row->orgs;
-            if (!o.operating()) continue;
-            ++row->operating;
-            if (o.branch_id) {
-                ++row->org_covered;
-                auto it = branch_type.find(*o.branch_id);
-                if (it != branch_type.end() && it->second == BranchType::standalone) ++row->standalone;
-            }
-            if (o.branch_id || o.instructor_id) ++row->work_covered;
-            if (o.instructor_id) ++row->instructor_covered;
-        }
+        bool standalone = false;
+        if (o.branch_id)
+            if (auto it = branch_type.find(*o.branch_id); it != branch_type.end())
+                standalone = it->second == BranchType::standalone;
+        t.areas[row_of[where[i]]].count(o, standalone);
+        t.total.count(o, standalone);
     }
     return t;
 }

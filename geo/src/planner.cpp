@@ -293,6 +293,74 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     return best;
 }
 
+std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
+    std::vector<Flag> flags;
+    std::unordered_map<Id, std::size_t> instr_index;
+    for (std::size_t j = 0; j < d.instructors.size(); ++j) instr_index[d.instructors[j].id] = j;
+    std::vector<int> load(d.instructors.size(), 0);
+    for (const auto& o : d.orgs)
+        if (o.instructor_id)
+            if (auto it = instr_index.find(*o.instructor_id); it != instr_index.end()) ++load[it->second];
+    std::unordered_map<Id, const Organization*> org_by_id;
+    for (const auto& o : d.orgs) org_by_id[o.id] = &o;
+    for (const auto& b : d.branches) {
+        if (b.type == BranchType::standalone) {
+            bool shell = b.members < min_members;
+            std::string why = shell ? std::to_string(b.members) + " members" : "";
+            for (const auto& id : b.org_ids)
+                if (auto it = org_by_id.find(id); it != org_by_id.end() && !it->second->operating()) {
+                    shell = true;
+                    why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
+                           std::string(to_string(it->second->status));
+                }
+            if (shell)
+                flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
+        }
+        if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > joint_max_orgs)
+            flags.push_back({"joint_over_cap",
+                                  {std::to_string(b.id)},
+                                  "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
+                                      " organizations (at most " + std::to_string(joint_max_orgs) + ")"});
+    }
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (o.operating() && o.employees >= 50 && o.party_members == 0)
+            flags.push_back(
+                {"no_members", {o.id}, o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
+    }
+    for (std::size_t j = 0; j < d.instructors.size(); ++j)
+        if (load[j] > d.instructors[j].capacity)
+            flags.push_back({"instructor_over_capacity",
+                                  {d.instructors[j].id},
+                                  d.instructors[j].name + " covers " + std::to_string(load[j]) +
+                                      " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
+    // Credit codes that are not valid GB 32100-2015 codes (the registry row went in, flagged).
+    for (const auto& o : d.orgs)
+        if (!o.credit_code.empty())
+            if (auto why = credit_code_problem(o.credit_code))
+                flags.push_back(
+                    {"invalid_credit_code", {o.id}, o.name + ": 统一社会信用代码 " + o.credit_code + " " + *why});
+    // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
+    std::vector<std::pair<std::string_view, std::string_view>> codes;
+    codes.reserve(d.orgs.size());
+    for (const auto& o : d.orgs)
+        if (!o.credit_code.empty()) codes.emplace_back(o.credit_code, o.id);
+    std::sort(codes.begin(), codes.end());
+    for (std::size_t a = 0; a < codes.size();) {
+        std::size_t b = a;
+        while (b < codes.size() && codes[b].first == codes[a].first) ++b;
+        if (b - a > 1) {
+            std::vector<std::string> ids;
+            for (std::size_t k = a; k < b; ++k) ids.emplace_back(codes[k].second);
+            flags.push_back(
+                {"duplicate_credit_code", ids,
+                 "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});
+        }
+        a = b;
+    }
+    return flags;
+}
+
 Plan make_plan(const Dataset& d, const PlanParams& p) {
     Plan plan;
     plan.level = p.level;
@@ -665,64 +733,10 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     timer.lap("instructors");
 
     // 6. Rule 4: flags.
-    std::unordered_map<Id, const Organization*> org_by_id;
-    for (const auto& o : d.orgs) org_by_id[o.id] = &o;
-    for (const auto& b : d.branches) {
-        if (b.type == BranchType::standalone) {
-            bool shell = b.members < p.min_members;
-            std::string why = shell ? std::to_string(b.members) + " members" : "";
-            for (const auto& id : b.org_ids)
-                if (auto it = org_by_id.find(id); it != org_by_id.end() && !it->second->operating()) {
-                    shell = true;
-                    why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
-                           std::string(to_string(it->second->status));
-                }
-            if (shell)
-                plan.flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
-        }
-        if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > p.joint_max_orgs)
-            plan.flags.push_back({"joint_over_cap",
-                                  {std::to_string(b.id)},
-                                  "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
-                                      " organizations (at most " + std::to_string(p.joint_max_orgs) + ")"});
-    }
-    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
-        const auto& o = d.orgs[i];
-        if (o.operating() && o.employees >= 50 && o.party_members == 0)
-            plan.flags.push_back(
-                {"no_members", {o.id}, o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
-        if (grid[i] < 0) plan.flags.push_back({"outside_grid", {o.id}, o.name + " lies outside every grid cell"});
-    }
-    for (std::size_t j = 0; j < d.instructors.size(); ++j)
-        if (load[j] > d.instructors[j].capacity)
-            plan.flags.push_back({"instructor_over_capacity",
-                                  {d.instructors[j].id},
-                                  d.instructors[j].name + " covers " + std::to_string(load[j]) +
-                                      " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
-    // Credit codes that are not valid GB 32100-2015 codes (the registry row went in, flagged).
-    for (const auto& o : d.orgs)
-        if (!o.credit_code.empty())
-            if (auto why = credit_code_problem(o.credit_code))
-                plan.flags.push_back(
-                    {"invalid_credit_code", {o.id}, o.name + ": 统一社会信用代码 " + o.credit_code + " " + *why});
-    // Duplicate credit codes: sort (code, org) pairs once instead of a map of a million strings.
-    std::vector<std::pair<std::string_view, std::string_view>> codes;
-    codes.reserve(d.orgs.size());
-    for (const auto& o : d.orgs)
-        if (!o.credit_code.empty()) codes.emplace_back(o.credit_code, o.id);
-    std::sort(codes.begin(), codes.end());
-    for (std::size_t a = 0; a < codes.size();) {
-        std::size_t b = a;
-        while (b < codes.size() && codes[b].first == codes[a].first) ++b;
-        if (b - a > 1) {
-            std::vector<std::string> ids;
-            for (std::size_t k = a; k < b; ++k) ids.emplace_back(codes[k].second);
-            plan.flags.push_back(
-                {"duplicate_credit_code", ids,
-                 "统一社会信用代码 " + std::string(codes[a].first) + " used " + std::to_string(b - a) + " times"});
-        }
-        a = b;
-    }
+    plan.flags = rule4_flags(d, p.min_members, p.joint_max_orgs);
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (grid[i] < 0)
+            plan.flags.push_back({"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
     timer.lap("flags");
     report("plan", 1);
     return plan;

@@ -1,5 +1,8 @@
 #include "covermap/tiles/renderer.hpp"
 
+#include <mapnik/cairo/cairo_context.hpp>
+#include <mapnik/cairo/cairo_renderer.hpp>
+
 #include <unicode/unistr.h>
 
 #include <cmath>
@@ -24,6 +27,7 @@
 
 #include "covermap/tiles/heatmap.hpp"
 #include "covermap/tiles/mapnik_setup.hpp"
+#include "covermap/tiles/print.hpp"
 #include "covermap/tiles/tile_id.hpp"
 
 namespace covermap::tiles {
@@ -73,7 +77,8 @@ double border_width(geo::Level level) {
     return 1;
 }
 
-std::string coverage_xml(geo::Level level) {
+// print: labels at any scale (a printed map is one scale; collisions still thin them out).
+std::string coverage_xml(geo::Level level, bool print = false) {
     int label_zoom = level == geo::Level::district    ? 7
                      : level == geo::Level::park      ? 9
                      : level == geo::Level::street    ? 10
@@ -97,7 +102,7 @@ std::string coverage_xml(geo::Level level) {
     x << "</Rule></Style>";
     x << R"X(<Style name="districts"><Rule><LineSymbolizer stroke="#222222" stroke-width=")X"
       << border_width(geo::Level::district) << R"X(" stroke-opacity="0.9"/></Rule></Style>)X";
-    x << R"X(<Style name="labels"><Rule>)X" << min_zoom(label_zoom) << R"X(<TextSymbolizer fontset-name="cjk" size=")X"
+    x << R"X(<Style name="labels"><Rule>)X" << (print ? std::string() : min_zoom(label_zoom)) << R"X(<TextSymbolizer fontset-name="cjk" size=")X"
       << (park || level == geo::Level::district ? 13 : 12) << R"X(" fill=")X" << (park ? "#1b1b3a" : "#1a1a1a")
       << R"X(" halo-fill="rgba(255,255,255,0.92)" halo-radius=")X" << (park ? 2.2 : 1.6)
       << R"X(" placement="point" allow-overlap="false" avoid-edges="true" minimum-padding="4" wrap-width="90">[label]</TextSymbolizer></Rule></Style>)X";
@@ -469,6 +474,72 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
         }
     }
     return out;
+}
+
+double print_coverage_map(cairo_t* cr, double x, double y, double w, double h, const std::vector<PrintArea>& areas,
+                          const std::vector<geo::MultiPolygon>& outlines, const geo::BBox& box, geo::Level level) {
+    init_mapnik();
+    mapnik::Map map(static_cast<unsigned>(std::lround(w)), static_cast<unsigned>(std::lround(h)), "epsg:3857");
+    mapnik::load_map_string(map, coverage_xml(level, true), true);
+    auto mercator = [](const geo::MultiPolygon& mp) {
+        geo::MultiPolygon out = mp;
+        for (auto& poly : out) {
+            for (auto& p : poly.exterior) p = to_mercator(p);
+            for (auto& ring : poly.holes)
+                for (auto& p : ring) p = to_mercator(p);
+        }
+        return out;
+    };
+    geo::BBox frame;
+    frame.expand(to_mercator({box.minx, box.miny}));
+    frame.expand(to_mercator({box.maxx, box.maxy}));
+    auto ext = to_box(frame);
+    ext.pad(std::max(ext.width(), ext.height()));  // features reaching out of the frame stay in the query
+    auto ctx = std::make_shared<mapnik::context_type>();
+    ctx->push("rate");
+    ctx->push("label");
+    auto fill = make_ds(ext), labels = make_ds(ext), over = make_ds(ext);
+    std::int64_t id = 1;
+    for (const auto& a : areas) {
+        auto shape = mercator(a.shape);
+        auto f = mapnik::feature_factory::create(ctx, id++);
+        f->put("rate", a.rate);
+        f->set_geometry(to_mapnik(shape));
+        fill->push(f);
+        auto l = mapnik::feature_factory::create(ctx, id++);
+        std::string label = a.name;
+        if (a.rate >= 0) label += " " + std::to_string(static_cast<int>(std::lround(a.rate * 100))) + " %";
+        l->put("label", unicode(label));
+        auto b = geo::bounds(shape);
+        l->set_geometry(mapnik::geometry::point<double>((b.minx + b.maxx) / 2, (b.miny + b.maxy) / 2));
+        labels->push(l);
+    }
+    for (const auto& o : outlines) {
+        auto f = mapnik::feature_factory::create(ctx, id++);
+        f->set_geometry(to_mapnik(mercator(o)));
+        over->push(f);
+    }
+    map.layers()[0].set_datasource(fill);
+    map.layers()[1].set_datasource(fill);
+    map.layers()[2].set_datasource(over);
+    map.layers()[3].set_datasource(labels);
+    for (auto& l : map.layers())
+        if (auto* mem = dynamic_cast<mapnik::memory_datasource*>(l.datasource().get())) mem->set_envelope(ext);
+    map.zoom_to_box(to_box(frame));  // keeps the aspect: the frame grows to fit the rectangle
+
+    cairo_save(cr);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_clip(cr);
+    cairo_translate(cr, x, y);
+    mapnik::cairo_ptr context(cairo_reference(cr), [](cairo_t* c) { cairo_destroy(c); });
+    // Scale 0.75: the tiles' 12 px labels and 1.3 px borders become 9 pt and 1 pt on paper.
+    mapnik::cairo_renderer<mapnik::cairo_ptr> renderer(map, context, 0.75);
+    renderer.apply();
+    cairo_restore(cr);
+
+    // Ground metres per point: the Mercator scale shrinks by cos(latitude).
+    double lat = (box.miny + box.maxy) / 2 * M_PI / 180;
+    return map.scale() * std::cos(lat);
 }
 
 std::string empty_png(int scale) {

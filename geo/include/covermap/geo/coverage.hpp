@@ -26,6 +26,10 @@ struct CoverageRow {
     double work_coverage() const { return rate(work_covered); }
     double instructor_coverage() const { return rate(instructor_covered); }
 
+    /// Counts organization o; standalone: its branch is a standalone one (单独组建). The one
+    /// counting rule of every coverage figure (tables, history, reports).
+    void count(const Organization& o, bool standalone);
+
 private:
     double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
 };

@@ -79,6 +79,10 @@ struct Plan {
 };
 
 Plan make_plan(const Dataset& d, const PlanParams& params);
+/// Rule 4's flags of the data as it stands: shell branches (fewer than min_members members, or
+/// an organization no longer operating), joint branches over joint_max_orgs, 50+ employees
+/// without a party member, instructors over capacity, invalid and duplicate credit codes.
+std::vector<Flag> rule4_flags(const Dataset& d, int min_members = 3, int joint_max_orgs = 5);
 nlohmann::json to_json(const Plan& plan);
 
 /// A capacitated assignment: each organization to at most one instructor, an instructor j

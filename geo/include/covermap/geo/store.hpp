@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "covermap/geo/history.hpp"
 #include "covermap/geo/model.hpp"
 
 namespace covermap::geo {
@@ -68,7 +69,7 @@ class Store {
 public:
     /// Opens the store at uri (a GeoPackage path or a "PG:" connection string),
     /// creating the file and the layers (areas, orgs, instructors, branches, audit,
-    /// tokens) when missing. Throws store_error.
+    /// tokens, plans, history, targets) when missing. Throws store_error.
     static Store open(const std::string& uri);
     /// Opens an existing store; throws store_error when it is not there.
     static Store open_existing(const std::string& uri);
@@ -121,6 +122,22 @@ public:
     void save_plan(const PlanRow& plan);
     /// Plans, oldest first; only the one with that id when id is given; bodies on demand.
     std::vector<PlanRow> plans(const std::string& id = "", bool with_body = true) const;
+
+    /// Writes a snapshot, replacing any of the same date, in one transaction.
+    void save_snapshot(const Snapshot& snap);
+    /// The dates that have a snapshot, oldest first.
+    std::vector<std::string> snapshot_dates() const;
+    /// Every row of the snapshot of that date (none when there is no such snapshot).
+    Snapshot snapshot(const std::string& date) const;
+    /// One area's rows (level "total", code "total": the whole), oldest first.
+    std::vector<HistoryRow> history(const std::string& level, const std::string& code, Scope scope) const;
+
+    /// Adds a target (its id made here, t-N) in one transaction; returns the id.
+    std::string add_target(Target t);
+    /// Every target.
+    std::vector<Target> targets() const;
+    /// Removes a target; false when there is none with that id.
+    bool remove_target(const std::string& id);
 
     /// Number of rows in a layer (areas, orgs, instructors, branches, audit, tokens).
     long long count(const std::string& layer) const;
