@@ -207,6 +207,8 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/api/areas", Role::viewer, &App::list_areas);
     add("GET", "/api/areas/{}", Role::viewer, &App::area_card);
     add("GET", "/api/plans", Role::viewer, &App::list_plans);
+    add("GET", "/api/history", Role::viewer, &App::history);
+    add("GET", "/api/report", Role::viewer, &App::report);
     add("GET", "/ogc", Role::viewer, &App::ogc_landing);
     add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
     add("GET", "/ogc/api", Role::viewer, &App::ogc_openapi);
@@ -404,6 +406,7 @@ Response App::handle(const Request& req) {
     auto t0 = std::chrono::steady_clock::now();
     Response res;
     try {
+        monthly_snapshot();  // once a month: the history the reports' trends are drawn from
         if (!valid_text(req)) {
             res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
@@ -579,21 +582,31 @@ Response App::coverage(const Request& req, const Token&, const std::vector<std::
         if (!kind) return error_response(400, "InvalidQuery", "kind must be enterprise or social");
     }
     std::string key = req.query.at("level") + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
+    std::string body;
+    std::vector<std::string> codes;
     {
         std::lock_guard lock(cache_mutex_);
         auto it = coverage_cache_.find(key);
-        if (it != coverage_cache_.end() && it->second.first == data_version_) {
-            Response r;
-            r.body = it->second.second;
-            return r;
-        }
+        if (it != coverage_cache_.end() && it->second.first == data_version_) body = it->second.second;
     }
-    std::shared_lock lock(data_mutex_);
-    auto version = data_version_.load();
+    {
+        std::shared_lock lock(data_mutex_);
+        if (body.empty()) {
+            auto version = data_version_.load();
+            body = dump_json(geo::to_json(geo::compute_coverage(data_, *lv, kind)));
+            std::lock_guard c(cache_mutex_);
+            coverage_cache_[key] = {version, body};
+        }
+        codes.push_back("total");
+        for (const auto& a : data_.areas)
+            if (a.level == *lv) codes.push_back(a.code);
+    }
+    // The targets beside the rates: spliced into the cached object (they change on their own).
+    auto targets = targets_json(std::string(geo::to_string(*lv)), codes);
+    body.pop_back();
+    body += ",\"targets\":" + dump_json(targets) + "}";
     Response r;
-    r.body = dump_json(geo::to_json(geo::compute_coverage(data_, *lv, kind)));
-    std::lock_guard c(cache_mutex_);
-    coverage_cache_[key] = {version, r.body};
+    r.body = std::move(body);
     return r;
 }
 

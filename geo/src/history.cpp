@@ -123,7 +123,29 @@ double HistoryRow::rate(Metric m) const {
     return 0;
 }
 
+namespace {
+std::string row_key(std::string_view level, std::string_view code, Scope scope) {
+    std::string k(level);
+    k += '/';
+    k += code;
+    k += '/';
+    k += to_string(scope);
+    return k;
+}
+}  // namespace
+
+void Snapshot::index() {
+    index_.clear();
+    index_.reserve(rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        index_[row_key(rows[i].level, rows[i].figures.code, rows[i].scope)] = i;
+}
+
 const HistoryRow* Snapshot::find(std::string_view level, std::string_view code, Scope scope) const {
+    if (!index_.empty()) {
+        auto it = index_.find(row_key(level, code, scope));
+        return it == index_.end() ? nullptr : &rows[it->second];
+    }
     for (const auto& r : rows)
         if (r.scope == scope && r.level == level && r.figures.code == code) return &r;
     return nullptr;
@@ -225,7 +247,24 @@ Snapshot take_snapshot(const Dataset& d, const std::string& date) {
         }
     }
     if (!any_district) run("total", {{"total", "合计"}}, std::vector<int>(d.orgs.size(), 0));
+    snap.index();
     return snap;
+}
+
+HistoryRow figures_of(const Dataset& d, const std::vector<int>& where, int area, Scope scope) {
+    std::unordered_map<std::int64_t, BranchType> types;
+    for (const auto& b : d.branches) types[b.id] = b.type;
+    Tally t;
+    t.row.scope = scope;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        if (where[i] < 0 || (area >= 0 && where[i] != area) || !in_scope(d.orgs[i], scope)) continue;
+        bool standalone = false;
+        if (const auto& b = d.orgs[i].branch_id)
+            if (auto it = types.find(*b); it != types.end()) standalone = it->second == BranchType::standalone;
+        add(t, d.orgs[i], standalone);
+    }
+    finish(t, types);
+    return t.row;
 }
 
 bool Target::applies_to(std::string_view lvl, std::string_view code) const {

@@ -863,6 +863,7 @@ Snapshot Store::snapshot(const std::string& date) const {
     l->ResetReading();
     while (auto f = own(l->GetNextFeature())) snap.rows.push_back(history_row(*f, fx));
     l->SetAttributeFilter(nullptr);
+    snap.index();
     return snap;
 }
 

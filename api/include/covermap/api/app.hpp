@@ -128,6 +128,19 @@ private:
     Response list_areas(const Request&, const Token&, const std::vector<std::string>&);
     Response area_card(const Request&, const Token&, const std::vector<std::string>&);
     Response list_plans(const Request&, const Token&, const std::vector<std::string>&);
+    // The monthly reporting duty (report_routes.cpp).
+    Response history(const Request&, const Token&, const std::vector<std::string>&);
+    Response report(const Request&, const Token&, const std::vector<std::string>&);
+    struct TargetState {
+        std::vector<geo::Target> targets;
+        std::vector<geo::Snapshot> baselines;  // the snapshots relative targets start from
+    };
+    /// The store's targets, re-read at most every 5 s (the command line adds them).
+    std::shared_ptr<const TargetState> target_state();
+    /// The targets resolved for areas of a level (code "total": the whole), as JSON.
+    nlohmann::json targets_json(const std::string& level, const std::vector<std::string>& codes);
+    /// On the first request of a month: a snapshot dated today unless the month has one.
+    void monthly_snapshot();
     /// Area index per organization at a level (cached until the data is reloaded).
     std::shared_ptr<const std::vector<int>> located(geo::Level level);
     std::optional<Token> session_of(const Request& req) const;
@@ -206,6 +219,13 @@ private:
     std::uint64_t located_generation_ = 0;
     std::atomic<std::uint64_t> reload_generation_{0};
     std::unique_ptr<tiles::TileService> tiles_;
+
+    std::mutex targets_mutex_;
+    std::shared_ptr<const TargetState> targets_;
+    std::chrono::steady_clock::time_point targets_read_{};
+    std::unique_ptr<geo::Store> targets_store_;  // read-only use: targets and baselines
+    std::mutex snapshot_mutex_;
+    std::atomic<int> snapshot_month_{0};  // yyyymm whose snapshot was seen to or tried
 };
 
 }  // namespace covermap::api

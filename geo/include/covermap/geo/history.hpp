@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "covermap/geo/coverage.hpp"
@@ -53,11 +54,22 @@ struct Snapshot {
     std::vector<HistoryRow> rows;
     /// The row of (level, code, scope); level "total" with code "total" for the whole.
     const HistoryRow* find(std::string_view level, std::string_view code, Scope scope = Scope::all) const;
+    /// Builds the index find uses (take_snapshot and Store::snapshot call it); without it find
+    /// walks every row.
+    void index();
+
+private:
+    std::unordered_map<std::string, std::size_t> index_;  // "level/code/scope" -> row
 };
 
 /// The figures of d today, dated date. Counting rules are compute_coverage's; the total
 /// counts the organizations inside a district, as compute_coverage(d, district).total does.
 Snapshot take_snapshot(const Dataset& d, const std::string& date);
+
+/// One area's figures in d now, for one scope: organizations i with where[i] == area count
+/// (where from locate_orgs; area −1: every organization with where[i] ≥ 0). Same rules as
+/// take_snapshot.
+HistoryRow figures_of(const Dataset& d, const std::vector<int>& where, int area, Scope scope);
 
 /// A goal for a rate: absolute ("90 % by 2026-12-31") or relative to a baseline snapshot
 /// ("double the rate of 2026-01-01 by 2026-12-31": factor 2, capped at 100 %).

@@ -1,0 +1,196 @@
+// The monthly reporting duty over HTTP: an area's coverage history and targets, the report as
+// PDF or XLSX, targets beside the coverage figures, and the snapshot a server takes on the
+// first request of each month.
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
+#include "covermap/api/app.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/history.hpp"
+#include "covermap/report/report.hpp"
+
+namespace covermap::api {
+
+using nlohmann::json;
+
+namespace {
+
+std::string query(const Request& req, const char* key) { return req.query.count(key) ? req.query.at(key) : ""; }
+
+void only_params(const Request& req, std::initializer_list<const char*> known) {
+    for (const auto& [k, v] : req.query)
+        if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; }))
+            throw geo::invalid_argument("unknown query parameter '" + k + "'");
+}
+
+json point_json(const geo::HistoryRow& r) {
+    const auto& f = r.figures;
+    json j = {{"date", r.date},
+              {"orgs", f.orgs},
+              {"operating", f.operating},
+              {"org_covered", f.org_covered},
+              {"standalone", f.standalone},
+              {"work_covered", f.work_covered},
+              {"instructor_covered", f.instructor_covered},
+              {"with_members", r.with_members},
+              {"branches_standalone", r.branches_standalone},
+              {"branches_joint", r.branches_joint},
+              {"branches_affiliated", r.branches_affiliated},
+              {"instructors", r.instructors}};
+    for (geo::Metric m : geo::kMetrics) j[std::string(geo::to_string(m))] = r.rate(m);
+    return j;
+}
+
+json target_json(const geo::TargetValue& v, const std::string& area) {
+    const auto& t = *v.target;
+    json j = {{"id", t.id},
+              {"metric", std::string(geo::to_string(t.metric))},
+              {"scope", std::string(geo::to_string(t.scope))},
+              {"area", area},
+              {"goal", v.goal},
+              {"deadline", t.deadline},
+              {"note", t.note}};
+    if (t.relative()) j["baseline"] = {{"date", t.baseline}, {"rate", *v.baseline_rate}, {"factor", t.value}};
+    return j;
+}
+
+// The current month in China as yyyymm.
+int month_now() {
+    auto t = std::time(nullptr) + 8 * 3600;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+}
+
+}  // namespace
+
+std::shared_ptr<const App::TargetState> App::target_state() {
+    std::lock_guard lock(targets_mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (targets_ && now - targets_read_ < std::chrono::seconds(5)) return targets_;
+    // Re-read at most every 5 s: `covermap target set` on the command line shows up without a restart.
+    if (!targets_store_) targets_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
+    auto state = std::make_shared<TargetState>();
+    state->targets = targets_store_->targets();
+    for (const auto& t : state->targets)
+        if (t.relative() && std::none_of(state->baselines.begin(), state->baselines.end(),
+                                         [&](const geo::Snapshot& s) { return s.date == t.baseline; }))
+            state->baselines.push_back(targets_store_->snapshot(t.baseline));
+    targets_ = state;
+    targets_read_ = now;
+    return targets_;
+}
+
+json App::targets_json(const std::string& level, const std::vector<std::string>& codes) {
+    auto state = target_state();
+    json out = json::array();
+    if (state->targets.empty()) return out;
+    for (geo::Metric m : geo::kMetrics)
+        for (geo::Scope s : geo::kScopes)
+            for (const auto& code : codes) {
+                bool whole = code == "total";
+                if (auto v = geo::target_for(state->targets, m, s, whole ? "total" : level, code, state->baselines))
+                    out.push_back(target_json(*v, code));
+            }
+    return out;
+}
+
+Response App::history(const Request& req, const Token&, const std::vector<std::string>&) {
+    only_params(req, {"level", "area", "scope"});
+    std::string code = query(req, "area"), level = query(req, "level");
+    auto scope = geo::parse_scope(query(req, "scope").empty() ? "all" : query(req, "scope"));
+    if (!scope) throw geo::invalid_argument("scope must be all, enterprise, social, above_scale or employees50");
+    int area_index = -1;
+    geo::Level area_level = geo::Level::district;
+    std::string name = "合计";
+    if (code.empty() || code == "total") {
+        code = level = "total";
+    } else {
+        std::shared_lock lock(data_mutex_);
+        for (std::size_t i = 0; i < data_.areas.size(); ++i)
+            if (data_.areas[i].code == code && (level.empty() || geo::to_string(data_.areas[i].level) == level)) {
+                area_index = static_cast<int>(i);
+                area_level = data_.areas[i].level;
+                level = std::string(geo::to_string(area_level));
+                name = data_.areas[i].name;
+                break;
+            }
+        if (area_index < 0)
+            return error_response(404, "NotFound", "no area " + code + (level.empty() ? "" : " at level " + level));
+    }
+    json j = {{"level", level}, {"area", code}, {"name", name}, {"scope", std::string(geo::to_string(*scope))}};
+    j["points"] = json::array();
+    {
+        auto store = geo::Store::open_existing(options_.db);
+        for (const auto& r : store.history(level, code, *scope)) j["points"].push_back(point_json(r));
+    }
+    // Now, from memory: the point a chart ends on.
+    auto where = located(area_level);
+    {
+        std::shared_lock lock(data_mutex_);
+        bool districts = std::any_of(data_.areas.begin(), data_.areas.end(),
+                                     [](const geo::Area& a) { return a.level == geo::Level::district; });
+        auto row = area_index < 0 && !districts
+                       ? geo::figures_of(data_, std::vector<int>(data_.orgs.size(), 0), -1, *scope)
+                       : geo::figures_of(data_, *where, area_index, *scope);
+        row.date = report::today_in_china();
+        j["now"] = point_json(row);
+    }
+    auto targets = targets_json(level, {code});
+    json mine = json::array();
+    for (auto& t : targets)
+        if (t["scope"] == j["scope"]) mine.push_back(t);
+    j["targets"] = mine;
+    return json_response(j);
+}
+
+Response App::report(const Request& req, const Token&, const std::vector<std::string>&) {
+    only_params(req, {"month", "quarter", "area", "format"});
+    std::string month = query(req, "month"), quarter = query(req, "quarter"), format = query(req, "format");
+    if (month.empty() == quarter.empty()) throw geo::invalid_argument("give month=YYYY-MM or quarter=YYYY-Qn");
+    if (format.empty()) format = "pdf";
+    if (format != "pdf" && format != "xlsx") throw geo::invalid_argument("format must be pdf or xlsx");
+    auto period = report::parse_period(month.empty() ? quarter : month);
+    auto store = geo::Store::open_existing(options_.db);  // this request's own handle: no lock on edits
+    report::ReportData data;
+    {
+        std::shared_lock lock(data_mutex_);
+        data = report::gather(data_, store, period, query(req, "area"), report::today_in_china());
+    }
+    if (stopping_) throw geo::cancelled_error("the report");
+    Response r;
+    r.body = format == "pdf" ? report::render_pdf(data) : report::render_xlsx(data);
+    r.content_type =
+        format == "pdf" ? "application/pdf" : "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    std::string file =
+        "covermap-report-" + period.key + (data.area_code == "total" ? "" : "-" + data.area_code) + "." + format;
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + file + "\"");
+    return r;
+}
+
+void App::monthly_snapshot() {
+    int month = month_now();
+    if (snapshot_month_.load(std::memory_order_relaxed) == month) return;
+    std::lock_guard once(snapshot_mutex_);
+    if (snapshot_month_ == month) return;
+    snapshot_month_ = month;  // one try per month, whatever happens below
+    try {
+        auto today = report::today_in_china();
+        auto store = geo::Store::open_existing(options_.db);
+        for (const auto& d : store.snapshot_dates())
+            if (d.compare(0, 7, today, 0, 7) == 0) return;
+        geo::Snapshot snap;
+        {
+            std::shared_lock lock(data_mutex_);
+            snap = geo::take_snapshot(data_, today);
+        }
+        std::lock_guard writer(write_mutex_);
+        store_->save_snapshot(snap);
+        std::fprintf(stderr, "covermap: took the monthly snapshot %s (%zu rows)\n", today.c_str(), snap.rows.size());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "covermap: monthly snapshot failed: %s\n", e.what());
+    }
+}
+
+}  // namespace covermap::api
