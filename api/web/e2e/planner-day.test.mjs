@@ -202,7 +202,7 @@ describe('a planner\'s day', () => {
   it('exports a shapefile through a normal download', async () => {
     const page = await signedIn('viewer');
     await page.click('.tabs [data-tab=export]');
-    await page.selectOption('form.export select[name=format]', 'shp');
+    await page.selectOption('#tab-export form.export select[name=format]', 'shp');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[data-action=download]')]);
     const file = join(dir, 'orgs.zip');
     await download.saveAs(file);
@@ -210,6 +210,25 @@ describe('a planner\'s day', () => {
     for (const ext of ['.shp', '.shx', '.dbf', '.prj', '.cpg']) assert.match(listing, new RegExp(`\\${ext}\\b`));
     assert.ok(!download.url().includes('cm_'), 'no token in the download URL');
     await done(page, 'export');
+  });
+
+  it('reads the trend beside its target and downloads this month\'s report', async () => {
+    execFileSync(BIN, ['target', 'set', '--db', join(dir, 'demo.gpkg'), '--value', '90%', '--deadline', '2026-12-31']);
+    await new Promise((r) => setTimeout(r, 5200));  // the server re-reads targets every 5 s
+    const page = await signedIn('viewer');
+    // The coverage panel shows the target beside the rate.
+    assert.match(await page.locator('.kpi[data-kpi="cov.org"] small').innerText(), /目标 90\.0 %/);
+    await page.click('.tabs [data-tab=report]');
+    await page.waitForFunction(() => document.querySelector('#tab-report .chart.trend canvas'));
+    assert.match(await page.locator('#tab-report ul.targets li').first().innerText(), /组织覆盖率：目标 90\.0 %/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[data-action=report]')]);
+    const file = join(dir, 'report.pdf');
+    await download.saveAs(file);
+    const text = execFileSync('pdftotext', [file, '-']).toString();
+    const cov = (await api('GET', '/api/coverage?level=district', tokens.viewer)).data.total;
+    assert.match(text, /两新组织党建工作月报/);
+    assert.ok(text.includes(`${(cov.org_coverage * 100).toFixed(1)}%`), 'the report shows the coverage the API reports');
+    await done(page, 'report');
   });
 
   it('works on a 1024 x 768 tablet and signs out', async () => {

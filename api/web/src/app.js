@@ -8,6 +8,7 @@ import { MapView } from './map.js';
 import { OrgCard } from './org-card.js';
 import { ParkPanel } from './park-panel.js';
 import { Plans } from './plans.js';
+import { ReportPanel } from './report-panel.js';
 import { state } from './state.js';
 
 const $ = (id) => document.getElementById(id);
@@ -126,6 +127,7 @@ async function main() {
   new OrgCard($('tab-org'), mapView, showTab);
   const plans = new Plans($('tab-plans'), mapView);
   const exporter = new ExportDialog($('tab-export'));
+  const reports = new ReportPanel($('tab-report'));
 
   const pressLevel = () => {
     for (const b of document.querySelectorAll('.levels button')) b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
@@ -140,7 +142,7 @@ async function main() {
     location.reload();
   });
   wireSearch(mapView);
-  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load()]);
+  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), reports.load()]);
   document.body.dataset.ready = 'true';
 }
 

@@ -30,6 +30,8 @@ export class ParkPanel {
     this.root.classList.remove('loading');
     this.rows = data.areas.map((a) => ({ ...a, uncovered: a.operating - a.work_covered }));
     this.total = data.total;
+    // Organizational-coverage targets (scope all) by area code; 'total' for the whole.
+    this.goals = new Map(data.targets.filter((x) => x.metric === 'org_coverage' && x.scope === 'all').map((x) => [x.area, x.goal]));
     this.render();
   }
 
@@ -51,6 +53,12 @@ export class ParkPanel {
       const s = document.createElement('span');
       s.textContent = t(k);
       d.append(b, s);
+      if (k === 'cov.org' && this.goals.has('total')) {
+        const g = document.createElement('small');
+        g.className = this.total.org_coverage + 0.0005 >= this.goals.get('total') ? 'met' : 'behind';
+        g.textContent = t('cov.target', { goal: percent(this.goals.get('total')) });
+        d.append(g);
+      }
       kpis.append(d);
     }
     const chart = document.createElement('div');
@@ -82,6 +90,12 @@ export class ParkPanel {
         const td = tr.insertCell();
         if (c.num) td.className = 'num';
         td.textContent = c.pct ? percent(r[c.key]) : r[c.key];
+        if (c.key === 'org_coverage' && this.goals.has(r.code)) {
+          const g = document.createElement('small');
+          g.className = r.org_coverage + 0.0005 >= this.goals.get(r.code) ? 'met' : 'behind';
+          g.textContent = ` / ${percent(this.goals.get(r.code))}`;
+          td.append(g);
+        }
       }
       const open = () => this.openArea(r.code, tr);
       tr.addEventListener('click', open);
