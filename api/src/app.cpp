@@ -216,6 +216,8 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/ogc/collections/{}", Role::viewer, &App::ogc_collection);
     add("GET", "/ogc/collections/{}/items", Role::viewer, &App::ogc_items);
     add("GET", "/ogc/collections/{}/items/{}", Role::viewer, &App::ogc_item);
+    // The month's snapshot when it has none: at start, and on the first request of each new month.
+    monthly_snapshot();
 }
 
 void App::reload() {
@@ -406,7 +408,7 @@ Response App::handle(const Request& req) {
     auto t0 = std::chrono::steady_clock::now();
     Response res;
     try {
-        monthly_snapshot();  // once a month: the history the reports' trends are drawn from
+        monthly_snapshot();  // a new month since the last request: its snapshot (the reports' trends)
         if (!valid_text(req)) {
             res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {

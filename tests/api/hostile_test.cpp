@@ -329,7 +329,8 @@ TEST(Hostile, Row12NoLogLineCanBeForged) {
     ::close(fd);
     std::ifstream in(log_path);
     std::vector<std::string> lines;
-    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    for (std::string l; std::getline(in, l);)
+        if (l.rfind("covermap: ", 0) != 0) lines.push_back(l);  // the server's own notices (its start-up snapshot)
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_NE(lines[0].find("%0A"), std::string::npos) << lines[0];
 }

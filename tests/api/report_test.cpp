@@ -257,7 +257,7 @@ TEST(Report, XlsxReadsBackWithTheSameNumbers) {
 
 TEST(ReportRoutes, HistoryReportAndTargetsOverHttp) {
     Served s;
-    // The first request of the month took a snapshot dated today (in China).
+    // Starting took the month's snapshot, dated today (in China).
     ASSERT_TRUE(s.healthy());
     auto store = geo::Store::open_existing(s.db);
     auto dates = store.snapshot_dates();
