@@ -48,7 +48,7 @@ std::string to_string(Role r) {
 }
 
 namespace {
-std::string base_of(const Request& req);
+std::string base_of(const Request& req, const AppOptions& o);
 }  // namespace
 
 namespace {
@@ -493,7 +493,7 @@ Response App::tilejson(const Request& req, const Token&, const std::vector<std::
     if (name.size() < 6 || name.substr(name.size() - 5) != ".json")
         return error_response(404, "NotFound", "no such resource");
     try {
-        auto base = base_of(req);
+        auto base = base_of(req, options_);
         Response r;
         r.body = tiles_->tilejson(name.substr(0, name.size() - 5), base.substr(0, base.size() - 4));
         return r;
@@ -1275,12 +1275,19 @@ Response App::post_token(const Request& req, const Token&, const std::vector<std
 
 namespace {
 // Absolute links: clients (GDAL's OAPIF driver among them) resolve relative ones differently.
-// The Host header is only trusted when it looks like host[:port].
-std::string base_of(const Request& req) {
-    bool ok = !req.host.empty() && req.host.size() < 256 && std::all_of(req.host.begin(), req.host.end(), [](char c) {
+// They come from the configured public URL, or a trusted proxy's X-Forwarded-Host/Proto, or
+// the address the client connected to: never from the Host header, which any client sets.
+bool host_port(const std::string& s) {
+    return !s.empty() && s.size() < 256 && std::all_of(s.begin(), s.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
     });
-    return "http://" + (ok ? req.host : std::string("localhost")) + "/ogc";
+}
+
+std::string base_of(const Request& req, const AppOptions& o) {
+    if (!o.public_url.empty()) return o.public_url + "/ogc";
+    if (o.trust_proxy && host_port(req.forwarded_host))
+        return (req.forwarded_proto == "https" ? "https://" : "http://") + req.forwarded_host + "/ogc";
+    return "http://" + (host_port(req.local_address) ? req.local_address : std::string("localhost")) + "/ogc";
 }
 
 json link(const std::string& href, const std::string& rel, const std::string& type, const std::string& title = "") {
@@ -1291,7 +1298,7 @@ json link(const std::string& href, const std::string& rel, const std::string& ty
 }  // namespace
 
 Response App::ogc_landing(const Request& req, const Token&, const std::vector<std::string>&) {
-    auto b = base_of(req);
+    auto b = base_of(req, options_);
     return json_response(
         {{"title", "covermap"},
          {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
@@ -1322,7 +1329,7 @@ Response App::ogc_openapi(const Request& req, const Token&, const std::vector<st
     json collection = param("collectionId", "path", "string", true, "orgs, instructors, branches, areas-park…");
     json doc = {{"openapi", "3.0.3"},
                 {"info", {{"title", "covermap OGC API – Features"}, {"version", "1.0.0"}}},
-                {"servers", {{{"url", base_of(req)}}}},
+                {"servers", {{{"url", base_of(req, options_)}}}},
                 {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
                 {"security", {{{"bearer", json::array()}}}},
                 {"paths",
@@ -1387,7 +1394,7 @@ Response App::ogc_collections(const Request& req, const Token&, const std::vecto
         auto one = ogc_collection(r, Token{"-", Role::viewer}, {c.id});
         list.push_back(json::parse(one.body));
     }
-    auto b = base_of(req);
+    auto b = base_of(req, options_);
     return json_response({{"links", {link(b + "/collections", "self", "application/json")}}, {"collections", list}});
 }
 
@@ -1406,7 +1413,7 @@ Response App::ogc_collection(const Request& req, const Token&, const std::vector
                 if (a.level == kAreaCollections.at(args[0])) box.expand(geo::bounds(a.shape));
     }
     if (box.empty()) box = geo::BBox{-180, -90, 180, 90};
-    auto b = base_of(req) + "/collections/" + args[0];
+    auto b = base_of(req, options_) + "/collections/" + args[0];
     return json_response(
         {{"id", args[0]},
          {"title", it->title},
@@ -1557,7 +1564,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             }
         }
     }
-    auto b = base_of(req) + "/collections/" + args[0] + "/items";
+    auto b = base_of(req, options_) + "/collections/" + args[0] + "/items";
     auto page = [&](long off) {
         std::string h = b + "?limit=" + std::to_string(limit) + "&offset=" + std::to_string(off);
         if (filter) h += "&bbox=" + req.query.at("bbox");
@@ -1598,8 +1605,8 @@ Response App::ogc_item(const Request& req, const Token&, const std::vector<std::
     }
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
     feature["links"] = {
-        link(base_of(req) + "/collections/" + c + "/items/" + url_encode(args[1]), "self", "application/geo+json"),
-        link(base_of(req) + "/collections/" + c, "collection", "application/json")};
+        link(base_of(req, options_) + "/collections/" + c + "/items/" + url_encode(args[1]), "self", "application/geo+json"),
+        link(base_of(req, options_) + "/collections/" + c, "collection", "application/json")};
     auto r = json_response(feature);
     r.content_type = "application/geo+json";
     return r;

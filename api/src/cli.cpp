@@ -265,7 +265,7 @@ std::string web_dir() {
 }
 
 int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
-              bool access_log, const std::string& basemap) {
+              bool access_log, const std::string& basemap, std::string public_url, bool trust_proxy) {
     // One server per GeoPackage: two would each believe their own memory (lost updates).
     auto lock = geo::StoreLock::acquire(db);
     AppOptions ao;
@@ -273,6 +273,9 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     ao.web_root = web_dir();
     ao.cache_mb = cache_mb;
     ao.basemap = basemap;
+    while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
+    ao.public_url = public_url;
+    ao.trust_proxy = trust_proxy;
     App app(ao);
     if (!app.has_tokens()) {
         auto token = app.add_token(Role::admin, "admin");
@@ -451,6 +454,18 @@ int run_cli(int argc, char** argv) {
             return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0 ? std::string()
                                                                              : std::string("must be an http(s) URL");
         });
+    std::string public_url;
+    bool trust_proxy = false;
+    serve
+        ->add_option("--public-url", public_url,
+                     "where clients reach covermap, e.g. https://gis.example.gov.cn/covermap (OGC links are built from it)")
+        ->check([](const std::string& v) {
+            bool ok = (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) && v.size() < 200 &&
+                      v.find_first_of(" \"<>\\^`{|}") == std::string::npos;
+            return ok ? std::string() : std::string("must be an http(s) URL without spaces or quotes");
+        });
+    serve->add_flag("--trust-proxy", trust_proxy,
+                    "links from X-Forwarded-Host/Proto (only behind a proxy that sets them and drops clients' own)");
     auto* token = app.add_subcommand("token", "API tokens");
     token->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
@@ -513,7 +528,8 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
-        if (*serve) return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap);
+        if (*serve)
+            return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap, public_url, trust_proxy);
         if (*token_add) return cmd_token_add(db, role, token_name, expires);
         if (*token_list) return cmd_token_list(db);
         if (*token_revoke) return cmd_token_revoke(db, token_name);

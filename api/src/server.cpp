@@ -243,6 +243,17 @@ private:
         req->authorization = std::string(msg[http::field::authorization]);
         req->cookie = std::string(msg[http::field::cookie]);
         req->host = std::string(msg[http::field::host]);
+        req->forwarded_host = std::string(msg["X-Forwarded-Host"]);
+        req->forwarded_proto = std::string(msg["X-Forwarded-Proto"]);
+        {
+            beast::error_code ec2;
+            auto local = stream_.socket().local_endpoint(ec2);
+            if (!ec2) {
+                auto a = local.address();
+                req->local_address = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
+                                     std::to_string(local.port());
+            }
+        }
         req->if_match = std::string(msg[http::field::if_match]);
         req->if_none_match = std::string(msg[http::field::if_none_match]);
         req->content_type = std::string(msg[http::field::content_type]);

@@ -481,3 +481,35 @@ TEST(Hostile, TokensAreListedRevokedAndExpireOnARunningServer) {
     EXPECT_EQ(request(s.port, "GET", "/api/me", "", "", {cookie}).status, 401);
     EXPECT_EQ(request(s.port, "GET", "/api/me", s.viewer).status, 200) << "the others still work";
 }
+
+// OGC links come from the configured public URL, a trusted proxy's X-Forwarded-Host/Proto or
+// the address the client connected to: never from the Host header, which any client sets.
+TEST(Hostile, LinksNeverComeFromTheHostHeader) {
+    auto landing = [](unsigned short port, const std::string& token, const std::string& extra) {
+        auto r = test::raw(port, "GET /ogc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\nAuthorization: Bearer " +
+                                     token + "\r\n" + extra + "\r\n");
+        return json::parse(r.body)["links"][0]["href"].get<std::string>();
+    };
+    {
+        Served s;
+        auto own = "http://127.0.0.1:" + std::to_string(s.port) + "/ogc";
+        EXPECT_EQ(landing(s.port, s.viewer, ""), own);
+        EXPECT_EQ(landing(s.port, s.viewer, "X-Forwarded-Host: evil.example\r\n"), own) << "no proxy is trusted";
+    }
+    {
+        api::AppOptions ao;
+        ao.public_url = "https://gis.example.gov.cn/covermap";
+        Served s({}, ao);
+        EXPECT_EQ(landing(s.port, s.viewer, "X-Forwarded-Host: evil.example\r\n"),
+                  "https://gis.example.gov.cn/covermap/ogc");
+    }
+    {
+        api::AppOptions ao;
+        ao.trust_proxy = true;
+        Served s({}, ao);
+        EXPECT_EQ(landing(s.port, s.viewer, "X-Forwarded-Host: gis.example.gov.cn\r\nX-Forwarded-Proto: https\r\n"),
+                  "https://gis.example.gov.cn/ogc");
+        EXPECT_EQ(landing(s.port, s.viewer, "X-Forwarded-Host: a\"b\r\n"),
+                  "http://127.0.0.1:" + std::to_string(s.port) + "/ogc");
+    }
+}

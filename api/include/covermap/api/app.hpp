@@ -40,6 +40,11 @@ struct AppOptions {
     std::string basemap;
     std::chrono::milliseconds slow_deadline{60000};  ///< exports and other slow work stop after this
     std::size_t plans_in_memory = 8;                 ///< plans kept in memory (all are in the store)
+    /// Where clients reach covermap ("https://gis.example.gov.cn/covermap"): OGC links are built
+    /// from it. Empty: from X-Forwarded-Host/Proto when trust_proxy, else from the address the
+    /// client connected to; never from the Host header.
+    std::string public_url;
+    bool trust_proxy = false;  ///< a reverse proxy sets X-Forwarded-Host/Proto (and strips clients')
 };
 
 class App {

@@ -16,7 +16,10 @@ struct Request {
     std::vector<std::string> segments;         ///< the path's non-empty segments, each decoded on its own
                                                ///< (an id may hold an encoded '/')
     std::map<std::string, std::string> query;  ///< percent-decoded
-    std::string host;                          ///< the Host header, for absolute links
+    std::string host;                          ///< the Host header (never trusted for links)
+    std::string local_address;                 ///< host:port the client connected to (links' fallback)
+    std::string forwarded_host;                ///< X-Forwarded-Host (used behind a trusted proxy only)
+    std::string forwarded_proto;               ///< X-Forwarded-Proto
     std::string authorization;
     std::string cookie;  ///< the Cookie header (the web page's session)
     std::string if_match;
