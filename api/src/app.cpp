@@ -412,7 +412,7 @@ Response App::handle(const Request& req) {
         if (!valid_text(req)) {
             res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
-            res = health(req, Token{"-", Role::viewer}, {});
+            res = health(req, Token{"-", Role::viewer, ""}, {});
             res.route = "/health";
         } else if ((req.method == "GET" || req.method == "HEAD") &&
                    (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
@@ -786,7 +786,7 @@ Response App::patch_org(const Request& req, const Token& who, const std::vector<
                 after.branch_id.reset();
             else if (v.is_number_integer() &&
                      std::any_of(data_.branches.begin(), data_.branches.end(),
-                                 [&](const geo::Branch& b) { return b.id == v.get<std::int64_t>(); }))
+                                 [&, id = v.get<std::int64_t>()](const geo::Branch& b) { return b.id == id; }))
                 after.branch_id = v.get<std::int64_t>();
             else
                 bad = "null or the id of an existing branch";
@@ -1391,7 +1391,7 @@ Response App::ogc_collections(const Request& req, const Token&, const std::vecto
     json list = json::array();
     for (const auto& c : kCollections) {
         Request r = req;
-        auto one = ogc_collection(r, Token{"-", Role::viewer}, {c.id});
+        auto one = ogc_collection(r, Token{"-", Role::viewer, ""}, {c.id});
         list.push_back(json::parse(one.body));
     }
     auto b = base_of(req, options_);

@@ -20,7 +20,7 @@ std::string query(const Request& req, const char* key) { return req.query.count(
 
 void only_params(const Request& req, std::initializer_list<const char*> known) {
     for (const auto& [k, v] : req.query)
-        if (std::none_of(known.begin(), known.end(), [&](const char* n) { return k == n; }))
+        if (std::none_of(known.begin(), known.end(), [&, key = k](const char* n) { return key == n; }))
             throw geo::invalid_argument("unknown query parameter '" + k + "'");
 }
 

@@ -1,5 +1,7 @@
 #include "covermap/api/server.hpp"
 
+#include "beast_request.hpp"
+
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -238,13 +240,7 @@ private:
         if (ec) return fail(ec);
         auto& msg = parser_->get();
         auto req = std::make_shared<Request>();
-        req->method = std::string(msg.method_string());
-        parse_target(std::string(msg.target()), *req);
-        req->authorization = std::string(msg[http::field::authorization]);
-        req->cookie = std::string(msg[http::field::cookie]);
-        req->host = std::string(msg[http::field::host]);
-        req->forwarded_host = std::string(msg["X-Forwarded-Host"]);
-        req->forwarded_proto = std::string(msg["X-Forwarded-Proto"]);
+        fill_request(*req, msg);
         {
             beast::error_code ec2;
             auto local = stream_.socket().local_endpoint(ec2);

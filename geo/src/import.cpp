@@ -120,7 +120,7 @@ public:
         ensure_gdal();
         for (const auto& [heading, target] : p.map)
             if (std::none_of(known_headings().begin(), known_headings().end(),
-                             [&](const auto& k) { return k.first == target; }))
+                             [&, field = target](const auto& k) { return k.first == field; }))
                 throw invalid_argument(
                     "--map " + heading + "=" + target + ": no field '" + target +
                     "' (fields: id, name, kind, credit_code, industry, employees, party_members, "

@@ -464,7 +464,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         by_street[area_code(street, i)].push_back(i);
     }
     std::vector<std::size_t> leftovers;
-    for (auto& [code, members] : by_street) {
+    for (auto& [code, street_members] : by_street) {
+        auto& members = street_members;  // a plain reference: lambdas below capture it (C++17)
         std::size_t n = members.size();
         auto dist = [&](std::size_t a, std::size_t b) {
             return haversine_m(d.orgs[members[a]].location, d.orgs[members[b]].location);
