@@ -1,7 +1,5 @@
 #include "covermap/api/server.hpp"
 
-#include "beast_request.hpp"
-
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -15,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "beast_request.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/http.hpp"
 #include "covermap/geo/text.hpp"
@@ -246,14 +245,10 @@ private:
             auto local = stream_.socket().local_endpoint(ec2);
             if (!ec2) {
                 auto a = local.address();
-                req->local_address = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" +
-                                     std::to_string(local.port());
+                req->local_address =
+                    (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(local.port());
             }
         }
-        req->if_match = std::string(msg[http::field::if_match]);
-        req->if_none_match = std::string(msg[http::field::if_none_match]);
-        req->content_type = std::string(msg[http::field::content_type]);
-        req->body = std::move(msg.body());
         bool keep_alive = msg.keep_alive() && !shared_.draining;
         // Answers that cost no CPU (a cached tile, /health) are given on this thread; all
         // other work goes to the worker pool.
