@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "change_listener.hpp"
 #include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -218,7 +219,12 @@ App::App(const AppOptions& options) : options_(options) {
     add("GET", "/ogc/collections/{}/items/{}", Role::viewer, &App::ogc_item);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     monthly_snapshot();
+    // Other processes on the same PostGIS database: their commits reach memory and tiles here.
+    if (store_->is_postgis())
+        listener_ = std::make_unique<ChangeListener>(options.db, [this](const std::string& p) { apply_remote(p); });
 }
+
+App::~App() = default;
 
 void App::reload() {
     auto d = store_->load();
@@ -1604,9 +1610,9 @@ Response App::ogc_item(const Request& req, const Token&, const std::vector<std::
         return error_response(404, "NotFound", "no collection " + c);
     }
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
-    feature["links"] = {
-        link(base_of(req, options_) + "/collections/" + c + "/items/" + url_encode(args[1]), "self", "application/geo+json"),
-        link(base_of(req, options_) + "/collections/" + c, "collection", "application/json")};
+    feature["links"] = {link(base_of(req, options_) + "/collections/" + c + "/items/" + url_encode(args[1]), "self",
+                             "application/geo+json"),
+                        link(base_of(req, options_) + "/collections/" + c, "collection", "application/json")};
     auto r = json_response(feature);
     r.content_type = "application/geo+json";
     return r;

@@ -10,11 +10,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "cli_report.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/progress.hpp"
 #include "covermap/api/server.hpp"
 #include "covermap/api/text_table.hpp"
-#include "cli_report.hpp"
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -459,16 +459,18 @@ int run_cli(int argc, char** argv) {
     std::string public_url;
     bool trust_proxy = false;
     serve
-        ->add_option("--public-url", public_url,
-                     "where clients reach covermap, e.g. https://gis.example.gov.cn/covermap (OGC links are built from it)")
+        ->add_option(
+            "--public-url", public_url,
+            "where clients reach covermap, e.g. https://gis.example.gov.cn/covermap (OGC links are built from it)")
         ->check([](const std::string& v) {
             bool ok = (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) && v.size() < 200 &&
                       v.find_first_of(" \"<>\\^`{|}") == std::string::npos;
             return ok ? std::string() : std::string("must be an http(s) URL without spaces or quotes");
         });
     std::size_t max_per_client = 64;
-    serve->add_option("--max-per-client", max_per_client,
-                      "connections from one address (default 64; more evict its idle ones); raise it behind a proxy")
+    serve
+        ->add_option("--max-per-client", max_per_client,
+                     "connections from one address (default 64; more evict its idle ones); raise it behind a proxy")
         ->check(CLI::Range(1, 100000));
     serve->add_flag("--trust-proxy", trust_proxy,
                     "links from X-Forwarded-Host/Proto (only behind a proxy that sets them and drops clients' own)");

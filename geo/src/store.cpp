@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <sstream>
 #include <unordered_map>
 
@@ -156,6 +157,28 @@ std::string quoted(const std::string& s) {
     }
     return q + "'";
 }
+
+}  // namespace
+
+const std::string& change_origin() {
+    static const std::string origin = [] {
+        std::random_device rd;
+        return std::to_string(::getpid()) + "-" + std::to_string(rd());
+    }();
+    return origin;
+}
+
+std::string change_channel(const std::string& uri) {
+    // One channel per schema: stores in other schemas of the same database stay apart.
+    std::string channel = "covermap";
+    auto at = uri.find("active_schema=");
+    if (at != std::string::npos)
+        for (char c : uri.substr(at + 14, uri.find(' ', at) - at - 14))
+            if (std::isalnum(static_cast<unsigned char>(c)) || c == '_') channel += c;
+    return channel;
+}
+
+namespace {
 
 // Field access by name, resolved once per layer.
 class Fields {
@@ -368,7 +391,43 @@ struct Store::Impl {
 
     // Compare-and-swap inside a transaction: the organization's row as stored now (not as a
     // process remembers it), if its version is `expected`; else conflict_error.
+    bool postgis() const { return uri.rfind("PG:", 0) == 0; }
+
+    // PostGIS: the row is locked until the transaction ends (SELECT … FOR UPDATE), so two
+    // processes comparing the same version or counting the same instructor's load take turns;
+    // the comparison that follows reads the row as the other committed it. A GeoPackage has one
+    // writer at a time anyway.
+    void lock_row(const char* table, const Id& id) const {
+        if (!postgis()) return;
+        auto sql = std::string("SELECT id FROM ") + table + " WHERE id = " + quoted(id) + " FOR UPDATE";
+        OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, nullptr);
+        if (!r) throw store_error("cannot lock " + std::string(table) + " " + id + ": " + CPLGetLastErrorMsg());
+        while (auto f = own(r->GetNextFeature())) {
+        }
+        ds->ReleaseResultSet(r);
+    }
+
+    // PostGIS: tells the other processes on this database what changed, delivered when the
+    // transaction commits (pg_notify is transactional): {"origin", "orgs": [ids]} or
+    // {"origin", "reload": true}.
+    void notify(const std::vector<Id>& ids, bool reload) const {
+        if (!postgis()) return;
+        nlohmann::json j = {{"origin", change_origin()}};
+        if (reload || ids.size() > 200)
+            j["reload"] = true;
+        else
+            j["orgs"] = ids;
+        auto sql = "SELECT pg_notify(" + quoted(change_channel(uri)) + ", " + quoted(j.dump()) + ")";
+        OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, nullptr);
+        if (r) {
+            while (auto f = own(r->GetNextFeature())) {
+            }
+            ds->ReleaseResultSet(r);
+        }
+    }
+
     FeaturePtr stored_org(OGRLayer* l, const Fields& fx, const Id& id, std::int64_t expected) const {
+        lock_row("orgs", id);
         l->SetAttributeFilter(("id = " + quoted(id)).c_str());
         l->ResetReading();
         auto f = own(l->GetNextFeature());
@@ -505,9 +564,19 @@ Store Store::open(const std::string& uri) {
 
 long long Store::count(const std::string& name) const { return impl_->layer(name.c_str())->GetFeatureCount(TRUE); }
 
-void Store::for_each_org(const std::function<void(const Organization&)>& visit) const {
+std::vector<Organization> Store::orgs(const std::vector<Id>& ids) const {
+    std::vector<Organization> out;
+    if (ids.empty()) return out;
+    std::string filter = "id IN (";
+    for (std::size_t i = 0; i < ids.size(); ++i) filter += (i ? "," : "") + quoted(ids[i]);
+    for_each_org([&](const Organization& o) { out.push_back(o); }, filter + ")");
+    return out;
+}
+
+void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
     OGRLayer* l = impl_->layer("orgs");
     Fields fx(l->GetLayerDefn());
+    if (!filter.empty()) l->SetAttributeFilter(filter.c_str());
     l->ResetReading();
     Organization o;
     while (auto f = own(l->GetNextFeature())) {
@@ -532,6 +601,7 @@ void Store::for_each_org(const std::function<void(const Organization&)>& visit) 
         o.location_precision = str(*f, fx["location_precision"]);
         visit(o);
     }
+    l->SetAttributeFilter(nullptr);
 }
 
 Dataset Store::load_areas() const { return load_parts(false); }
@@ -606,6 +676,7 @@ void Store::replace(const Dataset& d) {
         }
         impl_->write(d);
         impl_->indexes(true);  // a duplicate id fails here, and the whole replace rolls back
+        impl_->notify({}, true);
     });
 }
 
@@ -621,6 +692,7 @@ void Store::update_org(const Organization& after, std::int64_t expected_version,
         if (l->SetFeature(g.get()) != OGRERR_NONE)
             throw store_error("cannot update organization " + after.id + ": " + CPLGetLastErrorMsg());
         impl_->append_audit({audit});
+        impl_->notify({after.id}, false);
     });
 }
 
@@ -634,6 +706,7 @@ void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vecto
         impl_->write(d);
         impl_->indexes(true);
         impl_->append_audit(audit);
+        impl_->notify({}, true);
     });
 }
 
@@ -657,6 +730,7 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
                 throw store_error("cannot update organization " + u.id + ": " + CPLGetLastErrorMsg());
         }
         for (const auto& c : capacity) {
+            impl_->lock_row("instructors", c.instructor_id);
             l->SetAttributeFilter(("instructor_id = " + quoted(c.instructor_id)).c_str());
             auto load = l->GetFeatureCount(TRUE);
             l->SetAttributeFilter(nullptr);
@@ -669,6 +743,9 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
         branches.branches = new_branches;
         impl_->write(branches);
         impl_->append_audit(audit);
+        std::vector<Id> ids;
+        for (const auto& u : orgs) ids.push_back(u.id);
+        impl_->notify(ids, !new_branches.empty());
     });
 }
 
@@ -732,7 +809,10 @@ std::vector<TokenRow> Store::tokens() const {
 }
 
 void Store::append(const Dataset& d) {
-    impl_->transaction([&] { impl_->write(d); });
+    impl_->transaction([&] {
+        impl_->write(d);
+        impl_->notify({}, true);
+    });
 }
 
 }  // namespace covermap::geo

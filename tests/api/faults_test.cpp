@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "api/http_client.hpp"
+#include "api/process.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/store.hpp"
 #include "support.hpp"
@@ -26,45 +27,6 @@ using namespace covermap;
 using test::request;
 
 namespace {
-
-struct Served {
-    pid_t pid = -1;
-    unsigned short port = 0;
-};
-
-Served serve(const std::string& db) {
-    int out[2];
-    if (pipe(out) != 0) return {};
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        dup2(devnull, STDERR_FILENO);
-        execl(COVERMAP_BIN, COVERMAP_BIN, "serve", "--db", db.c_str(), "--port", "0", "--no-access-log", nullptr);
-        _exit(127);
-    }
-    ::close(out[1]);
-    std::string text;
-    char c;
-    while (::read(out[0], &c, 1) == 1) {
-        text += c;
-        if (c == '\n' && text.find("http://127.0.0.1:") != std::string::npos) break;
-    }
-    ::close(out[0]);
-    auto at = text.find("http://127.0.0.1:");
-    return {pid, at == std::string::npos ? static_cast<unsigned short>(0)
-                                         : static_cast<unsigned short>(std::atoi(text.c_str() + at + 17))};
-}
-
-std::string token(const std::string& db, const std::string& role) {
-    std::string cmd = std::string(COVERMAP_BIN) + " token add --db " + db + " --role " + role + " --name kill-" + role;
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
-    return out.substr(0, out.find('\n'));
-}
 
 std::string integrity(const std::string& db) {
     GDALAllRegister();
@@ -94,7 +56,7 @@ TEST(Faults, KillNineLoopLosesNoAcknowledgedEditAndNoImportHalf) {
         p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
         geo::Store::open(db).replace(geo::make_demo(p));
     }
-    auto planner = token(db, "planner"), admin = token(db, "admin");
+    auto planner = test::token(db, "planner"), admin = test::token(db, "admin");
     ASSERT_EQ(planner.rfind("cm_", 0), 0u);
     std::mt19937 rng(7);
     struct Acked {
@@ -111,7 +73,7 @@ TEST(Faults, KillNineLoopLosesNoAcknowledgedEditAndNoImportHalf) {
     ASSERT_FALSE(pairs.empty());
     for (int round = 1; round <= rounds; ++round) {
         auto d = geo::Store::open_existing(db).load();
-        auto s = serve(db);
+        auto s = test::serve(db);
         ASSERT_GT(s.port, 0) << "round " << round;
         std::atomic<bool> stop{false};
         std::mutex m;

@@ -47,9 +47,12 @@ struct AppOptions {
     bool trust_proxy = false;  ///< a reverse proxy sets X-Forwarded-Host/Proto (and strips clients')
 };
 
+class ChangeListener;
+
 class App {
 public:
     explicit App(const AppOptions& options);
+    ~App();
 
     /// Handles one request (called on a worker thread, never on an I/O thread).
     Response handle(const Request& req);
@@ -146,6 +149,9 @@ private:
     nlohmann::json targets_json(const std::string& level, const std::vector<std::string>& codes);
     /// On the first request of a month: a snapshot dated today unless the month has one.
     void monthly_snapshot();
+    /// A change another process committed to the shared PostGIS store (a NOTIFY payload):
+    /// memory, coverage and tiles follow it (remote_changes.cpp).
+    void apply_remote(const std::string& payload);
     /// Area index per organization at a level (cached until the data is reloaded).
     std::shared_ptr<const std::vector<int>> located(geo::Level level);
     std::optional<Token> session_of(const Request& req) const;
@@ -231,6 +237,9 @@ private:
     std::unique_ptr<geo::Store> targets_store_;  // read-only use: targets and baselines
     std::mutex snapshot_mutex_;
     std::atomic<int> snapshot_month_{0};  // yyyymm whose snapshot was seen to or tried
+
+    std::unique_ptr<geo::Store> remote_store_;  // the listener thread's own handle
+    std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };
 
 }  // namespace covermap::api

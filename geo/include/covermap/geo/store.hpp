@@ -84,8 +84,11 @@ public:
     Dataset load_areas() const;
     /// Streams each branch's id and type.
     void for_each_branch_type(const std::function<void(std::int64_t, BranchType)>& visit) const;
-    /// Streams the organizations, one at a time (memory does not grow with their number).
-    void for_each_org(const std::function<void(const Organization&)>& visit) const;
+    /// Streams the organizations, one at a time (memory does not grow with their number); only
+    /// those an OGR SQL filter selects when one is given.
+    void for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter = "") const;
+    /// The organizations with these ids, as stored now.
+    std::vector<Organization> orgs(const std::vector<Id>& ids) const;
 
     /// Replaces the data set's contents with d (audit and tokens are kept).
     void replace(const Dataset& d);
@@ -152,6 +155,12 @@ private:
     Dataset load_parts(bool with_orgs) const;
     std::unique_ptr<Impl> impl_;
 };
+
+/// This process's mark on the changes it notifies (PostGIS), so it can skip its own.
+const std::string& change_origin();
+/// The LISTEN/NOTIFY channel of a PostGIS store: every commit that changes organizations sends
+/// {"origin", "orgs": [ids]} or {"origin", "reload": true} on it, delivered at commit.
+std::string change_channel(const std::string& uri);
 
 /// One process's claim on a GeoPackage store (an flock on the file, released when the object
 /// goes or the process dies): a second server, an import or a demo that would replace the file

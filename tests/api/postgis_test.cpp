@@ -1,0 +1,213 @@
+// Several covermap processes on one PostGIS database, behind nginx: an edit through one is seen
+// by the other within a bounded time (LISTEN/NOTIFY), concurrent edits through both lose no
+// update, and an instructor's last free slot goes to one of them only. Needs COVERMAP_TEST_PG
+// (scripts/test starts a PostgreSQL 15 + PostGIS cluster) and nginx (/usr/sbin/nginx).
+#include <gdal_priv.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <ogrsf_frmts.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "api/http_client.hpp"
+#include "api/process.hpp"
+#include "covermap/geo/demo.hpp"
+#include "covermap/geo/store.hpp"
+#include "support.hpp"
+
+using namespace covermap;
+using nlohmann::json;
+using test::request;
+
+namespace {
+
+void sql(const std::string& uri, const std::string& statement) {
+    GDALAllRegister();
+    std::unique_ptr<GDALDataset> ds(GDALDataset::Open(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+    ASSERT_TRUE(ds) << uri;
+    if (OGRLayer* r = ds->ExecuteSQL(statement.c_str(), nullptr, nullptr)) ds->ReleaseResultSet(r);
+}
+
+unsigned short free_port() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t n = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+json org(unsigned short port, const std::string& token, const std::string& id) {
+    auto r = request(port, "GET", "/api/orgs/" + test::url(id), token);
+    return r.status == 200 ? json::parse(r.body) : json();
+}
+
+}  // namespace
+
+TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
+    const char* pg = std::getenv("COVERMAP_TEST_PG");
+    if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
+    if (!std::filesystem::exists("/usr/sbin/nginx")) GTEST_SKIP() << "nginx is not installed";
+    signal(SIGPIPE, SIG_IGN);
+    // A schema of its own: other tests use the same database.
+    std::string schema = "mp" + std::to_string(std::random_device{}() % 100000000);
+    sql(pg, "CREATE SCHEMA " + schema);
+    std::string uri = std::string(pg) + " active_schema=" + schema;
+    {
+        geo::DemoParams p;
+        p.scale = 0.05;
+        p.seed = 9;
+        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+        geo::Store::open(uri).replace(geo::make_demo(p));
+    }
+    auto planner = test::token(uri, "planner");
+    ASSERT_EQ(planner.rfind("cm_", 0), 0u);
+    auto a = test::serve(uri), b = test::serve(uri);
+    ASSERT_GT(a.port, 0);
+    ASSERT_GT(b.port, 0);
+    test::TempDir dir;
+    auto port = free_port();
+    {
+        std::ofstream conf(dir / "nginx.conf");
+        conf << "pid " << (dir / "nginx.pid") << ";\nerror_log " << (dir / "error.log") << ";\n"
+             << "events { worker_connections 256; }\nhttp {\n  access_log off;\n"
+             << "  client_body_temp_path " << (dir / "body") << ";\n  proxy_temp_path " << (dir / "proxy") << ";\n"
+             << "  upstream covermap { server 127.0.0.1:" << a.port << "; server 127.0.0.1:" << b.port
+             << "; keepalive 16; }\n"
+             << "  server { listen 127.0.0.1:" << port << "; location / { proxy_pass http://covermap;"
+             << " proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header X-Forwarded-Host $host; } "
+                "}\n}\n";
+    }
+    pid_t nginx = fork();
+    if (nginx == 0) {
+        execl("/usr/sbin/nginx", "nginx", "-p", dir.path().c_str(), "-c", (dir / "nginx.conf").c_str(), "-g",
+              "daemon off;", nullptr);
+        _exit(127);
+    }
+    for (int i = 0; i < 50 && request(port, "GET", "/health").status != 200; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSERT_EQ(request(port, "GET", "/health").status, 200) << "nginx in front of both";
+
+    auto d = geo::Store::open_existing(uri).load();
+    std::vector<const geo::Organization*> assigned, uncovered;
+    for (const auto& o : d.orgs) {
+        if (o.instructor_id) assigned.push_back(&o);
+        if (o.operating() && !o.instructor_id && !o.branch_id) uncovered.push_back(&o);
+    }
+    ASSERT_GE(assigned.size(), 2u);
+
+    // 1. An edit through A is seen by B: its record, its coverage figures, its tiles.
+    const auto& first = *assigned[0];
+    auto coverage_b = [&] {
+        return json::parse(request(b.port, "GET", "/api/coverage?level=district", planner).body)["total"];
+    };
+    auto before = coverage_b();
+    auto t0 = std::chrono::steady_clock::now();
+    auto del = request(a.port, "DELETE", "/api/orgs/" + test::url(first.id) + "/instructor", planner, "",
+                       {"If-Match: " + std::to_string(first.version)});
+    ASSERT_EQ(del.status, 200) << del.body;
+    long seen_ms = -1;
+    while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5)) {
+        if (org(b.port, planner, first.id)["version"] == first.version + 1) {
+            seen_ms = static_cast<long>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(seen_ms, 0) << "B never saw A's edit";
+    EXPECT_LT(seen_ms, 2000);
+    EXPECT_EQ(coverage_b()["instructor_covered"].get<long>(), before["instructor_covered"].get<long>() - 1);
+    std::printf("an edit through one process was seen by the other after %ld ms\n", seen_ms);
+
+    // 2. Eight clients through nginx (both processes) toggle one organization: no lost update.
+    const auto& shared = *assigned[1];
+    std::atomic<int> ok{0};
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c)
+        clients.emplace_back([&] {
+            for (int i = 0; i < 10; ++i) {
+                auto o = org(port, planner, shared.id);
+                if (o.is_null()) continue;
+                auto v = std::to_string(o["version"].get<std::int64_t>());
+                auto r = o["instructor_id"].is_null()
+                             ? request(port, "PUT", "/api/orgs/" + test::url(shared.id) + "/instructor", planner,
+                                       json{{"instructor_id", *shared.instructor_id}}.dump(),
+                                       {"If-Match: " + v, "Content-Type: application/json"})
+                             : request(port, "DELETE", "/api/orgs/" + test::url(shared.id) + "/instructor", planner, "",
+                                       {"If-Match: " + v});
+                if (r.status == 200) ++ok;
+            }
+        });
+    for (auto& t : clients) t.join();
+    auto stored = geo::Store::open_existing(uri).orgs({shared.id});
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_GT(ok.load(), 0);
+    EXPECT_EQ(stored[0].version, shared.version + ok.load()) << "every 200 is one version, none lost";
+
+    // 3. An instructor's last free slot, asked for through A and B at once: one gets it.
+    if (uncovered.size() >= 2) {
+        // The instructor with the most free slots.
+        auto now = geo::Store::open_existing(uri).load();
+        std::map<std::string, int> loads;
+        for (const auto& o : now.orgs)
+            if (o.instructor_id) ++loads[*o.instructor_id];
+        const geo::Instructor* pick = &now.instructors.front();
+        for (const auto& i : now.instructors)
+            if (i.capacity - loads[i.id] > pick->capacity - loads[pick->id]) pick = &i;
+        const auto in = *pick;
+        int load = loads[in.id];
+        // Fill all but one slot through A.
+        std::size_t next = 2;
+        for (; load < in.capacity - 1 && next < uncovered.size(); ++next, ++load)
+            ASSERT_EQ(
+                request(a.port, "PUT", "/api/orgs/" + test::url(uncovered[next]->id) + "/instructor", planner,
+                        json{{"instructor_id", in.id}}.dump(),
+                        {"If-Match: " + std::to_string(uncovered[next]->version), "Content-Type: application/json"})
+                    .status,
+                200);
+        if (load == in.capacity - 1) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));  // B hears of them
+            int statuses[2] = {0, 0};
+            std::thread one([&] {
+                statuses[0] =
+                    request(a.port, "PUT", "/api/orgs/" + test::url(uncovered[0]->id) + "/instructor", planner,
+                            json{{"instructor_id", in.id}}.dump(),
+                            {"If-Match: " + std::to_string(uncovered[0]->version), "Content-Type: application/json"})
+                        .status;
+            });
+            statuses[1] =
+                request(b.port, "PUT", "/api/orgs/" + test::url(uncovered[1]->id) + "/instructor", planner,
+                        json{{"instructor_id", in.id}}.dump(),
+                        {"If-Match: " + std::to_string(uncovered[1]->version), "Content-Type: application/json"})
+                    .status;
+            one.join();
+            EXPECT_EQ((statuses[0] == 200) + (statuses[1] == 200), 1) << statuses[0] << " " << statuses[1];
+            int after = 0;
+            for (const auto& o : geo::Store::open_existing(uri).load().orgs) after += o.instructor_id == in.id;
+            EXPECT_EQ(after, in.capacity) << "never over capacity";
+        }
+    }
+
+    kill(nginx, SIGQUIT);
+    kill(a.pid, SIGTERM);
+    kill(b.pid, SIGTERM);
+    int status = 0;
+    waitpid(nginx, &status, 0);
+    waitpid(a.pid, &status, 0);
+    waitpid(b.pid, &status, 0);
+    sql(pg, "DROP SCHEMA " + schema + " CASCADE");
+}
