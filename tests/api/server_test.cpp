@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -42,6 +43,17 @@ protected:
     static void SetUpTestSuite() {
         dir_ = new test::TempDir();
         db_ = *dir_ / "s.gpkg";
+        // The same tests on PostGIS (ctest's pg.ServerTest.*): a schema of their own.
+        const char* pg = std::getenv("COVERMAP_TEST_PG");
+        if (std::getenv("COVERMAP_SERVER_ON_PG")) {
+            if (!pg || !*pg) return;  // SetUp skips
+            schema_ = "srv" + std::to_string(std::random_device{}() % 100000000);
+            GDALAllRegister();
+            std::unique_ptr<GDALDataset> ds(GDALDataset::Open(pg, GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+            if (OGRLayer* r = ds->ExecuteSQL(("CREATE SCHEMA " + schema_).c_str(), nullptr, nullptr))
+                ds->ReleaseResultSet(r);
+            db_ = std::string(pg) + " active_schema=" + schema_;
+        }
         geo::DemoParams p;
         p.scale = 0.1;
         p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
@@ -64,6 +76,17 @@ protected:
         delete server_;
         delete app_;
         delete dir_;
+        server_ = nullptr;
+        app_ = nullptr;
+        if (!schema_.empty()) {
+            std::unique_ptr<GDALDataset> ds(
+                GDALDataset::Open(std::getenv("COVERMAP_TEST_PG"), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+            if (OGRLayer* r = ds->ExecuteSQL(("DROP SCHEMA " + schema_ + " CASCADE").c_str(), nullptr, nullptr))
+                ds->ReleaseResultSet(r);
+        }
+    }
+    void SetUp() override {
+        if (!app_) GTEST_SKIP() << "COVERMAP_SERVER_ON_PG without COVERMAP_TEST_PG";
     }
 
     static json org(const std::string& id) {
@@ -71,7 +94,7 @@ protected:
     }
 
     static test::TempDir* dir_;
-    static std::string db_;
+    static std::string db_, schema_;
     static api::App* app_;
     static api::Server* server_;
     static unsigned short port_;
@@ -80,6 +103,7 @@ protected:
 
 test::TempDir* ServerTest::dir_ = nullptr;
 std::string ServerTest::db_;
+std::string ServerTest::schema_;
 api::App* ServerTest::app_ = nullptr;
 api::Server* ServerTest::server_ = nullptr;
 unsigned short ServerTest::port_ = 0;
