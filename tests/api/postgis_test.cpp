@@ -23,6 +23,7 @@
 #include "api/process.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/tiles/tile_id.hpp"
 #include "support.hpp"
 
 using namespace covermap;
@@ -104,7 +105,7 @@ TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
     auto d = geo::Store::open_existing(uri).load();
     std::vector<const geo::Organization*> assigned, uncovered;
     for (const auto& o : d.orgs) {
-        if (o.instructor_id) assigned.push_back(&o);
+        if (o.instructor_id && !o.branch_id && o.operating()) assigned.push_back(&o);  // drawn as "instructor"
         if (o.operating() && !o.instructor_id && !o.branch_id) uncovered.push_back(&o);
     }
     ASSERT_GE(assigned.size(), 2u);
@@ -115,6 +116,10 @@ TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
         return json::parse(request(b.port, "GET", "/api/coverage?level=district", planner).body)["total"];
     };
     auto before = coverage_b();
+    auto at = tiles::tile_at(first.location, 15);
+    auto tile_path = "/tiles/orgs/15/" + std::to_string(at.x) + "/" + std::to_string(at.y) + ".png";
+    auto tile_before = request(b.port, "GET", tile_path, planner);
+    ASSERT_EQ(tile_before.status, 200);
     auto t0 = std::chrono::steady_clock::now();
     auto del = request(a.port, "DELETE", "/api/orgs/" + test::url(first.id) + "/instructor", planner, "",
                        {"If-Match: " + std::to_string(first.version)});
@@ -131,6 +136,12 @@ TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
     ASSERT_GE(seen_ms, 0) << "B never saw A's edit";
     EXPECT_LT(seen_ms, 2000);
     EXPECT_EQ(coverage_b()["instructor_covered"].get<long>(), before["instructor_covered"].get<long>() - 1);
+    // B's cached tile of the organization was dropped and drawn again: a new ETag and new pixels
+    // (the point turns from "instructor" blue to "uncovered" red).
+    auto tile_after = request(b.port, "GET", tile_path, planner);
+    ASSERT_EQ(tile_after.status, 200);
+    EXPECT_NE(tile_after.header("ETag"), tile_before.header("ETag"));
+    EXPECT_NE(tile_after.body, tile_before.body);
     std::printf("an edit through one process was seen by the other after %ld ms\n", seen_ms);
 
     // 2. Eight clients through nginx (both processes) toggle one organization: no lost update.

@@ -141,6 +141,12 @@ export class ParkPanel {
       dt.textContent = t(k);
       const dd = document.createElement('dd');
       dd.textContent = v;
+      if (k === 'cov.org' && this.goals?.has(code)) {
+        const g = document.createElement('small');
+        g.className = a.org_coverage + 0.0005 >= this.goals.get(code) ? 'met' : 'behind';
+        g.textContent = ` / ${t('cov.target', { goal: percent(this.goals.get(code)) })}`;
+        dd.append(g);
+      }
       dl.append(dt, dd);
     }
     const h4 = document.createElement('h3');
