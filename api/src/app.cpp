@@ -226,6 +226,26 @@ App::App(const AppOptions& options) : options_(options) {
 
 App::~App() = default;
 
+std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> App::org_versions() const {
+    std::shared_lock lock(data_mutex_);
+    std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
+    for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
+    return was;
+}
+
+std::vector<geo::Point> App::touched_since(
+    const std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>>& was) const {
+    std::vector<geo::Point> touched;
+    for (const auto& o : data_.orgs) {
+        auto it = was.find(o.id);
+        if (it == was.end() || it->second.second != o.version) {
+            touched.push_back(o.location);
+            if (it != was.end()) touched.push_back(it->second.first);  // where it was
+        }
+    }
+    return touched;
+}
+
 void App::reload() {
     auto d = store_->load();
     std::unique_lock lock(data_mutex_);
@@ -1217,10 +1237,7 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     std::lock_guard writer(write_mutex_);
     // What the organizations were, to tell which tiles the import touches.
     std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
-    if (*kind == geo::ImportKind::orgs) {
-        std::shared_lock lock(data_mutex_);
-        for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
-    }
+    if (*kind == geo::ImportKind::orgs) was = org_versions();
     geo::ImportReport report;
     try {
         p.dry_run = q("dry_run") == "true";
@@ -1236,15 +1253,7 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
         std::shared_lock lock(data_mutex_);
         if (*kind == geo::ImportKind::orgs) {
             // Only the tiles near what changed: added, updated or deregistered organizations.
-            std::vector<geo::Point> touched;
-            for (const auto& o : data_.orgs) {
-                auto it = was.find(o.id);
-                if (it == was.end() || it->second.second != o.version) {
-                    touched.push_back(o.location);
-                    if (it != was.end()) touched.push_back(it->second.first);
-                }
-            }
-            tiles_->replace(data_, touched);
+            tiles_->replace(data_, touched_since(was));
         } else {
             tiles_->reset(data_);
         }

@@ -31,21 +31,10 @@ void App::apply_remote(const std::string& payload) {
         }
         std::lock_guard writer(write_mutex_);
         if (reload_all) {
-            std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
-            {
-                std::shared_lock lock(data_mutex_);
-                for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
-            }
+            auto was = org_versions();
             reload();  // takes the data lock itself
             std::shared_lock lock(data_mutex_);
-            std::vector<geo::Point> touched;
-            for (const auto& o : data_.orgs) {
-                auto it = was.find(o.id);
-                if (it == was.end() || it->second.second != o.version) {
-                    touched.push_back(o.location);
-                    if (it != was.end()) touched.push_back(it->second.first);
-                }
-            }
+            auto touched = touched_since(was);
             for (const auto& b : data_.branches) tiles_->add_branch(b.id, b.type);
             if (!touched.empty()) tiles_->replace(data_, touched);
             return;

@@ -293,14 +293,22 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     return best;
 }
 
-std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
-    std::vector<Flag> flags;
-    std::unordered_map<Id, std::size_t> instr_index;
-    for (std::size_t j = 0; j < d.instructors.size(); ++j) instr_index[d.instructors[j].id] = j;
+namespace {
+// How many organizations each instructor covers now (by index), and the index of each id.
+std::vector<int> instructor_loads(const Dataset& d, std::unordered_map<Id, std::size_t>& index) {
+    for (std::size_t j = 0; j < d.instructors.size(); ++j) index[d.instructors[j].id] = j;
     std::vector<int> load(d.instructors.size(), 0);
     for (const auto& o : d.orgs)
         if (o.instructor_id)
-            if (auto it = instr_index.find(*o.instructor_id); it != instr_index.end()) ++load[it->second];
+            if (auto it = index.find(*o.instructor_id); it != index.end()) ++load[it->second];
+    return load;
+}
+}  // namespace
+
+std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
+    std::vector<Flag> flags;
+    std::unordered_map<Id, std::size_t> instr_index;
+    auto load = instructor_loads(d, instr_index);
     std::unordered_map<Id, const Organization*> org_by_id;
     for (const auto& o : d.orgs) org_by_id[o.id] = &o;
     for (const auto& b : d.branches) {
@@ -313,14 +321,13 @@ std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_o
                     why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
                            std::string(to_string(it->second->status));
                 }
-            if (shell)
-                flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
+            if (shell) flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
         }
         if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > joint_max_orgs)
             flags.push_back({"joint_over_cap",
-                                  {std::to_string(b.id)},
-                                  "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
-                                      " organizations (at most " + std::to_string(joint_max_orgs) + ")"});
+                             {std::to_string(b.id)},
+                             "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
+                                 " organizations (at most " + std::to_string(joint_max_orgs) + ")"});
     }
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
@@ -331,9 +338,9 @@ std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_o
     for (std::size_t j = 0; j < d.instructors.size(); ++j)
         if (load[j] > d.instructors[j].capacity)
             flags.push_back({"instructor_over_capacity",
-                                  {d.instructors[j].id},
-                                  d.instructors[j].name + " covers " + std::to_string(load[j]) +
-                                      " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
+                             {d.instructors[j].id},
+                             d.instructors[j].name + " covers " + std::to_string(load[j]) +
+                                 " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
     // Credit codes that are not valid GB 32100-2015 codes (the registry row went in, flagged).
     for (const auto& o : d.orgs)
         if (!o.credit_code.empty())
@@ -575,11 +582,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     // optimally under the spare capacity that existing assignments leave.
     report("instructors", 0);
     std::unordered_map<Id, std::size_t> instr_index;
-    for (std::size_t j = 0; j < d.instructors.size(); ++j) instr_index[d.instructors[j].id] = j;
-    std::vector<int> load(d.instructors.size(), 0);
-    for (const auto& o : d.orgs)
-        if (o.instructor_id)
-            if (auto it = instr_index.find(*o.instructor_id); it != instr_index.end()) ++load[it->second];
+    auto load = instructor_loads(d, instr_index);
     AssignmentProblem ap2;
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < d.orgs.size(); ++i)

@@ -51,7 +51,8 @@ std::vector<double> heat_classes(const std::vector<geo::Point>& points, double r
     double r = radius_ground_m * k;
     double norm = 3.0 / (M_PI * (radius_ground_m / 1000) * (radius_ground_m / 1000));
     auto key = [&](double x, double y) {
-        return (static_cast<long long>(std::floor(x / r)) << 32) ^ (static_cast<long long>(std::floor(y / r)) & 0xffffffff);
+        return (static_cast<long long>(std::floor(x / r)) << 32) ^
+               (static_cast<long long>(std::floor(y / r)) & 0xffffffff);
     };
     std::unordered_map<long long, std::vector<std::size_t>> cells;
     for (std::size_t i = 0; i < points.size(); ++i) cells[key(points[i].x, points[i].y)].push_back(i);
@@ -65,8 +66,9 @@ std::vector<double> heat_classes(const std::vector<geo::Point>& points, double r
                 auto it = cells.find(key(p.x + dx * r, p.y + dy * r));
                 if (it == cells.end()) continue;
                 for (auto j : it->second) {
-                    double u2 = ((points[j].x - p.x) * (points[j].x - p.x) + (points[j].y - p.y) * (points[j].y - p.y)) /
-                                (r * r);
+                    double u2 =
+                        ((points[j].x - p.x) * (points[j].x - p.x) + (points[j].y - p.y) * (points[j].y - p.y)) /
+                        (r * r);
                     if (u2 < 1) sum += norm * (1 - u2) * (1 - u2);
                 }
             }

@@ -1,13 +1,12 @@
 #include "covermap/tiles/renderer.hpp"
 
-#include <mapnik/cairo/cairo_context.hpp>
-#include <mapnik/cairo/cairo_renderer.hpp>
-
 #include <unicode/unistr.h>
 
 #include <cmath>
 #include <map>
 #include <mapnik/agg_renderer.hpp>
+#include <mapnik/cairo/cairo_context.hpp>
+#include <mapnik/cairo/cairo_renderer.hpp>
 #include <mapnik/feature.hpp>
 #include <mapnik/feature_factory.hpp>
 #include <mapnik/geometry.hpp>
@@ -102,9 +101,10 @@ std::string coverage_xml(geo::Level level, bool print = false) {
     x << "</Rule></Style>";
     x << R"X(<Style name="districts"><Rule><LineSymbolizer stroke="#222222" stroke-width=")X"
       << border_width(geo::Level::district) << R"X(" stroke-opacity="0.9"/></Rule></Style>)X";
-    x << R"X(<Style name="labels"><Rule>)X" << (print ? std::string() : min_zoom(label_zoom)) << R"X(<TextSymbolizer fontset-name="cjk" size=")X"
-      << (park || level == geo::Level::district ? 13 : 12) << R"X(" fill=")X" << (park ? "#1b1b3a" : "#1a1a1a")
-      << R"X(" halo-fill="rgba(255,255,255,0.92)" halo-radius=")X" << (park ? 2.2 : 1.6)
+    x << R"X(<Style name="labels"><Rule>)X" << (print ? std::string() : min_zoom(label_zoom))
+      << R"X(<TextSymbolizer fontset-name="cjk" size=")X" << (park || level == geo::Level::district ? 13 : 12)
+      << R"X(" fill=")X" << (park ? "#1b1b3a" : "#1a1a1a") << R"X(" halo-fill="rgba(255,255,255,0.92)" halo-radius=")X"
+      << (park ? 2.2 : 1.6)
       << R"X(" placement="point" allow-overlap="false" avoid-edges="true" minimum-padding="4" wrap-width="90">[label]</TextSymbolizer></Rule></Style>)X";
     x << R"X(<Layer name="fill" srs="epsg:3857"><StyleName>fill</StyleName></Layer>)X";
     x << R"X(<Layer name="borders" srs="epsg:3857"><StyleName>borders</StyleName></Layer>)X";
@@ -148,7 +148,8 @@ std::string orgs_xml() {
     x << R"X(<Style name="halos"><Rule><MarkersSymbolizer fill="#ffffff" stroke="#ffffff" stroke-width="0" width="[size] + 4" height="[size] + 4" allow-overlap="true" ignore-placement="true"/></Rule></Style>)X";
     x << R"X(<Style name="points">)X";
     for (int s = 0; s < 5; ++s)
-        x << "<Rule><Filter>[state] = " << s << R"X(</Filter><MarkersSymbolizer fill=")X" << kStateColours[static_cast<std::size_t>(s)]
+        x << "<Rule><Filter>[state] = " << s << R"X(</Filter><MarkersSymbolizer fill=")X"
+          << kStateColours[static_cast<std::size_t>(s)]
           << R"X(" stroke="#08306b" stroke-width="0.6" width="[size]" height="[size]" allow-overlap="true" ignore-placement="true"/></Rule>)X";
     x << "</Style>";
     // Clusters are neutral (a count, not a rate); a red badge says some in it are uncovered.
@@ -481,15 +482,7 @@ double print_coverage_map(cairo_t* cr, double x, double y, double w, double h, c
     init_mapnik();
     mapnik::Map map(static_cast<unsigned>(std::lround(w)), static_cast<unsigned>(std::lround(h)), "epsg:3857");
     mapnik::load_map_string(map, coverage_xml(level, true), true);
-    auto mercator = [](const geo::MultiPolygon& mp) {
-        geo::MultiPolygon out = mp;
-        for (auto& poly : out) {
-            for (auto& p : poly.exterior) p = to_mercator(p);
-            for (auto& ring : poly.holes)
-                for (auto& p : ring) p = to_mercator(p);
-        }
-        return out;
-    };
+    auto mercator = [](const geo::MultiPolygon& mp) { return to_mercator(mp); };
     geo::BBox frame;
     frame.expand(to_mercator({box.minx, box.miny}));
     frame.expand(to_mercator({box.maxx, box.maxy}));

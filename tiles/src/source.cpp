@@ -15,9 +15,9 @@ namespace covermap::tiles {
 namespace bg = boost::geometry;
 namespace bgi = boost::geometry::index;
 
-const std::vector<std::string> kLayerNames = {"coverage-district", "coverage-park", "coverage-street",
-                                              "coverage-community", "coverage-grid", "heatmap",
-                                              "orgs",              "assignments"};
+const std::vector<std::string> kLayerNames = {
+    "coverage-district", "coverage-park", "coverage-street", "coverage-community", "coverage-grid",
+    "heatmap",           "orgs",          "assignments"};
 
 std::optional<geo::Level> coverage_level(const std::string& layer) {
     if (layer == "coverage-district") return geo::Level::district;
@@ -39,15 +39,7 @@ using PointTree = bgi::rtree<PointItem, bgi::rstar<16>>;
 
 BBox to_b(const geo::BBox& b) { return BBox(BPoint(b.minx, b.miny), BPoint(b.maxx, b.maxy)); }
 
-geo::MultiPolygon project(const geo::MultiPolygon& shape) {
-    geo::MultiPolygon out = shape;
-    for (auto& poly : out) {
-        for (auto& p : poly.exterior) p = to_mercator(p);
-        for (auto& h : poly.holes)
-            for (auto& p : h) p = to_mercator(p);
-    }
-    return out;
-}
+geo::MultiPolygon project(const geo::MultiPolygon& shape) { return to_mercator(shape); }
 
 OrgState state_of(const geo::Organization& o, const std::unordered_map<std::int64_t, geo::BranchType>& types) {
     if (!o.operating()) return OrgState::inactive;

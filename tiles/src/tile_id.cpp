@@ -42,6 +42,16 @@ geo::Point to_mercator(geo::Point p) {
     return {p.x * kHalf / 180.0, std::log(std::tan((90.0 + lat) * M_PI / 360.0)) * kHalf / M_PI};
 }
 
+geo::MultiPolygon to_mercator(const geo::MultiPolygon& shape) {
+    geo::MultiPolygon out = shape;
+    for (auto& poly : out) {
+        for (auto& p : poly.exterior) p = to_mercator(p);
+        for (auto& h : poly.holes)
+            for (auto& p : h) p = to_mercator(p);
+    }
+    return out;
+}
+
 TileId tile_at(geo::Point lonlat, int z) {
     auto m = to_mercator(lonlat);
     double n = static_cast<double>(1LL << z);

@@ -1,19 +1,9 @@
 // Export: layer, area, format, encoding, CRS; the file downloads through a normal link (the
 // session cookie authorizes it, so no token ever appears in a URL).
 import { get } from './api.js';
+import { el, select } from './dom.js';
 import { t } from './i18n.js';
 
-function el(tag, props = {}, ...children) {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...children);
-  return e;
-}
-
-function select(name, options) {
-  const s = el('select', { name });
-  for (const [value, label] of options) s.append(el('option', { value, textContent: label }));
-  return s;
-}
 
 export class ExportDialog {
   constructor(root) { this.root = root; }

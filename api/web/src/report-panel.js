@@ -3,20 +3,10 @@
 // cookie authorizes it).
 import * as echarts from '../vendor/echarts-6.1.0/echarts.esm.min.mjs';
 import { get } from './api.js';
+import { el, select } from './dom.js';
 import { percent, t } from './i18n.js';
 import { state } from './state.js';
 
-function el(tag, props = {}, ...children) {
-  const e = Object.assign(document.createElement(tag), props);
-  e.append(...children);
-  return e;
-}
-
-function select(name, options) {
-  const s = el('select', { name });
-  for (const [value, label] of options) s.append(el('option', { value, textContent: label }));
-  return s;
-}
 
 const SERIES = [['org_coverage', 'cov.org', '#08519c'], ['work_coverage', 'cov.work', '#6baed6'], ['instructor_coverage', 'cov.instructor', '#969696']];
 

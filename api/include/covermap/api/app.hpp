@@ -102,6 +102,12 @@ private:
     static Response unauthorized();
     std::optional<Response> handle_cached_tile(const Request& req);
     void reload();  // data from the store into memory (call with the write lock held)
+    /// Each organization's place and version now (before a bulk change).
+    std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> org_versions() const;
+    /// Where organizations changed since org_versions() gave was: new, changed or gone places
+    /// (call with the data lock held).
+    std::vector<geo::Point> touched_since(
+        const std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>>& was) const;
 
     Response health(const Request&, const Token&, const std::vector<std::string>&);
     Response metrics_text(const Request&, const Token&, const std::vector<std::string>&);

@@ -30,4 +30,7 @@ geo::Point to_mercator(geo::Point lonlat);
 /// The tile at zoom z holding a longitude/latitude.
 TileId tile_at(geo::Point lonlat, int z);
 
+/// A shape from longitude/latitude to Web Mercator.
+geo::MultiPolygon to_mercator(const geo::MultiPolygon& lonlat);
+
 }  // namespace covermap::tiles
