@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/http_client.hpp"
+#include "api/process.hpp"
 #include "api/served.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/server.hpp"
@@ -61,35 +62,10 @@ std::string covermap_line(const std::string& args) {
 
 // Starts `covermap serve` on db; returns its pid and port (0 when it did not start).
 std::pair<pid_t, unsigned short> start_serve(const std::string& db, std::string* err_out = nullptr) {
-    int out[2], err[2];
-    if (pipe(out) != 0 || pipe(err) != 0) return {0, 0};
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-        execl(COVERMAP_BIN, COVERMAP_BIN, "serve", "--db", db.c_str(), "--port", "0", "--no-access-log", nullptr);
-        _exit(127);
-    }
-    ::close(out[1]);
-    ::close(err[1]);
-    std::string text;
-    char c;
-    while (::read(out[0], &c, 1) == 1) {
-        text += c;
-        if (c == '\n' && text.find("http://127.0.0.1:") != std::string::npos) break;
-    }
-    ::close(out[0]);
-    auto at = text.find("http://127.0.0.1:");
-    unsigned short port = at == std::string::npos ? 0 : static_cast<unsigned short>(std::atoi(text.c_str() + at + 17));
-    if (port == 0) {
-        std::string e;
-        while (::read(err[0], &c, 1) == 1) e += c;
-        if (err_out) *err_out = e;
-        int status = 0;
-        waitpid(pid, &status, 0);
-    }
-    ::close(err[0]);
-    return {pid, port};
+    std::string err;
+    auto p = test::serve(db, {}, &err);
+    if (err_out) *err_out = err;
+    return {p.pid, p.port};
 }
 
 }  // namespace
@@ -486,8 +462,9 @@ TEST(Hostile, TokensAreListedRevokedAndExpireOnARunningServer) {
 // the address the client connected to: never from the Host header, which any client sets.
 TEST(Hostile, LinksNeverComeFromTheHostHeader) {
     auto landing = [](unsigned short port, const std::string& token, const std::string& extra) {
-        auto r = test::raw(port, "GET /ogc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\nAuthorization: Bearer " +
-                                     token + "\r\n" + extra + "\r\n");
+        auto r =
+            test::raw(port, "GET /ogc HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\nAuthorization: Bearer " +
+                                token + "\r\n" + extra + "\r\n");
         return json::parse(r.body)["links"][0]["href"].get<std::string>();
     };
     {

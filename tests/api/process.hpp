@@ -2,6 +2,7 @@
 // The real covermap executable as a child process: `serve` on a free port, `token add`.
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -16,15 +17,19 @@ struct Process {
     unsigned short port = 0;
 };
 
-/// `covermap serve --db uri --port 0` plus extra arguments; its pid and port (0 if it failed).
-inline Process serve(const std::string& db, const std::vector<std::string>& extra = {}) {
-    int out[2];
-    if (pipe(out) != 0) return {};
+/// `covermap serve --db uri --port 0` plus extra arguments; its pid and port (0 if it failed;
+/// then err_out, when given, gets what it wrote on stderr).
+inline Process serve(const std::string& db, const std::vector<std::string>& extra = {},
+                     std::string* err_out = nullptr) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) return {};
     pid_t pid = fork();
     if (pid == 0) {
         dup2(out[1], STDOUT_FILENO);
-        int devnull = ::open("/dev/null", O_WRONLY);
-        dup2(devnull, STDERR_FILENO);
+        if (err_out)
+            dup2(err[1], STDERR_FILENO);
+        else
+            dup2(::open("/dev/null", O_WRONLY), STDERR_FILENO);
         std::vector<std::string> args = {COVERMAP_BIN, "serve", "--db", db, "--port", "0", "--no-access-log"};
         args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;
@@ -34,6 +39,7 @@ inline Process serve(const std::string& db, const std::vector<std::string>& extr
         _exit(127);
     }
     ::close(out[1]);
+    ::close(err[1]);
     std::string text;
     char c;
     while (::read(out[0], &c, 1) == 1) {
@@ -42,8 +48,16 @@ inline Process serve(const std::string& db, const std::vector<std::string>& extr
     }
     ::close(out[0]);
     auto at = text.find("http://127.0.0.1:");
-    return {pid, at == std::string::npos ? static_cast<unsigned short>(0)
-                                         : static_cast<unsigned short>(std::atoi(text.c_str() + at + 17))};
+    unsigned short port = at == std::string::npos ? 0 : static_cast<unsigned short>(std::atoi(text.c_str() + at + 17));
+    if (port == 0) {
+        std::string e;
+        while (::read(err[0], &c, 1) == 1) e += c;
+        if (err_out) *err_out = e;
+        int status = 0;
+        waitpid(pid, &status, 0);
+    }
+    ::close(err[0]);
+    return {pid, port};
 }
 
 /// A new token of a role, made by `covermap token add`.
