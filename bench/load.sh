@@ -12,8 +12,9 @@ db=bench/.cache/load.gpkg
 duration=${DURATION:-60}
 build/covermap demo --out "$db" --scale 1 --force >/dev/null
 out=$(mktemp)
-# One address stands for 200 clients here: the per-client cap (64) is raised for the run.
-build/covermap serve --db "$db" --port 18181 --threads 2 --no-access-log --max-per-client 256 >"$out" 2>/dev/null &
+# One address stands for 200 clients here: the per-client cap (64) is raised and the request
+# rate limit (1000/s per address) lifted for the run.
+build/covermap serve --db "$db" --port 18181 --threads 2 --no-access-log --max-per-client 256 --rate-per-client 0 >"$out" 2>/dev/null &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -f "$out"' EXIT
 for _ in $(seq 100); do grep -q "serving" "$out" && break; sleep 0.1; done

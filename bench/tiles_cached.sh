@@ -12,7 +12,7 @@ build/covermap demo --out "$work/demo.gpkg" --scale "${SCALE:-1}" --force >/dev/
 # as nginx runs with access_log off.
 log_flag=
 [[ "${ACCESS_LOG:-1}" == 0 ]] && log_flag=--no-access-log
-build/covermap serve --db "$work/demo.gpkg" --port 18401 --threads 2 $log_flag >"$work/out" 2>/dev/null &
+build/covermap serve --db "$work/demo.gpkg" --port 18401 --threads 2 --rate-per-client 0 $log_flag >"$work/out" 2>/dev/null &
 pid=$!
 for _ in $(seq 100); do grep -q serving "$work/out" && break; sleep 0.1; done
 token=$(sed -n 2p "$work/out")

@@ -58,7 +58,7 @@ rpid=$!
 for _ in $(seq 100); do [[ -S $work/renderd.sock ]] && break; sleep 0.1; done
 
 token=$(build/covermap token add --db "$db" --role viewer --name bench-cold)
-build/covermap serve --db "$db" --port 18501 --threads 2 --no-access-log --cache-mb 4096 >"$work/out" 2>/dev/null &
+build/covermap serve --db "$db" --port 18501 --threads 2 --no-access-log --cache-mb 4096 --rate-per-client 0 >"$work/out" 2>/dev/null &
 cpid=$!
 for _ in $(seq 300); do grep -q serving "$work/out" && break; sleep 0.1; done
 

@@ -266,7 +266,7 @@ std::string web_dir() {
 
 int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
               bool access_log, const std::string& basemap, std::string public_url, bool trust_proxy,
-              std::size_t max_per_client) {
+              std::size_t max_per_client, double rate_per_client) {
     // One server per GeoPackage: two would each believe their own memory (lost updates).
     auto lock = geo::StoreLock::acquire(db);
     AppOptions ao;
@@ -288,6 +288,7 @@ int cmd_serve(const std::string& db, const std::string& bind, unsigned short por
     so.threads = threads;
     so.access_log = access_log;
     so.max_per_client = max_per_client;
+    so.rate_per_client = rate_per_client;
     Server server(app, so);
     auto bound = server.start();
     std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", db.c_str(), bind.c_str(), bound,
@@ -472,6 +473,12 @@ int run_cli(int argc, char** argv) {
         ->add_option("--max-per-client", max_per_client,
                      "connections from one address (default 64; more evict its idle ones); raise it behind a proxy")
         ->check(CLI::Range(1, 100000));
+    double rate_per_client = 1000;
+    serve
+        ->add_option(
+            "--rate-per-client", rate_per_client,
+            "requests per second from one address, bursts of twice that; more → 429 (default 1000, 0: no limit)")
+        ->check(CLI::Range(0.0, 1e9));
     serve->add_flag("--trust-proxy", trust_proxy,
                     "links from X-Forwarded-Host/Proto (only behind a proxy that sets them and drops clients' own)");
     auto* token = app.add_subcommand("token", "API tokens");
@@ -538,7 +545,7 @@ int run_cli(int argc, char** argv) {
         }
         if (*serve)
             return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap, public_url, trust_proxy,
-                             max_per_client);
+                             max_per_client, rate_per_client);
         if (*token_add) return cmd_token_add(db, role, token_name, expires);
         if (*token_list) return cmd_token_list(db);
         if (*token_revoke) return cmd_token_revoke(db, token_name);

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "beast_request.hpp"
@@ -51,6 +52,32 @@ struct Shared {
     std::mutex conn_mutex;
     std::list<Waiting> waiting;
     std::map<std::string, std::size_t> per_client;
+
+    // Request rate per address: a token bucket each, refilled at rate_per_client per second.
+    struct Bucket {
+        double tokens = 0;
+        std::chrono::steady_clock::time_point at;
+    };
+    std::mutex rate_mutex;
+    std::unordered_map<std::string, Bucket> buckets;
+
+    /// True when the address may send one more request now.
+    bool admit_rate(const std::string& client) {
+        double rate = options.rate_per_client;
+        if (rate <= 0) return true;
+        auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(rate_mutex);
+        if (buckets.size() > 100000) buckets.clear();  // a flood of addresses: start afresh
+        auto [it, fresh] = buckets.try_emplace(client, Bucket{2 * rate, now});
+        auto& b = it->second;
+        if (!fresh) {
+            b.tokens = std::min(2 * rate, b.tokens + rate * std::chrono::duration<double>(now - b.at).count());
+            b.at = now;
+        }
+        if (b.tokens < 1) return false;
+        b.tokens -= 1;
+        return true;
+    }
 
     Shared(App& a, ServerOptions o)
         : app(a), options(std::move(o)), workers(std::max(1, options.threads)), slow(std::max(1, options.threads)) {}
@@ -250,6 +277,12 @@ private:
             }
         }
         bool keep_alive = msg.keep_alive() && !shared_.draining;
+        if (req->path != "/health" && !shared_.admit_rate(client_)) {
+            auto res = error_response(429, "TooManyRequests", "too many requests from this address: slow down");
+            res.headers.emplace_back("Retry-After", "1");
+            send(std::move(res), keep_alive, req->method, req->path);
+            return;
+        }
         // Answers that cost no CPU (a cached tile, /health) are given on this thread; all
         // other work goes to the worker pool.
         if (auto fast = shared_.app.handle_fast(*req)) {

@@ -490,3 +490,27 @@ TEST(Hostile, LinksNeverComeFromTheHostHeader) {
                   "http://127.0.0.1:" + std::to_string(s.port) + "/ogc");
     }
 }
+
+// One address sending faster than its rate gets 429 with Retry-After (valid JSON), others and
+// /health are not held up, and the address is served again once it slows down.
+TEST(Hostile, RequestRateIsLimitedPerAddress) {
+    api::ServerOptions so;
+    so.rate_per_client = 20;  // bursts of 40
+    Served s(so);
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 100; ++i) {
+        auto r = request(s.port, "GET", "/api/coverage?level=district", s.viewer);
+        if (r.status == 200) ++ok;
+        if (r.status == 429) {
+            ++limited;
+            EXPECT_EQ(r.header("Retry-After"), "1");
+            EXPECT_EQ(json::parse(r.body)["code"], "TooManyRequests");
+        }
+    }
+    EXPECT_EQ(ok + limited, 100);
+    EXPECT_GE(ok, 40);
+    EXPECT_GT(limited, 0);
+    EXPECT_TRUE(s.healthy()) << "/health is never limited";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    EXPECT_EQ(request(s.port, "GET", "/api/coverage?level=district", s.viewer).status, 200);
+}

@@ -16,7 +16,10 @@ struct ServerOptions {
     unsigned short port = 8080;  ///< 0: any free port (see Server::port)
     int threads = 2;             ///< I/O threads; as many workers again run handlers
     std::size_t max_connections = 512;
-    std::size_t max_per_client = 64;       ///< connections from one address; more evict its idle ones
+    std::size_t max_per_client = 64;  ///< connections from one address; more evict its idle ones
+    /// Requests per second from one address (a bucket of twice as many lets bursts through);
+    /// beyond it 429 with Retry-After. 0: no limit (benchmarks; behind a proxy that limits).
+    double rate_per_client = 1000;
     std::size_t slow_queue = 16;           ///< slow requests (export, import, plan) waiting; more → 503
     std::size_t header_limit = 16 * 1024;  ///< bytes; more → 431
     std::size_t body_limit = 1 << 20;      ///< bytes for every route but imports; more → 413
