@@ -8,11 +8,9 @@
 
 #include "covermap/geo/credit_code.hpp"  // credit_code_check, used by the demo and its tests
 #include "covermap/geo/model.hpp"
+#include "covermap/geo/progress.hpp"
 
 namespace covermap::geo {
-
-/// Reports a long job's stage and its fraction done (0–1).
-using Progress = std::function<void(std::string_view stage, double fraction)>;
 
 struct DemoParams {
     double scale = 1.0;         ///< K: K × (1,822 enterprises + 430 social organizations)

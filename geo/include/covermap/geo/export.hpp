@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "covermap/geo/demo.hpp"  // Progress
+#include "covermap/geo/progress.hpp"
 #include "covermap/geo/model.hpp"
 
 namespace covermap::geo {
