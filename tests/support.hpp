@@ -1,6 +1,9 @@
 #pragma once
 // Helpers shared by the test binaries: temporary folders and data set fingerprints.
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -11,6 +14,27 @@
 #include "covermap/geo/model.hpp"
 
 namespace covermap::test {
+
+/// What a shell command did: its exit status (−1 when it did not exit) and its stdout.
+struct Ran {
+    int status = -1;
+    std::string out;
+};
+
+/// Runs a shell command to its end.
+inline Ran shell(const std::string& cmd) {
+    Ran r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[65536];
+    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+    int st = pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+/// What a shell command wrote to stdout.
+inline std::string capture(const std::string& cmd) { return shell(cmd).out; }
 
 /// A fresh folder under the system temp dir, removed when the object goes.
 class TempDir {

@@ -29,12 +29,9 @@ Run run(const std::string& args, const TempDir& dir) {
     std::string err_file = dir / "stderr.txt";
     std::string cmd = std::string(COVERMAP_BIN) + " " + args + " 2>" + err_file;
     Run r;
-    FILE* p = popen(cmd.c_str(), "r");
-    std::array<char, 4096> buf;
-    std::size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-    int st = pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    auto ran = covermap::test::shell(cmd);
+    r.status = ran.status;
+    r.out = std::move(ran.out);
     std::ifstream e(err_file);
     std::stringstream ss;
     ss << e.rdbuf();

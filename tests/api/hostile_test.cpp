@@ -42,23 +42,12 @@ std::pair<int, std::string> run_covermap(const std::vector<std::string>& args) {
     std::string cmd = COVERMAP_BIN;
     for (const auto& a : args) cmd += " '" + a + "'";
     cmd += " 2>&1 >/dev/null";
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[512];
-    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    int status = pclose(p);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+    auto ran = test::shell(cmd);
+    return {ran.status, ran.out};
 }
 
 // Runs the covermap executable; returns what it wrote to stdout.
-std::string covermap_line(const std::string& args) {
-    std::string out;
-    FILE* p = popen((std::string(COVERMAP_BIN) + " " + args).c_str(), "r");
-    char buf[4096];
-    for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-    pclose(p);
-    return out;
-}
+std::string covermap_line(const std::string& args) { return test::capture(std::string(COVERMAP_BIN) + " " + args); }
 
 // Starts `covermap serve` on db; returns its pid and port (0 when it did not start).
 std::pair<pid_t, unsigned short> start_serve(const std::string& db, std::string* err_out = nullptr) {

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace covermap::test {
 
 struct Process {
@@ -64,11 +66,7 @@ inline Process serve(const std::string& db, const std::vector<std::string>& extr
 inline std::string token(const std::string& db, const std::string& role) {
     std::string cmd =
         std::string(COVERMAP_BIN) + " token add --db '" + db + "' --role " + role + " --name test-" + role;
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[256];
-    while (fgets(buf, sizeof buf, p)) out += buf;
-    pclose(p);
+    auto out = capture(cmd);
     return out.substr(0, out.find('\n'));
 }
 

@@ -25,21 +25,12 @@
 
 using namespace covermap;
 using nlohmann::json;
+using test::capture;
 using test::request;
 using test::Served;
 using test::TempDir;
 
 namespace {
-
-std::string capture(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    std::array<char, 65536> buf;
-    for (std::size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
-    pclose(p);
-    return out;
-}
 
 void write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 

@@ -16,8 +16,8 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <random>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <thread>
 
 #include "api/http_client.hpp"

@@ -20,6 +20,7 @@
 #include "support.hpp"
 
 using namespace covermap::geo;
+using covermap::test::capture;
 using covermap::test::TempDir;
 using nlohmann::json;
 
@@ -35,17 +36,6 @@ const Dataset& data() {
         return d;
     }();
     return d;
-}
-
-std::string capture(const std::string& cmd) {
-    std::string out;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return out;
-    std::array<char, 65536> buf;
-    std::size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    pclose(p);
-    return out;
 }
 
 // What each exported attribute must be, from the data set itself.

@@ -378,12 +378,7 @@ TEST(Registry, ExcelExportKeepsCodesAsText) {
           "rows = list(ws.iter_rows(values_only=True))\n"
           "h = rows[0]\n"
           "print(json.dumps([{h[i]: (type(v).__name__, v) for i, v in enumerate(r)} for r in rows[1:]]))\n");
-    std::string out;
-    FILE* pipe = popen(("/usr/bin/python3 " + script + " " + p.out).c_str(), "r");
-    char buf[65536];
-    for (std::size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) out.append(buf, n);
-    pclose(pipe);
-    auto rows = nlohmann::json::parse(out);
+    auto rows = nlohmann::json::parse(covermap::test::capture("/usr/bin/python3 " + script + " " + p.out));
     ASSERT_EQ(rows.size(), demo.orgs.size());
     std::map<std::string, const Organization*> by_id;
     for (const auto& o : demo.orgs) by_id[o.id] = &o;
