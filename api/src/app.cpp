@@ -1508,9 +1508,8 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
     // A parameter this API does not know is an error, not silently ignored (OGC API – Features, 7.15.1).
-    for (const auto& [key, value] : req.query)
-        if (key != "bbox" && key != "limit" && key != "offset" && key != "f")
-            return error_response(400, "InvalidQuery", "unknown parameter '" + key + "' (bbox, limit, offset)");
+    if (auto key = unknown_parameter(req, {"bbox", "limit", "offset", "f"}))
+        return error_response(400, "InvalidQuery", "unknown parameter '" + *key + "' (bbox, limit, offset)");
     std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
     if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
     long limit = 10, offset = 0;

@@ -1,5 +1,6 @@
 #include "covermap/api/http.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -83,6 +84,17 @@ bool valid_text(const Request& r) {
     for (const auto& [k, v] : r.query)
         if (!geo::valid_utf8(k) || !geo::valid_utf8(v)) return false;
     return true;
+}
+
+std::string query_value(const Request& r, const char* key) {
+    auto it = r.query.find(key);
+    return it == r.query.end() ? std::string() : it->second;
+}
+
+std::optional<std::string> unknown_parameter(const Request& r, std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : r.query)
+        if (std::find(known.begin(), known.end(), key) == known.end()) return key;
+    return std::nullopt;
 }
 
 Response json_response(const nlohmann::json& j, int status) {

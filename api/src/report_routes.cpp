@@ -16,12 +16,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string query(const Request& req, const char* key) { return req.query.count(key) ? req.query.at(key) : ""; }
-
-void only_params(const Request& req, std::initializer_list<const char*> known) {
-    for (const auto& [k, v] : req.query)
-        if (std::none_of(known.begin(), known.end(), [&, key = k](const char* n) { return key == n; }))
-            throw geo::invalid_argument("unknown query parameter '" + k + "'");
+void only_params(const Request& req, std::initializer_list<std::string_view> known) {
+    if (auto key = unknown_parameter(req, known)) throw geo::invalid_argument("unknown query parameter '" + *key + "'");
 }
 
 json point_json(const geo::HistoryRow& r) {
@@ -98,8 +94,8 @@ json App::targets_json(const std::string& level, const std::vector<std::string>&
 
 Response App::history(const Request& req, const Token&, const std::vector<std::string>&) {
     only_params(req, {"level", "area", "scope"});
-    std::string code = query(req, "area"), level = query(req, "level");
-    auto scope = geo::parse_scope(query(req, "scope").empty() ? "all" : query(req, "scope"));
+    std::string code = query_value(req, "area"), level = query_value(req, "level");
+    auto scope = geo::parse_scope(query_value(req, "scope").empty() ? "all" : query_value(req, "scope"));
     if (!scope) throw geo::invalid_argument("scope must be all, enterprise, social, above_scale or employees50");
     int area_index = -1;
     geo::Level area_level = geo::Level::district;
@@ -147,7 +143,8 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
 
 Response App::report(const Request& req, const Token&, const std::vector<std::string>&) {
     only_params(req, {"month", "quarter", "area", "format"});
-    std::string month = query(req, "month"), quarter = query(req, "quarter"), format = query(req, "format");
+    std::string month = query_value(req, "month"), quarter = query_value(req, "quarter"),
+                format = query_value(req, "format");
     if (month.empty() == quarter.empty()) throw geo::invalid_argument("give month=YYYY-MM or quarter=YYYY-Qn");
     if (format.empty()) format = "pdf";
     if (format != "pdf" && format != "xlsx") throw geo::invalid_argument("format must be pdf or xlsx");
@@ -156,7 +153,7 @@ Response App::report(const Request& req, const Token&, const std::vector<std::st
     report::ReportData data;
     {
         std::shared_lock lock(data_mutex_);
-        data = report::gather(data_, store, period, query(req, "area"), report::today_in_china());
+        data = report::gather(data_, store, period, query_value(req, "area"), report::today_in_china());
     }
     if (stopping_) throw geo::cancelled_error("the report");
     Response r;

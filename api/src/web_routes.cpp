@@ -42,10 +42,8 @@ std::string cookie_value(const std::string& header, const std::string& name) {
     return "";
 }
 
-std::string query(const Request& req, const char* key) { return req.query.count(key) ? req.query.at(key) : ""; }
-
 int limit_of(const Request& req, int def, int max) {
-    auto s = query(req, "limit");
+    auto s = query_value(req, "limit");
     if (s.empty()) return def;
     if (s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
         throw geo::invalid_argument("limit must be a number from 1 to " + std::to_string(max));
@@ -179,9 +177,9 @@ std::shared_ptr<const std::vector<int>> App::located(geo::Level level) {
 }
 
 Response App::search_orgs(const Request& req, const Token&, const std::vector<std::string>&) {
-    auto q = lower(query(req, "q"));
-    auto area = query(req, "area");
-    auto covered = query(req, "covered");
+    auto q = lower(query_value(req, "q"));
+    auto area = query_value(req, "area");
+    auto covered = query_value(req, "covered");
     if (!covered.empty() && covered != "true" && covered != "false")
         return error_response(400, "InvalidQuery", "covered must be true or false");
     int limit = limit_of(req, 20, 500);
@@ -203,15 +201,15 @@ Response App::search_orgs(const Request& req, const Token&, const std::vector<st
     // near=lon,lat: the organizations within radius_m of a point (a click on the map), nearest first.
     std::optional<geo::Point> near;
     double radius = 300;
-    if (!query(req, "near").empty()) {
+    if (!query_value(req, "near").empty()) {
         double x = 0, y = 0;
         char extra = 0;
-        if (std::sscanf(query(req, "near").c_str(), "%lf,%lf%c", &x, &y, &extra) != 2 || !std::isfinite(x) ||
+        if (std::sscanf(query_value(req, "near").c_str(), "%lf,%lf%c", &x, &y, &extra) != 2 || !std::isfinite(x) ||
             !std::isfinite(y) || std::fabs(x) > 180 || std::fabs(y) > 90)
             return error_response(400, "InvalidQuery", "near must be lon,lat");
         near = geo::Point{x, y};
-        if (!query(req, "radius_m").empty()) {
-            radius = std::atof(query(req, "radius_m").c_str());
+        if (!query_value(req, "radius_m").empty()) {
+            radius = std::atof(query_value(req, "radius_m").c_str());
             if (!(radius > 0 && radius <= 50000))
                 return error_response(400, "InvalidQuery", "radius_m must be 0–50000");
         }
@@ -305,11 +303,11 @@ Response App::org_history(const Request&, const Token&, const std::vector<std::s
 
 Response App::list_areas(const Request& req, const Token&, const std::vector<std::string>&) {
     std::optional<geo::Level> level;
-    if (!query(req, "level").empty()) {
-        level = geo::parse_level(query(req, "level"));
+    if (!query_value(req, "level").empty()) {
+        level = geo::parse_level(query_value(req, "level"));
         if (!level) return error_response(400, "InvalidQuery", "unknown level");
     }
-    auto q = query(req, "q");
+    auto q = query_value(req, "q");
     int limit = limit_of(req, 50, 20000);
     json items = json::array();
     std::shared_lock lock(data_mutex_);

@@ -305,16 +305,6 @@ int days_in(int y, int m) {
 }
 }  // namespace
 
-std::string month_end(const std::string& month) {
-    int y = 0, m = 0;
-    char tail = 0;
-    if (month.size() != 7 || std::sscanf(month.c_str(), "%4d-%2d%c", &y, &m, &tail) != 2 || m < 1 || m > 12 || y < 1900)
-        throw invalid_argument("month must be YYYY-MM, e.g. 2026-11");
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, days_in(y, m));
-    return buf;
-}
-
 std::string checked_date(const std::string& date) {
     int y = 0, m = 0, day = 0;
     char tail = 0;

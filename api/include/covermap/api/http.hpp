@@ -1,9 +1,12 @@
 #pragma once
 /// \file The HTTP layer's plain request and response, free of Beast: handlers take and return these.
 
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +55,12 @@ std::string dump_json(const nlohmann::json& j);
 
 /// True when the path and every query key and value are valid UTF-8.
 bool valid_text(const Request& r);
+
+/// A query parameter's value, empty when absent.
+std::string query_value(const Request& r, const char* key);
+
+/// The first query parameter not among known, or nullopt when there is none.
+std::optional<std::string> unknown_parameter(const Request& r, std::initializer_list<std::string_view> known);
 
 /// A JSON response of j.
 Response json_response(const nlohmann::json& j, int status = 200);

@@ -103,8 +103,6 @@ std::optional<TargetValue> target_for(const std::vector<Target>& targets, Metric
                                       std::string_view level, std::string_view code,
                                       const std::vector<Snapshot>& baselines);
 
-/// The last day of a month "YYYY-MM" ("2026-02" → "2026-02-28"); throws invalid_argument.
-std::string month_end(const std::string& month);
 /// A date "YYYY-MM-DD" checked (real calendar day); throws invalid_argument.
 std::string checked_date(const std::string& date);
 
