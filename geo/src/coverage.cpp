@@ -38,12 +38,23 @@ void CoverageRow::count(const Organization& o, bool standalone_branch) {
     if (o.instructor_id) ++instructor_covered;
 }
 
+BranchTypes branch_types(const Dataset& d) {
+    BranchTypes types;
+    for (const auto& b : d.branches) types[b.id] = b.type;
+    return types;
+}
+
+bool in_standalone_branch(const Organization& o, const BranchTypes& types) {
+    if (!o.branch_id) return false;
+    auto it = types.find(*o.branch_id);
+    return it != types.end() && it->second == BranchType::standalone;
+}
+
 CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind) {
     CoverageTable t;
     t.level = level;
     t.kind = kind;
-    std::unordered_map<std::int64_t, BranchType> branch_type;
-    for (const auto& b : d.branches) branch_type[b.id] = b.type;
+    auto types = branch_types(d);
 
     std::unordered_map<int, std::size_t> row_of;  // area index -> row
     std::vector<int> order;
@@ -61,10 +72,7 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
         if (where[i] < 0 || (kind && o.kind != *kind)) continue;
-        bool standalone = false;
-        if (o.branch_id)
-            if (auto it = branch_type.find(*o.branch_id); it != branch_type.end())
-                standalone = it->second == BranchType::standalone;
+        bool standalone = in_standalone_branch(o, types);
         t.areas[row_of[where[i]]].count(o, standalone);
         t.total.count(o, standalone);
     }

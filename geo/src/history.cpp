@@ -167,7 +167,7 @@ void add(Tally& t, const Organization& o, bool standalone) {
     if (o.instructor_id) t.instructors.push_back(&*o.instructor_id);
 }
 
-void finish(Tally& t, const std::unordered_map<std::int64_t, BranchType>& types) {
+void finish(Tally& t, const BranchTypes& types) {
     std::sort(t.branches.begin(), t.branches.end());
     t.branches.erase(std::unique(t.branches.begin(), t.branches.end()), t.branches.end());
     for (auto id : t.branches) {
@@ -188,12 +188,9 @@ void finish(Tally& t, const std::unordered_map<std::int64_t, BranchType>& types)
 Snapshot take_snapshot(const Dataset& d, const std::string& date) {
     Snapshot snap;
     snap.date = checked_date(date);
-    std::unordered_map<std::int64_t, BranchType> types;
-    for (const auto& b : d.branches) types[b.id] = b.type;
+    auto types = branch_types(d);
     std::vector<char> standalone(d.orgs.size(), 0);
-    for (std::size_t i = 0; i < d.orgs.size(); ++i)
-        if (const auto& b = d.orgs[i].branch_id)
-            if (auto it = types.find(*b); it != types.end()) standalone[i] = it->second == BranchType::standalone;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) standalone[i] = in_standalone_branch(d.orgs[i], types);
 
     // Every scope for the whole, districts, streets and parks (what reports break down); the
     // many communities and grid cells keep the "all" scope only.
@@ -252,16 +249,12 @@ Snapshot take_snapshot(const Dataset& d, const std::string& date) {
 }
 
 HistoryRow figures_of(const Dataset& d, const std::vector<int>& where, int area, Scope scope) {
-    std::unordered_map<std::int64_t, BranchType> types;
-    for (const auto& b : d.branches) types[b.id] = b.type;
+    auto types = branch_types(d);
     Tally t;
     t.row.scope = scope;
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         if (where[i] < 0 || (area >= 0 && where[i] != area) || !in_scope(d.orgs[i], scope)) continue;
-        bool standalone = false;
-        if (const auto& b = d.orgs[i].branch_id)
-            if (auto it = types.find(*b); it != types.end()) standalone = it->second == BranchType::standalone;
-        add(t, d.orgs[i], standalone);
+        add(t, d.orgs[i], in_standalone_branch(d.orgs[i], types));
     }
     finish(t, types);
     return t.row;

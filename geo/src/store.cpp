@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -923,6 +924,15 @@ void Store::save_snapshot(const Snapshot& snap) {
             impl_->create(l, *f);
         }
     });
+}
+
+std::vector<Snapshot> baseline_snapshots(const Store& store, const std::vector<Target>& targets) {
+    std::vector<Snapshot> out;
+    for (const auto& t : targets)
+        if (t.relative() &&
+            std::none_of(out.begin(), out.end(), [&](const Snapshot& s) { return s.date == t.baseline; }))
+            out.push_back(store.snapshot(t.baseline));
+    return out;
 }
 
 std::vector<std::string> Store::snapshot_dates() const {

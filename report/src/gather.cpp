@@ -138,11 +138,7 @@ ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& 
 
     // Targets, relative ones resolved against their baseline snapshots.
     auto targets = store.targets();
-    std::vector<geo::Snapshot> baselines;
-    for (const auto& t : targets)
-        if (t.relative() && std::none_of(baselines.begin(), baselines.end(),
-                                         [&](const geo::Snapshot& b) { return b.date == t.baseline; }))
-            baselines.push_back(store.snapshot(t.baseline));
+    auto baselines = geo::baseline_snapshots(store, targets);
     for (const auto& row : r.now)
         for (geo::Metric m : geo::kMetrics)
             if (auto v = geo::target_for(targets, m, row.scope, r.area_level, r.area_code, baselines))
@@ -182,16 +178,15 @@ ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& 
     } else {
         r.map_level = geo::Level::grid;
     }
-    // The map's areas: the level below, inside the reported area (by code prefix or, for a
-    // park, by overlapping boxes), coloured by the snapshot.
+    // The map's areas: the level below, inside the reported area (its children or, for a park,
+    // the grid cells whose boxes overlap it), coloured by the snapshot.
     {
         geo::BBox frame =
             area_index >= 0 ? geo::bounds(d.areas[static_cast<std::size_t>(area_index)].shape) : geo::BBox{};
         for (const auto& a : d.areas) {
             if (a.level != r.map_level) continue;
-            bool inside = area_index < 0 || (area_level != geo::Level::park && a.parent_code == r.area_code) ||
-                          (area_level == geo::Level::park && geo::bounds(a.shape).intersects(frame)) ||
-                          (area_level == geo::Level::district && a.code.rfind(r.area_code, 0) == 0);
+            bool inside = area_index < 0 || (area_level == geo::Level::park ? geo::bounds(a.shape).intersects(frame)
+                                                                            : a.parent_code == r.area_code);
             if (!inside) continue;
             const auto* row = snap.find(geo::to_string(r.map_level), a.code, geo::Scope::all);
             r.map_areas.push_back(a);

@@ -4,6 +4,7 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "covermap/geo/model.hpp"
@@ -33,6 +34,12 @@ struct CoverageRow {
 private:
     double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
 };
+
+/// Each branch's type, by branch id.
+using BranchTypes = std::unordered_map<std::int64_t, BranchType>;
+BranchTypes branch_types(const Dataset& d);
+/// True when o's branch is a standalone one (单独组建).
+bool in_standalone_branch(const Organization& o, const BranchTypes& types);
 
 /// Coverage per area of one level, plus the total over every organization those areas hold.
 struct CoverageTable {

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "covermap/geo/progress.hpp"
 #include "covermap/geo/model.hpp"
+#include "covermap/geo/progress.hpp"
 
 namespace covermap::geo {
 
@@ -31,7 +31,7 @@ struct ExportParams {
     /// credit codes) written as ="…", so Excel and WPS keep it text instead of 9.12E+17.
     /// covermap's own import reads such cells back as the plain text.
     bool excel = false;
-    std::string out;                ///< output file (.zip for shapefiles)
+    std::string out;                               ///< output file (.zip for shapefiles)
     std::uint64_t max_file_bytes = 2147483647ULL;  ///< shapefile part limit (.shp/.dbf ≤ 2 GB)
     Progress progress;
     /// Polled once per row: true stops the export with cancelled_error (a deadline, a shutdown).

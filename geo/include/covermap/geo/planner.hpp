@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "covermap/geo/progress.hpp"
 #include "covermap/geo/model.hpp"
+#include "covermap/geo/progress.hpp"
 
 namespace covermap::geo {
 

@@ -156,6 +156,9 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// The snapshots relative targets start from (each baseline date read once).
+std::vector<Snapshot> baseline_snapshots(const Store& store, const std::vector<Target>& targets);
+
 /// This process's mark on the changes it notifies (PostGIS), so it can skip its own.
 const std::string& change_origin();
 /// The LISTEN/NOTIFY channel of a PostGIS store: every commit that changes organizations sends
