@@ -611,7 +611,8 @@ Response App::coverage(const Request& req, const Token&, const std::vector<std::
     }
     std::string key = req.query.at("level") + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
     std::string body;
-    std::vector<std::string> codes;
+    std::vector<std::string> codes;  // the areas targets are resolved for, only when there are targets
+    bool targets = !target_state()->targets.empty();
     {
         std::lock_guard lock(cache_mutex_);
         auto it = coverage_cache_.find(key);
@@ -625,14 +626,15 @@ Response App::coverage(const Request& req, const Token&, const std::vector<std::
             std::lock_guard c(cache_mutex_);
             coverage_cache_[key] = {version, body};
         }
-        codes.push_back("total");
-        for (const auto& a : data_.areas)
-            if (a.level == *lv) codes.push_back(a.code);
+        if (targets) {
+            codes.push_back("total");
+            for (const auto& a : data_.areas)
+                if (a.level == *lv) codes.push_back(a.code);
+        }
     }
     // The targets beside the rates: spliced into the cached object (they change on their own).
-    auto targets = targets_json(std::string(geo::to_string(*lv)), codes);
     body.pop_back();
-    body += ",\"targets\":" + dump_json(targets) + "}";
+    body += ",\"targets\":" + dump_json(targets_json(std::string(geo::to_string(*lv)), codes)) + "}";
     Response r;
     r.body = std::move(body);
     return r;

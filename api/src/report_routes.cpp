@@ -3,7 +3,6 @@
 // first request of each month.
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 
 #include "covermap/api/app.hpp"
 #include "covermap/geo/error.hpp"
@@ -51,28 +50,27 @@ json target_json(const geo::TargetValue& v, const std::string& area) {
     return j;
 }
 
-// The current month in China as yyyymm.
+// The current month in China as yyyymm (from the one rule for "today in China").
 int month_now() {
-    auto t = std::time(nullptr) + 8 * 3600;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    return (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+    auto today = report::today_in_china();
+    return std::stoi(today.substr(0, 4)) * 100 + std::stoi(today.substr(5, 2));
 }
 
 }  // namespace
+
+geo::Store& App::history_store() {
+    if (!history_store_) history_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
+    return *history_store_;
+}
 
 std::shared_ptr<const App::TargetState> App::target_state() {
     std::lock_guard lock(targets_mutex_);
     auto now = std::chrono::steady_clock::now();
     if (targets_ && now - targets_read_ < std::chrono::seconds(5)) return targets_;
     // Re-read at most every 5 s: `covermap target set` on the command line shows up without a restart.
-    if (!targets_store_) targets_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
     auto state = std::make_shared<TargetState>();
-    state->targets = targets_store_->targets();
-    for (const auto& t : state->targets)
-        if (t.relative() && std::none_of(state->baselines.begin(), state->baselines.end(),
-                                         [&](const geo::Snapshot& s) { return s.date == t.baseline; }))
-            state->baselines.push_back(targets_store_->snapshot(t.baseline));
+    state->targets = history_store().targets();
+    state->baselines = geo::baseline_snapshots(history_store(), state->targets);
     targets_ = state;
     targets_read_ = now;
     return targets_;
@@ -118,8 +116,8 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
     json j = {{"level", level}, {"area", code}, {"name", name}, {"scope", std::string(geo::to_string(*scope))}};
     j["points"] = json::array();
     {
-        auto store = geo::Store::open_existing(options_.db);
-        for (const auto& r : store.history(level, code, *scope)) j["points"].push_back(point_json(r));
+        std::lock_guard lock(targets_mutex_);  // the history handle's one user at a time
+        for (const auto& r : history_store().history(level, code, *scope)) j["points"].push_back(point_json(r));
     }
     // Now, from memory: the point a chart ends on.
     auto where = located(area_level);

@@ -114,6 +114,13 @@ class Session : public std::enable_shared_from_this<Session> {
 public:
     Session(tcp::socket&& socket, Shared& shared, std::string client)
         : stream_(std::move(socket)), shared_(shared), client_(std::move(client)) {
+        // The address the client connected to (links' fallback): once per connection.
+        beast::error_code ec;
+        auto local = stream_.socket().local_endpoint(ec);
+        if (!ec) {
+            auto a = local.address();
+            local_ = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(local.port());
+        }
         shared_.app.metrics().connection_opened();
         ++shared_.open;
     }
@@ -267,15 +274,7 @@ private:
         auto& msg = parser_->get();
         auto req = std::make_shared<Request>();
         fill_request(*req, msg);
-        {
-            beast::error_code ec2;
-            auto local = stream_.socket().local_endpoint(ec2);
-            if (!ec2) {
-                auto a = local.address();
-                req->local_address =
-                    (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(local.port());
-            }
-        }
+        req->local_address = local_;
         bool keep_alive = msg.keep_alive() && !shared_.draining;
         if (req->path != "/health" && !shared_.admit_rate(client_)) {
             auto res = error_response(429, "TooManyRequests", "too many requests from this address: slow down");
@@ -347,6 +346,7 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Shared& shared_;
     std::string client_;
+    std::string local_;                                    // host:port this connection was accepted on
     std::optional<std::list<Waiting>::iterator> waiting_;  // guarded by shared_.conn_mutex
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

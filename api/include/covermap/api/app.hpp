@@ -149,6 +149,9 @@ private:
         std::vector<geo::Target> targets;
         std::vector<geo::Snapshot> baselines;  // the snapshots relative targets start from
     };
+    /// A store handle of its own for targets, baselines and history, opened once (call with
+    /// targets_mutex_ held).
+    geo::Store& history_store();
     /// The store's targets, re-read at most every 5 s (the command line adds them).
     std::shared_ptr<const TargetState> target_state();
     /// The targets resolved for areas of a level (code "total": the whole), as JSON.
@@ -237,10 +240,10 @@ private:
     std::atomic<std::uint64_t> reload_generation_{0};
     std::unique_ptr<tiles::TileService> tiles_;
 
-    std::mutex targets_mutex_;
+    std::mutex targets_mutex_;  // also guards history_store_
     std::shared_ptr<const TargetState> targets_;
     std::chrono::steady_clock::time_point targets_read_{};
-    std::unique_ptr<geo::Store> targets_store_;  // read-only use: targets and baselines
+    std::unique_ptr<geo::Store> history_store_;  // read-only use, opened once: targets, baselines, history
     std::mutex snapshot_mutex_;
     std::atomic<int> snapshot_month_{0};  // yyyymm whose snapshot was seen to or tried
 
