@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "covermap/api/text_table.hpp"
 #include "covermap/geo/error.hpp"
@@ -18,35 +19,32 @@ namespace covermap::api {
 
 namespace {
 
+// The whole of text as a number, or nullopt.
+std::optional<double> whole_number(const std::string& text) {
+    std::size_t used = 0;
+    try {
+        double x = std::stod(text, &used);
+        if (used == text.size()) return x;
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
 // "90%", "90 %", "0.9" → 0.9; a factor "2", "2x", "2倍" → 2 when relative.
 double parse_value(std::string v, bool relative) {
     for (const char* unit : {"%", "x", "倍"}) {
-        auto at = v.rfind(unit);
-        if (at != std::string::npos && at + std::string(unit).size() == v.size()) {
-            v.erase(at);
+        std::string u = unit;
+        if (v.size() > u.size() && v.compare(v.size() - u.size(), u.size(), u) == 0) {
+            v.erase(v.size() - u.size());
             while (!v.empty() && v.back() == ' ') v.pop_back();
-            double x = 0;
-            std::size_t used = 0;
-            try {
-                x = std::stod(v, &used);
-            } catch (const std::exception&) {
-                used = 0;
-            }
-            if (used != v.size() || v.empty()) break;
-            return std::string(unit) == "%" ? x / 100 : x;
+            if (auto x = whole_number(v)) return u == "%" ? *x / 100 : *x;
+            break;
         }
     }
-    std::size_t used = 0;
-    double x = 0;
-    try {
-        x = std::stod(v, &used);
-    } catch (const std::exception&) {
-        used = 0;
-    }
-    if (used == 0 || used != v.size())
-        throw geo::invalid_argument("--value takes a rate (90% or 0.9) or, with --baseline, a factor (2 or 2x)");
-    if (!relative && x > 1 && x <= 100) x /= 100;  // "90" means 90 %
-    return x;
+    auto x = whole_number(v);
+    if (!x) throw geo::invalid_argument("--value takes a rate (90% or 0.9) or, with --baseline, a factor (2 or 2x)");
+    if (!relative && *x > 1 && *x <= 100) return *x / 100;  // "90" means 90 %
+    return *x;
 }
 
 std::string number(double v) {
