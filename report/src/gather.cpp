@@ -248,17 +248,18 @@ ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& 
                     if (o.is_string()) change[o.get<std::string>()] = p.value("type", "");
             }
             PlanReach reach{it->id, it->name, it->created, {}, {}};
+            auto types = geo::branch_types(d);
             for (std::size_t i = 0; i < d.orgs.size(); ++i) {
                 if (!inside[i]) continue;
                 geo::Organization o = d.orgs[i];
-                reach.now.count(o, false);
+                reach.now.count(o, geo::in_standalone_branch(o, types));
                 if (auto c = change.find(o.id); c != change.end()) {
                     if (c->second == "instructor")
                         o.instructor_id = o.instructor_id.value_or("planned");
                     else
                         o.branch_id = o.branch_id.value_or(-1);
                 }
-                reach.after.count(o, false);
+                reach.after.count(o, geo::in_standalone_branch(o, types));
             }
             r.plan = reach;
             break;
