@@ -177,7 +177,7 @@ int cmd_export(const std::string& db, geo::ExportParams p) {
 }
 
 int cmd_adjacency(const std::string& source, const std::string& layer, const std::string& mode, double tolerance,
-                  const std::string& out) {
+                  bool touch, unsigned threads, const std::string& out) {
     using clock = std::chrono::steady_clock;
     auto t0 = clock::now();
     auto src = geo::read_polygons(source, layer);
@@ -185,6 +185,8 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
     geo::AdjacencyParams p;
     p.mode = mode == "rook" ? geo::Contiguity::rook : geo::Contiguity::queen;
     p.tolerance_m = tolerance;
+    p.touch = touch;
+    p.threads = threads;
     p.geographic = src.geographic;
     auto g = geo::build_adjacency(std::move(src.shapes), p);
     auto t2 = clock::now();
@@ -410,8 +412,16 @@ int run_cli(int argc, char** argv) {
     adj->add_option("--layer", layer, "layer name (first layer by default)");
     adj->add_option("--mode", adj_mode, "queen (shared point) | rook (shared edge)")
         ->check(CLI::IsMember({"queen", "rook"}));
-    adj->add_option("--tolerance", tolerance, "also link borders within this many metres (fuzzy contiguity)")
+    adj->add_option("--tolerance", tolerance,
+                    "also link borders within this many metres (fuzzy contiguity; rook: running together for "
+                    "more than twice this)")
         ->check(CLI::Range(0.0, 1e6));
+    bool touch = false;
+    unsigned adj_threads = 0;
+    adj->add_flag("--touch", touch,
+                  "also link borders that touch or cross without sharing a vertex (queen), "
+                  "or overlap without sharing an edge (rook)");
+    adj->add_option("--threads", adj_threads, "cores to use (default: up to 2)")->check(CLI::Range(1, 64));
     adj->add_option("--out", out, "edges CSV")->required();
 
     std::string cost = "planning";
@@ -554,7 +564,7 @@ int run_cli(int argc, char** argv) {
         if (*loc)
             return cmd_locate(points_csv, costs_csv, p_count,
                               cap_opt->count() ? std::optional<double>(capacity) : std::nullopt, weighted, out);
-        if (*adj) return cmd_adjacency(source, layer, adj_mode, tolerance, out);
+        if (*adj) return cmd_adjacency(source, layer, adj_mode, tolerance, touch, adj_threads, out);
         if (*cov) {
             std::optional<geo::OrgKind> kind;
             if (!kind_name.empty()) kind = geo::parse_org_kind(kind_name);

@@ -15,9 +15,16 @@ enum class Contiguity { queen, rook };
 
 struct AdjacencyParams {
     Contiguity mode = Contiguity::queen;
-    double tolerance = 0;    ///< > 0: also link shapes whose borders come this close (shape units)
-    bool geographic = true;  ///< shapes in degrees: tolerance_m is converted at their latitude
-    double tolerance_m = 0;  ///< the tolerance in metres (converted to shape units when geographic)
+    bool geographic = true;  ///< shapes in degrees (WGS84/CGCS2000); else projected, in metres
+    /// > 0: fuzzy contiguity. Queen links shapes whose borders come within this many metres
+    /// (measured on the ellipsoid's local scales where the two borders meet when geographic);
+    /// rook links shared edges and borders that run within it of each other for more than
+    /// twice its length (so corners that merely meet stay apart).
+    double tolerance_m = 0;
+    /// With tolerance 0: borders that touch or cross link too (queen), or overlap along a
+    /// stretch (rook), not only shared vertices or edges.
+    bool touch = false;
+    unsigned threads = 0;  ///< 0: up to two cores
 };
 
 struct AdjacencyGraph {
@@ -29,10 +36,11 @@ struct AdjacencyGraph {
     std::vector<int> component;              ///< component id per area
 };
 
-/// Builds the graph. Exact methods hash shared vertices (queen) or shared edges (rook) of the
-/// rings as given (no repair: it would move vertices); with a tolerance, a grid join of the
-/// boundary segments adds pairs whose borders come within it. Works on any ring, valid or
-/// not; never throws on bad geometry.
+/// Builds the graph: one join of the shapes' boundary segments over candidate pairs from
+/// boxes grown by the tolerance. Exact modes look for identical vertices (queen) or edges
+/// (rook) of the rings as given (no repair: it would move vertices); fuzzy ones for borders
+/// within the tolerance, and shapes nested in one another. Works on any ring, valid or not;
+/// never throws on bad geometry.
 AdjacencyGraph build_adjacency(std::vector<MultiPolygon> shapes, const AdjacencyParams& params);
 
 /// Fills islands, components and component from links.
