@@ -50,6 +50,7 @@ void parse_target(const std::string& target, Request& r) {
     std::string raw_path = target.substr(0, q);
     r.path = url_decode(raw_path);
     r.segments.clear();
+    r.query.clear();
     for (std::size_t start = 0; start <= raw_path.size();) {
         auto slash = raw_path.find('/', start);
         auto seg = raw_path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);

@@ -4,12 +4,31 @@
 
 namespace covermap::api {
 
-void Metrics::request(const std::string& route, int status, double seconds) {
+namespace {
+std::atomic<long> next_metrics_id{0};
+}
+
+Metrics::Metrics() : id_(++next_metrics_id) {}
+
+Metrics::Slot& Metrics::slot(const std::string& route, int status) {
+    thread_local long last_id = 0;
+    thread_local int last_status = 0;
+    thread_local std::string last_route;
+    thread_local Slot* last = nullptr;
+    if (last && last_id == id_ && last_status == status && last_route == route) return *last;
     std::lock_guard lock(mutex_);
-    ++requests_[{route, status}];
-    auto& h = latency_[route];
+    auto& s = requests_[{route, status}];
+    if (!s.latency) s.latency = &latency_[route];
+    last_id = id_, last_status = status, last_route = route, last = &s;
+    return s;
+}
+
+void Metrics::request(const std::string& route, int status, double seconds) {
+    Slot& s = slot(route, status);
+    ++s.requests;
+    auto& h = *s.latency;
     ++h.count;
-    h.sum += seconds;
+    h.sum_ns += static_cast<long>(seconds * 1e9);
     for (std::size_t i = 0; i < kBuckets.size(); ++i)
         if (seconds <= kBuckets[i]) ++h.counts[i];
 }
@@ -19,19 +38,20 @@ std::string Metrics::text() const {
     std::lock_guard lock(mutex_);
     out << "# HELP covermap_http_requests_total HTTP requests by route and status.\n"
            "# TYPE covermap_http_requests_total counter\n";
-    for (const auto& [key, n] : requests_)
-        out << "covermap_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} " << n
-            << '\n';
+    for (const auto& [key, s] : requests_)
+        out << "covermap_http_requests_total{route=\"" << key.first << "\",status=\"" << key.second << "\"} "
+            << s.requests.load() << '\n';
     out << "# HELP covermap_http_request_duration_seconds Request latency by route.\n"
            "# TYPE covermap_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
         for (std::size_t i = 0; i < kBuckets.size(); ++i)
             out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[i]
-                << "\"} " << h.counts[i] << '\n';
-        out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count
+                << "\"} " << h.counts[i].load() << '\n';
+        out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count.load()
             << '\n';
-        out << "covermap_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum << '\n';
-        out << "covermap_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count << '\n';
+        out << "covermap_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum_ns.load() / 1e9
+            << '\n';
+        out << "covermap_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count.load() << '\n';
     }
     out << "# HELP covermap_open_connections Open HTTP connections.\n# TYPE covermap_open_connections gauge\n"
         << "covermap_open_connections " << open_connections_.load() << '\n';

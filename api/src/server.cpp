@@ -1,5 +1,6 @@
 #include "covermap/api/server.hpp"
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -36,6 +37,7 @@ class Session;
 struct Waiting {
     std::weak_ptr<Session> session;
     std::string client;
+    std::chrono::steady_clock::time_point since;  // when it began to wait
 };
 
 struct Shared {
@@ -141,6 +143,9 @@ public:
         });
     }
 
+    // Taken off the waiting list by someone else (conn_mutex held).
+    void forget_waiting() { waiting_.reset(); }
+
     // Registers the new connection under the caps; false when it must be refused. Called
     // once per connection by the listener.
     bool admit() {
@@ -155,7 +160,7 @@ public:
                     auto victim = it->session.lock();
                     shared_.waiting.erase(it);
                     if (victim) {
-                        victim->waiting_.reset();
+                        victim->forget_waiting();
                         evicted.push_back(victim);
                     }
                     return true;
@@ -199,10 +204,18 @@ private:
         parser_->body_limit(std::max(shared_.options.body_limit, shared_.options.import_body_limit));
         {
             std::lock_guard lock(shared_.conn_mutex);
-            if (!waiting_) waiting_ = shared_.waiting.insert(shared_.waiting.end(), Waiting{weak_from_this(), client_});
+            if (!waiting_)
+                waiting_ = shared_.waiting.insert(shared_.waiting.end(),
+                                                  Waiting{weak_from_this(), client_, std::chrono::steady_clock::now()});
         }
-        // A whole header must arrive within header_timeout: slow clients cannot hold a slot.
-        stream_.expires_after(shared_.options.header_timeout);
+        // A whole header must arrive within header_timeout, or sweep_waiting closes the
+        // connection: slow clients cannot hold a slot. (One sweep for all instead of a timer
+        // armed per request: each arming could cost a system call.)
+        stream_.expires_never();
+        read_header();
+    }
+
+    void read_header() {
         http::async_read_header(stream_, buffer_, *parser_,
                                 beast::bind_front_handler(&Session::on_header, shared_from_this()));
     }
@@ -241,6 +254,7 @@ private:
             }
         }
         parser_->body_limit(limit);
+        if (parser_->is_done()) return on_read({}, 0);  // no body (a GET): no second read
         stream_.expires_after(shared_.options.idle_timeout);
         http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
     }
@@ -272,67 +286,85 @@ private:
     void on_read(beast::error_code ec, std::size_t) {
         if (ec) return fail(ec);
         auto& msg = parser_->get();
-        auto req = std::make_shared<Request>();
-        fill_request(*req, msg);
-        req->local_address = local_;
+        Request& req = req_;  // reused: its strings keep their capacity between requests
+        fill_request(req, msg);
+        req.local_address = local_;
         bool keep_alive = msg.keep_alive() && !shared_.draining;
-        if (req->path != "/health" && !shared_.admit_rate(client_)) {
+        if (req.path != "/health" && !shared_.admit_rate(client_)) {
             auto res = error_response(429, "TooManyRequests", "too many requests from this address: slow down");
             res.headers.emplace_back("Retry-After", "1");
-            send(std::move(res), keep_alive, req->method, req->path);
+            send(std::move(res), keep_alive, req.method, req.path);
             return;
         }
         // Answers that cost no CPU (a cached tile, /health) are given on this thread; all
         // other work goes to the worker pool.
-        if (auto fast = shared_.app.handle_fast(*req)) {
-            send(std::move(*fast), keep_alive, req->method, req->path);
+        if (auto fast = shared_.app.handle_fast(req)) {
+            send(std::move(*fast), keep_alive, req.method, req.path);
             return;
         }
-        bool slow = shared_.app.is_slow(*req);
+        bool slow = shared_.app.is_slow(req);
         if (slow && shared_.slow_queued.load() >= static_cast<long>(shared_.options.slow_queue)) {
             auto res = error_response(503, "Busy", "too many exports, imports or plans at once: try again shortly");
             res.headers.emplace_back("Retry-After", "5");
-            send(std::move(res), keep_alive, req->method, req->path);
+            send(std::move(res), keep_alive, req.method, req.path);
             return;
         }
         ++shared_.busy;
+        auto shared_req = std::make_shared<Request>(std::move(req));
         if (slow) ++shared_.slow_queued;
         // Handlers run on the worker pools, never on this I/O thread.
-        asio::post(slow ? shared_.slow : shared_.workers, [self = shared_from_this(), req, keep_alive, slow] {
-            auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
-            if (slow) --self->shared_.slow_queued;
-            asio::post(self->stream_.get_executor(), [self, res, req, keep_alive] {
-                self->send(std::move(*res), keep_alive && !self->shared_.draining, req->method, req->path);
-                --self->shared_.busy;
-            });
-        });
+        asio::post(slow ? shared_.slow : shared_.workers,
+                   [self = shared_from_this(), req = shared_req, keep_alive, slow] {
+                       auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
+                       if (slow) --self->shared_.slow_queued;
+                       asio::post(self->stream_.get_executor(), [self, res, req, keep_alive] {
+                           self->send(std::move(*res), keep_alive && !self->shared_.draining, req->method, req->path);
+                           --self->shared_.busy;
+                       });
+                   });
     }
 
+    // Writes the response: its head serialized here into a buffer the session keeps, its
+    // body (or the cache's shared bytes) beside it, in one gather write. By hand rather than
+    // Beast's serializer: a cached tile is a head and bytes already in memory, and the
+    // serializer's allocations and buffer walks were a visible share of serving one.
     void send(Response r, bool keep_alive, const std::string& method, const std::string& path) {
-        auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
-        res->set(http::field::server, "covermap");
-        res->set("X-Content-Type-Options", "nosniff");
-        res->set(http::field::content_type, r.content_type);
-        for (const auto& [k, v] : r.headers) res->set(k, v);
-        auto body_bytes = r.body.size();
-        res->keep_alive(keep_alive);
-        if (method == "HEAD") {
-            res->content_length(body_bytes);  // the length a GET would have, and no body
-        } else {
-            res->body() = std::move(r.body);
-            res->prepare_payload();
-        }
+        out_ = std::move(r);
+        auto body = out_.payload();
+        head_.clear();
+        head_ += "HTTP/1.1 ";
+        head_ += std::to_string(out_.status);
+        head_ += ' ';
+        auto reason = http::obsolete_reason(static_cast<http::status>(out_.status));
+        head_.append(reason.data(), reason.size());
+        head_ += "\r\nServer: covermap\r\nX-Content-Type-Options: nosniff\r\n";
+        auto field = [&](std::string_view k, std::string_view v) {
+            head_ += k;
+            head_ += ": ";
+            for (char c : v) head_ += (c == '\r' || c == '\n') ? ' ' : c;  // no header splitting
+            head_ += "\r\n";
+        };
+        field("Content-Type", out_.content_type);
+        for (const auto& [k, v] : out_.headers) field(k, v);
+        // 1xx, 204 and 304 have no content and no Content-Length; HEAD gets the GET's length.
+        if (out_.status >= 200 && out_.status != 204 && out_.status != 304)
+            field("Content-Length", std::to_string(body.size()));
+        head_ += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+        if (method == "HEAD" || out_.status == 204 || out_.status == 304) body = {};
         if (shared_.options.access_log) {
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
             std::lock_guard lock(shared_.log_mutex);
             // The path only: queries may carry secrets.
             std::fprintf(stderr, "%s %s %s %d %zu %.1fms %s\n", log_time().c_str(), log_safe(method).c_str(),
-                         log_safe(path).c_str(), r.status, body_bytes, ms, log_safe(r.token_name).c_str());
+                         log_safe(path).c_str(), out_.status, out_.payload().size(), ms,
+                         log_safe(out_.token_name).c_str());
         }
         stream_.expires_after(shared_.options.idle_timeout);
-        http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+        std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body.data(), body.size())};
+        asio::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+            self->out_ = Response{};  // drop the body (and the cache's bytes) now
             if (ec) return;
-            if (!res->keep_alive()) {
+            if (!keep_alive) {
                 beast::error_code ignored;
                 self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
                 return;
@@ -349,12 +381,37 @@ private:
     std::string local_;                                    // host:port this connection was accepted on
     std::optional<std::list<Waiting>::iterator> waiting_;  // guarded by shared_.conn_mutex
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    Request req_;       // the request being answered on this thread
+    Response out_;      // the response being written
+    std::string head_;  // its head, serialized (capacity kept between requests)
 };
+
+// Accepts on the first I/O context and hands each connection to the next context in turn:
+// one context per I/O thread, so a connection's handlers all run on one thread and need
+// no strand (and each context, run by one thread, takes no locks of its own).
+// Closes the connections that have waited longer than header_timeout for a whole header
+// (the list is oldest first). Called a few times per header_timeout.
+void sweep_waiting(Shared& shared) {
+    std::vector<std::shared_ptr<Session>> late;
+    {
+        auto too_old = std::chrono::steady_clock::now() - shared.options.header_timeout;
+        std::lock_guard lock(shared.conn_mutex);
+        while (!shared.waiting.empty() && shared.waiting.front().since < too_old) {
+            auto victim = shared.waiting.front().session.lock();
+            shared.waiting.pop_front();
+            if (victim) {
+                victim->forget_waiting();
+                late.push_back(std::move(victim));
+            }
+        }
+    }
+    for (auto& v : late) v->evict();
+}
 
 class Listener : public std::enable_shared_from_this<Listener> {
 public:
-    Listener(asio::io_context& ioc, tcp::endpoint ep, Shared& shared)
-        : ioc_(ioc), acceptor_(asio::make_strand(ioc)), shared_(shared) {
+    Listener(std::vector<std::unique_ptr<asio::io_context>>& contexts, tcp::endpoint ep, Shared& shared)
+        : contexts_(contexts), acceptor_(*contexts.front()), shared_(shared) {
         acceptor_.open(ep.protocol());
         acceptor_.set_option(asio::socket_base::reuse_address(true));
         acceptor_.bind(ep);
@@ -371,8 +428,8 @@ public:
 
 private:
     void do_accept() {
-        acceptor_.async_accept(asio::make_strand(ioc_),
-                               beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+        auto& next = *contexts_[next_++ % contexts_.size()];
+        acceptor_.async_accept(next, beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
     }
     void on_accept(beast::error_code ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
@@ -388,7 +445,8 @@ private:
         do_accept();
     }
 
-    asio::io_context& ioc_;
+    std::vector<std::unique_ptr<asio::io_context>>& contexts_;
+    std::size_t next_ = 0;
     tcp::acceptor acceptor_;
     Shared& shared_;
 };
@@ -397,10 +455,11 @@ private:
 
 struct Server::Impl {
     Shared shared;
-    asio::io_context ioc;
+    std::vector<std::unique_ptr<asio::io_context>> contexts;  // one per I/O thread
+    asio::io_context& ioc;                                    // the first: listener, signals, log flush
     std::shared_ptr<Listener> listener;
     std::vector<std::thread> threads;
-    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
     asio::signal_set signals{ioc, SIGINT, SIGTERM};
     std::mutex stop_mutex;
     std::condition_variable stopped_cv;
@@ -408,6 +467,18 @@ struct Server::Impl {
     bool stopped = false;
 
     std::optional<asio::steady_timer> flush_timer;
+    std::optional<asio::steady_timer> sweep_timer;
+
+    void schedule_sweep() {
+        auto every = std::clamp(shared.options.header_timeout / 4, std::chrono::milliseconds(10),
+                                std::chrono::milliseconds(1000));
+        sweep_timer->expires_after(every);
+        sweep_timer->async_wait([this](beast::error_code ec) {
+            if (ec || shared.draining) return;
+            sweep_waiting(shared);
+            schedule_sweep();
+        });
+    }
 
     void schedule_flush() {
         flush_timer->expires_after(std::chrono::milliseconds(200));
@@ -418,7 +489,13 @@ struct Server::Impl {
         });
     }
 
-    Impl(App& app, ServerOptions o) : shared(app, std::move(o)), ioc(std::max(1, shared.options.threads)) {}
+    static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int n) {
+        std::vector<std::unique_ptr<asio::io_context>> v;
+        for (int i = 0; i < std::max(1, n); ++i) v.push_back(std::make_unique<asio::io_context>(1));
+        return v;
+    }
+    Impl(App& app, ServerOptions o)
+        : shared(app, std::move(o)), contexts(make_contexts(shared.options.threads)), ioc(*contexts.front()) {}
 };
 
 Server::Server(App& app, ServerOptions options) : impl_(std::make_unique<Impl>(app, std::move(options))) {}
@@ -433,9 +510,11 @@ Server::~Server() {
 unsigned short Server::start() {
     auto& im = *impl_;
     auto address = asio::ip::make_address(im.shared.options.bind);
-    im.listener = std::make_shared<Listener>(im.ioc, tcp::endpoint(address, im.shared.options.port), im.shared);
+    im.listener = std::make_shared<Listener>(im.contexts, tcp::endpoint(address, im.shared.options.port), im.shared);
     im.listener->run();
-    im.work.emplace(im.ioc.get_executor());
+    for (auto& c : im.contexts) im.work.push_back(asio::make_work_guard(*c));
+    im.sweep_timer.emplace(im.ioc);
+    im.schedule_sweep();
     im.signals.async_wait([this](beast::error_code ec, int) {
         if (!ec) std::thread([this] { stop(); }).detach();
     });
@@ -447,7 +526,7 @@ unsigned short Server::start() {
         im.flush_timer.emplace(im.ioc);
         im.schedule_flush();
     }
-    for (int i = 0; i < std::max(1, im.shared.options.threads); ++i) im.threads.emplace_back([&im] { im.ioc.run(); });
+    for (auto& c : im.contexts) im.threads.emplace_back([&ctx = *c] { ctx.run(); });
     return im.listener->port();
 }
 
@@ -475,11 +554,12 @@ void Server::stop() {
     auto deadline = std::chrono::steady_clock::now() + im.shared.options.drain_timeout;
     while (im.shared.busy.load() > 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (im.flush_timer) {
-        asio::post(im.ioc, [&im] { im.flush_timer->cancel(); });
-    }
-    im.work.reset();
-    im.ioc.stop();
+    asio::post(im.ioc, [&im] {
+        if (im.flush_timer) im.flush_timer->cancel();
+        im.sweep_timer->cancel();
+    });
+    im.work.clear();
+    for (auto& c : im.contexts) c->stop();
     for (auto& t : im.threads)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     im.shared.workers.join();

@@ -3,6 +3,7 @@
 
 #include <initializer_list>
 #include <map>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -36,9 +37,13 @@ struct Response {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::shared_ptr<const std::string> shared_body;  ///< sent instead of body when set (cached bytes, not copied)
     std::vector<std::pair<std::string, std::string>> headers;
     std::string token_name = "-";
     std::string route = "other";  ///< route pattern, for metrics
+
+    /// The bytes to send: shared_body when set, else body.
+    std::string_view payload() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }
 };
 
 /// Percent-decodes a URL component ('+' stays '+'; in queries it also means a space).
