@@ -624,11 +624,16 @@ Response App::coverage(const Request& req, const Token&, const std::vector<std::
         auto it = coverage_cache_.find(key);
         if (it != coverage_cache_.end() && it->second.first == data_version_) body = it->second.second;
     }
+    // Where each organization lies is kept between edits (only a move or a reload changes it):
+    // an edit costs a count, not a GEOS pass over every point.
+    auto where = body.empty() ? located(*lv) : nullptr;
     {
         std::shared_lock lock(data_mutex_);
         if (body.empty()) {
             auto version = data_version_.load();
-            body = dump_json(geo::to_json(geo::compute_coverage(data_, *lv, kind)));
+            auto table = where->size() == data_.orgs.size() ? geo::compute_coverage(data_, *lv, kind, *where)
+                                                            : geo::compute_coverage(data_, *lv, kind);
+            body = dump_json(geo::to_json(table));
             std::lock_guard c(cache_mutex_);
             coverage_cache_[key] = {version, body};
         }
@@ -1133,7 +1138,7 @@ Response App::accept_plan(const Request& req, const Token& who, const std::vecto
         ++data_version_;
     }
     for (const auto& b : branches) tiles_->add_branch(b.id, b.type);
-    for (const auto& [before, after] : moved) tiles_->update(before, after);
+    tiles_->update(moved);  // one pass over the tile cache for the whole plan
     if (!applied.empty()) {
         // The plan's status says what became of it: which proposals were applied, by whom.
         auto rows = store_->plans(args[0]);
@@ -1383,10 +1388,13 @@ std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> App::co
     }
     auto rows = std::make_shared<std::unordered_map<std::string, geo::CoverageRow>>();
     std::uint64_t version;
+    auto where = located(level);
     {
         std::shared_lock lock(data_mutex_);
         version = data_version_;
-        for (auto& r : geo::compute_coverage(data_, level).areas) (*rows)[r.code] = r;
+        auto table = where->size() == data_.orgs.size() ? geo::compute_coverage(data_, level, std::nullopt, *where)
+                                                        : geo::compute_coverage(data_, level);
+        for (auto& r : table.areas) (*rows)[r.code] = r;
     }
     std::lock_guard lock(cache_mutex_);
     coverage_rows_[level] = {version, rows};

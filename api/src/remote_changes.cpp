@@ -50,6 +50,8 @@ void App::apply_remote(const std::string& payload) {
                 if (before.instructor_id) --load_[*before.instructor_id];
                 if (after.instructor_id) ++load_[*after.instructor_id];
                 ++data_version_;
+                if (before.location.x != after.location.x || before.location.y != after.location.y)
+                    ++reload_generation_;  // located anew
             }
             tiles_->update(before, after);
         }

@@ -51,6 +51,11 @@ bool in_standalone_branch(const Organization& o, const BranchTypes& types) {
 }
 
 CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind) {
+    return compute_coverage(d, level, kind, locate_orgs(d, level));
+}
+
+CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind,
+                               const std::vector<int>& where) {
     CoverageTable t;
     t.level = level;
     t.kind = kind;
@@ -68,8 +73,7 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     t.total.code = "total";
     t.total.name = "合计";
 
-    auto where = locate_orgs(d, level);
-    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+    for (std::size_t i = 0; i < d.orgs.size() && i < where.size(); ++i) {
         const auto& o = d.orgs[i];
         if (where[i] < 0 || (kind && o.kind != *kind)) continue;
         bool standalone = in_standalone_branch(o, types);

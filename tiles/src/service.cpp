@@ -1,5 +1,6 @@
 #include "covermap/tiles/service.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -57,6 +58,7 @@ TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double 
 void TileService::evict() {
     while (stats_.bytes > capacity_ && !lru_.empty()) {
         stats_.bytes -= lru_.back().bytes;
+        --per_zoom_[lru_.back().key.z];
         index_.erase(lru_.back().key);
         lru_.pop_back();
     }
@@ -76,9 +78,11 @@ void TileService::put(const Key& k, const std::string& png) {
     std::size_t bytes = (t.empty ? 0 : t.png->size()) + 96;  // the entry itself
     if (auto it = index_.find(k); it != index_.end()) {
         stats_.bytes -= it->second->bytes;
+        --per_zoom_[k.z];
         lru_.erase(it->second);
         index_.erase(it);
     }
+    ++per_zoom_[k.z];
     lru_.push_front(Entry{k, std::move(t), bytes});
     index_[k] = lru_.begin();
     stats_.bytes += bytes;
@@ -153,37 +157,93 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
 }
 
 std::size_t TileService::update(const geo::Organization& before, const geo::Organization& after) {
+    return update({{before, after}});
+}
+
+std::size_t TileService::update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes) {
+    if (changes.empty()) return 0;
     std::shared_ptr<TileSource> source;
     {
         std::lock_guard lock(mutex_);
         source = source_;
         ++generation_;
     }
-    auto dirty = source->update(before, after, kernel_radius_m_);
+    Dirty dirty;
+    for (const auto& [before, after] : changes)
+        for (auto& [layer, boxes] : source->update(before, after, kernel_radius_m_)) {
+            auto& all = dirty[layer];
+            all.insert(all.end(), boxes.begin(), boxes.end());
+        }
     std::lock_guard lock(mutex_);
     ++generation_;
     return drop_tiles(dirty);
 }
 
+namespace {
+// The tiles of zoom z whose box meets b (closed boxes, as BBox::intersects), as ranges.
+struct TileRange {
+    long long x0, x1, y0, y1;
+    long long count() const { return x1 < x0 || y1 < y0 ? 0 : (x1 - x0 + 1) * (y1 - y0 + 1); }
+};
+TileRange tiles_meeting(const geo::BBox& b, int z) {
+    double n = std::pow(2.0, z), size = kWorld / n;
+    auto col = [&](double mx) { return (mx + kWorld / 2) / size; };
+    auto row = [&](double my) { return (kWorld / 2 - my) / size; };
+    // A box edge on a tile edge meets the tile on both sides.
+    auto lo = [](double v) { return static_cast<long long>(std::floor(v)) - (std::floor(v) == v ? 1 : 0); };
+    auto hi = [](double v) { return static_cast<long long>(std::floor(v)); };
+    auto clamp = [&](long long v) { return std::clamp<long long>(v, 0, static_cast<long long>(n) - 1); };
+    return {clamp(lo(col(b.minx))), clamp(hi(col(b.maxx))), clamp(lo(row(b.maxy))), clamp(hi(row(b.miny)))};
+}
+}  // namespace
+
 std::size_t TileService::drop_tiles(const Dirty& dirty) {
     std::size_t dropped = 0;
-    for (auto it = lru_.begin(); it != lru_.end();) {
-        auto d = dirty.find(it->key.layer);
-        bool hit = false;
-        if (d != dirty.end()) {
-            auto box = TileId{it->key.z, it->key.x, it->key.y}.mercator_bounds();
-            double m = margin_px(it->key.layer) * resolution(it->key.z);
-            box.minx -= m, box.miny -= m, box.maxx += m, box.maxy += m;
-            for (const auto& b : d->second) hit |= box.intersects(b);
+    auto meets = [&](const Key& k, const std::vector<geo::BBox>& boxes) {
+        auto box = TileId{k.z, k.x, k.y}.mercator_bounds();
+        double m = margin_px(k.layer) * resolution(k.z);
+        box.minx -= m, box.miny -= m, box.maxx += m, box.maxy += m;
+        for (const auto& b : boxes)
+            if (box.intersects(b)) return true;
+        return false;
+    };
+    auto drop = [&](std::list<Entry>::iterator it) {
+        stats_.bytes -= it->bytes;
+        --per_zoom_[it->key.z];
+        index_.erase(it->key);
+        ++dropped;
+        return lru_.erase(it);
+    };
+    // Small changes look up the tiles over their boxes in the index (every zoom, both
+    // scales); when that would be more lookups than the cache holds, one pass over it.
+    std::vector<std::pair<const std::string*, std::vector<std::pair<int, TileRange>>>> ranges;
+    long long lookups = 0;
+    for (const auto& [layer, boxes] : dirty) {
+        auto& mine = ranges.emplace_back(&layer, std::vector<std::pair<int, TileRange>>{}).second;
+        for (int z = 0; z <= 20 && lookups <= static_cast<long long>(lru_.size()); ++z) {
+            if (per_zoom_[z] == 0) continue;  // no tile of this zoom is cached
+            double m = margin_px(layer) * resolution(z);
+            for (const auto& b : boxes) {
+                auto r = tiles_meeting(geo::BBox{b.minx - m, b.miny - m, b.maxx + m, b.maxy + m}, z);
+                lookups += 2 * r.count();
+                mine.emplace_back(z, r);
+            }
         }
-        if (hit) {
-            stats_.bytes -= it->bytes;
-            index_.erase(it->key);
-            it = lru_.erase(it);
-            ++dropped;
-        } else {
-            ++it;
+    }
+    if (lookups > static_cast<long long>(lru_.size())) {
+        for (auto it = lru_.begin(); it != lru_.end();) {
+            auto d = dirty.find(it->key.layer);
+            it = d != dirty.end() && meets(it->key, d->second) ? drop(it) : std::next(it);
         }
+    } else {
+        for (const auto& [layer, zr] : ranges)
+            for (const auto& [z, r] : zr)
+                for (long long x = r.x0; x <= r.x1; ++x)
+                    for (long long y = r.y0; y <= r.y1; ++y)
+                        for (int scale : {1, 2}) {
+                            auto it = index_.find(Key{*layer, z, static_cast<int>(x), static_cast<int>(y), scale});
+                            if (it != index_.end() && meets(it->first, dirty.at(*layer))) drop(it->second);
+                        }
     }
     stats_.entries = lru_.size();
     stats_.invalidated += static_cast<long>(dropped);
@@ -253,6 +313,7 @@ void TileService::reset(const geo::Dataset& d) {
     stats_.invalidated += static_cast<long>(lru_.size());
     lru_.clear();
     index_.clear();
+    per_zoom_.fill(0);
     stats_.bytes = 0;
     stats_.entries = 0;
 }

@@ -51,6 +51,10 @@ struct CoverageTable {
 
 /// Computes coverage per area of level; parks count the organizations inside their polygon.
 CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind = std::nullopt);
+/// The same with the organizations already located (locate_orgs(d, level)): only counting,
+/// which is what a server does after an edit that moved nobody.
+CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind,
+                               const std::vector<int>& where);
 
 /// For each organization, the index in d.areas of the area of level holding it, or -1.
 std::vector<int> locate_orgs(const Dataset& d, Level level);

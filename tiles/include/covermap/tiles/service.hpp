@@ -3,6 +3,7 @@
 /// wait for them (coalescing), an LRU cache bounded in bytes of encoded PNGs, ETags, and
 /// exact invalidation after an edit.
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -46,6 +47,8 @@ public:
     /// After an organization changed: updates what the tiles draw, drops exactly the cached
     /// tiles whose drawing changed (every zoom, every layer); returns how many were dropped.
     std::size_t update(const geo::Organization& before, const geo::Organization& after);
+    /// The same for many changes at once (an accepted plan): one pass over the cache.
+    std::size_t update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes);
     /// Branches created (accepted plans) before organizations point at them.
     void add_branch(std::int64_t id, geo::BranchType type);
     /// New data (an import): new source, empty cache.
@@ -103,7 +106,8 @@ private:
     std::string empty_etag_[3];
 
     mutable std::mutex mutex_;
-    std::list<Entry> lru_;  // front: most recent
+    std::list<Entry> lru_;                    // front: most recent
+    std::array<std::size_t, 21> per_zoom_{};  // cached tiles per zoom (get() serves z 0-20)
     std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
     std::map<std::tuple<std::string, MetaTile, int>, std::shared_ptr<Flight>> inflight_;
     std::condition_variable landed_;
