@@ -256,6 +256,8 @@ void App::reload() {
     auto d = store_->load();
     std::unique_lock lock(data_mutex_);
     data_ = std::move(d);
+    area_bounds_.clear();
+    for (const auto& a : data_.areas) area_bounds_.push_back(geo::bounds(a.shape));
     org_index_.clear();
     instructor_index_.clear();
     load_.clear();
@@ -1590,7 +1592,7 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             for (std::size_t i = 0; i < data_.areas.size(); ++i) {
                 const auto& a = data_.areas[i];
                 if (a.level != level) continue;
-                take(geo::bounds(a.shape), [&] { return area_feature(i, coverage.get()); });
+                take(area_bounds_[i], [&] { return area_feature(i, coverage.get()); });
             }
         }
     }

@@ -193,6 +193,7 @@ private:
     // store first) and then an exclusive lock to update memory.
     mutable std::shared_mutex data_mutex_;
     geo::Dataset data_;
+    std::vector<geo::BBox> area_bounds_;  // per area of data_, made at reload (areas change only there)
     std::unordered_map<geo::Id, std::size_t> org_index_, instructor_index_;
     std::unordered_map<geo::Id, int> load_;
     std::atomic<std::uint64_t> data_version_{0};
