@@ -211,18 +211,25 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
 }
 
 int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, const std::string& out) {
+    auto t0 = std::chrono::steady_clock::now();
     auto store = geo::Store::open_existing(db);
     auto data = store.load();
+    auto t1 = std::chrono::steady_clock::now();
     TerminalProgress progress;
     geo::PlanParams p;
     p.level = level;
     p.cost = cost == "distance" ? geo::CostMode::distance : geo::CostMode::planning;
     p.progress = [&](std::string_view s, double f) { progress(s, f); };
     auto plan = geo::make_plan(data, p);
+    auto t2 = std::chrono::steady_clock::now();
     auto j = geo::to_json(plan);
     std::ofstream f(out);
     if (!f) throw geo::error("cannot write " + out);
     f << j.dump(1) << '\n';
+    f.close();
+    auto t3 = std::chrono::steady_clock::now();
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+    std::fprintf(stderr, "load %.0f ms, plan %.0f ms, write %.0f ms\n", ms(t0, t1), ms(t1, t2), ms(t2, t3));
     const auto& s = j["summary"];
     std::printf(
         "plan written to %s: %zu clusters, %zu hot spots, %d standalone, %d joint, %d affiliate, "

@@ -14,6 +14,7 @@
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "detail/geos.hpp"
+#include "detail/threads.hpp"
 #include "detail/ogr.hpp"
 
 namespace covermap::geo {
@@ -393,21 +394,6 @@ bool borders_run_together(const Border& a, const Border& b, const Metric& m) {
     if (descend(a, a.levels.size() - 1, 0, b, b.levels.size() - 1, 0, m, leaf)) return true;
     double span = 2 * m.distance();
     return spans_more_than(on_a, span, m) && spans_more_than(on_b, span, m);
-}
-
-// Calls f(0 .. n-1) on `threads` threads, handing out batches of 64.
-template <class F>
-void on_threads(unsigned threads, std::size_t n, F f) {
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-        constexpr std::size_t kBatch = 64;
-        for (std::size_t b; (b = next.fetch_add(kBatch)) < n;)
-            for (std::size_t k = b; k < std::min(n, b + kBatch); ++k) f(k);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& th : pool) th.join();
 }
 
 // The linked pairs (a < b): exact when not fuzzy, else within the metric's distance.

@@ -1,8 +1,5 @@
 #include "covermap/geo/planner.hpp"
 
-#include <lemon/list_graph.h>
-#include <lemon/network_simplex.h>
-
 #include <algorithm>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
@@ -21,6 +18,7 @@
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "detail/threads.hpp"
 
 namespace covermap::geo {
 
@@ -110,188 +108,112 @@ void hotspots(const std::vector<double>& x, const AdjacencyGraph& g, double alph
     std::sort(plan.hotspots.begin(), plan.hotspots.end(), [](auto& a, auto& b) { return a.z > b.z; });
 }
 
-}  // namespace
+// Rule 2 in one street: joint-branch groups (organization indexes, the seed first) and the
+// organizations no group could take. Region growing in the spirit of max-p regionalization:
+// seeds are taken hardest first (fewest candidates near them); a region grows by its cheapest
+// neighbour (distance to the seed plus an industry penalty) until it has the floor of members,
+// never past the cap of organizations; a region that cannot reach the floor is dissolved.
+// Growing only to the floor maximizes the number of regions; cheapest-first keeps them
+// compact. Leftovers then join a region with room nearby (local improvement: more
+// organizations covered, no region lost).
+struct JointGroups {
+    std::vector<std::vector<std::size_t>> regions;
+    std::vector<std::size_t> leftovers;
+};
 
-Assignment solve_assignment(const AssignmentProblem& pr) {
-    Assignment best;
-    std::size_t n = pr.orgs.size(), m = pr.instructors.size();
-    best.instructor_of.assign(n, -1);
-    if (n == 0) return best;
-    auto cost =
-        pr.cost ? pr.cost : [&](std::size_t i, std::size_t j) { return haversine_m(pr.orgs[i], pr.instructors[j]); };
-
-    std::vector<std::size_t> open;  // instructors with spare capacity
-    for (std::size_t j = 0; j < m; ++j)
-        if (pr.spare[j] > 0) open.push_back(j);
-    if (open.empty()) return best;
-    std::vector<Point> all(pr.orgs);
-    all.insert(all.end(), pr.instructors.begin(), pr.instructors.end());
-    double coslat = mean_coslat(all);
-    std::vector<std::pair<BPoint, std::size_t>> items;
-    for (auto j : open) items.emplace_back(planar(pr.instructors[j], coslat), j);
-    using Tree = bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>>;
-    Tree tree(items.begin(), items.end());
-    // One tree per group of each tier.
-    std::vector<std::map<int, std::pair<std::unique_ptr<Tree>, std::size_t>>> tier_trees(pr.tiers.size());
-    for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
-        std::map<int, std::vector<std::pair<BPoint, std::size_t>>> by_key;
-        for (auto& it : items)
-            for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
-        for (auto& [key, v] : by_key) tier_trees[t][key] = {std::make_unique<Tree>(v.begin(), v.end()), v.size()};
-    }
-    auto in_tier = [&](std::size_t t, std::size_t i, std::size_t j) {
-        int key = pr.tiers[t].org_key[i];
-        const auto& keys = pr.tiers[t].instructor_keys[j];
-        return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
+JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& members, const PlanParams& p) {
+    const std::size_t n = members.size();
+    auto dist = [&](std::size_t a, std::size_t b) {
+        return haversine_m(d.orgs[members[a]].location, d.orgs[members[b]].location);
     };
-
-    std::size_t k = std::max<std::size_t>(1, std::min(pr.k, open.size()));
-    std::optional<long long> previous;
-    const bool profile = std::getenv("COVERMAP_PROFILE") != nullptr;
-    for (;;) {
-        auto round_start = std::chrono::steady_clock::now();
-        std::size_t evaluations = 0, queries = 0;
-        // Candidate arcs: the k nearest open instructors of each organization.
-        std::vector<std::vector<std::pair<std::size_t, long long>>> cand(n);
-        long long cmax = 1;
-        for (std::size_t i = 0; i < n; ++i) {
-            BPoint here = planar(pr.orgs[i], coslat);
-            if (pr.max_penalty_m > 0) {
-                // The k cheapest by cost: walk instructors nearest first, keep the k best costs,
-                // stop once the next one cannot beat the k-th best (cost ≥ distance, and
-                // ≥ distance + group_penalty outside the org's own group; 1 % + 50 m slack for
-                // planar vs great-circle distance). The org's own group is walked first, in its
-                // own tree, so the global walk can usually stop early.
-                std::vector<std::pair<double, std::size_t>> best;  // max-heap on cost
-                auto offer = [&](std::size_t j) {
-                    ++evaluations;
-                    double c = cost(i, j);
-                    if (best.size() < k) {
-                        best.emplace_back(c, j);
-                        std::push_heap(best.begin(), best.end());
-                    } else if (c < best.front().first) {
-                        std::pop_heap(best.begin(), best.end());
-                        best.back() = {c, j};
-                        std::push_heap(best.begin(), best.end());
-                    }
-                };
-                // Walks a tree nearest first; skips instructors met in the first `seen_tiers` tiers.
-                auto walk = [&](const auto& t, std::size_t size, double floor_penalty, std::size_t seen_tiers) {
-                    std::vector<std::pair<BPoint, std::size_t>> near;
-                    for (std::size_t want = 4 * k;; want *= 4) {
-                        want = std::min(want, size);
-                        near.clear();
-                        ++queries;
-                        t.query(bgi::nearest(here, static_cast<unsigned>(want)), std::back_inserter(near));
-                        std::sort(near.begin(), near.end(), [&](auto& a, auto& b) {
-                            return bg::comparable_distance(here, a.first) < bg::comparable_distance(here, b.first);
-                        });
-                        auto saved = best;
-                        bool complete = false;
-                        for (auto& [pt, j] : near) {
-                            if (best.size() == k &&
-                                bg::distance(here, pt) + floor_penalty > best.front().first * 1.01 + 50) {
-                                complete = true;
-                                break;
-                            }
-                            bool seen = false;
-                            for (std::size_t s2 = 0; s2 < seen_tiers && !seen; ++s2) seen = in_tier(s2, i, j);
-                            if (!seen) offer(j);
-                        }
-                        if (complete || want >= size) return;
-                        best = std::move(saved);  // redo with more instructors
-                    }
-                };
-                for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
-                    auto it = tier_trees[t].find(pr.tiers[t].org_key[i]);
-                    if (it != tier_trees[t].end())
-                        walk(*it->second.first, it->second.second, pr.tiers[t].floor_m[i], t);
-                }
-                walk(tree, open.size(), pr.tiers.empty() ? 0.0 : pr.global_floor_m, pr.tiers.size());
-                for (auto [c, j] : best) {
-                    cand[i].emplace_back(j, std::llround(c * 100));
-                    cmax = std::max(cmax, std::llround(c * 100));
-                }
-                continue;
+    auto penalty = [&](std::size_t a, std::size_t b) {
+        return d.orgs[members[a]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m;
+    };
+    // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by an
+    // R-tree on local planar coordinates, each list sorted by step cost (computed once).
+    std::vector<std::vector<std::size_t>> nbrs(n);
+    {
+        std::vector<Point> pts;
+        for (auto i : members) pts.push_back(d.orgs[i].location);
+        double coslat = mean_coslat(pts);
+        std::vector<std::pair<BPoint, std::size_t>> items;
+        for (std::size_t a = 0; a < n; ++a) items.emplace_back(planar(pts[a], coslat), a);
+        bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
+        std::vector<std::pair<BPoint, std::size_t>> found;
+        std::vector<std::pair<double, std::size_t>> costed;
+        for (std::size_t a = 0; a < n; ++a) {
+            found.clear();
+            costed.clear();
+            tree.query(bgi::nearest(items[a].first, 49), std::back_inserter(found));
+            for (auto& [pt, b] : found) {
+                if (b == a) continue;
+                double m = dist(a, b);
+                if (m <= p.joint_max_m) costed.emplace_back(m + penalty(a, b), b);
             }
-            std::vector<std::pair<BPoint, std::size_t>> near;
-            tree.query(bgi::nearest(here, static_cast<unsigned>(k)), std::back_inserter(near));
-            for (auto& [pt, j] : near) {
-                long long c = std::llround(cost(i, j) * 100);  // centimetres: integer costs
-                cand[i].emplace_back(j, c);
-                cmax = std::max(cmax, c);
-            }
+            std::sort(costed.begin(), costed.end());
+            for (auto [c, b] : costed) nbrs[a].push_back(b);
         }
-        auto flow_start = std::chrono::steady_clock::now();
-        // Min-cost flow: each org supplies 1, the sink takes n; an org either reaches the sink
-        // through an instructor (capacity spare) or through a bypass costing more than any
-        // reshuffle could save, so the optimum assigns as many as possible, then least cost.
-        lemon::ListDigraph g;
-        auto sink = g.addNode();
-        std::vector<lemon::ListDigraph::Node> org_node(n), instr_node(m);
-        // Only instructors some organization can reach become nodes.
-        std::vector<char> reached(m, 0);
-        for (const auto& list : cand)
-            for (auto [j, c] : list) reached[j] = 1;
-        for (auto j : open)
-            if (reached[j]) instr_node[j] = g.addNode();
-        for (std::size_t i = 0; i < n; ++i) org_node[i] = g.addNode();
-        lemon::ListDigraph::ArcMap<long long> cap(g), arc_cost(g);
-        lemon::ListDigraph::NodeMap<long long> supply(g, 0);
-        const long long big = (static_cast<long long>(n) + 1) * cmax + 1;
-        std::vector<std::vector<lemon::ListDigraph::Arc>> arcs(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            supply[org_node[i]] = 1;
-            for (auto [j, c] : cand[i]) {
-                auto a = g.addArc(org_node[i], instr_node[j]);
-                cap[a] = 1;
-                arc_cost[a] = c;
-                arcs[i].push_back(a);
-            }
-            auto bypass = g.addArc(org_node[i], sink);
-            cap[bypass] = 1;
-            arc_cost[bypass] = big;
-        }
-        for (auto j : open) {
-            if (!reached[j]) continue;
-            auto a = g.addArc(instr_node[j], sink);
-            cap[a] = pr.spare[j];
-            arc_cost[a] = 0;
-        }
-        supply[sink] = -static_cast<long long>(n);
-        lemon::NetworkSimplex<lemon::ListDigraph, long long, long long> ns(g);
-        ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
-        ns.run();
-        Assignment a;
-        a.instructor_of.assign(n, -1);
-        a.k = k;
-        long long total = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            for (std::size_t c = 0; c < arcs[i].size(); ++c) {
-                if (ns.flow(arcs[i][c]) > 0) {
-                    a.instructor_of[i] = static_cast<int>(cand[i][c].first);
-                    total += cand[i][c].second;
-                    ++a.assigned;
-                }
-            }
-        }
-        a.cost_m = total / 100.0;
-        if (profile) {
-            auto now = std::chrono::steady_clock::now();
-            std::fprintf(
-                stderr,
-                "assignment k=%zu: candidates %.0f ms (%zu cost evaluations, %zu nearest queries), flow %.0f ms\n", k,
-                std::chrono::duration<double, std::milli>(flow_start - round_start).count(), evaluations, queries,
-                std::chrono::duration<double, std::milli>(now - flow_start).count());
-        }
-        long long objective = static_cast<long long>(n - a.assigned) * big + total;
-        best = std::move(a);
-        if ((previous && *previous == objective) || k >= open.size()) break;
-        previous = objective;
-        k = std::min(open.size(), k * 2);
     }
-    return best;
+    std::vector<std::size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return nbrs[a].size() < nbrs[b].size(); });
+    std::vector<char> used(n, 0);
+    std::vector<std::vector<std::size_t>> regions;
+    std::vector<int> region_of(n, -1);
+    for (auto seed : order) {
+        if (used[seed]) continue;
+        std::vector<std::size_t> region{seed};
+        int members_sum = d.orgs[members[seed]].party_members;
+        used[seed] = 1;
+        for (std::size_t k = 0;
+             k < nbrs[seed].size() && members_sum < p.min_members && static_cast<int>(region.size()) < p.joint_max_orgs;
+             ++k) {
+            auto b = nbrs[seed][k];  // cheapest unused first
+            if (used[b]) continue;
+            used[b] = 1;
+            region.push_back(b);
+            members_sum += d.orgs[members[b]].party_members;
+        }
+        if (members_sum >= p.min_members) {
+            for (auto r : region) region_of[r] = static_cast<int>(regions.size());
+            regions.push_back(std::move(region));
+        } else {
+            for (auto r : region) used[r] = 0;
+            used[seed] = 2;  // tried as a seed; may still join another region
+        }
+    }
+    JointGroups out;
+    // Local improvement: a leftover joins the cheapest region with room among its neighbours'.
+    for (std::size_t b = 0; b < n; ++b) {
+        if (used[b] == 1) continue;
+        std::optional<std::size_t> target;
+        double best = 1e300;
+        for (auto nb : nbrs[b]) {
+            int r = region_of[nb];
+            if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs) continue;
+            auto seed = regions[static_cast<std::size_t>(r)][0];
+            double m = dist(seed, b);
+            if (m <= p.joint_max_m && m + penalty(seed, b) < best) {
+                best = m + penalty(seed, b);
+                target = static_cast<std::size_t>(r);
+            }
+        }
+        if (target) {
+            regions[*target].push_back(b);
+            region_of[b] = static_cast<int>(*target);
+            used[b] = 1;
+        } else {
+            out.leftovers.push_back(members[b]);
+        }
+    }
+    for (auto& region : regions) {
+        for (auto& r : region) r = members[r];
+        out.regions.push_back(std::move(region));
+    }
+    return out;
 }
+
+}  // namespace
 
 namespace {
 // How many organizations each instructor covers now (by index), and the index of each id.
@@ -455,13 +377,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     }
     timer.lap("standalone");
 
-    // 3. Rule 2: joint branches, street by street. Region growing in the spirit of max-p
-    // regionalization: seeds are taken hardest first (fewest candidates near them); a region
-    // grows by its cheapest neighbour (distance to the seed plus an industry penalty) until
-    // it has the floor of members, never past the cap of organizations; a region that cannot
-    // reach the floor is dissolved. Growing only to the floor maximizes the number of regions;
-    // cheapest-first keeps them compact. Leftovers then join a region with room nearby
-    // (local improvement: more organizations covered, no region lost).
+    // 3. Rule 2: joint branches, street by street (joint_groups).
     report("joint", 0);
     std::map<std::string, std::vector<std::size_t>> by_street;
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
@@ -470,98 +386,25 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             continue;
         by_street[area_code(street, i)].push_back(i);
     }
+    // Streets are independent: grouped on both cores, proposals then written in street order.
+    std::vector<std::pair<const std::string*, const std::vector<std::size_t>*>> streets;
+    for (const auto& [code, members] : by_street) streets.emplace_back(&code, &members);
+    std::vector<JointGroups> groups(streets.size());
+    detail::on_threads(detail::default_threads(), streets.size(),
+                       [&](std::size_t s) { groups[s] = joint_groups(d, *streets[s].second, p); });
     std::vector<std::size_t> leftovers;
-    for (auto& [code, street_members] : by_street) {
-        auto& members = street_members;  // a plain reference: lambdas below capture it (C++17)
-        std::size_t n = members.size();
-        auto dist = [&](std::size_t a, std::size_t b) {
-            return haversine_m(d.orgs[members[a]].location, d.orgs[members[b]].location);
-        };
-        auto step_cost = [&](std::size_t seed, std::size_t b) {
-            return dist(seed, b) +
-                   (d.orgs[members[seed]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m);
-        };
-        // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by an
-        // R-tree on local planar coordinates, each list sorted by step cost.
-        std::vector<std::vector<std::size_t>> nbrs(n);
-        {
-            std::vector<Point> pts;
-            for (auto i : members) pts.push_back(d.orgs[i].location);
-            double coslat = mean_coslat(pts);
-            std::vector<std::pair<BPoint, std::size_t>> items;
-            for (std::size_t a = 0; a < n; ++a) items.emplace_back(planar(pts[a], coslat), a);
-            bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
-            for (std::size_t a = 0; a < n; ++a) {
-                std::vector<std::pair<BPoint, std::size_t>> found;
-                tree.query(bgi::nearest(items[a].first, 49), std::back_inserter(found));
-                for (auto& [pt, b] : found)
-                    if (b != a && dist(a, b) <= p.joint_max_m) nbrs[a].push_back(b);
-                std::sort(nbrs[a].begin(), nbrs[a].end(),
-                          [&](auto x, auto y) { return step_cost(a, x) < step_cost(a, y); });
-            }
-        }
-        std::vector<std::size_t> order(n);
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return nbrs[a].size() < nbrs[b].size(); });
-        std::vector<char> used(n, 0);
-        std::vector<std::vector<std::size_t>> regions;
-        std::vector<int> region_of(n, -1);
-        for (auto seed : order) {
-            if (used[seed]) continue;
-            std::vector<std::size_t> region{seed};
-            int members_sum = d.orgs[members[seed]].party_members;
-            used[seed] = 1;
-            for (std::size_t k = 0; k < nbrs[seed].size() && members_sum < p.min_members &&
-                                    static_cast<int>(region.size()) < p.joint_max_orgs;
-                 ++k) {
-                auto b = nbrs[seed][k];  // cheapest unused first
-                if (used[b]) continue;
-                used[b] = 1;
-                region.push_back(b);
-                members_sum += d.orgs[members[b]].party_members;
-            }
-            if (members_sum >= p.min_members) {
-                for (auto r : region) region_of[r] = static_cast<int>(regions.size());
-                regions.push_back(std::move(region));
-            } else {
-                for (auto r : region) used[r] = 0;
-                used[seed] = 2;  // tried as a seed; may still join another region
-            }
-        }
-        // Local improvement: a leftover joins the cheapest region with room among its neighbours'.
-        for (std::size_t b = 0; b < n; ++b) {
-            if (used[b] == 1) continue;
-            std::optional<std::size_t> target;
-            double best = 1e300;
-            for (auto nb : nbrs[b]) {
-                int r = region_of[nb];
-                if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs)
-                    continue;
-                auto seed = regions[static_cast<std::size_t>(r)][0];
-                double c = step_cost(seed, b);
-                if (dist(seed, b) <= p.joint_max_m && c < best) {
-                    best = c;
-                    target = static_cast<std::size_t>(r);
-                }
-            }
-            if (target) {
-                regions[*target].push_back(b);
-                region_of[b] = static_cast<int>(*target);
-                used[b] = 1;
-            } else {
-                leftovers.push_back(members[b]);
-            }
-        }
-        for (auto& region : regions) {
-            Proposal pr{new_id("J"), "joint", {}, 0, code, std::nullopt, 0};
-            for (auto r : region) {
-                pr.orgs.push_back(d.orgs[members[r]].id);
-                pr.members += d.orgs[members[r]].party_members;
-                pr.cost_m += r == region[0] ? 0 : dist(region[0], r);
-                taken[members[r]] = 1;
+    for (std::size_t s = 0; s < streets.size(); ++s) {
+        for (const auto& region : groups[s].regions) {
+            Proposal pr{new_id("J"), "joint", {}, 0, *streets[s].first, std::nullopt, 0};
+            for (auto i : region) {
+                pr.orgs.push_back(d.orgs[i].id);
+                pr.members += d.orgs[i].party_members;
+                pr.cost_m += i == region[0] ? 0 : haversine_m(d.orgs[region[0]].location, d.orgs[i].location);
+                taken[i] = 1;
             }
             plan.proposals.push_back(std::move(pr));
         }
+        leftovers.insert(leftovers.end(), groups[s].leftovers.begin(), groups[s].leftovers.end());
     }
     timer.lap("joint");
 
@@ -641,8 +484,10 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             return c;
         };
     }
+    timer.lap("instructors: setup");
     auto assignment = solve_assignment(ap2);
     plan.instructor_k = assignment.k;
+    timer.lap("instructors: assignment");
     if (p.cost == CostMode::planning && !todo.empty()) {
         // Repair pass: an organization whose area touches none of its instructor's other areas
         // (existing and new) moves to an instructor with room whose territory holds or touches
@@ -714,6 +559,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             plan.contiguity_cost_m += best_cost - base;
         }
     }
+    timer.lap("instructors: contiguity");
     std::map<std::size_t, Proposal> per_instructor;
     for (std::size_t t = 0; t < todo.size(); ++t) {
         int j = assignment.instructor_of[t];

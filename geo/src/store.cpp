@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
+#include <thread>
 #include <unordered_map>
 
 #include "covermap/geo/error.hpp"
@@ -218,6 +219,8 @@ Point point_of(const OGRFeature& f) {
 struct Store::Impl {
     std::string uri;
     DatasetPtr ds;
+
+    std::vector<Organization> all_orgs() const;
 
     OGRLayer* layer(const char* name) const {
         OGRLayer* l = ds->GetLayerByName(name);
@@ -574,35 +577,99 @@ std::vector<Organization> Store::orgs(const std::vector<Id>& ids) const {
     return out;
 }
 
-void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
-    OGRLayer* l = impl_->layer("orgs");
+namespace {
+
+// The organizations of a layer, in its order, each read into one reused record: the field
+// indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
+template <class F>
+void read_orgs(OGRLayer* l, const std::string& filter, F visit) {
     Fields fx(l->GetLayerDefn());
-    if (!filter.empty()) l->SetAttributeFilter(filter.c_str());
+    const int id = fx["id"], name = fx["name"], kind = fx["kind"], credit_code = fx["credit_code"],
+              industry = fx["industry"], employees = fx["employees"], party_members = fx["party_members"],
+              status = fx["status"], above_scale = fx["above_scale"], branch_id = fx["branch_id"],
+              instructor_id = fx["instructor_id"], version = fx["version"], address = fx["address"],
+              person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
+              measure = fx["measure"], location_precision = fx["location_precision"];
+    l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
     l->ResetReading();
     Organization o;
     while (auto f = own(l->GetNextFeature())) {
-        o.id = str(*f, fx["id"]);
-        o.name = str(*f, fx["name"]);
-        o.kind = parse_org_kind(str(*f, fx["kind"])).value_or(OrgKind::enterprise);
-        o.credit_code = str(*f, fx["credit_code"]);
-        o.industry = str(*f, fx["industry"]);
-        o.employees = f->GetFieldAsInteger(fx["employees"]);
-        o.party_members = f->GetFieldAsInteger(fx["party_members"]);
-        o.status = parse_org_status(str(*f, fx["status"])).value_or(OrgStatus::operating);
-        o.above_scale = f->GetFieldAsInteger(fx["above_scale"]) != 0;
-        o.branch_id = opt_id(*f, fx["branch_id"]);
-        o.instructor_id = opt_text(*f, fx["instructor_id"]);
-        o.version = f->GetFieldAsInteger64(fx["version"]);
+        o.id = str(*f, id);
+        o.name = str(*f, name);
+        o.kind = parse_org_kind(str(*f, kind)).value_or(OrgKind::enterprise);
+        o.credit_code = str(*f, credit_code);
+        o.industry = str(*f, industry);
+        o.employees = f->GetFieldAsInteger(employees);
+        o.party_members = f->GetFieldAsInteger(party_members);
+        o.status = parse_org_status(str(*f, status)).value_or(OrgStatus::operating);
+        o.above_scale = f->GetFieldAsInteger(above_scale) != 0;
+        o.branch_id = opt_id(*f, branch_id);
+        o.instructor_id = opt_text(*f, instructor_id);
+        o.version = f->GetFieldAsInteger64(version);
         o.location = point_of(*f);
-        o.address = str(*f, fx["address"]);
-        o.person_in_charge = str(*f, fx["person_in_charge"]);
-        o.phone = str(*f, fx["phone"]);
-        o.no_branch_reason = str(*f, fx["no_branch_reason"]);
-        o.measure = str(*f, fx["measure"]);
-        o.location_precision = str(*f, fx["location_precision"]);
+        o.address = str(*f, address);
+        o.person_in_charge = str(*f, person_in_charge);
+        o.phone = str(*f, phone);
+        o.no_branch_reason = str(*f, no_branch_reason);
+        o.measure = str(*f, measure);
+        o.location_precision = str(*f, location_precision);
         visit(o);
     }
     l->SetAttributeFilter(nullptr);
+}
+
+}  // namespace
+
+void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
+    read_orgs(impl_->layer("orgs"), filter, [&](Organization& o) { visit(o); });
+}
+
+// All organizations. A large layer is read in two halves by FID, the second on another thread
+// through a second read-only connection (GDAL datasets are not shared between threads): OGR
+// spends its time per feature, so both cores halve the wait for a million organizations.
+std::vector<Organization> Store::Impl::all_orgs() const {
+    std::vector<Organization> out;
+    OGRLayer* l = layer("orgs");
+    const GIntBig count = l->GetFeatureCount(TRUE);
+    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, count)));
+    auto take = [](std::vector<Organization>& into) {
+        return [&into](Organization& o) { into.push_back(std::move(o)); };
+    };
+    std::optional<std::pair<GIntBig, GIntBig>> range;
+    if (count >= 100000 && std::thread::hardware_concurrency() > 1 && *l->GetFIDColumn()) {
+        std::string sql =
+            std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM orgs";
+        if (OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
+            if (auto f = own(r->GetNextFeature()); f && f->IsFieldSetAndNotNull(0))
+                range = std::make_pair(f->GetFieldAsInteger64(0), f->GetFieldAsInteger64(1));
+            ds->ReleaseResultSet(r);
+        }
+    }
+    if (!range) {
+        read_orgs(l, "", take(out));
+        return out;
+    }
+    const GIntBig mid = range->first + (range->second - range->first) / 2 + 1;
+    std::vector<Organization> second;
+    std::exception_ptr failed;
+    std::thread other([&] {
+        try {
+            DatasetPtr more(GDALDataset::FromHandle(
+                GDALOpenEx(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
+            if (!more) throw store_error("cannot open " + uri + " a second time: " + CPLGetLastErrorMsg());
+            OGRLayer* l2 = more->GetLayerByName("orgs");
+            if (!l2) throw store_error("store has no layer 'orgs'");
+            second.reserve(static_cast<std::size_t>(count / 2 + 1));
+            read_orgs(l2, "FID >= " + std::to_string(mid), take(second));
+        } catch (...) {
+            failed = std::current_exception();
+        }
+    });
+    read_orgs(l, "FID < " + std::to_string(mid), take(out));
+    other.join();
+    if (failed) std::rethrow_exception(failed);
+    std::move(second.begin(), second.end(), std::back_inserter(out));
+    return out;
 }
 
 Dataset Store::load_areas() const { return load_parts(false); }
@@ -635,7 +702,7 @@ Dataset Store::load_parts(bool with_orgs) const {
         }
     }
     if (!with_orgs) return d;  // areas only: organizations, instructors, branches are streamed
-    for_each_org([&](const Organization& o) { d.orgs.push_back(o); });
+    d.orgs = impl_->all_orgs();
     {
         OGRLayer* l = impl_->layer("instructors");
         Fields fx(l->GetLayerDefn());

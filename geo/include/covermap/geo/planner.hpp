@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "covermap/geo/assignment.hpp"
 #include "covermap/geo/model.hpp"
 #include "covermap/geo/progress.hpp"
 
@@ -84,42 +85,5 @@ Plan make_plan(const Dataset& d, const PlanParams& params);
 /// without a party member, instructors over capacity, invalid and duplicate credit codes.
 std::vector<Flag> rule4_flags(const Dataset& d, int min_members = 3, int joint_max_orgs = 5);
 nlohmann::json to_json(const Plan& plan);
-
-/// A capacitated assignment: each organization to at most one instructor, an instructor j
-/// taking at most spare[j]; as many organizations as possible, then the least total cost.
-struct AssignmentProblem {
-    std::vector<Point> orgs;
-    std::vector<Point> instructors;
-    std::vector<int> spare;
-    /// Cost in metres of org i with instructor j (default: haversine distance).
-    std::function<double(std::size_t, std::size_t)> cost;
-    std::size_t k = 8;  ///< first candidate count per org (nearest instructors); grown until the optimum holds
-    /// Upper bound of cost − distance (penalties): candidates also include every instructor
-    /// within (k-th nearest distance + this), so the k cheapest by cost are always candidates.
-    double max_penalty_m = 0;
-    /// Optional tiers of groups for a faster, still exact, candidate search, most specific
-    /// first (e.g. street and industry, then street). Organization i belongs to group
-    /// org_key[i] of a tier (−1: none), instructor j to instructor_keys[j]. The search walks
-    /// the org's group of each tier, then everyone; floor_m[i] (per tier) and global_floor_m
-    /// must be lower bounds of cost − distance for the instructors first met in that walk.
-    struct Tier {
-        std::vector<int> org_key;
-        std::vector<std::vector<int>> instructor_keys;
-        std::vector<double> floor_m;
-    };
-    std::vector<Tier> tiers;
-    double global_floor_m = 0;
-};
-
-struct Assignment {
-    std::vector<int> instructor_of;  ///< per org: instructor index or -1
-    std::size_t assigned = 0;
-    double cost_m = 0;
-    std::size_t k = 0;  ///< candidates per org when the optimum stopped changing
-};
-
-/// Solves the assignment exactly by min-cost flow (LEMON NetworkSimplex) over the k nearest
-/// instructors per organization, doubling k until the optimum no longer changes.
-Assignment solve_assignment(const AssignmentProblem& problem);
 
 }  // namespace covermap::geo

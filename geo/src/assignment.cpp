@@ -1,0 +1,419 @@
+#include "covermap/geo/assignment.hpp"
+
+#include <lemon/network_simplex.h>
+#include <lemon/smart_graph.h>
+
+#include <algorithm>
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+
+#include "covermap/geo/geometry.hpp"
+#include "detail/threads.hpp"
+
+// Why the result is optimal for the whole problem, not only for the arcs the flow saw.
+//
+// The full problem is a min-cost flow: every organization supplies 1 and reaches the sink
+// either through any open instructor j (arc cost c(i,j), capacity 1; then j → sink, capacity
+// spare[j], cost 0) or through its own bypass (cost BIG, more than any reshuffle could save,
+// so the most organizations are assigned first). A flow is optimal when node potentials π
+// exist with reduced cost c(u,v) + π(u) − π(v) ≥ 0 on every arc below its capacity and ≤ 0 on
+// every arc above zero (LP complementary slackness; the constraint matrix is totally
+// unimodular, so the LP optimum is an integral assignment).
+//
+// Here only part of that network is solved: the organizations whose cheapest instructor is
+// wanted by more organizations than it has room for, with their k cheapest instructors (plus
+// any pair added below), against the room the others leave. The others keep their cheapest
+// instructor. Potentials for the whole network are then put together: the sink's and the
+// instructors' from the flow, lowered to the sink's where higher (an instructor with no flow
+// from the solved part has no arc into it at its upper bound, so lowering it keeps every
+// condition the flow met and makes its arc to the sink right whether it is full, partly used
+// or unused), and π(i) = π(j) − c(i,j) for an organization kept at j (reduced cost 0 on its
+// arc). Every other arc is then checked: the kept organizations' other candidates and bypass,
+// and for every organization the instructors outside its arcs. These cost at least its k-th
+// cheapest, and a negative reduced cost needs c(i,j) < π(j) − π(i) ≤ π(sink) − π(i), so only
+// organizations whose k-th cheapest costs less than that bound are searched, nearest first,
+// up to that distance. When no arc fails, the potentials prove the combined assignment
+// optimal. An arc that fails joins the solved part with its organization, and the flow is
+// solved again; the solved part only grows, so this ends, in practice after one or two flows.
+
+// LEMON's SmartDigraph stores nodes whose unused fields stay uninitialized; GCC 12 warns inside
+// std::vector when that is inlined here.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+namespace covermap::geo {
+
+namespace {
+
+namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
+
+using Cm = long long;  // costs in whole centimetres: the flow needs integers
+using P3 = bg::model::point<double, 3, bg::cs::cartesian>;
+using Item = std::pair<P3, std::uint32_t>;
+using Tree = bgi::rtree<Item, bgi::rstar<16>>;
+
+struct Arc {
+    std::uint32_t j;
+    Cm cost;
+};
+
+constexpr double kEarthRadius = 6371008.8;  // haversine_m's radius
+constexpr Cm kNoBound = std::numeric_limits<Cm>::max();
+
+Cm to_cm(double m) { return std::llround(m * 100); }
+
+// A point on the sphere of haversine_m's radius. The chord between two such points is never
+// longer than the great-circle distance and grows with it: chord distances bound every cost
+// from below, so nearest-first walks in these coordinates can stop exactly.
+P3 on_sphere(Point p) {
+    double lon = p.x * M_PI / 180, lat = p.y * M_PI / 180;
+    return P3(kEarthRadius * std::cos(lat) * std::cos(lon), kEarthRadius * std::cos(lat) * std::sin(lon),
+              kEarthRadius * std::sin(lat));
+}
+
+// An upper bound of every distance between the points: R × (Δlat + Δlon) in radians.
+double spread_bound_m(const AssignmentProblem& pr) {
+    double x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9;
+    for (const auto* pts : {&pr.orgs, &pr.instructors})
+        for (auto p : *pts) {
+            x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
+        }
+    return std::min(M_PI * kEarthRadius, kEarthRadius * ((x1 - x0) + (y1 - y0)) * M_PI / 180);
+}
+
+// The open instructors (spare > 0) in R-trees on the sphere: all of them, and per group of
+// each tier.
+class Search {
+public:
+    explicit Search(const AssignmentProblem& pr) : pr_(pr) {
+        std::vector<Item> items;
+        for (std::size_t j = 0; j < pr.instructors.size(); ++j)
+            if (pr.spare[j] > 0) items.emplace_back(on_sphere(pr.instructors[j]), static_cast<std::uint32_t>(j));
+        open_ = items.size();
+        all_ = Tree(items.begin(), items.end());  // the range constructor packs the tree
+        groups_.resize(pr.tiers.size());
+        for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
+            std::map<int, std::vector<Item>> by_key;
+            for (const auto& it : items)
+                for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
+            for (auto& [key, v] : by_key) groups_[t].emplace(key, Tree(v.begin(), v.end()));
+        }
+    }
+
+    std::size_t open() const { return open_; }
+
+    double cost(std::size_t i, std::size_t j) const {
+        return pr_.cost ? pr_.cost(i, j) : haversine_m(pr_.orgs[i], pr_.instructors[j]);
+    }
+
+    // The k cheapest open instructors of org i, cheapest first, and a bound every other open
+    // instructor costs at least (kNoBound when there is no other).
+    void cheapest(std::size_t i, std::size_t k, std::vector<Arc>& out, Cm& others_at_least) const {
+        std::vector<std::pair<double, std::uint32_t>> best;  // max-heap on cost
+        auto worst = [&] { return best.size() < k ? std::numeric_limits<double>::infinity() : best.front().first; };
+        auto offer = [&](std::uint32_t j) {
+            double c = cost(i, j);
+            if (best.size() < k) {
+                best.emplace_back(c, j);
+                std::push_heap(best.begin(), best.end());
+            } else if (c < best.front().first) {
+                std::pop_heap(best.begin(), best.end());
+                best.back() = {c, j};
+                std::push_heap(best.begin(), best.end());
+            }
+        };
+        tiered_walk(
+            i, [&](double bound) { return bound >= worst(); }, offer);
+        others_at_least = best.size() < k ? kNoBound : to_cm(best.front().first);
+        std::sort(best.begin(), best.end());
+        out.clear();
+        for (auto [c, j] : best) out.push_back({j, to_cm(c)});
+    }
+
+    // Calls visit(j) for the open instructors that may cost org i less than `limit` centimetres
+    // (chord distance plus the penalty floor below it).
+    template <class F>
+    void within(std::size_t i, Cm limit, F visit) const {
+        tiered_walk(
+            i, [&](double bound) { return to_cm(bound) - 1 >= limit; }, visit);
+    }
+
+private:
+    // Walks the open instructors by a lower bound of their cost to org i: the org's group of
+    // each tier, then everyone, each nearest first, with the tier's floor added to the chord
+    // distance. An instructor met in an earlier tier's group is skipped later (it was visited
+    // there, or that walk stopped before it at a lower bound). Each walk ends when
+    // stop(bound) says so.
+    template <class Stop, class Visit>
+    void tiered_walk(std::size_t i, Stop stop, Visit visit) const {
+        P3 here = on_sphere(pr_.orgs[i]);
+        auto in_tier = [&](std::size_t t, std::uint32_t j) {
+            int key = pr_.tiers[t].org_key[i];
+            const auto& keys = pr_.tiers[t].instructor_keys[j];
+            return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
+        };
+        auto walk = [&](const Tree& tree, double floor, std::size_t seen_tiers) {
+            nearest_first(tree, here, [&](std::uint32_t j, double d) {
+                if (stop(d + floor)) return false;
+                for (std::size_t t = 0; t < seen_tiers; ++t)
+                    if (in_tier(t, j)) return true;
+                visit(j);
+                return true;
+            });
+        };
+        for (std::size_t t = 0; t < pr_.tiers.size(); ++t)
+            if (auto g = groups_[t].find(pr_.tiers[t].org_key[i]); g != groups_[t].end())
+                walk(g->second, pr_.tiers[t].floor_m[i], t);
+        walk(all_, pr_.tiers.empty() ? 0.0 : pr_.global_floor_m, pr_.tiers.size());
+    }
+
+    // Calls f(j, chord distance) for the tree's instructors nearest first, each once, until f
+    // returns false. Boost's incremental nearest query is asked for 32, then 4 × more: asked
+    // for the whole tree at once it reserves room for all of it on every call. Instructors at
+    // the same place tie, so a longer query may order them differently: each is marked when
+    // seen, and every query starts from the nearest.
+    template <class F>
+    void nearest_first(const Tree& tree, const P3& here, F f) const {
+        thread_local std::vector<std::uint32_t> mark;
+        thread_local std::uint32_t walk = 0;
+        if (mark.size() != pr_.instructors.size() || ++walk == 0) {
+            mark.assign(pr_.instructors.size(), 0);
+            walk = 1;
+        }
+        for (std::size_t want = 32;; want *= 4) {
+            want = std::min(want, tree.size());
+            for (auto it = tree.qbegin(bgi::nearest(here, static_cast<unsigned>(want))); it != tree.qend(); ++it) {
+                if (mark[it->second] == walk) continue;
+                mark[it->second] = walk;
+                if (!f(it->second, bg::distance(here, it->first))) return;
+            }
+            if (want == tree.size()) return;
+        }
+    }
+
+    const AssignmentProblem& pr_;
+    std::size_t open_ = 0;
+    Tree all_;
+    std::vector<std::map<int, Tree>> groups_;
+};
+
+// The price of an organization left out: more than n × any cost (an augmenting path changes
+// at most n assignments).
+Cm bypass_cost(const AssignmentProblem& pr) {
+    Cm most = to_cm(spread_bound_m(pr) + pr.max_penalty_m) + 1;
+    return (static_cast<Cm>(pr.orgs.size()) + 1) * most + 1;
+}
+
+bool has_arc(const std::vector<Arc>& arcs, std::uint32_t j) {
+    return std::any_of(arcs.begin(), arcs.end(), [&](const Arc& a) { return a.j == j; });
+}
+
+}  // namespace
+
+Assignment solve_assignment(const AssignmentProblem& pr) {
+    using Graph = lemon::SmartDigraph;
+    Assignment result;
+    const std::size_t n = pr.orgs.size(), m = pr.instructors.size();
+    result.instructor_of.assign(n, -1);
+    if (n == 0) return result;
+    Search search(pr);
+    if (search.open() == 0) return result;
+    const unsigned threads = detail::default_threads();
+    const bool profile = std::getenv("COVERMAP_PROFILE") != nullptr;
+    auto clock = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) {
+        auto now = std::chrono::steady_clock::now();
+        if (profile)
+            std::fprintf(stderr, "assignment: %s %.0f ms\n", what,
+                         std::chrono::duration<double, std::milli>(now - clock).count());
+        clock = now;
+    };
+
+    const std::size_t k = std::max<std::size_t>(1, std::min(pr.k, search.open()));
+    result.k = k;
+    std::vector<std::vector<Arc>> cand(n), extra(n);
+    std::vector<Cm> others_at_least(n);
+    detail::on_threads(threads, n, [&](std::size_t i) { search.cheapest(i, k, cand[i], others_at_least[i]); });
+    lap("k cheapest");
+
+    // Organizations whose cheapest instructor has room for everyone who wants it keep it.
+    std::vector<int> want(m, 0);
+    for (const auto& c : cand) ++want[c.front().j];
+    std::vector<char> in_flow(n);
+    for (std::size_t i = 0; i < n; ++i) in_flow[i] = want[cand[i].front().j] > pr.spare[cand[i].front().j];
+    const Cm big = bypass_cost(pr);
+
+    for (;;) {
+        ++result.rounds;
+        std::vector<int> kept(m, 0);
+        std::vector<std::uint32_t> flow_orgs;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (in_flow[i])
+                flow_orgs.push_back(static_cast<std::uint32_t>(i));
+            else
+                ++kept[cand[i].front().j];
+        }
+        result.flow_orgs = flow_orgs.size();
+
+        Graph g;
+        g.reserveNode(static_cast<int>(flow_orgs.size() + m + 1));
+        auto sink = g.addNode();
+        std::vector<Graph::Node> instr_node(m, lemon::INVALID);
+        std::vector<Graph::Node> org_node(flow_orgs.size(), lemon::INVALID);
+        Graph::NodeMap<Cm> supply(g, 0);
+        for (std::size_t f = 0; f < flow_orgs.size(); ++f) {
+            org_node[f] = g.addNode();
+            supply.set(org_node[f], 1);
+        }
+        supply.set(sink, -static_cast<Cm>(flow_orgs.size()));
+        std::vector<std::pair<Graph::Arc, Cm>> cost_of;
+        std::vector<std::pair<Graph::Arc, int>> cap_of;
+        std::vector<std::vector<std::pair<Graph::Arc, Arc>>> arcs(flow_orgs.size());
+        for (std::size_t f = 0; f < flow_orgs.size(); ++f) {
+            auto i = flow_orgs[f];
+            for (const auto* list : {&cand[i], &extra[i]})
+                for (const auto& a : *list) {
+                    if (instr_node[a.j] == lemon::INVALID) {
+                        instr_node[a.j] = g.addNode();
+                        cap_of.emplace_back(g.addArc(instr_node[a.j], sink), pr.spare[a.j] - kept[a.j]);
+                        cost_of.emplace_back(cap_of.back().first, 0);
+                    }
+                    auto arc = g.addArc(org_node[f], instr_node[a.j]);
+                    arcs[f].emplace_back(arc, a);
+                    cost_of.emplace_back(arc, a.cost);
+                    cap_of.emplace_back(arc, 1);
+                }
+            auto bypass = g.addArc(org_node[f], sink);
+            cost_of.emplace_back(bypass, big);
+            cap_of.emplace_back(bypass, 1);
+        }
+        Graph::ArcMap<Cm> arc_cost(g), cap(g);
+        for (auto [a, c] : cost_of) arc_cost.set(a, c);
+        for (auto [a, c] : cap_of) cap.set(a, c);
+        lemon::NetworkSimplex<Graph, Cm, Cm> ns(g);
+        ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
+        ns.run();
+        lap("flow");
+
+        // The combined assignment and the potentials of the whole network.
+        const Cm pi_sink = ns.potential(sink);
+        std::vector<Cm> pi_instr(m, pi_sink), pi_org(n);
+        for (std::size_t j = 0; j < m; ++j)
+            if (instr_node[j] != lemon::INVALID) pi_instr[j] = std::min(ns.potential(instr_node[j]), pi_sink);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (in_flow[i]) continue;
+            result.instructor_of[i] = static_cast<int>(cand[i].front().j);
+            pi_org[i] = pi_instr[cand[i].front().j] - cand[i].front().cost;
+        }
+        for (std::size_t f = 0; f < flow_orgs.size(); ++f) {
+            auto i = flow_orgs[f];
+            pi_org[i] = ns.potential(org_node[f]);
+            result.instructor_of[i] = -1;
+            for (auto [arc, a] : arcs[f])
+                if (ns.flow(arc) > 0) result.instructor_of[i] = static_cast<int>(a.j);
+        }
+
+        // The dual check over every organization–instructor pair.
+        std::vector<std::vector<Arc>> failed(n);
+        std::vector<char> bypass_failed(n, 0);
+        detail::on_threads(threads, n, [&](std::size_t i) {
+            auto reduced = [&](Cm c, std::size_t j) { return c + pi_org[i] - pi_instr[j]; };
+            if (!in_flow[i]) {
+                bypass_failed[i] = big + pi_org[i] - pi_sink < 0;
+                for (std::size_t c = 1; c < cand[i].size(); ++c)
+                    if (reduced(cand[i][c].cost, cand[i][c].j) < 0) failed[i].push_back(cand[i][c]);
+            }
+            const Cm limit = pi_sink - pi_org[i];  // a failing pair costs less than this
+            if (limit <= others_at_least[i]) return;
+            search.within(i, limit, [&](std::uint32_t j) {
+                if (has_arc(cand[i], j) || has_arc(extra[i], j)) return;
+                Cm c = to_cm(search.cost(i, j));
+                if (reduced(c, j) < 0) failed[i].push_back({j, c});
+            });
+        });
+        lap("dual check");
+        std::size_t failing = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (failed[i].empty() && !bypass_failed[i]) continue;
+            ++failing;
+            in_flow[i] = 1;
+            for (const auto& a : failed[i])
+                if (!has_arc(cand[i], a.j)) {
+                    extra[i].push_back(a);
+                    ++result.added_arcs;
+                }
+        }
+        if (profile)
+            std::fprintf(stderr, "assignment: round %zu, %zu organizations in the flow, %zu failing the check\n",
+                         result.rounds, flow_orgs.size(), failing);
+        if (failing == 0) break;
+    }
+
+    for (std::size_t i = 0; i < n; ++i) {
+        int j = result.instructor_of[i];
+        if (j < 0) continue;
+        ++result.assigned;
+        Cm c = cand[i].front().j == static_cast<std::uint32_t>(j) ? cand[i].front().cost : to_cm(search.cost(i, j));
+        result.cost_m += static_cast<double>(c) / 100;
+    }
+    return result;
+}
+
+Assignment solve_assignment_plain(const AssignmentProblem& pr) {
+    using Graph = lemon::SmartDigraph;
+    Assignment result;
+    const std::size_t n = pr.orgs.size(), m = pr.instructors.size();
+    result.instructor_of.assign(n, -1);
+    result.rounds = 1;
+    result.flow_orgs = n;
+    auto cost = [&](std::size_t i, std::size_t j) {
+        return to_cm(pr.cost ? pr.cost(i, j) : haversine_m(pr.orgs[i], pr.instructors[j]));
+    };
+    Graph g;
+    auto sink = g.addNode();
+    std::vector<Graph::Node> org(n, lemon::INVALID), instr(m, lemon::INVALID);
+    for (auto& v : org) v = g.addNode();
+    for (auto& v : instr) v = g.addNode();
+    Graph::ArcMap<Cm> arc_cost(g), cap(g);
+    Graph::NodeMap<Cm> supply(g, 0);
+    std::vector<std::vector<Graph::Arc>> arcs(n, std::vector<Graph::Arc>(m, lemon::INVALID));
+    const Cm big = bypass_cost(pr);
+    for (std::size_t i = 0; i < n; ++i) {
+        supply.set(org[i], 1);
+        for (std::size_t j = 0; j < m; ++j) {
+            arcs[i][j] = g.addArc(org[i], instr[j]);
+            arc_cost.set(arcs[i][j], cost(i, j));
+            cap.set(arcs[i][j], 1);
+        }
+        auto bypass = g.addArc(org[i], sink);
+        arc_cost.set(bypass, big);
+        cap.set(bypass, 1);
+    }
+    for (std::size_t j = 0; j < m; ++j) {
+        auto a = g.addArc(instr[j], sink);
+        arc_cost.set(a, 0);
+        cap.set(a, std::max(0, pr.spare[j]));
+    }
+    supply.set(sink, -static_cast<Cm>(n));
+    lemon::NetworkSimplex<Graph, Cm, Cm> ns(g);
+    ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
+    ns.run();
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < m; ++j)
+            if (ns.flow(arcs[i][j]) > 0) {
+                result.instructor_of[i] = static_cast<int>(j);
+                ++result.assigned;
+                result.cost_m += static_cast<double>(cost(i, j)) / 100;
+            }
+    return result;
+}
+
+}  // namespace covermap::geo
