@@ -4,6 +4,7 @@
 #include <lemon/smart_graph.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
 #include <chrono>
@@ -139,14 +140,36 @@ public:
     }
 
     // Calls visit(j) for the open instructors that may cost org i less than `limit` centimetres
-    // (chord distance plus the penalty floor below it).
+    // (chord distance plus the penalty floor of the first tier whose group holds j), in no
+    // particular order: a box query per tree, the ball of each radius inside its box.
     template <class F>
     void within(std::size_t i, Cm limit, F visit) const {
-        tiered_walk(
-            i, [&](double bound) { return to_cm(bound) - 1 >= limit; }, visit);
+        P3 here = on_sphere(pr_.orgs[i]);
+        auto ball = [&](const Tree& tree, double floor, std::size_t seen_tiers) {
+            double r = static_cast<double>(limit) / 100 - floor + 0.01;
+            if (r <= 0) return;
+            bg::model::box<P3> box(P3(here.get<0>() - r, here.get<1>() - r, here.get<2>() - r),
+                                   P3(here.get<0>() + r, here.get<1>() + r, here.get<2>() + r));
+            for (auto it = tree.qbegin(bgi::intersects(box)); it != tree.qend(); ++it) {
+                if (bg::distance(here, it->first) > r) continue;
+                bool seen = false;
+                for (std::size_t t = 0; t < seen_tiers && !seen; ++t) seen = in_tier(t, i, it->second);
+                if (!seen) visit(it->second);
+            }
+        };
+        for (std::size_t t = 0; t < pr_.tiers.size(); ++t)
+            if (auto g = groups_[t].find(pr_.tiers[t].org_key[i]); g != groups_[t].end())
+                ball(g->second, pr_.tiers[t].floor_m[i], t);
+        ball(all_, pr_.tiers.empty() ? 0.0 : pr_.global_floor_m, pr_.tiers.size());
     }
 
 private:
+    bool in_tier(std::size_t t, std::size_t i, std::uint32_t j) const {
+        int key = pr_.tiers[t].org_key[i];
+        const auto& keys = pr_.tiers[t].instructor_keys[j];
+        return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
+    }
+
     // Walks the open instructors by a lower bound of their cost to org i: the org's group of
     // each tier, then everyone, each nearest first, with the tier's floor added to the chord
     // distance. An instructor met in an earlier tier's group is skipped later (it was visited
@@ -155,16 +178,11 @@ private:
     template <class Stop, class Visit>
     void tiered_walk(std::size_t i, Stop stop, Visit visit) const {
         P3 here = on_sphere(pr_.orgs[i]);
-        auto in_tier = [&](std::size_t t, std::uint32_t j) {
-            int key = pr_.tiers[t].org_key[i];
-            const auto& keys = pr_.tiers[t].instructor_keys[j];
-            return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
-        };
         auto walk = [&](const Tree& tree, double floor, std::size_t seen_tiers) {
             nearest_first(tree, here, [&](std::uint32_t j, double d) {
                 if (stop(d + floor)) return false;
                 for (std::size_t t = 0; t < seen_tiers; ++t)
-                    if (in_tier(t, j)) return true;
+                    if (in_tier(t, i, j)) return true;
                 visit(j);
                 return true;
             });
@@ -248,7 +266,8 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     std::vector<int> want(m, 0);
     for (const auto& c : cand) ++want[c.front().j];
     std::vector<char> in_flow(n);
-    for (std::size_t i = 0; i < n; ++i) in_flow[i] = want[cand[i].front().j] > pr.spare[cand[i].front().j];
+    for (std::size_t i = 0; i < n; ++i)
+        for (const auto& a : cand[i]) in_flow[i] = in_flow[i] || want[a.j] >= pr.spare[a.j];
     const Cm big = bypass_cost(pr);
 
     for (;;) {
@@ -300,6 +319,7 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         for (auto [a, c] : cap_of) cap.set(a, c);
         lemon::NetworkSimplex<Graph, Cm, Cm> ns(g);
         ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
+        lap("flow: graph");
         ns.run();
         lap("flow");
 
@@ -324,6 +344,8 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         // The dual check over every organization–instructor pair.
         std::vector<std::vector<Arc>> failed(n);
         std::vector<char> bypass_failed(n, 0);
+        std::atomic<std::size_t> searched{0}, visited{0};
+        std::atomic<Cm> widest{0};
         detail::on_threads(threads, n, [&](std::size_t i) {
             auto reduced = [&](Cm c, std::size_t j) { return c + pi_org[i] - pi_instr[j]; };
             if (!in_flow[i]) {
@@ -333,7 +355,10 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
             }
             const Cm limit = pi_sink - pi_org[i];  // a failing pair costs less than this
             if (limit <= others_at_least[i]) return;
+            ++searched;
+            if (limit > widest) widest = limit;
             search.within(i, limit, [&](std::uint32_t j) {
+                ++visited;
                 if (has_arc(cand[i], j) || has_arc(extra[i], j)) return;
                 Cm c = to_cm(search.cost(i, j));
                 if (reduced(c, j) < 0) failed[i].push_back({j, c});
@@ -352,8 +377,11 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                 }
         }
         if (profile)
-            std::fprintf(stderr, "assignment: round %zu, %zu organizations in the flow, %zu failing the check\n",
-                         result.rounds, flow_orgs.size(), failing);
+            std::fprintf(stderr,
+                         "assignment: round %zu, %zu organizations in the flow, %zu searched (%zu instructors, widest "
+                         "%.0f m), %zu failing the check\n",
+                         result.rounds, flow_orgs.size(), searched.load(), visited.load(), widest.load() / 100.0,
+                         failing);
         if (failing == 0) break;
     }
 

@@ -54,19 +54,6 @@ private:
     std::chrono::steady_clock::time_point t_;
 };
 
-// Is industry one of the comma-separated specialities? (Whole items, not substrings.)
-bool has_industry(const std::string& specialities, const std::string& industry) {
-    std::size_t start = 0;
-    while (start <= specialities.size()) {
-        auto comma = specialities.find(',', start);
-        auto item = specialities.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (item == industry) return true;
-        if (comma == std::string::npos) break;
-        start = comma + 1;
-    }
-    return false;
-}
-
 bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
 
 // Getis-Ord Gi* with binary weights including the area itself; p two-sided from the normal.
@@ -439,48 +426,61 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     }
     if (p.cost == CostMode::planning) {
         ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
-        std::vector<std::string> org_street(todo.size());
-        for (std::size_t t = 0; t < todo.size(); ++t) org_street[t] = area_code(street, todo[t]);
+        // Streets and industries as small integers: the cost is evaluated millions of times.
+        std::unordered_map<std::string, int> street_ids, industry_ids;
+        auto id_of = [](std::unordered_map<std::string, int>& ids, const std::string& k) {
+            return k.empty() ? -1 : ids.emplace(k, static_cast<int>(ids.size())).first->second;
+        };
+        std::vector<int> org_street(todo.size()), org_industry(todo.size());
+        for (std::size_t t = 0; t < todo.size(); ++t) {
+            org_street[t] = id_of(street_ids, area_code(street, todo[t]));
+            org_industry[t] = id_of(industry_ids, d.orgs[todo[t]].industry);
+        }
+        const int org_industries = static_cast<int>(industry_ids.size());
+        // Per instructor: the street of the unit and the industries, sorted; none = every one.
+        std::vector<int> unit(d.instructors.size());
+        std::vector<std::vector<int>> skills(d.instructors.size());
+        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+            const auto& in = d.instructors[j];
+            unit[j] = id_of(street_ids, in.unit);
+            std::size_t start = 0;
+            while (start < in.industries.size()) {
+                auto comma = std::min(in.industries.find(',', start), in.industries.size());
+                if (comma > start) skills[j].push_back(id_of(industry_ids, in.industries.substr(start, comma - start)));
+                start = comma + 1;
+            }
+            std::sort(skills[j].begin(), skills[j].end());
+        }
+        auto skilled = [skills](std::size_t j, int industry) {
+            return skills[j].empty() || industry < 0 ||
+                   std::binary_search(skills[j].begin(), skills[j].end(), industry);
+        };
         // Tiers for the exact candidate search: street and industry (no penalty), then street
         // (industry penalty at least), then everyone else (street penalty at least). An
-        // instructor without a speciality matches every industry.
-        std::map<std::string, int> keys;
-        auto key = [&](const std::string& k) { return keys.emplace(k, static_cast<int>(keys.size())).first->second; };
+        // instructor without a speciality is in every industry's group of the street.
+        const int stride = org_industries + 1;
         AssignmentProblem::Tier by_industry, by_street;
         for (std::size_t t = 0; t < todo.size(); ++t) {
-            const auto& o = d.orgs[todo[t]];
-            const auto& street_code = org_street[t];
-            by_industry.org_key.push_back(
-                street_code.empty() || o.industry.empty() ? -1 : key(street_code + "|" + o.industry));
+            bool both = org_street[t] >= 0 && org_industry[t] >= 0;
+            by_industry.org_key.push_back(both ? org_street[t] * stride + org_industry[t] : -1);
             by_industry.floor_m.push_back(0);
-            by_street.org_key.push_back(street_code.empty() ? -1 : key(street_code));
-            by_street.floor_m.push_back(o.industry.empty() ? 0 : p.industry_penalty_m);
+            by_street.org_key.push_back(org_street[t]);
+            by_street.floor_m.push_back(org_industry[t] < 0 ? 0 : p.industry_penalty_m);
         }
-        static const std::string letters = "ABCDEFGHIJKLMNOPQRST";
-        for (const auto& in : d.instructors) {
-            std::vector<int> ind;
-            if (!in.unit.empty()) {
-                if (in.industries.empty()) {
-                    for (char c : letters) ind.push_back(key(in.unit + "|" + std::string(1, c)));
-                } else {
-                    std::stringstream parts(in.industries);
-                    std::string part;
-                    while (std::getline(parts, part, ','))
-                        if (!part.empty()) ind.push_back(key(in.unit + "|" + part));
-                }
-            }
-            by_industry.instructor_keys.push_back(std::move(ind));
-            by_street.instructor_keys.push_back(in.unit.empty() ? std::vector<int>{} : std::vector<int>{key(in.unit)});
+        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+            std::vector<int> keys;
+            if (unit[j] >= 0)
+                for (int ind = 0; ind < org_industries; ++ind)
+                    if (skilled(j, ind)) keys.push_back(unit[j] * stride + ind);
+            by_industry.instructor_keys.push_back(std::move(keys));
+            by_street.instructor_keys.push_back(unit[j] < 0 ? std::vector<int>{} : std::vector<int>{unit[j]});
         }
         ap2.tiers = {std::move(by_industry), std::move(by_street)};
         ap2.global_floor_m = p.street_penalty_m;
-        ap2.cost = [&, org_street](std::size_t i, std::size_t j) {
-            const auto& in = d.instructors[j];
-            const auto& o = d.orgs[todo[i]];
-            double c = haversine_m(o.location, in.home);
-            if (in.unit.empty() || in.unit != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
-            if (!in.industries.empty() && !o.industry.empty() && !has_industry(in.industries, o.industry))
-                c += p.industry_penalty_m;
+        ap2.cost = [&d, &todo, &p, org_street, org_industry, unit, skilled](std::size_t i, std::size_t j) {
+            double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);
+            if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
+            if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
             return c;
         };
     }
