@@ -203,29 +203,55 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
 }  // namespace
 
 namespace {
-// How many organizations each instructor covers now (by index), and the index of each id.
-std::vector<int> instructor_loads(const Dataset& d, std::unordered_map<Id, std::size_t>& index) {
-    for (std::size_t j = 0; j < d.instructors.size(); ++j) index[d.instructors[j].id] = j;
-    std::vector<int> load(d.instructors.size(), 0);
-    for (const auto& o : d.orgs)
-        if (o.instructor_id)
-            if (auto it = index.find(*o.instructor_id); it != index.end()) ++load[it->second];
-    return load;
+
+// Each organization's instructor (an index, or -1) and how many organizations each instructor
+// covers now: one pass with one hash lookup per assigned organization.
+struct InstructorIndex {
+    std::vector<int> of_org;
+    std::vector<int> load;
+};
+
+InstructorIndex index_instructors(const Dataset& d) {
+    std::unordered_map<std::string_view, int> index;
+    index.reserve(d.instructors.size());
+    for (std::size_t j = 0; j < d.instructors.size(); ++j) index.emplace(d.instructors[j].id, static_cast<int>(j));
+    InstructorIndex out{std::vector<int>(d.orgs.size(), -1), std::vector<int>(d.instructors.size(), 0)};
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (const auto& id = d.orgs[i].instructor_id)
+            if (auto it = index.find(*id); it != index.end()) {
+                out.of_org[i] = it->second;
+                ++out.load[static_cast<std::size_t>(it->second)];
+            }
+    return out;
 }
+
+std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors, int min_members, int joint_max_orgs);
+
 }  // namespace
 
 std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
+    return flags_of(d, index_instructors(d), min_members, joint_max_orgs);
+}
+
+namespace {
+
+std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors, int min_members, int joint_max_orgs) {
     std::vector<Flag> flags;
-    std::unordered_map<Id, std::size_t> instr_index;
-    auto load = instructor_loads(d, instr_index);
-    std::unordered_map<Id, const Organization*> org_by_id;
-    for (const auto& o : d.orgs) org_by_id[o.id] = &o;
+    const auto& load = instructors.load;
+    // The organizations named by standalone branches, to find those no longer operating
+    // without a map of every organization.
+    std::unordered_map<std::string_view, const Organization*> in_standalone;
+    for (const auto& b : d.branches)
+        if (b.type == BranchType::standalone)
+            for (const auto& id : b.org_ids) in_standalone.emplace(id, nullptr);
+    for (const auto& o : d.orgs)
+        if (auto it = in_standalone.find(o.id); it != in_standalone.end()) it->second = &o;
     for (const auto& b : d.branches) {
         if (b.type == BranchType::standalone) {
             bool shell = b.members < min_members;
             std::string why = shell ? std::to_string(b.members) + " members" : "";
             for (const auto& id : b.org_ids)
-                if (auto it = org_by_id.find(id); it != org_by_id.end() && !it->second->operating()) {
+                if (auto it = in_standalone.find(id); it->second && !it->second->operating()) {
                     shell = true;
                     why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
                            std::string(to_string(it->second->status));
@@ -277,6 +303,8 @@ std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_o
     return flags;
 }
 
+}  // namespace
+
 Plan make_plan(const Dataset& d, const PlanParams& p) {
     Plan plan;
     plan.level = p.level;
@@ -289,16 +317,19 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     // Where each organization is: the plan's level, its community and street, its grid cell.
     report("locate", 0);
     std::vector<const Area*> level_areas;
-    std::unordered_map<const Area*, int> level_index;
-    for (const auto& a : d.areas)
-        if (a.level == p.level) {
-            level_index[&a] = static_cast<int>(level_areas.size());
-            level_areas.push_back(&a);
+    std::vector<int> level_pos(d.areas.size(), -1);  // index in d.areas -> index in level_areas
+    for (std::size_t k = 0; k < d.areas.size(); ++k)
+        if (d.areas[k].level == p.level) {
+            level_pos[k] = static_cast<int>(level_areas.size());
+            level_areas.push_back(&d.areas[k]);
         }
     auto at_level = locate_orgs(d, p.level);
     auto community = p.level == Level::community ? at_level : locate_orgs(d, Level::community);
     auto street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
     auto grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
+    std::vector<int> area_of(d.orgs.size(), -1);  // per organization: its area of the plan's level
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (at_level[i] >= 0) area_of[i] = level_pos[static_cast<std::size_t>(at_level[i])];
     timer.lap("locate");
 
     // 1. The area graph and the uncovered clusters.
@@ -315,8 +346,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     std::vector<long long> unc(na, 0), op(na, 0);
     std::vector<std::vector<Id>> unc_orgs(na);
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
-        if (at_level[i] < 0) continue;
-        int k = level_index[&d.areas[static_cast<std::size_t>(at_level[i])]];
+        if (area_of[i] < 0) continue;
+        int k = area_of[i];
         if (d.orgs[i].operating()) ++op[k];
         if (uncovered(d.orgs[i])) {
             ++unc[k];
@@ -411,8 +442,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     // 5. Rule 3, second part: the rest (no branch, no instructor, no proposal) to instructors,
     // optimally under the spare capacity that existing assignments leave.
     report("instructors", 0);
-    std::unordered_map<Id, std::size_t> instr_index;
-    auto load = instructor_loads(d, instr_index);
+    const auto instructors = index_instructors(d);
+    const auto& load = instructors.load;
     AssignmentProblem ap2;
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < d.orgs.size(); ++i)
@@ -498,60 +529,73 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             neighbours[a].push_back(b);
             neighbours[b].push_back(a);
         }
-        auto area_of = [&](std::size_t org) {
-            return at_level[org] < 0 ? -1 : level_index[&d.areas[static_cast<std::size_t>(at_level[org])]];
+        // Territories: per instructor, (area, organizations there) in a short vector (an
+        // instructor covers a handful); per area, the instructors present.
+        std::vector<std::vector<std::pair<int, int>>> territory(d.instructors.size());
+        std::vector<std::vector<std::uint32_t>> present(na);
+        auto count_in = [&](std::size_t j, int area) -> int* {
+            for (auto& [a, c] : territory[j])
+                if (a == area) return &c;
+            return nullptr;
         };
-        std::vector<std::map<int, int>> territory(d.instructors.size());  // area -> organizations there
+        auto add = [&](std::size_t j, int area) {
+            if (int* c = count_in(j, area)) {
+                ++*c;
+                return;
+            }
+            territory[j].emplace_back(area, 1);
+            present[static_cast<std::size_t>(area)].push_back(static_cast<std::uint32_t>(j));
+        };
+        auto remove = [&](std::size_t j, int area) {
+            if (--*count_in(j, area) > 0) return;
+            auto& t = territory[j];
+            t.erase(std::find_if(t.begin(), t.end(), [&](auto& e) { return e.first == area; }));
+            auto& here = present[static_cast<std::size_t>(area)];
+            here.erase(std::find(here.begin(), here.end(), static_cast<std::uint32_t>(j)));
+        };
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
-            if (d.orgs[i].instructor_id)
-                if (auto it = instr_index.find(*d.orgs[i].instructor_id); it != instr_index.end() && area_of(i) >= 0)
-                    ++territory[it->second][area_of(i)];
+            if (instructors.of_org[i] >= 0 && area_of[i] >= 0)
+                add(static_cast<std::size_t>(instructors.of_org[i]), area_of[i]);
         std::vector<int> left(ap2.spare);
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
             if (j < 0) continue;
             --left[static_cast<std::size_t>(j)];
-            if (area_of(todo[t]) >= 0) ++territory[static_cast<std::size_t>(j)][area_of(todo[t])];
+            if (area_of[todo[t]] >= 0) add(static_cast<std::size_t>(j), area_of[todo[t]]);
         }
-        auto touches = [&](std::size_t j, int area, bool self_counts_once) {
-            auto it = territory[j].find(area);
-            if (it != territory[j].end() && it->second > (self_counts_once ? 1 : 0)) return true;
+        auto touches = [&](std::size_t j, int area) {
+            if (int* c = count_in(j, area); c && *c > 1) return true;  // another of its organizations is there
             for (int nb : neighbours[static_cast<std::size_t>(area)])
-                if (territory[j].count(nb)) return true;
+                if (count_in(j, nb)) return true;
             return false;
         };
-        auto cost_of = [&](std::size_t t, std::size_t j) { return ap2.cost(t, j); };
-        std::vector<std::set<std::size_t>> present(na);  // area -> instructors with organizations there
-        for (std::size_t j = 0; j < territory.size(); ++j)
-            for (auto& [area, count] : territory[j]) present[static_cast<std::size_t>(area)].insert(j);
+        std::vector<std::uint32_t> candidates;
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
-            int area = area_of(todo[t]);
+            int area = area_of[todo[t]];
             if (j < 0 || area < 0) continue;
             auto ju = static_cast<std::size_t>(j);
-            if (territory[ju].size() <= 1 || touches(ju, area, true)) continue;
-            double base = cost_of(t, ju);
+            if (territory[ju].size() <= 1 || touches(ju, area)) continue;
+            double base = ap2.cost(t, ju);
             std::optional<std::size_t> best;
             double best_cost = base + p.contiguity_max_m;
-            std::set<std::size_t> candidates(present[static_cast<std::size_t>(area)]);
+            candidates = present[static_cast<std::size_t>(area)];
             for (int nb : neighbours[static_cast<std::size_t>(area)])
-                candidates.insert(present[static_cast<std::size_t>(nb)].begin(),
+                candidates.insert(candidates.end(), present[static_cast<std::size_t>(nb)].begin(),
                                   present[static_cast<std::size_t>(nb)].end());
+            std::sort(candidates.begin(), candidates.end());
+            candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
             for (std::size_t k : candidates) {
                 if (k == ju || left[k] <= 0) continue;
-                double c = cost_of(t, k);
+                double c = ap2.cost(t, k);
                 if (c <= best_cost) {
                     best_cost = c;
                     best = k;
                 }
             }
             if (!best) continue;
-            if (--territory[ju][area] == 0) {
-                territory[ju].erase(area);
-                present[static_cast<std::size_t>(area)].erase(ju);
-            }
-            ++territory[*best][area];
-            present[static_cast<std::size_t>(area)].insert(*best);
+            remove(ju, area);
+            add(*best, area);
             ++left[ju];
             --left[*best];
             assignment.instructor_of[t] = static_cast<int>(*best);
@@ -583,7 +627,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     timer.lap("instructors");
 
     // 6. Rule 4: flags.
-    plan.flags = rule4_flags(d, p.min_members, p.joint_max_orgs);
+    plan.flags = flags_of(d, instructors, p.min_members, p.joint_max_orgs);
     for (std::size_t i = 0; i < d.orgs.size(); ++i)
         if (grid[i] < 0)
             plan.flags.push_back({"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
