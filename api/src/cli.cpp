@@ -213,7 +213,10 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
 int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, const std::string& out) {
     auto t0 = std::chrono::steady_clock::now();
     auto store = geo::Store::open_existing(db);
-    auto data = store.load();
+    if (std::getenv("COVERMAP_PROFILE"))
+        std::fprintf(stderr, "open %.0f ms\n",
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    auto data = store.load_for_planning();
     auto t1 = std::chrono::steady_clock::now();
     TerminalProgress progress;
     geo::PlanParams p;

@@ -14,8 +14,8 @@
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "detail/geos.hpp"
-#include "detail/threads.hpp"
 #include "detail/ogr.hpp"
+#include "detail/threads.hpp"
 
 namespace covermap::geo {
 

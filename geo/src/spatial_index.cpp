@@ -14,6 +14,7 @@ struct PolygonIndex::Impl {
     std::vector<PreparedPtr> prepared;
     std::vector<std::size_t> ids;  // stable addresses handed to the tree
     TreePtr tree;
+    std::vector<std::size_t> hits;  // scratch of locate (one thread per index)
 };
 
 PolygonIndex::PolygonIndex(const std::vector<const MultiPolygon*>& shapes) : impl_(std::make_unique<Impl>()) {
@@ -52,12 +53,19 @@ std::vector<std::size_t> PolygonIndex::query(const BBox& b) const {
 }
 
 std::optional<std::size_t> PolygonIndex::locate(Point p) const {
-    BBox b;
-    b.expand(p);
+    // One GEOS point serves the tree query and the covers test; the hit list is reused.
     auto pt = to_geos(p);
-    for (std::size_t i : query(b)) {
+    auto& hits = impl_->hits;
+    hits.clear();
+    GEOSSTRtree_query_r(
+        geos(), impl_->tree.get(), pt.get(),
+        [](void* item, void* user) {
+            static_cast<std::vector<std::size_t>*>(user)->push_back(*static_cast<std::size_t*>(item));
+        },
+        &hits);
+    std::sort(hits.begin(), hits.end());  // the first area in order wins a shared border
+    for (std::size_t i : hits)
         if (GEOSPreparedCovers_r(geos(), impl_->prepared[i].get(), pt.get()) == 1) return i;
-    }
     return std::nullopt;
 }
 

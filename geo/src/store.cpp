@@ -5,9 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -219,8 +225,6 @@ Point point_of(const OGRFeature& f) {
 struct Store::Impl {
     std::string uri;
     DatasetPtr ds;
-
-    std::vector<Organization> all_orgs() const;
 
     OGRLayer* layer(const char* name) const {
         OGRLayer* l = ds->GetLayerByName(name);
@@ -581,8 +585,12 @@ namespace {
 
 // The organizations of a layer, in its order, each read into one reused record: the field
 // indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
+// The ledger's fields, left unread by a load for planning.
+const char* const kLedgerFields[] = {"address", "person_in_charge",   "phone",   "no_branch_reason",
+                                     "measure", "location_precision", "version", nullptr};
+
 template <class F>
-void read_orgs(OGRLayer* l, const std::string& filter, F visit) {
+void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = true) {
     Fields fx(l->GetLayerDefn());
     const int id = fx["id"], name = fx["name"], kind = fx["kind"], credit_code = fx["credit_code"],
               industry = fx["industry"], employees = fx["employees"], party_members = fx["party_members"],
@@ -591,6 +599,7 @@ void read_orgs(OGRLayer* l, const std::string& filter, F visit) {
               person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
               measure = fx["measure"], location_precision = fx["location_precision"];
     l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+    if (!ledger) l->SetIgnoredFields(const_cast<const char**>(kLedgerFields));
     l->ResetReading();
     Organization o;
     while (auto f = own(l->GetNextFeature())) {
@@ -605,71 +614,26 @@ void read_orgs(OGRLayer* l, const std::string& filter, F visit) {
         o.above_scale = f->GetFieldAsInteger(above_scale) != 0;
         o.branch_id = opt_id(*f, branch_id);
         o.instructor_id = opt_text(*f, instructor_id);
-        o.version = f->GetFieldAsInteger64(version);
         o.location = point_of(*f);
-        o.address = str(*f, address);
-        o.person_in_charge = str(*f, person_in_charge);
-        o.phone = str(*f, phone);
-        o.no_branch_reason = str(*f, no_branch_reason);
-        o.measure = str(*f, measure);
-        o.location_precision = str(*f, location_precision);
+        if (ledger) {
+            o.version = f->GetFieldAsInteger64(version);
+            o.address = str(*f, address);
+            o.person_in_charge = str(*f, person_in_charge);
+            o.phone = str(*f, phone);
+            o.no_branch_reason = str(*f, no_branch_reason);
+            o.measure = str(*f, measure);
+            o.location_precision = str(*f, location_precision);
+        }
         visit(o);
     }
     l->SetAttributeFilter(nullptr);
+    if (!ledger) l->SetIgnoredFields(nullptr);
 }
 
 }  // namespace
 
 void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
     read_orgs(impl_->layer("orgs"), filter, [&](Organization& o) { visit(o); });
-}
-
-// All organizations. A large layer is read in two halves by FID, the second on another thread
-// through a second read-only connection (GDAL datasets are not shared between threads): OGR
-// spends its time per feature, so both cores halve the wait for a million organizations.
-std::vector<Organization> Store::Impl::all_orgs() const {
-    std::vector<Organization> out;
-    OGRLayer* l = layer("orgs");
-    const GIntBig count = l->GetFeatureCount(TRUE);
-    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, count)));
-    auto take = [](std::vector<Organization>& into) {
-        return [&into](Organization& o) { into.push_back(std::move(o)); };
-    };
-    std::optional<std::pair<GIntBig, GIntBig>> range;
-    if (count >= 100000 && std::thread::hardware_concurrency() > 1 && *l->GetFIDColumn()) {
-        std::string sql =
-            std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM orgs";
-        if (OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
-            if (auto f = own(r->GetNextFeature()); f && f->IsFieldSetAndNotNull(0))
-                range = std::make_pair(f->GetFieldAsInteger64(0), f->GetFieldAsInteger64(1));
-            ds->ReleaseResultSet(r);
-        }
-    }
-    if (!range) {
-        read_orgs(l, "", take(out));
-        return out;
-    }
-    const GIntBig mid = range->first + (range->second - range->first) / 2 + 1;
-    std::vector<Organization> second;
-    std::exception_ptr failed;
-    std::thread other([&] {
-        try {
-            DatasetPtr more(GDALDataset::FromHandle(
-                GDALOpenEx(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
-            if (!more) throw store_error("cannot open " + uri + " a second time: " + CPLGetLastErrorMsg());
-            OGRLayer* l2 = more->GetLayerByName("orgs");
-            if (!l2) throw store_error("store has no layer 'orgs'");
-            second.reserve(static_cast<std::size_t>(count / 2 + 1));
-            read_orgs(l2, "FID >= " + std::to_string(mid), take(second));
-        } catch (...) {
-            failed = std::current_exception();
-        }
-    });
-    read_orgs(l, "FID < " + std::to_string(mid), take(out));
-    other.join();
-    if (failed) std::rethrow_exception(failed);
-    std::move(second.begin(), second.end(), std::back_inserter(out));
-    return out;
 }
 
 Dataset Store::load_areas() const { return load_parts(false); }
@@ -685,52 +649,196 @@ void Store::for_each_branch_type(const std::function<void(std::int64_t, BranchTy
 
 Dataset Store::load() const { return load_parts(true); }
 
-Dataset Store::load_parts(bool with_orgs) const {
+Dataset Store::load_for_planning() const { return load_parts(true, false); }
+
+namespace {
+
+std::vector<Area> read_areas(OGRLayer* l) {
+    std::vector<Area> out;
+    Fields fx(l->GetLayerDefn());
+    const int code = fx["code"], name = fx["name"], level = fx["level"], parent_code = fx["parent_code"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Area& a = out.emplace_back();
+        a.code = str(*f, code);
+        a.name = str(*f, name);
+        a.level = parse_level(str(*f, level)).value_or(Level::grid);
+        a.parent_code = str(*f, parent_code);
+        a.shape = from_ogr_polygons(f->GetGeometryRef());
+    }
+    return out;
+}
+
+std::vector<Instructor> read_instructors(OGRLayer* l) {
+    std::vector<Instructor> out;
+    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    Fields fx(l->GetLayerDefn());
+    const int id = fx["id"], name = fx["name"], capacity = fx["capacity"], industries = fx["industries"],
+              unit = fx["unit"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Instructor& in = out.emplace_back();
+        in.id = str(*f, id);
+        in.name = str(*f, name);
+        in.capacity = f->GetFieldAsInteger(capacity);
+        in.industries = str(*f, industries);
+        in.unit = str(*f, unit);
+        in.home = point_of(*f);
+    }
+    return out;
+}
+
+std::vector<Branch> read_branches(OGRLayer* l) {
+    std::vector<Branch> out;
+    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    Fields fx(l->GetLayerDefn());
+    const int id = fx["id"], name = fx["name"], type = fx["type"], members = fx["members"], org_ids = fx["org_ids"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Branch& b = out.emplace_back();
+        b.id = f->GetFieldAsInteger64(id);
+        b.name = str(*f, name);
+        b.type = parse_branch_type(str(*f, type)).value_or(BranchType::standalone);
+        b.members = f->GetFieldAsInteger(members);
+        b.org_ids = split_ids(str(*f, org_ids));
+    }
+    return out;
+}
+
+// The FID range of a layer, through the store's own SQL (GeoPackage and PostgreSQL both know
+// MIN and MAX); nothing when the layer has no FID column or is empty.
+std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
+    if (!*l->GetFIDColumn()) return std::nullopt;
+    std::string sql =
+        std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM " + l->GetName();
+    std::optional<std::pair<GIntBig, GIntBig>> range;
+    if (OGRLayer* r = ds.ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
+        if (auto f = own(r->GetNextFeature()); f && f->IsFieldSetAndNotNull(0) && f->IsFieldSetAndNotNull(1))
+            range = std::make_pair(f->GetFieldAsInteger64(0), f->GetFieldAsInteger64(1));
+        ds.ReleaseResultSet(r);
+    }
+    return range;
+}
+
+}  // namespace
+
+// A large store is read by two threads, each through its own connection (a GDAL dataset is
+// not shared between threads): OGR's time goes per feature, so both cores halve the wait for a
+// million organizations. The work is cut into tasks (areas, instructors, branches, and the
+// organizations in FID ranges) that the two take in turn; the ranges are joined in order.
+Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     Dataset d;
-    {
-        OGRLayer* l = impl_->layer("areas");
-        Fields fx(l->GetLayerDefn());
-        l->ResetReading();
-        while (auto f = own(l->GetNextFeature())) {
-            Area a;
-            a.code = str(*f, fx["code"]);
-            a.name = str(*f, fx["name"]);
-            a.level = parse_level(str(*f, fx["level"])).value_or(Level::grid);
-            a.parent_code = str(*f, fx["parent_code"]);
-            a.shape = from_ogr_polygons(f->GetGeometryRef());
-            d.areas.push_back(std::move(a));
-        }
+    if (!with_orgs) {  // areas only: organizations, instructors, branches are streamed
+        d.areas = read_areas(impl_->layer("areas"));
+        return d;
     }
-    if (!with_orgs) return d;  // areas only: organizations, instructors, branches are streamed
-    d.orgs = impl_->all_orgs();
-    {
-        OGRLayer* l = impl_->layer("instructors");
-        Fields fx(l->GetLayerDefn());
-        l->ResetReading();
-        while (auto f = own(l->GetNextFeature())) {
-            Instructor in;
-            in.id = str(*f, fx["id"]);
-            in.name = str(*f, fx["name"]);
-            in.capacity = f->GetFieldAsInteger(fx["capacity"]);
-            in.industries = str(*f, fx["industries"]);
-            in.unit = str(*f, fx["unit"]);
-            in.home = point_of(*f);
-            d.instructors.push_back(std::move(in));
+    auto clock = std::chrono::steady_clock::now();
+    auto lap = [&](const char* what) {
+        auto now = std::chrono::steady_clock::now();
+        if (std::getenv("COVERMAP_PROFILE"))
+            std::fprintf(stderr, "load: %s %.0f ms\n", what,
+                         std::chrono::duration<double, std::milli>(now - clock).count());
+        clock = now;
+    };
+    OGRLayer* orgs = impl_->layer("orgs");
+    const GIntBig count = orgs->GetFeatureCount(TRUE);
+    lap("count");
+    std::optional<std::pair<GIntBig, GIntBig>> range;
+    if (count >= 100000 && std::thread::hardware_concurrency() > 1) range = fid_range(*impl_->ds, orgs);
+    // The organizations in FID ranges, each counted first so that every range is read straight
+    // into its place in d.orgs (moving a million records afterwards costs as much as a range).
+    const int parts = range ? 6 : 1;
+    std::vector<std::string> filters(static_cast<std::size_t>(parts));
+    std::vector<std::size_t> first(static_cast<std::size_t>(parts) + 1, 0);
+    for (int k = 0; k < parts && range; ++k) {
+        GIntBig span = range->second - range->first + 1, lo = range->first + span * k / parts,
+                hi = range->first + span * (k + 1) / parts;
+        std::string fid = orgs->GetFIDColumn();
+        filters[static_cast<std::size_t>(k)] = "FID >= " + std::to_string(lo) + " AND FID < " + std::to_string(hi);
+        GIntBig n = hi - lo;  // FIDs without gaps (the usual case): each range holds its span
+        if (range->second - range->first + 1 != count) {
+            std::string sql = "SELECT COUNT(*) FROM orgs WHERE " + fid + " >= " + std::to_string(lo) + " AND " + fid +
+                              " < " + std::to_string(hi);
+            n = 0;
+            if (OGRLayer* r = impl_->ds->ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
+                if (auto f = own(r->GetNextFeature())) n = f->GetFieldAsInteger64(0);
+                impl_->ds->ReleaseResultSet(r);
+            }
         }
+        first[static_cast<std::size_t>(k) + 1] = first[static_cast<std::size_t>(k)] + static_cast<std::size_t>(n);
     }
-    {
-        OGRLayer* l = impl_->layer("branches");
-        Fields fx(l->GetLayerDefn());
-        l->ResetReading();
-        while (auto f = own(l->GetNextFeature())) {
-            Branch b;
-            b.id = f->GetFieldAsInteger64(fx["id"]);
-            b.name = str(*f, fx["name"]);
-            b.type = parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone);
-            b.members = f->GetFieldAsInteger(fx["members"]);
-            b.org_ids = split_ids(str(*f, fx["org_ids"]));
-            d.branches.push_back(std::move(b));
+    if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
+    lap("ranges");
+    d.orgs.resize(first.back());
+    lap("resize");
+    // What a range holds beyond its count (a writer between count and read) waits here.
+    std::vector<std::vector<Organization>> beyond(static_cast<std::size_t>(parts));
+    std::vector<std::size_t> filled(static_cast<std::size_t>(parts), 0);
+    std::vector<std::function<void(GDALDataset&)>> tasks;
+    auto layer_of = [](GDALDataset& ds, const char* name) {
+        OGRLayer* l = ds.GetLayerByName(name);
+        if (!l) throw store_error(std::string("store has no layer '") + name + "'");
+        return l;
+    };
+    for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
+        tasks.push_back([&, k](GDALDataset& ds) {
+            std::size_t at = first[k];
+            read_orgs(
+                layer_of(ds, "orgs"), filters[k],
+                [&](Organization& o) {
+                    if (at < first[k + 1])
+                        d.orgs[at++] = std::move(o);
+                    else
+                        beyond[k].push_back(std::move(o));
+                },
+                ledger);
+            filled[k] = at - first[k];
+        });
+    tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
+    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors")); });
+    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
+
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failed;
+    std::mutex failed_mutex;
+    auto work = [&](GDALDataset& ds) {
+        try {
+            for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();) {
+                auto t0 = std::chrono::steady_clock::now();
+                tasks[t](ds);
+                if (std::getenv("COVERMAP_PROFILE"))
+                    std::fprintf(
+                        stderr, "load: task %zu on %p: %.0f ms\n", t, static_cast<void*>(&ds),
+                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+            }
+        } catch (...) {
+            std::lock_guard lock(failed_mutex);
+            if (!failed) failed = std::current_exception();
+            next = tasks.size();
         }
+    };
+    std::thread other;
+    if (range)
+        other = std::thread([&] {
+            DatasetPtr more(GDALDataset::FromHandle(
+                GDALOpenEx(impl_->uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
+            if (more) work(*more);  // if a second connection fails, the first does all the work
+        });
+    work(*impl_->ds);
+    if (other.joinable()) other.join();
+    lap("tasks");
+    if (failed) std::rethrow_exception(failed);
+    bool exact = true;
+    for (std::size_t k = 0; k < filled.size(); ++k)
+        exact = exact && filled[k] == first[k + 1] - first[k] && beyond[k].empty();
+    if (!exact) {  // the counts were off: close the gaps, keep the order
+        std::vector<Organization> all;
+        for (std::size_t k = 0; k < filled.size(); ++k) {
+            std::move(d.orgs.begin() + static_cast<std::ptrdiff_t>(first[k]),
+                      d.orgs.begin() + static_cast<std::ptrdiff_t>(first[k] + filled[k]), std::back_inserter(all));
+            std::move(beyond[k].begin(), beyond[k].end(), std::back_inserter(all));
+        }
+        d.orgs = std::move(all);
     }
     return d;
 }

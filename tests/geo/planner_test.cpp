@@ -110,7 +110,8 @@ TEST(Plan, HandCheckedTinyPlan) {
     EXPECT_EQ(flags.count("instructor_over_capacity"), 0u);
     EXPECT_EQ(flags.count("joint_over_cap"), 1u);
 
-    // Clusters: the three cells with uncovered orgs (1,2,3 / 5,6 / 4 far away) form two components.
+    // Clusters (cells at or above the overall smoothed uncovered rate plus one standard deviation):
+    // two contiguous groups here, the one with more uncovered organizations first.
     ASSERT_EQ(plan.clusters.size(), 2u);
     EXPECT_GE(plan.clusters[0].uncovered, plan.clusters[1].uncovered);
     auto j = to_json(plan);
@@ -145,4 +146,48 @@ TEST(Plan, InstructorsNeverOverCapacityOnTheDemo) {
         }
     }
     EXPECT_FALSE(plan.flags.empty());
+}
+
+// A 12 × 12 grid of cells with 20 organizations each, 2 uncovered (10 %), except a 3 × 3 block
+// with 12 uncovered (60 %), two empty cells and, far from the block, a cell with one
+// organization, uncovered. Hot spots and clusters must find the block, leave the empty cells
+// out and not take the lone organization's 100 % at face value.
+TEST(Plan, HotSpotsAndClustersOnSmoothedRates) {
+    Dataset d;
+    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 0.2)});
+    d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.2)});
+    d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.2)});
+    auto cell_code = [](int r, int c) { return "G" + std::to_string(r * 12 + c + 1000); };
+    int next = 1;
+    for (int r = 0; r < 12; ++r)
+        for (int c = 0; c < 12; ++c) {
+            d.areas.push_back(
+                {cell_code(r, c), "格", Level::grid, "211202001001", square(123.0 + 0.01 * c, 42.0 + 0.01 * r, 0.01)});
+            bool empty = (r == 0 && c == 11) || (r == 11 && c == 0);
+            bool lone = r == 9 && c == 9;
+            bool block = r >= 2 && r <= 4 && c >= 2 && c <= 4;
+            int n = empty ? 0 : lone ? 1 : 20, uncovered = lone ? 1 : block ? 12 : 2;
+            for (int k = 0; k < n; ++k) {
+                auto o = org(next++, 123.0 + 0.01 * c + 0.0004 * (k % 20 + 2), 42.0 + 0.01 * r + 0.005, 0);
+                if (k >= uncovered) o.instructor_id = "elsewhere";
+                d.orgs.push_back(o);
+            }
+        }
+    PlanParams p;
+    p.cost = CostMode::distance;
+    auto plan = make_plan(d, p);
+    EXPECT_EQ(plan.hotspot_tests, 142u) << "the two empty cells are left out";
+    std::set<std::string> block;
+    for (int r = 2; r <= 4; ++r)
+        for (int c = 2; c <= 4; ++c) block.insert(cell_code(r, c));
+    ASSERT_EQ(plan.clusters.size(), 1u) << "only the block stands out";
+    EXPECT_EQ(std::set<std::string>(plan.clusters[0].areas.begin(), plan.clusters[0].areas.end()), block);
+    EXPECT_EQ(plan.clusters[0].uncovered, 9 * 12);
+    bool centre = false;
+    for (const auto& h : plan.hotspots) {
+        EXPECT_NE(h.code, cell_code(9, 9)) << "one organization is not a hot spot";
+        if (block.count(h.code)) EXPECT_LT(h.smoothed_rate, h.rate) << "a high rate shrinks toward the overall one";
+        centre = centre || h.code == cell_code(3, 3);
+    }
+    EXPECT_TRUE(centre) << "the block's centre is a hot spot";
 }

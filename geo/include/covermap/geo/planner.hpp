@@ -32,18 +32,25 @@ struct PlanParams {
     Progress progress;
 };
 
+/// Contiguous areas whose smoothed uncovered rate is at least Plan::cluster_rate.
 struct Cluster {
     int id = 0;
     std::vector<std::string> areas;
     long long uncovered = 0;
+    long long operating = 0;
     std::vector<Id> orgs;
 };
 
+/// An area whose neighbourhood's smoothed uncovered rate is significantly high (Gi*, FDR cut).
 struct Hotspot {
     std::string code;
     std::string name;
     double z = 0;
     double p = 1;
+    double rate = 0;           ///< uncovered / operating
+    double smoothed_rate = 0;  ///< empirical Bayes
+    long long uncovered = 0;
+    long long operating = 0;
 };
 
 struct Proposal {
@@ -66,6 +73,7 @@ struct Plan {
     Level level = Level::grid;
     CostMode cost = CostMode::planning;
     std::vector<Cluster> clusters;
+    double cluster_rate = 0;  ///< overall uncovered rate + one standard deviation of the areas' rates
     std::vector<Hotspot> hotspots;
     std::size_t hotspot_tests = 0;
     double hotspot_p_cut = 0;

@@ -80,6 +80,9 @@ public:
 
     /// Reads the whole data set into memory.
     Dataset load() const;
+    /// Reads the whole data set but the organizations' ledger (address, person in charge,
+    /// phone, reason, measure, location precision, version): what the planner needs, read faster.
+    Dataset load_for_planning() const;
     /// Reads the areas only (organizations, instructors, branches left out).
     Dataset load_areas() const;
     /// Streams each branch's id and type.
@@ -152,7 +155,7 @@ public:
 private:
     struct Impl;
     explicit Store(std::unique_ptr<Impl> impl);
-    Dataset load_parts(bool with_orgs) const;
+    Dataset load_parts(bool with_orgs, bool ledger = true) const;
     std::unique_ptr<Impl> impl_;
 };
 
