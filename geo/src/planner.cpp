@@ -18,6 +18,7 @@
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "detail/threads.hpp"
 
 namespace covermap::geo {
@@ -53,6 +54,9 @@ private:
     Plan& plan_;
     std::chrono::steady_clock::time_point t_;
 };
+
+// Metres per degree of latitude on haversine_m's sphere (a meridian arc: at most the distance).
+constexpr double kMetresPerDegreeLatitude = 6371008.8 * M_PI / 180 * (1 - 1e-12);
 
 bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
 
@@ -265,12 +269,12 @@ InstructorIndex index_instructors(const Dataset& d) {
     index.reserve(d.instructors.size());
     for (std::size_t j = 0; j < d.instructors.size(); ++j) index.emplace(d.instructors[j].id, static_cast<int>(j));
     InstructorIndex out{std::vector<int>(d.orgs.size(), -1), std::vector<int>(d.instructors.size(), 0)};
-    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+    detail::on_threads(detail::default_threads(), d.orgs.size(), [&](std::size_t i) {
         if (const auto& id = d.orgs[i].instructor_id)
-            if (auto it = index.find(*id); it != index.end()) {
-                out.of_org[i] = it->second;
-                ++out.load[static_cast<std::size_t>(it->second)];
-            }
+            if (auto it = index.find(*id); it != index.end()) out.of_org[i] = it->second;
+    });
+    for (int j : out.of_org)
+        if (j >= 0) ++out.load[static_cast<std::size_t>(j)];
     return out;
 }
 
@@ -378,7 +382,8 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         if (p.progress) p.progress(s, f);
     };
 
-    // Where each organization is: the plan's level, its community and street, its grid cell.
+    // Where each organization is: the plan's level, its street, its grid cell (its community is
+    // looked up later, for the few that rule 2 leaves to their community).
     report("locate", 0);
     std::vector<const Area*> level_areas;
     std::vector<int> level_pos(d.areas.size(), -1);  // index in d.areas -> index in level_areas
@@ -388,7 +393,6 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             level_areas.push_back(&d.areas[k]);
         }
     auto at_level = locate_orgs(d, p.level);
-    auto community = p.level == Level::community ? at_level : locate_orgs(d, Level::community);
     auto street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
     auto grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
     std::vector<int> area_of(d.orgs.size(), -1);  // per organization: its area of the plan's level
@@ -499,6 +503,23 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     timer.lap("joint");
 
     // 4. Rule 3, first part: what rule 2 could not group is affiliated to its community.
+    std::vector<int> community(d.orgs.size(), -1);
+    if (p.level == Level::community) {
+        community = at_level;
+    } else if (!leftovers.empty()) {
+        std::vector<const MultiPolygon*> shapes;
+        std::vector<int> index;
+        for (std::size_t k = 0; k < d.areas.size(); ++k)
+            if (d.areas[k].level == Level::community) {
+                shapes.push_back(&d.areas[k].shape);
+                index.push_back(static_cast<int>(k));
+            }
+        std::vector<Point> points;
+        for (auto i : leftovers) points.push_back(d.orgs[i].location);
+        auto hits = locate_points(shapes, points);
+        for (std::size_t k = 0; k < leftovers.size(); ++k)
+            if (hits[k] >= 0) community[leftovers[k]] = index[static_cast<std::size_t>(hits[k])];
+    }
     for (auto i : leftovers) {
         Proposal pr{new_id("A"),
                     "affiliate",
@@ -516,6 +537,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     report("instructors", 0);
     const auto instructors = index_instructors(d);
     const auto& load = instructors.load;
+    timer.lap("instructors: index");
     AssignmentProblem ap2;
     std::vector<std::size_t> todo;
     for (std::size_t i = 0; i < d.orgs.size(); ++i)
@@ -527,60 +549,70 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
         ap2.instructors.push_back(d.instructors[j].home);
         ap2.spare.push_back(std::max(0, d.instructors[j].capacity - load[j]));
     }
+    // Planning costs: streets and industries as small integers (the cost is evaluated millions
+    // of times); per instructor the street of the unit and the industries, sorted (none = every
+    // one). Kept here, outside the branch, so the cost can refer to them.
+    std::vector<int> org_street, org_industry, unit;
+    std::vector<std::vector<int>> skills;
+    auto skilled = [&skills](std::size_t j, int industry) {
+        return skills[j].empty() || industry < 0 || std::binary_search(skills[j].begin(), skills[j].end(), industry);
+    };
     if (p.cost == CostMode::planning) {
         ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
-        // Streets and industries as small integers: the cost is evaluated millions of times.
-        std::unordered_map<std::string, int> street_ids, industry_ids;
-        auto id_of = [](std::unordered_map<std::string, int>& ids, const std::string& k) {
+        std::unordered_map<std::string_view, int> street_ids, industry_ids;
+        auto id_of = [](std::unordered_map<std::string_view, int>& ids, std::string_view k) {
             return k.empty() ? -1 : ids.emplace(k, static_cast<int>(ids.size())).first->second;
         };
-        std::vector<int> org_street(todo.size()), org_industry(todo.size());
+        org_street.resize(todo.size());
+        org_industry.resize(todo.size());
         for (std::size_t t = 0; t < todo.size(); ++t) {
-            org_street[t] = id_of(street_ids, area_code(street, todo[t]));
+            org_street[t] =
+                street[todo[t]] < 0 ? -1 : id_of(street_ids, d.areas[static_cast<std::size_t>(street[todo[t]])].code);
             org_industry[t] = id_of(industry_ids, d.orgs[todo[t]].industry);
         }
-        const int org_industries = static_cast<int>(industry_ids.size());
-        // Per instructor: the street of the unit and the industries, sorted; none = every one.
-        std::vector<int> unit(d.instructors.size());
-        std::vector<std::vector<int>> skills(d.instructors.size());
+        timer.lap("instructors: org keys");
+        unit.resize(d.instructors.size());
+        skills.resize(d.instructors.size());
         for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-            const auto& in = d.instructors[j];
-            unit[j] = id_of(street_ids, in.unit);
+            std::string_view industries = d.instructors[j].industries;
+            unit[j] = id_of(street_ids, d.instructors[j].unit);
             std::size_t start = 0;
-            while (start < in.industries.size()) {
-                auto comma = std::min(in.industries.find(',', start), in.industries.size());
-                if (comma > start) skills[j].push_back(id_of(industry_ids, in.industries.substr(start, comma - start)));
+            while (start < industries.size()) {
+                auto comma = std::min(industries.find(',', start), industries.size());
+                if (comma > start) skills[j].push_back(id_of(industry_ids, industries.substr(start, comma - start)));
                 start = comma + 1;
             }
             std::sort(skills[j].begin(), skills[j].end());
         }
-        auto skilled = [skills](std::size_t j, int industry) {
-            return skills[j].empty() || industry < 0 ||
-                   std::binary_search(skills[j].begin(), skills[j].end(), industry);
-        };
-        // Tiers for the exact candidate search: street and industry (no penalty), then street
-        // (industry penalty at least), then everyone else (street penalty at least). An
-        // instructor without a speciality is in every industry's group of the street.
-        const int stride = org_industries + 1;
-        AssignmentProblem::Tier by_industry, by_street;
+        // Tiers for the exact candidate search, each a lower bound of the penalty for the
+        // instructors first met in it: the street's specialists in the org's industry (none),
+        // the street's instructors without a speciality (none: they take every industry), the
+        // street's others (the industry penalty), then everyone else (the street penalty).
+        timer.lap("instructors: skills");
+        const int stride = static_cast<int>(industry_ids.size()) + 1;
+        AssignmentProblem::Tier specialists, generalists, by_street;
         for (std::size_t t = 0; t < todo.size(); ++t) {
             bool both = org_street[t] >= 0 && org_industry[t] >= 0;
-            by_industry.org_key.push_back(both ? org_street[t] * stride + org_industry[t] : -1);
-            by_industry.floor_m.push_back(0);
+            specialists.org_key.push_back(both ? org_street[t] * stride + org_industry[t] : -1);
+            specialists.floor_m.push_back(0);
+            generalists.org_key.push_back(org_street[t]);
+            generalists.floor_m.push_back(0);
             by_street.org_key.push_back(org_street[t]);
             by_street.floor_m.push_back(org_industry[t] < 0 ? 0 : p.industry_penalty_m);
         }
         for (std::size_t j = 0; j < d.instructors.size(); ++j) {
             std::vector<int> keys;
-            if (unit[j] >= 0)
-                for (int ind = 0; ind < org_industries; ++ind)
-                    if (skilled(j, ind)) keys.push_back(unit[j] * stride + ind);
-            by_industry.instructor_keys.push_back(std::move(keys));
-            by_street.instructor_keys.push_back(unit[j] < 0 ? std::vector<int>{} : std::vector<int>{unit[j]});
+            for (int ind : skills[j])
+                if (unit[j] >= 0) keys.push_back(unit[j] * stride + ind);
+            specialists.instructor_keys.push_back(std::move(keys));
+            bool street = unit[j] >= 0;
+            generalists.instructor_keys.push_back(street && skills[j].empty() ? std::vector<int>{unit[j]}
+                                                                              : std::vector<int>{});
+            by_street.instructor_keys.push_back(street ? std::vector<int>{unit[j]} : std::vector<int>{});
         }
-        ap2.tiers = {std::move(by_industry), std::move(by_street)};
+        ap2.tiers = {std::move(specialists), std::move(generalists), std::move(by_street)};
         ap2.global_floor_m = p.street_penalty_m;
-        ap2.cost = [&d, &todo, &p, org_street, org_industry, unit, skilled](std::size_t i, std::size_t j) {
+        ap2.cost = [&d, &todo, &p, &org_street, &org_industry, &unit, skilled](std::size_t i, std::size_t j) {
             double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);
             if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
             if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
@@ -657,8 +689,12 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
                                   present[static_cast<std::size_t>(nb)].end());
             std::sort(candidates.begin(), candidates.end());
             candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+            const double lat = d.orgs[todo[t]].location.y;
             for (std::size_t k : candidates) {
                 if (k == ju || left[k] <= 0) continue;
+                // The great-circle distance is at least the difference of latitude: a cheap bound
+                // that skips most of the instructors of a busy area before the exact cost.
+                if (std::fabs(d.instructors[k].home.y - lat) * kMetresPerDegreeLatitude > best_cost) continue;
                 double c = ap2.cost(t, k);
                 if (c <= best_cost) {
                     best_cost = c;
