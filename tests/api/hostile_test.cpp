@@ -503,3 +503,18 @@ TEST(Hostile, RequestRateIsLimitedPerAddress) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     EXPECT_EQ(request(s.port, "GET", "/api/coverage?level=district", s.viewer).status, 200);
 }
+
+// JSON bodies nest at most 32 levels (the parser's callback stops deeper ones); a body of
+// 100,000 brackets is a 400 and the server keeps serving.
+TEST(Hostile, DeeplyNestedJsonIsRefused) {
+    Served s;
+    auto nested = [](int levels) { return std::string(levels, '[') + std::string(levels, ']'); };
+    for (int levels : {33, 100000}) {
+        auto r = request(s.port, "POST", "/api/plan", s.planner, nested(levels));
+        EXPECT_EQ(r.status, 400) << levels;
+        EXPECT_NE(r.body.find("nested deeper than 32"), std::string::npos) << r.body;
+    }
+    auto r = request(s.port, "POST", "/api/plan", s.planner, nested(32));
+    EXPECT_EQ(r.body.find("nested deeper"), std::string::npos) << "32 levels are allowed: " << r.body;
+    EXPECT_TRUE(s.healthy());
+}

@@ -1,0 +1,110 @@
+#pragma once
+/// \file What the route files of App share: paths, strict JSON, ids and ETags, the area
+/// collections, scratch files, and the base of absolute links. Internal to the api library.
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "covermap/api/app.hpp"
+#include "covermap/geo/model.hpp"
+
+namespace covermap::api::detail {
+
+inline std::vector<std::string> split_path(const std::string& path) {
+    std::vector<std::string> segs;
+    std::stringstream in(path);
+    std::string seg;
+    while (std::getline(in, seg, '/'))
+        if (!seg.empty()) segs.push_back(seg);
+    return segs;
+}
+
+// Strict JSON with bounded nesting: nlohmann's parser has no depth limit of its own, so its
+// callback, which sees each value's depth, stops the parse past 32 levels.
+inline std::optional<nlohmann::json> parse_json(const std::string& body, std::string& why) {
+    struct TooDeep {};
+    try {
+        return nlohmann::json::parse(body, [](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+            bool opens = event == nlohmann::json::parse_event_t::object_start ||
+                         event == nlohmann::json::parse_event_t::array_start;
+            if (opens && depth >= 32) throw TooDeep{};
+            return true;
+        });
+    } catch (const TooDeep&) {
+        why = "JSON nested deeper than 32 levels";
+    } catch (const nlohmann::json::exception&) {
+        why = "malformed JSON body";
+    }
+    return std::nullopt;
+}
+
+inline std::optional<std::int64_t> parse_id(const std::string& s) {
+    if (s.empty() || s.size() > 18) return std::nullopt;
+    std::int64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + (c - '0');
+    }
+    return v;
+}
+
+// Versions travel as ETags: "7" (quoted) or 7; W/ prefixes are not ours.
+inline std::optional<std::int64_t> parse_etag(std::string s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    return parse_id(s);
+}
+
+inline const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park", geo::Level::park},
+                                                                   {"areas-street", geo::Level::street},
+                                                                   {"areas-community", geo::Level::community},
+                                                                   {"areas-grid", geo::Level::grid},
+                                                                   {"areas-district", geo::Level::district}};
+
+// A scratch file for uploads and exports, removed when the object goes.
+struct ScratchFile {
+    explicit ScratchFile(const std::string& ext) {
+        std::random_device rd;
+        path =
+            (std::filesystem::temp_directory_path() / ("covermap-" + std::to_string(rd()) + std::to_string(rd()) + ext))
+                .string();
+    }
+    ~ScratchFile() {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        std::filesystem::remove_all(path + ".parts", ec);
+    }
+    std::string path;
+};
+
+// Error messages from lower layers may name scratch files: never show paths to clients.
+inline std::string scrub(std::string msg, const std::string& path, const std::string& as) {
+    for (std::size_t at; !path.empty() && (at = msg.find(path)) != std::string::npos;) msg.replace(at, path.size(), as);
+    return msg;
+}
+
+// Absolute links: clients (GDAL's OAPIF driver among them) resolve relative ones differently.
+// They come from the configured public URL, or a trusted proxy's X-Forwarded-Host/Proto, or
+// the address the client connected to: never from the Host header, which any client sets.
+inline bool host_port(const std::string& s) {
+    return !s.empty() && s.size() < 256 && std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == ':' || c == '-' || c == '[' || c == ']';
+    });
+}
+
+inline std::string base_of(const Request& req, const AppOptions& o) {
+    if (!o.public_url.empty()) return o.public_url + "/ogc";
+    if (o.trust_proxy && host_port(req.forwarded_host))
+        return (req.forwarded_proto == "https" ? "https://" : "http://") + req.forwarded_host + "/ogc";
+    return "http://" + (host_port(req.local_address) ? req.local_address : std::string("localhost")) + "/ogc";
+}
+
+}  // namespace covermap::api::detail
