@@ -1,38 +1,25 @@
 #include "covermap/api/text_table.hpp"
 
+#include <unicode/uchar.h>
+#include <unicode/utf8.h>
+
 #include <algorithm>
+#include <cstdint>
 
 namespace covermap::api {
 
-// Hand-written because the C library's wcwidth() depends on the process locale, and
-// no Debian C++ library offers a locale-free East Asian Width table; the ranges below
-// cover CJK ideographs, kana, Hangul, full-width forms and CJK punctuation.
+// Columns per character from ICU's East Asian Width property (UAX #11): wide and full-width
+// characters (CJK ideographs, kana, Hangul, full-width forms, most emoji) take two, the rest
+// one (ambiguous ones too, as a terminal in a Chinese locale shows Latin text). Unlike the C
+// library's wcwidth(), it does not depend on the process locale. A malformed byte counts one.
 std::size_t display_width(std::string_view s) {
     std::size_t width = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        char32_t cp = 0;
-        int len = 1;
-        if (c < 0x80) {
-            cp = c;
-        } else if ((c >> 5) == 0x6) {
-            cp = c & 0x1f;
-            len = 2;
-        } else if ((c >> 4) == 0xe) {
-            cp = c & 0x0f;
-            len = 3;
-        } else {
-            cp = c & 0x07;
-            len = 4;
-        }
-        for (int k = 1; k < len && i + k < s.size(); ++k)
-            cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3f);
-        i += len;
-        bool wide = (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0xa4cf) ||
-                    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
-                    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
-                    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x20000 && cp <= 0x3fffd);
-        width += wide ? 2 : 1;
+    const auto n = static_cast<std::int32_t>(s.size());
+    for (std::int32_t i = 0; i < n;) {
+        UChar32 c;
+        U8_NEXT(s.data(), i, n, c);
+        auto w = c < 0 ? U_EA_NEUTRAL : u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH);
+        width += w == U_EA_WIDE || w == U_EA_FULLWIDTH ? 2 : 1;
     }
     return width;
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "covermap/geo/error.hpp"
+#include "detail/ogr.hpp"
 
 namespace covermap::geo {
 
@@ -18,16 +19,40 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-std::vector<std::string> split_csv(const std::string& line) {
-    std::vector<std::string> out;
-    std::string cell;
-    std::stringstream in(line);
-    while (std::getline(in, cell, ',')) {
-        auto b = cell.find_first_not_of(" \t\r");
-        auto e = cell.find_last_not_of(" \t\r");
-        out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+std::string trimmed(const char* s) {
+    std::string cell(s ? s : "");
+    auto b = cell.find_first_not_of(" \t\r");
+    auto e = cell.find_last_not_of(" \t\r");
+    return b == std::string::npos ? "" : cell.substr(b, e - b + 1);
+}
+
+// A CSV through OGR's CSV driver (quotes, a byte-order mark, CRLF): on_head(names), then
+// visit(line number, cells) per row, every cell as text (no type guessing), blank rows skipped.
+template <class H, class F>
+void read_csv(const std::string& path, H on_head, F visit) {
+    detail::ensure_gdal();
+    const char* drivers[] = {"CSV", nullptr};
+    const char* options[] = {"AUTODETECT_TYPE=NO", "HEADERS=YES", "EMPTY_STRING_AS_NULL=NO", nullptr};
+    const std::string name = "CSV:" + path;  // the prefix makes the driver take any extension
+    detail::DatasetPtr ds(GDALDataset::FromHandle(GDALOpenEx(name.c_str(), GDAL_OF_VECTOR, drivers, options, nullptr)));
+    if (!ds || ds->GetLayerCount() == 0) throw format_error(path, "", "cannot open as CSV");
+    OGRLayer* l = ds->GetLayer(0);
+    OGRFeatureDefn* defn = l->GetLayerDefn();
+    std::vector<std::string> head;
+    for (int i = 0; i < defn->GetFieldCount(); ++i) head.push_back(trimmed(defn->GetFieldDefn(i)->GetNameRef()));
+    if (head.empty()) throw format_error(path, "", "empty file");
+    on_head(head);
+    std::vector<std::string> cells;
+    l->ResetReading();
+    while (auto f = detail::own(l->GetNextFeature())) {
+        cells.clear();
+        bool blank = true;
+        for (int i = 0; i < defn->GetFieldCount(); ++i) {
+            cells.push_back(f->IsFieldSetAndNotNull(i) ? trimmed(f->GetFieldAsString(i)) : "");
+            blank = blank && cells.back().empty();
+        }
+        if (!blank) visit(static_cast<int>(f->GetFID()) + 1, cells);  // FID 1 is line 2
     }
-    return out;
 }
 
 double parse_number(const std::string& s, const std::string& path, int line, const char* what) {
@@ -299,33 +324,27 @@ double lagrangian_bound(const LocateProblem& pr, double upper) {
 }  // namespace
 
 LocateProblem read_points_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw format_error(path, "", "cannot open");
-    std::string line;
-    if (!std::getline(in, line)) throw format_error(path, "", "empty file");
-    auto head = split_csv(line);
-    auto col = [&](const char* name) -> int {
-        auto it = std::find(head.begin(), head.end(), name);
-        return it == head.end() ? -1 : static_cast<int>(it - head.begin());
-    };
-    int ci = col("id"), cx = col("x"), cy = col("y"), cd = col("demand");
-    if (ci < 0 || cx < 0 || cy < 0) throw format_error(path, "", "missing required column 'id', 'x' or 'y'");
     LocateProblem pr;
     std::vector<std::pair<double, double>> xy;
-    int no = 1;
-    while (std::getline(in, line)) {
-        ++no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        auto cells = split_csv(line);
-        if (static_cast<int>(cells.size()) <= std::max({ci, cx, cy, cd}))
-            throw format_error(path, "line " + std::to_string(no), "too few columns");
-        pr.ids.push_back(cells[static_cast<std::size_t>(ci)]);
-        xy.emplace_back(parse_number(cells[static_cast<std::size_t>(cx)], path, no, "x"),
-                        parse_number(cells[static_cast<std::size_t>(cy)], path, no, "y"));
-        double dm = cd >= 0 ? parse_number(cells[static_cast<std::size_t>(cd)], path, no, "demand") : 1.0;
-        if (dm < 0) throw format_error(path, "line " + std::to_string(no), "negative demand");
-        pr.demand.push_back(dm);
-    }
+    int ci = -1, cx = -1, cy = -1, cd = -1;
+    read_csv(
+        path,
+        [&](const std::vector<std::string>& head) {
+            auto col = [&](const char* name) -> int {
+                auto it = std::find(head.begin(), head.end(), name);
+                return it == head.end() ? -1 : static_cast<int>(it - head.begin());
+            };
+            ci = col("id"), cx = col("x"), cy = col("y"), cd = col("demand");
+            if (ci < 0 || cx < 0 || cy < 0) throw format_error(path, "", "missing required column 'id', 'x' or 'y'");
+        },
+        [&](int no, const std::vector<std::string>& cells) {
+            pr.ids.push_back(cells[static_cast<std::size_t>(ci)]);
+            xy.emplace_back(parse_number(cells[static_cast<std::size_t>(cx)], path, no, "x"),
+                            parse_number(cells[static_cast<std::size_t>(cy)], path, no, "y"));
+            double dm = cd >= 0 ? parse_number(cells[static_cast<std::size_t>(cd)], path, no, "demand") : 1.0;
+            if (dm < 0) throw format_error(path, "line " + std::to_string(no), "negative demand");
+            pr.demand.push_back(dm);
+        });
     std::size_t n = pr.ids.size();
     pr.cost.resize(n * n);
     for (std::size_t i = 0; i < n; ++i)
@@ -335,29 +354,23 @@ LocateProblem read_points_csv(const std::string& path) {
 }
 
 LocateProblem read_costs_csv(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw format_error(path, "", "cannot open");
-    std::string line;
-    if (!std::getline(in, line)) throw format_error(path, "", "empty file");
-    auto head = split_csv(line);
-    if (head.size() < 3 || head[0] != "i" || head[1] != "j" || head[2] != "cost")
-        throw format_error(path, "line 1", "header must be i,j,cost");
     std::map<std::string, std::size_t> index;
     std::vector<std::tuple<std::size_t, std::size_t, double>> rows;
     auto id = [&](const std::string& s) {
         auto [it, fresh] = index.emplace(s, index.size());
         return it->second;
     };
-    int no = 1;
-    while (std::getline(in, line)) {
-        ++no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        auto cells = split_csv(line);
-        if (cells.size() < 3) throw format_error(path, "line " + std::to_string(no), "too few columns");
-        double c = parse_number(cells[2], path, no, "cost");
-        if (c < 0) throw format_error(path, "line " + std::to_string(no), "negative cost");
-        rows.emplace_back(id(cells[0]), id(cells[1]), c);
-    }
+    read_csv(
+        path,
+        [&](const std::vector<std::string>& head) {
+            if (head.size() < 3 || head[0] != "i" || head[1] != "j" || head[2] != "cost")
+                throw format_error(path, "line 1", "header must be i,j,cost");
+        },
+        [&](int no, const std::vector<std::string>& cells) {
+            double c = parse_number(cells[2], path, no, "cost");
+            if (c < 0) throw format_error(path, "line " + std::to_string(no), "negative cost");
+            rows.emplace_back(id(cells[0]), id(cells[1]), c);
+        });
     LocateProblem pr;
     std::size_t n = index.size();
     pr.ids.resize(n);

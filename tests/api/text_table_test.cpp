@@ -8,7 +8,11 @@ TEST(TextTable, DisplayWidthCountsChineseAsTwo) {
     EXPECT_EQ(display_width("abc"), 3u);
     EXPECT_EQ(display_width("银州区"), 6u);
     EXPECT_EQ(display_width("调兵山市A"), 9u);
-    EXPECT_EQ(display_width("（）"), 4u);  // full-width brackets
+    EXPECT_EQ(display_width("（）"), 4u);        // full-width brackets
+    EXPECT_EQ(display_width("한국"), 4u);        // Hangul
+    EXPECT_EQ(display_width("\u3000"), 2u);      // the ideographic space
+    EXPECT_EQ(display_width("\U0001F44D"), 2u);  // an emoji: wide since Unicode 9 (the hand-made table said 1)
+    EXPECT_EQ(display_width("a\xFF"), 2u);       // a malformed byte counts one column
 }
 
 TEST(TextTable, ColumnsLineUpWithChineseNames) {

@@ -149,3 +149,18 @@ TEST(Locate, BadInput) {
     std::ofstream(dir / "partial.csv") << "i,j,cost\na,b,1\nb,a,1\na,c,2\n";
     EXPECT_THROW(read_costs_csv(dir / "partial.csv"), format_error);
 }
+
+// Files as spreadsheets save them: a byte-order mark, CRLF, quoted names with commas, blank
+// rows, any extension.
+TEST(Locate, CsvAsSpreadsheetsWriteIt) {
+    covermap::test::TempDir dir;
+    for (const char* name : {"points.csv", "points.txt"}) {
+        std::ofstream(dir / name, std::ios::binary)
+            << "\xEF\xBB\xBFid,x,y,demand\r\n\"银州区, 北\",1,2,3\r\n\r\nb,4,6,1\r\n";
+        auto pr = read_points_csv(dir / name);
+        ASSERT_EQ(pr.ids.size(), 2u) << name;
+        EXPECT_EQ(pr.ids[0], "银州区, 北");
+        EXPECT_EQ(pr.demand[0], 3);
+        EXPECT_DOUBLE_EQ(pr.cost[1], 5.0);
+    }
+}

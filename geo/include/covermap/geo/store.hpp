@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "covermap/geo/audit.hpp"
 #include "covermap/geo/history.hpp"
 #include "covermap/geo/model.hpp"
+#include "covermap/geo/tokens.hpp"
 
 namespace covermap::geo {
 
@@ -26,31 +28,6 @@ struct OrgUpdate {
 struct CapacityCheck {
     Id instructor_id;
     int capacity = 0;
-};
-
-/// One row of the append-only audit table.
-struct AuditEntry {
-    std::string time;  ///< ISO 8601, UTC
-    std::string token_name;
-    std::string action;  ///< assign_instructor, remove_instructor, accept_plan…
-    Id org_id;
-    std::string before;  ///< JSON
-    std::string after;   ///< JSON
-};
-
-/// An API token: only the SHA-256 of the secret is stored.
-struct TokenRow {
-    std::string name;
-    std::string role;
-    std::string hash;
-    std::string created;
-    std::string expires;  ///< YYYY-MM-DD: valid through that day (UTC); empty: no expiry
-    std::string revoked;  ///< when it was revoked (ISO 8601); empty: not revoked
-
-    /// True when the token may be used at the UTC instant now (ISO 8601).
-    bool usable(const std::string& now) const {
-        return revoked.empty() && (expires.empty() || now.substr(0, 10) <= expires);
-    }
 };
 
 /// A plan as kept in the store: its JSON body and what the list of plans shows.

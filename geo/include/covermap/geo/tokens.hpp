@@ -1,0 +1,25 @@
+#pragma once
+/// \file API tokens as the store keeps them: a name, a role, the SHA-256 of the secret, and
+/// when the token was made, expires or was revoked. The API checks requests against them; the
+/// CLI adds, lists and revokes them.
+
+#include <string>
+
+namespace covermap::geo {
+
+/// An API token: only the SHA-256 of the secret is stored.
+struct TokenRow {
+    std::string name;
+    std::string role;
+    std::string hash;
+    std::string created;
+    std::string expires;  ///< YYYY-MM-DD: valid through that day (UTC); empty: no expiry
+    std::string revoked;  ///< when it was revoked (ISO 8601); empty: not revoked
+
+    /// True when the token may be used at the UTC instant now (ISO 8601).
+    bool usable(const std::string& now) const {
+        return revoked.empty() && (expires.empty() || now.substr(0, 10) <= expires);
+    }
+};
+
+}  // namespace covermap::geo
