@@ -431,7 +431,11 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     auto smoothed = smoothed_rates(unc, op, overall, spread_sd);
     plan.cluster_rate = overall + spread_sd;
     {
-        auto hot = [&](std::size_t i) { return unc[i] > 0 && smoothed[i] >= plan.cluster_rate; };
+        // Strictly above the overall rate too: with no variation beyond chance (s² = 0) every
+        // smoothed rate is the overall one and no area stands out.
+        auto hot = [&](std::size_t i) {
+            return unc[i] > 0 && smoothed[i] > overall && smoothed[i] >= plan.cluster_rate;
+        };
         AdjacencyGraph sub;
         sub.areas = na;
         for (auto [a, b] : graph.links)
