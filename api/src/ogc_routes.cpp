@@ -274,9 +274,13 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             }
         } else if (c == "branches") {
             for (const auto& b : data_.branches) {
-                geo::BBox fb;
-                auto feature = branch_feature(b, fb);
-                take(fb, [&] { return feature; });
+                geo::BBox fb;  // the box from its organizations; the feature only when it is on the page
+                for (const auto& id : b.org_ids)
+                    if (auto o = org_index_.find(id); o != org_index_.end()) fb.expand(data_.orgs[o->second].location);
+                take(fb, [&] {
+                    geo::BBox unused;
+                    return branch_feature(b, unused);
+                });
             }
         } else {
             auto level = kAreaCollections.at(c);
