@@ -757,7 +757,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         filters[static_cast<std::size_t>(k)] = "FID >= " + std::to_string(lo) + " AND FID < " + std::to_string(hi);
         GIntBig n = hi - lo;  // FIDs without gaps (the usual case): each range holds its span
         if (range->second - range->first + 1 != count) {
-            std::string sql = "SELECT COUNT(*) FROM orgs WHERE " + fid + " >= " + std::to_string(lo) + " AND " + fid +
+            std::string sql = std::string("SELECT COUNT(*) FROM ") + orgs->GetName() + " WHERE " + fid + " >= " + std::to_string(lo) + " AND " + fid +
                               " < " + std::to_string(hi);
             n = 0;
             if (OGRLayer* r = impl_->ds->ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
