@@ -1,6 +1,8 @@
 // OGC API - Features: landing page, conformance, OpenAPI, collections and items.
 
 #include <algorithm>
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -213,6 +215,48 @@ json App::area_feature(std::size_t i, const std::unordered_map<std::string, geo:
             {"properties", props}};
 }
 
+// Packed R-trees (Boost.Geometry) of the points, by index into data_.orgs / data_.instructors.
+struct App::PointIndex {
+    using Item = std::pair<boost::geometry::model::point<double, 2, boost::geometry::cs::cartesian>, std::size_t>;
+    using Tree = boost::geometry::index::rtree<Item, boost::geometry::index::rstar<16>>;
+    std::uint64_t generation = 0;
+    std::size_t orgs = 0, instructors = 0;
+    Tree org_tree, instructor_tree;
+
+    // Indexes of the points inside b (borders included), in index order (the order of a pass).
+    static std::vector<std::size_t> inside(const Tree& tree, const geo::BBox& b) {
+        namespace bg = boost::geometry;
+        bg::model::box<Item::first_type> box({b.minx, b.miny}, {b.maxx, b.maxy});
+        std::vector<std::size_t> hits;
+        for (auto it = tree.qbegin(bg::index::covered_by(box)); it != tree.qend(); ++it) hits.push_back(it->second);
+        std::sort(hits.begin(), hits.end());
+        return hits;
+    }
+};
+
+std::shared_ptr<const App::PointIndex> App::point_index() {
+    std::lock_guard build(point_index_mutex_);  // one build at a time; others wait for it
+    std::uint64_t generation = reload_generation_;
+    if (point_index_ && point_index_->generation == generation) return point_index_;
+    auto index = std::make_shared<PointIndex>();
+    index->generation = generation;
+    {
+        std::shared_lock lock(data_mutex_);
+        std::vector<PointIndex::Item> items;
+        for (std::size_t i = 0; i < data_.orgs.size(); ++i)
+            items.push_back({{data_.orgs[i].location.x, data_.orgs[i].location.y}, i});
+        index->org_tree = PointIndex::Tree(items.begin(), items.end());
+        items.clear();
+        for (std::size_t j = 0; j < data_.instructors.size(); ++j)
+            items.push_back({{data_.instructors[j].home.x, data_.instructors[j].home.y}, j});
+        index->instructor_tree = PointIndex::Tree(items.begin(), items.end());
+        index->orgs = data_.orgs.size();
+        index->instructors = data_.instructors.size();
+    }
+    point_index_ = index;
+    return index;
+}
+
 Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
@@ -252,26 +296,40 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     }
     json features = json::array();
     long matched = 0;
+    std::shared_ptr<const PointIndex> points;
+    if (filter && (args[0] == "orgs" || args[0] == "instructors")) points = point_index();
     {
         std::shared_lock lock(data_mutex_);
+        // The index answers a bbox when it was built from the locations as they are now (a move
+        // since then sends this one request through a pass over the points).
+        if (points && (points->generation != reload_generation_ || points->orgs != data_.orgs.size() ||
+                       points->instructors != data_.instructors.size()))
+            points.reset();
         auto take = [&](const geo::BBox& fb, auto&& make) {
             if (filter && !filter->intersects(fb)) return;
             if (matched >= offset && matched < offset + limit) features.push_back(make());
             ++matched;
         };
         const std::string& c = args[0];
+        auto each = [&](std::size_t count, const PointIndex::Tree* tree, auto&& visit) {
+            if (tree) {
+                for (auto i : PointIndex::inside(*tree, *filter)) visit(i);
+            } else {
+                for (std::size_t i = 0; i < count; ++i) visit(i);
+            }
+        };
         if (c == "orgs") {
-            for (const auto& o : data_.orgs) {
+            each(data_.orgs.size(), points ? &points->org_tree : nullptr, [&](std::size_t i) {
                 geo::BBox fb;
-                fb.expand(o.location);
-                take(fb, [&] { return org_feature(o); });
-            }
+                fb.expand(data_.orgs[i].location);
+                take(fb, [&] { return org_feature(data_.orgs[i]); });
+            });
         } else if (c == "instructors") {
-            for (const auto& in : data_.instructors) {
+            each(data_.instructors.size(), points ? &points->instructor_tree : nullptr, [&](std::size_t j) {
                 geo::BBox fb;
-                fb.expand(in.home);
-                take(fb, [&] { return instructor_feature(in); });
-            }
+                fb.expand(data_.instructors[j].home);
+                take(fb, [&] { return instructor_feature(data_.instructors[j]); });
+            });
         } else if (c == "branches") {
             for (const auto& b : data_.branches) {
                 geo::BBox fb;  // the box from its organizations; the feature only when it is on the page

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -517,4 +518,52 @@ TEST(Hostile, DeeplyNestedJsonIsRefused) {
     auto r = request(s.port, "POST", "/api/plan", s.planner, nested(32));
     EXPECT_EQ(r.body.find("nested deeper"), std::string::npos) << "32 levels are allowed: " << r.body;
     EXPECT_TRUE(s.healthy());
+}
+
+// OGC bbox queries on points go through an R-tree: the same features in the same order as a
+// pass over the store's points, and a moved organization is found at its new place at once.
+TEST(OgcBbox, ThroughTheIndexAsAPassWouldAndAfterAMove) {
+    Served s;
+    auto d = geo::Store::open_existing(s.db).load();
+    geo::BBox all;
+    for (const auto& o : d.orgs) all.expand(o.location);
+    // A box a little inside the points' extent, rounded as the query sends it.
+    auto rounded = [](double v) { return std::round(v * 1e6) / 1e6; };
+    geo::BBox box{rounded(all.minx + 1e-4), rounded(all.miny + 1e-4), rounded((all.minx + all.maxx) / 2),
+                  rounded((all.miny + all.maxy) / 2)};
+    auto ids = [&](const std::string& collection) {
+        char q[200];
+        std::snprintf(q, sizeof q, "?bbox=%.6f,%.6f,%.6f,%.6f&limit=10000", box.minx, box.miny, box.maxx, box.maxy);
+        auto r = request(s.port, "GET", "/ogc/collections/" + collection + "/items" + q, s.viewer);
+        EXPECT_EQ(r.status, 200) << r.body;
+        auto j = json::parse(r.body);
+        std::vector<std::string> out;
+        for (const auto& f : j["features"]) out.push_back(f["properties"]["id"].get<std::string>());
+        EXPECT_EQ(j["numberMatched"].get<std::size_t>(), out.size());
+        return out;
+    };
+    auto inside = [&](geo::Point p) {
+        return p.x >= box.minx && p.x <= box.maxx && p.y >= box.miny && p.y <= box.maxy;
+    };
+    std::vector<std::string> want_orgs, want_instructors;
+    for (const auto& o : d.orgs)
+        if (inside(o.location)) want_orgs.push_back(o.id);
+    for (const auto& in : d.instructors)
+        if (inside(in.home)) want_instructors.push_back(in.id);
+    ASSERT_GT(want_orgs.size(), 0u);
+    EXPECT_EQ(ids("orgs"), want_orgs);
+    EXPECT_EQ(ids("instructors"), want_instructors);
+
+    // Move an organization from outside the box into it.
+    auto outside = std::find_if(d.orgs.begin(), d.orgs.end(), [&](const auto& o) { return !inside(o.location); });
+    ASSERT_NE(outside, d.orgs.end());
+    char body[120];
+    std::snprintf(body, sizeof body, R"({"lon":%.9f,"lat":%.9f})", (box.minx + box.maxx) / 2,
+                  (box.miny + box.maxy) / 2);
+    auto moved = request(s.port, "PATCH", "/api/orgs/" + outside->id, s.planner, body,
+                         {"If-Match: " + std::to_string(outside->version)});
+    ASSERT_EQ(moved.status, 200) << moved.body;
+    auto after = ids("orgs");
+    EXPECT_NE(std::find(after.begin(), after.end(), outside->id), after.end()) << "found at its new place";
+    EXPECT_EQ(after.size(), want_orgs.size() + 1);
 }

@@ -235,6 +235,12 @@ private:
     mutable std::mutex sessions_mutex_;
     mutable std::unordered_map<std::string, Session> sessions_;  // hash of the cookie value -> session
 
+    // Organizations' and instructors' points in R-trees for OGC bbox queries (ogc_routes.cpp),
+    // built again when locations change (reload_generation_).
+    struct PointIndex;
+    std::shared_ptr<const PointIndex> point_index();
+    std::mutex point_index_mutex_;
+    std::shared_ptr<const PointIndex> point_index_;
     std::mutex located_mutex_;
     std::map<geo::Level, std::shared_ptr<const std::vector<int>>> located_;
     std::uint64_t located_generation_ = 0;
