@@ -1,6 +1,7 @@
 #include "covermap/geo/store.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -705,6 +706,16 @@ std::vector<Branch> read_branches(OGRLayer* l) {
     return out;
 }
 
+// Asks the kernel for 2 MB pages under a large fresh allocation (where transparent huge pages
+// are "madvise", Debian's default): a million records touch half a gigabyte, and 4 KB page
+// faults cost more than reading them (1.2 s of a 4 s load at scale 500).
+void prefer_huge_pages(void* p, std::size_t bytes) {
+    constexpr std::uintptr_t huge = 2 << 20;
+    auto begin = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
+    auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
 // The FID range of a layer, through the store's own SQL (GeoPackage and PostgreSQL both know
 // MIN and MAX); nothing when the layer has no FID column or is empty.
 std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
@@ -769,6 +780,8 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     }
     if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
     lap("ranges");
+    d.orgs.reserve(first.back());
+    prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
     d.orgs.resize(first.back());
     lap("resize");
     // What a range holds beyond its count (a writer between count and read) waits here.
