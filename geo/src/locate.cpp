@@ -35,7 +35,11 @@ void read_csv(const std::string& path, H on_head, F visit) {
     const char* options[] = {"AUTODETECT_TYPE=NO", "HEADERS=YES", "EMPTY_STRING_AS_NULL=NO", nullptr};
     const std::string name = "CSV:" + path;  // the prefix makes the driver take any extension
     detail::DatasetPtr ds(GDALDataset::FromHandle(GDALOpenEx(name.c_str(), GDAL_OF_VECTOR, drivers, options, nullptr)));
-    if (!ds || ds->GetLayerCount() == 0) throw format_error(path, "", "cannot open as CSV");
+    if (!ds || ds->GetLayerCount() == 0) {
+        if (!std::ifstream(path)) throw format_error(path, "", "cannot open");
+        std::string why = CPLGetLastErrorMsg();
+        throw format_error(path, "", "not a CSV with a header row" + (why.empty() ? "" : ": " + why));
+    }
     OGRLayer* l = ds->GetLayer(0);
     OGRFeatureDefn* defn = l->GetLayerDefn();
     std::vector<std::string> head;

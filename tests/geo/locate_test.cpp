@@ -148,6 +148,12 @@ TEST(Locate, BadInput) {
     }
     std::ofstream(dir / "partial.csv") << "i,j,cost\na,b,1\nb,a,1\na,c,2\n";
     EXPECT_THROW(read_costs_csv(dir / "partial.csv"), format_error);
+    try {
+        read_points_csv(dir / "missing.csv");
+        FAIL();
+    } catch (const format_error& e) {
+        EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos) << e.what();
+    }
 }
 
 // Files as spreadsheets save them: a byte-order mark, CRLF, quoted names with commas, blank
