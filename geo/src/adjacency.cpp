@@ -492,8 +492,7 @@ AdjacencyGraph build_adjacency(std::vector<MultiPolygon> shapes, const Adjacency
             ++g.empty;
         }
     }
-    unsigned threads =
-        params.threads ? params.threads : std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    unsigned threads = params.threads ? params.threads : default_threads();
     bool fuzzy = params.tolerance_m > 0 || params.touch;
     g.links = join(shapes, Metric(params.geographic, params.tolerance_m), params.mode, fuzzy, threads);
     std::sort(g.links.begin(), g.links.end());

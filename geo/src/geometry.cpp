@@ -128,7 +128,7 @@ Point interior_point(const MultiPolygon& shape) {
 }
 
 double haversine_m(Point a, Point b) {
-    constexpr double R = 6371008.8;
+    constexpr double R = kEarthRadiusM;
     constexpr double rad = M_PI / 180.0;
     double dlat = (b.y - a.y) * rad, dlon = (b.x - a.x) * rad;
     double h = std::sin(dlat / 2) * std::sin(dlat / 2) +

@@ -56,7 +56,7 @@ private:
 };
 
 // Metres per degree of latitude on haversine_m's sphere (a meridian arc: at most the distance).
-constexpr double kMetresPerDegreeLatitude = 6371008.8 * M_PI / 180 * (1 - 1e-12);
+constexpr double kMetresPerDegreeLatitude = kEarthRadiusM * M_PI / 180 * (1 - 1e-12);
 
 bool uncovered(const Organization& o) { return o.operating() && !o.branch_id && !o.instructor_id; }
 
@@ -253,10 +253,6 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
     return out;
 }
 
-}  // namespace
-
-namespace {
-
 // Each organization's instructor (an index, or -1) and how many organizations each instructor
 // covers now: one pass with one hash lookup per assigned organization.
 struct InstructorIndex {
@@ -277,16 +273,6 @@ InstructorIndex index_instructors(const Dataset& d) {
         if (j >= 0) ++out.load[static_cast<std::size_t>(j)];
     return out;
 }
-
-std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors, int min_members, int joint_max_orgs);
-
-}  // namespace
-
-std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
-    return flags_of(d, index_instructors(d), min_members, joint_max_orgs);
-}
-
-namespace {
 
 std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors, int min_members, int joint_max_orgs) {
     std::vector<Flag> flags;
@@ -372,6 +358,10 @@ std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors,
 }
 
 }  // namespace
+
+std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_orgs) {
+    return flags_of(d, index_instructors(d), min_members, joint_max_orgs);
+}
 
 Plan make_plan(const Dataset& d, const PlanParams& p) {
     Plan plan;

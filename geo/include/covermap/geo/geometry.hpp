@@ -40,7 +40,10 @@ MultiPolygon convex_hull(const std::vector<Point>& points);
 /// A point inside the shape (GEOS point-on-surface); the box centre for empty shapes.
 Point interior_point(const MultiPolygon& shape);
 
-/// Great-circle distance in metres (haversine, R = 6,371,008.8 m).
+/// The mean Earth radius haversine_m uses (IUGG), in metres.
+constexpr double kEarthRadiusM = 6371008.8;
+
+/// Great-circle distance in metres (haversine, R = kEarthRadiusM).
 double haversine_m(Point a, Point b);
 
 }  // namespace covermap::geo
