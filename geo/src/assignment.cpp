@@ -7,16 +7,15 @@
 #include <atomic>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <map>
 #include <memory>
 
 #include "covermap/geo/geometry.hpp"
+#include "detail/profile.hpp"
 #include "detail/threads.hpp"
 
 // Why the result is optimal for the whole problem, not only for the arcs the flow saw.
@@ -29,16 +28,16 @@
 // every arc above zero (LP complementary slackness; the constraint matrix is totally
 // unimodular, so the LP optimum is an integral assignment).
 //
-// Here only part of that network is solved: the organizations whose cheapest instructor is
-// wanted by more organizations than it has room for, with their k cheapest instructors (plus
-// any pair added below), against the room the others leave. The others keep their cheapest
-// instructor. Potentials for the whole network are then put together: the sink's and the
-// instructors' from the flow, lowered to the sink's where higher (an instructor with no flow
-// from the solved part has no arc into it at its upper bound, so lowering it keeps every
-// condition the flow met and makes its arc to the sink right whether it is full, partly used
-// or unused), and π(i) = π(j) − c(i,j) for an organization kept at j (reduced cost 0 on its
-// arc). Every other arc is then checked: the kept organizations' other candidates and bypass,
-// and for every organization the instructors outside its arcs. These cost at least its k-th
+// Here only part of that network is solved: the organizations with a candidate that is at or
+// over capacity when every organization asks for its cheapest, with their k cheapest
+// instructors (plus any pair added below), against the room the others leave. The others keep
+// their cheapest instructor. (Which organizations start in the flow decides only how many
+// flows it takes, never the result: the check below is what proves it.) Potentials for the whole network are then put
+// together: the sink's and the instructors' from the flow, lowered to the sink's where higher (an instructor with no
+// flow from the solved part has no arc into it at its upper bound, so lowering it keeps every condition the flow met
+// and makes its arc to the sink right whether it is full, partly used or unused), and π(i) = π(j) − c(i,j) for an
+// organization kept at j (reduced cost 0 on its arc). Every other arc is then checked: the kept organizations' other
+// candidates and bypass, and for every organization the instructors outside its arcs. These cost at least its k-th
 // cheapest, and a negative reduced cost needs c(i,j) < π(j) − π(i) ≤ π(sink) − π(i), so only
 // organizations whose k-th cheapest costs less than that bound are searched, nearest first,
 // up to that distance. When no arc fails, the potentials prove the combined assignment
@@ -66,7 +65,6 @@ struct Arc {
     Cm cost;
 };
 
-constexpr double kEarthRadius = 6371008.8;  // haversine_m's radius
 constexpr Cm kNoBound = std::numeric_limits<Cm>::max();
 
 Cm to_cm(double m) { return std::llround(m * 100); }
@@ -76,8 +74,8 @@ Cm to_cm(double m) { return std::llround(m * 100); }
 // from below, so nearest-first walks in these coordinates can stop exactly.
 P3 on_sphere(Point p) {
     double lon = p.x * M_PI / 180, lat = p.y * M_PI / 180;
-    return P3(kEarthRadius * std::cos(lat) * std::cos(lon), kEarthRadius * std::cos(lat) * std::sin(lon),
-              kEarthRadius * std::sin(lat));
+    return P3(kEarthRadiusM * std::cos(lat) * std::cos(lon), kEarthRadiusM * std::cos(lat) * std::sin(lon),
+              kEarthRadiusM * std::sin(lat));
 }
 
 // An upper bound of every distance between the points: R × (Δlat + Δlon) in radians.
@@ -87,7 +85,7 @@ double spread_bound_m(const AssignmentProblem& pr) {
         for (auto p : *pts) {
             x0 = std::min(x0, p.x), x1 = std::max(x1, p.x), y0 = std::min(y0, p.y), y1 = std::max(y1, p.y);
         }
-    return std::min(M_PI * kEarthRadius, kEarthRadius * ((x1 - x0) + (y1 - y0)) * M_PI / 180);
+    return std::min(M_PI * kEarthRadiusM, kEarthRadiusM * ((x1 - x0) + (y1 - y0)) * M_PI / 180);
 }
 
 // The open instructors (spare > 0) in R-trees on the sphere: all of them, and per group of
@@ -245,24 +243,17 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     Search search(pr);
     if (search.open() == 0) return result;
     const unsigned threads = detail::default_threads();
-    const bool profile = std::getenv("COVERMAP_PROFILE") != nullptr;
-    auto clock = std::chrono::steady_clock::now();
-    auto lap = [&](const char* what) {
-        auto now = std::chrono::steady_clock::now();
-        if (profile)
-            std::fprintf(stderr, "assignment: %s %.0f ms\n", what,
-                         std::chrono::duration<double, std::milli>(now - clock).count());
-        clock = now;
-    };
+    detail::ProfileLaps profile("assignment");
 
     const std::size_t k = std::max<std::size_t>(1, std::min(pr.k, search.open()));
     result.k = k;
     std::vector<std::vector<Arc>> cand(n), extra(n);
     std::vector<Cm> others_at_least(n);
     detail::on_threads(threads, n, [&](std::size_t i) { search.cheapest(i, k, cand[i], others_at_least[i]); });
-    lap("k cheapest");
+    profile.lap("k cheapest");
 
-    // Organizations whose cheapest instructor has room for everyone who wants it keep it.
+    // An organization keeps its cheapest instructor when each of its candidates has room for
+    // everyone whose cheapest it is; the others start in the flow.
     std::vector<int> want(m, 0);
     for (const auto& c : cand) ++want[c.front().j];
     std::vector<char> in_flow(n);
@@ -282,46 +273,41 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         }
         result.flow_orgs = flow_orgs.size();
 
+        // LEMON's maps grow with the graph, so each arc gets its cost and capacity as it is added.
         Graph g;
         g.reserveNode(static_cast<int>(flow_orgs.size() + m + 1));
+        Graph::NodeMap<Cm> supply(g, 0);
+        Graph::ArcMap<Cm> arc_cost(g), cap(g);
+        auto add_arc = [&](Graph::Node from, Graph::Node to, Cm cost, Cm capacity) {
+            auto arc = g.addArc(from, to);
+            arc_cost.set(arc, cost);
+            cap.set(arc, capacity);
+            return arc;
+        };
         auto sink = g.addNode();
+        supply.set(sink, -static_cast<Cm>(flow_orgs.size()));
         std::vector<Graph::Node> instr_node(m, lemon::INVALID);
         std::vector<Graph::Node> org_node(flow_orgs.size(), lemon::INVALID);
-        Graph::NodeMap<Cm> supply(g, 0);
-        for (std::size_t f = 0; f < flow_orgs.size(); ++f) {
-            org_node[f] = g.addNode();
-            supply.set(org_node[f], 1);
-        }
-        supply.set(sink, -static_cast<Cm>(flow_orgs.size()));
-        std::vector<std::pair<Graph::Arc, Cm>> cost_of;
-        std::vector<std::pair<Graph::Arc, int>> cap_of;
         std::vector<std::vector<std::pair<Graph::Arc, Arc>>> arcs(flow_orgs.size());
         for (std::size_t f = 0; f < flow_orgs.size(); ++f) {
             auto i = flow_orgs[f];
+            org_node[f] = g.addNode();
+            supply.set(org_node[f], 1);
             for (const auto* list : {&cand[i], &extra[i]})
                 for (const auto& a : *list) {
                     if (instr_node[a.j] == lemon::INVALID) {
                         instr_node[a.j] = g.addNode();
-                        cap_of.emplace_back(g.addArc(instr_node[a.j], sink), pr.spare[a.j] - kept[a.j]);
-                        cost_of.emplace_back(cap_of.back().first, 0);
+                        add_arc(instr_node[a.j], sink, 0, pr.spare[a.j] - kept[a.j]);
                     }
-                    auto arc = g.addArc(org_node[f], instr_node[a.j]);
-                    arcs[f].emplace_back(arc, a);
-                    cost_of.emplace_back(arc, a.cost);
-                    cap_of.emplace_back(arc, 1);
+                    arcs[f].emplace_back(add_arc(org_node[f], instr_node[a.j], a.cost, 1), a);
                 }
-            auto bypass = g.addArc(org_node[f], sink);
-            cost_of.emplace_back(bypass, big);
-            cap_of.emplace_back(bypass, 1);
+            add_arc(org_node[f], sink, big, 1);  // the bypass
         }
-        Graph::ArcMap<Cm> arc_cost(g), cap(g);
-        for (auto [a, c] : cost_of) arc_cost.set(a, c);
-        for (auto [a, c] : cap_of) cap.set(a, c);
         lemon::NetworkSimplex<Graph, Cm, Cm> ns(g);
         ns.upperMap(cap).costMap(arc_cost).supplyMap(supply);
-        lap("flow: graph");
+        profile.lap("flow: graph");
         ns.run();
-        lap("flow");
+        profile.lap("flow");
 
         // The combined assignment and the potentials of the whole network.
         const Cm pi_sink = ns.potential(sink);
@@ -344,8 +330,7 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
         // The dual check over every organization–instructor pair.
         std::vector<std::vector<Arc>> failed(n);
         std::vector<char> bypass_failed(n, 0);
-        std::atomic<std::size_t> searched{0}, visited{0};
-        std::atomic<Cm> widest{0};
+        std::atomic<std::size_t> searched{0}, visited{0};  // for COVERMAP_PROFILE
         detail::on_threads(threads, n, [&](std::size_t i) {
             auto reduced = [&](Cm c, std::size_t j) { return c + pi_org[i] - pi_instr[j]; };
             if (!in_flow[i]) {
@@ -355,16 +340,17 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
             }
             const Cm limit = pi_sink - pi_org[i];  // a failing pair costs less than this
             if (limit <= others_at_least[i]) return;
-            ++searched;
-            if (limit > widest) widest = limit;
+            std::size_t seen = 0;
             search.within(i, limit, [&](std::uint32_t j) {
-                ++visited;
+                ++seen;
                 if (has_arc(cand[i], j) || has_arc(extra[i], j)) return;
                 Cm c = to_cm(search.cost(i, j));
                 if (reduced(c, j) < 0) failed[i].push_back({j, c});
             });
+            ++searched;
+            visited += seen;
         });
-        lap("dual check");
+        profile.lap("dual check");
         std::size_t failing = 0;
         for (std::size_t i = 0; i < n; ++i) {
             if (failed[i].empty() && !bypass_failed[i]) continue;
@@ -376,12 +362,11 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
                     ++result.added_arcs;
                 }
         }
-        if (profile)
+        if (profile.on())
             std::fprintf(stderr,
-                         "assignment: round %zu, %zu organizations in the flow, %zu searched (%zu instructors, widest "
-                         "%.0f m), %zu failing the check\n",
-                         result.rounds, flow_orgs.size(), searched.load(), visited.load(), widest.load() / 100.0,
-                         failing);
+                         "assignment: round %zu, %zu organizations in the flow, %zu searched (%zu instructors), %zu "
+                         "failing the check\n",
+                         result.rounds, flow_orgs.size(), searched.load(), visited.load(), failing);
         if (failing == 0) break;
     }
 

@@ -52,8 +52,8 @@ struct Assignment {
 
 /// Solves the assignment exactly. Each organization's k cheapest instructors are found exactly
 /// (nearest-first walks bounded by chord distance, a lower bound of the great-circle one).
-/// Organizations whose cheapest instructor is wanted by no more organizations than it has room
-/// for keep it; the others go into a min-cost flow (LEMON NetworkSimplex). The combined
+/// An organization keeps its cheapest instructor when each of its candidates has room for everyone
+/// whose cheapest it is; the others go into a min-cost flow (LEMON NetworkSimplex). The combined
 /// solution is then proved optimal for the full problem, every organization against every
 /// instructor, by LP duality: from the flow's node potentials, every pair not in the flow must
 /// have a non-negative reduced cost. A pair that has not joins the flow with its organization,
