@@ -1,16 +1,13 @@
 #include "covermap/geo/store.hpp"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -23,6 +20,7 @@
 
 #include "covermap/geo/error.hpp"
 #include "detail/ogr.hpp"
+#include "detail/profile.hpp"
 
 namespace covermap::geo {
 
@@ -584,12 +582,12 @@ std::vector<Organization> Store::orgs(const std::vector<Id>& ids) const {
 
 namespace {
 
-// The organizations of a layer, in its order, each read into one reused record: the field
-// indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
 // The ledger's fields, left unread by a load for planning.
 const char* const kLedgerFields[] = {"address", "person_in_charge",   "phone",   "no_branch_reason",
                                      "measure", "location_precision", "version", nullptr};
 
+// The organizations of a layer, in its order, each read into one reused record: the field
+// indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
 template <class F>
 void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = true) {
     Fields fx(l->GetLayerDefn());
@@ -716,19 +714,26 @@ void prefer_huge_pages(void* p, std::size_t bytes) {
     if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
-// The FID range of a layer, through the store's own SQL (GeoPackage and PostgreSQL both know
-// MIN and MAX); nothing when the layer has no FID column or is empty.
-std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
-    if (!*l->GetFIDColumn()) return std::nullopt;
-    std::string sql =
-        std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM " + l->GetName();
-    std::optional<std::pair<GIntBig, GIntBig>> range;
+// The integers of the first row a query in the store's own SQL returns (nothing for NULLs or no row).
+std::vector<GIntBig> first_row(GDALDataset& ds, const std::string& sql) {
+    std::vector<GIntBig> out;
     if (OGRLayer* r = ds.ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
-        if (auto f = own(r->GetNextFeature()); f && f->IsFieldSetAndNotNull(0) && f->IsFieldSetAndNotNull(1))
-            range = std::make_pair(f->GetFieldAsInteger64(0), f->GetFieldAsInteger64(1));
+        if (auto f = own(r->GetNextFeature()))
+            for (int i = 0; i < f->GetFieldCount() && f->IsFieldSetAndNotNull(i); ++i)
+                out.push_back(f->GetFieldAsInteger64(i));
         ds.ReleaseResultSet(r);
     }
-    return range;
+    return out;
+}
+
+// The FID range of a layer (GeoPackage and PostgreSQL both know MIN and MAX); nothing when the
+// layer has no FID column or is empty.
+std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
+    if (!*l->GetFIDColumn()) return std::nullopt;
+    auto v = first_row(
+        ds, std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM " + l->GetName());
+    if (v.size() < 2) return std::nullopt;
+    return std::make_pair(v[0], v[1]);
 }
 
 }  // namespace
@@ -743,17 +748,10 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         d.areas = read_areas(impl_->layer("areas"));
         return d;
     }
-    auto clock = std::chrono::steady_clock::now();
-    auto lap = [&](const char* what) {
-        auto now = std::chrono::steady_clock::now();
-        if (std::getenv("COVERMAP_PROFILE"))
-            std::fprintf(stderr, "load: %s %.0f ms\n", what,
-                         std::chrono::duration<double, std::milli>(now - clock).count());
-        clock = now;
-    };
+    detail::ProfileLaps profile("load");
     OGRLayer* orgs = impl_->layer("orgs");
     const GIntBig count = orgs->GetFeatureCount(TRUE);
-    lap("count");
+    profile.lap("count");
     std::optional<std::pair<GIntBig, GIntBig>> range;
     if (count >= 100000 && std::thread::hardware_concurrency() > 1) range = fid_range(*impl_->ds, orgs);
     // The organizations in FID ranges, each counted first so that every range is read straight
@@ -768,22 +766,19 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         filters[static_cast<std::size_t>(k)] = "FID >= " + std::to_string(lo) + " AND FID < " + std::to_string(hi);
         GIntBig n = hi - lo;  // FIDs without gaps (the usual case): each range holds its span
         if (range->second - range->first + 1 != count) {
-            std::string sql = std::string("SELECT COUNT(*) FROM ") + orgs->GetName() + " WHERE " + fid + " >= " + std::to_string(lo) + " AND " + fid +
-                              " < " + std::to_string(hi);
-            n = 0;
-            if (OGRLayer* r = impl_->ds->ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
-                if (auto f = own(r->GetNextFeature())) n = f->GetFieldAsInteger64(0);
-                impl_->ds->ReleaseResultSet(r);
-            }
+            auto counted =
+                first_row(*impl_->ds, std::string("SELECT COUNT(*) FROM ") + orgs->GetName() + " WHERE " + fid +
+                                          " >= " + std::to_string(lo) + " AND " + fid + " < " + std::to_string(hi));
+            n = counted.empty() ? 0 : counted[0];
         }
         first[static_cast<std::size_t>(k) + 1] = first[static_cast<std::size_t>(k)] + static_cast<std::size_t>(n);
     }
     if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
-    lap("ranges");
+    profile.lap("ranges");
     d.orgs.reserve(first.back());
     prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
     d.orgs.resize(first.back());
-    lap("resize");
+    profile.lap("resize");
     // What a range holds beyond its count (a writer between count and read) waits here.
     std::vector<std::vector<Organization>> beyond(static_cast<std::size_t>(parts));
     std::vector<std::size_t> filled(static_cast<std::size_t>(parts), 0);
@@ -817,12 +812,9 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     auto work = [&](GDALDataset& ds) {
         try {
             for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();) {
-                auto t0 = std::chrono::steady_clock::now();
+                detail::ProfileLaps task("load");
                 tasks[t](ds);
-                if (std::getenv("COVERMAP_PROFILE"))
-                    std::fprintf(
-                        stderr, "load: task %zu on %p: %.0f ms\n", t, static_cast<void*>(&ds),
-                        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+                task.lap("task " + std::to_string(t) + (&ds == impl_->ds.get() ? " (first connection)" : " (second)"));
             }
         } catch (...) {
             std::lock_guard lock(failed_mutex);
@@ -839,7 +831,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         });
     work(*impl_->ds);
     if (other.joinable()) other.join();
-    lap("tasks");
+    profile.lap("tasks");
     if (failed) std::rethrow_exception(failed);
     bool exact = true;
     for (std::size_t k = 0; k < filled.size(); ++k)
