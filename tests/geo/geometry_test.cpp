@@ -1,6 +1,12 @@
 #include "covermap/geo/geometry.hpp"
 
 #include <gtest/gtest.h>
+#include <ogr_geometry.h>
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <random>
 
 #include "covermap/geo/spatial_index.hpp"
 #include "support.hpp"
@@ -57,4 +63,91 @@ TEST(SpatialIndex, LocatesPointsAndBorders) {
     EXPECT_FALSE(index.locate({3, 3}).has_value());
     auto hits = locate_points(shapes, {{0.5, 0.5}, {1.5, 0.2}, {-1, -1}});
     EXPECT_EQ(hits, (std::vector<int>{0, 1, -1}));
+}
+
+namespace {
+
+std::unique_ptr<OGRGeometry> to_ogr(const MultiPolygon& shape) {
+    auto out = std::make_unique<OGRMultiPolygon>();
+    for (const auto& poly : shape) {
+        OGRPolygon p;
+        auto ring = [](const Ring& r) {
+            auto lr = new OGRLinearRing;
+            for (auto q : r) lr->addPoint(q.x, q.y);
+            return lr;
+        };
+        p.addRingDirectly(ring(poly.exterior));
+        for (const auto& h : poly.holes) p.addRingDirectly(ring(h));
+        out->addGeometry(&p);
+    }
+    return out;
+}
+
+Ring box_ring(double x0, double y0, double x1, double y1, bool clockwise) {
+    Ring r = {{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}, {x0, y0}};
+    if (clockwise) std::reverse(r.begin(), r.end());
+    return r;
+}
+
+}  // namespace
+
+// The oracle: the first shape in order that GEOS (through OGR) says the point intersects, over
+// every shape. Small cells (the winding test) and large many-sided shapes (GEOS prepared) in
+// one layer, both ring orientations, holes, a two-part shape, overlaps, and points on borders,
+// corners and hole borders as well as random ones; through locate and through the threaded
+// locate_points.
+TEST(SpatialIndex, AgreesWithGeosOnEveryPoint) {
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> unit(0, 1);
+    std::vector<MultiPolygon> shapes;
+    for (int i = 0; i < 12; ++i)
+        for (int j = 0; j < 12; ++j) {
+            Polygon p{box_ring(i, j, i + 1, j + 1, (i + j) % 2 == 0), {}};
+            if ((i * 7 + j) % 5 == 0) p.holes.push_back(box_ring(i + 0.25, j + 0.25, i + 0.75, j + 0.5, i % 2 == 0));
+            shapes.push_back({p});
+        }
+    auto disc = [](double cx, double cy, double r, int sides) {
+        Ring ring;
+        for (int k = 0; k <= sides; ++k) {
+            double a = 2 * M_PI * (k % sides) / sides;
+            ring.push_back({cx + r * std::cos(a), cy + r * std::sin(a)});
+        }
+        return ring;
+    };
+    shapes.push_back({Polygon{disc(3.3, 4.1, 2.2, 200), {disc(3.3, 4.1, 0.7, 90)}}});  // large, with a hole
+    shapes.push_back({Polygon{disc(9.5, 9.5, 1.6, 120), {}}, Polygon{box_ring(13, 0, 14, 1, false), {}}});
+    shapes.push_back({Polygon{box_ring(20, 20, 21, 21, false), {}}});  // far away, nothing near
+    std::shuffle(shapes.begin(), shapes.end(), rng);
+    ASSERT_GT(shapes.size(), 140u);
+
+    std::vector<Point> points;
+    for (int i = 0; i <= 24; ++i)
+        for (int j = 0; j <= 24; ++j) points.push_back({i * 0.5, j * 0.5});  // corners, borders, centres
+    for (const auto& shape : shapes)
+        for (const auto& poly : shape) {
+            for (auto q : poly.exterior) points.push_back(q);
+            for (const auto& h : poly.holes) points.push_back(h[1]);
+        }
+    points.push_back({13.5, 1.0});  // the two-part shape's far part, on its border
+    while (points.size() < 30000) points.push_back({unit(rng) * 15 - 0.5, unit(rng) * 15 - 0.5});
+
+    std::vector<std::unique_ptr<OGRGeometry>> ogr;
+    for (const auto& s : shapes) ogr.push_back(to_ogr(s));
+    std::vector<const MultiPolygon*> refs;
+    for (const auto& s : shapes) refs.push_back(&s);
+    PolygonIndex index(refs);
+    auto threaded = locate_points(refs, points);
+    ASSERT_EQ(threaded.size(), points.size());
+    int inside = 0;
+    for (std::size_t k = 0; k < points.size(); ++k) {
+        OGRPoint pt(points[k].x, points[k].y);
+        std::optional<std::size_t> expected;
+        for (std::size_t i = 0; i < ogr.size() && !expected; ++i)
+            if (ogr[i]->Intersects(&pt)) expected = i;
+        inside += expected.has_value();
+        ASSERT_EQ(index.locate(points[k]), expected) << points[k].x << " " << points[k].y;
+        ASSERT_EQ(threaded[k], expected ? static_cast<int>(*expected) : -1) << points[k].x << " " << points[k].y;
+    }
+    EXPECT_GT(inside, 15000);                                  // most points are in something
+    EXPECT_LT(inside, static_cast<int>(points.size()) - 500);  // and some in holes or outside
 }

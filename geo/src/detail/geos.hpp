@@ -21,12 +21,8 @@ struct GeomDeleter {
 struct PreparedDeleter {
     void operator()(const GEOSPreparedGeometry* g) const { GEOSPreparedGeom_destroy_r(geos(), g); }
 };
-struct TreeDeleter {
-    void operator()(GEOSSTRtree* t) const { GEOSSTRtree_destroy_r(geos(), t); }
-};
 using GeomPtr = std::unique_ptr<GEOSGeometry, GeomDeleter>;
 using PreparedPtr = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>;
-using TreePtr = std::unique_ptr<GEOSSTRtree, TreeDeleter>;
 
 /// Owns g, throwing geometry_error with the last GEOS message when g is null.
 GeomPtr checked(GEOSGeometry* g, const char* what);

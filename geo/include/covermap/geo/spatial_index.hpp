@@ -1,5 +1,6 @@
 #pragma once
-/// \file Point-in-polygon lookups over many areas: a GEOS STRtree of prepared polygons.
+/// \file Point-in-polygon lookups over many areas: an R-tree of their boxes, then a winding
+/// test on a small area's rings or a GEOS prepared polygon for a large one.
 
 #include <cstddef>
 #include <memory>
@@ -13,7 +14,7 @@ namespace covermap::geo {
 /// Finds which of a fixed set of shapes holds a point. Build and query on one thread.
 class PolygonIndex {
 public:
-    /// Indexes the shapes; they are copied into GEOS, the vector may go away.
+    /// Indexes the shapes; they are copied, the shapes and the vector may go away.
     explicit PolygonIndex(const std::vector<const MultiPolygon*>& shapes);
     ~PolygonIndex();
     PolygonIndex(PolygonIndex&&) noexcept;
@@ -21,9 +22,6 @@ public:
 
     /// Index of the first shape covering p (inside or on the border), if any.
     std::optional<std::size_t> locate(Point p) const;
-
-    /// Indexes of every shape whose box meets b.
-    std::vector<std::size_t> query(const BBox& b) const;
 
     std::size_t size() const;
 
