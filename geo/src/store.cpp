@@ -730,8 +730,11 @@ std::vector<GIntBig> first_row(GDALDataset& ds, const std::string& sql) {
 // layer has no FID column or is empty.
 std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
     if (!*l->GetFIDColumn()) return std::nullopt;
-    auto v = first_row(
-        ds, std::string("SELECT MIN(") + l->GetFIDColumn() + "), MAX(" + l->GetFIDColumn() + ") FROM " + l->GetName());
+    // Two subqueries: SQLite answers a lone MIN or MAX of the rowid from the b-tree's ends, but
+    // scans the whole table for both in one select (15 ms at scale 50, 150 ms at 500).
+    std::string fid = l->GetFIDColumn(), table = l->GetName();
+    auto v = first_row(ds, "SELECT (SELECT MIN(" + fid + ") FROM " + table + "), (SELECT MAX(" + fid + ") FROM " +
+                               table + ")");
     if (v.size() < 2) return std::nullopt;
     return std::make_pair(v[0], v[1]);
 }
@@ -782,12 +785,12 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     // What a range holds beyond its count (a writer between count and read) waits here.
     std::vector<std::vector<Organization>> beyond(static_cast<std::size_t>(parts));
     std::vector<std::size_t> filled(static_cast<std::size_t>(parts), 0);
-    std::vector<std::function<void(GDALDataset&)>> tasks;
     auto layer_of = [](GDALDataset& ds, const char* name) {
         OGRLayer* l = ds.GetLayerByName(name);
         if (!l) throw store_error(std::string("store has no layer '") + name + "'");
         return l;
     };
+    std::vector<std::function<void(GDALDataset&)>> tasks;
     for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
         tasks.push_back([&, k](GDALDataset& ds) {
             std::size_t at = first[k];
