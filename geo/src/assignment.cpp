@@ -97,14 +97,21 @@ public:
         for (std::size_t j = 0; j < pr.instructors.size(); ++j)
             if (pr.spare[j] > 0) items.emplace_back(on_sphere(pr.instructors[j]), static_cast<std::uint32_t>(j));
         open_ = items.size();
-        all_ = Tree(items.begin(), items.end());  // the range constructor packs the tree
         groups_.resize(pr.tiers.size());
-        for (std::size_t t = 0; t < pr.tiers.size(); ++t) {
-            std::map<int, std::vector<Item>> by_key;
-            for (const auto& it : items)
-                for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
-            for (auto& [key, v] : by_key) groups_[t].emplace(key, Tree(v.begin(), v.end()));
-        }
+        // Each tier's trees and the tree of all are built on their own (both cores).
+        detail::on_threads(
+            detail::default_threads(), pr.tiers.size() + 1,
+            [&](std::size_t t) {
+                if (t == pr.tiers.size()) {
+                    all_ = Tree(items.begin(), items.end());  // the range constructor packs the tree
+                    return;
+                }
+                std::map<int, std::vector<Item>> by_key;
+                for (const auto& it : items)
+                    for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
+                for (auto& [key, v] : by_key) groups_[t].emplace(key, Tree(v.begin(), v.end()));
+            },
+            1);
     }
 
     std::size_t open() const { return open_; }
@@ -240,10 +247,11 @@ Assignment solve_assignment(const AssignmentProblem& pr) {
     const std::size_t n = pr.orgs.size(), m = pr.instructors.size();
     result.instructor_of.assign(n, -1);
     if (n == 0) return result;
+    detail::ProfileLaps profile("assignment");
     Search search(pr);
+    profile.lap("search trees");
     if (search.open() == 0) return result;
     const unsigned threads = detail::default_threads();
-    detail::ProfileLaps profile("assignment");
 
     const std::size_t k = std::max<std::size_t>(1, std::min(pr.k, search.open()));
     result.k = k;
