@@ -106,10 +106,6 @@ GeomPtr to_geos(const MultiPolygon& mp) {
         "multipolygon");
 }
 
-GeomPtr make_box(const BBox& b) {
-    return checked(GEOSGeom_createRectangle_r(geos(), b.minx, b.miny, b.maxx, b.maxy), "box");
-}
-
 MultiPolygon to_multipolygon(const GEOSGeometry* g) {
     MultiPolygon out;
     if (g) collect(g, out);

@@ -30,7 +30,6 @@ GeomPtr checked(GEOSGeometry* g, const char* what);
 GeomPtr to_geos(Point p);
 GeomPtr to_geos(const Polygon& p);
 GeomPtr to_geos(const MultiPolygon& mp);
-GeomPtr make_box(const BBox& b);
 
 /// The polygonal part of any geometry (collections are searched; lines and points dropped).
 MultiPolygon to_multipolygon(const GEOSGeometry* g);
