@@ -672,7 +672,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
                 if (count_in(j, nb)) return true;
             return false;
         };
-        std::vector<std::uint32_t> candidates;
+        std::vector<std::uint32_t> seen(d.instructors.size(), 0);  // t + 1 once visited for todo[t]
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
             int area = area_of[todo[t]];
@@ -682,24 +682,25 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             double base = ap2.cost(t, ju);
             std::optional<std::size_t> best;
             double best_cost = base + p.contiguity_max_m;
-            candidates = present[static_cast<std::size_t>(area)];
-            for (int nb : neighbours[static_cast<std::size_t>(area)])
-                candidates.insert(candidates.end(), present[static_cast<std::size_t>(nb)].begin(),
-                                  present[static_cast<std::size_t>(nb)].end());
-            std::sort(candidates.begin(), candidates.end());
-            candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
             const double lat = d.orgs[todo[t]].location.y;
-            for (std::size_t k : candidates) {
-                if (k == ju || left[k] <= 0) continue;
+            // Each instructor present in the area or a neighbour, once (a stamp per instructor
+            // instead of gathering, sorting and deduplicating thousands per organization). The
+            // cheapest wins, ties to the highest index, so the order of the visit does not matter.
+            auto consider = [&](std::uint32_t k) {
+                if (seen[k] == t + 1 || k == ju || left[k] <= 0) return;
+                seen[k] = static_cast<std::uint32_t>(t + 1);
                 // The great-circle distance is at least the difference of latitude: a cheap bound
                 // that skips most of the instructors of a busy area before the exact cost.
-                if (std::fabs(d.instructors[k].home.y - lat) * kMetresPerDegreeLatitude > best_cost) continue;
+                if (std::fabs(ap2.instructors[k].y - lat) * kMetresPerDegreeLatitude > best_cost) return;
                 double c = ap2.cost(t, k);
-                if (c <= best_cost) {
+                if (c < best_cost || (c == best_cost && (!best || k > *best))) {
                     best_cost = c;
                     best = k;
                 }
-            }
+            };
+            for (std::uint32_t k : present[static_cast<std::size_t>(area)]) consider(k);
+            for (int nb : neighbours[static_cast<std::size_t>(area)])
+                for (std::uint32_t k : present[static_cast<std::size_t>(nb)]) consider(k);
             if (!best) continue;
             remove(ju, area);
             add(*best, area);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -733,8 +734,8 @@ std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* 
     // Two subqueries: SQLite answers a lone MIN or MAX of the rowid from the b-tree's ends, but
     // scans the whole table for both in one select (15 ms at scale 50, 150 ms at 500).
     std::string fid = l->GetFIDColumn(), table = l->GetName();
-    auto v = first_row(ds, "SELECT (SELECT MIN(" + fid + ") FROM " + table + "), (SELECT MAX(" + fid + ") FROM " +
-                               table + ")");
+    auto v = first_row(
+        ds, "SELECT (SELECT MIN(" + fid + ") FROM " + table + "), (SELECT MAX(" + fid + ") FROM " + table + ")");
     if (v.size() < 2) return std::nullopt;
     return std::make_pair(v[0], v[1]);
 }
@@ -778,10 +779,11 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     }
     if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
     profile.lap("ranges");
-    d.orgs.reserve(first.back());
-    prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
-    d.orgs.resize(first.back());
-    profile.lap("resize");
+    // The array's first touch (a fault per page: 0.5-1 s for a million records here) overlaps
+    // the second connection's reading of areas, instructors and branches: those tasks come
+    // first in the queue and need no organization; a range waits for the array.
+    std::promise<void> resized;
+    std::shared_future<void> ready = resized.get_future().share();
     // What a range holds beyond its count (a writer between count and read) waits here.
     std::vector<std::vector<Organization>> beyond(static_cast<std::size_t>(parts));
     std::vector<std::size_t> filled(static_cast<std::size_t>(parts), 0);
@@ -791,8 +793,12 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         return l;
     };
     std::vector<std::function<void(GDALDataset&)>> tasks;
+    tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
+    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors")); });
+    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
     for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
         tasks.push_back([&, k](GDALDataset& ds) {
+            ready.get();  // rethrows if the array could not be made
             std::size_t at = first[k];
             read_orgs(
                 layer_of(ds, "orgs"), filters[k],
@@ -805,9 +811,6 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
                 ledger);
             filled[k] = at - first[k];
         });
-    tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
-    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors")); });
-    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
 
     std::atomic<std::size_t> next{0};
     std::exception_ptr failed;
@@ -832,6 +835,15 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
                 GDALOpenEx(impl_->uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
             if (more) work(*more);  // if a second connection fails, the first does all the work
         });
+    try {
+        d.orgs.reserve(first.back());
+        prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
+        d.orgs.resize(first.back());
+        resized.set_value();
+    } catch (...) {
+        resized.set_exception(std::current_exception());
+    }
+    profile.lap("resize");
     work(*impl_->ds);
     if (other.joinable()) other.join();
     profile.lap("tasks");

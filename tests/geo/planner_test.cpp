@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -187,8 +188,66 @@ TEST(Plan, HotSpotsAndClustersOnSmoothedRates) {
     bool centre = false;
     for (const auto& h : plan.hotspots) {
         EXPECT_NE(h.code, cell_code(9, 9)) << "one organization is not a hot spot";
-        if (block.count(h.code)) EXPECT_LT(h.smoothed_rate, h.rate) << "a high rate shrinks toward the overall one";
+        if (block.count(h.code)) {
+            EXPECT_LT(h.smoothed_rate, h.rate) << "a high rate shrinks toward the overall one";
+        }
         centre = centre || h.code == cell_code(3, 3);
     }
     EXPECT_TRUE(centre) << "the block's centre is a hot spot";
+}
+
+// The repair pass for contiguous territories (planning cost): three grid cells A | B | C in a
+// row, instructor 1 living in B next to C and already covering an organization in A,
+// instructor 2 living at C's far end and covering one in C. The flow gives the new
+// organization X in C to instructor 1 (83 m against 744 m), whose territory A + C is then in
+// two pieces; the pass moves X to instructor 2 when 661 m more is within contiguity_max_m,
+// and not when it is not.
+TEST(Plan, ContiguityRepairMovesOnlyWithinItsLimit) {
+    Dataset d;
+    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
+    for (int k = 0; k < 3; ++k)
+        d.areas.push_back({"21120200100100" + std::to_string(k + 1),
+                           "格",
+                           Level::grid,
+                           "211202001001",
+                           {Polygon{{{123.0 + 0.01 * k, 42.0},
+                                     {123.01 + 0.01 * k, 42.0},
+                                     {123.01 + 0.01 * k, 42.03},
+                                     {123.0 + 0.01 * k, 42.03},
+                                     {123.0 + 0.01 * k, 42.0}},
+                                    {}}}});
+    d.orgs.push_back(org(1, 123.005, 42.015, 0));  // in A, instructor 1's
+    d.orgs.back().instructor_id = "1";
+    d.orgs.push_back(org(2, 123.028, 42.015, 0));  // in C, instructor 2's
+    d.orgs.back().instructor_id = "2";
+    d.orgs.push_back(org(3, 123.0205, 42.015, 0));  // X, in C
+    d.instructors.push_back({"1", "王伟", 5, "", "211202001", {123.0195, 42.015}});
+    d.instructors.push_back({"2", "李娜", 5, "", "211202001", {123.0295, 42.015}});
+    const double to_1 = haversine_m({123.0205, 42.015}, {123.0195, 42.015});
+    const double to_2 = haversine_m({123.0205, 42.015}, {123.0295, 42.015});
+    ASSERT_GT(to_2 - to_1, 500);
+    ASSERT_LT(to_2 - to_1, 1000);
+    auto instructor_of_x = [](const Plan& plan) {
+        std::optional<std::string> found;
+        for (const auto& pr : plan.proposals)
+            if (pr.type == "instructor" && pr.orgs == std::vector<std::string>{"3"}) found = pr.instructor_id;
+        return found;
+    };
+
+    PlanParams p;  // planning cost; both instructors are of X's street and take every industry
+    auto moved = make_plan(d, p);
+    EXPECT_EQ(instructor_of_x(moved), "2");
+    EXPECT_EQ(moved.contiguity_moves, 1u);
+    EXPECT_NEAR(moved.contiguity_cost_m, to_2 - to_1, 1.0);
+
+    p.contiguity_max_m = 500;  // the move would cost more than allowed: the optimum stays
+    auto kept = make_plan(d, p);
+    EXPECT_EQ(instructor_of_x(kept), "1");
+    EXPECT_EQ(kept.contiguity_moves, 0u);
+
+    p = PlanParams{};
+    p.cost = CostMode::distance;  // the pass belongs to the planning cost only
+    EXPECT_EQ(instructor_of_x(make_plan(d, p)), "1");
 }
