@@ -108,7 +108,7 @@ public:
                 }
                 std::map<int, std::vector<Item>> by_key;
                 for (const auto& it : items)
-                    for (int key : pr.tiers[t].instructor_keys[it.second]) by_key[key].push_back(it);
+                    for (auto [k, end] = pr.tiers[t].keys_of(it.second); k != end; ++k) by_key[*k].push_back(it);
                 for (auto& [key, v] : by_key) groups_[t].emplace(key, Tree(v.begin(), v.end()));
             },
             1);
@@ -171,8 +171,8 @@ public:
 private:
     bool in_tier(std::size_t t, std::size_t i, std::uint32_t j) const {
         int key = pr_.tiers[t].org_key[i];
-        const auto& keys = pr_.tiers[t].instructor_keys[j];
-        return key >= 0 && std::find(keys.begin(), keys.end(), key) != keys.end();
+        auto [begin, end] = pr_.tiers[t].keys_of(j);
+        return key >= 0 && std::find(begin, end, key) != end;
     }
 
     // Walks the open instructors by a lower bound of their cost to org i: the org's group of

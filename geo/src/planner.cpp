@@ -599,17 +599,25 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             by_street.org_key.push_back(org_street[t]);
             by_street.floor_m.push_back(org_industry[t] < 0 ? 0 : p.industry_penalty_m);
         }
+        std::vector<int> keys;
         for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-            std::vector<int> keys;
+            keys.clear();
             for (int ind : skills[j])
                 if (unit[j] >= 0) keys.push_back(unit[j] * stride + ind);
-            specialists.instructor_keys.push_back(std::move(keys));
+            specialists.add_instructor(keys.begin(), keys.end());
             bool street = unit[j] >= 0;
-            generalists.instructor_keys.push_back(street && skills[j].empty() ? std::vector<int>{unit[j]}
-                                                                              : std::vector<int>{});
-            by_street.instructor_keys.push_back(street ? std::vector<int>{unit[j]} : std::vector<int>{});
+            if (street && skills[j].empty())
+                generalists.add_instructor({unit[j]});
+            else
+                generalists.add_instructor({});
+            if (street)
+                by_street.add_instructor({unit[j]});
+            else
+                by_street.add_instructor({});
         }
-        ap2.tiers = {std::move(specialists), std::move(generalists), std::move(by_street)};
+        ap2.tiers.push_back(std::move(specialists));  // moved: a braced list would copy each tier
+        ap2.tiers.push_back(std::move(generalists));
+        ap2.tiers.push_back(std::move(by_street));
         ap2.global_floor_m = p.street_penalty_m;
         ap2.cost = [&d, &todo, &p, &org_street, &org_industry, &unit, skilled](std::size_t i, std::size_t j) {
             double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);

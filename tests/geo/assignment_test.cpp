@@ -136,8 +136,11 @@ AssignmentProblem random_problem(std::mt19937& rng, bool penalties) {
         if (unit[j] >= 0)
             for (int s = 0; s < 3; ++s)
                 if (skilled(j, s)) keys.push_back(unit[j] * 3 + s);
-        both.instructor_keys.push_back(keys);
-        by_street.instructor_keys.push_back(unit[j] >= 0 ? std::vector<int>{unit[j]} : std::vector<int>{});
+        both.add_instructor(keys.begin(), keys.end());
+        if (unit[j] >= 0)
+            by_street.add_instructor({unit[j]});
+        else
+            by_street.add_instructor({});
     }
     p.tiers = {both, by_street};
     p.global_floor_m = 2000;

@@ -3,7 +3,10 @@
 /// capacities, as many as possible, then the least total cost; solved exactly by min-cost flow.
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "covermap/geo/model.hpp"
@@ -28,13 +31,31 @@ struct AssignmentProblem {
     double max_penalty_m = 0;
     /// Optional tiers of groups for a faster candidate search, most specific first (e.g. street
     /// and industry, then street). Organization i belongs to group org_key[i] of a tier (−1:
-    /// none), instructor j to instructor_keys[j]. The search walks the org's group of each tier,
-    /// then everyone; floor_m[i] (per tier) and global_floor_m must be lower bounds of
-    /// cost − distance for the instructors first met in that walk.
+    /// none), instructor j to the groups add_instructor gave it (its j-th call). The search
+    /// walks the org's group of each tier, then everyone; floor_m[i] (per tier) and
+    /// global_floor_m must be lower bounds of cost − distance for the instructors first met in
+    /// that walk.
     struct Tier {
         std::vector<int> org_key;
-        std::vector<std::vector<int>> instructor_keys;
         std::vector<double> floor_m;
+
+        /// Appends the next instructor's groups (none: it is in no group of this tier).
+        template <class It>
+        void add_instructor(It begin, It end) {
+            keys_.insert(keys_.end(), begin, end);
+            first_.push_back(static_cast<std::uint32_t>(keys_.size()));
+        }
+        void add_instructor(std::initializer_list<int> keys) { add_instructor(keys.begin(), keys.end()); }
+        /// Instructor j's groups, as [begin, end).
+        std::pair<const int*, const int*> keys_of(std::size_t j) const {
+            return {keys_.data() + first_[j], keys_.data() + first_[j + 1]};
+        }
+
+    private:
+        // Every instructor's keys in one array (a vector per instructor was 64 MB of small
+        // allocations at scale 500): instructor j's are keys_[first_[j]] .. keys_[first_[j + 1]].
+        std::vector<int> keys_;
+        std::vector<std::uint32_t> first_{0};
     };
     std::vector<Tier> tiers;
     double global_floor_m = 0;
