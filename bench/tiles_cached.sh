@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Cached tiles: requests per second of `covermap serve` answering from its tile cache against
 # nginx serving the very same PNG bytes from disk, same wrk settings (1 thread, 32
-# connections), same run, nginx with as many workers as covermap has I/O threads (THREADS,
-# default 2). Prints both and the ratio (target >= 1.0). Access logs: off for both by
-# default; ACCESS_LOG=1 turns both on (nginx buffered to a file, covermap to a file).
+# connections, the same requests with the same bearer token), same run, nginx with as many
+# workers as covermap has I/O threads (THREADS, default 2). Prints both and the ratio (target
+# >= 1.0). Access logs: off for both by default; ACCESS_LOG=1 turns both on (nginx buffered to
+# a file, covermap to a file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
@@ -46,7 +47,9 @@ run() { wrk -t1 -c32 -d"${DURATION:-15}"s -s bench/tiles_cached.lua "$1" | awk '
 # Alternate the two, ROUNDS times each, and compare medians: this machine is shared.
 : > "$work/n.all"; : > "$work/c.all"
 for _ in $(seq "${ROUNDS:-3}"); do
-  COVERMAP_TOKEN="" run http://127.0.0.1:18402/ | head -1 >> "$work/n.all"
+  # The same request bytes to both, token included (nginx ignores it): wrk, on the same two
+  # cores, then spends the same on each request of either.
+  COVERMAP_TOKEN="$token" run http://127.0.0.1:18402/ | head -1 >> "$work/n.all"
   COVERMAP_TOKEN="$token" run http://127.0.0.1:18401/ | head -1 >> "$work/c.all"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

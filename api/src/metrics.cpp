@@ -1,5 +1,6 @@
 #include "covermap/api/metrics.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace covermap::api {
@@ -29,8 +30,11 @@ void Metrics::request(const std::string& route, int status, double seconds) {
     auto& h = *s.latency;
     ++h.count;
     h.sum_ns += static_cast<long>(seconds * 1e9);
-    for (std::size_t i = 0; i < kBuckets.size(); ++i)
-        if (seconds <= kBuckets[i]) ++h.counts[i];
+    // One bucket counted, the one it falls in (the exposition adds them up): a dozen atomic
+    // increments per request, on a line both I/O threads write, were a visible share of
+    // serving a cached tile.
+    auto bucket = std::lower_bound(kBuckets.begin(), kBuckets.end(), seconds) - kBuckets.begin();
+    if (bucket < static_cast<std::ptrdiff_t>(kBuckets.size())) ++h.counts[static_cast<std::size_t>(bucket)];
 }
 
 std::string Metrics::text() const {
@@ -44,9 +48,10 @@ std::string Metrics::text() const {
     out << "# HELP covermap_http_request_duration_seconds Request latency by route.\n"
            "# TYPE covermap_http_request_duration_seconds histogram\n";
     for (const auto& [route, h] : latency_) {
+        long below = 0;  // cumulative, as Prometheus reads buckets
         for (std::size_t i = 0; i < kBuckets.size(); ++i)
             out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"" << kBuckets[i]
-                << "\"} " << h.counts[i].load() << '\n';
+                << "\"} " << (below += h.counts[i].load()) << '\n';
         out << "covermap_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} " << h.count.load()
             << '\n';
         out << "covermap_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum_ns.load() / 1e9

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <list>
 #include <map>
 #include <optional>
@@ -35,14 +36,11 @@ namespace {
 
 class Session;
 
-// Connections waiting for a request header (new or kept alive), oldest first: when the
-// server or one client is at its cap, the oldest of them makes room for the newcomer, so
-// slow-header clients (slowloris) cannot keep others out.
-struct Waiting {
-    std::weak_ptr<Session> session;
-    std::string client;
-    std::chrono::steady_clock::time_point since;  // when it began to wait
-};
+// A connection's "waiting for a request header since" (new or kept alive), or kNotWaiting:
+// when the server or one client is at its cap, the connection waiting longest makes room for
+// the newcomer, so slow-header clients (slowloris) cannot keep others out.
+constexpr std::int64_t kNotWaiting = std::numeric_limits<std::int64_t>::max();
+std::int64_t ticks_now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
 struct Shared {
     App& app;
@@ -55,8 +53,12 @@ struct Shared {
     std::atomic<long> slow_queued{0};
     std::shared_ptr<spdlog::logger> access;  // the access log, when on
 
+    // Every admitted connection, until its destructor: a Session in this list is alive while
+    // conn_mutex is held (the destructor takes it to leave). The list changes once per
+    // connection; a request only stores its session's waiting time, with no lock (a list
+    // node and two locks per request were a visible share of serving a cached tile).
     std::mutex conn_mutex;
-    std::list<Waiting> waiting;
+    std::list<Session*> sessions;
     std::map<std::string, std::size_t> per_client;
 
     // Request rate per address: a token bucket each, refilled at rate_per_client per second.
@@ -123,7 +125,7 @@ public:
         shared_.app.metrics().connection_closed();
         --shared_.open;
         std::lock_guard lock(shared_.conn_mutex);
-        if (waiting_) shared_.waiting.erase(*waiting_);
+        if (entry_) shared_.sessions.erase(*entry_);
         if (--shared_.per_client[client_] == 0) shared_.per_client.erase(client_);
     }
 
@@ -136,29 +138,39 @@ public:
         });
     }
 
-    // Taken off the waiting list by someone else (conn_mutex held).
-    void forget_waiting() { waiting_.reset(); }
+    // Ends the session's wait for a header if it is still the one begun at `since`: true for
+    // the one caller that may then evict it.
+    bool stop_waiting(std::int64_t since) { return waiting_since_.compare_exchange_strong(since, kNotWaiting); }
+    std::int64_t waiting_since() const { return waiting_since_.load(); }
+    const std::string& client() const { return client_; }
 
     // Registers the new connection under the caps; false when it must be refused. Called
     // once per connection by the listener.
     bool admit() {
-        std::vector<std::shared_ptr<Session>> evicted;
+        // Declared before the lock: the last reference to a session must not go while
+        // conn_mutex is held (its destructor takes it).
+        std::vector<std::shared_ptr<Session>> evicted, seen;
         bool ok = true;
         {
             std::lock_guard lock(shared_.conn_mutex);
+            entry_ = shared_.sessions.insert(shared_.sessions.end(), this);
             std::size_t mine = ++shared_.per_client[client_];
             auto evict_oldest = [&](bool same_client) {
-                for (auto it = shared_.waiting.begin(); it != shared_.waiting.end(); ++it) {
-                    if (same_client && it->client != client_) continue;
-                    auto victim = it->session.lock();
-                    shared_.waiting.erase(it);
-                    if (victim) {
-                        victim->forget_waiting();
-                        evicted.push_back(victim);
+                for (;;) {
+                    Session* oldest = nullptr;
+                    std::int64_t since = kNotWaiting;
+                    for (Session* s : shared_.sessions) {
+                        if (s == this || (same_client && s->client() != client_)) continue;
+                        if (auto t = s->waiting_since(); t < since) since = t, oldest = s;
                     }
-                    return true;
+                    if (!oldest) return false;
+                    auto victim = oldest->weak_from_this().lock();
+                    if (victim) seen.push_back(victim);
+                    if (oldest->stop_waiting(since)) {  // else its header came meanwhile: look again
+                        if (victim) evicted.push_back(std::move(victim));
+                        return true;
+                    }
                 }
-                return false;
             };
             if (mine > shared_.options.max_per_client && !evict_oldest(true)) ok = false;
             long over = shared_.open.load() - static_cast<long>(evicted.size());
@@ -195,12 +207,7 @@ private:
         // The route's own limit is applied once the header is in (on_header): here only the
         // largest, so that a Content-Length is not refused before the route is known.
         parser_->body_limit(std::max(shared_.options.body_limit, shared_.options.import_body_limit));
-        {
-            std::lock_guard lock(shared_.conn_mutex);
-            if (!waiting_)
-                waiting_ = shared_.waiting.insert(shared_.waiting.end(),
-                                                  Waiting{weak_from_this(), client_, std::chrono::steady_clock::now()});
-        }
+        waiting_since_ = ticks_now();
         // A whole header must arrive within header_timeout, or sweep_waiting closes the
         // connection: slow clients cannot hold a slot. (One sweep for all instead of a timer
         // armed per request: each arming could cost a system call.)
@@ -214,11 +221,7 @@ private:
     }
 
     void on_header(beast::error_code ec, std::size_t) {
-        {
-            std::lock_guard lock(shared_.conn_mutex);
-            if (waiting_) shared_.waiting.erase(*waiting_);
-            waiting_.reset();
-        }
+        waiting_since_ = kNotWaiting;
         if (ec) return fail(ec);
         started_ = std::chrono::steady_clock::now();
         auto& msg = parser_->get();
@@ -350,18 +353,38 @@ private:
             shared_.access->info("{} {} {} {} {:.1f}ms {}", log_safe(method), log_safe(path), out_.status,
                                  out_.payload().size(), ms, log_safe(out_.token_name));
         }
-        stream_.expires_after(shared_.options.idle_timeout);
         std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body.data(), body.size())};
-        asio::async_write(stream_, buffers, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-            self->out_ = Response{};  // drop the body (and the cache's bytes) now
-            if (ec) return;
-            if (!keep_alive) {
-                beast::error_code ignored;
-                self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-                return;
-            }
-            self->do_read();
+        // First a write right here, which does not wait (the socket is in non-blocking mode):
+        // a tile or a small answer fits the socket's buffer and is gone at once, without a
+        // completion handler, a timer and a trip through the event loop. Whatever does not fit
+        // is written asynchronously, under the idle timeout.
+        beast::error_code ec;
+        auto& socket = stream_.socket();
+        if (!socket.non_blocking()) socket.non_blocking(true, ec);
+        std::size_t sent = ec ? 0 : socket.write_some(buffers, ec);
+        if (ec && ec != asio::error::would_block) return written(ec, keep_alive);
+        if (sent == asio::buffer_size(buffers)) return written({}, keep_alive);
+        beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
+        rest.consume(sent);
+        stream_.expires_after(shared_.options.idle_timeout);
+        asio::async_write(stream_, rest, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+            self->written(ec, keep_alive);
         });
+    }
+
+    void written(beast::error_code ec, bool keep_alive) {
+        out_ = Response{};  // drop the body (and the cache's bytes) now
+        if (ec) {
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            return;
+        }
+        if (!keep_alive) {
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            return;
+        }
+        do_read();
     }
 
     beast::tcp_stream stream_;
@@ -369,8 +392,9 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     Shared& shared_;
     std::string client_;
-    std::string local_;                                    // host:port this connection was accepted on
-    std::optional<std::list<Waiting>::iterator> waiting_;  // guarded by shared_.conn_mutex
+    std::string local_;                                     // host:port this connection was accepted on
+    std::optional<std::list<Session*>::iterator> entry_;    // in shared_.sessions; guarded by conn_mutex
+    std::atomic<std::int64_t> waiting_since_{kNotWaiting};  // steady-clock ticks, or kNotWaiting
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     Request req_;       // the request being answered on this thread
     Response out_;      // the response being written
@@ -381,19 +405,22 @@ private:
 // one context per I/O thread, so a connection's handlers all run on one thread and need
 // no strand (and each context, run by one thread, takes no locks of its own).
 // Closes the connections that have waited longer than header_timeout for a whole header
-// (the list is oldest first). Called a few times per header_timeout.
+// Called a few times per header_timeout.
 void sweep_waiting(Shared& shared) {
-    std::vector<std::shared_ptr<Session>> late;
+    // Both released after the lock (see Session::admit): the late ones, and any other a
+    // reference was taken to.
+    std::vector<std::shared_ptr<Session>> late, kept;
     {
-        auto too_old = std::chrono::steady_clock::now() - shared.options.header_timeout;
+        auto too_old =
+            ticks_now() -
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(shared.options.header_timeout).count();
         std::lock_guard lock(shared.conn_mutex);
-        while (!shared.waiting.empty() && shared.waiting.front().since < too_old) {
-            auto victim = shared.waiting.front().session.lock();
-            shared.waiting.pop_front();
-            if (victim) {
-                victim->forget_waiting();
-                late.push_back(std::move(victim));
-            }
+        for (Session* s : shared.sessions) {
+            auto since = s->waiting_since();
+            if (since == kNotWaiting || since >= too_old) continue;
+            auto victim = s->weak_from_this().lock();
+            if (!victim) continue;  // already going
+            (victim->stop_waiting(since) ? late : kept).push_back(std::move(victim));
         }
     }
     for (auto& v : late) v->evict();

@@ -461,6 +461,21 @@ TEST_F(ServerTest, MetricsAreScraped) {
         << m.body;
     EXPECT_NE(m.body.find("covermap_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"}"),
               std::string::npos);
+    // Buckets are cumulative and never fall: /health answers in well under 5 s, so the le="5"
+    // bucket holds every request counted.
+    auto value_of = [&](const std::string& series) {
+        auto at = m.body.find(series + " ");
+        return at == std::string::npos ? -1L : std::stol(m.body.substr(at + series.size() + 1));
+    };
+    const std::string histogram = "covermap_http_request_duration_seconds";
+    long count = value_of(histogram + "_count{route=\"/health\"}"), previous = 0;
+    EXPECT_GE(count, 1);
+    for (const char* le : {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "1", "5"}) {
+        long v = value_of(histogram + "_bucket{route=\"/health\",le=\"" + le + "\"}");
+        EXPECT_GE(v, previous) << le;
+        previous = v;
+    }
+    EXPECT_EQ(previous, count);
     EXPECT_NE(m.body.find("covermap_open_connections "), std::string::npos);
     EXPECT_NE(m.body.find("covermap_planner_runs_total "), std::string::npos);
     EXPECT_EQ(request(port_, "GET", "/metrics").status, 401);

@@ -24,7 +24,7 @@ public:
 private:
     static constexpr std::array<double, 10> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5};
     struct Histogram {
-        std::array<std::atomic<long>, kBuckets.size()> counts{};
+        std::array<std::atomic<long>, kBuckets.size()> counts{};  // per bucket, not cumulative
         std::atomic<long> count{0};
         std::atomic<long> sum_ns{0};
     };
