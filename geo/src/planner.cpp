@@ -171,8 +171,15 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
         return d.orgs[members[a]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m;
     };
     // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by an
-    // R-tree on local planar coordinates, each list sorted by step cost (computed once).
-    std::vector<std::vector<std::size_t>> nbrs(n);
+    // R-tree on local planar coordinates, each list sorted by step cost (computed once). All
+    // lists in one array: a's are nbr[first[a]] .. nbr[first[a + 1]] (a vector each was
+    // an allocation per organization).
+    std::vector<std::uint32_t> nbr;
+    std::vector<std::size_t> first(n + 1, 0);
+    auto nbrs = [&](std::size_t a) {
+        return std::make_pair(nbr.begin() + static_cast<std::ptrdiff_t>(first[a]),
+                              nbr.begin() + static_cast<std::ptrdiff_t>(first[a + 1]));
+    };
     {
         std::vector<Point> pts;
         for (auto i : members) pts.push_back(d.orgs[i].location);
@@ -192,12 +199,14 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
                 if (m <= p.joint_max_m) costed.emplace_back(m + penalty(a, b), b);
             }
             std::sort(costed.begin(), costed.end());
-            for (auto [c, b] : costed) nbrs[a].push_back(b);
+            for (auto [c, b] : costed) nbr.push_back(static_cast<std::uint32_t>(b));
+            first[a + 1] = nbr.size();
         }
     }
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return nbrs[a].size() < nbrs[b].size(); });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](auto a, auto b) { return first[a + 1] - first[a] < first[b + 1] - first[b]; });
     std::vector<char> used(n, 0);
     std::vector<std::vector<std::size_t>> regions;
     std::vector<int> region_of(n, -1);
@@ -206,10 +215,9 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
         std::vector<std::size_t> region{seed};
         int members_sum = d.orgs[members[seed]].party_members;
         used[seed] = 1;
-        for (std::size_t k = 0;
-             k < nbrs[seed].size() && members_sum < p.min_members && static_cast<int>(region.size()) < p.joint_max_orgs;
-             ++k) {
-            auto b = nbrs[seed][k];  // cheapest unused first
+        for (auto [k, end] = nbrs(seed);
+             k != end && members_sum < p.min_members && static_cast<int>(region.size()) < p.joint_max_orgs; ++k) {
+            std::size_t b = *k;  // cheapest unused first
             if (used[b]) continue;
             used[b] = 1;
             region.push_back(b);
@@ -229,7 +237,8 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
         if (used[b] == 1) continue;
         std::optional<std::size_t> target;
         double best = 1e300;
-        for (auto nb : nbrs[b]) {
+        for (auto [k, end] = nbrs(b); k != end; ++k) {
+            std::size_t nb = *k;
             int r = region_of[nb];
             if (r < 0 || static_cast<int>(regions[static_cast<std::size_t>(r)].size()) >= p.joint_max_orgs) continue;
             auto seed = regions[static_cast<std::size_t>(r)][0];
