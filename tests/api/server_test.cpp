@@ -50,6 +50,11 @@ protected:
             schema_ = "srv" + std::to_string(std::random_device{}() % 100000000);
             GDALAllRegister();
             std::unique_ptr<GDALDataset> ds(GDALDataset::Open(pg, GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+            if (!ds) {  // a server that is down fails every test, not the process
+                failed_ = std::string("cannot open COVERMAP_TEST_PG: ") + CPLGetLastErrorMsg();
+                schema_.clear();
+                return;
+            }
             if (OGRLayer* r = ds->ExecuteSQL(("CREATE SCHEMA " + schema_).c_str(), nullptr, nullptr))
                 ds->ReleaseResultSet(r);
             db_ = std::string(pg) + " active_schema=" + schema_;
@@ -81,11 +86,13 @@ protected:
         if (!schema_.empty()) {
             std::unique_ptr<GDALDataset> ds(
                 GDALDataset::Open(std::getenv("COVERMAP_TEST_PG"), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
-            if (OGRLayer* r = ds->ExecuteSQL(("DROP SCHEMA " + schema_ + " CASCADE").c_str(), nullptr, nullptr))
-                ds->ReleaseResultSet(r);
+            if (ds)
+                if (OGRLayer* r = ds->ExecuteSQL(("DROP SCHEMA " + schema_ + " CASCADE").c_str(), nullptr, nullptr))
+                    ds->ReleaseResultSet(r);
         }
     }
     void SetUp() override {
+        if (!failed_.empty()) FAIL() << failed_;
         if (!app_) GTEST_SKIP() << "COVERMAP_SERVER_ON_PG without COVERMAP_TEST_PG";
     }
 
@@ -94,7 +101,7 @@ protected:
     }
 
     static test::TempDir* dir_;
-    static std::string db_, schema_;
+    static std::string db_, schema_, failed_;
     static api::App* app_;
     static api::Server* server_;
     static unsigned short port_;
@@ -104,6 +111,7 @@ protected:
 test::TempDir* ServerTest::dir_ = nullptr;
 std::string ServerTest::db_;
 std::string ServerTest::schema_;
+std::string ServerTest::failed_;
 api::App* ServerTest::app_ = nullptr;
 api::Server* ServerTest::server_ = nullptr;
 unsigned short ServerTest::port_ = 0;
