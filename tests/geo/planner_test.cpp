@@ -29,16 +29,11 @@ Organization org(int id, double x, double y, int members, std::string industry =
     return o;
 }
 
-// Three grid cells in a row (one community, one street); a far cell in another street.
-Dataset tiny() {
-    Dataset d;
-    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 1.0)});
-    d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.03)});
-    d.areas.push_back({"211202002", "乙街道", Level::street, "211202", square(123.5, 42.5, 0.03)});
-    d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
-    d.areas.push_back({"211202002001", "乙社区", Level::community, "211202002", square(123.5, 42.5, 0.03)});
+// Three grid cells of community 211202001001 in a row, 0.01° wide and 0.03° tall from
+// (123.0, 42.0): codes 211202001001001, …002 and …003, west to east.
+void add_cells_in_a_row(Dataset& d) {
     for (int k = 0; k < 3; ++k)
-        d.areas.push_back({"211202001001" + std::string("00") + std::to_string(k + 1),
+        d.areas.push_back({"21120200100100" + std::to_string(k + 1),
                            "格",
                            Level::grid,
                            "211202001001",
@@ -48,6 +43,17 @@ Dataset tiny() {
                                      {123.0 + 0.01 * k, 42.03},
                                      {123.0 + 0.01 * k, 42.0}},
                                     {}}}});
+}
+
+// Three grid cells in a row (one community, one street); a far cell in another street.
+Dataset tiny() {
+    Dataset d;
+    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 1.0)});
+    d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202002", "乙街道", Level::street, "211202", square(123.5, 42.5, 0.03)});
+    d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
+    d.areas.push_back({"211202002001", "乙社区", Level::community, "211202002", square(123.5, 42.5, 0.03)});
+    add_cells_in_a_row(d);
     d.areas.push_back({"211202002001001", "远格", Level::grid, "211202002001", square(123.5, 42.5, 0.03)});
     d.orgs.push_back(org(1, 123.005, 42.01, 4));  // rule 1: standalone
     d.orgs.push_back(org(2, 123.015, 42.01, 1));  // rule 2 with 3
@@ -207,17 +213,7 @@ TEST(Plan, ContiguityRepairMovesOnlyWithinItsLimit) {
     d.areas.push_back({"211202", "银州区", Level::district, "", square(123.0, 42.0, 0.03)});
     d.areas.push_back({"211202001", "甲街道", Level::street, "211202", square(123.0, 42.0, 0.03)});
     d.areas.push_back({"211202001001", "甲社区", Level::community, "211202001", square(123.0, 42.0, 0.03)});
-    for (int k = 0; k < 3; ++k)
-        d.areas.push_back({"21120200100100" + std::to_string(k + 1),
-                           "格",
-                           Level::grid,
-                           "211202001001",
-                           {Polygon{{{123.0 + 0.01 * k, 42.0},
-                                     {123.01 + 0.01 * k, 42.0},
-                                     {123.01 + 0.01 * k, 42.03},
-                                     {123.0 + 0.01 * k, 42.03},
-                                     {123.0 + 0.01 * k, 42.0}},
-                                    {}}}});
+    add_cells_in_a_row(d);
     d.orgs.push_back(org(1, 123.005, 42.015, 0));  // in A, instructor 1's
     d.orgs.back().instructor_id = "1";
     d.orgs.push_back(org(2, 123.028, 42.015, 0));  // in C, instructor 2's
