@@ -265,16 +265,11 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
         return error_response(400, "InvalidQuery", "unknown parameter '" + *key + "' (bbox, limit, offset)");
     std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
     if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
-    long limit = 10, offset = 0;
-    auto number = [&](const char* key, long& out, long lo, long hi) {
-        if (!req.query.count(key)) return true;
-        auto v = parse_id(req.query.at(key));
-        if (!v || *v < lo) return false;
-        out = static_cast<long>(std::min<std::int64_t>(*v, hi));
-        return true;
-    };
-    if (!number("limit", limit, 1, 10000)) return error_response(400, "InvalidQuery", "limit must be 1–10000");
-    if (!number("offset", offset, 0, 1L << 40)) return error_response(400, "InvalidQuery", "offset must be ≥ 0");
+    auto limit_param = number_param(req, "limit", 10, 1, 10000);
+    if (!limit_param) return error_response(400, "InvalidQuery", "limit must be 1–10000");
+    auto offset_param = number_param(req, "offset", 0, 0, 1LL << 40);
+    if (!offset_param) return error_response(400, "InvalidQuery", "offset must be ≥ 0");
+    const long limit = static_cast<long>(*limit_param), offset = static_cast<long>(*offset_param);
     std::optional<geo::BBox> filter;
     if (req.query.count("bbox")) {
         std::stringstream in(req.query.at("bbox"));

@@ -57,6 +57,18 @@ inline std::optional<std::int64_t> parse_id(const std::string& s) {
     return v;
 }
 
+// The query parameter `key` as a whole number (decimal digits only): `absent` when it is not
+// given, nullopt when it is not such a number or is below `lo`; capped at `hi`. One reading of
+// `limit`, `offset` and the like for every route.
+inline std::optional<std::int64_t> number_param(const Request& r, const char* key, std::int64_t absent, std::int64_t lo,
+                                                std::int64_t hi) {
+    auto it = r.query.find(key);
+    if (it == r.query.end()) return absent;
+    auto v = parse_id(it->second);
+    if (!v || *v < lo) return std::nullopt;
+    return std::min(*v, hi);
+}
+
 // Versions travel as ETags: "7" (quoted) or 7; W/ prefixes are not ours.
 inline std::optional<std::int64_t> parse_etag(std::string s) {
     if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
