@@ -88,12 +88,13 @@ json App::org_json(const geo::Organization& o) const {
               {"lat", o.location.y}};
     j["branch_id"] = o.branch_id ? json(*o.branch_id) : json();
     j["instructor_id"] = o.instructor_id ? json(*o.instructor_id) : json();
-    j["address"] = o.address;
-    j["location_precision"] = o.location_precision.empty() ? "exact" : o.location_precision;
-    j["ledger"] = {{"person_in_charge", o.person_in_charge},
-                   {"phone", o.phone},
-                   {"no_branch_reason", o.no_branch_reason},
-                   {"measure", o.measure}};
+    const geo::Ledger& ledger = o.ledger();
+    j["address"] = ledger.address;
+    j["location_precision"] = ledger.location_precision.empty() ? "exact" : ledger.location_precision;
+    j["ledger"] = {{"person_in_charge", ledger.person_in_charge},
+                   {"phone", ledger.phone},
+                   {"no_branch_reason", ledger.no_branch_reason},
+                   {"measure", ledger.measure}};
     return j;
 }
 
@@ -256,11 +257,12 @@ Response App::patch_org(const Request& req, const Token& who, const std::vector<
             if (!v.is_string() || v.get<std::string>().size() > 1000) {
                 bad = "text of at most 1000 bytes";
             } else {
-                std::string& field = key == "no_branch_reason"   ? after.no_branch_reason
-                                     : key == "measure"          ? after.measure
-                                     : key == "person_in_charge" ? after.person_in_charge
-                                     : key == "phone"            ? after.phone
-                                                                 : after.address;
+                geo::Ledger& ledger = after.edit_ledger();
+                std::string& field = key == "no_branch_reason"   ? ledger.no_branch_reason
+                                     : key == "measure"          ? ledger.measure
+                                     : key == "person_in_charge" ? ledger.person_in_charge
+                                     : key == "phone"            ? ledger.phone
+                                                                 : ledger.address;
                 field = v.get<std::string>();
             }
         } else if (key == "lon" || key == "lat") {
@@ -269,7 +271,7 @@ Response App::patch_org(const Request& req, const Token& who, const std::vector<
                 bad = "a number of degrees";
             } else {
                 (key == "lon" ? after.location.x : after.location.y) = v.get<double>();
-                after.location_precision = "exact";
+                after.edit_ledger().location_precision = "exact";
                 moved = true;
             }
         } else {

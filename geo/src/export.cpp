@@ -310,12 +310,13 @@ public:
             }
         }
         if (park_area >= 0) r.text[17] = d_.areas[static_cast<std::size_t>(park_area)].code;
-        r.text[18] = o.address;
-        r.text[19] = o.person_in_charge;
-        r.text[20] = o.phone;
-        r.text[21] = o.no_branch_reason;
-        r.text[22] = o.measure;
-        r.text[23] = o.location_precision.empty() ? "exact" : o.location_precision;
+        const Ledger& ledger = o.ledger();
+        r.text[18] = ledger.address;
+        r.text[19] = ledger.person_in_charge;
+        r.text[20] = ledger.phone;
+        r.text[21] = ledger.no_branch_reason;
+        r.text[22] = ledger.measure;
+        r.text[23] = ledger.location_precision.empty() ? "exact" : ledger.location_precision;
         r.geometry = to_ogr(o.location);
         return true;
     }

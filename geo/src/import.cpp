@@ -640,17 +640,15 @@ void read_orgs(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repor
             if (auto b = r.integer(*f, branch, "branch_id")) o.branch_id = *b;
             if (instructor >= 0 && !r.text(*f, instructor).empty())
                 o.instructor_id = r.key(*f, instructor, "instructor_id");
-            o.address = r.text(*f, address);
-            o.person_in_charge = r.text(*f, person);
-            o.phone = r.text(*f, phone);
-            o.no_branch_reason = r.text(*f, reason);
-            o.measure = r.text(*f, measure);
+            Ledger ledger{r.text(*f, address), r.text(*f, person),  r.text(*f, phone),
+                          r.text(*f, reason),  r.text(*f, measure), ""};
             if (r.has_coordinates(*f))
                 o.location = r.point(*f);
-            else if (!o.address.empty())
-                o.location_precision = "unplaced";  // placed by its address in import_into
+            else if (!ledger.address.empty())
+                ledger.location_precision = "unplaced";  // placed by its address in import_into
             else
                 o.location = r.point(*f);  // fails: no coordinates, no address
+            o.set_ledger(std::move(ledger));
             d.orgs.push_back(std::move(o));
         } catch (const format_error& e) {
             errors.add(e, *f, r);
@@ -689,9 +687,7 @@ bool same_record(const Organization& a, const Organization& b) {
     return a.name == b.name && a.kind == b.kind && a.credit_code == b.credit_code && a.industry == b.industry &&
            a.employees == b.employees && a.party_members == b.party_members && a.status == b.status &&
            a.above_scale == b.above_scale && std::fabs(a.location.x - b.location.x) < 1e-9 &&
-           std::fabs(a.location.y - b.location.y) < 1e-9 && a.address == b.address &&
-           a.person_in_charge == b.person_in_charge && a.phone == b.phone && a.no_branch_reason == b.no_branch_reason &&
-           a.measure == b.measure && a.location_precision == b.location_precision;
+           std::fabs(a.location.y - b.location.y) < 1e-9 && a.ledger() == b.ledger();
 }
 
 nlohmann::json record_json(const Organization& o) {
@@ -728,26 +724,27 @@ void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, Imp
     for (const auto& a : areas.areas) by_code[a.code] = &a;
     std::vector<Organization> kept;
     for (auto& o : orgs) {
-        if (o.location_precision != "unplaced") {
+        if (o.ledger().location_precision != "unplaced") {
             kept.push_back(std::move(o));
             continue;
         }
         const Named* best = nullptr;
         for (const auto& n : named) {
-            if (o.address.find(n.area->name) == std::string::npos) continue;
+            if (o.ledger().address.find(n.area->name) == std::string::npos) continue;
             // A community's match must sit in a street or district the address also names, if any.
             if (!best || n.rank < best->rank || (n.rank == best->rank && n.area->name.size() > best->area->name.size()))
                 best = &n;
         }
         if (!best || best->area->shape.empty()) {
-            report.rejected.push_back({"id " + o.id, "address", "address '" + o.address + "' matches no area name"});
+            report.rejected.push_back(
+                {"id " + o.id, "address", "address '" + o.ledger().address + "' matches no area name"});
             continue;
         }
         o.location = interior_point(best->area->shape);
-        o.location_precision = best->rank == 0   ? "community"
-                               : best->rank == 1 ? "street"
-                               : best->rank == 2 ? "street"
-                                                 : "district";
+        o.edit_ledger().location_precision = best->rank == 0   ? "community"
+                                             : best->rank == 1 ? "street"
+                                             : best->rank == 2 ? "street"
+                                                               : "district";
         kept.push_back(std::move(o));
     }
     orgs = std::move(kept);
@@ -840,14 +837,18 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
         if (keep("party_members")) o.party_members = old.party_members;
         if (keep("status")) o.status = old.status;
         if (keep("above_scale")) o.above_scale = old.above_scale;
-        if (keep("address")) o.address = old.address;
-        if (keep("person_in_charge")) o.person_in_charge = old.person_in_charge;
-        if (keep("phone")) o.phone = old.phone;
-        if (keep("no_branch_reason") || o.no_branch_reason.empty()) o.no_branch_reason = old.no_branch_reason;
-        if (keep("measure") || o.measure.empty()) o.measure = old.measure;
-        if (o.location_precision == "unplaced" || (o.location_precision.empty() && !old.location_precision.empty() &&
-                                                   std::fabs(o.location.x - old.location.x) < 1e-9))
-            o.location_precision = old.location_precision;
+        Ledger ledger = o.ledger();
+        const Ledger& was = old.ledger();
+        if (keep("address")) ledger.address = was.address;
+        if (keep("person_in_charge")) ledger.person_in_charge = was.person_in_charge;
+        if (keep("phone")) ledger.phone = was.phone;
+        if (keep("no_branch_reason") || ledger.no_branch_reason.empty()) ledger.no_branch_reason = was.no_branch_reason;
+        if (keep("measure") || ledger.measure.empty()) ledger.measure = was.measure;
+        if (ledger.location_precision == "unplaced" ||
+            (ledger.location_precision.empty() && !was.location_precision.empty() &&
+             std::fabs(o.location.x - old.location.x) < 1e-9))
+            ledger.location_precision = was.location_precision;
+        o.set_ledger(std::move(ledger));
         // Assignments are covermap's: the registry's extract never takes them away.
         o.branch_id = old.branch_id;
         if (!o.instructor_id || keep("instructor_id")) o.instructor_id = old.instructor_id;

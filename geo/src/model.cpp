@@ -116,6 +116,30 @@ std::optional<BranchType> parse_branch_type(std::string_view s) {
     return std::nullopt;
 }
 
+bool operator==(const Ledger& a, const Ledger& b) {
+    return a.address == b.address && a.person_in_charge == b.person_in_charge && a.phone == b.phone &&
+           a.no_branch_reason == b.no_branch_reason && a.measure == b.measure &&
+           a.location_precision == b.location_precision;
+}
+
+const Ledger& Organization::no_ledger() {
+    static const Ledger empty;
+    return empty;
+}
+
+void Organization::set_ledger(Ledger ledger) {
+    ledger_ = ledger == no_ledger() ? nullptr : std::make_shared<Ledger>(std::move(ledger));
+}
+
+Ledger& Organization::edit_ledger() {
+    // A ledger another organization holds too (a copy of this one) is copied before a change.
+    if (!ledger_)
+        ledger_ = std::make_shared<Ledger>();
+    else if (ledger_.use_count() > 1)
+        ledger_ = std::make_shared<Ledger>(*ledger_);
+    return *ledger_;
+}
+
 std::string_view branch_level(int members) {
     if (members >= 100) return "基层党委";
     if (members >= 50) return "总支";

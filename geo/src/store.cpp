@@ -387,12 +387,13 @@ struct Store::Impl {
         else
             f.SetFieldNull(fx["instructor_id"]);
         f.SetField(fx["version"], static_cast<GIntBig>(o.version));
-        for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &o.address},
-                                   {"person_in_charge", &o.person_in_charge},
-                                   {"phone", &o.phone},
-                                   {"no_branch_reason", &o.no_branch_reason},
-                                   {"measure", &o.measure},
-                                   {"location_precision", &o.location_precision}})
+        const Ledger& l = o.ledger();
+        for (auto [name, value] : {std::pair<const char*, const std::string*>{"address", &l.address},
+                                   {"person_in_charge", &l.person_in_charge},
+                                   {"phone", &l.phone},
+                                   {"no_branch_reason", &l.no_branch_reason},
+                                   {"measure", &l.measure},
+                                   {"location_precision", &l.location_precision}})
             f.SetField(fx[name], value->c_str());
         f.SetGeometryDirectly(to_ogr(o.location).release());
     }
@@ -617,12 +618,8 @@ void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = tr
         o.location = point_of(*f);
         if (ledger) {
             o.version = f->GetFieldAsInteger64(version);
-            o.address = str(*f, address);
-            o.person_in_charge = str(*f, person_in_charge);
-            o.phone = str(*f, phone);
-            o.no_branch_reason = str(*f, no_branch_reason);
-            o.measure = str(*f, measure);
-            o.location_precision = str(*f, location_precision);
+            o.set_ledger({str(*f, address), str(*f, person_in_charge), str(*f, phone), str(*f, no_branch_reason),
+                          str(*f, measure), str(*f, location_precision)});
         }
         visit(o);
     }

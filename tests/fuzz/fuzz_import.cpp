@@ -27,7 +27,7 @@ void write(const std::string& path, const char* data, std::size_t n) {
 void check(const covermap::geo::Dataset& d) {
     using covermap::geo::valid_utf8;
     for (const auto& o : d.orgs)
-        if (!valid_utf8(o.id) || !valid_utf8(o.name) || !valid_utf8(o.address) || !valid_utf8(o.industry) ||
+        if (!valid_utf8(o.id) || !valid_utf8(o.name) || !valid_utf8(o.ledger().address) || !valid_utf8(o.industry) ||
             o.employees < 0 || o.party_members < 0)
             std::abort();
     for (const auto& a : d.areas)

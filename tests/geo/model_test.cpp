@@ -42,3 +42,25 @@ TEST(Model, BBox) {
     far.expand(Point{10, 10});
     EXPECT_FALSE(b.intersects(far));
 }
+
+// The ledger lives behind a pointer shared by copies: a change to one organization's ledger
+// never shows in another's, and an organization without one reads as all empty.
+TEST(Model, LedgerIsAValueOfItsOrganization) {
+    Organization a;
+    EXPECT_EQ(a.ledger(), Ledger{});
+    a.edit_ledger().address = "铁岭市银州区红旗街1号";
+    a.edit_ledger().phone = "024-1234";
+    Organization b = a;  // shares a's ledger until one of them changes it
+    EXPECT_EQ(b.ledger(), a.ledger());
+    b.edit_ledger().phone = "024-9999";
+    EXPECT_EQ(a.ledger().phone, "024-1234") << "a copy's change leaked into the original";
+    EXPECT_EQ(b.ledger().phone, "024-9999");
+    EXPECT_EQ(b.ledger().address, a.ledger().address);
+    Organization c = a;
+    a.set_ledger({});
+    EXPECT_EQ(a.ledger(), Ledger{});
+    EXPECT_EQ(c.ledger().phone, "024-1234") << "replacing a's ledger changed its copy";
+    c.set_ledger({"", "", "", "", "一企一策", ""});
+    EXPECT_EQ(c.ledger().measure, "一企一策");
+    EXPECT_NE(c.ledger(), b.ledger());
+}

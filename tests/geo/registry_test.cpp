@@ -157,8 +157,8 @@ TEST(Registry, AnExcelSheetWithATitleRowAndChineseHeadings) {
     ImportParams wrong = p;
     wrong.map = {{"备注", "remarks"}};
     EXPECT_THROW(import_into(store, wrong), invalid_argument);
-    EXPECT_EQ(by_id[c2].no_branch_reason, "党员流失");
-    EXPECT_EQ(by_id[c1].person_in_charge, "王强");
+    EXPECT_EQ(by_id[c2].ledger().no_branch_reason, "党员流失");
+    EXPECT_EQ(by_id[c1].ledger().person_in_charge, "王强");
     EXPECT_EQ(by_id[c1].employees, 120);
     // The ledger goes out with the exports too.
     ExportParams e;
@@ -255,12 +255,12 @@ TEST(Registry, AddressOnlyRowsArePlacedByTheNamesOfAreas) {
     std::map<std::string, Organization> by_id;
     for (const auto& o : store.load().orgs) by_id[o.id] = o;
     ASSERT_EQ(by_id.size(), 3u);
-    EXPECT_EQ(by_id["D1"].location_precision, "community");
+    EXPECT_EQ(by_id["D1"].ledger().location_precision, "community");
     const BBox community{123.82, 42.22, 123.84, 42.24}, street{123.80, 42.20, 123.90, 42.30};
     EXPECT_TRUE(community.contains(by_id["D1"].location)) << "inside 幸福社区";
-    EXPECT_EQ(by_id["D2"].location_precision, "street");
+    EXPECT_EQ(by_id["D2"].ledger().location_precision, "street");
     EXPECT_TRUE(street.contains(by_id["D2"].location)) << "inside 红旗街道";
-    EXPECT_EQ(by_id["D3"].location_precision, "district");
+    EXPECT_EQ(by_id["D3"].ledger().location_precision, "district");
 }
 
 TEST(Registry, TheMonthlyRefreshIsAnUpsertThatKeepsAssignments) {

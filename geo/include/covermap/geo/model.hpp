@@ -2,6 +2,7 @@
 /// \file The domain model of DESIGN.md §1 as plain value types: no I/O, no GEOS, no OGR.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -74,6 +75,19 @@ struct Area {
 /// a credit code, a staff number); numbers are text too. Opaque to covermap.
 using Id = std::string;
 
+/// An organization's address as the registry gives it, and the ledger (台账) of the survey's
+/// "five clears" (五清): all optional text.
+struct Ledger {
+    std::string address;             ///< 住所, as the registry gives it
+    std::string person_in_charge;    ///< 出资人/负责人
+    std::string phone;               ///< the person's phone
+    std::string no_branch_reason;    ///< 未建党组织原因
+    std::string measure;             ///< 一企一策/一社一策: the measure decided
+    std::string location_precision;  ///< exact (empty too), community, street, district: placed by address
+};
+bool operator==(const Ledger& a, const Ledger& b);
+inline bool operator!=(const Ledger& a, const Ledger& b) { return !(a == b); }
+
 /// A non-public enterprise or social organization (两新组织).
 struct Organization {
     Id id;
@@ -89,15 +103,21 @@ struct Organization {
     std::optional<Id> instructor_id;
     std::int64_t version = 1;
     Point location;
-    std::string address;  ///< 住所, as the registry gives it
-    // The ledger (台账) of the survey's "five clears" (五清), all optional.
-    std::string person_in_charge;    ///< 出资人/负责人
-    std::string phone;               ///< the person's phone
-    std::string no_branch_reason;    ///< 未建党组织原因
-    std::string measure;             ///< 一企一策/一社一策: the measure decided
-    std::string location_precision;  ///< exact (empty too), community, street, district: placed by address
 
     bool operating() const { return status == OrgStatus::operating; }
+    /// Its address and ledger; all empty unless set.
+    const Ledger& ledger() const { return ledger_ ? *ledger_ : no_ledger(); }
+    /// The address and ledger to change: made on first use, copied first if another
+    /// organization (a copy of this one) shares it.
+    Ledger& edit_ledger();
+    /// Replaces the address and ledger (an empty one takes no memory).
+    void set_ledger(Ledger ledger);
+
+private:
+    // Behind a pointer: the planner walks a million records and never reads this text (it was
+    // 192 of 424 bytes a record). Shared by copies until one of them changes it.
+    std::shared_ptr<Ledger> ledger_;
+    static const Ledger& no_ledger();
 };
 
 /// A party-building instructor (党建指导员).
