@@ -58,8 +58,8 @@ inline std::optional<std::int64_t> parse_id(const std::string& s) {
 }
 
 // The query parameter `key` as a whole number (decimal digits only): `absent` when it is not
-// given, nullopt when it is not such a number or is below `lo`; capped at `hi`. One reading of
-// `limit`, `offset` and the like for every route.
+// given, nullopt when it is not such a number or is below `lo`; capped at `hi` (OGC's `limit`
+// and `offset`).
 inline std::optional<std::int64_t> number_param(const Request& r, const char* key, std::int64_t absent, std::int64_t lo,
                                                 std::int64_t hi) {
     auto it = r.query.find(key);

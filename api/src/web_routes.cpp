@@ -15,7 +15,6 @@
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/text.hpp"
-#include "route_support.hpp"
 
 namespace covermap::api {
 
@@ -43,11 +42,12 @@ std::string cookie_value(const std::string& header, const std::string& name) {
     return "";
 }
 
-// `limit` for the page's lists: 0 reads as 1, more than max as max.
 int limit_of(const Request& req, int def, int max) {
-    auto v = detail::number_param(req, "limit", def, 0, max);
-    if (!v) throw geo::invalid_argument("limit must be a number from 1 to " + std::to_string(max));
-    return static_cast<int>(std::max<std::int64_t>(1, *v));
+    auto s = query_value(req, "limit");
+    if (s.empty()) return def;
+    if (s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw geo::invalid_argument("limit must be a number from 1 to " + std::to_string(max));
+    return std::clamp(std::stoi(s), 1, max);
 }
 
 std::string lower(std::string s) {
