@@ -2,9 +2,10 @@
 # Cached tiles: requests per second of `covermap serve` answering from its tile cache against
 # nginx serving the very same PNG bytes from disk, same wrk settings (1 thread, 32
 # connections, the same requests with the same bearer token), same run, nginx with as many
-# workers as covermap has I/O threads (THREADS, default 2). Prints both and the ratio (target
-# >= 1.0). Access logs: off for both by default; ACCESS_LOG=1 turns both on (nginx buffered to
-# a file, covermap to a file).
+# workers as covermap has I/O threads (THREADS, default 2), ROUNDS (default 7) alternating
+# runs of DURATION seconds (default 10) each. Prints both medians and the ratio (target
+# >= 1.0), and each server's CPU time per request. Access logs: off for both by default;
+# ACCESS_LOG=1 turns both on (nginx buffered to a file, covermap to a file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
@@ -43,18 +44,34 @@ NGINX
 chmod -R a+rX "$work"
 nginx -c "$work/nginx.conf"
 export TILE_LIST="$work/list"
-run() { wrk -t1 -c32 -d"${DURATION:-15}"s -s bench/tiles_cached.lua "$1" | awk '/Requests\/sec/ {print $2} /non-2xx/ {print}'; }
+# CPU time (user + system, clock ticks) the server's processes have used so far.
+ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# One wrk run against $1: appends its requests per second to $2, and the server's CPU time
+# per request (microseconds, from the processes $3...) to $2.cpu: a second figure that does
+# not depend on how wrk, sharing the two cores, is scheduled.
+run() {
+  local url=$1 into=$2; shift 2
+  local t0 t1 out
+  t0=$(ticks "$@")
+  out=$(wrk -t1 -c32 -d"${DURATION:-10}"s -s bench/tiles_cached.lua "$url")
+  t1=$(ticks "$@")
+  grep -q 'non-2xx: 0, errors: 0' <<<"$out" || { echo "wrk saw failed requests on $url:"; echo "$out"; exit 1; }
+  awk '/Requests\/sec/ {print $2}' <<<"$out" >>"$into"
+  local n; n=$(awk '/requests in/ {print $1}' <<<"$out")
+  echo "scale=2; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $n" | bc >>"$into.cpu"
+}
 # Alternate the two, ROUNDS times each, and compare medians: this machine is shared.
-: > "$work/n.all"; : > "$work/c.all"
-for _ in $(seq "${ROUNDS:-3}"); do
+: > "$work/n.all"; : > "$work/c.all"; : > "$work/n.all.cpu"; : > "$work/c.all.cpu"
+for _ in $(seq "${ROUNDS:-7}"); do
   # The same request bytes to both, token included (nginx ignores it): wrk, on the same two
   # cores, then spends the same on each request of either.
-  COVERMAP_TOKEN="$token" run http://127.0.0.1:18402/ | head -1 >> "$work/n.all"
-  COVERMAP_TOKEN="$token" run http://127.0.0.1:18401/ | head -1 >> "$work/c.all"
+  COVERMAP_TOKEN="$token" run http://127.0.0.1:18402/ "$work/n.all" $(pgrep -P "$(cat "$work/nginx.pid")")
+  COVERMAP_TOKEN="$token" run http://127.0.0.1:18401/ "$work/c.all" "$pid"
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 n=$(median "$work/n.all"); c=$(median "$work/c.all")
-echo "256 cached z14 tiles, wrk -t1 -c32 -d${DURATION:-15}s, ${ROUNDS:-3} alternating rounds, medians"
+echo "256 cached z14 tiles, wrk -t1 -c32 -d${DURATION:-10}s, ${ROUNDS:-7} alternating rounds, medians"
 echo "  nginx (files on disk)   $n req/s   (rounds: $(tr '\n' ' ' < "$work/n.all"))"
 echo "  covermap (tile cache)   $c req/s   (rounds: $(tr '\n' ' ' < "$work/c.all"))"
+echo "  server CPU per request (user + system, medians): nginx $(median "$work/n.all.cpu") us, covermap $(median "$work/c.all.cpu") us"
 echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 1.0; ${THREADS:-2} covermap I/O threads, ${THREADS:-2} nginx workers, access logs $([[ -z $log_flag ]] && echo on || echo off))"
