@@ -8,13 +8,14 @@
 # ACCESS_LOG=1 turns both on (nginx buffered to a file, covermap to a file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+threads=${THREADS:-2} rounds=${ROUNDS:-7} duration=${DURATION:-10}
 command -v wrk >/dev/null && command -v nginx >/dev/null || { echo "needs wrk and nginx (apt-get install wrk nginx)"; exit 1; }
 work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
 build/covermap demo --out "$work/demo.gpkg" --scale "${SCALE:-1}" --force >/dev/null
 log_flag=--no-access-log nginx_log="access_log off;"
 if [[ "${ACCESS_LOG:-0}" == 1 ]]; then log_flag= nginx_log="access_log $work/access.log combined buffer=64k flush=1s;"; fi
-build/covermap serve --db "$work/demo.gpkg" --port 18401 --threads "${THREADS:-2}" --rate-per-client 0 $log_flag >"$work/out" 2>"$work/covermap.log" &
+build/covermap serve --db "$work/demo.gpkg" --port 18401 --threads "$threads" --rate-per-client 0 $log_flag >"$work/out" 2>"$work/covermap.log" &
 pid=$!
 for _ in $(seq 100); do grep -q serving "$work/out" && break; sleep 0.1; done
 token=$(grep -m1 '^cm_' "$work/out")
@@ -29,7 +30,7 @@ for dx in $(seq 0 15); do for dy in $(seq 0 15); do
 done; done
 # nginx as tuned for small static files: sendfile, open file descriptors cached.
 cat > "$work/nginx.conf" <<NGINX
-worker_processes ${THREADS:-2};
+worker_processes $threads;
 pid $work/nginx.pid;
 error_log $work/error.log;
 events { worker_connections 1024; }
@@ -53,7 +54,7 @@ run() {
   local url=$1 into=$2; shift 2
   local t0 t1 out
   t0=$(ticks "$@")
-  out=$(wrk -t1 -c32 -d"${DURATION:-10}"s -s bench/tiles_cached.lua "$url")
+  out=$(wrk -t1 -c32 -d"$duration"s -s bench/tiles_cached.lua "$url")
   t1=$(ticks "$@")
   grep -q 'non-2xx: 0, errors: 0' <<<"$out" || { echo "wrk saw failed requests on $url:"; echo "$out"; exit 1; }
   awk '/Requests\/sec/ {print $2}' <<<"$out" >>"$into"
@@ -62,7 +63,7 @@ run() {
 }
 # Alternate the two, ROUNDS times each, and compare medians: this machine is shared.
 : > "$work/n.all"; : > "$work/c.all"; : > "$work/n.all.cpu"; : > "$work/c.all.cpu"
-for _ in $(seq "${ROUNDS:-7}"); do
+for _ in $(seq "$rounds"); do
   # The same request bytes to both, token included (nginx ignores it): wrk, on the same two
   # cores, then spends the same on each request of either.
   COVERMAP_TOKEN="$token" run http://127.0.0.1:18402/ "$work/n.all" $(pgrep -P "$(cat "$work/nginx.pid")")
@@ -70,8 +71,8 @@ for _ in $(seq "${ROUNDS:-7}"); do
 done
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 n=$(median "$work/n.all"); c=$(median "$work/c.all")
-echo "256 cached z14 tiles, wrk -t1 -c32 -d${DURATION:-10}s, ${ROUNDS:-7} alternating rounds, medians"
+echo "256 cached z14 tiles, wrk -t1 -c32 -d${duration}s, $rounds alternating rounds, medians"
 echo "  nginx (files on disk)   $n req/s   (rounds: $(tr '\n' ' ' < "$work/n.all"))"
 echo "  covermap (tile cache)   $c req/s   (rounds: $(tr '\n' ' ' < "$work/c.all"))"
 echo "  server CPU per request (user + system, medians): nginx $(median "$work/n.all.cpu") us, covermap $(median "$work/c.all.cpu") us"
-echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 1.0; ${THREADS:-2} covermap I/O threads, ${THREADS:-2} nginx workers, access logs $([[ -z $log_flag ]] && echo on || echo off))"
+echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 1.0; $threads covermap I/O threads, $threads nginx workers, access logs $([[ -z $log_flag ]] && echo on || echo off))"
