@@ -1,5 +1,6 @@
 #include "covermap/api/app.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -76,8 +77,13 @@ std::string new_token() {
 std::string hash_token(const std::string& token) {
     // A connection sends the same token with every request: the last one's hash is kept per
     // thread (a SHA-256 through OpenSSL 3's EVP fetch was a visible share of a cached tile).
+    // The secret is compared in constant time (OpenSSL's CRYPTO_memcmp): the thread's last
+    // token may be someone else's, and an early-out comparison would time how much of it a
+    // guess got right. Lengths are not secret (every token is 64 hex digits).
     thread_local std::string last_token, last_hash;
-    if (!last_hash.empty() && token == last_token) return last_hash;
+    if (!last_hash.empty() && token.size() == last_token.size() &&
+        CRYPTO_memcmp(token.data(), last_token.data(), token.size()) == 0)
+        return last_hash;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_Digest(token.data(), token.size(), digest, &n, EVP_sha256(), nullptr);
@@ -99,8 +105,12 @@ App::App(const AppOptions& options) : options_(options) {
     // The UI's files, fixed at start: no URL ever names a path on disk.
     if (!options.web_root.empty() && fs::is_directory(options.web_root))
         for (const auto& e : fs::recursive_directory_iterator(options.web_root))
-            if (e.is_regular_file())
-                static_files_[fs::relative(e.path(), options.web_root).generic_string()] = e.path().string();
+            if (e.is_regular_file()) {
+                std::ifstream in(e.path(), std::ios::binary);
+                auto bytes = std::make_shared<std::string>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+                static_files_[fs::relative(e.path(), options.web_root).generic_string()] =
+                    StaticFile{std::move(bytes), content_type_for(e.path().string())};
+            }
 
     auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
         routes_.push_back(Route{std::move(method), split_path(pattern), role, h, pattern});
@@ -114,6 +124,7 @@ App::App(const AppOptions& options) : options_(options) {
     add("POST", "/api/plan", Role::planner, &App::post_plan);
     add("GET", "/api/plan/{}", Role::viewer, &App::get_plan);
     add("POST", "/api/plan/{}/accept", Role::planner, &App::accept_plan);
+    add("DELETE", "/api/plan/{}", Role::planner, &App::delete_plan);
     add("GET", "/api/export/{}", Role::viewer, &App::export_layer);
     add("POST", "/api/import/{}", Role::admin, &App::import_layer);
     add("POST", "/api/tokens", Role::admin, &App::post_token);
@@ -145,6 +156,11 @@ App::App(const AppOptions& options) : options_(options) {
 }
 
 App::~App() = default;
+
+std::pair<geo::Dataset, std::uint64_t> App::data_snapshot() const {
+    std::shared_lock lock(data_mutex_);
+    return {data_, data_version_.load()};
+}
 
 std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> App::org_versions() const {
     std::shared_lock lock(data_mutex_);
@@ -201,13 +217,13 @@ void App::reread_tokens() const {
 }
 
 void App::refresh_tokens(const std::vector<geo::TokenRow>& rows) const {
-    auto now = iso8601_utc_now();
+    auto now = geo::china_date();
     std::unordered_map<std::string, Token> fresh;
     for (const auto& t : rows)
         if (auto role = parse_role(t.role); role && t.usable(now))
-            fresh[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role, t.expires};
-    std::set<std::string> names;
-    for (const auto& [hash, t] : fresh) names.insert(t.name);
+            fresh[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role, t.expires, t.hash};
+    std::set<std::string> keys;
+    for (const auto& [hash, t] : fresh) keys.insert(hash);
     {
         std::lock_guard lock(tokens_mutex_);
         tokens_ = std::move(fresh);
@@ -216,12 +232,13 @@ void App::refresh_tokens(const std::vector<geo::TokenRow>& rows) const {
     // A revoked or expired token's web sessions end with it.
     std::lock_guard lock(sessions_mutex_);
     for (auto it = sessions_.begin(); it != sessions_.end();)
-        it = names.count(it->second.who.name) ? std::next(it) : sessions_.erase(it);
+        it = keys.count(it->second.who.key) ? std::next(it) : sessions_.erase(it);
 }
 
 std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
-    if (!expires.empty() && (expires.size() != 10 || expires[4] != '-' || expires[7] != '-'))
-        throw geo::invalid_argument("an expiry is a date, YYYY-MM-DD");
+    if (!expires.empty() && !geo::valid_date(expires))
+        throw geo::invalid_argument("an expiry is a calendar date, YYYY-MM-DD, not '" +
+                                    geo::replace_invalid_utf8(expires.substr(0, 20)) + "'");
     if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
@@ -232,7 +249,7 @@ std::string App::add_token(Role role, const std::string& name, const std::string
         store_->add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""});
     }
     std::lock_guard lock(tokens_mutex_);
-    tokens_[hash] = Token{name, role, expires};
+    tokens_[hash] = Token{name, role, expires, hash};
     return token;
 }
 
@@ -272,7 +289,7 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
         std::lock_guard lock(tokens_mutex_);
         auto it = tokens_.find(hash);
         if (it != tokens_.end() && now - tokens_read_ < std::chrono::seconds(5)) {
-            if (!it->second.expires.empty() && iso8601_utc_now().substr(0, 10) > it->second.expires)
+            if (!it->second.expires.empty() && geo::china_date() > it->second.expires)
                 return std::nullopt;
             return it->second;
         }
@@ -445,7 +462,15 @@ Response App::post_token(const Request& req, const Token&, const std::vector<std
     auto role = parse_role((*body)["role"].get<std::string>());
     auto name = (*body)["name"].get<std::string>();
     if (!role || name.empty() || name.size() > 100) return error_response(400, "InvalidValue", "bad role or name");
-    return json_response({{"token", add_token(*role, name)}, {"role", to_string(*role)}, {"name", name}}, 201);
+    std::string expires;
+    if (body->contains("expires")) {
+        if (!(*body)["expires"].is_string() || !geo::valid_date((*body)["expires"].get<std::string>()))
+            return error_response(400, "InvalidValue", "expires must be a calendar date, YYYY-MM-DD");
+        expires = (*body)["expires"].get<std::string>();
+    }
+    json out = {{"token", add_token(*role, name, expires)}, {"role", to_string(*role)}, {"name", name}};
+    if (!expires.empty()) out["expires"] = expires;
+    return json_response(out, 201);
 }
 
 }  // namespace covermap::api

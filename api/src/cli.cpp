@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,6 +28,7 @@
 #include "covermap/geo/locate.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/geo/doctor.hpp"
 #include "covermap/geo/text.hpp"
 
 #ifndef COVERMAP_DATA_DIR
@@ -95,10 +98,28 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed, bool forc
     return 0;
 }
 
+// SIGINT or SIGTERM during an import: the import stops at its next check and writes nothing
+// (the write itself is one transaction, which either lands whole or is rolled back).
+std::atomic<int> g_interrupted{0};
+extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
+
 int cmd_import(const std::string& db, geo::ImportParams params) {
     auto lock = geo::StoreLock::acquire(db);  // a server holding it would not see the rows
     auto store = geo::Store::open(db);
-    auto report = geo::import_into(store, params);
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    params.cancelled = [] { return g_interrupted.load() != 0; };
+    geo::ImportReport report;
+    try {
+        report = geo::import_into(store, params);
+    } catch (const geo::cancelled_error&) {
+        std::fprintf(stderr, "covermap: import interrupted (%s): nothing written\n",
+                     g_interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        return 128 + (g_interrupted ? g_interrupted.load() : SIGTERM);
+    }
     for (const auto& r : report.repaired) std::fprintf(stderr, "repaired: %s\n", r.c_str());
     for (const auto& c : report.duplicate_credit_codes) std::fprintf(stderr, "duplicate credit code %s\n", c.c_str());
     for (const auto& c : report.invalid_credit_codes) std::fprintf(stderr, "invalid credit code %s\n", c.c_str());
@@ -147,7 +168,7 @@ int cmd_coverage(const std::string& db, geo::Level level, std::optional<geo::Org
     auto data = store.load();
     auto table = geo::compute_coverage(data, level, kind);
     if (format == "json") {
-        std::cout << geo::to_json(table).dump(2) << '\n';
+        std::cout << dump_json(geo::to_json(table), 2) << '\n';
     } else if (format == "csv") {
         std::cout << geo::to_csv(table);
     } else {
@@ -207,7 +228,7 @@ int cmd_adjacency(const std::string& source, const std::string& layer, const std
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     nlohmann::json j = {{"areas", g.areas},           {"links", g.links.size()}, {"islands", g.islands},
                         {"components", g.components}, {"read_ms", ms(t0, t1)},   {"build_ms", ms(t1, t2)}};
-    std::cout << j.dump() << std::endl;
+    std::cout << dump_json(j) << std::endl;
     return 0;
 }
 
@@ -269,7 +290,7 @@ int cmd_locate(const std::string& points, const std::string& costs, std::size_t 
     j["seconds"] = secs;
     std::ofstream f(out);
     if (!f) throw geo::error("cannot write " + out);
-    f << j.dump(1) << '\n';
+    f << dump_json(j, 1) << '\n';
     std::printf("cost %.6g with %zu medians (Lagrangian lower bound %.6g, gap %.2f %%) in %.2f s -> %s\n", r.cost,
                 r.medians.size(), r.lower_bound, j["gap"].get<double>() * 100, secs, out.c_str());
     return 0;
@@ -280,45 +301,47 @@ std::string web_dir() {
     return COVERMAP_WEB_DIR;
 }
 
-int cmd_serve(const std::string& db, const std::string& bind, unsigned short port, int threads, std::size_t cache_mb,
-              bool access_log, const std::string& basemap, std::string public_url, bool trust_proxy,
-              std::size_t max_per_client, double rate_per_client) {
+int cmd_serve(AppOptions ao, const ServerOptions& so) {
     // One server per GeoPackage: two would each believe their own memory (lost updates).
-    auto lock = geo::StoreLock::acquire(db);
-    AppOptions ao;
-    ao.db = db;
+    auto lock = geo::StoreLock::acquire(ao.db);
     ao.web_root = web_dir();
-    ao.cache_mb = cache_mb;
-    ao.basemap = basemap;
-    while (!public_url.empty() && public_url.back() == '/') public_url.pop_back();
-    ao.public_url = public_url;
-    ao.trust_proxy = trust_proxy;
+    while (!ao.public_url.empty() && ao.public_url.back() == '/') ao.public_url.pop_back();
     App app(ao);
     if (!app.has_tokens()) {
         auto token = app.add_token(Role::admin, "admin");
         std::printf("first start: admin token (shown once, only its hash is stored):\n%s\n", token.c_str());
     }
-    ServerOptions so;
-    so.bind = bind;
-    so.port = port;
-    so.threads = threads;
-    so.access_log = access_log;
-    so.max_per_client = max_per_client;
-    so.rate_per_client = rate_per_client;
     Server server(app, so);
     auto bound = server.start();
-    std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", db.c_str(), bind.c_str(), bound,
-                threads);
+    std::printf("covermap serving %s on http://%s:%u/ (%d threads); Ctrl-C to stop\n", ao.db.c_str(), so.bind.c_str(),
+                bound, so.threads);
     std::fflush(stdout);
     server.wait();
     std::printf("covermap stopped\n");
     return 0;
 }
 
+int cmd_doctor(const std::string& db, bool fix) {
+    std::optional<geo::StoreLock> lock;
+    if (fix) lock.emplace(geo::StoreLock::acquire(db));  // no server may hold the file while it is repaired
+    auto store = geo::Store::open_existing(db);
+    auto report = geo::doctor(store, fix);
+    if (report.findings.empty()) {
+        std::printf("no problems found\n");
+        return 0;
+    }
+    std::vector<std::vector<std::string>> rows = {{"layer", "id", "field", "problem", fix ? "repaired" : "--fix would"}};
+    for (const auto& f : report.findings) rows.push_back({f.layer, f.id, f.field, f.problem, f.repair});
+    std::printf("%s", render_table(rows, {false, false, false, false, false}).c_str());
+    std::printf("%zu problem(s) %s\n", report.findings.size(),
+                report.fixed ? "repaired (audited as 'doctor')" : "found; run again with --fix to repair them");
+    return report.fixed ? 0 : 1;
+}
+
 int cmd_token_list(const std::string& db) {
     auto store = geo::Store::open_existing(db);
     std::vector<std::vector<std::string>> rows = {{"name", "role", "created", "expires", "state"}};
-    auto now = geo::iso8601_utc_now();
+    auto now = geo::china_date();
     for (const auto& t : store.tokens())
         rows.push_back({t.name, t.role, t.created.substr(0, 10), t.expires.empty() ? "-" : t.expires,
                         !t.revoked.empty() ? "revoked " + t.revoked.substr(0, 10)
@@ -337,8 +360,8 @@ int cmd_token_revoke(const std::string& db, const std::string& name) {
 }
 
 int cmd_token_add(const std::string& db, const std::string& role, const std::string& name, const std::string& expires) {
-    if (!expires.empty() && (expires.size() != 10 || expires[4] != '-' || expires[7] != '-'))
-        throw geo::invalid_argument("--expires takes a date, YYYY-MM-DD");
+    if (!expires.empty() && !geo::valid_date(expires))
+        throw geo::invalid_argument("--expires takes a calendar date, YYYY-MM-DD, not '" + expires + "'");
     // Straight into the store (a running server reads new tokens from it when it first sees them).
     if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
@@ -392,6 +415,12 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::IsMember({"deregister", "keep"}));
     imp->add_flag("--skip-bad", skip_bad, "import the good rows, list the bad ones (else nothing is imported)");
     imp->add_option("--rejects", rejects, "with --skip-bad: write the bad rows to this CSV (fix, then import it)");
+    geo::ImportParams import_limits;
+    imp->add_option("--max-features", import_limits.max_features, "rows or features at most (default 2000000)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+    imp->add_option("--max-vertices", import_limits.max_vertices,
+                    "vertices of one feature's geometry at most (default 250000)")
+        ->check(CLI::Range(std::size_t{4}, std::size_t{1} << 40));
 
     auto* cov = app.add_subcommand("coverage", "coverage rates per area of a level");
     cov->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
@@ -459,19 +488,46 @@ int run_cli(int argc, char** argv) {
     loc->add_flag("--weighted", weighted, "objective: sum of demand x cost");
     loc->add_option("--out", out, "R.json")->required();
 
-    std::string bind = "127.0.0.1", role, token_name;
-    unsigned short port = 8080;
-    int threads = 2;
-    std::size_t cache_mb = 256;
+    std::string role, token_name;
+    AppOptions ao;
+    ServerOptions so;
     auto* serve = app.add_subcommand("serve", "the HTTP server: API, OGC API Features, web UI");
-    serve->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
-    serve->add_option("--bind", bind, "address to listen on (default 127.0.0.1)");
-    serve->add_option("--port", port, "port (default 8080; 0 picks a free one)");
-    serve->add_option("--threads", threads, "I/O threads (as many workers run handlers)")->check(CLI::Range(1, 64));
-    serve->add_option("--cache-mb", cache_mb, "tile cache size in MB");
+    serve->add_option("--db", ao.db, "store: GeoPackage path or PG: connection string")->required();
+    serve->add_option("--bind", so.bind, "address to listen on (default 127.0.0.1)");
+    serve->add_option("--port", so.port, "port (default 8080; 0 picks a free one)");
+    serve->add_option("--threads", so.threads, "I/O threads (as many workers run handlers)")->check(CLI::Range(1, 64));
+    serve->add_option("--cache-mb", ao.cache_mb, "tile cache size in MB");
     bool no_access_log = false;
     serve->add_flag("--no-access-log", no_access_log, "no access-log line per request on stderr");
-    std::string basemap;
+    serve
+        ->add_option("--max-connections", so.max_connections,
+                     "connections in all (default 512; at the cap the busiest address makes room)")
+        ->check(CLI::Range(8, 1000000));
+    double body_timeout_s = 120, body_grace_s = 5;
+    serve->add_option("--body-timeout", body_timeout_s, "seconds a request body may take in all (default 120)")
+        ->check(CLI::Range(0.1, 86400.0));
+    serve->add_option("--body-grace", body_grace_s, "seconds before the body rate counts (default 5)")
+        ->check(CLI::Range(0.0, 3600.0));
+    serve
+        ->add_option("--body-min-rate", so.body_min_rate,
+                     "bytes per second a request body must average after the grace (default 4096; 0: no floor)")
+        ->check(CLI::Range(0.0, 1e12));
+    serve->add_option("--sessions-per-token", ao.sessions_per_token,
+                      "web sessions per token; a new sign-in beyond it ends the oldest (default 20)")
+        ->check(CLI::Range(1, 100000));
+    serve->add_option("--max-sessions", ao.max_sessions, "web sessions in all (default 10000)")
+        ->check(CLI::Range(1, 10000000));
+    double import_deadline_s = 600;
+    serve->add_option("--import-deadline", import_deadline_s,
+                      "seconds an uploaded import may take; then it stops, nothing written (default 600)")
+        ->check(CLI::Range(0.1, 86400.0));
+    serve->add_option("--import-max-features", ao.import_max_features, "rows or features of one upload (default 2000000)")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 40));
+    serve
+        ->add_option("--import-max-vertices", ao.import_max_vertices,
+                     "vertices of one uploaded feature's geometry (default 250000)")
+        ->check(CLI::Range(std::size_t{4}, std::size_t{1} << 40));
+    std::string& basemap = ao.basemap;
     serve
         ->add_option(
             "--basemap", basemap,
@@ -481,30 +537,32 @@ int run_cli(int argc, char** argv) {
             return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0 ? std::string()
                                                                              : std::string("must be an http(s) URL");
         });
-    std::string public_url;
-    bool trust_proxy = false;
     serve
         ->add_option(
-            "--public-url", public_url,
+            "--public-url", ao.public_url,
             "where clients reach covermap, e.g. https://gis.example.gov.cn/covermap (OGC links are built from it)")
         ->check([](const std::string& v) {
             bool ok = (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) && v.size() < 200 &&
                       v.find_first_of(" \"<>\\^`{|}") == std::string::npos;
             return ok ? std::string() : std::string("must be an http(s) URL without spaces or quotes");
         });
-    std::size_t max_per_client = 64;
     serve
-        ->add_option("--max-per-client", max_per_client,
+        ->add_option("--max-per-client", so.max_per_client,
                      "connections from one address (default 64; more evict its idle ones); raise it behind a proxy")
         ->check(CLI::Range(1, 100000));
-    double rate_per_client = 1000;
     serve
         ->add_option(
-            "--rate-per-client", rate_per_client,
+            "--rate-per-client", so.rate_per_client,
             "requests per second from one address, bursts of twice that; more → 429 (default 1000, 0: no limit)")
         ->check(CLI::Range(0.0, 1e9));
-    serve->add_flag("--trust-proxy", trust_proxy,
+    serve->add_flag("--trust-proxy", ao.trust_proxy,
                     "links from X-Forwarded-Host/Proto (only behind a proxy that sets them and drops clients' own)");
+    bool doctor_fix = false;
+    auto* doc = app.add_subcommand(
+        "doctor", "find (and with --fix repair) invalid or overlong text and broken references already stored");
+    doc->add_option("--db", db, "store")->required();
+    doc->add_flag("--fix", doctor_fix, "repair: invalid bytes to U+FFFD, control characters to spaces, long text cut, "
+                                       "missing instructors and branches unassigned (audited)");
     auto* token = app.add_subcommand("token", "API tokens");
     token->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
@@ -552,6 +610,8 @@ int run_cli(int argc, char** argv) {
             p.missing_deregister = missing == "deregister";
             p.skip_bad = skip_bad;
             p.rejects_out = rejects;
+            p.max_features = import_limits.max_features;
+            p.max_vertices = import_limits.max_vertices;
             if (!rejects.empty() && !skip_bad) throw geo::invalid_argument("--rejects goes with --skip-bad");
             return cmd_import(db, p);
         }
@@ -567,11 +627,16 @@ int run_cli(int argc, char** argv) {
             p.out = out;
             return cmd_export(db, p);
         }
-        if (*serve)
-            return cmd_serve(db, bind, port, threads, cache_mb, !no_access_log, basemap, public_url, trust_proxy,
-                             max_per_client, rate_per_client);
+        if (*serve) {
+            so.access_log = !no_access_log;
+            so.body_timeout = std::chrono::milliseconds(static_cast<long>(body_timeout_s * 1000));
+            so.body_grace = std::chrono::milliseconds(static_cast<long>(body_grace_s * 1000));
+            ao.import_deadline = std::chrono::milliseconds(static_cast<long>(import_deadline_s * 1000));
+            return cmd_serve(ao, so);
+        }
         if (*token_add) return cmd_token_add(db, role, token_name, expires);
         if (*token_list) return cmd_token_list(db);
+        if (*doc) return cmd_doctor(db, doctor_fix);
         if (*token_revoke) return cmd_token_revoke(db, token_name);
         if (*plan)
             return cmd_plan(db, level_name.empty() ? geo::Level::grid : *geo::parse_level(level_name), cost, out);

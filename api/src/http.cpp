@@ -74,9 +74,6 @@ void parse_target(const std::string& target, Request& r) {
     }
 }
 
-std::string dump_json(const nlohmann::json& j) {
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 bool valid_text(const Request& r) {
     if (!geo::valid_utf8(r.path)) return false;

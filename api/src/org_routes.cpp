@@ -254,8 +254,10 @@ Response App::patch_org(const Request& req, const Token& who, const std::vector<
                 bad = "null or the id of an existing branch";
         } else if (key == "no_branch_reason" || key == "measure" || key == "person_in_charge" || key == "phone" ||
                    key == "address") {
-            if (!v.is_string() || v.get<std::string>().size() > 1000) {
-                bad = "text of at most 1000 bytes";
+            if (!v.is_string()) {
+                bad = "text";
+            } else if (auto why = geo::text_problem(key, v.get_ref<const std::string&>())) {
+                return error_response(400, "InvalidValue", key + " is " + *why);
             } else {
                 geo::Ledger& ledger = after.edit_ledger();
                 std::string& field = key == "no_branch_reason"   ? ledger.no_branch_reason
@@ -294,9 +296,10 @@ Response App::patch_org(const Request& req, const Token& who, const std::vector<
         if (moved) ++reload_generation_;  // locations cached by area change
     }
     if (moved) {
-        // A moved point changes which areas hold it: the tiles start over from the data.
+        // A moved point changes which areas hold it: the drawing is rebuilt, and only the tiles
+        // around where it was and where it is now go (with the areas it left and entered).
         std::shared_lock lock(data_mutex_);
-        tiles_->reset(data_);
+        tiles_->replace(data_, {before.location, after.location});
     } else {
         tiles_->update(before, after);
     }

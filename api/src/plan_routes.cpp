@@ -101,9 +101,52 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
     {
         std::lock_guard writer(write_mutex_);
         store_->save_plan({id, id, iso8601_utc_now(), who.name, "open", dump_json(j)});
+        prune_plans();
     }
     remember_plan(id, j);
     return json_response(j, 201);
+}
+
+void App::prune_plans() {
+    auto rows = store_->plans("", false);
+    // ISO 8601 UTC times compare as text.
+    auto cutoff = geo::iso8601_utc(std::chrono::system_clock::now() - std::chrono::hours(24) * options_.plan_max_age_days);
+    std::vector<std::string> gone;
+    std::vector<const geo::PlanRow*> open;
+    for (const auto& r : rows) {
+        if (r.status != "open") continue;  // something of it was accepted: kept, it is history
+        if (r.created < cutoff)
+            gone.push_back(r.id);
+        else
+            open.push_back(&r);
+    }
+    std::sort(open.begin(), open.end(), [](const auto* a, const auto* b) { return a->created > b->created; });
+    for (std::size_t i = std::max<std::size_t>(1, options_.plan_max_open); i < open.size(); ++i)
+        gone.push_back(open[i]->id);
+    if (gone.empty()) return;
+    store_->delete_plans(gone);
+    std::lock_guard lock(plans_mutex_);
+    for (const auto& id : gone) {
+        plans_.erase(id);
+        plan_order_.erase(std::remove(plan_order_.begin(), plan_order_.end(), id), plan_order_.end());
+    }
+}
+
+Response App::delete_plan(const Request&, const Token& who, const std::vector<std::string>& args) {
+    std::lock_guard writer(write_mutex_);
+    auto rows = store_->plans(args[0], false);
+    if (rows.empty()) return error_response(404, "NotFound", "no plan " + args[0]);
+    if (rows.front().token_name != who.name && who.role != Role::admin)
+        return error_response(403, "Forbidden", "only the plan's author or an admin may delete it");
+    store_->delete_plans({args[0]});
+    {
+        std::lock_guard lock(plans_mutex_);
+        plans_.erase(args[0]);
+        plan_order_.erase(std::remove(plan_order_.begin(), plan_order_.end(), args[0]), plan_order_.end());
+    }
+    Response r;
+    r.status = 204;
+    return r;
 }
 
 void App::remember_plan(const std::string& id, const json& plan) {

@@ -28,6 +28,20 @@ inline std::vector<std::string> split_path(const std::string& path) {
     return segs;
 }
 
+// A served file's Content-Type, by its extension.
+inline std::string content_type_for(const std::string& path) {
+    auto ext = std::filesystem::path(path).extension().string();
+    if (ext == ".html") return "text/html; charset=utf-8";
+    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+    if (ext == ".css") return "text/css; charset=utf-8";
+    if (ext == ".json") return "application/json";
+    if (ext == ".png") return "image/png";
+    if (ext == ".svg") return "image/svg+xml";
+    if (ext == ".ico") return "image/x-icon";
+    if (ext == ".woff2") return "font/woff2";
+    return "application/octet-stream";
+}
+
 // Strict JSON with bounded nesting: nlohmann's parser has no depth limit of its own, so its
 // callback, which sees each value's depth, stops the parse past 32 levels.
 inline std::optional<nlohmann::json> parse_json(const std::string& body, std::string& why) {

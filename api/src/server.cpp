@@ -42,9 +42,10 @@ namespace {
 
 class Session;
 
-// A connection's "waiting for a request header since" (new or kept alive), or kNotWaiting:
-// when the server or one client is at its cap, the connection waiting longest makes room for
-// the newcomer, so slow-header clients (slowloris) cannot keep others out.
+// A connection's "waiting for a request header since" (new or kept alive), or minus "receiving
+// a body since", or kNotWaiting: when the server or one client is at its cap, the connection
+// waiting longest makes room for the newcomer, so slow clients (slowloris, a trickled body)
+// cannot keep others out. Only header waits are swept by the header timeout.
 constexpr std::int64_t kNotWaiting = std::numeric_limits<std::int64_t>::max();
 std::int64_t ticks_now() { return std::chrono::steady_clock::now().time_since_epoch().count(); }
 
@@ -97,18 +98,37 @@ struct Shared {
         : app(a), options(std::move(o)), workers(std::max(1, options.threads)), slow(std::max(1, options.threads)) {}
 };
 
-// The path as it goes into the log: control characters and invalid UTF-8 escaped, so a
-// request cannot write a line of its own.
+// The path as it goes into the log: control characters (C0, DEL, C1 such as NEL), line and
+// paragraph separators, bidirectional overrides and invalid UTF-8 escaped as %XX of their
+// bytes, so a request can neither write a line of its own nor make one read backwards.
 std::string log_safe(const std::string& path) {
-    std::string out;
-    for (unsigned char c : geo::replace_invalid_utf8(path)) {
-        if (c < 0x20 || c == 0x7f || c == ' ') {
+    std::string text = geo::replace_invalid_utf8(path), out;
+    auto escape = [&](std::size_t at, std::size_t n) {
+        for (std::size_t k = 0; k < n; ++k) {
             char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(text[at + k]));
             out += buf;
-        } else {
-            out += static_cast<char>(c);
         }
+    };
+    for (std::size_t i = 0; i < text.size();) {
+        auto c = static_cast<unsigned char>(text[i]);
+        std::size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        n = std::min(n, text.size() - i);
+        // The code point, for the multi-byte forms that matter here (2 and 3 bytes).
+        unsigned cp = n == 1   ? c
+                      : n == 2 ? ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu)
+                      : n == 3 ? ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
+                                     (static_cast<unsigned char>(text[i + 2]) & 0x3Fu)
+                               : 0x10000;
+        bool unsafe = cp < 0x20 || cp == 0x7f || cp == ' ' || (cp >= 0x80 && cp <= 0x9f) ||  // C0, DEL, C1
+                      cp == 0x061c || cp == 0x200e || cp == 0x200f ||                         // bidi marks
+                      (cp >= 0x2028 && cp <= 0x202e) ||                                       // separators, embeddings
+                      (cp >= 0x2066 && cp <= 0x2069);                                         // isolates
+        if (unsafe)
+            escape(i, n);
+        else
+            out.append(text, i, n);
+        i += n;
     }
     return out;
 }
@@ -161,13 +181,17 @@ public:
             std::lock_guard lock(shared_.conn_mutex);
             entry_ = shared_.sessions.insert(shared_.sessions.end(), this);
             std::size_t mine = ++shared_.per_client[client_];
-            auto evict_oldest = [&](bool same_client) {
+            // Closes the connection of `of` (any address when empty) that has waited longest
+            // for a header or been receiving a body longest; false when none waits.
+            auto evict_oldest = [&](const std::string& of) {
                 for (;;) {
                     Session* oldest = nullptr;
-                    std::int64_t since = kNotWaiting;
+                    std::int64_t since = kNotWaiting, first = kNotWaiting;
                     for (Session* s : shared_.sessions) {
-                        if (s == this || (same_client && s->client() != client_)) continue;
-                        if (auto t = s->waiting_since(); t < since) since = t, oldest = s;
+                        if (s == this || (!of.empty() && s->client() != of)) continue;
+                        auto t = s->waiting_since();
+                        if (t == kNotWaiting) continue;
+                        if (auto at = t < 0 ? -t : t; at < first) first = at, since = t, oldest = s;
                     }
                     if (!oldest) return false;
                     auto victim = oldest->weak_from_this().lock();
@@ -178,10 +202,19 @@ public:
                     }
                 }
             };
-            if (mine > shared_.options.max_per_client && !evict_oldest(true)) ok = false;
+            if (mine > shared_.options.max_per_client && !evict_oldest(client_)) ok = false;
             long over = shared_.open.load() - static_cast<long>(evicted.size());
-            if (ok && static_cast<std::size_t>(over) > shared_.options.max_connections && !evict_oldest(false))
-                ok = false;
+            if (ok && static_cast<std::size_t>(over) > shared_.options.max_connections) {
+                // The server is full: the address holding the most connections makes room (its
+                // longest-waiting one goes), so that addresses with few, /health's prober and a
+                // planner among them, always get in. A newcomer from that address itself evicts
+                // one of its own, never someone else's.
+                std::string heaviest = client_;
+                std::size_t most = mine;
+                for (const auto& [who, n] : shared_.per_client)
+                    if (n > most) most = n, heaviest = who;
+                if (!evict_oldest(heaviest) && !evict_oldest(std::string())) ok = false;
+            }
         }
         for (auto& v : evicted) v->evict();
         return ok;
@@ -227,7 +260,8 @@ private:
     }
 
     void on_header(beast::error_code ec, std::size_t) {
-        waiting_since_ = kNotWaiting;
+        // An evictor that claimed the wait first closes the connection: answer nothing.
+        if (waiting_since_.exchange(kNotWaiting) == kNotWaiting && !ec) return;
         if (ec) return fail(ec);
         started_ = std::chrono::steady_clock::now();
         auto& msg = parser_->get();
@@ -257,8 +291,38 @@ private:
         }
         parser_->body_limit(limit);
         if (parser_->is_done()) return on_read({}, 0);  // no body (a GET): no second read
-        stream_.expires_after(shared_.options.idle_timeout);
-        http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+        body_started_ = std::chrono::steady_clock::now();
+        // While its body comes, the connection may make room for a newcomer at the caps
+        // (Session::admit), as one waiting for a header may.
+        waiting_since_ = -ticks_now();
+        read_body();
+    }
+
+    // The body arrives piece by piece, each read under a deadline: the whole body within
+    // body_timeout, and after body_grace no slower than body_min_rate on average (the next
+    // bytes are due when the average would drop below it). A trickle is cut, not waited for.
+    void read_body() {
+        const auto& o = shared_.options;
+        auto received = static_cast<double>(parser_->get().body().size());
+        auto due = std::max(std::chrono::duration<double>(o.body_grace),
+                            std::chrono::duration<double>(o.body_min_rate > 0 ? received / o.body_min_rate : 1e9));
+        auto until = body_started_ + std::min(std::chrono::duration_cast<std::chrono::steady_clock::duration>(due),
+                                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                  std::chrono::milliseconds(o.body_timeout)));
+        stream_.expires_at(until);
+        http::async_read_some(stream_, buffer_, *parser_,
+                              beast::bind_front_handler(&Session::on_body, shared_from_this()));
+    }
+
+    void on_body(beast::error_code ec, std::size_t) {
+        if (ec) {
+            waiting_since_ = kNotWaiting;
+            return fail(ec);
+        }
+        if (!parser_->is_done()) return read_body();
+        // Claim the request: an evictor that claimed it first closes the connection.
+        if (waiting_since_.exchange(kNotWaiting) == kNotWaiting) return;
+        on_read({}, 0);
     }
 
     void fail(beast::error_code ec) {
@@ -372,7 +436,7 @@ private:
         if (sent == asio::buffer_size(buffers)) return written({}, keep_alive);
         beast::buffers_suffix<std::array<asio::const_buffer, 2>> rest(buffers);
         rest.consume(sent);
-        stream_.expires_after(shared_.options.idle_timeout);
+        stream_.expires_after(shared_.options.send_timeout);
         asio::async_write(stream_, rest, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
             self->written(ec, keep_alive);
         });
@@ -395,13 +459,14 @@ private:
 
     Stream stream_;
     beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
+    std::optional<http::request_parser<ArrivingBody>> parser_;
     Shared& shared_;
     std::string client_;
     std::string local_;                                     // host:port this connection was accepted on
     std::optional<std::list<Session*>::iterator> entry_;    // in shared_.sessions; guarded by conn_mutex
     std::atomic<std::int64_t> waiting_since_{kNotWaiting};  // steady-clock ticks, or kNotWaiting
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point body_started_;
     Request req_;       // the request being answered on this thread
     Response out_;      // the response being written
     std::string head_;  // its head, serialized (capacity kept between requests)
@@ -423,7 +488,7 @@ void sweep_waiting(Shared& shared) {
         std::lock_guard lock(shared.conn_mutex);
         for (Session* s : shared.sessions) {
             auto since = s->waiting_since();
-            if (since == kNotWaiting || since >= too_old) continue;
+            if (since == kNotWaiting || since < 0 || since >= too_old) continue;  // < 0: a body comes
             auto victim = s->weak_from_this().lock();
             if (!victim) continue;  // already going
             (victim->stop_waiting(since) ? late : kept).push_back(std::move(victim));

@@ -59,8 +59,10 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     auto deadline = std::chrono::steady_clock::now() + options_.slow_deadline;
     p.cancelled = [&] { return stopping_.load() || std::chrono::steady_clock::now() > deadline; };
     try {
-        std::shared_lock lock(data_mutex_);
-        geo::export_layer(data_, p);
+        // A copy taken under the shared lock (milliseconds), written out without it (seconds):
+        // an export never holds a lock an edit waits for.
+        auto snapshot = data_snapshot().first;
+        geo::export_layer(snapshot, p);
     } catch (const geo::invalid_argument& e) {
         return error_response(400, "InvalidValue", scrub(e.what(), file.path, "export"));
     }
@@ -112,30 +114,50 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     p.drivers = geo::upload_drivers();
     p.gcj02 = q("coords") == "gcj02";
     p.layer = q("layer");
-    std::lock_guard writer(write_mutex_);
-    // What the organizations were, to tell which tiles the import touches.
-    std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
-    if (*kind == geo::ImportKind::orgs) was = org_versions();
-    geo::ImportReport report;
+    p.dry_run = q("dry_run") == "true";
+    p.missing_deregister = q("missing") == "deregister";
+    p.bd09 = q("coords") == "bd09";
+    p.max_features = options_.import_max_features;
+    p.max_vertices = options_.import_max_vertices;
+    auto deadline = std::chrono::steady_clock::now() + options_.import_deadline;
+    p.cancelled = [&] { return stopping_.load() || std::chrono::steady_clock::now() > deadline; };
+    // Reading, checking and comparing with the data take seconds for a city's extract: they run
+    // on a copy, beside edits; the write lock is taken for the commit only (and the comparison
+    // made again under it in the rare case an edit came meanwhile).
+    geo::PreparedImport prepared;
     try {
-        p.dry_run = q("dry_run") == "true";
-        p.missing_deregister = q("missing") == "deregister";
-        p.bd09 = q("coords") == "bd09";
-        report = geo::import_into(*store_, p, who.name);
+        geo::ImportReport read;
+        geo::Dataset incoming = geo::read_source(p, read);
+        auto [existing, version] = data_snapshot();
+        prepared = geo::prepare_import(existing, p.dry_run ? std::move(incoming) : incoming, read, p, who.name);
+        if (!p.dry_run) {
+            std::lock_guard writer(write_mutex_);
+            if (data_version_ != version) {
+                auto again = data_snapshot();
+                prepared = geo::prepare_import(again.first, std::move(incoming), read, p, who.name);
+            }
+            // What the organizations were, to tell which tiles the import touches.
+            std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
+            if (*kind == geo::ImportKind::orgs) was = org_versions();
+            geo::commit_import(*store_, prepared, p);
+            if (prepared.report.written) {
+                reload();
+                std::shared_lock lock(data_mutex_);
+                if (*kind == geo::ImportKind::orgs) {
+                    // Only the tiles near what changed: added, updated or deregistered organizations.
+                    tiles_->replace(data_, touched_since(was));
+                } else {
+                    tiles_->reset(data_);
+                }
+            }
+        }
+    } catch (const geo::cancelled_error&) {
+        throw;  // 503, as every slow request that ran out of time
     } catch (const geo::error& e) {
         std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
         return error_response(400, "InvalidData", msg);
     }
-    if (report.written || *kind != geo::ImportKind::orgs) {
-        reload();
-        std::shared_lock lock(data_mutex_);
-        if (*kind == geo::ImportKind::orgs) {
-            // Only the tiles near what changed: added, updated or deregistered organizations.
-            tiles_->replace(data_, touched_since(was));
-        } else {
-            tiles_->reset(data_);
-        }
-    }
+    const geo::ImportReport& report = prepared.report;
     json rejected = json::array();
     for (const auto& r : report.rejected)
         rejected.push_back({{"where", r.where}, {"column", r.column}, {"reason", r.reason}});
@@ -149,7 +171,7 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
               {"summary", json::parse(geo::summary_json(report))},
               {"notes", report.notes},
               {"by", who.name}};
-    return json_response(j, report.written || *kind != geo::ImportKind::orgs ? 201 : 200);
+    return json_response(j, report.written ? 201 : 200);
 }
 
 }  // namespace covermap::api

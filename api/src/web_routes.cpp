@@ -25,7 +25,6 @@ namespace {
 
 constexpr const char* kCookie = "covermap_session";
 constexpr auto kSessionLife = std::chrono::hours(12);
-constexpr std::size_t kMaxSessions = 10000;
 
 // The value of one cookie in a Cookie header ("a=1; b=2").
 std::string cookie_value(const std::string& header, const std::string& name) {
@@ -67,18 +66,6 @@ const char* state_of(const geo::Organization& o) {
     return "uncovered";
 }
 
-std::string content_type_for(const std::string& path) {
-    auto ext = fs::path(path).extension().string();
-    if (ext == ".html") return "text/html; charset=utf-8";
-    if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
-    if (ext == ".css") return "text/css; charset=utf-8";
-    if (ext == ".json") return "application/json";
-    if (ext == ".png") return "image/png";
-    if (ext == ".svg") return "image/svg+xml";
-    if (ext == ".ico") return "image/x-icon";
-    if (ext == ".woff2") return "font/woff2";
-    return "application/octet-stream";
-}
 
 }  // namespace
 
@@ -107,18 +94,43 @@ Response App::post_session(const Request& req, const Token& who, const std::vect
     {
         std::lock_guard lock(sessions_mutex_);
         auto now = std::chrono::steady_clock::now();
-        for (auto it = sessions_.begin(); it != sessions_.end();)
-            it = it->second.expires < now ? sessions_.erase(it) : std::next(it);
-        if (sessions_.size() >= kMaxSessions) return error_response(503, "Busy", "too many sessions; try again later");
+        // Expired sessions go; then a token at its cap loses its oldest session, and a full
+        // table loses the oldest session of the token holding the most: one token signing in
+        // again and again can never lock another out.
+        std::map<std::string, std::pair<std::size_t, decltype(sessions_)::iterator>> per_token;  // count, oldest
+        for (auto it = sessions_.begin(); it != sessions_.end();) {
+            if (it->second.expires < now) {
+                it = sessions_.erase(it);
+                continue;
+            }
+            auto [at, fresh] = per_token.try_emplace(it->second.who.key, 0, it);
+            ++at->second.first;
+            if (!fresh && it->second.expires < at->second.second->second.expires) at->second.second = it;
+            ++it;
+        }
+        auto mine = per_token.find(who.key);
+        if (mine != per_token.end() && mine->second.first >= std::max<std::size_t>(1, options_.sessions_per_token)) {
+            sessions_.erase(mine->second.second);
+        } else if (!per_token.empty() && sessions_.size() >= std::max<std::size_t>(1, options_.max_sessions)) {
+            auto most = std::max_element(per_token.begin(), per_token.end(), [](const auto& a, const auto& b) {
+                return a.second.first < b.second.first;
+            });
+            sessions_.erase(most->second.second);
+        }
         sessions_[hash_token(value)] = Session{who, now + kSessionLife};
     }
     auto r = json_response({{"name", who.name},
                             {"role", to_string(who.role)},
                             {"basemap", options_.basemap.empty() ? json() : json(options_.basemap)}},
                            201);
+    // Behind HTTPS (the public URL says so, or a trusted proxy) the cookie is Secure: a browser
+    // never sends it over plain HTTP.
+    bool https = options_.public_url.rfind("https://", 0) == 0 ||
+                 (options_.public_url.empty() && options_.trust_proxy && req.forwarded_proto == "https");
     r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + value +
                                              "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                                             std::to_string(std::chrono::seconds(kSessionLife).count()));
+                                             std::to_string(std::chrono::seconds(kSessionLife).count()) +
+                                             (https ? "; Secure" : ""));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
 }
@@ -178,6 +190,7 @@ std::shared_ptr<const std::vector<int>> App::located(geo::Level level) {
 
 Response App::search_orgs(const Request& req, const Token&, const std::vector<std::string>&) {
     auto q = lower(query_value(req, "q"));
+    if (auto why = geo::text_problem("name", q)) return error_response(400, "InvalidQuery", "q is " + *why);
     auto area = query_value(req, "area");
     auto covered = query_value(req, "covered");
     if (!covered.empty() && covered != "true" && covered != "false")
@@ -385,10 +398,9 @@ Response App::list_plans(const Request&, const Token&, const std::vector<std::st
 Response App::static_file(const Request&, const std::string& name) {
     auto it = static_files_.find(name);
     if (it == static_files_.end()) return error_response(404, "NotFound", "no such file");
-    std::ifstream in(it->second, std::ios::binary);
     Response r;
-    r.content_type = content_type_for(it->second);
-    r.body.assign(std::istreambuf_iterator<char>(in), {});
+    r.content_type = it->second.content_type;
+    r.shared_body = it->second.bytes;
     // Vendored libraries sit under a folder named with their version: they never change.
     bool versioned = name.rfind("vendor/", 0) == 0;
     r.headers.emplace_back("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");

@@ -1,5 +1,7 @@
 #include "covermap/geo/coverage.hpp"
 
+#include "covermap/geo/text.hpp"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -115,13 +117,7 @@ std::string to_csv(const CoverageTable& t) {
     out << "code,name,orgs,operating,org_covered,standalone,work_covered,instructor_covered,"
            "org_coverage,standalone_rate,work_coverage,instructor_coverage\n";
     auto line = [&](const CoverageRow& r) {
-        std::string name = r.name;
-        if (name.find_first_of(",\"") != std::string::npos) {
-            std::string quoted = "\"";
-            for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-            name = quoted + "\"";
-        }
-        out << r.code << ',' << name << ',' << r.orgs << ',' << r.operating << ',' << r.org_covered << ','
+        out << csv_field(r.code) << ',' << csv_field(r.name) << ',' << r.orgs << ',' << r.operating << ',' << r.org_covered << ','
             << r.standalone << ',' << r.work_covered << ',' << r.instructor_covered << ',' << r.org_coverage() << ','
             << r.standalone_rate() << ',' << r.work_coverage() << ',' << r.instructor_coverage() << '\n';
     };

@@ -18,6 +18,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/text.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/store.hpp"
@@ -615,7 +616,7 @@ namespace {
 bool gbk_of(const ExportParams& p) {
     if (p.encoding == "GBK" || p.encoding == "gbk" || p.encoding == "CP936") return p.format == ExportFormat::shp;
     if (p.encoding == "UTF-8" || p.encoding == "utf-8" || p.encoding == "UTF8") return false;
-    throw invalid_argument("--encoding must be GBK or UTF-8, not '" + p.encoding + "'");
+    throw invalid_argument("encoding must be GBK or UTF-8, not '" + p.encoding + "'");
 }
 
 // Writes what produce emits, row by row: the part of an export that does not depend on where
@@ -628,15 +629,16 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     // OGR's LIKE backtracks on every '%': a pattern with many of them costs the row length
     // to that power. Two per filter cover every real use; a cancel callback bounds the rest.
     if (p.where.size() > 1000 || std::count(p.where.begin(), p.where.end(), '%') > 2)
-        throw invalid_argument("--where is limited to 1000 characters and two '%' wildcards");
+        throw invalid_argument("where is limited to 1000 characters and two '%' wildcards");
 
     ExportReport report;
     // The target CRS.
     OGRSpatialReference srs;
     std::string srs_text = p.srs.empty() ? "EPSG:4490" : p.srs;
+    if (auto code = parse_epsg(srs_text)) srs_text = "EPSG:" + std::to_string(*code);  // any case: epsg:4490
     if (p.format == ExportFormat::geojson) {
         if (srs_text != "EPSG:4490" && srs_text != "EPSG:4326")
-            throw invalid_argument("GeoJSON (RFC 7946) is always WGS84 longitude/latitude: drop --srs");
+            throw invalid_argument("GeoJSON (RFC 7946) is always WGS84 longitude/latitude: leave srs out");
         srs_text = "EPSG:4326";
     }
     if (srs_text == "auto-gk") {
@@ -647,9 +649,9 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     try {
         srs = srs_from(srs_text);
     } catch (const invalid_argument&) {
-        throw invalid_argument("unknown CRS '" + srs_text + "' (--srs)");
+        throw invalid_argument("unknown CRS '" + srs_text + "' (srs)");
     }
-    if (srs_text.rfind("EPSG:", 0) != 0) throw invalid_argument("--srs must be EPSG:n or auto-gk");
+    if (srs_text.rfind("EPSG:", 0) != 0) throw invalid_argument("srs must be EPSG:n or auto-gk");
     report.srs = srs_text;
     std::unique_ptr<OGRCoordinateTransformation> ct;
     if (!srs.IsSame(&cgcs2000())) {
@@ -679,7 +681,7 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
             fs::remove_all(dir);
         else
             fs::remove(p.out);
-        throw invalid_argument("bad --where '" + p.where + "': " + CPLGetLastErrorMsg());
+        throw invalid_argument("bad where '" + p.where + "': " + CPLGetLastErrorMsg());
     }
 
     const auto& defs = fields_of(p.layer);
@@ -705,12 +707,15 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
             }
         }
         if (filtered && !query.Evaluate(f.get())) return;
-        if (p.excel && p.format == ExportFormat::csv)
+        if (p.format == ExportFormat::csv)
             for (std::size_t k = 0; k < defs.size(); ++k) {
                 const auto& v = row.text[k];
-                if (defs[k].type == OFTString && v.size() >= 11 &&
+                if (defs[k].type != OFTString || v.empty()) continue;
+                if (p.excel && v.size() >= 11 &&
                     std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
-                    f->SetField(static_cast<int>(k), ("=\"" + v + "\"").c_str());
+                    f->SetField(static_cast<int>(k), ("=\"" + v + "\"").c_str());  // a long code kept as text
+                else if (auto guarded = csv_guard(v); guarded.size() != v.size())
+                    f->SetField(static_cast<int>(k), guarded.c_str());  // never a formula
             }
         if (row.geometry) {
             row.geometry->assignSpatialReference(nullptr);

@@ -1,6 +1,7 @@
 #include "covermap/geo/geometry.hpp"
 
 #include <cmath>
+#include <mutex>
 
 #include "covermap/geo/error.hpp"
 #include "detail/geos.hpp"
@@ -20,10 +21,29 @@ bool is_valid(const MultiPolygon& shape, std::string* reason) {
     return valid == 1;
 }
 
-MultiPolygon make_valid(const MultiPolygon& shape) {
+namespace {
+
+// GEOS can be interrupted only through one process-wide flag, checked inside its long loops
+// after a callback it calls on the checking thread: the callback asks for the interruption
+// when that thread's own cancel predicate says so, so only the repair that should stop stops.
+thread_local const std::function<bool()>* t_cancelled = nullptr;
+
+void interrupt_if_cancelled() {
+    if (t_cancelled && (*t_cancelled)()) GEOS_interruptRequest();
+}
+
+}  // namespace
+
+MultiPolygon make_valid(const MultiPolygon& shape, const std::function<bool()>& cancelled) {
     auto g = to_geos(shape);
-    auto fixed = checked(GEOSMakeValid_r(geos(), g.get()), "make-valid");
-    return to_multipolygon(fixed.get());
+    if (!cancelled) return to_multipolygon(checked(GEOSMakeValid_r(geos(), g.get()), "make-valid").get());
+    static std::once_flag once;
+    std::call_once(once, [] { GEOS_interruptRegisterCallback(&interrupt_if_cancelled); });
+    t_cancelled = &cancelled;
+    GEOSGeometry* fixed = GEOSMakeValid_r(geos(), g.get());
+    t_cancelled = nullptr;
+    if (!fixed && cancelled()) throw cancelled_error("geometry repair stopped: it took too long or was interrupted");
+    return to_multipolygon(checked(fixed, "make-valid").get());
 }
 
 double planar_area(const MultiPolygon& shape) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <unordered_map>
 
@@ -109,6 +110,102 @@ std::string normal_heading(std::string s) {
     return out;
 }
 
+// Finds every "crs" member of a GeoJSON document (at any depth, keys decoded) and accepts only
+// the named form {"type":"name","properties":{"name":"EPSG:n" | "urn:ogc:def:crs:…"}} or null:
+// GDAL resolves a "link" crs (and URLs in a name) by fetching them, and an uploaded file must
+// never make covermap open a URL or a path. A SAX pass: the document is not built in memory.
+class CrsScan : public nlohmann::json::json_sax_t {
+public:
+    std::string bad;  // the first crs GDAL must not see, described
+
+    bool key(string_t& k) override {
+        if (capture_ == 0 && k == "crs") {
+            capture_ = depth_ + 1;  // the crs value's objects are deeper than here
+            pending_ = true;
+            type_.clear(), name_.clear(), extra_.clear();
+        } else if (capture_) {
+            last_ = k;
+            if (k != "type" && k != "properties" && k != "name") extra_ = k;
+        }
+        return true;
+    }
+    bool start_object(std::size_t) override {
+        ++depth_;
+        pending_ = false;
+        return true;
+    }
+    bool end_object() override {
+        --depth_;
+        if (capture_ && depth_ < capture_) finish();
+        return true;
+    }
+    bool start_array(std::size_t) override {
+        ++depth_;
+        if (pending_) extra_ = "an array";
+        pending_ = false;
+        return true;
+    }
+    bool end_array() override {
+        --depth_;
+        if (capture_ && depth_ < capture_) finish();
+        return true;
+    }
+    bool string(string_t& v) override {
+        if (pending_) {  // "crs": "…" is no form GeoJSON defines
+            extra_ = "a string";
+            return scalar();
+        }
+        if (capture_ && last_ == "type") type_ = v;
+        if (capture_ && last_ == "name") name_ = v;
+        return true;
+    }
+    bool null() override { return pending_ ? (capture_ = 0, pending_ = false, true) : true; }
+    bool boolean(bool) override { return scalar(); }
+    bool number_integer(number_integer_t) override { return scalar(); }
+    bool number_unsigned(number_unsigned_t) override { return scalar(); }
+    bool number_float(number_float_t, const string_t&) override { return scalar(); }
+    bool binary(binary_t&) override { return scalar(); }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+        return false;  // not JSON: GDAL's own error will say so
+    }
+
+private:
+    bool scalar() {
+        if (pending_) {
+            if (extra_.empty()) extra_ = "a scalar";
+            finish();
+        }
+        return true;
+    }
+    void finish() {
+        static const std::regex named(R"((EPSG:\d{1,6})|(urn:ogc:def:crs:(EPSG|OGC):[0-9.]*:(\d{1,6}|CRS84)))",
+                                      std::regex::icase);
+        bool ok = extra_.empty() && type_ == "name" && std::regex_match(name_, named);
+        if (!ok && bad.empty())
+            bad = "its crs " + (type_.empty() ? std::string() : "of type '" + replace_invalid_utf8(type_) + "' ") +
+                  (extra_.empty() ? "" : "with " + replace_invalid_utf8(extra_) + " ") +
+                  "is not a named EPSG or OGC CRS: remove it and give srs EPSG:n instead";
+        capture_ = 0;
+        pending_ = false;
+    }
+    std::size_t depth_ = 0, capture_ = 0;
+    bool pending_ = false;
+    std::string last_, type_, name_, extra_;
+};
+
+// Refuses a GeoJSON source whose crs GDAL would resolve by opening a URL or a file.
+void check_geojson_crs(const std::string& path) {
+    VSILFILE* f = VSIFOpenL(path.c_str(), "rb");
+    if (!f) return;  // OGR reports the open error
+    std::string bytes;
+    char buf[1 << 16];
+    for (std::size_t n; (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, n);
+    VSIFCloseL(f);
+    CrsScan scan;
+    nlohmann::json::sax_parse(bytes, &scan, nlohmann::json::input_format_t::json, false);
+    if (!scan.bad.empty()) throw format_error(path, "", scan.bad);
+}
+
 bool is_spreadsheet(const std::string& path) {
     return ends_with_ci(path, ".xlsx") || ends_with_ci(path, ".xls") || ends_with_ci(path, ".ods");
 }
@@ -132,10 +229,13 @@ public:
         std::string encoding = p.encoding.empty() ? "" : cpl_encoding(p.encoding);
         if (encoding.empty() && csv_ && !file_is_utf8(p.source)) {
             encoding = "CP936";
-            detected_ = "the file is not UTF-8: read as GBK (pass --encoding to choose)";
+            detected_ = "the file is not UTF-8: read as GBK (an encoding chooses another)";
         }
         GDALDriverH driver = GDALIdentifyDriverEx(p.source.c_str(), GDAL_OF_VECTOR, nullptr, nullptr);
         bool shapefile = driver && std::string(GDALGetDriverShortName(driver)) == "ESRI Shapefile";
+        if ((driver && std::string(GDALGetDriverShortName(driver)) == "GeoJSON") ||
+            ends_with_ci(p.source, ".geojson") || ends_with_ci(p.source, ".json"))
+            check_geojson_crs(p.source);
         if (csv_) {
             // Every cell as text and no header taken for granted: the heading row is found below.
             options = CSLSetNameValue(options, "AUTODETECT_TYPE", "NO");
@@ -188,6 +288,11 @@ public:
     FeaturePtr next() {
         while (auto f = own(layer_->GetNextFeature())) {
             ++line_;
+            if (p_.cancelled && line_ % 1024 == 0 && p_.cancelled())
+                throw cancelled_error("import stopped, nothing written");
+            if (static_cast<std::size_t>(line_) > p_.max_features + static_cast<std::size_t>(heading_line_))
+                fail("", "more than " + std::to_string(p_.max_features) +
+                             " rows or features: split the file");
             if (tabular_ && line_ <= heading_line_) continue;
             if (tabular_) {
                 bool blank = true;
@@ -224,7 +329,7 @@ public:
         }
         if (required)
             fail("", std::string("missing required column '") + name + "' (or a heading such as " + example(name) +
-                         "; --map 表头=" + name + " names another)");
+                         "; a mapping 表头=" + name + " names another)");
         return -1;
     }
 
@@ -240,13 +345,24 @@ public:
         if (i < 0 || !f.IsFieldSetAndNotNull(i)) return "";
         std::string s = f.GetFieldAsString(i);
         if (!recode_from_.empty()) {
+            // CPLRecode drops bytes the encoding cannot decode: recoding back must give the cell
+            // again, or the cell held such bytes and is a row error, not silently shortened text.
             char* r = CPLRecode(s.c_str(), recode_from_.c_str(), CPL_ENC_UTF8);
-            s = r;
+            std::string decoded = r;
             CPLFree(r);
+            char* back = CPLRecode(decoded.c_str(), CPL_ENC_UTF8, recode_from_.c_str());
+            bool same = s == back;
+            CPLFree(back);
+            if (!same)
+                fail(where(f), "column '" + column_name(i) + "' is " +
+                                   (detected_.empty() ? "not " + recode_from_ + " text"
+                                                      : std::string("neither UTF-8 nor GBK text (give its encoding "
+                                                                    "if the file is in another encoding)")));
+            s = std::move(decoded);
         }
         if (!valid_utf8(s))
-            fail(where(f), std::string("column '") + layer_->GetLayerDefn()->GetFieldDefn(i)->GetNameRef() +
-                               "' is not valid UTF-8 text: pass --encoding GBK (or the file's encoding)");
+            fail(where(f), "column '" + column_name(i) +
+                               "' is not valid UTF-8 text: give the file's encoding (GBK?)");
         // Trim surrounding blanks, common in hand-made spreadsheets.
         auto b = s.find_first_not_of(" \t\r\n");
         auto e = s.find_last_not_of(" \t\r\n");
@@ -268,6 +384,13 @@ public:
         if (std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
             fail(where(f), std::string(name) + " contains control characters");
         return s;
+    }
+
+    /// The column's heading as the source writes it (OGR's own field name before headings are found).
+    std::string column_name(int i) const {
+        if (i >= 0 && static_cast<std::size_t>(i) < headings_.size() && !headings_[i].empty())
+            return replace_invalid_utf8(headings_[i]);
+        return replace_invalid_utf8(layer_->GetLayerDefn()->GetFieldDefn(i)->GetNameRef());
     }
 
     std::string required_text(const OGRFeature& f, int i, const char* name) const {
@@ -325,7 +448,7 @@ public:
         }
         if (!std::isfinite(p.x) || !std::isfinite(p.y) || std::fabs(p.x) > 180 || std::fabs(p.y) > 90)
             fail(where(f), "coordinates (" + std::to_string(p.x) + ", " + std::to_string(p.y) +
-                               ") are not longitude/latitude after reprojection: wrong CRS? pass --srs EPSG:n");
+                               ") are not longitude/latitude after reprojection: wrong CRS? give srs EPSG:n");
         if (p_.gcj02) p = gcj02_to_wgs84(p);
         if (p_.bd09) p = bd09_to_wgs84(p);
         return p;
@@ -359,6 +482,9 @@ public:
         if (!g->IsEmpty() && type != wkbPolygon && type != wkbMultiPolygon && type != wkbGeometryCollection &&
             type != wkbCurvePolygon && type != wkbMultiSurface)
             fail(where(f), std::string("expected a polygon, found ") + g->getGeometryName());
+        if (auto n = vertices(g); n > p_.max_vertices)
+            fail(where(f), "geometry has " + std::to_string(n) + " vertices, more than " +
+                               std::to_string(p_.max_vertices) + ": simplify it");
         MultiPolygon mp = from_ogr_polygons(g);
         for (auto& poly : mp) {
             for (auto& p : poly.exterior) p = to_store(p, f);
@@ -366,6 +492,28 @@ public:
                 for (auto& p : h) p = to_store(p, f);
         }
         return mp;
+    }
+
+    // Vertices of a geometry, every ring and part counted.
+    static std::size_t vertices(const OGRGeometry* g) {
+        if (!g) return 0;
+        if (auto* curve = dynamic_cast<const OGRSimpleCurve*>(g)) return static_cast<std::size_t>(curve->getNumPoints());
+        if (auto* poly = dynamic_cast<const OGRCurvePolygon*>(g)) {
+            std::size_t n = 0;
+            for (const auto* ring : *poly) n += vertices(ring);
+            return n;
+        }
+        if (auto* coll = dynamic_cast<const OGRGeometryCollection*>(g)) {
+            std::size_t n = 0;
+            for (const auto* part : *coll) n += vertices(part);
+            return n;
+        }
+        if (auto* cc = dynamic_cast<const OGRCompoundCurve*>(g)) {
+            std::size_t n = 0;
+            for (const auto* part : *cc) n += vertices(part);
+            return n;
+        }
+        return 1;
     }
 
     // Surfaces any read error OGR reported while iterating (truncated files…).
@@ -416,7 +564,7 @@ private:
         if (heading_line_ == 0)
             fail("",
                  "no heading row in the first 15 rows: expected headings such as id, name or 企业名称, "
-                 "统一社会信用代码 (--map 表头=field names others)");
+                 "统一社会信用代码 (a mapping 表头=field names others)");
         rewind();
     }
 
@@ -426,7 +574,7 @@ private:
             try {
                 src = srs_from(p_.srs);
             } catch (const invalid_argument&) {
-                fail("", "unknown CRS '" + p_.srs + "' (--srs)");
+                fail("", "unknown CRS '" + p_.srs + "' (srs)");
             }
         } else if (const OGRSpatialReference* s = layer_->GetSpatialRef()) {
             src = *s;
@@ -434,7 +582,7 @@ private:
         } else if (tabular_) {
             src = cgcs2000();  // lon/lat columns: CGCS2000 (WGS84 differs by centimetres)
         } else {
-            fail("", "no CRS (a shapefile without .prj?): pass --srs EPSG:n");
+            fail("", "no CRS (a shapefile without .prj?): give srs EPSG:n");
         }
         if (tabular_) {
             // Without coordinates a row is placed by its address (import_into), if it has one.
@@ -494,11 +642,12 @@ void read_areas(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repo
             a.level = *l;
         }
         a.parent_code = r.text(*f, parent);
+        if (auto bad = text_problem(a)) r.fail(r.where(*f), bad->field + " is " + bad->reason);
         if (!codes.insert(a.code).second) r.fail(r.where(*f), "duplicate area code " + a.code);
         a.shape = r.polygons(*f);
         std::string reason;
         if (a.shape.empty() || !is_valid(a.shape, &reason)) {
-            a.shape = make_valid(a.shape);
+            a.shape = make_valid(a.shape, p.cancelled);
             report.repaired.push_back(r.where(*f) + " (code " + a.code +
                                       "): " + (reason.empty() ? "empty geometry" : reason) +
                                       (a.shape.empty() ? "; no area left after repair, kept without geometry"
@@ -527,7 +676,13 @@ struct RowErrors {
             }
         report.rejected.push_back({e.where, column, e.problem});
         std::vector<std::string> cells;
-        for (int i = 0; i < f.GetFieldCount(); ++i) cells.push_back(r.text(f, i));
+        for (int i = 0; i < f.GetFieldCount(); ++i) {
+            try {
+                cells.push_back(r.text(f, i));
+            } catch (const format_error&) {  // the cell that is not text: kept, marked
+                cells.push_back(replace_invalid_utf8(f.GetFieldAsString(i)));
+            }
+        }
         cells.push_back(e.where + ": " + e.problem);
         rows.push_back(std::move(cells));
     }
@@ -538,7 +693,7 @@ struct RowErrors {
             if (report.rejected.size() == 1)
                 throw format_error(p.source, report.rejected[0].where, report.rejected[0].reason);
             std::string msg = std::to_string(report.rejected.size()) +
-                              " bad rows, nothing imported (--skip-bad imports the others): ";
+                              " bad rows, nothing imported: ";
             for (std::size_t i = 0; i < report.rejected.size() && i < 20; ++i)
                 msg += (i ? "; " : "") + report.rejected[i].where + ": " + report.rejected[i].reason;
             if (report.rejected.size() > 20) msg += "; …";
@@ -553,13 +708,7 @@ struct RowErrors {
         if (!out) throw invalid_argument("cannot write " + p.rejects_out);
         auto line = [&](const std::vector<std::string>& cells) {
             std::string l;
-            for (std::size_t i = 0; i < cells.size(); ++i) {
-                std::string c = cells[i];
-                bool quote = c.find_first_of(",\"\n") != std::string::npos;
-                std::string q;
-                for (char ch : c) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-                l += (i ? "," : "") + (quote ? "\"" + q + "\"" : q);
-            }
+            for (std::size_t i = 0; i < cells.size(); ++i) l += (i ? "," : "") + csv_field(cells[i]);
             l += "\r\n";
             VSIFWriteL(l.data(), 1, l.size(), out);
         };
@@ -649,6 +798,7 @@ void read_orgs(Reader& r, const ImportParams& p, Dataset& d, ImportReport& repor
             else
                 o.location = r.point(*f);  // fails: no coordinates, no address
             o.set_ledger(std::move(ledger));
+            if (auto bad = text_problem(o)) r.fail(r.where(*f), bad->field + " is " + bad->reason);
             d.orgs.push_back(std::move(o));
         } catch (const format_error& e) {
             errors.add(e, *f, r);
@@ -674,6 +824,7 @@ void read_instructors(Reader& r, Dataset& d) {
         in.industries = r.text(*f, industries);
         in.unit = r.text(*f, unit);
         in.home = r.point(*f);
+        if (auto bad = text_problem(in)) r.fail(r.where(*f), bad->field + " is " + bad->reason);
         d.instructors.push_back(std::move(in));
     }
     r.check_read_errors();
@@ -756,7 +907,7 @@ std::string summary_json(const ImportReport& r) {
     nlohmann::json by = nlohmann::json::object();
     for (const auto& [street, c] : r.by_street)
         by[street] = {{"added", c.added}, {"updated", c.updated}, {"deregistered", c.deregistered}};
-    return nlohmann::json{{"imported", r.imported},
+    return dump_json(nlohmann::json{{"imported", r.imported},
                           {"added", r.total.added},
                           {"updated", r.total.updated},
                           {"unchanged", r.total.unchanged},
@@ -765,14 +916,18 @@ std::string summary_json(const ImportReport& r) {
                           {"invalid_credit_codes", r.invalid_credit_codes.size()},
                           {"duplicate_credit_codes", r.duplicate_credit_codes.size()},
                           {"written", r.written},
-                          {"by_street", by}}
-        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                          {"by_street", by}});
 }
 
 namespace {
 
-void upsert_orgs(Store& store, const ImportParams& params, const std::string& who, const Dataset& existing,
-                 Dataset& incoming, ImportReport& report) {
+// The upsert's result and audit rows into `out`, its counts into report; writes nothing.
+void upsert_orgs(const ImportParams& params, const std::string& who, const Dataset& existing, Dataset& incoming,
+                 ImportReport& report, PreparedImport& out) {
+    auto check_cancel = [&](std::size_t i) {
+        if (params.cancelled && i % 4096 == 0 && params.cancelled())
+            throw cancelled_error("import stopped, nothing written");
+    };
     place_by_address(existing, incoming.orgs, report);
     if (!report.rejected.empty() && !params.skip_bad)
         throw format_error(params.source, report.rejected.front().where, report.rejected.front().reason);
@@ -810,7 +965,9 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
         report.notes.push_back(std::string("the extract lists ") +
                                (*kinds.begin() == OrgKind::enterprise ? "enterprises" : "social organizations") +
                                " only: only those absent from it are marked deregistered");
+    std::size_t visited = 0;
     for (const auto& old : existing.orgs) {
+        check_cancel(++visited);
         seen.insert(old.id);
         auto it = incoming_by_id.find(old.id);
         if (it == incoming_by_id.end()) {
@@ -820,7 +977,7 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
                 ++o.version;
                 ++report.total.deregistered;
                 changed.push_back({o.location, 2});
-                audit.push_back({now, who, "import_deregister", o.id, record_json(old).dump(), record_json(o).dump()});
+                audit.push_back({now, who, "import_deregister", o.id, dump_json(record_json(old)), dump_json(record_json(o))});
             }
             result.push_back(std::move(o));
             continue;
@@ -859,7 +1016,7 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
             ++o.version;
             ++report.total.updated;
             changed.push_back({o.location, 1});
-            audit.push_back({now, who, "import_update", o.id, record_json(old).dump(), record_json(o).dump()});
+            audit.push_back({now, who, "import_update", o.id, dump_json(record_json(old)), dump_json(record_json(o))});
         }
         result.push_back(std::move(o));
     }
@@ -903,16 +1060,16 @@ void upsert_orgs(Store& store, const ImportParams& params, const std::string& wh
             if (hits[i] < 0) report.outside_grid.push_back(incoming.orgs[i].id);
     }
     if (params.dry_run) return;
-    nlohmann::json summary = nlohmann::json::parse(summary_json(report));
-    audit.push_back({now, who, "import", "", "", summary.dump()});
-    store.replace_orgs(result, audit);
-    report.written = true;
+    audit.push_back({now, who, "import", "", "", summary_json(report)});
+    out.orgs = std::move(result);
+    out.audit = std::move(audit);
 }
 
 }  // namespace
 
 const std::vector<std::string>& upload_drivers() {
-    static const std::vector<std::string> drivers = {"CSV", "GeoJSON", "GPKG", "ESRI Shapefile", "KML", "LIBKML"};
+    // Not LIBKML: it can follow a NetworkLink to a URL; the KML driver reads placemarks only.
+    static const std::vector<std::string> drivers = {"CSV", "GeoJSON", "GPKG", "ESRI Shapefile", "KML"};
     return drivers;
 }
 
@@ -934,11 +1091,10 @@ Dataset read_source(const ImportParams& params, ImportReport& report) {
     return d;
 }
 
-ImportReport import_into(Store& store, const ImportParams& params, const std::string& who) {
-    ImportReport report;
-    Dataset incoming = read_source(params, report);
-    Dataset existing = store.load();
-
+PreparedImport prepare_import(const Dataset& existing, Dataset incoming, ImportReport report,
+                              const ImportParams& params, const std::string& who) {
+    PreparedImport out;
+    out.kind = params.kind;
     switch (params.kind) {
         case ImportKind::areas: {
             std::set<std::string> codes;
@@ -950,8 +1106,8 @@ ImportReport import_into(Store& store, const ImportParams& params, const std::st
             break;
         }
         case ImportKind::orgs:
-            upsert_orgs(store, params, who, existing, incoming, report);
-            return report;
+            upsert_orgs(params, who, existing, incoming, report, out);
+            break;
         case ImportKind::instructors: {
             std::set<Id> ids;
             for (const auto& in : existing.instructors) ids.insert(in.id);
@@ -962,8 +1118,29 @@ ImportReport import_into(Store& store, const ImportParams& params, const std::st
             break;
         }
     }
-    store.append(incoming);
-    return report;
+    if (params.kind != ImportKind::orgs) out.incoming = std::move(incoming);
+    out.report = std::move(report);
+    return out;
+}
+
+void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params) {
+    if (params.cancelled && params.cancelled())
+        throw cancelled_error("import stopped, nothing written");
+    if (prepared.kind == ImportKind::orgs) {
+        if (params.dry_run) return;
+        store.replace_orgs(prepared.orgs, prepared.audit);
+    } else {
+        store.append(prepared.incoming);
+    }
+    prepared.report.written = true;
+}
+
+ImportReport import_into(Store& store, const ImportParams& params, const std::string& who) {
+    ImportReport report;
+    Dataset incoming = read_source(params, report);
+    auto prepared = prepare_import(store.load(), std::move(incoming), std::move(report), params, who);
+    commit_import(store, prepared, params);
+    return std::move(prepared.report);
 }
 
 }  // namespace covermap::geo

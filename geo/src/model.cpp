@@ -1,6 +1,10 @@
 #include "covermap/geo/model.hpp"
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
+
+#include "covermap/geo/text.hpp"
 
 namespace covermap::geo {
 
@@ -144,6 +148,37 @@ std::string_view branch_level(int members) {
     if (members >= 100) return "基层党委";
     if (members >= 50) return "总支";
     return "支部";
+}
+
+namespace {
+
+std::optional<TextProblem> first_problem(std::initializer_list<std::pair<const char*, const std::string*>> fields) {
+    for (const auto& [field, value] : fields)
+        if (auto why = text_problem(field, *value)) return TextProblem{field, *why};
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<TextProblem> text_problem(const Organization& o) {
+    const Ledger& l = o.ledger();
+    return first_problem({{"id", &o.id},
+                          {"name", &o.name},
+                          {"credit_code", &o.credit_code},
+                          {"industry", &o.industry},
+                          {"address", &l.address},
+                          {"person_in_charge", &l.person_in_charge},
+                          {"phone", &l.phone},
+                          {"no_branch_reason", &l.no_branch_reason},
+                          {"measure", &l.measure}});
+}
+
+std::optional<TextProblem> text_problem(const Instructor& in) {
+    return first_problem({{"id", &in.id}, {"name", &in.name}, {"industries", &in.industries}, {"unit", &in.unit}});
+}
+
+std::optional<TextProblem> text_problem(const Area& a) {
+    return first_problem({{"code", &a.code}, {"name", &a.name}, {"parent_code", &a.parent_code}});
 }
 
 }  // namespace covermap::geo

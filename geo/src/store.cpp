@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/text.hpp"
 #include "detail/ogr.hpp"
 #include "detail/profile.hpp"
 
@@ -139,7 +140,7 @@ const std::vector<LayerSpec>& schema() {
 }
 
 // A branch's organizations as a JSON array of ids (text ids may hold commas).
-std::string join_ids(const std::vector<Id>& ids) { return nlohmann::json(ids).dump(); }
+std::string join_ids(const std::vector<Id>& ids) { return dump_json(nlohmann::json(ids)); }
 
 std::vector<Id> split_ids(const std::string& s) {
     auto j = nlohmann::json::parse(s, nullptr, false);
@@ -426,7 +427,7 @@ struct Store::Impl {
             j["reload"] = true;
         else
             j["orgs"] = ids;
-        auto sql = "SELECT pg_notify(" + quoted(change_channel(uri)) + ", " + quoted(j.dump()) + ")";
+        auto sql = "SELECT pg_notify(" + quoted(change_channel(uri)) + ", " + quoted(dump_json(j)) + ")";
         OGRLayer* r = ds->ExecuteSQL(sql.c_str(), nullptr, nullptr);
         if (r) {
             while (auto f = own(r->GetNextFeature())) {
@@ -1031,6 +1032,30 @@ void Store::save_plan(const PlanRow& plan) {
         if (exists ? l->SetFeature(f.get()) != OGRERR_NONE : l->CreateFeature(f.get()) != OGRERR_NONE)
             throw store_error("cannot write plan " + plan.id + ": " + CPLGetLastErrorMsg());
     });
+}
+
+int Store::delete_plans(const std::vector<std::string>& ids) {
+    int deleted = 0;
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("plans");
+        for (const auto& id : ids) {
+            if (id.empty() || !std::all_of(id.begin(), id.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '-';
+                }))
+                continue;  // ids are made by covermap: plan-N
+            l->SetAttributeFilter(("id = '" + id + "'").c_str());
+            l->ResetReading();
+            std::vector<GIntBig> fids;
+            while (auto f = own(l->GetNextFeature())) fids.push_back(f->GetFID());
+            l->SetAttributeFilter(nullptr);
+            for (auto fid : fids) {
+                if (l->DeleteFeature(fid) != OGRERR_NONE)
+                    throw store_error("cannot delete plan " + id + ": " + CPLGetLastErrorMsg());
+                ++deleted;
+            }
+        }
+    });
+    return deleted;
 }
 
 std::vector<PlanRow> Store::plans(const std::string& id, bool with_body) const {

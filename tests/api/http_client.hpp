@@ -34,8 +34,19 @@ struct Reply {
     }
 };
 
-inline int connect_to(unsigned short port) {
+/// Connects from a loopback address of its own ("127.0.0.7": every 127/8 address is this host),
+/// so that a test can be several clients. Empty: the kernel's choice (127.0.0.1).
+inline int connect_from(unsigned short port, const std::string& from) {
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (!from.empty()) {
+        sockaddr_in local{};
+        local.sin_family = AF_INET;
+        ::inet_pton(AF_INET, from.c_str(), &local.sin_addr);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+            ::close(fd);
+            return -1;
+        }
+    }
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -49,10 +60,13 @@ inline int connect_to(unsigned short port) {
     return fd;
 }
 
-// Sends raw bytes, reads until the server closes (requests say Connection: close).
-inline Reply raw(unsigned short port, const std::string& bytes) {
+inline int connect_to(unsigned short port) { return connect_from(port, ""); }
+
+// Sends raw bytes from a loopback address of its own (connect_from), reads until the server
+// closes (requests say Connection: close).
+inline Reply raw_from(unsigned short port, const std::string& from, const std::string& bytes) {
     Reply r;
-    int fd = connect_to(port);
+    int fd = connect_from(port, from);
     if (fd < 0) return r;
     std::size_t sent = 0;
     while (sent < bytes.size()) {
@@ -75,16 +89,30 @@ inline Reply raw(unsigned short port, const std::string& bytes) {
     return r;
 }
 
-inline Reply request(unsigned short port, const std::string& method, const std::string& target,
-                     const std::string& token = "", const std::string& body = "",
-                     const std::vector<std::string>& headers = {}) {
+inline Reply raw(unsigned short port, const std::string& bytes) { return raw_from(port, "", bytes); }
+
+// The bytes of a request that asks the server to close after answering.
+inline std::string request_bytes(const std::string& method, const std::string& target, const std::string& token,
+                                 const std::string& body, const std::vector<std::string>& headers) {
     std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
     if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
     for (const auto& h : headers) req += h + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT")
         req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    req += "\r\n" + body;
-    return raw(port, req);
+    return req + "\r\n" + body;
+}
+
+inline Reply request(unsigned short port, const std::string& method, const std::string& target,
+                     const std::string& token = "", const std::string& body = "",
+                     const std::vector<std::string>& headers = {}) {
+    return raw(port, request_bytes(method, target, token, body, headers));
+}
+
+/// A request from a loopback address of its own ("127.0.0.7"), as another client would send it.
+inline Reply request_from(unsigned short port, const std::string& from, const std::string& method,
+                          const std::string& target, const std::string& token = "", const std::string& body = "",
+                          const std::vector<std::string>& headers = {}) {
+    return raw_from(port, from, request_bytes(method, target, token, body, headers));
 }
 
 /// Percent-encodes an id for a path segment (what a browser's encodeURIComponent does).

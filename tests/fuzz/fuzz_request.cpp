@@ -12,7 +12,7 @@ namespace http = boost::beast::http;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     auto& f = covermap::fuzz::fixture();
-    http::request_parser<http::string_body> parser;
+    http::request_parser<covermap::api::ArrivingBody> parser;
     parser.header_limit(16 * 1024);
     parser.body_limit(1024 * 1024);
     parser.eager(true);

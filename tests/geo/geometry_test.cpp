@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "covermap/geo/error.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "support.hpp"
 
@@ -150,4 +151,22 @@ TEST(SpatialIndex, AgreesWithGeosOnEveryPoint) {
     }
     EXPECT_GT(inside, 15000);                                  // most points are in something
     EXPECT_LT(inside, static_cast<int>(points.size()) - 500);  // and some in holes or outside
+}
+
+// Issue #25 row 5: a repair of a huge self-intersecting ring could run for minutes; a cancel
+// predicate (a deadline, SIGTERM) now stops GEOS inside its work.
+TEST(Geometry, MakeValidStopsWhenCancelled) {
+    Polygon zigzag;
+    for (int i = 0; i <= 20000; ++i)
+        zigzag.exterior.push_back({123.8 + 0.00001 * i, 42.3 + (i % 2 ? 0.01 : -0.01) * (1 + (i % 7) * 0.1)});
+    zigzag.exterior.push_back({123.8, 42.25});
+    zigzag.exterior.push_back(zigzag.exterior.front());
+    MultiPolygon shape{zigzag};
+    int asked = 0;
+    EXPECT_THROW(make_valid(shape, [&] { return ++asked > 3; }), covermap::geo::cancelled_error);
+    EXPECT_GT(asked, 3) << "GEOS asked while it worked";
+    // Without a cancel, and with one that never fires, the repair completes.
+    MultiPolygon small{{{{0, 0}, {2, 2}, {2, 0}, {0, 2}, {0, 0}}, {}}};
+    EXPECT_FALSE(make_valid(small, [] { return false; }).empty());
+    EXPECT_FALSE(make_valid(small).empty());
 }

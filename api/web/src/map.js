@@ -68,7 +68,9 @@ export class MapView {
     }).addTo(this.map);
     // The names above the tiles, the outlines too (a district border reads over any fill).
     const names = L.geoJSON(features, { style: { color: '#444', weight: 2, fill: false }, interactive: false });
-    names.eachLayer((l) => l.bindTooltip(l.feature.properties.name, { permanent: true, direction: 'center', className: 'area-label' }));
+    // A text node, never HTML: an area's name comes from an imported file.
+    names.eachLayer((l) => l.bindTooltip(document.createTextNode(l.feature.properties.name),
+      { permanent: true, direction: 'center', className: 'area-label' }));
     names.addTo(this.map);
   }
 

@@ -40,11 +40,24 @@ struct AppOptions {
     std::string basemap;
     std::chrono::milliseconds slow_deadline{60000};  ///< exports and other slow work stop after this
     std::size_t plans_in_memory = 8;                 ///< plans kept in memory (all are in the store)
+    /// Plans no proposal of which was accepted are deleted after this many days, and beyond this
+    /// many (the oldest first), each time a plan is made.
+    int plan_max_age_days = 30;
+    std::size_t plan_max_open = 100;
+    /// An upload's import (reading, checking, comparing, writing) stops after this, nothing written.
+    std::chrono::milliseconds import_deadline{600000};
+    std::size_t import_max_features = 2'000'000;  ///< rows or features of one upload
+    std::size_t import_max_vertices = 250'000;    ///< vertices of one uploaded feature's geometry
     /// Where clients reach covermap ("https://gis.example.gov.cn/covermap"): OGC links are built
     /// from it. Empty: from X-Forwarded-Host/Proto when trust_proxy, else from the address the
     /// client connected to; never from the Host header.
     std::string public_url;
     bool trust_proxy = false;  ///< a reverse proxy sets X-Forwarded-Host/Proto (and strips clients')
+    /// Web sessions per token: a new sign-in beyond it ends that token's oldest session.
+    std::size_t sessions_per_token = 20;
+    /// Web sessions in all: at the cap the token holding the most loses its oldest, so another
+    /// token can always sign in.
+    std::size_t max_sessions = 10000;
 };
 
 class ChangeListener;
@@ -85,6 +98,7 @@ private:
         std::string name;
         Role role;
         std::string expires;  // YYYY-MM-DD or empty
+        std::string key;      // the token's hash: who a session belongs to
     };
     using Handler = Response (App::*)(const Request&, const Token&, const std::vector<std::string>&);
     struct Route {
@@ -102,6 +116,9 @@ private:
     static Response unauthorized();
     std::optional<Response> handle_cached_tile(const Request& req);
     void reload();  // data from the store into memory (call with the write lock held)
+    /// A copy of the data and the data version it is of, taken under a shared lock: work that
+    /// compares against the data for seconds (an import's diff) runs on it beside edits.
+    std::pair<geo::Dataset, std::uint64_t> data_snapshot() const;
     /// Each organization's place and version now (before a bulk change).
     std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> org_versions() const;
     /// Where organizations changed since org_versions() gave was: new, changed or gone places
@@ -119,6 +136,10 @@ private:
     Response post_plan(const Request&, const Token&, const std::vector<std::string>&);
     Response get_plan(const Request&, const Token&, const std::vector<std::string>&);
     Response accept_plan(const Request&, const Token&, const std::vector<std::string>&);
+    Response delete_plan(const Request&, const Token&, const std::vector<std::string>&);
+    /// Deletes the plans nobody accepted anything of, past plan_max_age_days or plan_max_open
+    /// (call with write_mutex_ held).
+    void prune_plans();
     Response export_layer(const Request&, const Token&, const std::vector<std::string>&);
     Response import_layer(const Request&, const Token&, const std::vector<std::string>&);
     Response post_token(const Request&, const Token&, const std::vector<std::string>&);
@@ -224,7 +245,13 @@ private:
     int next_plan_ = 1;
     std::int64_t next_branch_id_ = 1;
 
-    std::map<std::string, std::string> static_files_;  // URL name -> file path (fixed at start)
+    // The page's files, read once at start: every response shares the bytes (200 slow readers
+    // of the 1 MB chart library hold one copy, not 200).
+    struct StaticFile {
+        std::shared_ptr<const std::string> bytes;
+        std::string content_type;
+    };
+    std::map<std::string, StaticFile> static_files_;  // URL name -> file
 
     // Web sessions: an HttpOnly cookie stands for a token on reads (tiles are <img>s and
     // cannot send a header); edits still need the header.

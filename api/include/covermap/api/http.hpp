@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "covermap/geo/text.hpp"
+
 namespace covermap::api {
 
 /// A parsed request: method, decoded path, decoded query, the headers handlers use, the body.
@@ -56,7 +58,7 @@ std::string url_encode(const std::string& s);
 void parse_target(const std::string& target, Request& r);
 
 /// JSON text of j; invalid UTF-8 in strings becomes U+FFFD (a writer never throws on text).
-std::string dump_json(const nlohmann::json& j);
+using geo::dump_json;
 
 /// True when the path and every query key and value are valid UTF-8.
 bool valid_text(const Request& r);

@@ -1,20 +1,24 @@
 #pragma once
-/// \file The current time as ISO 8601 text (audit rows, tokens, export READMEs, OGC timestamps).
+/// \file The current time as ISO 8601 text (audit rows, tokens, export READMEs, OGC timestamps),
+/// China's calendar date, and calendar dates checked.
 
 #include <chrono>
-#include <ctime>
 #include <string>
+#include <string_view>
 
 namespace covermap::geo {
 
-/// Now, in UTC, to the second: "2026-11-23T20:38:00Z".
-inline std::string iso8601_utc_now() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+/// A time in UTC, to the second: "2026-11-23T20:38:00Z".
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
+
+/// Now, in UTC, to the second.
+inline std::string iso8601_utc_now() { return iso8601_utc(std::chrono::system_clock::now()); }
+
+/// The calendar date in China (UTC+8, no daylight saving since 1991) at t: "2026-12-07".
+/// Days, months and quarters of the policy texts are China's, never UTC's.
+std::string china_date(std::chrono::system_clock::time_point t = std::chrono::system_clock::now());
+
+/// True when text is a real calendar date written YYYY-MM-DD (2026-02-29 is not).
+bool valid_date(std::string_view text);
 
 }  // namespace covermap::geo

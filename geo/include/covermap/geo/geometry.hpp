@@ -1,6 +1,7 @@
 #pragma once
 /// \file Geometry operations on the model's value types (GEOS behind them).
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,8 +12,9 @@ namespace covermap::geo {
 /// True when GEOS finds the shape valid; otherwise reason says why.
 bool is_valid(const MultiPolygon& shape, std::string* reason = nullptr);
 
-/// The shape repaired by GEOS make-valid, keeping only its polygonal part.
-MultiPolygon make_valid(const MultiPolygon& shape);
+/// The shape repaired by GEOS make-valid, keeping only its polygonal part; throws
+/// cancelled_error when `cancelled` turns true while GEOS works (a deadline, a signal).
+MultiPolygon make_valid(const MultiPolygon& shape, const std::function<bool()>& cancelled = {});
 
 /// Planar area in square degrees (for comparisons and sanity checks).
 double planar_area(const MultiPolygon& shape);

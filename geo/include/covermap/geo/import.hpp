@@ -2,6 +2,7 @@
 /// \file Import of areas, organizations and instructors from anything OGR reads, or CSV.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +36,11 @@ struct ImportParams {
     /// OGR drivers the source may be opened with (empty: any). Uploads name a short list, so
     /// a VRT or similar can never make GDAL read other files or URLs.
     std::vector<std::string> drivers;
+    /// Asked between rows and inside geometry repair: true stops the import with
+    /// cancelled_error before anything is written (a deadline, SIGTERM).
+    std::function<bool()> cancelled;
+    std::size_t max_features = 2'000'000;  ///< rows or features; more is refused
+    std::size_t max_vertices = 250'000;    ///< vertices of one feature's geometry; more is refused
 };
 
 /// The drivers an uploaded file may be read with: CSV, GeoJSON, GeoPackage, Shapefile, KML.
@@ -70,6 +76,25 @@ struct ImportReport {
 
 /// The report's one-line JSON summary (the last line an import prints).
 std::string summary_json(const ImportReport& r);
+
+/// An import read, checked and compared with the store's contents, not written yet.
+struct PreparedImport {
+    ImportKind kind = ImportKind::orgs;
+    ImportReport report;
+    Dataset incoming;                ///< areas or instructors to add
+    std::vector<Organization> orgs;  ///< organizations: all of them after the upsert
+    std::vector<AuditEntry> audit;   ///< organizations: the rows the upsert writes
+};
+
+/// Computes what importing `incoming` (read by read_source into `report`) changes in
+/// `existing` (the store's contents now), without writing: a dry run's answer, and the
+/// change commit_import writes. Needs no lock: the server runs it beside edits.
+PreparedImport prepare_import(const Dataset& existing, Dataset incoming, ImportReport report,
+                              const ImportParams& params, const std::string& who = "cli");
+
+/// Writes a prepared import in one transaction (nothing for a dry run); report.written says
+/// whether it did. The caller makes sure the store has not changed since `existing`.
+void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params);
 
 /// Reads the whole source, validates every row, then writes it to the store in one
 /// transaction. Organizations are an upsert keyed by id: new ones added, changed ones updated

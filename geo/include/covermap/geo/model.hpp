@@ -142,6 +142,17 @@ struct Branch {
 /// The branch's level by member count: 支部, 总支 or 基层党委.
 std::string_view branch_level(int members);
 
+/// A text field that cannot be stored: which, and why (text.hpp's text_problem).
+struct TextProblem {
+    std::string field;
+    std::string reason;
+};
+/// The first text field of the record that cannot be stored (invalid UTF-8, a control
+/// character, too long), else nullopt: the same limits for imports, PATCH and the API.
+std::optional<TextProblem> text_problem(const Organization& o);
+std::optional<TextProblem> text_problem(const Instructor& in);
+std::optional<TextProblem> text_problem(const Area& a);
+
 /// Everything covermap keeps, in memory.
 struct Dataset {
     std::vector<Area> areas;

@@ -103,6 +103,8 @@ public:
 
     /// Writes a plan (replacing the row with its id) in one transaction.
     void save_plan(const PlanRow& plan);
+    /// Deletes the plans with these ids (one transaction); returns how many rows went.
+    int delete_plans(const std::vector<std::string>& ids);
     /// Plans, oldest first; only the one with that id when id is given; bodies on demand.
     std::vector<PlanRow> plans(const std::string& id = "", bool with_body = true) const;
 

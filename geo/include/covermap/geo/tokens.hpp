@@ -13,13 +13,11 @@ struct TokenRow {
     std::string role;
     std::string hash;
     std::string created;
-    std::string expires;  ///< YYYY-MM-DD: valid through that day (UTC); empty: no expiry
+    std::string expires;  ///< YYYY-MM-DD: valid through that day (China's calendar); empty: no expiry
     std::string revoked;  ///< when it was revoked (ISO 8601); empty: not revoked
 
-    /// True when the token may be used at the UTC instant now (ISO 8601).
-    bool usable(const std::string& now) const {
-        return revoked.empty() && (expires.empty() || now.substr(0, 10) <= expires);
-    }
+    /// True when the token may be used on `today` (China's date, YYYY-MM-DD: clock.hpp's china_date).
+    bool usable(const std::string& today) const { return revoked.empty() && (expires.empty() || today <= expires); }
 };
 
 }  // namespace covermap::geo

@@ -1,0 +1,30 @@
+#include "covermap/geo/clock.hpp"
+
+#include <date/date.h>
+
+#include <charconv>
+
+namespace covermap::geo {
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+    return date::format("%FT%TZ", date::floor<std::chrono::seconds>(t));
+}
+
+std::string china_date(std::chrono::system_clock::time_point t) {
+    return date::format("%F", date::floor<date::days>(t + std::chrono::hours(8)));
+}
+
+bool valid_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+    auto number = [&](std::size_t at, std::size_t len, int& out) {
+        auto* first = text.data() + at;
+        auto [end, ec] = std::from_chars(first, first + len, out);
+        return ec == std::errc() && end == first + len;
+    };
+    int y = 0, m = 0, d = 0;
+    if (!number(0, 4, y) || !number(5, 2, m) || !number(8, 2, d)) return false;
+    return date::year_month_day{date::year{y}, date::month{static_cast<unsigned>(m)}, date::day{static_cast<unsigned>(d)}}
+        .ok();
+}
+
+}  // namespace covermap::geo
