@@ -1,10 +1,14 @@
 #pragma once
 // Helpers shared by the test binaries: temporary folders and data set fingerprints.
 
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <sstream>
@@ -54,6 +58,37 @@ public:
 
 private:
     std::filesystem::path path_;
+};
+
+/// Sends this process's stderr to a file while it lives; text() reads what was written.
+class CaptureStderr {
+public:
+    CaptureStderr() {
+        std::fflush(stderr);
+        saved_ = ::dup(STDERR_FILENO);
+        int fd = ::open(path_.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0600);
+        ::dup2(fd, STDERR_FILENO);
+        ::close(fd);
+    }
+    ~CaptureStderr() { restore(); }
+    /// Puts stderr back and returns everything written meanwhile.
+    std::string text() {
+        restore();
+        std::ifstream in(path_);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+private:
+    void restore() {
+        if (saved_ < 0) return;
+        std::fflush(stderr);
+        ::dup2(saved_, STDERR_FILENO);
+        ::close(saved_);
+        saved_ = -1;
+    }
+    TempDir dir_;
+    std::string path_ = dir_ / "stderr.txt";
+    int saved_ = -1;
 };
 
 /// Every field of every row, in one string: equal fingerprints, equal data sets.

@@ -517,6 +517,16 @@ int run_cli(int argc, char** argv) {
         ->check(CLI::Range(1, 100000));
     serve->add_option("--max-sessions", ao.max_sessions, "web sessions in all (default 10000)")
         ->check(CLI::Range(1, 10000000));
+    double send_timeout_s = 60;
+    serve->add_option("--send-timeout", send_timeout_s,
+                      "seconds a client may take to read a response; then the connection is closed (default 60)")
+        ->check(CLI::Range(0.1, 86400.0));
+    serve->add_option("--plan-max-age", ao.plan_max_age_days,
+                      "days a plan nothing was accepted of is kept (default 30)")
+        ->check(CLI::Range(0, 36500));
+    serve->add_option("--plan-max-open", ao.plan_max_open,
+                      "plans nothing was accepted of kept at most, the newest (default 100)")
+        ->check(CLI::Range(1, 1000000));
     double import_deadline_s = 600;
     serve->add_option("--import-deadline", import_deadline_s,
                       "seconds an uploaded import may take; then it stops, nothing written (default 600)")
@@ -632,6 +642,7 @@ int run_cli(int argc, char** argv) {
             so.body_timeout = std::chrono::milliseconds(static_cast<long>(body_timeout_s * 1000));
             so.body_grace = std::chrono::milliseconds(static_cast<long>(body_grace_s * 1000));
             ao.import_deadline = std::chrono::milliseconds(static_cast<long>(import_deadline_s * 1000));
+            so.send_timeout = std::chrono::milliseconds(static_cast<long>(send_timeout_s * 1000));
             return cmd_serve(ao, so);
         }
         if (*token_add) return cmd_token_add(db, role, token_name, expires);

@@ -120,9 +120,9 @@ void App::prune_plans() {
         else
             open.push_back(&r);
     }
-    std::sort(open.begin(), open.end(), [](const auto* a, const auto* b) { return a->created > b->created; });
-    for (std::size_t i = std::max<std::size_t>(1, options_.plan_max_open); i < open.size(); ++i)
-        gone.push_back(open[i]->id);
+    // Rows come oldest first (plans made within one second share their time): the newest kept.
+    std::size_t keep = std::max<std::size_t>(1, options_.plan_max_open);
+    for (std::size_t i = 0; i + keep < open.size(); ++i) gone.push_back(open[i]->id);
     if (gone.empty()) return;
     store_->delete_plans(gone);
     std::lock_guard lock(plans_mutex_);

@@ -144,6 +144,9 @@ public:
             auto a = local.address();
             local_ = (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(local.port());
         }
+        if (shared_.options.send_buffer)
+            stream_.socket().set_option(
+                asio::socket_base::send_buffer_size(static_cast<int>(shared_.options.send_buffer)), ec);
         shared_.app.metrics().connection_opened();
         ++shared_.open;
     }

@@ -7,7 +7,10 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <chrono>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -16,6 +19,7 @@
 #include "api/served.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/server.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/store.hpp"
 #include "covermap/geo/text.hpp"
 #include "support.hpp"
@@ -241,8 +245,9 @@ TEST(Hostile2, Row03SurrogatesAreRefusedAtTheDoorAndDoctorRepairsTheStore) {
     EXPECT_EQ(again.status, 0) << again.out;
     EXPECT_NE(again.out.find("no problems found"), std::string::npos) << again.out;
     auto store = geo::Store::open_existing(s.db);
-    for (const auto& o : store.load().orgs)
+    for (const auto& o : store.load().orgs) {
         if (o.id == s.id) EXPECT_EQ(o.name, "坏\xEF\xBF\xBD名");
+    }
     auto audit = store.audit(s.id);
     ASSERT_FALSE(audit.empty());
     EXPECT_EQ(audit.back().action, "doctor");
@@ -416,4 +421,308 @@ TEST(Hostile2, Row05SigtermRollsBackACommandLineImport) {
                           " 2>&1");
     EXPECT_EQ(ok.status, 0) << ok.out;
     EXPECT_EQ(geo::Store::open_existing(db).count("orgs"), before + 10);
+}
+
+// Row 6: four loops of CSV exports made every edit wait for them (p95 1.3–1.4 s; 2 ms alone):
+// an export held the data's shared lock while it wrote.
+TEST(Hostile2, Row06ExportsNeverHoldEditsBack) {
+    api::ServerOptions so;
+    so.rate_per_client = 0;
+    so.slow_queue = 64;
+    Served s(so, {}, false, 2.0);  // 4,500 organizations: an export takes a while
+    using ms = std::chrono::milliseconds;
+    auto t0 = Clock::now();
+    request(s.port, "GET", "/api/export/orgs?format=shp", s.viewer);
+    auto one_export = std::chrono::duration_cast<ms>(Clock::now() - t0).count();
+    std::atomic<bool> done{false};
+    std::atomic<int> exports{0};
+    std::vector<std::thread> loops;
+    for (int i = 0; i < 2; ++i)
+        loops.emplace_back([&] {
+            while (!done) exports += request(s.port, "GET", "/api/export/orgs?format=shp", s.viewer).status == 200;
+        });
+    std::this_thread::sleep_for(ms(100));
+    auto org = s.first_org();
+    std::vector<long> took;
+    for (int i = 0; i < 12; ++i) {
+        auto a = Clock::now();
+        auto r = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
+                         json{{"phone", "0410-" + std::to_string(2000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
+        ASSERT_EQ(r.status, 200) << r.body;
+        took.push_back(std::chrono::duration_cast<ms>(Clock::now() - a).count());
+        std::this_thread::sleep_for(ms(one_export / 3 + 1));
+    }
+    done = true;
+    for (auto& t : loops) t.join();
+    EXPECT_GE(exports.load(), 4) << "the exports ran beside the edits";
+    std::sort(took.begin(), took.end());
+    EXPECT_LT(took[took.size() / 2], std::max<long>(20, one_export / 4))
+        << "the median edit waited for an export (" << one_export << " ms each)";
+}
+
+// Row 7: a phone corrected to =HYPERLINK(…) was written verbatim into CSV exports.
+TEST(Hostile2, Row07CsvCellsNeverStartAFormula) {
+    Served s;
+    auto org = s.first_org();
+    std::string formula = R"(=HYPERLINK("http://example.invalid/x","点击"))";
+    auto p = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
+                     json{{"phone", formula}, {"person_in_charge", "@SUM(1+1)"}, {"address", "-2+3"}}.dump(),
+                     {"If-Match: 1"});
+    ASSERT_EQ(p.status, 200) << p.body;
+    for (const char* q : {"format=csv", "format=csv&excel=true"}) {
+        auto r = request(s.port, "GET", std::string("/api/export/orgs?") + q, s.viewer);
+        ASSERT_EQ(r.status, 200);
+        EXPECT_EQ(r.body.find(",=HYPERLINK"), std::string::npos) << q;
+        EXPECT_EQ(r.body.find(",\"=HYPERLINK"), std::string::npos) << q;
+        EXPECT_NE(r.body.find("'=HYPERLINK"), std::string::npos) << q;
+        EXPECT_NE(r.body.find("'@SUM"), std::string::npos) << q;
+        EXPECT_NE(r.body.find("'-2+3"), std::string::npos) << q;
+        if (std::string(q).find("excel") != std::string::npos) {
+            EXPECT_NE(r.body.find("\"=\"\"2112"), std::string::npos) << "long codes keep their text wrapper";
+        }
+    }
+    // Excel files hold it as a string cell, never a formula.
+    test::TempDir dir;
+    auto x = request(s.port, "GET", "/api/export/orgs?format=xlsx", s.viewer);
+    ASSERT_EQ(x.status, 200);
+    std::ofstream(dir / "o.xlsx", std::ios::binary) << x.body;
+    auto cell = test::shell("/usr/bin/python3 -c \"import openpyxl,sys\nwb=openpyxl.load_workbook(sys.argv[1])\n"
+                            "for row in wb.active.iter_rows():\n  for c in row:\n"
+                            "    if isinstance(c.value,str) and 'HYPERLINK' in c.value: print(c.data_type, c.value)\" " +
+                            dir / "o.xlsx");
+    EXPECT_EQ(cell.out.substr(0, 2), "s ") << cell.out;
+}
+
+// Row 8: a GeoJSON upload whose crs was a link made the server connect to that URL.
+TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
+    Served s;
+    // A listener the link points at: it must see no connection.
+    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::listen(lfd, 4);
+    socklen_t len = sizeof addr;
+    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
+    std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/crs.prj";
+    std::string feature =
+        R"({"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","coordinates":[123.84,42.29]}})";
+    for (const std::string& crs :
+         {R"({"type":"link","properties":{"href":")" + url + R"(","type":"proj4"}})",
+          R"({"type":"name","properties":{"name":")" + url + R"("}})",
+          std::string(R"({"type":"name","properties":{"name":"/etc/passwd"}})")}) {
+        std::string body = R"({"type":"FeatureCollection","crs":)" + crs + R"(,"features":[)" + feature + "]}";
+        auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, body,
+                         {"Content-Type: application/geo+json"});
+        EXPECT_EQ(r.status, 400) << r.body;
+        EXPECT_NE(r.body.find("crs"), std::string::npos) << r.body;
+    }
+    // A crs hidden in a geometry, and a key written with an escape, are found too.
+    std::string nested = R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","\u0063rs":{"type":"link","properties":{"href":")" +
+                         url + R"("}},"coordinates":[123.84,42.29]}}]})";
+    auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, nested,
+                     {"Content-Type: application/geo+json"});
+    EXPECT_EQ(r.status, 400) << r.body;
+    pollfd pf{lfd, POLLIN, 0};
+    EXPECT_EQ(::poll(&pf, 1, 200), 0) << "something connected to the URL in the upload";
+    ::close(lfd);
+    // A named EPSG crs is fine.
+    std::string named = R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[)" +
+                        feature + "]}";
+    auto ok = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, named,
+                      {"Content-Type: application/geo+json"});
+    EXPECT_EQ(ok.status, 201) << ok.body;
+}
+
+// Row 9: srs=epsg:4490 was refused, with a message naming a command-line flag.
+TEST(Hostile2, Row09EpsgInAnyCaseAndErrorsNameParameters) {
+    Served s;
+    auto r = request(s.port, "GET", "/api/export/orgs?format=shp&srs=epsg:4490", s.viewer);
+    EXPECT_EQ(r.status, 200) << r.body;
+    for (const char* q : {"format=geojson&srs=EPSG:4547", "format=csv&where=name%20LIKE%20'%25a%25b%25c'",
+                          "format=shp&encoding=latin1", "format=csv&where=nonsense%20%3D%3D"}) {
+        auto bad = request(s.port, "GET", std::string("/api/export/orgs?") + q, s.viewer);
+        EXPECT_EQ(bad.status, 400) << q;
+        EXPECT_EQ(bad.body.find("--"), std::string::npos) << q << ": " << bad.body;
+    }
+    auto imp = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin,
+                       "id,name,kind,lon,lat\n1,甲,enterprise,400000,4600000\n", {"Content-Type: text/csv"});
+    EXPECT_EQ(imp.status, 400);
+    EXPECT_EQ(imp.body.find("--"), std::string::npos) << imp.body;
+    EXPECT_NE(imp.body.find("srs"), std::string::npos) << imp.body;
+}
+
+// Row 10: every plan was kept forever and none could be deleted.
+TEST(Hostile2, Row10PlansCanBeDeletedAndOldOnesArePruned) {
+    api::AppOptions ao;
+    ao.plan_max_open = 2;
+    Served s({}, ao);
+    auto other = s.app->add_token(api::Role::planner, "另一位规划员");
+    std::vector<std::string> ids;
+    for (int i = 0; i < 4; ++i) {
+        auto r = request(s.port, "POST", "/api/plan", s.planner, "{}");
+        ASSERT_EQ(r.status, 201) << r.body;
+        ids.push_back(json::parse(r.body)["id"].get<std::string>());
+    }
+    auto list = json::parse(request(s.port, "GET", "/api/plans", s.viewer).body);
+    EXPECT_EQ(list["items"].size(), 2u) << list.dump();
+    EXPECT_EQ(request(s.port, "GET", "/api/plan/" + ids[0], s.viewer).status, 404) << "pruned";
+    EXPECT_EQ(request(s.port, "GET", "/api/plan/" + ids[3], s.viewer).status, 200);
+    EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[3], other).status, 403) << "not the author";
+    EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[3], s.viewer).status, 403) << "viewers cannot";
+    EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[3], s.planner).status, 204);
+    EXPECT_EQ(request(s.port, "GET", "/api/plan/" + ids[3], s.viewer).status, 404);
+    EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[2], s.admin).status, 204) << "an admin may";
+    EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[2], s.admin).status, 404);
+    // By age: a plan older than the limit goes when the next one is made.
+    api::AppOptions aged;
+    aged.plan_max_age_days = 0;
+    Served t({}, aged);
+    auto first = json::parse(request(t.port, "POST", "/api/plan", t.planner, "{}").body)["id"].get<std::string>();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    request(t.port, "POST", "/api/plan", t.planner, "{}");
+    EXPECT_EQ(request(t.port, "GET", "/api/plan/" + first, t.viewer).status, 404);
+}
+
+// Row 11: a PATCH that moved one organization dropped every cached tile (a tile 70 km away
+// rendered again).
+TEST(Hostile2, Row11AMoveDropsOnlyTheTilesAroundIt) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    const auto& o = d.orgs.front();
+    auto tile_of = [](geo::Point p, int z) {
+        double n = std::pow(2.0, z);
+        long x = static_cast<long>((p.x + 180) / 360 * n);
+        double lat = p.y * M_PI / 180;
+        long y = static_cast<long>((1 - std::log(std::tan(lat) + 1 / std::cos(lat)) / M_PI) / 2 * n);
+        return std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y);
+    };
+    geo::Point far{o.location.x + 0.8, o.location.y + 0.3};  // ~70 km away
+    std::string far_tile = "/tiles/orgs/" + tile_of(far, 12) + ".png";
+    std::string far_cov = "/tiles/coverage-street/" + tile_of(far, 12) + ".png";
+    for (const auto& t : {far_tile, far_cov}) ASSERT_EQ(request(s.port, "GET", t, s.viewer).status, 200);
+    auto renders = s.app->tiles().stats().renders;
+    geo::Point to{o.location.x + 0.005, o.location.y + 0.005};
+    auto p = request(s.port, "PATCH", "/api/orgs/" + test::url(o.id), s.planner,
+                     json{{"lon", to.x}, {"lat", to.y}}.dump(), {"If-Match: 1"});
+    ASSERT_EQ(p.status, 200) << p.body;
+    for (const auto& t : {far_tile, far_cov}) EXPECT_EQ(request(s.port, "GET", t, s.viewer).status, 200);
+    EXPECT_EQ(s.app->tiles().stats().renders, renders) << "the far tiles came from the cache";
+    EXPECT_EQ(request(s.port, "GET", "/tiles/orgs/" + tile_of(to, 12) + ".png", s.viewer).status, 200);
+    EXPECT_GT(s.app->tiles().stats().renders, renders) << "the tile where it went is drawn again";
+}
+
+namespace {
+
+long rss_kb() {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+    return 0;
+}
+
+}  // namespace
+
+// Row 12: 200 slow readers of the 1.1 MB chart library held a copy each (RSS +282 MB).
+TEST(Hostile2, Row12StaticFilesAreSharedAndSlowReadersAreCut) {
+    api::ServerOptions so;
+    so.rate_per_client = 0;
+    so.max_per_client = 512;
+    so.send_timeout = std::chrono::milliseconds(1500);
+    so.send_buffer = 64 * 1024;  // else the kernel's buffer takes the whole file at once on loopback
+    api::AppOptions ao;
+    ao.web_root = COVERMAP_WEB_DIR;
+    Served s(so, ao);
+    std::string big;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(COVERMAP_WEB_DIR))
+        if (e.path().filename() == "echarts.esm.min.mjs")
+            big = "/web/" + std::filesystem::relative(e.path(), COVERMAP_WEB_DIR).generic_string();
+    ASSERT_FALSE(big.empty());
+    ASSERT_EQ(request(s.port, "GET", big).status, 200);
+    auto before = rss_kb();
+    std::vector<int> fds;
+    for (int i = 0; i < 150; ++i) {
+        int fd = test::connect_to(s.port);
+        int small = 4096;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        send_all(fd, "GET " + big + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        fds.push_back(fd);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto during = rss_kb();
+    EXPECT_LT(during - before, 40 * 1024) << "150 slow readers grew the server by " << (during - before) / 1024 << " MB";
+    // None reads: after the send deadline the server has closed every one of them.
+    auto open_connections = [&] {
+        auto m = request(s.port, "GET", "/metrics", s.viewer).body;
+        const std::string gauge = "\ncovermap_open_connections ";
+        auto at = m.find(gauge);
+        return at == std::string::npos ? -1L : std::atol(m.c_str() + at + gauge.size());
+    };
+    EXPECT_GE(open_connections(), 150);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    EXPECT_LE(open_connections(), 2) << "the slow readers' connections outlived the send deadline";
+    for (int fd : fds) ::close(fd);
+    EXPECT_TRUE(s.healthy());
+}
+
+// Row 13: `token add --expires abcd-ef-gh` was accepted and never expired.
+TEST(Hostile2, Row13ExpiriesAreCalendarDates) {
+    EXPECT_TRUE(geo::valid_date("2026-12-31"));
+    EXPECT_TRUE(geo::valid_date("2028-02-29"));
+    for (const char* bad : {"abcd-ef-gh", "2026-02-30", "2026-13-01", "2026-1-01", "2026-12-31x", ""})
+        EXPECT_FALSE(geo::valid_date(bad)) << bad;
+    test::TempDir dir;
+    auto db = dir / "t.gpkg";
+    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+    auto bin = std::string(COVERMAP_BIN) + " token add --db " + db + " --role viewer --name 甲 --expires ";
+    auto bad = test::shell(bin + "abcd-ef-gh 2>&1");
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.out.find("calendar date"), std::string::npos) << bad.out;
+    EXPECT_NE(test::shell(bin + "2026-02-30 2>&1").status, 0);
+    EXPECT_EQ(test::shell(bin + "2099-12-31 2>&1").status, 0);
+    Served s;
+    auto r = request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"viewer","name":"乙","expires":"abcd-ef-gh"})");
+    EXPECT_EQ(r.status, 400) << r.body;
+    auto past = request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"viewer","name":"丙","expires":"2020-01-01"})");
+    ASSERT_EQ(past.status, 201) << past.body;
+    EXPECT_EQ(request(s.port, "GET", "/api/me", json::parse(past.body)["token"].get<std::string>()).status, 401)
+        << "an expired token does not work";
+}
+
+// Row 14, the low ones: invalid GBK bytes, log escapes, Secure cookies.
+TEST(Hostile2, Row14UndecodableGbkIsARowError) {
+    Served s;
+    std::string csv = "id,name,kind,lon,lat\n90001,\xD6\xD0\xCE\xC4,enterprise,123.84,42.29\n"
+                      "90002,\x81\x20\xFF,enterprise,123.84,42.29\n";
+    auto r = request(s.port, "POST", "/api/import/orgs?format=csv&encoding=GBK", s.admin, csv,
+                     {"Content-Type: text/csv"});
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("line 3"), std::string::npos) << r.body;
+    EXPECT_EQ(request(s.port, "GET", "/api/orgs/90001", s.viewer).status, 404) << "refused whole";
+}
+
+TEST(Hostile2, Row14LogsEscapeSeparatorsAndBidiControls) {
+    test::CaptureStderr log;
+    {
+        Served s({}, {}, true);
+        request(s.port, "GET", "/api/orgs/a%C2%85b%E2%80%A8c%E2%80%AEd%E4%B8%AD", s.viewer);
+    }
+    auto text = log.text();
+    auto line = text.substr(text.find("/api/orgs/"));
+    line = line.substr(0, line.find('\n'));
+    EXPECT_NE(line.find("a%C2%85b%E2%80%A8c%E2%80%AEd中"), std::string::npos) << line;
+    EXPECT_EQ(text.find("\xC2\x85"), std::string::npos);
+    EXPECT_EQ(text.find("\xE2\x80\xAE"), std::string::npos);
+}
+
+TEST(Hostile2, Row14TheSessionCookieIsSecureBehindHttps) {
+    api::AppOptions https;
+    https.public_url = "https://gis.example.gov.cn/covermap";
+    Served s({}, https);
+    auto r = request(s.port, "POST", "/api/session", s.viewer, "{}");
+    EXPECT_NE(r.header("Set-Cookie").find("; Secure"), std::string::npos) << r.head;
+    Served plain;
+    auto p = request(plain.port, "POST", "/api/session", plain.viewer, "{}");
+    EXPECT_EQ(p.header("Set-Cookie").find("Secure"), std::string::npos) << p.head;
 }

@@ -14,8 +14,9 @@ namespace covermap::test {
 
 // A small demo behind a real server, with a token of each role.
 struct Served {
-    explicit Served(api::ServerOptions so = {}, api::AppOptions ao = {}, bool access_log = false) {
-        geo::Store::open(db).replace(demo_dataset(0.02, 5));
+    explicit Served(api::ServerOptions so = {}, api::AppOptions ao = {}, bool access_log = false,
+                    double scale = 0.02) {
+        geo::Store::open(db).replace(demo_dataset(scale, 5));
         ao.db = db;
         app = std::make_unique<api::App>(ao);
         admin = app->add_token(api::Role::admin, "admin");

@@ -32,6 +32,7 @@ struct ServerOptions {
     /// A response must be sent (read by the client) within this, or the connection is closed:
     /// slow readers cannot hold a connection and its response for long.
     std::chrono::milliseconds send_timeout{60000};
+    std::size_t send_buffer = 0;  ///< SO_SNDBUF of each connection in bytes; 0: the kernel's (autotuned)
     /// A request body must arrive within body_timeout in all and, after body_grace, at no less
     /// than body_min_rate bytes per second on average (a trickle of a byte a second is cut).
     std::chrono::milliseconds body_timeout{120000};
