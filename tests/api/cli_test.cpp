@@ -107,7 +107,7 @@ TEST(Cli, ExportShapefileAndErrors) {
     auto where =
         run("export --db " + (dir / "d.gpkg") + " --layer orgs --where \"nonsense ===\" --out " + (dir / "b.zip"), dir);
     EXPECT_NE(where.status, 0);
-    EXPECT_NE(where.err.find("bad --where"), std::string::npos) << where.err;
+    EXPECT_NE(where.err.find("bad where"), std::string::npos) << where.err;
     auto srs =
         run("export --db " + (dir / "d.gpkg") + " --layer orgs --srs EPSG:123456789 --out " + (dir / "c.zip"), dir);
     EXPECT_NE(srs.status, 0);

@@ -242,4 +242,24 @@ describe('a planner\'s day', () => {
     assert.ok(!cookies.some((c) => c.name === 'covermap_session' && c.value), 'the session cookie is gone');
     await done(page, 'signed-out');
   });
+
+  it('shows an imported district\'s name as text, never as markup', async () => {
+    const name = '<img src=x onerror="document.body.dataset.pwned=1">区';
+    const square = [[[123.0, 41.9], [123.1, 41.9], [123.1, 42.0], [123.0, 42.0], [123.0, 41.9]]];
+    const body = JSON.stringify({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: { code: '211299', name }, geometry: { type: 'Polygon', coordinates: square } }],
+    });
+    const res = await fetch(`${base}/api/import/areas?format=geojson&level=district`, {
+      method: 'POST', headers: { Authorization: `Bearer ${tokens.admin}`, 'Content-Type': 'application/geo+json' }, body,
+    });
+    assert.equal(res.status, 201, await res.text());
+    const page = await signedIn('viewer');
+    const label = page.locator('.area-label', { hasText: '<img' });
+    await label.first().waitFor({ timeout: 15000 });
+    assert.equal(await label.first().innerText(), name);
+    assert.equal(await page.locator('.area-label img').count(), 0, 'no element made from the name');
+    assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
+    await done(page);
+  });
 });
