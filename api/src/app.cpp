@@ -32,36 +32,24 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
 
+namespace {
+constexpr std::pair<Role, std::string_view> kRoles[] = {
+    {Role::viewer, "viewer"}, {Role::planner, "planner"}, {Role::admin, "admin"}};
+}  // namespace
+
 std::optional<Role> parse_role(const std::string& s) {
-    if (s == "viewer") return Role::viewer;
-    if (s == "planner") return Role::planner;
-    if (s == "admin") return Role::admin;
+    for (const auto& [role, name] : kRoles)
+        if (s == name) return role;
     return std::nullopt;
 }
 
 std::string to_string(Role r) {
-    switch (r) {
-        case Role::viewer:
-            return "viewer";
-        case Role::planner:
-            return "planner";
-        case Role::admin:
-            return "admin";
-    }
+    for (const auto& [role, name] : kRoles)
+        if (r == role) return std::string(name);
     return "viewer";
 }
 
 namespace {
-
-std::string hex(const unsigned char* p, std::size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        s += digits[p[i] >> 4];
-        s += digits[p[i] & 15];
-    }
-    return s;
-}
 
 using geo::iso8601_utc_now;
 
@@ -69,9 +57,7 @@ using geo::iso8601_utc_now;
 }  // namespace
 
 std::string new_token() {
-    unsigned char buf[24];
-    if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("no randomness for a token");
-    return "cm_" + hex(buf, sizeof buf);
+    return "cm_" + random_hex(24);
 }
 
 std::string hash_token(const std::string& token) {
@@ -88,7 +74,7 @@ std::string hash_token(const std::string& token) {
     unsigned int n = 0;
     EVP_Digest(token.data(), token.size(), digest, &n, EVP_sha256(), nullptr);
     last_token = token;
-    last_hash = hex(digest, n);
+    last_hash = hex(std::string_view(reinterpret_cast<const char*>(digest), n));
     return last_hash;
 }
 
@@ -265,7 +251,7 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
         bool stale;
         {
             std::lock_guard lock(tokens_mutex_);
-            stale = std::chrono::steady_clock::now() - tokens_read_ > std::chrono::seconds(5);
+            stale = std::chrono::steady_clock::now() - tokens_read_ > options_.refresh_interval;
             if (stale) tokens_read_ = std::chrono::steady_clock::now();
         }
         if (stale) reread_tokens();
@@ -288,13 +274,13 @@ std::optional<App::Token> App::authenticate(const Request& req) const {
     {
         std::lock_guard lock(tokens_mutex_);
         auto it = tokens_.find(hash);
-        if (it != tokens_.end() && now - tokens_read_ < std::chrono::seconds(5)) {
+        if (it != tokens_.end() && now - tokens_read_ < options_.refresh_interval) {
             if (!it->second.expires.empty() && geo::china_date() > it->second.expires)
                 return std::nullopt;
             return it->second;
         }
         if (it == tokens_.end()) {
-            if (now - missed_read_ < std::chrono::seconds(2)) return std::nullopt;
+            if (now - missed_read_ < options_.unknown_token_interval) return std::nullopt;
             missed_read_ = now;
         } else {
             tokens_read_ = now;  // one reader at a time; the others use what is there
@@ -377,7 +363,7 @@ Response App::handle(const Request& req) {
         if (!valid_text(req)) {
             res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
-            res = health(req, Token{"-", Role::viewer, ""}, {});
+            res = health(req, Token{"-", Role::viewer, "", ""}, {});
             res.route = "/health";
         } else if ((req.method == "GET" || req.method == "HEAD") &&
                    (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {

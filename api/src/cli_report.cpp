@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "covermap/api/text_table.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/history.hpp"
 #include "covermap/geo/store.hpp"
@@ -60,7 +61,7 @@ struct State {
 
 int snapshot(const State& s) {
     auto store = geo::Store::open_existing(s.db);
-    std::string date = s.date.empty() ? report::today_in_china() : geo::checked_date(s.date);
+    std::string date = s.date.empty() ? geo::china_date() : geo::checked_date(s.date);
     auto snap = geo::take_snapshot(store.load(), date);
     store.save_snapshot(snap);
     const auto* total = snap.find("total", "total");
@@ -140,7 +141,7 @@ int make_report(const State& s) {
     if (format.empty()) format = s.out.size() > 5 && s.out.substr(s.out.size() - 5) == ".xlsx" ? "xlsx" : "pdf";
     auto period = report::parse_period(s.month.empty() ? s.quarter : s.month);
     auto store = geo::Store::open_existing(s.db);
-    auto data = report::gather(store.load(), store, period, s.area, report::today_in_china());
+    auto data = report::gather(store.load(), store, period, s.area, geo::china_date());
     std::string bytes = format == "xlsx" ? report::render_xlsx(data) : report::render_pdf(data);
     std::ofstream f(s.out, std::ios::binary);
     if (!f || !f.write(bytes.data(), static_cast<std::streamsize>(bytes.size())) || !f.flush())

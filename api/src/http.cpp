@@ -1,7 +1,10 @@
 #include "covermap/api/http.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 
 #include "covermap/geo/text.hpp"
@@ -30,17 +33,33 @@ std::string url_decode(const std::string& s, bool plus_is_space) {
     return out;
 }
 
+std::string hex(std::string_view bytes) {
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    s.reserve(2 * bytes.size());
+    for (unsigned char c : bytes) s += {digits[c >> 4], digits[c & 15]};
+    return s;
+}
+
+std::string random_hex(std::size_t n) {
+    std::string buf(n, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(buf.data()), static_cast<int>(n)) != 1)
+        throw std::runtime_error("no randomness");
+    return hex(buf);
+}
+
+std::string percent_byte(unsigned char c) {
+    static const char* digits = "0123456789ABCDEF";
+    return {'%', digits[c >> 4], digits[c & 15]};
+}
+
 std::string url_encode(const std::string& s) {
-    static const char* hex = "0123456789ABCDEF";
     std::string out;
     for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+        if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~')
             out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
+        else
+            out += percent_byte(c);
     }
     return out;
 }

@@ -117,7 +117,7 @@ Response App::ogc_collections(const Request& req, const Token&, const std::vecto
     json list = json::array();
     for (const auto& c : kCollections) {
         Request r = req;
-        auto one = ogc_collection(r, Token{"-", Role::viewer, ""}, {c.id});
+        auto one = ogc_collection(r, Token{"-", Role::viewer, "", ""}, {c.id});
         list.push_back(json::parse(one.body));
     }
     auto b = base_of(req, options_);
@@ -200,14 +200,13 @@ json App::area_feature(std::size_t i, const std::unordered_map<std::string, geo:
     if (coverage) {
         geo::CoverageRow c;
         if (auto it = coverage->find(a.code); it != coverage->end()) c = it->second;
-        props["orgs"] = c.orgs;
-        props["operating"] = c.operating;
-        props["org_covered"] = c.org_covered;
-        props["work_covered"] = c.work_covered;
-        props["org_coverage"] = std::round(c.org_coverage() * 1e4) / 1e4;
-        props["standalone_rate"] = std::round(c.standalone_rate() * 1e4) / 1e4;
-        props["work_coverage"] = std::round(c.work_coverage() * 1e4) / 1e4;
-        props["instructor_coverage"] = std::round(c.instructor_coverage() * 1e4) / 1e4;
+        auto figures = geo::to_json(c);
+        figures.erase("code");
+        figures.erase("name");
+        // Rates to four decimals: a desktop GIS shows the attribute as it is.
+        for (const char* rate : {"org_coverage", "standalone_rate", "work_coverage", "instructor_coverage"})
+            figures[rate] = std::round(figures[rate].get<double>() * 1e4) / 1e4;
+        props.update(figures);
     }
     return {{"type", "Feature"},
             {"id", static_cast<std::int64_t>(i + 1)},

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "covermap/api/app.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/history.hpp"
 #include "covermap/report/report.hpp"
@@ -52,7 +53,7 @@ json target_json(const geo::TargetValue& v, const std::string& area) {
 
 // The current month in China as yyyymm (from the one rule for "today in China").
 int month_now() {
-    auto today = report::today_in_china();
+    auto today = geo::china_date();
     return std::stoi(today.substr(0, 4)) * 100 + std::stoi(today.substr(5, 2));
 }
 
@@ -66,7 +67,7 @@ geo::Store& App::history_store() {
 std::shared_ptr<const App::TargetState> App::target_state() {
     std::lock_guard lock(targets_mutex_);
     auto now = std::chrono::steady_clock::now();
-    if (targets_ && now - targets_read_ < std::chrono::seconds(5)) return targets_;
+    if (targets_ && now - targets_read_ < options_.refresh_interval) return targets_;
     // Re-read at most every 5 s: `covermap target set` on the command line shows up without a restart.
     auto state = std::make_shared<TargetState>();
     state->targets = history_store().targets();
@@ -128,7 +129,7 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
         auto row = area_index < 0 && !districts
                        ? geo::figures_of(data_, std::vector<int>(data_.orgs.size(), 0), -1, *scope)
                        : geo::figures_of(data_, *where, area_index, *scope);
-        row.date = report::today_in_china();
+        row.date = geo::china_date();
         j["now"] = point_json(row);
     }
     auto targets = targets_json(level, {code});
@@ -151,7 +152,7 @@ Response App::report(const Request& req, const Token&, const std::vector<std::st
     report::ReportData data;
     {
         std::shared_lock lock(data_mutex_);
-        data = report::gather(data_, store, period, query_value(req, "area"), report::today_in_china());
+        data = report::gather(data_, store, period, query_value(req, "area"), geo::china_date());
     }
     if (stopping_) throw geo::cancelled_error("the report");
     Response r;
@@ -171,7 +172,7 @@ void App::monthly_snapshot() {
     if (snapshot_month_ == month) return;
     snapshot_month_ = month;  // one try per month, whatever happens below
     try {
-        auto today = report::today_in_china();
+        auto today = geo::china_date();
         auto store = geo::Store::open_existing(options_.db);
         for (const auto& d : store.snapshot_dates())
             if (d.compare(0, 7, today, 0, 7) == 0) return;

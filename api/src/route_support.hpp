@@ -2,6 +2,8 @@
 /// \file What the route files of App share: paths, strict JSON, ids and ETags, the area
 /// collections, scratch files, and the base of absolute links. Internal to the api library.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -9,7 +11,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -95,13 +97,15 @@ inline const std::map<std::string, geo::Level> kAreaCollections = {{"areas-park"
                                                                    {"areas-grid", geo::Level::grid},
                                                                    {"areas-district", geo::Level::district}};
 
-// A scratch file for uploads and exports, removed when the object goes.
+// A scratch file for uploads and exports, removed when the object goes. mkstemps makes it
+// atomically with a name nobody else has (O_EXCL, mode 0600); writers replace it by name.
 struct ScratchFile {
     explicit ScratchFile(const std::string& ext) {
-        std::random_device rd;
-        path =
-            (std::filesystem::temp_directory_path() / ("covermap-" + std::to_string(rd()) + std::to_string(rd()) + ext))
-                .string();
+        std::string name = (std::filesystem::temp_directory_path() / "covermap-XXXXXX").string() + ext;
+        int fd = ::mkstemps(name.data(), static_cast<int>(ext.size()));
+        if (fd < 0) throw std::runtime_error("cannot make a scratch file");
+        ::close(fd);
+        path = name;
     }
     ~ScratchFile() {
         std::error_code ec;

@@ -53,6 +53,7 @@ struct Shared {
     App& app;
     ServerOptions options;
     asio::thread_pool workers;
+    asio::thread_pool renders;  // tiles not in the cache: an edit never queues behind renders
     asio::thread_pool slow;  // export, import, plan: never in the way of /health, tiles, edits
     std::atomic<bool> draining{false};
     std::atomic<long> open{0};
@@ -95,7 +96,11 @@ struct Shared {
     }
 
     Shared(App& a, ServerOptions o)
-        : app(a), options(std::move(o)), workers(std::max(1, options.threads)), slow(std::max(1, options.threads)) {}
+        : app(a),
+          options(std::move(o)),
+          workers(std::max(1, options.threads)),
+          renders(std::max(1, options.threads)),
+          slow(std::max(1, options.threads)) {}
 };
 
 // The path as it goes into the log: control characters (C0, DEL, C1 such as NEL), line and
@@ -104,11 +109,7 @@ struct Shared {
 std::string log_safe(const std::string& path) {
     std::string text = geo::replace_invalid_utf8(path), out;
     auto escape = [&](std::size_t at, std::size_t n) {
-        for (std::size_t k = 0; k < n; ++k) {
-            char buf[4];
-            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(text[at + k]));
-            out += buf;
-        }
+        for (std::size_t k = 0; k < n; ++k) out += percent_byte(static_cast<unsigned char>(text[at + k]));
     };
     for (std::size_t i = 0; i < text.size();) {
         auto c = static_cast<unsigned char>(text[i]);
@@ -382,7 +383,8 @@ private:
         auto shared_req = std::make_shared<Request>(std::move(req));
         if (slow) ++shared_.slow_queued;
         // Handlers run on the worker pools, never on this I/O thread.
-        asio::post(slow ? shared_.slow : shared_.workers,
+        bool render = !slow && shared_req->path.rfind("/tiles/", 0) == 0;
+        asio::post(slow ? shared_.slow : render ? shared_.renders : shared_.workers,
                    [self = shared_from_this(), req = shared_req, keep_alive, slow] {
                        auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
                        if (slow) --self->shared_.slow_queued;
@@ -662,6 +664,7 @@ void Server::stop() {
     for (auto& t : im.threads)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     im.shared.workers.join();
+    im.shared.renders.join();
     im.shared.slow.join();
     if (im.shared.access) im.shared.access->flush();
     std::lock_guard lock(im.stop_mutex);

@@ -86,11 +86,7 @@ std::optional<App::Token> App::session_of(const Request& req) const {
 Response App::post_session(const Request& req, const Token& who, const std::vector<std::string>&) {
     if (req.authorization.empty())
         return error_response(401, "Unauthorized", "a session is made from an 'Authorization: Bearer' header");
-    unsigned char buf[32];
-    if (RAND_bytes(buf, sizeof buf) != 1) throw std::runtime_error("no randomness for a session");
-    static const char* digits = "0123456789abcdef";
-    std::string value;
-    for (unsigned char c : buf) value += {digits[c >> 4], digits[c & 15]};
+    std::string value = random_hex(32);
     {
         std::lock_guard lock(sessions_mutex_);
         auto now = std::chrono::steady_clock::now();
@@ -360,23 +356,15 @@ Response App::area_card(const Request& req, const Token&, const std::vector<std:
         if ((*where)[i] == static_cast<int>(*index) && o.operating() && !o.branch_id && !o.instructor_id)
             uncovered.push_back({{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}});
     }
-    return json_response({{"code", a.code},
-                          {"name", a.name},
-                          {"level", std::string(geo::to_string(a.level))},
-                          {"parent_code", a.parent_code},
-                          {"bbox", bbox_json(geo::bounds(a.shape))},
-                          {"geometry", geometry_json(a.shape)},
-                          {"orgs", row.orgs},
-                          {"operating", row.operating},
-                          {"org_covered", row.org_covered},
-                          {"standalone", row.standalone},
-                          {"work_covered", row.work_covered},
-                          {"instructor_covered", row.instructor_covered},
-                          {"org_coverage", row.org_coverage()},
-                          {"standalone_rate", row.standalone_rate()},
-                          {"work_coverage", row.work_coverage()},
-                          {"instructor_coverage", row.instructor_coverage()},
-                          {"uncovered", uncovered}});
+    json card = geo::to_json(row);
+    card.update({{"code", a.code},
+                 {"name", a.name},
+                 {"level", std::string(geo::to_string(a.level))},
+                 {"parent_code", a.parent_code},
+                 {"bbox", bbox_json(geo::bounds(a.shape))},
+                 {"geometry", geometry_json(a.shape)},
+                 {"uncovered", uncovered}});
+    return json_response(card);
 }
 
 Response App::list_plans(const Request&, const Token&, const std::vector<std::string>&) {

@@ -3,6 +3,7 @@
 #include <date/date.h>
 
 #include <charconv>
+#include <sstream>
 
 namespace covermap::geo {
 
@@ -25,6 +26,19 @@ bool valid_date(std::string_view text) {
     if (!number(0, 4, y) || !number(5, 2, m) || !number(8, 2, d)) return false;
     return date::year_month_day{date::year{y}, date::month{static_cast<unsigned>(m)}, date::day{static_cast<unsigned>(d)}}
         .ok();
+}
+
+std::string first_of_month(int y, int m) {
+    auto ym = date::year{y} / date::January + date::months{m - 1};
+    return date::format("%F", date::year_month_day{ym / 1});
+}
+
+std::int64_t epoch_seconds(std::string_view text) {
+    if (!valid_date(text)) return 0;
+    std::istringstream in{std::string(text)};
+    date::sys_days day;
+    in >> date::parse("%F", day);
+    return std::chrono::duration_cast<std::chrono::seconds>(day.time_since_epoch()).count();
 }
 
 }  // namespace covermap::geo

@@ -85,8 +85,7 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     return t;
 }
 
-namespace {
-nlohmann::json row_json(const CoverageRow& r) {
+nlohmann::json to_json(const CoverageRow& r) {
     return {{"code", r.code},
             {"name", r.name},
             {"orgs", r.orgs},
@@ -100,15 +99,14 @@ nlohmann::json row_json(const CoverageRow& r) {
             {"work_coverage", r.work_coverage()},
             {"instructor_coverage", r.instructor_coverage()}};
 }
-}  // namespace
 
 nlohmann::json to_json(const CoverageTable& t) {
     nlohmann::json j;
     j["level"] = std::string(to_string(t.level));
     if (t.kind) j["kind"] = std::string(to_string(*t.kind));
     j["areas"] = nlohmann::json::array();
-    for (const auto& r : t.areas) j["areas"].push_back(row_json(r));
-    j["total"] = row_json(t.total);
+    for (const auto& r : t.areas) j["areas"].push_back(to_json(r));
+    j["total"] = to_json(t.total);
     return j;
 }
 

@@ -22,6 +22,7 @@
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/store.hpp"
+#include "detail/enum_names.hpp"
 #include "detail/ogr.hpp"
 
 namespace covermap::geo {
@@ -29,23 +30,21 @@ namespace covermap::geo {
 using namespace detail;
 namespace fs = std::filesystem;
 
-std::optional<ExportLayer> parse_export_layer(const std::string& s) {
-    if (s == "orgs") return ExportLayer::orgs;
-    if (s == "areas") return ExportLayer::areas;
-    if (s == "instructors") return ExportLayer::instructors;
-    if (s == "branches") return ExportLayer::branches;
-    if (s == "assignments") return ExportLayer::assignments;
-    return std::nullopt;
-}
+namespace {
+constexpr EnumName<ExportLayer> kLayers[] = {{ExportLayer::orgs, "orgs", "两新组织"},
+                                             {ExportLayer::areas, "areas", "区域"},
+                                             {ExportLayer::instructors, "instructors", "党建指导员"},
+                                             {ExportLayer::branches, "branches", "党组织"},
+                                             {ExportLayer::assignments, "assignments", "指派"}};
+constexpr EnumName<ExportFormat> kFormats[] = {{ExportFormat::shp, "shp", "Shapefile"},
+                                               {ExportFormat::gpkg, "gpkg", "GeoPackage"},
+                                               {ExportFormat::geojson, "geojson", "GeoJSON"},
+                                               {ExportFormat::csv, "csv", "CSV"},
+                                               {ExportFormat::xlsx, "xlsx", "Excel"}};
+}  // namespace
 
-std::optional<ExportFormat> parse_export_format(const std::string& s) {
-    if (s == "shp") return ExportFormat::shp;
-    if (s == "gpkg") return ExportFormat::gpkg;
-    if (s == "geojson") return ExportFormat::geojson;
-    if (s == "csv") return ExportFormat::csv;
-    if (s == "xlsx") return ExportFormat::xlsx;
-    return std::nullopt;
-}
+std::optional<ExportLayer> parse_export_layer(const std::string& s) { return value_of(kLayers, s); }
+std::optional<ExportFormat> parse_export_format(const std::string& s) { return value_of(kFormats, s); }
 
 int gauss_kruger_epsg(double longitude, bool zone_prefix) {
     // CGCS2000 3-degree zones 25 (75°E) … 45 (135°E): EPSG:4513–4533 carry the zone

@@ -5,7 +5,10 @@
 #include <map>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/text.hpp"
+#include "detail/enum_names.hpp"
 
 namespace covermap::geo {
 
@@ -14,82 +17,34 @@ const std::vector<Scope> kScopes = {Scope::all, Scope::enterprise, Scope::social
 const std::vector<Metric> kMetrics = {Metric::org_coverage, Metric::standalone_rate, Metric::work_coverage,
                                       Metric::instructor_coverage, Metric::member_rate};
 
-std::string_view to_string(Scope s) {
-    switch (s) {
-        case Scope::all:
-            return "all";
-        case Scope::enterprise:
-            return "enterprise";
-        case Scope::social:
-            return "social";
-        case Scope::above_scale:
-            return "above_scale";
-        case Scope::employees50:
-            return "employees50";
-    }
-    return "all";
-}
+namespace {
 
-std::string_view to_string(Metric m) {
-    switch (m) {
-        case Metric::org_coverage:
-            return "org_coverage";
-        case Metric::standalone_rate:
-            return "standalone_rate";
-        case Metric::work_coverage:
-            return "work_coverage";
-        case Metric::instructor_coverage:
-            return "instructor_coverage";
-        case Metric::member_rate:
-            return "member_rate";
-    }
-    return "org_coverage";
-}
+using detail::EnumName;
+constexpr EnumName<Scope> kScopeNames[] = {{Scope::all, "all", "全部"},
+                                           {Scope::enterprise, "enterprise", "非公企业"},
+                                           {Scope::social, "social", "社会组织"},
+                                           {Scope::above_scale, "above_scale", "规模以上企业"},
+                                           {Scope::employees50, "employees50", "50人以上"}};
+constexpr EnumName<Metric> kMetricNames[] = {{Metric::org_coverage, "org_coverage", "组织覆盖率"},
+                                             {Metric::standalone_rate, "standalone_rate", "单独组建率"},
+                                             {Metric::work_coverage, "work_coverage", "工作覆盖率"},
+                                             {Metric::instructor_coverage, "instructor_coverage", "指导员覆盖率"},
+                                             {Metric::member_rate, "member_rate", "有党员比例"}};
 
-std::string_view chinese_name(Scope s) {
-    switch (s) {
-        case Scope::all:
-            return "全部";
-        case Scope::enterprise:
-            return "非公企业";
-        case Scope::social:
-            return "社会组织";
-        case Scope::above_scale:
-            return "规模以上企业";
-        case Scope::employees50:
-            return "50人以上";
-    }
-    return "全部";
-}
+}  // namespace
 
-std::string_view chinese_name(Metric m) {
-    switch (m) {
-        case Metric::org_coverage:
-            return "组织覆盖率";
-        case Metric::standalone_rate:
-            return "单独组建率";
-        case Metric::work_coverage:
-            return "工作覆盖率";
-        case Metric::instructor_coverage:
-            return "指导员覆盖率";
-        case Metric::member_rate:
-            return "有党员比例";
-    }
-    return "组织覆盖率";
-}
+std::string_view to_string(Scope s) { return detail::name_of(kScopeNames, s); }
+std::string_view to_string(Metric m) { return detail::name_of(kMetricNames, m); }
+std::string_view chinese_name(Scope s) { return detail::chinese_of(kScopeNames, s); }
+std::string_view chinese_name(Metric m) { return detail::chinese_of(kMetricNames, m); }
 
 std::optional<Scope> parse_scope(std::string_view s) {
-    for (Scope v : kScopes)
-        if (s == to_string(v) || s == chinese_name(v)) return v;
+    if (auto v = detail::value_of(kScopeNames, s)) return v;
     if (s == "规模以上" || s == "规上") return Scope::above_scale;
     return std::nullopt;
 }
 
-std::optional<Metric> parse_metric(std::string_view s) {
-    for (Metric v : kMetrics)
-        if (s == to_string(v) || s == chinese_name(v)) return v;
-    return std::nullopt;
-}
+std::optional<Metric> parse_metric(std::string_view s) { return detail::value_of(kMetricNames, s); }
 
 bool in_scope(const Organization& o, Scope s) {
     switch (s) {
@@ -290,20 +245,10 @@ std::optional<TargetValue> target_for(const std::vector<Target>& targets, Metric
     return v;
 }
 
-namespace {
-bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-int days_in(int y, int m) {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && leap(y) ? 29 : days[m - 1];
-}
-}  // namespace
-
 std::string checked_date(const std::string& date) {
-    int y = 0, m = 0, day = 0;
-    char tail = 0;
-    if (date.size() != 10 || std::sscanf(date.c_str(), "%4d-%2d-%2d%c", &y, &m, &day, &tail) != 3 || m < 1 || m > 12 ||
-        y < 1900 || day < 1 || day > days_in(y, m) || date[4] != '-' || date[7] != '-')
-        throw invalid_argument("date must be a calendar day YYYY-MM-DD, e.g. 2026-11-30 (got '" + date + "')");
+    if (!valid_date(date) || date < "1900-01-01")
+        throw invalid_argument("date must be a calendar day YYYY-MM-DD, e.g. 2026-11-30 (got '" +
+                               replace_invalid_utf8(date.substr(0, 20)) + "')");
     return date;
 }
 

@@ -17,18 +17,20 @@
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
+#include "detail/enum_names.hpp"
 #include "detail/ogr.hpp"
 
 namespace covermap::geo {
 
 using namespace detail;
 
-std::optional<ImportKind> parse_import_kind(const std::string& s) {
-    if (s == "areas") return ImportKind::areas;
-    if (s == "orgs") return ImportKind::orgs;
-    if (s == "instructors") return ImportKind::instructors;
-    return std::nullopt;
-}
+namespace {
+constexpr EnumName<ImportKind> kKinds[] = {{ImportKind::areas, "areas", "区域"},
+                                           {ImportKind::orgs, "orgs", "两新组织"},
+                                           {ImportKind::instructors, "instructors", "党建指导员"}};
+}  // namespace
+
+std::optional<ImportKind> parse_import_kind(const std::string& s) { return value_of(kKinds, s); }
 
 namespace {
 

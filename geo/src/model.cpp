@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "covermap/geo/text.hpp"
+#include "detail/enum_names.hpp"
 
 namespace covermap::geo {
 
@@ -34,54 +35,38 @@ BBox bounds(const MultiPolygon& shape) {
     return b;
 }
 
-std::string_view to_string(Level v) {
-    switch (v) {
-        case Level::district:
-            return "district";
-        case Level::street:
-            return "street";
-        case Level::community:
-            return "community";
-        case Level::grid:
-            return "grid";
-        case Level::park:
-            return "park";
-    }
-    return "grid";
-}
+namespace {
 
-std::string_view to_string(OrgKind v) { return v == OrgKind::enterprise ? "enterprise" : "social"; }
+using detail::EnumName;
+constexpr EnumName<Level> kLevels[] = {{Level::district, "district", "区县"},
+                                       {Level::street, "street", "街道"},
+                                       {Level::community, "community", "社区"},
+                                       {Level::grid, "grid", "网格"},
+                                       {Level::park, "park", "园区"}};
+constexpr EnumName<OrgKind> kKinds[] = {{OrgKind::enterprise, "enterprise", "非公企业"},
+                                        {OrgKind::social, "social", "社会组织"}};
+constexpr EnumName<OrgStatus> kStatuses[] = {{OrgStatus::operating, "operating", "存续"},
+                                             {OrgStatus::suspended, "suspended", "停业"},
+                                             {OrgStatus::deregistered, "deregistered", "注销"}};
+constexpr EnumName<BranchType> kBranchTypes[] = {{BranchType::standalone, "standalone", "单独组建"},
+                                                 {BranchType::joint, "joint", "联合组建"},
+                                                 {BranchType::affiliated, "affiliated", "挂靠"}};
 
-std::string_view to_string(OrgStatus v) {
-    switch (v) {
-        case OrgStatus::operating:
-            return "operating";
-        case OrgStatus::suspended:
-            return "suspended";
-        case OrgStatus::deregistered:
-            return "deregistered";
-    }
-    return "operating";
-}
+}  // namespace
 
-std::string_view to_string(BranchType v) {
-    switch (v) {
-        case BranchType::standalone:
-            return "standalone";
-        case BranchType::joint:
-            return "joint";
-        case BranchType::affiliated:
-            return "affiliated";
-    }
-    return "standalone";
-}
+std::string_view to_string(Level v) { return detail::name_of(kLevels, v); }
+std::string_view to_string(OrgKind v) { return detail::name_of(kKinds, v); }
+std::string_view to_string(OrgStatus v) { return detail::name_of(kStatuses, v); }
+std::string_view to_string(BranchType v) { return detail::name_of(kBranchTypes, v); }
+std::string_view chinese_name(Level v) { return detail::chinese_of(kLevels, v); }
+std::string_view chinese_name(OrgKind v) { return detail::chinese_of(kKinds, v); }
+std::string_view chinese_name(OrgStatus v) { return detail::chinese_of(kStatuses, v); }
+std::string_view chinese_name(BranchType v) { return detail::chinese_of(kBranchTypes, v); }
 
 std::optional<Level> parse_level(std::string_view s) {
-    if (s == "district" || s == "区县") return Level::district;
-    if (s == "street" || s == "街道" || s == "乡镇") return Level::street;
-    if (s == "community" || s == "社区" || s == "村") return Level::community;
-    if (s == "grid" || s == "网格") return Level::grid;
-    if (s == "park" || s == "园区") return Level::park;
+    if (auto v = detail::value_of(kLevels, s)) return v;
+    if (s == "乡镇") return Level::street;
+    if (s == "村") return Level::community;
     return std::nullopt;
 }
 
@@ -91,8 +76,7 @@ bool has(std::string_view s, std::string_view word) { return s.find(word) != std
 
 // Registry words as the registries write them ("有限责任公司（自然人投资或控股）", "民办非企业单位").
 std::optional<OrgKind> parse_org_kind(std::string_view s) {
-    if (s == "enterprise") return OrgKind::enterprise;
-    if (s == "social") return OrgKind::social;
+    if (auto v = detail::value_of(kKinds, s)) return v;
     for (auto w : {"社会组织", "社会团体", "社团", "民办非企业", "社会服务机构", "基金会"})
         if (has(s, w)) return OrgKind::social;
     for (auto w : {"企业", "公司", "合伙", "个体", "个人独资", "农民专业合作社"})
@@ -103,9 +87,7 @@ std::optional<OrgKind> parse_org_kind(std::string_view s) {
 // The registries' status words: 存续/在营/在业/开业/在册 operating; 停业/歇业 suspended;
 // 注销/吊销 deregistered ("吊销，未注销" too: it may not operate).
 std::optional<OrgStatus> parse_org_status(std::string_view s) {
-    if (s == "operating") return OrgStatus::operating;
-    if (s == "suspended") return OrgStatus::suspended;
-    if (s == "deregistered") return OrgStatus::deregistered;
+    if (auto v = detail::value_of(kStatuses, s)) return v;
     if (has(s, "注销") || has(s, "吊销")) return OrgStatus::deregistered;
     if (has(s, "停业") || has(s, "歇业")) return OrgStatus::suspended;
     for (auto w : {"存续", "在营", "在业", "开业", "在册", "正常"})
@@ -113,12 +95,7 @@ std::optional<OrgStatus> parse_org_status(std::string_view s) {
     return std::nullopt;
 }
 
-std::optional<BranchType> parse_branch_type(std::string_view s) {
-    if (s == "standalone" || s == "单独组建") return BranchType::standalone;
-    if (s == "joint" || s == "联合组建") return BranchType::joint;
-    if (s == "affiliated" || s == "挂靠") return BranchType::affiliated;
-    return std::nullopt;
-}
+std::optional<BranchType> parse_branch_type(std::string_view s) { return detail::value_of(kBranchTypes, s); }
 
 bool operator==(const Ledger& a, const Ledger& b) {
     return a.address == b.address && a.person_in_charge == b.person_in_charge && a.phone == b.phone &&

@@ -1,8 +1,14 @@
 #include "covermap/geo/planner.hpp"
 
 #include <algorithm>
+// Boost.Geometry's R-tree queries, inlined at -O3, trip GCC 12's array-bounds and
+// maybe-uninitialized checks inside Boost's own code: silenced for Boost's headers only.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
+#pragma GCC diagnostic pop
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -373,277 +379,307 @@ std::vector<Flag> rule4_flags(const Dataset& d, int min_members, int joint_max_o
     return flags_of(d, index_instructors(d), min_members, joint_max_orgs);
 }
 
-Plan make_plan(const Dataset& d, const PlanParams& p) {
-    Plan plan;
-    plan.level = p.level;
-    plan.cost = p.cost;
-    Timer timer(plan);
-    auto report = [&](const char* s, double f) {
-        if (p.progress) p.progress(s, f);
-    };
+namespace {
 
-    // Where each organization is: the plan's level, its street, its grid cell (its community is
-    // looked up later, for the few that rule 2 leaves to their community).
-    report("locate", 0);
-    std::vector<const Area*> level_areas;
-    std::vector<int> level_pos(d.areas.size(), -1);  // index in d.areas -> index in level_areas
-    for (std::size_t k = 0; k < d.areas.size(); ++k)
-        if (d.areas[k].level == p.level) {
-            level_pos[k] = static_cast<int>(level_areas.size());
-            level_areas.push_back(&d.areas[k]);
-        }
-    auto at_level = locate_orgs(d, p.level);
-    auto street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
-    auto grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
-    std::vector<int> area_of(d.orgs.size(), -1);  // per organization: its area of the plan's level
-    for (std::size_t i = 0; i < d.orgs.size(); ++i)
-        if (at_level[i] >= 0) area_of[i] = level_pos[static_cast<std::size_t>(at_level[i])];
-    timer.lap("locate");
-
-    // 1. The area graph and the uncovered clusters.
-    report("adjacency", 0);
-    std::vector<MultiPolygon> shapes;
-    for (auto* a : level_areas) shapes.push_back(a->shape);
-    AdjacencyParams ap;
-    ap.mode = Contiguity::queen;
-    ap.tolerance_m = p.tolerance_m;
-    auto graph = build_adjacency(std::move(shapes), ap);
-    timer.lap("adjacency");
-
-    std::size_t na = level_areas.size();
-    std::vector<long long> unc(na, 0), op(na, 0);
-    std::vector<std::vector<Id>> unc_orgs(na);
-    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
-        if (area_of[i] < 0) continue;
-        int k = area_of[i];
-        if (d.orgs[i].operating()) ++op[k];
-        if (uncovered(d.orgs[i])) {
-            ++unc[k];
-            unc_orgs[k].push_back(d.orgs[i].id);
-        }
+// One run of the planner: the data, the parameters and what the steps hand on to each other.
+// make_plan calls the steps in order: where organizations are, the clusters, then rules 1–4.
+class PlanRun {
+public:
+    PlanRun(const Dataset& d, const PlanParams& p, Plan& plan) : d(d), p(p), plan(plan), timer(plan) {
+        taken.assign(d.orgs.size(), 0);
     }
-    // Clusters a planner can act on: contiguous areas whose smoothed uncovered rate is at least
-    // one standard deviation (of the areas' true rates) above the level's overall rate, ranked
-    // by uncovered organizations. (Every area holding an uncovered organization made one
-    // cluster of everything at scale; "above the overall rate" still joined a sixth of the
-    // grid into one.)
-    double overall = 0, spread_sd = 0;
-    auto smoothed = smoothed_rates(unc, op, overall, spread_sd);
-    plan.cluster_rate = overall + spread_sd;
-    {
-        // Strictly above the overall rate too: with no variation beyond chance (s² = 0) every
-        // smoothed rate is the overall one and no area stands out.
-        auto hot = [&](std::size_t i) {
-            return unc[i] > 0 && smoothed[i] > overall && smoothed[i] >= plan.cluster_rate;
-        };
-        AdjacencyGraph sub;
-        sub.areas = na;
-        for (auto [a, b] : graph.links)
-            if (hot(static_cast<std::size_t>(a)) && hot(static_cast<std::size_t>(b))) sub.links.emplace_back(a, b);
-        summarize(sub);
-        std::map<int, Cluster> by_component;
-        for (std::size_t i = 0; i < na; ++i) {
-            if (!hot(i)) continue;
-            auto& c = by_component[sub.component[i]];
-            c.areas.push_back(level_areas[i]->code);
-            c.uncovered += unc[i];
-            c.operating += op[i];
-            c.orgs.insert(c.orgs.end(), unc_orgs[i].begin(), unc_orgs[i].end());
-        }
-        for (auto& [id, c] : by_component) plan.clusters.push_back(std::move(c));
-        std::stable_sort(plan.clusters.begin(), plan.clusters.end(),
-                         [](const Cluster& a, const Cluster& b) { return a.uncovered > b.uncovered; });
-        for (std::size_t i = 0; i < plan.clusters.size(); ++i) plan.clusters[i].id = static_cast<int>(i + 1);
-    }
-    hotspots(smoothed, graph, p.alpha, level_areas, unc, op, plan);
-    timer.lap("clusters+hotspots");
 
-    std::vector<char> taken(d.orgs.size(), 0);
-    auto area_code = [&](const std::vector<int>& where, std::size_t i) {
-        return where[i] >= 0 ? d.areas[static_cast<std::size_t>(where[i])].code : std::string();
-    };
-    int next_id = 1;
-    auto new_id = [&](const char* prefix) { return std::string(prefix) + "-" + std::to_string(next_id++); };
-
-    // 2. Rule 1: standalone branches.
-    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
-        const auto& o = d.orgs[i];
-        if (!o.operating() || o.branch_id || o.party_members < p.min_members) continue;
-        Proposal pr{new_id("S"), "standalone", {o.id}, o.party_members, area_code(street, i), std::nullopt, 0};
-        plan.proposals.push_back(std::move(pr));
-        taken[i] = 1;
-    }
-    timer.lap("standalone");
-
-    // 3. Rule 2: joint branches, street by street (joint_groups).
-    report("joint", 0);
-    std::map<std::string, std::vector<std::size_t>> by_street;
-    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
-        const auto& o = d.orgs[i];
-        if (!o.operating() || o.branch_id || taken[i] || o.party_members < 1 || o.party_members >= p.min_members)
-            continue;
-        by_street[area_code(street, i)].push_back(i);
-    }
-    // Streets are independent: grouped on both cores, proposals then written in street order.
-    std::vector<std::pair<const std::string*, const std::vector<std::size_t>*>> streets;
-    for (const auto& [code, members] : by_street) streets.emplace_back(&code, &members);
-    std::vector<JointGroups> groups(streets.size());
-    detail::on_threads(detail::default_threads(), streets.size(),
-                       [&](std::size_t s) { groups[s] = joint_groups(d, *streets[s].second, p); });
-    std::vector<std::size_t> leftovers;
-    for (std::size_t s = 0; s < streets.size(); ++s) {
-        for (const auto& region : groups[s].regions) {
-            Proposal pr{new_id("J"), "joint", {}, 0, *streets[s].first, std::nullopt, 0};
-            for (auto i : region) {
-                pr.orgs.push_back(d.orgs[i].id);
-                pr.members += d.orgs[i].party_members;
-                pr.cost_m += i == region[0] ? 0 : haversine_m(d.orgs[region[0]].location, d.orgs[i].location);
-                taken[i] = 1;
-            }
-            plan.proposals.push_back(std::move(pr));
-        }
-        leftovers.insert(leftovers.end(), groups[s].leftovers.begin(), groups[s].leftovers.end());
-    }
-    timer.lap("joint");
-
-    // 4. Rule 3, first part: what rule 2 could not group is affiliated to its community.
-    std::vector<int> community(d.orgs.size(), -1);
-    if (p.level == Level::community) {
-        community = at_level;
-    } else if (!leftovers.empty()) {
-        std::vector<const MultiPolygon*> shapes;
-        std::vector<int> index;
+    /// Where each organization is: the plan's level, its street, its grid cell (its community
+    /// is looked up later, for the few that rule 2 leaves to their community).
+    void locate() {
+        report("locate", 0);
+        std::vector<int> level_pos(d.areas.size(), -1);  // index in d.areas -> index in level_areas
         for (std::size_t k = 0; k < d.areas.size(); ++k)
-            if (d.areas[k].level == Level::community) {
-                shapes.push_back(&d.areas[k].shape);
-                index.push_back(static_cast<int>(k));
+            if (d.areas[k].level == p.level) {
+                level_pos[k] = static_cast<int>(level_areas.size());
+                level_areas.push_back(&d.areas[k]);
             }
-        std::vector<Point> points;
-        for (auto i : leftovers) points.push_back(d.orgs[i].location);
-        auto hits = locate_points(shapes, points);
-        for (std::size_t k = 0; k < leftovers.size(); ++k)
-            if (hits[k] >= 0) community[leftovers[k]] = index[static_cast<std::size_t>(hits[k])];
-    }
-    for (auto i : leftovers) {
-        Proposal pr{new_id("A"),
-                    "affiliate",
-                    {d.orgs[i].id},
-                    d.orgs[i].party_members,
-                    area_code(community, i),
-                    std::nullopt,
-                    0};
-        plan.proposals.push_back(std::move(pr));
-        taken[i] = 1;
+        at_level = locate_orgs(d, p.level);
+        street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
+        grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
+        area_of.assign(d.orgs.size(), -1);
+        for (std::size_t i = 0; i < d.orgs.size(); ++i)
+            if (at_level[i] >= 0) area_of[i] = level_pos[static_cast<std::size_t>(at_level[i])];
+        timer.lap("locate");
     }
 
-    // 5. Rule 3, second part: the rest (no branch, no instructor, no proposal) to instructors,
-    // optimally under the spare capacity that existing assignments leave.
-    report("instructors", 0);
-    const auto instructors = index_instructors(d);
-    const auto& load = instructors.load;
-    // Rule 4's flags need nothing that follows: they are found on a thread of their own while
-    // the assignment runs (mostly on one core: its setup, the flow, the contiguity pass).
-    auto flags =
-        std::async(std::launch::async, [&] { return flags_of(d, instructors, p.min_members, p.joint_max_orgs); });
-    timer.lap("instructors: index");
-    AssignmentProblem ap2;
-    std::vector<std::size_t> todo;
-    for (std::size_t i = 0; i < d.orgs.size(); ++i)
-        if (uncovered(d.orgs[i]) && !taken[i]) {
-            todo.push_back(i);
-            ap2.orgs.push_back(d.orgs[i].location);
-        }
-    for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-        ap2.instructors.push_back(d.instructors[j].home);
-        ap2.spare.push_back(std::max(0, d.instructors[j].capacity - load[j]));
-    }
-    // Planning costs: streets and industries as small integers (the cost is evaluated millions
-    // of times); per instructor the street of the unit and the industries, sorted (none = every
-    // one). Kept here, outside the branch, so the cost can refer to them.
-    std::vector<int> org_street, org_industry, unit;
-    std::vector<std::vector<int>> skills;
-    auto skilled = [&skills](std::size_t j, int industry) {
-        return skills[j].empty() || industry < 0 || std::binary_search(skills[j].begin(), skills[j].end(), industry);
-    };
-    if (p.cost == CostMode::planning) {
-        ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
-        std::unordered_map<std::string_view, int> street_ids, industry_ids;
-        auto id_of = [](std::unordered_map<std::string_view, int>& ids, std::string_view k) {
-            return k.empty() ? -1 : ids.emplace(k, static_cast<int>(ids.size())).first->second;
-        };
-        org_street.resize(todo.size());
-        org_industry.resize(todo.size());
-        for (std::size_t t = 0; t < todo.size(); ++t) {
-            org_street[t] =
-                street[todo[t]] < 0 ? -1 : id_of(street_ids, d.areas[static_cast<std::size_t>(street[todo[t]])].code);
-            org_industry[t] = id_of(industry_ids, d.orgs[todo[t]].industry);
-        }
-        timer.lap("instructors: org keys");
-        unit.resize(d.instructors.size());
-        skills.resize(d.instructors.size());
-        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-            std::string_view industries = d.instructors[j].industries;
-            unit[j] = id_of(street_ids, d.instructors[j].unit);
-            std::size_t start = 0;
-            while (start < industries.size()) {
-                auto comma = std::min(industries.find(',', start), industries.size());
-                if (comma > start) skills[j].push_back(id_of(industry_ids, industries.substr(start, comma - start)));
-                start = comma + 1;
+    /// The area graph (fuzzy contiguity), the uncovered clusters and the Gi* hot spots.
+    void find_clusters() {
+        report("adjacency", 0);
+        std::vector<MultiPolygon> shapes;
+        for (auto* a : level_areas) shapes.push_back(a->shape);
+        AdjacencyParams ap;
+        ap.mode = Contiguity::queen;
+        ap.tolerance_m = p.tolerance_m;
+        graph = build_adjacency(std::move(shapes), ap);
+        timer.lap("adjacency");
+
+        na = level_areas.size();
+        std::vector<long long> unc(na, 0), op(na, 0);
+        std::vector<std::vector<Id>> unc_orgs(na);
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+            if (area_of[i] < 0) continue;
+            int k = area_of[i];
+            if (d.orgs[i].operating()) ++op[k];
+            if (uncovered(d.orgs[i])) {
+                ++unc[k];
+                unc_orgs[k].push_back(d.orgs[i].id);
             }
-            std::sort(skills[j].begin(), skills[j].end());
         }
-        // Tiers for the exact candidate search, each a lower bound of the penalty for the
-        // instructors first met in it: the street's specialists in the org's industry (none),
-        // the street's instructors without a speciality (none: they take every industry), the
-        // street's others (the industry penalty), then everyone else (the street penalty).
-        timer.lap("instructors: skills");
-        const int stride = static_cast<int>(industry_ids.size()) + 1;
-        AssignmentProblem::Tier specialists, generalists, by_street;
-        for (std::size_t t = 0; t < todo.size(); ++t) {
-            bool both = org_street[t] >= 0 && org_industry[t] >= 0;
-            specialists.org_key.push_back(both ? org_street[t] * stride + org_industry[t] : -1);
-            specialists.floor_m.push_back(0);
-            generalists.org_key.push_back(org_street[t]);
-            generalists.floor_m.push_back(0);
-            by_street.org_key.push_back(org_street[t]);
-            by_street.floor_m.push_back(org_industry[t] < 0 ? 0 : p.industry_penalty_m);
+        // Clusters a planner can act on: contiguous areas whose smoothed uncovered rate is at least
+        // one standard deviation (of the areas' true rates) above the level's overall rate, ranked
+        // by uncovered organizations. (Every area holding an uncovered organization made one
+        // cluster of everything at scale; "above the overall rate" still joined a sixth of the
+        // grid into one.)
+        double overall = 0, spread_sd = 0;
+        auto smoothed = smoothed_rates(unc, op, overall, spread_sd);
+        plan.cluster_rate = overall + spread_sd;
+        {
+            // Strictly above the overall rate too: with no variation beyond chance (s² = 0) every
+            // smoothed rate is the overall one and no area stands out.
+            auto hot = [&](std::size_t i) {
+                return unc[i] > 0 && smoothed[i] > overall && smoothed[i] >= plan.cluster_rate;
+            };
+            AdjacencyGraph sub;
+            sub.areas = na;
+            for (auto [a, b] : graph.links)
+                if (hot(static_cast<std::size_t>(a)) && hot(static_cast<std::size_t>(b))) sub.links.emplace_back(a, b);
+            summarize(sub);
+            std::map<int, Cluster> by_component;
+            for (std::size_t i = 0; i < na; ++i) {
+                if (!hot(i)) continue;
+                auto& c = by_component[sub.component[i]];
+                c.areas.push_back(level_areas[i]->code);
+                c.uncovered += unc[i];
+                c.operating += op[i];
+                c.orgs.insert(c.orgs.end(), unc_orgs[i].begin(), unc_orgs[i].end());
+            }
+            for (auto& [id, c] : by_component) plan.clusters.push_back(std::move(c));
+            std::stable_sort(plan.clusters.begin(), plan.clusters.end(),
+                             [](const Cluster& a, const Cluster& b) { return a.uncovered > b.uncovered; });
+            for (std::size_t i = 0; i < plan.clusters.size(); ++i) plan.clusters[i].id = static_cast<int>(i + 1);
         }
-        std::vector<int> keys;
-        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-            keys.clear();
-            for (int ind : skills[j])
-                if (unit[j] >= 0) keys.push_back(unit[j] * stride + ind);
-            specialists.add_instructor(keys.begin(), keys.end());
-            bool street = unit[j] >= 0;
-            if (street && skills[j].empty())
-                generalists.add_instructor({unit[j]});
-            else
-                generalists.add_instructor({});
-            if (street)
-                by_street.add_instructor({unit[j]});
-            else
-                by_street.add_instructor({});
-        }
-        ap2.tiers.push_back(std::move(specialists));  // moved: a braced list would copy each tier
-        ap2.tiers.push_back(std::move(generalists));
-        ap2.tiers.push_back(std::move(by_street));
-        ap2.global_floor_m = p.street_penalty_m;
-        ap2.cost = [&d, &todo, &p, &org_street, &org_industry, &unit, skilled](std::size_t i, std::size_t j) {
-            double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);
-            if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
-            if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
-            return c;
-        };
+        hotspots(smoothed, graph, p.alpha, level_areas, unc, op, plan);
+        timer.lap("clusters+hotspots");
     }
-    timer.lap("instructors: setup");
-    auto assignment = solve_assignment(ap2);
-    plan.instructor_k = assignment.k;
-    timer.lap("instructors: assignment");
-    if (p.cost == CostMode::planning && !todo.empty()) {
-        // Repair pass: an organization whose area touches none of its instructor's other areas
-        // (existing and new) moves to an instructor with room whose territory holds or touches
-        // that area, when it costs at most contiguity_max_m more. The optimum of the flow is
-        // given up only there, and the extra cost is reported.
+
+    /// Rule 1: a standalone branch for every organization with enough members and none yet.
+    void propose_standalone() {
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+            const auto& o = d.orgs[i];
+            if (!o.operating() || o.branch_id || o.party_members < p.min_members) continue;
+            Proposal pr{new_id("S"), "standalone", {o.id}, o.party_members, area_code(street, i), std::nullopt, 0};
+            plan.proposals.push_back(std::move(pr));
+            taken[i] = 1;
+        }
+        timer.lap("standalone");
+    }
+
+    /// Rule 2: joint branches of near organizations of similar industry, street by street;
+    /// what cannot be grouped is left for affiliation.
+    void propose_joint() {
+        report("joint", 0);
+        std::map<std::string, std::vector<std::size_t>> by_street;
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+            const auto& o = d.orgs[i];
+            if (!o.operating() || o.branch_id || taken[i] || o.party_members < 1 || o.party_members >= p.min_members)
+                continue;
+            by_street[area_code(street, i)].push_back(i);
+        }
+        // Streets are independent: grouped on both cores, proposals then written in street order.
+        std::vector<std::pair<const std::string*, const std::vector<std::size_t>*>> streets;
+        for (const auto& [code, members] : by_street) streets.emplace_back(&code, &members);
+        std::vector<JointGroups> groups(streets.size());
+        detail::on_threads(detail::default_threads(), streets.size(),
+                           [&](std::size_t s) { groups[s] = joint_groups(d, *streets[s].second, p); });
+        for (std::size_t s = 0; s < streets.size(); ++s) {
+            for (const auto& region : groups[s].regions) {
+                Proposal pr{new_id("J"), "joint", {}, 0, *streets[s].first, std::nullopt, 0};
+                for (auto i : region) {
+                    pr.orgs.push_back(d.orgs[i].id);
+                    pr.members += d.orgs[i].party_members;
+                    pr.cost_m += i == region[0] ? 0 : haversine_m(d.orgs[region[0]].location, d.orgs[i].location);
+                    taken[i] = 1;
+                }
+                plan.proposals.push_back(std::move(pr));
+            }
+            leftovers.insert(leftovers.end(), groups[s].leftovers.begin(), groups[s].leftovers.end());
+        }
+        timer.lap("joint");
+    }
+
+    /// Rule 3, first part: what rule 2 could not group is affiliated to its community.
+    void propose_affiliation() {
+        std::vector<int> community(d.orgs.size(), -1);
+        if (p.level == Level::community) {
+            community = at_level;
+        } else if (!leftovers.empty()) {
+            std::vector<const MultiPolygon*> shapes;
+            std::vector<int> index;
+            for (std::size_t k = 0; k < d.areas.size(); ++k)
+                if (d.areas[k].level == Level::community) {
+                    shapes.push_back(&d.areas[k].shape);
+                    index.push_back(static_cast<int>(k));
+                }
+            std::vector<Point> points;
+            for (auto i : leftovers) points.push_back(d.orgs[i].location);
+            auto hits = locate_points(shapes, points);
+            for (std::size_t k = 0; k < leftovers.size(); ++k)
+                if (hits[k] >= 0) community[leftovers[k]] = index[static_cast<std::size_t>(hits[k])];
+        }
+        for (auto i : leftovers) {
+            Proposal pr{new_id("A"),
+                        "affiliate",
+                        {d.orgs[i].id},
+                        d.orgs[i].party_members,
+                        area_code(community, i),
+                        std::nullopt,
+                        0};
+            plan.proposals.push_back(std::move(pr));
+            taken[i] = 1;
+        }
+    }
+
+    /// Rule 4's flags need nothing the assignment decides: they are found on a thread of their
+    /// own while it runs (mostly on one core: its setup, the flow, the contiguity pass).
+    std::future<std::vector<Flag>> start_flags() {
+        report("instructors", 0);
+        instructors = index_instructors(d);
+        timer.lap("instructors: index");
+        return std::async(std::launch::async,
+                          [this] { return flags_of(d, instructors, p.min_members, p.joint_max_orgs); });
+    }
+
+    /// Rule 3, second part: the rest (no branch, no instructor, no proposal) to instructors,
+    /// optimally under the spare capacity that existing assignments leave.
+    void propose_instructors() {
+        build_assignment_problem();
+        timer.lap("instructors: setup");
+        assignment = solve_assignment(ap2);
+        plan.instructor_k = assignment.k;
+        timer.lap("instructors: assignment");
+        if (p.cost == CostMode::planning && !todo.empty()) keep_territories_contiguous();
+        timer.lap("instructors: contiguity");
+        instructor_proposals();
+        timer.lap("instructors");
+    }
+
+    /// Rule 4: the flags found beside the assignment, and organizations outside every grid cell.
+    void flag(std::vector<Flag> flags) {
+        plan.flags = std::move(flags);
+        for (std::size_t i = 0; i < d.orgs.size(); ++i)
+            if (grid[i] < 0)
+                plan.flags.push_back(
+                    {"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
+        timer.lap("flags");
+        report("plan", 1);
+    }
+
+private:
+    // The assignment's organizations (todo), instructors with their spare capacity, and, in
+    // planning mode, the cost with its street and industry penalties and the candidate tiers.
+    void build_assignment_problem() {
+        const auto& load = instructors.load;
+        for (std::size_t i = 0; i < d.orgs.size(); ++i)
+            if (uncovered(d.orgs[i]) && !taken[i]) {
+                todo.push_back(i);
+                ap2.orgs.push_back(d.orgs[i].location);
+            }
+        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+            ap2.instructors.push_back(d.instructors[j].home);
+            ap2.spare.push_back(std::max(0, d.instructors[j].capacity - load[j]));
+        }
+        // Planning costs: streets and industries as small integers (the cost is evaluated millions
+        // of times); per instructor the street of the unit and the industries, sorted (none = every
+        // one). Kept here, outside the branch, so the cost can refer to them.
+        if (p.cost == CostMode::planning) {
+            ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
+            std::unordered_map<std::string_view, int> street_ids, industry_ids;
+            auto id_of = [](std::unordered_map<std::string_view, int>& ids, std::string_view k) {
+                return k.empty() ? -1 : ids.emplace(k, static_cast<int>(ids.size())).first->second;
+            };
+            org_street.resize(todo.size());
+            org_industry.resize(todo.size());
+            for (std::size_t t = 0; t < todo.size(); ++t) {
+                org_street[t] = street[todo[t]] < 0
+                                    ? -1
+                                    : id_of(street_ids, d.areas[static_cast<std::size_t>(street[todo[t]])].code);
+                org_industry[t] = id_of(industry_ids, d.orgs[todo[t]].industry);
+            }
+            timer.lap("instructors: org keys");
+            unit.resize(d.instructors.size());
+            skills.resize(d.instructors.size());
+            for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+                std::string_view industries = d.instructors[j].industries;
+                unit[j] = id_of(street_ids, d.instructors[j].unit);
+                std::size_t start = 0;
+                while (start < industries.size()) {
+                    auto comma = std::min(industries.find(',', start), industries.size());
+                    if (comma > start)
+                        skills[j].push_back(id_of(industry_ids, industries.substr(start, comma - start)));
+                    start = comma + 1;
+                }
+                std::sort(skills[j].begin(), skills[j].end());
+            }
+            // Tiers for the exact candidate search, each a lower bound of the penalty for the
+            // instructors first met in it: the street's specialists in the org's industry (none),
+            // the street's instructors without a speciality (none: they take every industry), the
+            // street's others (the industry penalty), then everyone else (the street penalty).
+            timer.lap("instructors: skills");
+            const int stride = static_cast<int>(industry_ids.size()) + 1;
+            AssignmentProblem::Tier specialists, generalists, by_street;
+            for (std::size_t t = 0; t < todo.size(); ++t) {
+                bool both = org_street[t] >= 0 && org_industry[t] >= 0;
+                specialists.org_key.push_back(both ? org_street[t] * stride + org_industry[t] : -1);
+                specialists.floor_m.push_back(0);
+                generalists.org_key.push_back(org_street[t]);
+                generalists.floor_m.push_back(0);
+                by_street.org_key.push_back(org_street[t]);
+                by_street.floor_m.push_back(org_industry[t] < 0 ? 0 : p.industry_penalty_m);
+            }
+            std::vector<int> keys;
+            for (std::size_t j = 0; j < d.instructors.size(); ++j) {
+                keys.clear();
+                for (int ind : skills[j])
+                    if (unit[j] >= 0) keys.push_back(unit[j] * stride + ind);
+                specialists.add_instructor(keys.begin(), keys.end());
+                bool street = unit[j] >= 0;
+                if (street && skills[j].empty())
+                    generalists.add_instructor({unit[j]});
+                else
+                    generalists.add_instructor({});
+                if (street)
+                    by_street.add_instructor({unit[j]});
+                else
+                    by_street.add_instructor({});
+            }
+            ap2.tiers.push_back(std::move(specialists));  // moved: a braced list would copy each tier
+            ap2.tiers.push_back(std::move(generalists));
+            ap2.tiers.push_back(std::move(by_street));
+            ap2.global_floor_m = p.street_penalty_m;
+            ap2.cost = [this](std::size_t i, std::size_t j) {
+                double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);
+                if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
+                if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
+                return c;
+            };
+        }
+    }
+
+    bool skilled(std::size_t j, int industry) const {
+        return skills[j].empty() || industry < 0 || std::binary_search(skills[j].begin(), skills[j].end(), industry);
+    }
+
+    // Repair pass: an organization whose area touches none of its instructor's other areas
+    // (existing and new) moves to an instructor with room whose territory holds or touches
+    // that area, when it costs at most contiguity_max_m more. The optimum of the flow is given
+    // up only there, and the extra cost is reported.
+    void keep_territories_contiguous() {
         std::vector<std::vector<int>> neighbours(na);
         for (auto [a, b] : graph.links) {
             neighbours[a].push_back(b);
@@ -728,36 +764,78 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
             plan.contiguity_cost_m += best_cost - base;
         }
     }
-    timer.lap("instructors: contiguity");
-    std::map<std::size_t, Proposal> per_instructor;
-    for (std::size_t t = 0; t < todo.size(); ++t) {
-        int j = assignment.instructor_of[t];
-        if (j < 0) {
-            ++plan.unassigned;
-            continue;
-        }
-        auto& pr = per_instructor[static_cast<std::size_t>(j)];
-        pr.type = "instructor";
-        pr.instructor_id = d.instructors[static_cast<std::size_t>(j)].id;
-        pr.orgs.push_back(d.orgs[todo[t]].id);
-        pr.cost_m += ap2.cost ? ap2.cost(t, static_cast<std::size_t>(j))
-                              : haversine_m(ap2.orgs[t], ap2.instructors[static_cast<std::size_t>(j)]);
-        pr.members += d.orgs[todo[t]].party_members;
-    }
-    for (auto& [j, pr] : per_instructor) {
-        pr.id = new_id("I");
-        pr.cost_m = std::round(pr.cost_m * 100) / 100;
-        plan.proposals.push_back(std::move(pr));
-    }
-    timer.lap("instructors");
 
-    // 6. Rule 4: flags (found beside the assignment; "flags" times what is left of them).
-    plan.flags = flags.get();
-    for (std::size_t i = 0; i < d.orgs.size(); ++i)
-        if (grid[i] < 0)
-            plan.flags.push_back({"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
-    timer.lap("flags");
-    report("plan", 1);
+    // One proposal per instructor, with the organizations the assignment gave them.
+    void instructor_proposals() {
+        std::map<std::size_t, Proposal> per_instructor;
+        for (std::size_t t = 0; t < todo.size(); ++t) {
+            int j = assignment.instructor_of[t];
+            if (j < 0) {
+                ++plan.unassigned;
+                continue;
+            }
+            auto& pr = per_instructor[static_cast<std::size_t>(j)];
+            pr.type = "instructor";
+            pr.instructor_id = d.instructors[static_cast<std::size_t>(j)].id;
+            pr.orgs.push_back(d.orgs[todo[t]].id);
+            pr.cost_m += ap2.cost ? ap2.cost(t, static_cast<std::size_t>(j))
+                                  : haversine_m(ap2.orgs[t], ap2.instructors[static_cast<std::size_t>(j)]);
+            pr.members += d.orgs[todo[t]].party_members;
+        }
+        for (auto& [j, pr] : per_instructor) {
+            pr.id = new_id("I");
+            pr.cost_m = std::round(pr.cost_m * 100) / 100;
+            plan.proposals.push_back(std::move(pr));
+        }
+    }
+
+    void report(const char* stage, double fraction) const {
+        if (p.progress) p.progress(stage, fraction);
+    }
+    std::string area_code(const std::vector<int>& where, std::size_t i) const {
+        return where[i] >= 0 ? d.areas[static_cast<std::size_t>(where[i])].code : std::string();
+    }
+    std::string new_id(const char* prefix) { return std::string(prefix) + "-" + std::to_string(next_id++); }
+
+    const Dataset& d;
+    const PlanParams& p;
+    Plan& plan;
+    Timer timer;
+    // locate
+    std::vector<const Area*> level_areas;
+    std::vector<int> at_level, street, grid;
+    std::vector<int> area_of;  // per organization: its area of the plan's level (index in level_areas)
+    // find_clusters
+    AdjacencyGraph graph;
+    std::size_t na = 0;
+    // the proposals so far
+    std::vector<char> taken;             // per organization: a proposal names it
+    std::vector<std::size_t> leftovers;  // rule 2's ungrouped, for affiliation
+    int next_id = 1;
+    // the instructors' assignment
+    InstructorIndex instructors;
+    AssignmentProblem ap2;
+    std::vector<std::size_t> todo;  // the organizations assigned, in ap2's order
+    std::vector<int> org_street, org_industry, unit;
+    std::vector<std::vector<int>> skills;
+    Assignment assignment;
+};
+
+}  // namespace
+
+Plan make_plan(const Dataset& d, const PlanParams& p) {
+    Plan plan;
+    plan.level = p.level;
+    plan.cost = p.cost;
+    PlanRun run(d, p, plan);
+    run.locate();
+    run.find_clusters();
+    run.propose_standalone();
+    run.propose_joint();
+    run.propose_affiliation();
+    auto flags = run.start_flags();
+    run.propose_instructors();
+    run.flag(flags.get());
     return plan;
 }
 

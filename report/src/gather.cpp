@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/report/report.hpp"
@@ -14,18 +15,7 @@ namespace covermap::report {
 
 namespace {
 
-std::string ymd(int y, int m, int d) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y % 10000, m % 100, d % 100);
-    return buf;
-}
-
-// The first day of month m of year y, months counted past December or before January.
-std::string first_of(int y, int m) {
-    while (m > 12) m -= 12, ++y;
-    while (m < 1) m += 12, --y;
-    return ymd(y, m, 1);
-}
+using geo::first_of_month;
 
 // The latest snapshot date in (from, to]; empty when there is none.
 std::string latest_in(const std::vector<std::string>& dates, const std::string& from, const std::string& to) {
@@ -61,28 +51,21 @@ Period parse_period(const std::string& key) {
     if (key.size() == 7 && key[4] == '-' && key[5] != 'Q' &&
         std::sscanf(key.c_str(), "%4d-%2d%c", &y, &n, &tail) == 2 && y >= 1900 && n >= 1 && n <= 12) {
         p.label = std::to_string(y) + "年" + std::to_string(n) + "月";
-        p.first = first_of(y, n);
-        p.after = first_of(y, n + 1);
-        p.before = first_of(y, n - 1);
+        p.first = first_of_month(y, n);
+        p.after = first_of_month(y, n + 1);
+        p.before = first_of_month(y, n - 1);
         return p;
     }
     if (key.size() == 7 && key[4] == '-' && key[5] == 'Q' &&
         std::sscanf(key.c_str(), "%4d-Q%1d%c", &y, &n, &tail) == 2 && y >= 1900 && n >= 1 && n <= 4) {
         p.label = std::to_string(y) + "年第" + std::to_string(n) + "季度";
         int m = 3 * (n - 1) + 1;
-        p.first = first_of(y, m);
-        p.after = first_of(y, m + 3);
-        p.before = first_of(y, m - 3);
+        p.first = first_of_month(y, m);
+        p.after = first_of_month(y, m + 3);
+        p.before = first_of_month(y, m - 3);
         return p;
     }
     throw geo::invalid_argument("the period is a month YYYY-MM (e.g. 2026-11) or a quarter YYYY-Qn (e.g. 2026-Q4)");
-}
-
-std::string today_in_china() {
-    auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now()) + 8 * 3600;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    return ymd(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& period, const std::string& area_code,

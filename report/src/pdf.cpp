@@ -113,15 +113,6 @@ private:
 
 std::string scope_label(geo::Scope s) { return std::string(geo::chinese_name(s)); }
 
-const geo::HistoryRow* row_of(const ReportData& r, geo::Scope s, const std::optional<geo::HistoryRow>** prev) {
-    for (std::size_t i = 0; i < r.now.size(); ++i)
-        if (r.now[i].scope == s) {
-            if (prev) *prev = &r.previous[i];
-            return &r.now[i];
-        }
-    return nullptr;
-}
-
 const TargetLine* target_of(const ReportData& r, geo::Metric m, geo::Scope s) {
     for (const auto& t : r.targets)
         if (t.metric == m && t.scope == s) return &t;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/report/report.hpp"
 
 namespace covermap::report {
@@ -92,15 +93,11 @@ std::string render_xlsx(const ReportData& r) {
     format_set_font_color(b.note, 0x666666);
 
     // Same data, same bytes: the document's dates are the figures' date.
-    std::tm tm{};
-    std::sscanf(r.as_of.c_str(), "%d-%d-%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
     std::string title = title_of(r);
     lxw_doc_properties props{};
     props.title = const_cast<char*>(title.c_str());
     props.author = const_cast<char*>("covermap");
-    props.created = timegm(&tm);
+    props.created = static_cast<time_t>(geo::epoch_seconds(r.as_of));
     workbook_set_properties(wb, &props);
 
     // 概况: the headline per scope, this period and the last.

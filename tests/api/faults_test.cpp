@@ -130,15 +130,15 @@ TEST(Faults, KillNineLoopLosesNoAcknowledgedEditAndNoImportHalf) {
         for (const auto& b : after.branches) branches.insert(b.id);
         std::size_t marked = 0;
         for (const auto& o : after.orgs) {
-            if (o.instructor_id) EXPECT_TRUE(instructors.count(*o.instructor_id)) << o.id << " round " << round;
-            if (o.branch_id) EXPECT_TRUE(branches.count(*o.branch_id)) << o.id << " round " << round;
+            if (o.instructor_id) { EXPECT_TRUE(instructors.count(*o.instructor_id)) << o.id << " round " << round; }
+            if (o.branch_id) { EXPECT_TRUE(branches.count(*o.branch_id)) << o.id << " round " << round; }
             if (o.name.size() >= mark.size() && o.name.compare(o.name.size() - mark.size(), mark.size(), mark) == 0)
                 ++marked;
             auto it = acked.find(o.id);
             if (it == acked.end()) continue;
             // The acknowledged state, or a later edit that committed just before the kill.
             EXPECT_GE(o.version, it->second.version) << o.id << " round " << round;
-            if (o.version == it->second.version) EXPECT_EQ(o.instructor_id, it->second.instructor) << o.id;
+            if (o.version == it->second.version) { EXPECT_EQ(o.instructor_id, it->second.instructor) << o.id; }
         }
         if (round % 2 == 0) {
             EXPECT_TRUE(marked == 0 || marked == after.orgs.size())

@@ -438,7 +438,9 @@ TEST_F(ServerTest, OgcApiFeaturesThroughGdal) {
     while (OGRFeature* f = streets->GetNextFeature()) {
         int i = f->GetFieldIndex("org_coverage");
         EXPECT_GE(i, 0);
-        if (i >= 0) EXPECT_NEAR(f->GetFieldAsDouble(i), want[f->GetFieldAsString("code")], 1e-4);
+        if (i >= 0) {
+            EXPECT_NEAR(f->GetFieldAsDouble(i), want[f->GetFieldAsString("code")], 1e-4);
+        }
         ++checked;
         OGRFeature::DestroyFeature(f);
     }

@@ -245,8 +245,12 @@ TEST(Adjacency, FuzzyQueenMatchesBruteForceOnQuantizedBorders) {
     for (int j = 0; j < 7; ++j)
         for (int i = 0; i < 8; ++i) {
             int c = j * 8 + i;
-            if (i + 1 < 8) EXPECT_TRUE(fuzzy.count({c, c + 1}));
-            if (j + 1 < 7) EXPECT_TRUE(fuzzy.count({c, c + 8}));
+            if (i + 1 < 8) {
+                EXPECT_TRUE(fuzzy.count({c, c + 1}));
+            }
+            if (j + 1 < 7) {
+                EXPECT_TRUE(fuzzy.count({c, c + 8}));
+            }
         }
 }
 

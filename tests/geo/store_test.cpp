@@ -198,7 +198,7 @@ TEST(Store, IntegerIdStoresAreMigratedToTextIds) {
         f->SetField("version", static_cast<GIntBig>(3));
         OGRPoint p(123.8, 42.2);
         f->SetGeometry(&p);
-        l->CreateFeature(f);
+        EXPECT_EQ(l->CreateFeature(f), OGRERR_NONE);
         OGRFeature::DestroyFeature(f);
         GDALClose(ds);
     }

@@ -53,6 +53,10 @@ struct AppOptions {
     /// client connected to; never from the Host header.
     std::string public_url;
     bool trust_proxy = false;  ///< a reverse proxy sets X-Forwarded-Host/Proto (and strips clients')
+    /// How often the store's tokens and targets are read again (the command line changes them
+    /// under a running server), and at most how often an unknown token makes the tokens be read.
+    std::chrono::milliseconds refresh_interval{5000};
+    std::chrono::milliseconds unknown_token_interval{2000};
     /// Web sessions per token: a new sign-in beyond it ends that token's oldest session.
     std::size_t sessions_per_token = 20;
     /// Web sessions in all: at the cap the token holding the most loses its oldest, so another

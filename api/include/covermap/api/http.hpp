@@ -54,6 +54,15 @@ std::string url_decode(const std::string& s, bool plus_is_space = false);
 /// Percent-encodes everything but unreserved characters (RFC 3986): for ids in links.
 std::string url_encode(const std::string& s);
 
+/// Bytes as lower-case hex digits (token secrets, their hashes, session cookies).
+std::string hex(std::string_view bytes);
+
+/// n random bytes from OpenSSL's generator, as hex; throws when there is no randomness.
+std::string random_hex(std::size_t n);
+
+/// One byte as "%XX" (URL encoding, and the access log's escapes).
+std::string percent_byte(unsigned char c);
+
 /// Splits a request target into decoded path and query.
 void parse_target(const std::string& target, Request& r);
 

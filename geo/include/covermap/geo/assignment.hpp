@@ -1,5 +1,5 @@
 #pragma once
-/// \file The instructor assignment (DESIGN.md §3.4): organizations to instructors under
+/// \file The instructor assignment: organizations to instructors under
 /// capacities, as many as possible, then the least total cost; solved exactly by min-cost flow.
 
 #include <cstddef>

@@ -3,6 +3,7 @@
 /// China's calendar date, and calendar dates checked.
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -20,5 +21,12 @@ std::string china_date(std::chrono::system_clock::time_point t = std::chrono::sy
 
 /// True when text is a real calendar date written YYYY-MM-DD (2026-02-29 is not).
 bool valid_date(std::string_view text);
+
+/// The first day of month m of year y as YYYY-MM-DD; m may run past December or before
+/// January (m = 13 is January of y + 1, m = 0 December of y − 1).
+std::string first_of_month(int y, int m);
+
+/// A calendar date (valid_date) as seconds since the epoch at 00:00 UTC.
+std::int64_t epoch_seconds(std::string_view date);
 
 }  // namespace covermap::geo

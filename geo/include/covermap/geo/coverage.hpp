@@ -1,5 +1,5 @@
 #pragma once
-/// \file Coverage rates per area (DESIGN.md §1), over operating organizations.
+/// \file Coverage rates per area, over operating organizations.
 
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -61,6 +61,9 @@ std::vector<int> locate_orgs(const Dataset& d, Level level);
 
 /// The contract JSON: {"level", "areas": [row…], "total": row}.
 nlohmann::json to_json(const CoverageTable& t);
+/// One area's figures as JSON: code, name, the counts and the four rates (the one wording of a
+/// coverage row for /api/coverage, area cards and OGC area items).
+nlohmann::json to_json(const CoverageRow& r);
 /// One header line and one line per row, then the total; UTF-8.
 std::string to_csv(const CoverageTable& t);
 

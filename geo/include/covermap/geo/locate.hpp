@@ -1,5 +1,5 @@
 #pragma once
-/// \file Siting (DESIGN.md §3.5): where to base p instructors among candidate points so that
+/// \file Siting: where to base p instructors among candidate points so that
 /// the total (demand-weighted) distance is least, with or without capacities (p-median).
 
 #include <cstddef>

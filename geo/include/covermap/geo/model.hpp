@@ -1,5 +1,5 @@
 #pragma once
-/// \file The domain model of DESIGN.md §1 as plain value types: no I/O, no GEOS, no OGR.
+/// \file The domain model as plain value types: no I/O, no GEOS, no OGR.
 
 #include <cstdint>
 #include <memory>
@@ -56,6 +56,11 @@ std::string_view to_string(Level v);
 std::string_view to_string(OrgKind v);
 std::string_view to_string(OrgStatus v);
 std::string_view to_string(BranchType v);
+/// The Chinese names the page, Excel files and reports show (区县, 非公企业, 存续, 联合组建…).
+std::string_view chinese_name(Level v);
+std::string_view chinese_name(OrgKind v);
+std::string_view chinese_name(OrgStatus v);
+std::string_view chinese_name(BranchType v);
 /// Parsers accept the English contract names and the usual Chinese words; nullopt otherwise.
 std::optional<Level> parse_level(std::string_view s);
 std::optional<OrgKind> parse_org_kind(std::string_view s);

@@ -1,5 +1,5 @@
 #pragma once
-/// \file The planner (DESIGN.md §3): uncovered clusters, Gi* hot spots, proposals under
+/// \file The planner: uncovered clusters, Gi* hot spots, proposals under
 /// rules 1–3 (standalone, joint, affiliate, instructor) and flags (rule 4).
 
 #include <cstdint>

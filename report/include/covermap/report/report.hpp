@@ -95,7 +95,5 @@ std::string render_pdf(const ReportData& r);
 /// The report as XLSX bytes; deterministic for the same data.
 std::string render_xlsx(const ReportData& r);
 
-/// Today's date in China (UTC+8), YYYY-MM-DD: the day a district's report is dated by.
-std::string today_in_china();
 
 }  // namespace covermap::report
