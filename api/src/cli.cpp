@@ -628,6 +628,7 @@ int run_cli(int argc, char** argv) {
         if (*exp) {
             geo::ExportParams p;
             p.layer = *geo::parse_export_layer(layer_name);
+            p.coverage = geo::coverage_rows;
             p.format = *geo::parse_export_format(export_format);
             if (!level_name.empty()) p.level = geo::parse_level(level_name);
             p.encoding = encoding_out == "gbk" ? "GBK" : encoding_out == "utf-8" ? "UTF-8" : encoding_out;

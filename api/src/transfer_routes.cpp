@@ -34,6 +34,7 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     auto layer = geo::parse_export_layer(args[0]);
     if (!layer) return error_response(404, "NotFound", "no export layer " + args[0]);
     p.layer = *layer;
+    p.coverage = geo::coverage_rows;
     auto q = [&](const char* k, const char* def) { return req.query.count(k) ? req.query.at(k) : std::string(def); };
     auto format = geo::parse_export_format(q("format", "shp"));
     if (!format) return error_response(400, "InvalidQuery", "format must be shp, gpkg, geojson, csv or xlsx");

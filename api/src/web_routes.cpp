@@ -14,6 +14,7 @@
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
 
 namespace covermap::api {
@@ -66,7 +67,6 @@ const char* state_of(const geo::Organization& o) {
     return "uncovered";
 }
 
-
 }  // namespace
 
 std::optional<App::Token> App::session_of(const Request& req) const {
@@ -108,9 +108,8 @@ Response App::post_session(const Request& req, const Token& who, const std::vect
         if (mine != per_token.end() && mine->second.first >= std::max<std::size_t>(1, options_.sessions_per_token)) {
             sessions_.erase(mine->second.second);
         } else if (!per_token.empty() && sessions_.size() >= std::max<std::size_t>(1, options_.max_sessions)) {
-            auto most = std::max_element(per_token.begin(), per_token.end(), [](const auto& a, const auto& b) {
-                return a.second.first < b.second.first;
-            });
+            auto most = std::max_element(per_token.begin(), per_token.end(),
+                                         [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
             sessions_.erase(most->second.second);
         }
         sessions_[hash_token(value)] = Session{who, now + kSessionLife};
@@ -123,10 +122,9 @@ Response App::post_session(const Request& req, const Token& who, const std::vect
     // never sends it over plain HTTP.
     bool https = options_.public_url.rfind("https://", 0) == 0 ||
                  (options_.public_url.empty() && options_.trust_proxy && req.forwarded_proto == "https");
-    r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + value +
-                                             "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                                             std::to_string(std::chrono::seconds(kSessionLife).count()) +
-                                             (https ? "; Secure" : ""));
+    r.headers.emplace_back("Set-Cookie",
+                           std::string(kCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                               std::to_string(std::chrono::seconds(kSessionLife).count()) + (https ? "; Secure" : ""));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
 }

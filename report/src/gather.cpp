@@ -9,6 +9,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/planner.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/report/report.hpp"
 
 namespace covermap::report {

@@ -8,6 +8,7 @@
 
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;

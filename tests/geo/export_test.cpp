@@ -172,6 +172,7 @@ ExportReport run_export(ExportLayer layer, const std::string& out, const std::st
     p.encoding = encoding;
     p.srs = srs;
     p.out = out;
+    p.coverage = coverage_rows;
     return export_layer(data(), p);
 }
 
@@ -227,6 +228,7 @@ TEST(Export, AreasCarryCoverage) {
     ExportParams p;
     p.layer = ExportLayer::areas;
     p.level = Level::street;
+    p.coverage = coverage_rows;
     p.out = dir / "areas.zip";
     auto r = export_layer(data(), p);
     auto cov = compute_coverage(data(), Level::street);

@@ -15,6 +15,7 @@
 
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/tiles/tile_id.hpp"
 
 namespace covermap::tiles {

@@ -7,104 +7,10 @@
 
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
-#include "detail/enum_names.hpp"
 
 namespace covermap::geo {
-
-const std::vector<Scope> kScopes = {Scope::all, Scope::enterprise, Scope::social, Scope::above_scale,
-                                    Scope::employees50};
-const std::vector<Metric> kMetrics = {Metric::org_coverage, Metric::standalone_rate, Metric::work_coverage,
-                                      Metric::instructor_coverage, Metric::member_rate};
-
-namespace {
-
-using detail::EnumName;
-constexpr EnumName<Scope> kScopeNames[] = {{Scope::all, "all", "全部"},
-                                           {Scope::enterprise, "enterprise", "非公企业"},
-                                           {Scope::social, "social", "社会组织"},
-                                           {Scope::above_scale, "above_scale", "规模以上企业"},
-                                           {Scope::employees50, "employees50", "50人以上"}};
-constexpr EnumName<Metric> kMetricNames[] = {{Metric::org_coverage, "org_coverage", "组织覆盖率"},
-                                             {Metric::standalone_rate, "standalone_rate", "单独组建率"},
-                                             {Metric::work_coverage, "work_coverage", "工作覆盖率"},
-                                             {Metric::instructor_coverage, "instructor_coverage", "指导员覆盖率"},
-                                             {Metric::member_rate, "member_rate", "有党员比例"}};
-
-}  // namespace
-
-std::string_view to_string(Scope s) { return detail::name_of(kScopeNames, s); }
-std::string_view to_string(Metric m) { return detail::name_of(kMetricNames, m); }
-std::string_view chinese_name(Scope s) { return detail::chinese_of(kScopeNames, s); }
-std::string_view chinese_name(Metric m) { return detail::chinese_of(kMetricNames, m); }
-
-std::optional<Scope> parse_scope(std::string_view s) {
-    if (auto v = detail::value_of(kScopeNames, s)) return v;
-    if (s == "规模以上" || s == "规上") return Scope::above_scale;
-    return std::nullopt;
-}
-
-std::optional<Metric> parse_metric(std::string_view s) { return detail::value_of(kMetricNames, s); }
-
-bool in_scope(const Organization& o, Scope s) {
-    switch (s) {
-        case Scope::all:
-            return true;
-        case Scope::enterprise:
-            return o.kind == OrgKind::enterprise;
-        case Scope::social:
-            return o.kind == OrgKind::social;
-        case Scope::above_scale:
-            return o.kind == OrgKind::enterprise && o.above_scale;
-        case Scope::employees50:
-            return o.employees >= 50;
-    }
-    return false;
-}
-
-double HistoryRow::rate(Metric m) const {
-    switch (m) {
-        case Metric::org_coverage:
-            return figures.org_coverage();
-        case Metric::standalone_rate:
-            return figures.standalone_rate();
-        case Metric::work_coverage:
-            return figures.work_coverage();
-        case Metric::instructor_coverage:
-            return figures.instructor_coverage();
-        case Metric::member_rate:
-            return figures.operating ? static_cast<double>(with_members) / figures.operating : 0.0;
-    }
-    return 0;
-}
-
-namespace {
-std::string row_key(std::string_view level, std::string_view code, Scope scope) {
-    std::string k(level);
-    k += '/';
-    k += code;
-    k += '/';
-    k += to_string(scope);
-    return k;
-}
-}  // namespace
-
-void Snapshot::index() {
-    index_.clear();
-    index_.reserve(rows.size());
-    for (std::size_t i = 0; i < rows.size(); ++i)
-        index_[row_key(rows[i].level, rows[i].figures.code, rows[i].scope)] = i;
-}
-
-const HistoryRow* Snapshot::find(std::string_view level, std::string_view code, Scope scope) const {
-    if (!index_.empty()) {
-        auto it = index_.find(row_key(level, code, scope));
-        return it == index_.end() ? nullptr : &rows[it->second];
-    }
-    for (const auto& r : rows)
-        if (r.scope == scope && r.level == level && r.figures.code == code) return &r;
-    return nullptr;
-}
 
 namespace {
 
@@ -215,12 +121,6 @@ HistoryRow figures_of(const Dataset& d, const std::vector<int>& where, int area,
     return t.row;
 }
 
-bool Target::applies_to(std::string_view lvl, std::string_view code) const {
-    if (!area.empty()) return area == code;
-    if (level.empty() || level == "total") return lvl == "total";
-    return level == lvl;
-}
-
 std::optional<TargetValue> target_for(const std::vector<Target>& targets, Metric metric, Scope scope,
                                       std::string_view level, std::string_view code,
                                       const std::vector<Snapshot>& baselines) {
@@ -243,13 +143,6 @@ std::optional<TargetValue> target_for(const std::vector<Target>& targets, Metric
         v.goal = std::min(1.0, best->value * *v.baseline_rate);
     }
     return v;
-}
-
-std::string checked_date(const std::string& date) {
-    if (!valid_date(date) || date < "1900-01-01")
-        throw invalid_argument("date must be a calendar day YYYY-MM-DD, e.g. 2026-11-30 (got '" +
-                               replace_invalid_utf8(date.substr(0, 20)) + "')");
-    return date;
 }
 
 }  // namespace covermap::geo

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "covermap/geo/audit.hpp"
-#include "covermap/geo/history.hpp"
+#include "covermap/geo/figures.hpp"
 #include "covermap/geo/model.hpp"
 #include "covermap/geo/tokens.hpp"
 

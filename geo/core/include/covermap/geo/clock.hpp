@@ -22,6 +22,9 @@ std::string china_date(std::chrono::system_clock::time_point t = std::chrono::sy
 /// True when text is a real calendar date written YYYY-MM-DD (2026-02-29 is not).
 bool valid_date(std::string_view text);
 
+/// A date "YYYY-MM-DD" checked (a real calendar day from 1900 on); throws invalid_argument.
+std::string checked_date(const std::string& date);
+
 /// The first day of month m of year y as YYYY-MM-DD; m may run past December or before
 /// January (m = 13 is January of y + 1, m = 0 December of y − 1).
 std::string first_of_month(int y, int m);

@@ -2,6 +2,9 @@
 
 #include <date/date.h>
 
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/text.hpp"
+
 #include <charconv>
 #include <sstream>
 
@@ -39,6 +42,13 @@ std::int64_t epoch_seconds(std::string_view text) {
     date::sys_days day;
     in >> date::parse("%F", day);
     return std::chrono::duration_cast<std::chrono::seconds>(day.time_since_epoch()).count();
+}
+
+std::string checked_date(const std::string& date) {
+    if (!valid_date(date) || date < "1900-01-01")
+        throw invalid_argument("date must be a calendar day YYYY-MM-DD, e.g. 2026-11-30 (got '" +
+                               replace_invalid_utf8(date.substr(0, 20)) + "')");
+    return date;
 }
 
 }  // namespace covermap::geo

@@ -34,4 +34,7 @@ private:
 /// shared border go to the first. Runs on both cores for large inputs.
 std::vector<int> locate_points(const std::vector<const MultiPolygon*>& areas, const std::vector<Point>& points);
 
+/// For each organization, the index in d.areas of the area of level holding it, or -1.
+std::vector<int> locate_orgs(const Dataset& d, Level level);
+
 }  // namespace covermap::geo

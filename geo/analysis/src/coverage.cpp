@@ -11,47 +11,6 @@
 
 namespace covermap::geo {
 
-std::vector<int> locate_orgs(const Dataset& d, Level level) {
-    std::vector<const MultiPolygon*> shapes;
-    std::vector<int> area_index;
-    for (std::size_t i = 0; i < d.areas.size(); ++i) {
-        if (d.areas[i].level != level) continue;
-        shapes.push_back(&d.areas[i].shape);
-        area_index.push_back(static_cast<int>(i));
-    }
-    std::vector<Point> points;
-    points.reserve(d.orgs.size());
-    for (const auto& o : d.orgs) points.push_back(o.location);
-    auto hits = locate_points(shapes, points);
-    for (auto& h : hits)
-        if (h >= 0) h = area_index[h];
-    return hits;
-}
-
-void CoverageRow::count(const Organization& o, bool standalone_branch) {
-    ++orgs;
-    if (!o.operating()) return;
-    ++operating;
-    if (o.branch_id) {
-        ++org_covered;
-        if (standalone_branch) ++standalone;
-    }
-    if (o.branch_id || o.instructor_id) ++work_covered;
-    if (o.instructor_id) ++instructor_covered;
-}
-
-BranchTypes branch_types(const Dataset& d) {
-    BranchTypes types;
-    for (const auto& b : d.branches) types[b.id] = b.type;
-    return types;
-}
-
-bool in_standalone_branch(const Organization& o, const BranchTypes& types) {
-    if (!o.branch_id) return false;
-    auto it = types.find(*o.branch_id);
-    return it != types.end() && it->second == BranchType::standalone;
-}
-
 CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgKind> kind) {
     return compute_coverage(d, level, kind, locate_orgs(d, level));
 }
@@ -84,6 +43,8 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     }
     return t;
 }
+
+std::vector<CoverageRow> coverage_rows(const Dataset& d, Level level) { return compute_coverage(d, level).areas; }
 
 nlohmann::json to_json(const CoverageRow& r) {
     return {{"code", r.code},

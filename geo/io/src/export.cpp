@@ -16,7 +16,6 @@
 #include <unordered_map>
 
 #include "covermap/geo/clock.hpp"
-#include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/text.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -233,11 +232,10 @@ public:
             park_of_ = locate_orgs(d_, Level::park);
             area_by_code_ = std::move(by_code);
         }
-        if (p_.layer == ExportLayer::areas) {
+        if (p_.layer == ExportLayer::areas && p_.coverage) {
             for (auto level : {Level::district, Level::street, Level::community, Level::grid, Level::park}) {
                 if (p_.level && *p_.level != level) continue;
-                auto t = compute_coverage(d_, level);
-                for (auto& r : t.areas) coverage_[r.code] = r;
+                for (auto& r : p_.coverage(d_, level)) coverage_[r.code] = r;
             }
         }
         if (p_.layer == ExportLayer::instructors)

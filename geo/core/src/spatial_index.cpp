@@ -139,4 +139,21 @@ std::vector<int> locate_points(const std::vector<const MultiPolygon*>& areas, co
     return out;
 }
 
+std::vector<int> locate_orgs(const Dataset& d, Level level) {
+    std::vector<const MultiPolygon*> shapes;
+    std::vector<int> area_index;
+    for (std::size_t i = 0; i < d.areas.size(); ++i) {
+        if (d.areas[i].level != level) continue;
+        shapes.push_back(&d.areas[i].shape);
+        area_index.push_back(static_cast<int>(i));
+    }
+    std::vector<Point> points;
+    points.reserve(d.orgs.size());
+    for (const auto& o : d.orgs) points.push_back(o.location);
+    auto hits = locate_points(shapes, points);
+    for (auto& h : hits)
+        if (h >= 0) h = area_index[h];
+    return hits;
+}
+
 }  // namespace covermap::geo

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "covermap/geo/figures.hpp"
 #include "covermap/geo/model.hpp"
 #include "covermap/geo/progress.hpp"
 
@@ -36,6 +37,9 @@ struct ExportParams {
     Progress progress;
     /// Polled once per row: true stops the export with cancelled_error (a deadline, a shutdown).
     std::function<bool()> cancelled;
+    /// The areas layer's coverage figures, per level (analysis's compute_coverage, handed in by
+    /// the caller so that io stays off the analysis part); unset: the figures are left null.
+    std::function<std::vector<CoverageRow>(const Dataset&, Level)> coverage;
 };
 
 struct ExportReport {

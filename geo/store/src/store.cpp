@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/text.hpp"
 #include "detail/ogr.hpp"

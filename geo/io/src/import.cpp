@@ -10,7 +10,6 @@
 #include <unordered_map>
 
 #include "covermap/geo/clock.hpp"
-#include "covermap/geo/coverage.hpp"
 #include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/gcj02.hpp"

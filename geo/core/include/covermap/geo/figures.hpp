@@ -1,17 +1,48 @@
 #pragma once
-/// \file Coverage history (月报告制度): dated snapshots of every area's coverage, and targets
-/// (目标) the rates are measured against. Plain values; the store keeps them (store.hpp).
+/// \file The figures covermap counts, keeps and reports, as plain values: an area's coverage
+/// counts (CoverageRow), the scopes and metrics of the monthly report, dated history rows and
+/// snapshots, and targets. The store keeps them; analysis computes them; io and report write them.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
-#include "covermap/geo/coverage.hpp"
 #include "covermap/geo/model.hpp"
 
 namespace covermap::geo {
+
+/// Counts and rates for one area (or the total of a level).
+struct CoverageRow {
+    std::string code;
+    std::string name;
+    long long orgs = 0;                ///< every organization located in the area
+    long long operating = 0;           ///< of which operating: the denominator of every rate
+    long long org_covered = 0;         ///< operating with a branch of any type (组织覆盖)
+    long long standalone = 0;          ///< operating with a standalone branch (单独组建)
+    long long work_covered = 0;        ///< operating with a branch or an instructor (工作覆盖)
+    long long instructor_covered = 0;  ///< operating with an instructor
+
+    double org_coverage() const { return rate(org_covered); }
+    double standalone_rate() const { return rate(standalone); }
+    double work_coverage() const { return rate(work_covered); }
+    double instructor_coverage() const { return rate(instructor_covered); }
+
+    /// Counts organization o; standalone: its branch is a standalone one (单独组建). The one
+    /// counting rule of every coverage figure (tables, history, reports).
+    void count(const Organization& o, bool standalone);
+
+private:
+    double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
+};
+
+/// Each branch's type, by branch id.
+using BranchTypes = std::unordered_map<std::int64_t, BranchType>;
+BranchTypes branch_types(const Dataset& d);
+/// True when o's branch is a standalone one (单独组建).
+bool in_standalone_branch(const Organization& o, const BranchTypes& types);
 
 /// Which organizations a figure counts: all, one kind, above-scale enterprises (规模以上),
 /// or organizations with 50 or more employees.
@@ -62,15 +93,6 @@ private:
     std::unordered_map<std::string, std::size_t> index_;  // "level/code/scope" -> row
 };
 
-/// The figures of d today, dated date. Counting rules are compute_coverage's; the total
-/// counts the organizations inside a district, as compute_coverage(d, district).total does.
-Snapshot take_snapshot(const Dataset& d, const std::string& date);
-
-/// One area's figures in d now, for one scope: organizations i with where[i] == area count
-/// (where from locate_orgs; area −1: every organization with where[i] ≥ 0). Same rules as
-/// take_snapshot.
-HistoryRow figures_of(const Dataset& d, const std::vector<int>& where, int area, Scope scope);
-
 /// A goal for a rate: absolute ("90 % by 2026-12-31") or relative to a baseline snapshot
 /// ("double the rate of 2026-01-01 by 2026-12-31": factor 2, capped at 100 %).
 struct Target {
@@ -88,22 +110,5 @@ struct Target {
     /// True when it applies to the area (level, code); the whole is ("total", "total").
     bool applies_to(std::string_view level, std::string_view code) const;
 };
-
-/// A target resolved for one area: the rate to reach, and the baseline's when relative.
-struct TargetValue {
-    const Target* target = nullptr;
-    double goal = 0;  ///< 0–1
-    std::optional<double> baseline_rate;
-};
-
-/// The most specific target for (metric, scope) at the area, resolved against history
-/// (baseline rows found by date in snapshots); nullopt when none applies or a relative
-/// target's baseline snapshot has no row for the area.
-std::optional<TargetValue> target_for(const std::vector<Target>& targets, Metric metric, Scope scope,
-                                      std::string_view level, std::string_view code,
-                                      const std::vector<Snapshot>& baselines);
-
-/// A date "YYYY-MM-DD" checked (real calendar day); throws invalid_argument.
-std::string checked_date(const std::string& date);
 
 }  // namespace covermap::geo
