@@ -499,16 +499,8 @@ TEST(Hostile2, Row07CsvCellsNeverStartAFormula) {
 // Row 8: a GeoJSON upload whose crs was a link made the server connect to that URL.
 TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     Served s;
-    // A listener the link points at: it must see no connection.
-    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ::listen(lfd, 4);
-    socklen_t len = sizeof addr;
-    ::getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-    std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/crs.prj";
+    test::Bait bait;  // the link points at it: it must see no connection
+    std::string url = bait.url("/crs.prj");
     std::string feature =
         R"({"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","coordinates":[123.84,42.29]}})";
     for (const std::string& crs :
@@ -527,9 +519,7 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, nested,
                      {"Content-Type: application/geo+json"});
     EXPECT_EQ(r.status, 400) << r.body;
-    pollfd pf{lfd, POLLIN, 0};
-    EXPECT_EQ(::poll(&pf, 1, 200), 0) << "something connected to the URL in the upload";
-    ::close(lfd);
+    EXPECT_FALSE(bait.connected(200)) << "something connected to the URL in the upload";
     // A named EPSG crs is fine.
     std::string named = R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[)" +
                         feature + "]}";

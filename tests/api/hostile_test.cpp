@@ -176,25 +176,15 @@ TEST(Hostile, Row05GbkCsvIsDetectedAndInvalidTextNeverBreaksAReader) {
 // Rows 6 and 7: a CRS parameter made GDAL read files and fetch URLs; uploads could be VRTs.
 TEST(Hostile, Row06And07NoCrsTextOrUploadReachesGdalFileOrNetworkAccess) {
     Served s;
-    // A listener that records whether anyone connects to it.
-    int lfd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    ::listen(lfd, 8);
-    socklen_t len = sizeof addr;
-    getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len);
-    std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/crs";
+    test::Bait bait;  // records whether anyone connects to it
+    std::string url = bait.url("/crs");
     auto t0 = std::chrono::steady_clock::now();
     for (std::string srs : {url, "/vsicurl/" + url, std::string("/etc/passwd"), std::string("+proj=longlat")}) {
         auto r = request(s.port, "GET", "/api/export/orgs?format=csv&srs=" + srs, s.viewer);
         EXPECT_EQ(r.status, 400) << srs << ": " << r.body;
     }
     EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-    ::fcntl(lfd, F_SETFL, O_NONBLOCK);
-    EXPECT_LT(::accept(lfd, nullptr, nullptr), 0) << "the server connected to the URL";
-    ::close(lfd);
+    EXPECT_FALSE(bait.connected()) << "the server connected to the URL";
     // A VRT upload naming a server file is not opened by the VRT driver.
     std::string vrt =
         "<OGRVRTDataSource><OGRVRTLayer name=\"x\"><SrcDataSource>/etc/passwd</SrcDataSource>"

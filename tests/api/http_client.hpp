@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,6 +115,37 @@ inline Reply request_from(unsigned short port, const std::string& from, const st
                           const std::vector<std::string>& headers = {}) {
     return raw_from(port, from, request_bytes(method, target, token, body, headers));
 }
+
+/// A loopback listener nobody should connect to: a URL pointing at it shows whether the server
+/// was made to open a URL it was given.
+class Bait {
+public:
+    Bait() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        ::listen(fd_, 8);
+        socklen_t len = sizeof addr;
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~Bait() { ::close(fd_); }
+    Bait(const Bait&) = delete;
+    Bait& operator=(const Bait&) = delete;
+    /// http://127.0.0.1:port + path.
+    std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+    /// True when a connection is waiting (or arrives within ms).
+    bool connected(int ms = 0) const {
+        pollfd p{fd_, POLLIN, 0};
+        return ::poll(&p, 1, ms) > 0;
+    }
+
+private:
+    int fd_ = -1;
+    unsigned short port_ = 0;
+};
 
 /// Percent-encodes an id for a path segment (what a browser's encodeURIComponent does).
 inline std::string url(const std::string& id) {

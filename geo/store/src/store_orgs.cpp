@@ -1,0 +1,397 @@
+// The data set in the store: areas, organizations, instructors, branches and the audit rows of their changes.
+#include "store_impl.hpp"
+
+namespace covermap::geo {
+
+long long Store::count(const std::string& name) const { return impl_->layer(name.c_str())->GetFeatureCount(TRUE); }
+
+std::vector<Organization> Store::orgs(const std::vector<Id>& ids) const {
+    std::vector<Organization> out;
+    if (ids.empty()) return out;
+    std::string filter = "id IN (";
+    for (std::size_t i = 0; i < ids.size(); ++i) filter += (i ? "," : "") + quoted(ids[i]);
+    for_each_org([&](const Organization& o) { out.push_back(o); }, filter + ")");
+    return out;
+}
+
+namespace {
+
+// The ledger's fields, left unread by a load for planning.
+const char* const kLedgerFields[] = {"address", "person_in_charge",   "phone",   "no_branch_reason",
+                                     "measure", "location_precision", "version", nullptr};
+
+// The organizations of a layer, in its order, each read into one reused record: the field
+// indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
+template <class F>
+void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = true) {
+    Fields fx(l->GetLayerDefn());
+    const int id = fx["id"], name = fx["name"], kind = fx["kind"], credit_code = fx["credit_code"],
+              industry = fx["industry"], employees = fx["employees"], party_members = fx["party_members"],
+              status = fx["status"], above_scale = fx["above_scale"], branch_id = fx["branch_id"],
+              instructor_id = fx["instructor_id"], version = fx["version"], address = fx["address"],
+              person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
+              measure = fx["measure"], location_precision = fx["location_precision"];
+    l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+    if (!ledger) l->SetIgnoredFields(const_cast<const char**>(kLedgerFields));
+    l->ResetReading();
+    Organization o;
+    while (auto f = own(l->GetNextFeature())) {
+        o.id = str(*f, id);
+        o.name = str(*f, name);
+        o.kind = parse_org_kind(str(*f, kind)).value_or(OrgKind::enterprise);
+        o.credit_code = str(*f, credit_code);
+        o.industry = str(*f, industry);
+        o.employees = f->GetFieldAsInteger(employees);
+        o.party_members = f->GetFieldAsInteger(party_members);
+        o.status = parse_org_status(str(*f, status)).value_or(OrgStatus::operating);
+        o.above_scale = f->GetFieldAsInteger(above_scale) != 0;
+        o.branch_id = opt_id(*f, branch_id);
+        o.instructor_id = opt_text(*f, instructor_id);
+        o.location = point_of(*f);
+        if (ledger) {
+            o.version = f->GetFieldAsInteger64(version);
+            o.set_ledger({str(*f, address), str(*f, person_in_charge), str(*f, phone), str(*f, no_branch_reason),
+                          str(*f, measure), str(*f, location_precision)});
+        }
+        visit(o);
+    }
+    l->SetAttributeFilter(nullptr);
+    if (!ledger) l->SetIgnoredFields(nullptr);
+}
+
+}  // namespace
+
+void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
+    read_orgs(impl_->layer("orgs"), filter, [&](Organization& o) { visit(o); });
+}
+
+Dataset Store::load_areas() const { return load_parts(false); }
+
+void Store::for_each_branch_type(const std::function<void(std::int64_t, BranchType)>& visit) const {
+    OGRLayer* l = impl_->layer("branches");
+    Fields fx(l->GetLayerDefn());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        visit(f->GetFieldAsInteger64(fx["id"]),
+              parse_branch_type(str(*f, fx["type"])).value_or(BranchType::standalone));
+}
+
+Dataset Store::load() const { return load_parts(true); }
+
+Dataset Store::load_for_planning() const { return load_parts(true, false); }
+
+namespace {
+
+std::vector<Area> read_areas(OGRLayer* l) {
+    std::vector<Area> out;
+    Fields fx(l->GetLayerDefn());
+    const int code = fx["code"], name = fx["name"], level = fx["level"], parent_code = fx["parent_code"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Area& a = out.emplace_back();
+        a.code = str(*f, code);
+        a.name = str(*f, name);
+        a.level = parse_level(str(*f, level)).value_or(Level::grid);
+        a.parent_code = str(*f, parent_code);
+        a.shape = from_ogr_polygons(f->GetGeometryRef());
+    }
+    return out;
+}
+
+std::vector<Instructor> read_instructors(OGRLayer* l) {
+    std::vector<Instructor> out;
+    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    Fields fx(l->GetLayerDefn());
+    const int id = fx["id"], name = fx["name"], capacity = fx["capacity"], industries = fx["industries"],
+              unit = fx["unit"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Instructor& in = out.emplace_back();
+        in.id = str(*f, id);
+        in.name = str(*f, name);
+        in.capacity = f->GetFieldAsInteger(capacity);
+        in.industries = str(*f, industries);
+        in.unit = str(*f, unit);
+        in.home = point_of(*f);
+    }
+    return out;
+}
+
+std::vector<Branch> read_branches(OGRLayer* l) {
+    std::vector<Branch> out;
+    out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    Fields fx(l->GetLayerDefn());
+    const int id = fx["id"], name = fx["name"], type = fx["type"], members = fx["members"], org_ids = fx["org_ids"];
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        Branch& b = out.emplace_back();
+        b.id = f->GetFieldAsInteger64(id);
+        b.name = str(*f, name);
+        b.type = parse_branch_type(str(*f, type)).value_or(BranchType::standalone);
+        b.members = f->GetFieldAsInteger(members);
+        b.org_ids = split_ids(str(*f, org_ids));
+    }
+    return out;
+}
+
+// Asks the kernel for 2 MB pages under a large fresh allocation (where transparent huge pages
+// are "madvise", Debian's default): a million records touch half a gigabyte, and 4 KB page
+// faults cost more than reading them (1.2 s of a 4 s load at scale 500).
+void prefer_huge_pages(void* p, std::size_t bytes) {
+    constexpr std::uintptr_t huge = 2 << 20;
+    auto begin = (reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1);
+    auto end = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(huge - 1);
+    if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+// The integers of the first row a query in the store's own SQL returns (nothing for NULLs or no row).
+std::vector<GIntBig> first_row(GDALDataset& ds, const std::string& sql) {
+    std::vector<GIntBig> out;
+    if (OGRLayer* r = ds.ExecuteSQL(sql.c_str(), nullptr, nullptr)) {
+        if (auto f = own(r->GetNextFeature()))
+            for (int i = 0; i < f->GetFieldCount() && f->IsFieldSetAndNotNull(i); ++i)
+                out.push_back(f->GetFieldAsInteger64(i));
+        ds.ReleaseResultSet(r);
+    }
+    return out;
+}
+
+// The FID range of a layer (GeoPackage and PostgreSQL both know MIN and MAX); nothing when the
+// layer has no FID column or is empty.
+std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* l) {
+    if (!*l->GetFIDColumn()) return std::nullopt;
+    // Two subqueries: SQLite answers a lone MIN or MAX of the rowid from the b-tree's ends, but
+    // scans the whole table for both in one select (15 ms at scale 50, 150 ms at 500).
+    std::string fid = l->GetFIDColumn(), table = l->GetName();
+    auto v = first_row(
+        ds, "SELECT (SELECT MIN(" + fid + ") FROM " + table + "), (SELECT MAX(" + fid + ") FROM " + table + ")");
+    if (v.size() < 2) return std::nullopt;
+    return std::make_pair(v[0], v[1]);
+}
+
+}  // namespace
+
+// A large store is read by two threads, each through its own connection (a GDAL dataset is
+// not shared between threads): OGR's time goes per feature, so both cores halve the wait for a
+// million organizations. The work is cut into tasks (areas, instructors, branches, and the
+// organizations in FID ranges) that the two take in turn; the ranges are joined in order.
+Dataset Store::load_parts(bool with_orgs, bool ledger) const {
+    Dataset d;
+    if (!with_orgs) {  // areas only: organizations, instructors, branches are streamed
+        d.areas = read_areas(impl_->layer("areas"));
+        return d;
+    }
+    detail::ProfileLaps profile("load");
+    OGRLayer* orgs = impl_->layer("orgs");
+    const GIntBig count = orgs->GetFeatureCount(TRUE);
+    profile.lap("count");
+    std::optional<std::pair<GIntBig, GIntBig>> range;
+    if (count >= 100000 && std::thread::hardware_concurrency() > 1) range = fid_range(*impl_->ds, orgs);
+    // The organizations in FID ranges, each counted first so that every range is read straight
+    // into its place in d.orgs (moving a million records afterwards costs as much as a range).
+    const int parts = range ? 6 : 1;
+    std::vector<std::string> filters(static_cast<std::size_t>(parts));
+    std::vector<std::size_t> first(static_cast<std::size_t>(parts) + 1, 0);
+    for (int k = 0; k < parts && range; ++k) {
+        GIntBig span = range->second - range->first + 1, lo = range->first + span * k / parts,
+                hi = range->first + span * (k + 1) / parts;
+        std::string fid = orgs->GetFIDColumn();
+        filters[static_cast<std::size_t>(k)] = "FID >= " + std::to_string(lo) + " AND FID < " + std::to_string(hi);
+        GIntBig n = hi - lo;  // FIDs without gaps (the usual case): each range holds its span
+        if (range->second - range->first + 1 != count) {
+            auto counted =
+                first_row(*impl_->ds, std::string("SELECT COUNT(*) FROM ") + orgs->GetName() + " WHERE " + fid +
+                                          " >= " + std::to_string(lo) + " AND " + fid + " < " + std::to_string(hi));
+            n = counted.empty() ? 0 : counted[0];
+        }
+        first[static_cast<std::size_t>(k) + 1] = first[static_cast<std::size_t>(k)] + static_cast<std::size_t>(n);
+    }
+    if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
+    profile.lap("ranges");
+    // The array's first touch (a fault per page: 0.5-1 s for a million records here) overlaps
+    // the second connection's reading of areas, instructors and branches: those tasks come
+    // first in the queue and need no organization; a range waits for the array.
+    std::promise<void> resized;
+    std::shared_future<void> ready = resized.get_future().share();
+    // What a range holds beyond its count (a writer between count and read) waits here.
+    std::vector<std::vector<Organization>> beyond(static_cast<std::size_t>(parts));
+    std::vector<std::size_t> filled(static_cast<std::size_t>(parts), 0);
+    auto layer_of = [](GDALDataset& ds, const char* name) {
+        OGRLayer* l = ds.GetLayerByName(name);
+        if (!l) throw store_error(std::string("store has no layer '") + name + "'");
+        return l;
+    };
+    std::vector<std::function<void(GDALDataset&)>> tasks;
+    tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
+    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors")); });
+    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
+    for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
+        tasks.push_back([&, k](GDALDataset& ds) {
+            ready.get();  // rethrows if the array could not be made
+            std::size_t at = first[k];
+            read_orgs(
+                layer_of(ds, "orgs"), filters[k],
+                [&](Organization& o) {
+                    if (at < first[k + 1])
+                        d.orgs[at++] = std::move(o);
+                    else
+                        beyond[k].push_back(std::move(o));
+                },
+                ledger);
+            filled[k] = at - first[k];
+        });
+
+    std::atomic<std::size_t> next{0};
+    std::exception_ptr failed;
+    std::mutex failed_mutex;
+    auto work = [&](GDALDataset& ds) {
+        try {
+            for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();) {
+                detail::ProfileLaps task("load");
+                tasks[t](ds);
+                task.lap("task " + std::to_string(t) + (&ds == impl_->ds.get() ? " (first connection)" : " (second)"));
+            }
+        } catch (...) {
+            std::lock_guard lock(failed_mutex);
+            if (!failed) failed = std::current_exception();
+            next = tasks.size();
+        }
+    };
+    std::thread other;
+    if (range)
+        other = std::thread([&] {
+            DatasetPtr more(GDALDataset::FromHandle(
+                GDALOpenEx(impl_->uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
+            if (more) work(*more);  // if a second connection fails, the first does all the work
+        });
+    try {
+        d.orgs.reserve(first.back());
+        prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
+        d.orgs.resize(first.back());
+        resized.set_value();
+    } catch (...) {
+        resized.set_exception(std::current_exception());
+    }
+    profile.lap("resize");
+    work(*impl_->ds);
+    if (other.joinable()) other.join();
+    profile.lap("tasks");
+    if (failed) std::rethrow_exception(failed);
+    bool exact = true;
+    for (std::size_t k = 0; k < filled.size(); ++k)
+        exact = exact && filled[k] == first[k + 1] - first[k] && beyond[k].empty();
+    if (!exact) {  // the counts were off: close the gaps, keep the order
+        std::vector<Organization> all;
+        for (std::size_t k = 0; k < filled.size(); ++k) {
+            std::move(d.orgs.begin() + static_cast<std::ptrdiff_t>(first[k]),
+                      d.orgs.begin() + static_cast<std::ptrdiff_t>(first[k] + filled[k]), std::back_inserter(all));
+            std::move(beyond[k].begin(), beyond[k].end(), std::back_inserter(all));
+        }
+        d.orgs = std::move(all);
+    }
+    return d;
+}
+
+void Store::replace(const Dataset& d) {
+    impl_->transaction([&] {
+        impl_->indexes(false);
+        for (const char* name : {"areas", "orgs", "instructors", "branches"}) {
+            OGRLayer* res = impl_->ds->ExecuteSQL((std::string("DELETE FROM ") + name).c_str(), nullptr, nullptr);
+            if (res) impl_->ds->ReleaseResultSet(res);
+        }
+        impl_->write(d);
+        impl_->indexes(true);  // a duplicate id fails here, and the whole replace rolls back
+        impl_->notify({}, true);
+    });
+}
+
+void Store::update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        auto f = impl_->stored_org(l, fx, after.id, expected_version);
+        GIntBig fid = f->GetFID();
+        auto g = make_feature(l->GetLayerDefn());
+        impl_->set_org(*g, fx, after);
+        g->SetFID(fid);
+        if (l->SetFeature(g.get()) != OGRERR_NONE)
+            throw store_error("cannot update organization " + after.id + ": " + CPLGetLastErrorMsg());
+        impl_->append_audit({audit});
+        impl_->notify({after.id}, false);
+    });
+}
+
+void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit) {
+    impl_->transaction([&] {
+        impl_->indexes(false);
+        OGRLayer* res = impl_->ds->ExecuteSQL("DELETE FROM orgs", nullptr, nullptr);
+        if (res) impl_->ds->ReleaseResultSet(res);
+        Dataset d;
+        d.orgs = orgs;
+        impl_->write(d);
+        impl_->indexes(true);
+        impl_->append_audit(audit);
+        impl_->notify({}, true);
+    });
+}
+
+void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
+                           const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        for (const auto& u : orgs) {
+            auto f = impl_->stored_org(l, fx, u.id, u.expected_version);
+            if (u.branch_id)
+                f->SetField(fx["branch_id"], static_cast<GIntBig>(*u.branch_id));
+            else
+                f->SetFieldNull(fx["branch_id"]);
+            if (u.instructor_id)
+                f->SetField(fx["instructor_id"], u.instructor_id->c_str());
+            else
+                f->SetFieldNull(fx["instructor_id"]);
+            f->SetField(fx["version"], static_cast<GIntBig>(u.version));
+            if (l->SetFeature(f.get()) != OGRERR_NONE)
+                throw store_error("cannot update organization " + u.id + ": " + CPLGetLastErrorMsg());
+        }
+        for (const auto& c : capacity) {
+            impl_->lock_row("instructors", c.instructor_id);
+            l->SetAttributeFilter(("instructor_id = " + quoted(c.instructor_id)).c_str());
+            auto load = l->GetFeatureCount(TRUE);
+            l->SetAttributeFilter(nullptr);
+            if (load > c.capacity)
+                throw conflict_error(conflict_error::Kind::over_capacity,
+                                     "instructor " + c.instructor_id + " would cover " + std::to_string(load) +
+                                         " organizations (capacity " + std::to_string(c.capacity) + ")");
+        }
+        Dataset branches;
+        branches.branches = new_branches;
+        impl_->write(branches);
+        impl_->append_audit(audit);
+        std::vector<Id> ids;
+        for (const auto& u : orgs) ids.push_back(u.id);
+        impl_->notify(ids, !new_branches.empty());
+    });
+}
+
+std::vector<AuditEntry> Store::audit(const std::optional<Id>& org_id) const {
+    std::vector<AuditEntry> out;
+    OGRLayer* l = impl_->layer("audit");
+    Fields fx(l->GetLayerDefn());
+    l->SetAttributeFilter(org_id ? ("org_id = " + quoted(*org_id)).c_str() : nullptr);
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature()))
+        out.push_back({str(*f, fx["time"]), str(*f, fx["token_name"]), str(*f, fx["action"]), str(*f, fx["org_id"]),
+                       str(*f, fx["before"]), str(*f, fx["after"])});
+    l->SetAttributeFilter(nullptr);
+    return out;
+}
+
+void Store::append(const Dataset& d) {
+    impl_->transaction([&] {
+        impl_->write(d);
+        impl_->notify({}, true);
+    });
+}
+
+}  // namespace covermap::geo
