@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "auth.hpp"
 #include "change_listener.hpp"
 #include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
@@ -85,7 +86,9 @@ App::App(const AppOptions& options) : options_(options) {
         std::shared_lock lock(data_mutex_);
         tiles_ = std::make_unique<tiles::TileService>(data_, options.cache_mb << 20);
     }
-    refresh_tokens(store_->tokens());
+    auth_ = std::make_unique<Auth>(Auth::Options{options.db, options.refresh_interval, options.unknown_token_interval,
+                                                 options.sessions_per_token, options.max_sessions},
+                                   store_->tokens());
     for (const auto& plan : store_->plans("", false))
         if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
     // The UI's files, fixed at start: no URL ever names a path on disk.
@@ -188,39 +191,6 @@ void App::reload() {
     ++reload_generation_;
 }
 
-// The tokens as stored now, through a store handle of its own (opened once: the writer's is
-// busy during imports, and opening a store checks its schema every time).
-void App::reread_tokens() const {
-    std::vector<geo::TokenRow> rows;
-    try {
-        std::lock_guard lock(token_store_mutex_);
-        if (!token_store_) token_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
-        rows = token_store_->tokens();
-    } catch (const std::exception&) {
-        return;  // keep the tokens known so far
-    }
-    refresh_tokens(rows);
-}
-
-void App::refresh_tokens(const std::vector<geo::TokenRow>& rows) const {
-    auto now = geo::china_date();
-    std::unordered_map<std::string, Token> fresh;
-    for (const auto& t : rows)
-        if (auto role = parse_role(t.role); role && t.usable(now))
-            fresh[t.hash] = Token{geo::replace_invalid_utf8(t.name), *role, t.expires, t.hash};
-    std::set<std::string> keys;
-    for (const auto& [hash, t] : fresh) keys.insert(hash);
-    {
-        std::lock_guard lock(tokens_mutex_);
-        tokens_ = std::move(fresh);
-        tokens_read_ = std::chrono::steady_clock::now();
-    }
-    // A revoked or expired token's web sessions end with it.
-    std::lock_guard lock(sessions_mutex_);
-    for (auto it = sessions_.begin(); it != sessions_.end();)
-        it = keys.count(it->second.who.key) ? std::next(it) : sessions_.erase(it);
-}
-
 std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
     if (!expires.empty() && !geo::valid_date(expires))
         throw geo::invalid_argument("an expiry is a calendar date, YYYY-MM-DD, not '" +
@@ -234,64 +204,11 @@ std::string App::add_token(Role role, const std::string& name, const std::string
         std::lock_guard w(write_mutex_);
         store_->add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""});
     }
-    std::lock_guard lock(tokens_mutex_);
-    tokens_[hash] = Token{name, role, expires, hash};
+    auth_->remember(hash, Caller{name, role, expires, hash});
     return token;
 }
 
-bool App::has_tokens() const {
-    std::lock_guard lock(tokens_mutex_);
-    return !tokens_.empty();
-}
-
-std::optional<App::Token> App::authenticate(const Request& req) const {
-    // The web page's session cookie counts for reads only; a write needs the header, which
-    // another site cannot make a browser send (and the cookie is SameSite=Strict too).
-    if (req.authorization.empty() && (req.method == "GET" || req.method == "HEAD")) {
-        bool stale;
-        {
-            std::lock_guard lock(tokens_mutex_);
-            stale = std::chrono::steady_clock::now() - tokens_read_ > options_.refresh_interval;
-            if (stale) tokens_read_ = std::chrono::steady_clock::now();
-        }
-        if (stale) reread_tokens();
-        return session_of(req);
-    }
-    // "Bearer" is a scheme name, and scheme names are case-insensitive (RFC 9110 §11.1).
-    const std::string& a = req.authorization;
-    if (a.size() < 8 || a.size() > 512) return std::nullopt;
-    static const char scheme[] = "bearer";
-    for (int i = 0; i < 6; ++i)
-        if (std::tolower(static_cast<unsigned char>(a[i])) != scheme[i]) return std::nullopt;
-    auto start = a.find_first_not_of(' ', 6);
-    if (start == 6 || start == std::string::npos) return std::nullopt;
-    auto end = a.find_last_not_of(' ');
-    auto hash = hash_token(a.substr(start, end - start + 1));
-    // The store's tokens are read again every 5 s (a token made or revoked on the command line
-    // counts on a running server without a restart), and at once for an unknown token, at most
-    // every 2 s (so wrong tokens cannot make every request read the store).
-    auto now = std::chrono::steady_clock::now();
-    {
-        std::lock_guard lock(tokens_mutex_);
-        auto it = tokens_.find(hash);
-        if (it != tokens_.end() && now - tokens_read_ < options_.refresh_interval) {
-            if (!it->second.expires.empty() && geo::china_date() > it->second.expires)
-                return std::nullopt;
-            return it->second;
-        }
-        if (it == tokens_.end()) {
-            if (now - missed_read_ < options_.unknown_token_interval) return std::nullopt;
-            missed_read_ = now;
-        } else {
-            tokens_read_ = now;  // one reader at a time; the others use what is there
-        }
-    }
-    reread_tokens();
-    std::lock_guard lock(tokens_mutex_);
-    auto it = tokens_.find(hash);
-    if (it == tokens_.end()) return std::nullopt;
-    return it->second;
-}
+bool App::has_tokens() const { return !auth_->empty(); }
 
 const App::Route* App::match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const {
     const auto& segs = req.segments;
@@ -326,7 +243,7 @@ bool is_public(const Request& req) {
 std::optional<Response> App::admit(const Request& req) const {
     if (is_public(req)) return std::nullopt;
     if (!valid_text(req)) return error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
-    auto who = authenticate(req);
+    auto who = auth_->authenticate(req);
     if (!who) return unauthorized();
     std::vector<std::string> args;
     bool known = false;
@@ -369,7 +286,7 @@ Response App::handle(const Request& req) {
                    (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
             res = static_file(req, req.path == "/" ? "index.html" : req.path.substr(5));
             res.route = "/web";
-        } else if (auto who = authenticate(req); !who) {
+        } else if (auto who = auth_->authenticate(req); !who) {
             // Before routing: without a token, nobody learns which paths exist.
             res = unauthorized();
         } else {

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "covermap/api/app.hpp"
+
+#include "auth.hpp"
 #include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -100,7 +102,7 @@ std::optional<Response> App::handle_cached_tile(const Request& req) {
     if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0 || !valid_text(req)) return std::nullopt;
     const auto& segs = req.segments;
     if (segs.size() != 5) return std::nullopt;
-    auto who = authenticate(req);
+    auto who = auth_->authenticate(req);
     if (!who) return std::nullopt;  // the full path answers 401 and counts it
     auto parsed = parse_tile({segs[1], segs[2], segs[3], segs[4]});
     if (!std::holds_alternative<TileAddress>(parsed)) return std::nullopt;

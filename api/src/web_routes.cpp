@@ -10,6 +10,8 @@
 #include <fstream>
 
 #include "covermap/api/app.hpp"
+
+#include "auth.hpp"
 #include "covermap/api/geojson.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/error.hpp"
@@ -24,23 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* kCookie = "covermap_session";
-constexpr auto kSessionLife = std::chrono::hours(12);
-
-// The value of one cookie in a Cookie header ("a=1; b=2").
-std::string cookie_value(const std::string& header, const std::string& name) {
-    std::size_t at = 0;
-    while (at < header.size()) {
-        auto end = header.find(';', at);
-        auto part = header.substr(at, end == std::string::npos ? std::string::npos : end - at);
-        auto b = part.find_first_not_of(' ');
-        if (b != std::string::npos) part = part.substr(b);
-        if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-        if (end == std::string::npos) break;
-        at = end + 1;
-    }
-    return "";
-}
 
 int limit_of(const Request& req, int def, int max) {
     auto s = query_value(req, "limit");
@@ -69,51 +54,10 @@ const char* state_of(const geo::Organization& o) {
 
 }  // namespace
 
-std::optional<App::Token> App::session_of(const Request& req) const {
-    auto value = cookie_value(req.cookie, kCookie);
-    if (value.size() != 64) return std::nullopt;
-    auto key = hash_token(value);
-    std::lock_guard lock(sessions_mutex_);
-    auto it = sessions_.find(key);
-    if (it == sessions_.end()) return std::nullopt;
-    if (it->second.expires < std::chrono::steady_clock::now()) {
-        sessions_.erase(it);
-        return std::nullopt;
-    }
-    return it->second.who;
-}
-
 Response App::post_session(const Request& req, const Token& who, const std::vector<std::string>&) {
     if (req.authorization.empty())
         return error_response(401, "Unauthorized", "a session is made from an 'Authorization: Bearer' header");
-    std::string value = random_hex(32);
-    {
-        std::lock_guard lock(sessions_mutex_);
-        auto now = std::chrono::steady_clock::now();
-        // Expired sessions go; then a token at its cap loses its oldest session, and a full
-        // table loses the oldest session of the token holding the most: one token signing in
-        // again and again can never lock another out.
-        std::map<std::string, std::pair<std::size_t, decltype(sessions_)::iterator>> per_token;  // count, oldest
-        for (auto it = sessions_.begin(); it != sessions_.end();) {
-            if (it->second.expires < now) {
-                it = sessions_.erase(it);
-                continue;
-            }
-            auto [at, fresh] = per_token.try_emplace(it->second.who.key, 0, it);
-            ++at->second.first;
-            if (!fresh && it->second.expires < at->second.second->second.expires) at->second.second = it;
-            ++it;
-        }
-        auto mine = per_token.find(who.key);
-        if (mine != per_token.end() && mine->second.first >= std::max<std::size_t>(1, options_.sessions_per_token)) {
-            sessions_.erase(mine->second.second);
-        } else if (!per_token.empty() && sessions_.size() >= std::max<std::size_t>(1, options_.max_sessions)) {
-            auto most = std::max_element(per_token.begin(), per_token.end(),
-                                         [](const auto& a, const auto& b) { return a.second.first < b.second.first; });
-            sessions_.erase(most->second.second);
-        }
-        sessions_[hash_token(value)] = Session{who, now + kSessionLife};
-    }
+    std::string value = auth_->open_session(who);
     auto r = json_response({{"name", who.name},
                             {"role", to_string(who.role)},
                             {"basemap", options_.basemap.empty() ? json() : json(options_.basemap)}},
@@ -123,21 +67,17 @@ Response App::post_session(const Request& req, const Token& who, const std::vect
     bool https = options_.public_url.rfind("https://", 0) == 0 ||
                  (options_.public_url.empty() && options_.trust_proxy && req.forwarded_proto == "https");
     r.headers.emplace_back("Set-Cookie",
-                           std::string(kCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                               std::to_string(std::chrono::seconds(kSessionLife).count()) + (https ? "; Secure" : ""));
+                           std::string(Auth::kCookie) + "=" + value + "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                               std::to_string(std::chrono::seconds(auth_->session_life()).count()) + (https ? "; Secure" : ""));
     r.headers.emplace_back("Cache-Control", "no-store");
     return r;
 }
 
 Response App::delete_session(const Request& req, const Token&, const std::vector<std::string>&) {
-    auto value = cookie_value(req.cookie, kCookie);
-    if (!value.empty()) {
-        std::lock_guard lock(sessions_mutex_);
-        sessions_.erase(hash_token(value));
-    }
+    auth_->close_session(req);
     Response r;
     r.status = 204;
-    r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    r.headers.emplace_back("Set-Cookie", std::string(Auth::kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     return r;
 }
 

@@ -27,6 +27,15 @@ enum class Role { viewer = 1, planner = 2, admin = 3 };
 std::optional<Role> parse_role(const std::string& s);
 std::string to_string(Role r);
 
+/// Who a request speaks for: a token's name and role, its expiry (YYYY-MM-DD or empty) and its
+/// hash (the key its web sessions belong to).
+struct Caller {
+    std::string name;
+    Role role = Role::viewer;
+    std::string expires;
+    std::string key;
+};
+
 /// A new random token (URL-safe hex) and the hash stored for it.
 std::string new_token();
 std::string hash_token(const std::string& token);
@@ -64,6 +73,7 @@ struct AppOptions {
     std::size_t max_sessions = 10000;
 };
 
+class Auth;
 class ChangeListener;
 
 class App {
@@ -98,12 +108,7 @@ public:
     tiles::TileService& tiles() { return *tiles_; }
 
 private:
-    struct Token {
-        std::string name;
-        Role role;
-        std::string expires;  // YYYY-MM-DD or empty
-        std::string key;      // the token's hash: who a session belongs to
-    };
+    using Token = Caller;
     using Handler = Response (App::*)(const Request&, const Token&, const std::vector<std::string>&);
     struct Route {
         std::string method;
@@ -113,9 +118,6 @@ private:
         std::string name;
     };
 
-    std::optional<Token> authenticate(const Request& req) const;
-    void refresh_tokens(const std::vector<geo::TokenRow>& rows) const;  // the usable ones, into tokens_
-    void reread_tokens() const;                                         // refresh_tokens from the store
     const Route* match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const;
     static Response unauthorized();
     std::optional<Response> handle_cached_tile(const Request& req);
@@ -188,7 +190,6 @@ private:
     void apply_remote(const std::string& payload);
     /// Area index per organization at a level (cached until the data is reloaded).
     std::shared_ptr<const std::vector<int>> located(geo::Level level);
-    std::optional<Token> session_of(const Request& req) const;
     Response tile(const Request&, const Token&, const std::vector<std::string>&);
     Response tile_response(const Request& req, const tiles::Tile& tile);
     struct TileAddress {
@@ -226,12 +227,7 @@ private:
     std::mutex write_mutex_;
     std::unique_ptr<geo::Store> store_;
 
-    mutable std::mutex tokens_mutex_;
-    mutable std::unordered_map<std::string, Token> tokens_;        // hash -> token
-    mutable std::chrono::steady_clock::time_point tokens_read_{};  // the last periodic re-read
-    mutable std::chrono::steady_clock::time_point missed_read_{};  // the last re-read for an unknown token
-    mutable std::mutex token_store_mutex_;
-    mutable std::unique_ptr<geo::Store> token_store_;  // read-only use: the tokens layer
+    std::unique_ptr<Auth> auth_;  // tokens and web sessions
     std::atomic<bool> stopping_{false};
 
     std::mutex cache_mutex_;
@@ -257,14 +253,6 @@ private:
     };
     std::map<std::string, StaticFile> static_files_;  // URL name -> file
 
-    // Web sessions: an HttpOnly cookie stands for a token on reads (tiles are <img>s and
-    // cannot send a header); edits still need the header.
-    struct Session {
-        Token who;
-        std::chrono::steady_clock::time_point expires;
-    };
-    mutable std::mutex sessions_mutex_;
-    mutable std::unordered_map<std::string, Session> sessions_;  // hash of the cookie value -> session
 
     // Organizations' and instructors' points in R-trees for OGC bbox queries (ogc_routes.cpp),
     // built again when locations change (reload_generation_).
