@@ -17,6 +17,7 @@
 
 #include "auth.hpp"
 #include "change_listener.hpp"
+#include "static_files.hpp"
 #include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -91,15 +92,7 @@ App::App(const AppOptions& options) : options_(options) {
                                    store_->tokens());
     for (const auto& plan : store_->plans("", false))
         if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
-    // The UI's files, fixed at start: no URL ever names a path on disk.
-    if (!options.web_root.empty() && fs::is_directory(options.web_root))
-        for (const auto& e : fs::recursive_directory_iterator(options.web_root))
-            if (e.is_regular_file()) {
-                std::ifstream in(e.path(), std::ios::binary);
-                auto bytes = std::make_shared<std::string>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-                static_files_[fs::relative(e.path(), options.web_root).generic_string()] =
-                    StaticFile{std::move(bytes), content_type_for(e.path().string())};
-            }
+    static_files_ = std::make_unique<StaticFiles>(options.web_root, options.basemap);
 
     auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
         routes_.push_back(Route{std::move(method), split_path(pattern), role, h, pattern});
@@ -284,7 +277,7 @@ Response App::handle(const Request& req) {
             res.route = "/health";
         } else if ((req.method == "GET" || req.method == "HEAD") &&
                    (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
-            res = static_file(req, req.path == "/" ? "index.html" : req.path.substr(5));
+            res = static_files_->serve(req.path == "/" ? "index.html" : req.path.substr(5));
             res.route = "/web";
         } else if (auto who = auth_->authenticate(req); !who) {
             // Before routing: without a token, nobody learns which paths exist.

@@ -87,20 +87,6 @@ Response App::me(const Request&, const Token& who, const std::vector<std::string
                           {"basemap", options_.basemap.empty() ? json() : json(options_.basemap)}});
 }
 
-namespace {
-// "https://t0.tianditu.gov.cn/…" -> "https://t0.tianditu.gov.cn": the one origin the page's
-// Content-Security-Policy then lets images come from.
-std::string origin_of(const std::string& url) {
-    auto scheme = url.find("://");
-    if (scheme == std::string::npos) return "";
-    auto end = url.find('/', scheme + 3);
-    auto origin = url.substr(0, end);
-    bool ok = std::all_of(origin.begin(), origin.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '/' || c == '.' || c == '-';
-    });
-    return ok ? origin : "";
-}
-}  // namespace
 
 std::shared_ptr<const std::vector<int>> App::located(geo::Level level) {
     // Edits never move an organization: the location cache lives until the next reload.
@@ -319,26 +305,6 @@ Response App::list_plans(const Request&, const Token&, const std::vector<std::st
                          {"by", it->token_name},
                          {"status", it->status}});
     return json_response({{"items", items}});
-}
-
-Response App::static_file(const Request&, const std::string& name) {
-    auto it = static_files_.find(name);
-    if (it == static_files_.end()) return error_response(404, "NotFound", "no such file");
-    Response r;
-    r.content_type = it->second.content_type;
-    r.shared_body = it->second.bytes;
-    // Vendored libraries sit under a folder named with their version: they never change.
-    bool versioned = name.rfind("vendor/", 0) == 0;
-    r.headers.emplace_back("Cache-Control", versioned ? "public, max-age=31536000, immutable" : "no-cache");
-    if (r.content_type.rfind("text/html", 0) == 0) {
-        auto base = origin_of(options_.basemap);
-        r.headers.emplace_back("Content-Security-Policy",
-                               "default-src 'self'; img-src 'self' data: blob:" + (base.empty() ? "" : " " + base) +
-                                   "; style-src 'self'; script-src 'self'; "
-                                   "connect-src 'self'; object-src 'none'; base-uri 'none'; "
-                                   "frame-ancestors 'none'; form-action 'self'");
-    }
-    return r;
 }
 
 }  // namespace covermap::api

@@ -74,6 +74,7 @@ struct AppOptions {
 };
 
 class Auth;
+class StaticFiles;
 class ChangeListener;
 
 class App {
@@ -158,7 +159,6 @@ private:
     Response ogc_collection(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_items(const Request&, const Token&, const std::vector<std::string>&);
     Response ogc_item(const Request&, const Token&, const std::vector<std::string>&);
-    Response static_file(const Request&, const std::string& name);
     // The web page's routes (web_routes.cpp).
     Response post_session(const Request&, const Token&, const std::vector<std::string>&);
     Response delete_session(const Request&, const Token&, const std::vector<std::string>&);
@@ -245,13 +245,7 @@ private:
     int next_plan_ = 1;
     std::int64_t next_branch_id_ = 1;
 
-    // The page's files, read once at start: every response shares the bytes (200 slow readers
-    // of the 1 MB chart library hold one copy, not 200).
-    struct StaticFile {
-        std::shared_ptr<const std::string> bytes;
-        std::string content_type;
-    };
-    std::map<std::string, StaticFile> static_files_;  // URL name -> file
+    std::unique_ptr<StaticFiles> static_files_;  // the page's files
 
 
     // Organizations' and instructors' points in R-trees for OGC bbox queries (ogc_routes.cpp),
