@@ -67,7 +67,7 @@ std::string hash_token(const std::string& token) {
     // thread (a SHA-256 through OpenSSL 3's EVP fetch was a visible share of a cached tile).
     // The secret is compared in constant time (OpenSSL's CRYPTO_memcmp): the thread's last
     // token may be someone else's, and an early-out comparison would time how much of it a
-    // guess got right. Lengths are not secret (every token is 64 hex digits).
+    // guess got right. Lengths are not secret (every token is cm_ and 48 hex digits).
     thread_local std::string last_token, last_hash;
     if (!last_hash.empty() && token.size() == last_token.size() &&
         CRYPTO_memcmp(token.data(), last_token.data(), token.size()) == 0)

@@ -120,7 +120,12 @@ void App::prune_plans() {
         else
             open.push_back(&r);
     }
-    // Rows come oldest first (plans made within one second share their time): the newest kept.
+    // Oldest first: by time, then by number (plans made within one second share their time;
+    // a PostGIS table returns rows in no set order).
+    auto number = [](const std::string& id) { return id.rfind("plan-", 0) == 0 ? std::atol(id.c_str() + 5) : 0L; };
+    std::sort(open.begin(), open.end(), [&](const geo::PlanRow* a, const geo::PlanRow* b) {
+        return a->created != b->created ? a->created < b->created : number(a->id) < number(b->id);
+    });
     std::size_t keep = std::max<std::size_t>(1, options_.plan_max_open);
     for (std::size_t i = 0; i + keep < open.size(); ++i) gone.push_back(open[i]->id);
     if (gone.empty()) return;

@@ -217,7 +217,7 @@ public:
                 std::size_t most = mine;
                 for (const auto& [who, n] : shared_.per_client)
                     if (n > most) most = n, heaviest = who;
-                if (!evict_oldest(heaviest) && !evict_oldest(std::string())) ok = false;
+                if (!evict_oldest(heaviest) && (heaviest == client_ || !evict_oldest(std::string()))) ok = false;
             }
         }
         for (auto& v : evicted) v->evict();
@@ -308,11 +308,13 @@ private:
     void read_body() {
         const auto& o = shared_.options;
         auto received = static_cast<double>(parser_->get().body().size());
-        auto due = std::max(std::chrono::duration<double>(o.body_grace),
-                            std::chrono::duration<double>(o.body_min_rate > 0 ? received / o.body_min_rate : 1e9));
-        auto until = body_started_ + std::min(std::chrono::duration_cast<std::chrono::steady_clock::duration>(due),
-                                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                  std::chrono::milliseconds(o.body_timeout)));
+        // In seconds as doubles until the smaller is known: a rate-bound deadline can be far
+        // beyond what a clock duration holds.
+        double due = std::max(std::chrono::duration<double>(o.body_grace).count(),
+                              o.body_min_rate > 0 ? received / o.body_min_rate : 1e9);
+        double total = std::chrono::duration<double>(o.body_timeout).count();
+        auto until = body_started_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                         std::chrono::duration<double>(std::min(due, total)));
         stream_.expires_at(until);
         http::async_read_some(stream_, buffer_, *parser_,
                               beast::bind_front_handler(&Session::on_body, shared_from_this()));

@@ -418,6 +418,14 @@ TEST(Hostile2, Row05SigtermRollsBackACommandLineImport) {
         EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
         EXPECT_EQ(geo::Store::open_existing(db).count("orgs"), before) << "nothing written";
     }
+    // A dry run of areas writes nothing either.
+    std::ofstream(dir / "park.geojson")
+        << R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"211202900","name":"试验园区"},"geometry":{"type":"Polygon","coordinates":[[[123.8,42.3],[123.81,42.3],[123.81,42.31],[123.8,42.3]]]}}]})";
+    auto areas_before = geo::Store::open_existing(db).count("areas");
+    auto dry = test::shell(std::string(COVERMAP_BIN) + " import --db " + db + " --kind areas --level park --dry-run " +
+                           dir / "park.geojson" + " 2>&1");
+    EXPECT_EQ(dry.status, 0) << dry.out;
+    EXPECT_EQ(geo::Store::open_existing(db).count("areas"), areas_before) << "a dry run wrote areas";
     // The store is whole and a later import works.
     std::ofstream(dir / "small.csv") << big_csv(10);
     auto ok = test::shell(std::string(COVERMAP_BIN) + " import --db " + db + " --kind orgs " + dir / "small.csv" +
@@ -484,6 +492,12 @@ TEST(Hostile2, Row07CsvCellsNeverStartAFormula) {
             EXPECT_NE(r.body.find("\"=\"\"2112"), std::string::npos) << "long codes keep their text wrapper";
         }
     }
+    // covermap's own import reads a guarded cell back as it was.
+    auto csv = request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer).body;
+    auto back = request(s.port, "POST", "/api/import/orgs?format=csv&dry_run=true", s.admin, csv,
+                        {"Content-Type: text/csv"});
+    ASSERT_EQ(back.status, 200) << back.body.substr(0, 300);
+    EXPECT_EQ(json::parse(back.body)["summary"]["updated"], 0) << "every row reads back unchanged";
     // Excel files hold it as a string cell, never a formula.
     test::TempDir dir;
     auto x = request(s.port, "GET", "/api/export/orgs?format=xlsx", s.viewer);
@@ -519,6 +533,19 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, nested,
                      {"Content-Type: application/geo+json"});
     EXPECT_EQ(r.status, 400) << r.body;
+    // GDAL finds members in any case; a byte the scan cannot read must not hide a crs behind it;
+    // a huge name is refused, not matched (the regex would recurse per character).
+    for (const std::string& body :
+         {R"({"type":"FeatureCollection","CRS":{"Type":"link","Properties":{"href":")" + url + R"("}},"features":[)" +
+              feature + "]}",
+          "{\"type\":\"FeatureCollection\",\"name\":\"\xff\",\"crs\":{\"type\":\"link\",\"properties\":{\"href\":\"" + url +
+              "\"}},\"features\":[" + feature + "]}",
+          R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG:)" +
+              std::string(2'000'000, '.') + R"("}},"features":[)" + feature + "]}"}) {
+        auto bad = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, body,
+                           {"Content-Type: application/geo+json"});
+        EXPECT_EQ(bad.status, 400) << bad.body.substr(0, 300);
+    }
     EXPECT_FALSE(bait.connected(200)) << "something connected to the URL in the upload";
     // A named EPSG crs is fine.
     std::string named = R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[)" +

@@ -20,6 +20,8 @@ std::string china_date(std::chrono::system_clock::time_point t) {
 
 bool valid_date(std::string_view text) {
     if (text.size() != 10 || text[4] != '-' || text[7] != '-') return false;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (text[i] < '0' || text[i] > '9') return false;
     auto number = [&](std::size_t at, std::size_t len, int& out) {
         auto* first = text.data() + at;
         auto [end, ec] = std::from_chars(first, first + len, out);

@@ -119,7 +119,10 @@ class CrsScan : public nlohmann::json::json_sax_t {
 public:
     std::string bad;  // the first crs GDAL must not see, described
 
-    bool key(string_t& k) override {
+    bool key(string_t& key) override {
+        // GDAL finds members ignoring case ("CRS", "Type"): so does the scan.
+        std::string k = key;
+        for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         if (capture_ == 0 && k == "crs") {
             capture_ = depth_ + 1;  // the crs value's objects are deeper than here
             pending_ = true;
@@ -181,7 +184,8 @@ private:
     void finish() {
         static const std::regex named(R"((EPSG:\d{1,6})|(urn:ogc:def:crs:(EPSG|OGC):[0-9.]*:(\d{1,6}|CRS84)))",
                                       std::regex::icase);
-        bool ok = extra_.empty() && type_ == "name" && std::regex_match(name_, named);
+        // Length first: libstdc++'s regex recurses per character, and the name is the file's.
+        bool ok = extra_.empty() && type_ == "name" && name_.size() <= 64 && std::regex_match(name_, named);
         if (!ok && bad.empty())
             bad = "its crs " + (type_.empty() ? std::string() : "of type '" + replace_invalid_utf8(type_) + "' ") +
                   (extra_.empty() ? "" : "with " + replace_invalid_utf8(extra_) + " ") +
@@ -203,7 +207,10 @@ void check_geojson_crs(const std::string& path) {
     for (std::size_t n; (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0;) bytes.append(buf, n);
     VSIFCloseL(f);
     CrsScan scan;
-    nlohmann::json::sax_parse(bytes, &scan, nlohmann::json::input_format_t::json, false);
+    // A document the scan cannot read whole is refused too: GDAL's own reader is more lenient,
+    // and a crs behind a byte the scan stops at must not reach it.
+    if (!nlohmann::json::sax_parse(bytes, &scan, nlohmann::json::input_format_t::json, false, true))
+        throw format_error(path, "", "not valid JSON text (UTF-8, no raw control characters in strings)");
     if (!scan.bad.empty()) throw format_error(path, "", scan.bad);
 }
 
@@ -297,7 +304,10 @@ public:
             if (tabular_ && line_ <= heading_line_) continue;
             if (tabular_) {
                 bool blank = true;
-                for (int i = 0; i < f->GetFieldCount() && blank; ++i) blank = text(*f, i).empty();
+                // Raw cells: a cell that is not text is a row error for the row's reader, not here.
+                for (int i = 0; i < f->GetFieldCount() && blank; ++i)
+                    blank = !f->IsFieldSetAndNotNull(i) ||
+                            std::string_view(f->GetFieldAsString(i)).find_first_not_of(" \t\r\n") == std::string_view::npos;
                 if (blank) continue;
             }
             return f;
@@ -368,6 +378,10 @@ public:
         auto b = s.find_first_not_of(" \t\r\n");
         auto e = s.find_last_not_of(" \t\r\n");
         s = b == std::string::npos ? "" : s.substr(b, e - b + 1);
+        // '=…, '+…: a cell covermap's own CSV writers guarded against formulas (csv_guard) reads
+        // back as it was.
+        if (csv_ && s.size() > 1 && s[0] == '\'' && std::string_view("=+-@\t\r").find(s[1]) != std::string_view::npos)
+            s.erase(0, 1);
         // ="0123…", the way a CSV keeps a long code text for spreadsheet programs (export --excel).
         if (s.size() > 3 && s.compare(0, 2, "=\"") == 0 && s.back() == '"') s = s.substr(2, s.size() - 3);
         return s;
@@ -858,7 +872,8 @@ nlohmann::json record_json(const Organization& o) {
 // the address, most specific level first (community, street, district; parks too), at a point
 // inside that area; location_precision says which level it came from. Rows matching nothing
 // are left out and named.
-void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, ImportReport& report) {
+void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, ImportReport& report,
+                      const std::function<bool()>& cancelled) {
     struct Named {
         const Area* area;
         int rank;  // community 0, park 1, street 2, district 3
@@ -875,7 +890,10 @@ void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, Imp
     std::map<std::string, const Area*> by_code;
     for (const auto& a : areas.areas) by_code[a.code] = &a;
     std::vector<Organization> kept;
+    std::size_t seen = 0;
     for (auto& o : orgs) {
+        if (cancelled && ++seen % 1024 == 0 && cancelled())
+            throw cancelled_error("import stopped, nothing written");
         if (o.ledger().location_precision != "unplaced") {
             kept.push_back(std::move(o));
             continue;
@@ -929,7 +947,7 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
         if (params.cancelled && i % 4096 == 0 && params.cancelled())
             throw cancelled_error("import stopped, nothing written");
     };
-    place_by_address(existing, incoming.orgs, report);
+    place_by_address(existing, incoming.orgs, report, params.cancelled);
     if (!report.rejected.empty() && !params.skip_bad)
         throw format_error(params.source, report.rejected.front().where, report.rejected.front().reason);
     // Credit codes: checked (GB 32100-2015) and kept; bad and duplicate ones are flagged.
@@ -1127,8 +1145,8 @@ PreparedImport prepare_import(const Dataset& existing, Dataset incoming, ImportR
 void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params) {
     if (params.cancelled && params.cancelled())
         throw cancelled_error("import stopped, nothing written");
+    if (params.dry_run) return;  // every kind: a dry run writes nothing
     if (prepared.kind == ImportKind::orgs) {
-        if (params.dry_run) return;
         store.replace_orgs(prepared.orgs, prepared.audit);
     } else {
         store.append(prepared.incoming);
