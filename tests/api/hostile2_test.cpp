@@ -2,7 +2,9 @@
 // failed on the main of 2026-12-06; limits and deadlines are shrunk through options so that no
 // test waits long.
 #include <fcntl.h>
+#include <gdal_priv.h>
 #include <gtest/gtest.h>
+#include <ogrsf_frmts.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -112,8 +114,8 @@ TEST(Hostile2, Row01TrickledBodiesAreCutAndTheBusiestAddressMakesRoom) {
     ::close(fd);
     for (int f : fds) ::close(f);
     // A body sent at once still goes through.
-    auto ok = request_from(s.port, "127.0.0.14", "POST", "/api/session", s.viewer, "{}",
-                           {"Content-Type: application/json"});
+    auto ok =
+        request_from(s.port, "127.0.0.14", "POST", "/api/session", s.viewer, "{}", {"Content-Type: application/json"});
     EXPECT_EQ(ok.status, 201) << ok.body;
     EXPECT_TRUE(s.healthy());
 }
@@ -156,8 +158,7 @@ TEST(Hostile2, Row02SessionsAreCappedPerTokenAndAnotherTokenCanAlwaysSignIn) {
 namespace {
 
 // A CSV of organizations with one row per name given (ids 90001…), in Yinzhou.
-std::string orgs_csv(const std::vector<std::string>& names, std::string extra_head = "",
-                     std::string extra_cell = "") {
+std::string orgs_csv(const std::vector<std::string>& names, std::string extra_head = "", std::string extra_cell = "") {
     std::string csv = "id,name,kind,employees,party_members,status,lon,lat" + extra_head + "\n";
     int id = 90001;
     for (const auto& n : names)
@@ -283,8 +284,8 @@ TEST(Hostile2, Row04TextLengthsAreLimitedOnEveryWayIn) {
                      {"If-Match: 1"});
     EXPECT_EQ(p.status, 400) << p.body;
     EXPECT_NE(p.body.find("longer than 300 characters"), std::string::npos) << p.body;
-    auto phone = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
-                         json{{"phone", "138\n0000"}}.dump(), {"If-Match: 1"});
+    auto phone = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner, json{{"phone", "138\n0000"}}.dump(),
+                         {"If-Match: 1"});
     EXPECT_EQ(phone.status, 400) << phone.body;
     auto fine = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
                         json{{"measure", "第一步：建立联系\n第二步：发展党员"}}.dump(), {"If-Match: 1"});
@@ -338,12 +339,13 @@ TEST(Hostile2, Row05ADryRunImportDoesNotHoldEditsBack) {
         import_done = Clock::now();
     });
     auto t0 = Clock::now();
-    std::this_thread::sleep_for(ms(300));  // the upload is in, the dry run reading it
+    std::this_thread::sleep_for(ms(300));                   // the upload is in, the dry run reading it
     std::vector<std::pair<Clock::time_point, long>> edits;  // done at, took ms
     for (int i = 0; i < 8; ++i) {
         auto a = Clock::now();
-        auto r = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
-                         json{{"phone", "0410-" + std::to_string(1000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
+        auto r =
+            request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
+                    json{{"phone", "0410-" + std::to_string(1000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
         ASSERT_EQ(r.status, 200) << r.body;
         edits.emplace_back(Clock::now(), std::chrono::duration_cast<ms>(Clock::now() - a).count());
         std::this_thread::sleep_for(ms(50));
@@ -365,7 +367,8 @@ TEST(Hostile2, Row05ServerImportsHaveADeadline) {
     api::AppOptions ao;
     ao.import_deadline = std::chrono::milliseconds(100);
     Served s({}, ao);
-    auto r = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, big_csv(90000), {"Content-Type: text/csv"});
+    auto r =
+        request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, big_csv(90000), {"Content-Type: text/csv"});
     EXPECT_EQ(r.status, 503) << r.body.substr(0, 300);
     EXPECT_NE(r.body.find("nothing written"), std::string::npos) << r.body.substr(0, 300);
     EXPECT_EQ(request(s.port, "GET", "/api/orgs/500001", s.viewer).status, 404);
@@ -376,8 +379,8 @@ TEST(Hostile2, Row05ServerImportsHaveFeatureAndVertexLimits) {
     ao.import_max_features = 100000;
     ao.import_max_vertices = 1000;
     Served s({}, ao);
-    auto many = request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, big_csv(100001),
-                        {"Content-Type: text/csv"});
+    auto many =
+        request(s.port, "POST", "/api/import/orgs?format=csv", s.admin, big_csv(100001), {"Content-Type: text/csv"});
     EXPECT_EQ(many.status, 400) << many.body.substr(0, 300);
     EXPECT_NE(many.body.find("more than 100000 rows"), std::string::npos) << many.body.substr(0, 300);
     std::string ring;
@@ -386,8 +389,9 @@ TEST(Hostile2, Row05ServerImportsHaveFeatureAndVertexLimits) {
         ring += (i ? "," : "") + std::string("[") + std::to_string(x) + "," + std::to_string(y) + "]";
     }
     ring += ",[123.8,42.29]";
-    std::string geojson = R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"211202999","name":"锯齿","level":"park"},"geometry":{"type":"Polygon","coordinates":[[)" +
-                          ring + "]]}}]}";
+    std::string geojson =
+        R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"211202999","name":"锯齿","level":"park"},"geometry":{"type":"Polygon","coordinates":[[)" +
+        ring + "]]}}]}";
     auto big = request(s.port, "POST", "/api/import/areas?format=geojson", s.admin, geojson,
                        {"Content-Type: application/geo+json"});
     EXPECT_EQ(big.status, 400) << big.body.substr(0, 300);
@@ -406,8 +410,8 @@ TEST(Hostile2, Row05SigtermRollsBackACommandLineImport) {
         if (pid == 0) {
             int null = ::open("/dev/null", O_WRONLY);
             dup2(null, 1);
-            execl(COVERMAP_BIN, COVERMAP_BIN, "import", "--db", db.c_str(), "--kind", "orgs",
-                  (dir / "big.csv").c_str(), static_cast<char*>(nullptr));
+            execl(COVERMAP_BIN, COVERMAP_BIN, "import", "--db", db.c_str(), "--kind", "orgs", (dir / "big.csv").c_str(),
+                  static_cast<char*>(nullptr));
             _exit(127);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(700));
@@ -428,8 +432,8 @@ TEST(Hostile2, Row05SigtermRollsBackACommandLineImport) {
     EXPECT_EQ(geo::Store::open_existing(db).count("areas"), areas_before) << "a dry run wrote areas";
     // The store is whole and a later import works.
     std::ofstream(dir / "small.csv") << big_csv(10);
-    auto ok = test::shell(std::string(COVERMAP_BIN) + " import --db " + db + " --kind orgs " + dir / "small.csv" +
-                          " 2>&1");
+    auto ok =
+        test::shell(std::string(COVERMAP_BIN) + " import --db " + db + " --kind orgs " + dir / "small.csv" + " 2>&1");
     EXPECT_EQ(ok.status, 0) << ok.out;
     EXPECT_EQ(geo::Store::open_existing(db).count("orgs"), before + 10);
 }
@@ -457,8 +461,9 @@ TEST(Hostile2, Row06ExportsNeverHoldEditsBack) {
     std::vector<long> took;
     for (int i = 0; i < 12; ++i) {
         auto a = Clock::now();
-        auto r = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
-                         json{{"phone", "0410-" + std::to_string(2000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
+        auto r =
+            request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
+                    json{{"phone", "0410-" + std::to_string(2000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
         ASSERT_EQ(r.status, 200) << r.body;
         took.push_back(std::chrono::duration_cast<ms>(Clock::now() - a).count());
         std::this_thread::sleep_for(ms(one_export / 3 + 1));
@@ -494,8 +499,8 @@ TEST(Hostile2, Row07CsvCellsNeverStartAFormula) {
     }
     // covermap's own import reads a guarded cell back as it was.
     auto csv = request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer).body;
-    auto back = request(s.port, "POST", "/api/import/orgs?format=csv&dry_run=true", s.admin, csv,
-                        {"Content-Type: text/csv"});
+    auto back =
+        request(s.port, "POST", "/api/import/orgs?format=csv&dry_run=true", s.admin, csv, {"Content-Type: text/csv"});
     ASSERT_EQ(back.status, 200) << back.body.substr(0, 300);
     EXPECT_EQ(json::parse(back.body)["summary"]["updated"], 0) << "every row reads back unchanged";
     // Excel files hold it as a string cell, never a formula.
@@ -503,10 +508,11 @@ TEST(Hostile2, Row07CsvCellsNeverStartAFormula) {
     auto x = request(s.port, "GET", "/api/export/orgs?format=xlsx", s.viewer);
     ASSERT_EQ(x.status, 200);
     std::ofstream(dir / "o.xlsx", std::ios::binary) << x.body;
-    auto cell = test::shell("/usr/bin/python3 -c \"import openpyxl,sys\nwb=openpyxl.load_workbook(sys.argv[1])\n"
-                            "for row in wb.active.iter_rows():\n  for c in row:\n"
-                            "    if isinstance(c.value,str) and 'HYPERLINK' in c.value: print(c.data_type, c.value)\" " +
-                            dir / "o.xlsx");
+    auto cell = test::shell(
+        "/usr/bin/python3 -c \"import openpyxl,sys\nwb=openpyxl.load_workbook(sys.argv[1])\n"
+        "for row in wb.active.iter_rows():\n  for c in row:\n"
+        "    if isinstance(c.value,str) and 'HYPERLINK' in c.value: print(c.data_type, c.value)\" " +
+        dir / "o.xlsx");
     EXPECT_EQ(cell.out.substr(0, 2), "s ") << cell.out;
 }
 
@@ -517,10 +523,9 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     std::string url = bait.url("/crs.prj");
     std::string feature =
         R"({"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","coordinates":[123.84,42.29]}})";
-    for (const std::string& crs :
-         {R"({"type":"link","properties":{"href":")" + url + R"(","type":"proj4"}})",
-          R"({"type":"name","properties":{"name":")" + url + R"("}})",
-          std::string(R"({"type":"name","properties":{"name":"/etc/passwd"}})")}) {
+    for (const std::string& crs : {R"({"type":"link","properties":{"href":")" + url + R"(","type":"proj4"}})",
+                                   R"({"type":"name","properties":{"name":")" + url + R"("}})",
+                                   std::string(R"({"type":"name","properties":{"name":"/etc/passwd"}})")}) {
         std::string body = R"({"type":"FeatureCollection","crs":)" + crs + R"(,"features":[)" + feature + "]}";
         auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, body,
                          {"Content-Type: application/geo+json"});
@@ -528,8 +533,9 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
         EXPECT_NE(r.body.find("crs"), std::string::npos) << r.body;
     }
     // A crs hidden in a geometry, and a key written with an escape, are found too.
-    std::string nested = R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","\u0063rs":{"type":"link","properties":{"href":")" +
-                         url + R"("}},"coordinates":[123.84,42.29]}}]})";
+    std::string nested =
+        R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"g1","name":"甲","kind":"enterprise"},"geometry":{"type":"Point","\u0063rs":{"type":"link","properties":{"href":")" +
+        url + R"("}},"coordinates":[123.84,42.29]}}]})";
     auto r = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, nested,
                      {"Content-Type: application/geo+json"});
     EXPECT_EQ(r.status, 400) << r.body;
@@ -538,8 +544,8 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     for (const std::string& body :
          {R"({"type":"FeatureCollection","CRS":{"Type":"link","Properties":{"href":")" + url + R"("}},"features":[)" +
               feature + "]}",
-          "{\"type\":\"FeatureCollection\",\"name\":\"\xff\",\"crs\":{\"type\":\"link\",\"properties\":{\"href\":\"" + url +
-              "\"}},\"features\":[" + feature + "]}",
+          "{\"type\":\"FeatureCollection\",\"name\":\"\xff\",\"crs\":{\"type\":\"link\",\"properties\":{\"href\":\"" +
+              url + "\"}},\"features\":[" + feature + "]}",
           R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG:)" +
               std::string(2'000'000, '.') + R"("}},"features":[)" + feature + "]}"}) {
         auto bad = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, body,
@@ -548,8 +554,9 @@ TEST(Hostile2, Row08NoUrlNamedInAnUploadIsOpened) {
     }
     EXPECT_FALSE(bait.connected(200)) << "something connected to the URL in the upload";
     // A named EPSG crs is fine.
-    std::string named = R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[)" +
-                        feature + "]}";
+    std::string named =
+        R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[)" +
+        feature + "]}";
     auto ok = request(s.port, "POST", "/api/import/orgs?format=geojson", s.admin, named,
                       {"Content-Type: application/geo+json"});
     EXPECT_EQ(ok.status, 201) << ok.body;
@@ -597,7 +604,8 @@ TEST(Hostile2, Row10PlansCanBeDeletedAndOldOnesArePruned) {
     EXPECT_EQ(request(s.port, "DELETE", "/api/plan/" + ids[2], s.admin).status, 404);
     // By age: a plan older than the limit goes when the next one is made; one with an accepted
     // proposal stays, whatever its age.
-    geo::Store::open_existing(s.db).save_plan({"plan-old", "plan-old", "2020-01-01T00:00:00Z", "planner", "open", "{}"});
+    geo::Store::open_existing(s.db).save_plan(
+        {"plan-old", "plan-old", "2020-01-01T00:00:00Z", "planner", "open", "{}"});
     geo::Store::open_existing(s.db).save_plan(
         {"plan-used", "plan-used", "2020-01-01T00:00:00Z", "planner", "accepted 1/3", "{}"});
     ASSERT_EQ(request(s.port, "GET", "/api/plan/plan-old", s.viewer).status, 200);
@@ -672,7 +680,8 @@ TEST(Hostile2, Row12StaticFilesAreSharedAndSlowReadersAreCut) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     auto during = rss_kb();
-    EXPECT_LT(during - before, 40 * 1024) << "150 slow readers grew the server by " << (during - before) / 1024 << " MB";
+    EXPECT_LT(during - before, 40 * 1024)
+        << "150 slow readers grew the server by " << (during - before) / 1024 << " MB";
     // None reads: after the send deadline the server has closed every one of them.
     auto open_connections = [&] {
         auto m = request(s.port, "GET", "/metrics", s.viewer).body;
@@ -705,7 +714,8 @@ TEST(Hostile2, Row13ExpiriesAreCalendarDates) {
     Served s;
     auto r = request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"viewer","name":"乙","expires":"abcd-ef-gh"})");
     EXPECT_EQ(r.status, 400) << r.body;
-    auto past = request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"viewer","name":"丙","expires":"2020-01-01"})");
+    auto past =
+        request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"viewer","name":"丙","expires":"2020-01-01"})");
     ASSERT_EQ(past.status, 201) << past.body;
     EXPECT_EQ(request(s.port, "GET", "/api/me", json::parse(past.body)["token"].get<std::string>()).status, 401)
         << "an expired token does not work";
@@ -714,13 +724,45 @@ TEST(Hostile2, Row13ExpiriesAreCalendarDates) {
 // Row 14, the low ones: invalid GBK bytes, log escapes, Secure cookies.
 TEST(Hostile2, Row14UndecodableGbkIsARowError) {
     Served s;
-    std::string csv = "id,name,kind,lon,lat\n90001,\xD6\xD0\xCE\xC4,enterprise,123.84,42.29\n"
-                      "90002,\x81\x20\xFF,enterprise,123.84,42.29\n";
-    auto r = request(s.port, "POST", "/api/import/orgs?format=csv&encoding=GBK", s.admin, csv,
-                     {"Content-Type: text/csv"});
+    std::string csv =
+        "id,name,kind,lon,lat\n90001,\xD6\xD0\xCE\xC4,enterprise,123.84,42.29\n"
+        "90002,\x81\x20\xFF,enterprise,123.84,42.29\n";
+    auto r =
+        request(s.port, "POST", "/api/import/orgs?format=csv&encoding=GBK", s.admin, csv, {"Content-Type: text/csv"});
     EXPECT_EQ(r.status, 400) << r.body;
     EXPECT_NE(r.body.find("line 3"), std::string::npos) << r.body;
     EXPECT_EQ(request(s.port, "GET", "/api/orgs/90001", s.viewer).status, 404) << "refused whole";
+    // A GBK shapefile (its .cpg says so) with bytes GBK cannot decode: a row error too, not a
+    // name shortened by GDAL's recoding.
+    test::TempDir dir;
+    GDALAllRegister();
+    auto* drv = GetGDALDriverManager()->GetDriverByName("ESRI Shapefile");
+    auto* ds = drv->Create((dir / "o.shp").c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+    char** lco = CSLSetNameValue(nullptr, "ENCODING", "");
+    auto* layer = ds->CreateLayer("o", nullptr, wkbPoint, lco);
+    CSLDestroy(lco);
+    for (const char* f : {"id", "name", "kind"}) {
+        OGRFieldDefn def(f, OFTString);
+        layer->CreateField(&def);
+    }
+    for (auto [id, name] : {std::pair{"90001", "\xD6\xD0\xCE\xC4"}, {"90002", "\x81\x20\xFF\xFF"}}) {
+        OGRFeature f(layer->GetLayerDefn());
+        f.SetField("id", id);
+        f.SetField("name", name);
+        f.SetField("kind", "enterprise");
+        OGRPoint p(123.84, 42.29);
+        f.SetGeometry(&p);
+        ASSERT_EQ(layer->CreateFeature(&f), OGRERR_NONE);
+    }
+    GDALClose(ds);
+    std::ofstream(dir / "o.cpg") << "CP936";
+    auto db = dir / "s.gpkg";
+    geo::Store::open(db).replace(test::demo_dataset(0.02, 5));
+    auto cli = test::shell(std::string(COVERMAP_BIN) + " import --db " + db + " --kind orgs --srs EPSG:4490 " +
+                           dir / "o.shp" + " 2>&1");
+    EXPECT_NE(cli.status, 0) << cli.out;
+    EXPECT_NE(cli.out.find("feature 1"), std::string::npos) << cli.out;
+    EXPECT_NE(cli.out.find("not CP936 text"), std::string::npos) << cli.out;
 }
 
 TEST(Hostile2, Row14LogsEscapeSeparatorsAndBidiControls) {
@@ -756,8 +798,8 @@ TEST(Hostile2, StillHeldHugePatchTextAndLoneSurrogateEscapesAreRefused) {
     auto huge = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner,
                         json{{"measure", std::string(300 * 1024, 'x')}}.dump(), {"If-Match: 1"});
     EXPECT_EQ(huge.status, 400) << huge.body.substr(0, 200);
-    auto lone = request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner, R"({"phone":"\ud800"})",
-                        {"If-Match: 1"});
+    auto lone =
+        request(s.port, "PATCH", "/api/orgs/" + test::url(org), s.planner, R"({"phone":"\ud800"})", {"If-Match: 1"});
     EXPECT_EQ(lone.status, 400) << lone.body;
     auto got = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(org), s.viewer).body);
     EXPECT_EQ(got["version"], 1) << "nothing was written";
@@ -787,8 +829,9 @@ TEST(Hostile2, StillHeldAnUncachedTileStormLeavesEditsQuick) {
     std::vector<long> took;
     for (int i = 0; i < 15; ++i) {
         auto t0 = Clock::now();
-        auto r = request(server.port, "PATCH", "/api/orgs/" + test::url(org), planner,
-                         json{{"phone", "0410-" + std::to_string(3000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
+        auto r =
+            request(server.port, "PATCH", "/api/orgs/" + test::url(org), planner,
+                    json{{"phone", "0410-" + std::to_string(3000 + i)}}.dump(), {"If-Match: " + std::to_string(i + 1)});
         EXPECT_EQ(r.status, 200) << r.body;
         took.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
         std::this_thread::sleep_for(std::chrono::milliseconds(30));

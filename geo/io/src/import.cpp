@@ -256,8 +256,10 @@ public:
                 CPLSetThreadLocalConfigOption((std::string("OGR_") + drv + "_HEADERS").c_str(), "DISABLE");
                 CPLSetThreadLocalConfigOption((std::string("OGR_") + drv + "_FIELD_TYPES").c_str(), "STRING");
             }
-        if (shapefile && !encoding.empty()) {
-            options = CSLSetNameValue(options, "ENCODING", encoding.c_str());
+        if (shapefile) {
+            // The DBF's raw bytes: recoded in text() with a round trip, so that bytes the
+            // encoding cannot decode are a row error (GDAL's own recoding drops them silently).
+            options = CSLSetNameValue(options, "ENCODING", "");
         } else if (!encoding.empty() && encoding != "UTF-8") {
             recode_from_ = encoding;
         }
@@ -278,6 +280,16 @@ public:
                 names += (i ? ", " : "") + std::string(ds_->GetLayer(i)->GetName());
             fail("", p.layer.empty() ? "has no layer"
                                      : "has no layer or sheet named '" + p.layer + "' (it has: " + names + ")");
+        }
+        if (shapefile) {
+            // The named encoding, else the .cpg's, else the DBF's language id, as GDAL reads them;
+            // none: UTF-8 (a cell that is not is a row error naming the encoding to give).
+            std::string e = encoding;
+            for (const char* item : {"ENCODING_FROM_CPG", "ENCODING_FROM_LDID"})
+                if (const char* v = layer_->GetMetadataItem(item, "SHAPEFILE"); e.empty() && v && *v) e = v;
+            std::string upper;
+            for (char c : e) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            if (!upper.empty() && upper != "UTF-8" && upper != "UTF8") recode_from_ = e;
         }
         find_headings();
         setup_crs();
