@@ -53,7 +53,7 @@ struct Shared {
     App& app;
     ServerOptions options;
     asio::thread_pool workers;
-    asio::thread_pool renders;  // tiles not in the cache: an edit never queues behind renders
+    asio::thread_pool writes;  // edits: never queued behind renders and reads
     asio::thread_pool slow;  // export, import, plan: never in the way of /health, tiles, edits
     std::atomic<bool> draining{false};
     std::atomic<long> open{0};
@@ -99,7 +99,7 @@ struct Shared {
         : app(a),
           options(std::move(o)),
           workers(std::max(1, options.threads)),
-          renders(std::max(1, options.threads)),
+          writes(std::max(1, options.threads)),
           slow(std::max(1, options.threads)) {}
 };
 
@@ -384,9 +384,12 @@ private:
         ++shared_.busy;
         auto shared_req = std::make_shared<Request>(std::move(req));
         if (slow) ++shared_.slow_queued;
-        // Handlers run on the worker pools, never on this I/O thread.
-        bool render = !slow && shared_req->path.rfind("/tiles/", 0) == 0;
-        asio::post(slow ? shared_.slow : render ? shared_.renders : shared_.workers,
+        // Handlers run on the worker pools, never on this I/O thread. Edits have a pool of their
+        // own: a write never waits behind tile renders or reads (an uncached tile storm from a
+        // few addresses would otherwise hold every edit for a render or two). Reads share the
+        // workers' queue, which also paces clients that ask for many tiles at once.
+        bool write = !slow && shared_req->method != "GET" && shared_req->method != "HEAD";
+        asio::post(slow ? shared_.slow : write ? shared_.writes : shared_.workers,
                    [self = shared_from_this(), req = shared_req, keep_alive, slow] {
                        auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
                        if (slow) --self->shared_.slow_queued;
@@ -666,7 +669,7 @@ void Server::stop() {
     for (auto& t : im.threads)
         if (t.joinable() && t.get_id() != std::this_thread::get_id()) t.join();
     im.shared.workers.join();
-    im.shared.renders.join();
+    im.shared.writes.join();
     im.shared.slow.join();
     if (im.shared.access) im.shared.access->flush();
     std::lock_guard lock(im.stop_mutex);
