@@ -53,38 +53,39 @@ print(f"edits alone: p50 {pct(alone, 50):.1f} ms, p95 {pct(alone, 95):.1f} ms, m
 
 # Row 1: trickled bodies from nine addresses.
 rss0 = rss_mb()
-socks = []
-for a in range(2, 11):
-    for _ in range(64):
-        s = socket.socket()
-        s.bind((f"127.0.0.{a}", 0))
-        try:
-            s.connect(("127.0.0.1", port))
-            s.sendall(f"POST /api/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {viewer}\r\n"
-                      "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{".encode())
-            socks.append(s)
-        except OSError:
-            s.close()
+
+
+def trickler(address):
+    """A connection from address that announces a 1 MB sign-in body and sends its first byte."""
+    s = socket.socket()
+    s.bind((address, 0))
+    try:
+        s.connect(("127.0.0.1", port))
+        s.sendall(f"POST /api/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {viewer}\r\n"
+                  "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{".encode())
+        return s
+    except OSError:
+        s.close()
+        return None
+
+
+socks = [(f"127.0.0.{a}", trickler(f"127.0.0.{a}")) for a in range(2, 11) for _ in range(64)]
+socks = [(a, s) for a, s in socks if s]
 stop = threading.Event()
 
 
 def trickle():
     while not stop.is_set():
-        for s in list(socks):
+        for entry in list(socks):
+            address, s = entry
             try:
                 s.send(b" ")
             except OSError:
-                socks.remove(s)
+                socks.remove(entry)
+                s.close()
                 # The attacker reconnects at once from the same address.
-                n = socket.socket()
-                n.bind((s.getsockname()[0], 0))
-                try:
-                    n.connect(("127.0.0.1", port))
-                    n.sendall(f"POST /api/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {viewer}\r\n"
-                              "Content-Length: 1000000\r\n\r\n{".encode())
-                    socks.append(n)
-                except OSError:
-                    n.close()
+                if n := trickler(address):
+                    socks.append((address, n))
         stop.wait(1.0)
 
 
@@ -100,7 +101,7 @@ for _ in range(5):
 rss1 = rss_mb()
 stop.set()
 t.join()
-for s in socks:
+for _, s in socks:
     s.close()
 print(f"row 1: /health from a tenth address {health}/5 (wanted 5/5) while 9 addresses trickle 576 bodies; "
       f"RSS {rss1 - rss0:+.0f} MB (wanted <= 100; {rss0:.0f} MB before)")
