@@ -22,11 +22,15 @@ export COVERMAP_TOKEN=$(sed -n 2p "$out")
 pairs=$(sqlite3 -csv "$db" "select id, instructor_id from orgs where instructor_id is not null")
 rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 fds() { ls /proc/$pid/fd | wc -l; }
+idle_fds=$(fds)
 echo "warm-up: 20 s of the same mix"
 echo "$pairs" | /usr/bin/python3 bench/load_edits.py 18181 "$COVERMAP_TOKEN" 20 >/dev/null &
 warm=$!
 wrk -t2 -c200 -d20s -s bench/load.lua http://127.0.0.1:18181/ >/dev/null
 wait $warm
+# The warm-up's connections are gone once their last requests are answered (or dropped): the
+# run starts on a server holding none of them, as it would for a new set of clients.
+for _ in $(seq 100); do [ "$(fds)" -le $((idle_fds + 4)) ] && break; sleep 0.1; done
 before=$(rss); fds_before=$(fds)
 echo "$pairs" | /usr/bin/python3 bench/load_edits.py 18181 "$COVERMAP_TOKEN" "$duration" &
 editor=$!

@@ -5,32 +5,31 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <set>
 #include <sstream>
 
+#include "area_routes.hpp"
 #include "auth.hpp"
 #include "change_listener.hpp"
-#include "static_files.hpp"
-#include "covermap/api/geojson.hpp"
+#include "coverage_cache.hpp"
 #include "covermap/geo/clock.hpp"
-#include "covermap/geo/coverage.hpp"
+#include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
-#include "covermap/geo/export.hpp"
-#include "covermap/geo/import.hpp"
-#include "covermap/geo/planner.hpp"
 #include "covermap/geo/text.hpp"
+#include "covermap/tiles/service.hpp"
+#include "ogc_routes.hpp"
+#include "org_routes.hpp"
+#include "plan_routes.hpp"
+#include "report_routes.hpp"
 #include "route_support.hpp"
+#include "router.hpp"
+#include "session_routes.hpp"
+#include "static_files.hpp"
+#include "tile_routes.hpp"
+#include "transfer_routes.hpp"
 
 namespace covermap::api {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
 
@@ -51,12 +50,7 @@ std::string to_string(Role r) {
     return "viewer";
 }
 
-namespace {
-
 using geo::iso8601_utc_now;
-
-// Non-empty segments of a path: "/tiles/orgs/1" -> tiles, orgs, 1.
-}  // namespace
 
 std::string new_token() {
     return "cm_" + random_hex(24);
@@ -80,135 +74,16 @@ std::string hash_token(const std::string& token) {
     return last_hash;
 }
 
-App::App(const AppOptions& options) : options_(options) {
-    store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options.db));
-    reload();
-    {
-        std::shared_lock lock(data_mutex_);
-        tiles_ = std::make_unique<tiles::TileService>(data_, options.cache_mb << 20);
-    }
-    auth_ = std::make_unique<Auth>(Auth::Options{options.db, options.refresh_interval, options.unknown_token_interval,
-                                                 options.sessions_per_token, options.max_sessions},
-                                   store_->tokens());
-    for (const auto& plan : store_->plans("", false))
-        if (plan.id.rfind("plan-", 0) == 0) next_plan_ = std::max(next_plan_, std::atoi(plan.id.c_str() + 5) + 1);
-    static_files_ = std::make_unique<StaticFiles>(options.web_root, options.basemap);
-
-    auto add = [&](std::string method, std::string pattern, Role role, Handler h) {
-        routes_.push_back(Route{std::move(method), split_path(pattern), role, h, pattern});
-    };
-    add("GET", "/metrics", Role::viewer, &App::metrics_text);
-    add("GET", "/api/coverage", Role::viewer, &App::coverage);
-    add("GET", "/api/orgs/{}", Role::viewer, &App::get_org);
-    add("PUT", "/api/orgs/{}/instructor", Role::planner, &App::put_instructor);
-    add("DELETE", "/api/orgs/{}/instructor", Role::planner, &App::delete_instructor);
-    add("PATCH", "/api/orgs/{}", Role::planner, &App::patch_org);
-    add("POST", "/api/plan", Role::planner, &App::post_plan);
-    add("GET", "/api/plan/{}", Role::viewer, &App::get_plan);
-    add("POST", "/api/plan/{}/accept", Role::planner, &App::accept_plan);
-    add("DELETE", "/api/plan/{}", Role::planner, &App::delete_plan);
-    add("GET", "/api/export/{}", Role::viewer, &App::export_layer);
-    add("POST", "/api/import/{}", Role::admin, &App::import_layer);
-    add("POST", "/api/tokens", Role::admin, &App::post_token);
-    add("GET", "/tiles/{}", Role::viewer, &App::tilejson);
-    add("GET", "/tiles/{}/{}/{}/{}", Role::viewer, &App::tile);
-    add("POST", "/api/session", Role::viewer, &App::post_session);
-    add("DELETE", "/api/session", Role::viewer, &App::delete_session);
-    add("GET", "/api/me", Role::viewer, &App::me);
-    add("GET", "/api/orgs", Role::viewer, &App::search_orgs);
-    add("GET", "/api/orgs/{}/instructors", Role::viewer, &App::org_instructors);
-    add("GET", "/api/orgs/{}/history", Role::viewer, &App::org_history);
-    add("GET", "/api/areas", Role::viewer, &App::list_areas);
-    add("GET", "/api/areas/{}", Role::viewer, &App::area_card);
-    add("GET", "/api/plans", Role::viewer, &App::list_plans);
-    add("GET", "/api/history", Role::viewer, &App::history);
-    add("GET", "/api/report", Role::viewer, &App::report);
-    add("GET", "/ogc", Role::viewer, &App::ogc_landing);
-    add("GET", "/ogc/conformance", Role::viewer, &App::ogc_conformance);
-    add("GET", "/ogc/api", Role::viewer, &App::ogc_openapi);
-    add("GET", "/ogc/collections", Role::viewer, &App::ogc_collections);
-    add("GET", "/ogc/collections/{}", Role::viewer, &App::ogc_collection);
-    add("GET", "/ogc/collections/{}/items", Role::viewer, &App::ogc_items);
-    add("GET", "/ogc/collections/{}/items/{}", Role::viewer, &App::ogc_item);
-    // The month's snapshot when it has none: at start, and on the first request of each new month.
-    monthly_snapshot();
-    // Other processes on the same PostGIS database: their commits reach memory and tiles here.
-    if (store_->is_postgis())
-        listener_ = std::make_unique<ChangeListener>(options.db, [this](const std::string& p) { apply_remote(p); });
+void Router::add(std::string method, const std::string& pattern, Role role, Handler handler) {
+    routes_.push_back(Route{std::move(method), split_path(pattern), role, std::move(handler), pattern});
 }
 
-App::~App() = default;
-
-std::pair<geo::Dataset, std::uint64_t> App::data_snapshot() const {
-    std::shared_lock lock(data_mutex_);
-    return {data_, data_version_.load()};
-}
-
-std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> App::org_versions() const {
-    std::shared_lock lock(data_mutex_);
-    std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
-    for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
-    return was;
-}
-
-std::vector<geo::Point> App::touched_since(
-    const std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>>& was) const {
-    std::vector<geo::Point> touched;
-    for (const auto& o : data_.orgs) {
-        auto it = was.find(o.id);
-        if (it == was.end() || it->second.second != o.version) {
-            touched.push_back(o.location);
-            if (it != was.end()) touched.push_back(it->second.first);  // where it was
-        }
-    }
-    return touched;
-}
-
-void App::reload() {
-    auto d = store_->load();
-    std::unique_lock lock(data_mutex_);
-    data_ = std::move(d);
-    area_bounds_.clear();
-    for (const auto& a : data_.areas) area_bounds_.push_back(geo::bounds(a.shape));
-    org_index_.clear();
-    instructor_index_.clear();
-    load_.clear();
-    for (std::size_t i = 0; i < data_.orgs.size(); ++i) {
-        org_index_[data_.orgs[i].id] = i;
-        if (data_.orgs[i].instructor_id) ++load_[*data_.orgs[i].instructor_id];
-    }
-    for (std::size_t j = 0; j < data_.instructors.size(); ++j) instructor_index_[data_.instructors[j].id] = j;
-    next_branch_id_ = 1;
-    for (const auto& b : data_.branches) next_branch_id_ = std::max(next_branch_id_, b.id + 1);
-    ++data_version_;
-    ++reload_generation_;
-}
-
-std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
-    if (!expires.empty() && !geo::valid_date(expires))
-        throw geo::invalid_argument("an expiry is a calendar date, YYYY-MM-DD, not '" +
-                                    geo::replace_invalid_utf8(expires.substr(0, 20)) + "'");
-    if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
-        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
-        throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
-    auto token = new_token();
-    auto hash = hash_token(token);
-    {
-        std::lock_guard w(write_mutex_);
-        store_->add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""});
-    }
-    auth_->remember(hash, Caller{name, role, expires, hash});
-    return token;
-}
-
-bool App::has_tokens() const { return !auth_->empty(); }
-
-const App::Route* App::match_route(const Request& req, std::vector<std::string>& args, bool& path_known) const {
+const Router::Route* Router::match(const Request& req, Args& args, bool& path_known) const {
     const auto& segs = req.segments;
     path_known = false;
     for (const auto& r : routes_) {
         if (r.pattern.size() != segs.size()) continue;
-        std::vector<std::string> a;
+        Args a;
         bool ok = true;
         for (std::size_t i = 0; i < segs.size() && ok; ++i) {
             if (r.pattern[i] == "{}")
@@ -226,7 +101,95 @@ const App::Route* App::match_route(const Request& req, std::vector<std::string>&
     return nullptr;
 }
 
+App::App(const AppOptions& options) : options_(options) {
+    editor_ = std::make_unique<geo::Editor>(std::make_unique<geo::Store>(geo::Store::open_existing(options.db)));
+    tiles_ = std::make_unique<tiles::TileService>(editor_->view().data(), options.cache_mb << 20);
+    // Every committed change reaches the tiles it touched, in commit order.
+    editor_->on_change([tiles = tiles_.get()](const geo::Change& c, const geo::Dataset& data) {
+        for (const auto& b : c.branches) tiles->add_branch(b.id, b.type);
+        switch (c.scope) {
+            case geo::Change::Scope::orgs:
+                tiles->update(c.orgs);
+                break;
+            case geo::Change::Scope::places:
+                if (!c.places.empty()) tiles->replace(data, c.places);
+                break;
+            case geo::Change::Scope::everything:
+                tiles->reset(data);
+                break;
+        }
+    });
+    auth_ = std::make_unique<Auth>(Auth::Options{options.db, options.refresh_interval, options.unknown_token_interval,
+                                                 options.sessions_per_token, options.max_sessions},
+                                   editor_->with_store([](geo::Store& s) { return s.tokens(); }));
+    static_files_ = std::make_unique<StaticFiles>(options.web_root, options.basemap);
+    context_ = std::make_unique<Context>(Context{options_, metrics_, *editor_, *tiles_, stopping_});
+    coverage_ = std::make_unique<CoverageCache>(*editor_);
+    reports_ = std::make_unique<Reports>(*context_, *coverage_);
+    areas_ = std::make_unique<AreaRoutes>(*context_, *coverage_, *reports_);
+    orgs_ = std::make_unique<OrgRoutes>(*context_, *coverage_);
+    plans_ = std::make_unique<Plans>(*context_);
+    ogc_ = std::make_unique<Ogc>(*context_, *coverage_);
+    tile_routes_ = std::make_unique<TileRoutes>(*context_, *auth_);
+    transfer_ = std::make_unique<Transfer>(*context_);
+    sessions_ = std::make_unique<SessionRoutes>(*context_, *auth_);
+
+    router_ = std::make_unique<Router>();
+    router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
+    router_->add("POST", "/api/tokens", Role::admin, this, &App::post_token);
+    areas_->add_routes(*router_);
+    orgs_->add_routes(*router_);
+    plans_->add_routes(*router_);
+    transfer_->add_routes(*router_);
+    tile_routes_->add_routes(*router_);
+    sessions_->add_routes(*router_);
+    reports_->add_routes(*router_);
+    ogc_->add_routes(*router_);
+    // The month's snapshot when it has none: at start, and on the first request of each new month.
+    reports_->monthly_snapshot();
+    // Other processes on the same PostGIS database: their commits reach memory and tiles here.
+    if (editor_->with_store([](geo::Store& s) { return s.is_postgis(); }))
+        listener_ = std::make_unique<ChangeListener>(options.db, [this](const std::string& payload) {
+            auto j = json::parse(payload, nullptr, false);
+            if (!j.is_object()) return;
+            std::vector<geo::Id> ids;
+            if (j.contains("orgs") && j["orgs"].is_array())
+                for (const auto& id : j["orgs"])
+                    if (id.is_string()) ids.push_back(id.get<std::string>());
+            try {
+                editor_->apply_remote(ids, j.value("reload", false));
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "covermap: cannot apply another process's change: %s\n", e.what());
+            }
+        });
+}
+
+App::~App() = default;
+
+std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
+    if (!expires.empty() && !geo::valid_date(expires))
+        throw geo::invalid_argument("an expiry is a calendar date, YYYY-MM-DD, not '" +
+                                    geo::replace_invalid_utf8(expires.substr(0, 20)) + "'");
+    if (name.empty() || name.size() > 100 || !geo::valid_utf8(name) ||
+        std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+        throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
+    auto token = new_token();
+    auto hash = hash_token(token);
+    editor_->with_store(
+        [&](geo::Store& s) { s.add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""}); });
+    auth_->remember(hash, Caller{name, role, expires, hash});
+    return token;
+}
+
+bool App::has_tokens() const { return !auth_->empty(); }
+
 namespace {
+Response unauthorized() {
+    auto res = error_response(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return res;
+}
+
 bool is_public(const Request& req) {
     bool read = req.method == "GET" || req.method == "HEAD";
     return read && (req.path == "/health" || req.path == "/" || req.path.rfind("/web/", 0) == 0);
@@ -238,9 +201,9 @@ std::optional<Response> App::admit(const Request& req) const {
     if (!valid_text(req)) return error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
     auto who = auth_->authenticate(req);
     if (!who) return unauthorized();
-    std::vector<std::string> args;
+    Args args;
     bool known = false;
-    const Route* match = match_route(req, args, known);
+    const auto* match = router_->match(req, args, known);
     if (!match)
         return known ? error_response(405, "MethodNotAllowed", "method " + req.method + " not allowed here")
                      : error_response(404, "NotFound", "no such resource");
@@ -259,21 +222,24 @@ bool App::is_slow(const Request& req) const {
 
 void App::stop_slow_work() { stopping_ = true; }
 
-Response App::unauthorized() {
-    auto res = error_response(401, "Unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
-    res.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return res;
+std::optional<Response> App::handle_fast(const Request& req) {
+    // On an I/O thread: anything unusual goes to the full path, which catches and answers.
+    try {
+        return tile_routes_->cached(req);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
 }
 
 Response App::handle(const Request& req) {
     auto t0 = std::chrono::steady_clock::now();
     Response res;
     try {
-        monthly_snapshot();  // a new month since the last request: its snapshot (the reports' trends)
+        reports_->monthly_snapshot();  // a new month since the last request: its snapshot (the reports' trends)
         if (!valid_text(req)) {
             res = error_response(400, "InvalidEncoding", "the request target is not valid UTF-8");
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
-            res = health(req, Token{"-", Role::viewer, "", ""}, {});
+            res = health(req);
             res.route = "/health";
         } else if ((req.method == "GET" || req.method == "HEAD") &&
                    (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
@@ -283,9 +249,9 @@ Response App::handle(const Request& req) {
             // Before routing: without a token, nobody learns which paths exist.
             res = unauthorized();
         } else {
-            std::vector<std::string> args;
+            Args args;
             bool path_known = false;
-            const Route* match = match_route(req, args, path_known);
+            const auto* match = router_->match(req, args, path_known);
             if (!match) {
                 res = path_known ? error_response(405, "MethodNotAllowed", "method " + req.method + " not allowed here")
                                  : error_response(404, "NotFound", "no such resource");
@@ -293,7 +259,7 @@ Response App::handle(const Request& req) {
                 if (static_cast<int>(who->role) < static_cast<int>(match->role))
                     res = error_response(403, "Forbidden", "this needs the " + to_string(match->role) + " role");
                 else
-                    res = (this->*(match->handler))(req, *who, args);
+                    res = match->handler(req, *who, args);
                 res.route = match->name;
             }
             res.token_name = who->name;
@@ -315,12 +281,12 @@ Response App::handle(const Request& req) {
     return res;
 }
 
-Response App::health(const Request&, const Token&, const std::vector<std::string>&) {
-    std::shared_lock lock(data_mutex_);
-    return json_response({{"status", "ok"}, {"orgs", data_.orgs.size()}, {"areas", data_.areas.size()}});
+Response App::health(const Request&) {
+    auto view = editor_->view();
+    return json_response({{"status", "ok"}, {"orgs", view.data().orgs.size()}, {"areas", view.data().areas.size()}});
 }
 
-Response App::metrics_text(const Request&, const Token&, const std::vector<std::string>&) {
+Response App::metrics_text(const Request&, const Caller&, const std::vector<std::string>&) {
     Response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics_.text();
@@ -349,7 +315,7 @@ Response App::metrics_text(const Request&, const Token&, const std::vector<std::
     return r;
 }
 
-Response App::post_token(const Request& req, const Token&, const std::vector<std::string>&) {
+Response App::post_token(const Request& req, const Caller&, const std::vector<std::string>&) {
     std::string why;
     auto body = parse_json(req.body, why);
     if (!body) return error_response(400, "InvalidJson", why);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "covermap/api/app.hpp"
+#include "covermap/geo/store.hpp"
 #include "covermap/geo/tokens.hpp"
 
 namespace covermap::api {

@@ -22,6 +22,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/demo.hpp"
+#include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
@@ -105,7 +106,7 @@ extern "C" void on_interrupt(int sig) { g_interrupted = sig; }
 
 int cmd_import(const std::string& db, geo::ImportParams params) {
     auto lock = geo::StoreLock::acquire(db);  // a server holding it would not see the rows
-    auto store = geo::Store::open(db);
+    geo::Editor editor(std::make_unique<geo::Store>(geo::Store::open(db)));
     struct sigaction sa {};
     sa.sa_handler = on_interrupt;
     sigemptyset(&sa.sa_mask);
@@ -114,7 +115,7 @@ int cmd_import(const std::string& db, geo::ImportParams params) {
     params.cancelled = [] { return g_interrupted.load() != 0; };
     geo::ImportReport report;
     try {
-        report = geo::import_into(store, params);
+        report = editor.import(params, "cli");
     } catch (const geo::cancelled_error&) {
         std::fprintf(stderr, "covermap: import interrupted (%s): nothing written\n",
                      g_interrupted == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,35 +1,28 @@
 // OGC API - Features: landing page, conformance, OpenAPI, collections and items.
 
+#include "ogc_routes.hpp"
+
 #include <algorithm>
 #include <boost/geometry.hpp>
 #include <boost/geometry/index/rtree.hpp>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <set>
 #include <sstream>
 
-#include "covermap/api/app.hpp"
+#include "coverage_cache.hpp"
 #include "covermap/api/geojson.hpp"
-#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
-#include "covermap/geo/error.hpp"
-#include "covermap/geo/export.hpp"
-#include "covermap/geo/import.hpp"
-#include "covermap/geo/planner.hpp"
-#include "covermap/geo/text.hpp"
+#include "covermap/geo/clock.hpp"
+#include "covermap/geo/editor.hpp"
+#include "covermap/geo/geometry.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
 using geo::iso8601_utc_now;
+using View = geo::Editor::View;
 
 // ---- OGC API - Features -------------------------------------------------------------------
 
@@ -41,8 +34,8 @@ json link(const std::string& href, const std::string& rel, const std::string& ty
 }
 }  // namespace
 
-Response App::ogc_landing(const Request& req, const Token&, const std::vector<std::string>&) {
-    auto b = base_of(req, options_);
+Response Ogc::landing(const Request& req, const Caller&, const Args&) {
+    auto b = base_of(req, context_.options);
     return json_response(
         {{"title", "covermap"},
          {"description", "Two-coverages data of covermap: organizations, instructors, branches, areas"},
@@ -55,7 +48,7 @@ Response App::ogc_landing(const Request& req, const Token&, const std::vector<st
 
 // The OpenAPI 3.0 description of the OGC API: GDAL's OAPIF driver and QGIS look for it
 // through the landing page's service-desc link.
-Response App::ogc_openapi(const Request& req, const Token&, const std::vector<std::string>&) {
+Response Ogc::openapi(const Request& req, const Caller&, const Args&) {
     auto param = [](const char* name, const char* in, const char* type, bool required, const char* what) {
         json p = {{"name", name}, {"in", in}, {"required", required}, {"description", what}};
         p["schema"] = std::string(type) == "bbox"
@@ -73,7 +66,7 @@ Response App::ogc_openapi(const Request& req, const Token&, const std::vector<st
     json collection = param("collectionId", "path", "string", true, "orgs, instructors, branches, areas-park…");
     json doc = {{"openapi", "3.0.3"},
                 {"info", {{"title", "covermap OGC API – Features"}, {"version", "1.0.0"}}},
-                {"servers", {{{"url", base_of(req, options_)}}}},
+                {"servers", {{{"url", base_of(req, context_.options)}}}},
                 {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
                 {"security", {{{"bearer", json::array()}}}},
                 {"paths",
@@ -96,7 +89,7 @@ Response App::ogc_openapi(const Request& req, const Token&, const std::vector<st
     return r;
 }
 
-Response App::ogc_conformance(const Request&, const Token&, const std::vector<std::string>&) {
+Response Ogc::conformance(const Request&, const Caller&, const Args&) {
     return json_response({{"conformsTo",
                            {"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
                             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"}}});
@@ -113,33 +106,34 @@ const std::vector<CollectionInfo> kCollections = {
     {"areas-grid", "网格 grid cells"}};
 }  // namespace
 
-Response App::ogc_collections(const Request& req, const Token&, const std::vector<std::string>&) {
+Response Ogc::collections(const Request& req, const Caller&, const Args&) {
     json list = json::array();
     for (const auto& c : kCollections) {
         Request r = req;
-        auto one = ogc_collection(r, Token{"-", Role::viewer, "", ""}, {c.id});
+        auto one = collection(r, Caller{"-", Role::viewer, "", ""}, {c.id});
         list.push_back(json::parse(one.body));
     }
-    auto b = base_of(req, options_);
+    auto b = base_of(req, context_.options);
     return json_response({{"links", {link(b + "/collections", "self", "application/json")}}, {"collections", list}});
 }
 
-Response App::ogc_collection(const Request& req, const Token&, const std::vector<std::string>& args) {
+Response Ogc::collection(const Request& req, const Caller&, const Args& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
     geo::BBox box;
     {
-        std::shared_lock lock(data_mutex_);
+        auto view = context_.editor.view();
+        const auto& data = view.data();
         if (args[0] == "orgs" || args[0] == "branches")
-            for (const auto& o : data_.orgs) box.expand(o.location);
+            for (const auto& o : data.orgs) box.expand(o.location);
         else if (args[0] == "instructors")
-            for (const auto& in : data_.instructors) box.expand(in.home);
+            for (const auto& in : data.instructors) box.expand(in.home);
         else
-            for (const auto& a : data_.areas)
-                if (a.level == kAreaCollections.at(args[0])) box.expand(geo::bounds(a.shape));
+            for (std::size_t i = 0; i < data.areas.size(); ++i)
+                if (data.areas[i].level == kAreaCollections.at(args[0])) box.expand(view.area_bounds()[i]);
     }
     if (box.empty()) box = geo::BBox{-180, -90, 180, 90};
-    auto b = base_of(req, options_) + "/collections/" + args[0];
+    auto b = base_of(req, context_.options) + "/collections/" + args[0];
     return json_response(
         {{"id", args[0]},
          {"title", it->title},
@@ -153,12 +147,14 @@ Response App::ogc_collection(const Request& req, const Token&, const std::vector
           {link(b, "self", "application/json"), link(b + "/items", "items", "application/geo+json", "items")}}});
 }
 
-// GeoJSON features of the collections (callers hold the data lock), shared by items and item.
-json App::org_feature(const geo::Organization& o) const {
-    return {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", org_json(o)}};
+// GeoJSON features of the collections (from a view of the data), shared by items and item.
+namespace {
+
+json org_feature(const geo::Organization& o) {
+    return {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", geo::to_json(o)}};
 }
 
-json App::instructor_feature(const geo::Instructor& in) const {
+json instructor_feature(const View& view, const geo::Instructor& in) {
     return {{"type", "Feature"},
             {"id", in.id},
             {"geometry", point_json(in.home)},
@@ -166,18 +162,15 @@ json App::instructor_feature(const geo::Instructor& in) const {
              {{"id", in.id},
               {"name", in.name},
               {"capacity", in.capacity},
-              {"load", load_.count(in.id) ? load_.at(in.id) : 0},
+              {"load", view.load(in.id)},
               {"industries", in.industries},
               {"unit", in.unit}}}};
 }
 
-json App::branch_feature(const geo::Branch& b, geo::BBox& box) const {
+json branch_feature(const View& view, const geo::Branch& b) {
     json pts = json::array();
-    for (auto id : b.org_ids)
-        if (auto o = org_index_.find(id); o != org_index_.end()) {
-            box.expand(data_.orgs[o->second].location);
-            pts.push_back({data_.orgs[o->second].location.x, data_.orgs[o->second].location.y});
-        }
+    for (const auto& id : b.org_ids)
+        if (const auto* o = view.org(id)) pts.push_back({o->location.x, o->location.y});
     return {{"type", "Feature"},
             {"id", b.id},
             {"geometry", {{"type", "MultiPoint"}, {"coordinates", pts}}},
@@ -190,8 +183,9 @@ json App::branch_feature(const geo::Branch& b, geo::BBox& box) const {
               {"org_ids", b.org_ids}}}};
 }
 
-json App::area_feature(std::size_t i, const std::unordered_map<std::string, geo::CoverageRow>* coverage) const {
-    const auto& a = data_.areas[i];
+json area_feature(const View& view, std::size_t i,
+                  const std::unordered_map<std::string, geo::CoverageRow>* coverage) {
+    const auto& a = view.data().areas[i];
     json props = {{"code", a.code},
                   {"name", a.name},
                   {"level", std::string(geo::to_string(a.level))},
@@ -214,8 +208,10 @@ json App::area_feature(std::size_t i, const std::unordered_map<std::string, geo:
             {"properties", props}};
 }
 
-// Packed R-trees (Boost.Geometry) of the points, by index into data_.orgs / data_.instructors.
-struct App::PointIndex {
+}  // namespace
+
+// Packed R-trees (Boost.Geometry) of the points, by index into the organizations / instructors.
+struct Ogc::PointIndex {
     using Item = std::pair<boost::geometry::model::point<double, 2, boost::geometry::cs::cartesian>, std::size_t>;
     using Tree = boost::geometry::index::rtree<Item, boost::geometry::index::rstar<16>>;
     std::uint64_t generation = 0;
@@ -233,37 +229,51 @@ struct App::PointIndex {
     }
 };
 
-std::shared_ptr<const App::PointIndex> App::point_index() {
+Ogc::Ogc(Context& context, CoverageCache& coverage) : context_(context), coverage_(coverage) {}
+Ogc::~Ogc() = default;
+
+void Ogc::add_routes(Router& router) {
+    router.add("GET", "/ogc", Role::viewer, this, &Ogc::landing);
+    router.add("GET", "/ogc/conformance", Role::viewer, this, &Ogc::conformance);
+    router.add("GET", "/ogc/api", Role::viewer, this, &Ogc::openapi);
+    router.add("GET", "/ogc/collections", Role::viewer, this, &Ogc::collections);
+    router.add("GET", "/ogc/collections/{}", Role::viewer, this, &Ogc::collection);
+    router.add("GET", "/ogc/collections/{}/items", Role::viewer, this, &Ogc::items);
+    router.add("GET", "/ogc/collections/{}/items/{}", Role::viewer, this, &Ogc::item);
+}
+
+std::shared_ptr<const Ogc::PointIndex> Ogc::point_index() {
     std::lock_guard build(point_index_mutex_);  // one build at a time; others wait for it
-    std::uint64_t generation = reload_generation_;
+    std::uint64_t generation = context_.editor.places_version();
     if (point_index_ && point_index_->generation == generation) return point_index_;
     auto index = std::make_shared<PointIndex>();
     index->generation = generation;
     {
-        std::shared_lock lock(data_mutex_);
+        auto view = context_.editor.view();
+        const auto& data = view.data();
         std::vector<PointIndex::Item> items;
-        for (std::size_t i = 0; i < data_.orgs.size(); ++i)
-            items.push_back({{data_.orgs[i].location.x, data_.orgs[i].location.y}, i});
+        for (std::size_t i = 0; i < data.orgs.size(); ++i)
+            items.push_back({{data.orgs[i].location.x, data.orgs[i].location.y}, i});
         index->org_tree = PointIndex::Tree(items.begin(), items.end());
         items.clear();
-        for (std::size_t j = 0; j < data_.instructors.size(); ++j)
-            items.push_back({{data_.instructors[j].home.x, data_.instructors[j].home.y}, j});
+        for (std::size_t j = 0; j < data.instructors.size(); ++j)
+            items.push_back({{data.instructors[j].home.x, data.instructors[j].home.y}, j});
         index->instructor_tree = PointIndex::Tree(items.begin(), items.end());
-        index->orgs = data_.orgs.size();
-        index->instructors = data_.instructors.size();
+        index->orgs = data.orgs.size();
+        index->instructors = data.instructors.size();
     }
     point_index_ = index;
     return index;
 }
 
-Response App::ogc_items(const Request& req, const Token&, const std::vector<std::string>& args) {
+Response Ogc::items(const Request& req, const Caller&, const Args& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
     // A parameter this API does not know is an error, not silently ignored (OGC API – Features, 7.15.1).
     if (auto key = unknown_parameter(req, {"bbox", "limit", "offset", "f"}))
         return error_response(400, "InvalidQuery", "unknown parameter '" + *key + "' (bbox, limit, offset)");
     std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
-    if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
+    if (kAreaCollections.count(args[0])) coverage = coverage_.by_code(kAreaCollections.at(args[0]));
     auto limit_param = number_param(req, "limit", 10, 1, 10000);
     if (!limit_param) return error_response(400, "InvalidQuery", "limit must be 1–10000");
     auto offset_param = number_param(req, "offset", 0, 0, 1LL << 40);
@@ -293,11 +303,12 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     std::shared_ptr<const PointIndex> points;
     if (filter && (args[0] == "orgs" || args[0] == "instructors")) points = point_index();
     {
-        std::shared_lock lock(data_mutex_);
+        auto view = context_.editor.view();
+        const auto& data = view.data();
         // The index answers a bbox when it was built from the locations as they are now (a move
         // since then sends this one request through a pass over the points).
-        if (points && (points->generation != reload_generation_ || points->orgs != data_.orgs.size() ||
-                       points->instructors != data_.instructors.size()))
+        if (points && (points->generation != context_.editor.places_version() || points->orgs != data.orgs.size() ||
+                       points->instructors != data.instructors.size()))
             points.reset();
         auto take = [&](const geo::BBox& fb, auto&& make) {
             if (filter && !filter->intersects(fb)) return;
@@ -313,37 +324,34 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
             }
         };
         if (c == "orgs") {
-            each(data_.orgs.size(), points ? &points->org_tree : nullptr, [&](std::size_t i) {
+            each(data.orgs.size(), points ? &points->org_tree : nullptr, [&](std::size_t i) {
                 geo::BBox fb;
-                fb.expand(data_.orgs[i].location);
-                take(fb, [&] { return org_feature(data_.orgs[i]); });
+                fb.expand(data.orgs[i].location);
+                take(fb, [&] { return org_feature(data.orgs[i]); });
             });
         } else if (c == "instructors") {
-            each(data_.instructors.size(), points ? &points->instructor_tree : nullptr, [&](std::size_t j) {
+            each(data.instructors.size(), points ? &points->instructor_tree : nullptr, [&](std::size_t j) {
                 geo::BBox fb;
-                fb.expand(data_.instructors[j].home);
-                take(fb, [&] { return instructor_feature(data_.instructors[j]); });
+                fb.expand(data.instructors[j].home);
+                take(fb, [&] { return instructor_feature(view, data.instructors[j]); });
             });
         } else if (c == "branches") {
-            for (const auto& b : data_.branches) {
+            for (const auto& b : data.branches) {
                 geo::BBox fb;  // the box from its organizations; the feature only when it is on the page
                 for (const auto& id : b.org_ids)
-                    if (auto o = org_index_.find(id); o != org_index_.end()) fb.expand(data_.orgs[o->second].location);
-                take(fb, [&] {
-                    geo::BBox unused;
-                    return branch_feature(b, unused);
-                });
+                    if (const auto* o = view.org(id)) fb.expand(o->location);
+                take(fb, [&] { return branch_feature(view, b); });
             }
         } else {
             auto level = kAreaCollections.at(c);
-            for (std::size_t i = 0; i < data_.areas.size(); ++i) {
-                const auto& a = data_.areas[i];
+            for (std::size_t i = 0; i < data.areas.size(); ++i) {
+                const auto& a = data.areas[i];
                 if (a.level != level) continue;
-                take(area_bounds_[i], [&] { return area_feature(i, coverage.get()); });
+                take(view.area_bounds()[i], [&] { return area_feature(view, i, coverage.get()); });
             }
         }
     }
-    auto b = base_of(req, options_) + "/collections/" + args[0] + "/items";
+    auto b = base_of(req, context_.options) + "/collections/" + args[0] + "/items";
     auto page = [&](long off) {
         std::string h = b + "?limit=" + std::to_string(limit) + "&offset=" + std::to_string(off);
         if (filter) h += "&bbox=" + req.query.at("bbox");
@@ -359,33 +367,32 @@ Response App::ogc_items(const Request& req, const Token&, const std::vector<std:
     return r;
 }
 
-Response App::ogc_item(const Request& req, const Token&, const std::vector<std::string>& args) {
+Response Ogc::item(const Request& req, const Caller&, const Args& args) {
     // Organizations and instructors by their text id; branches and areas by number.
     auto fid = parse_id(args[1]);
     std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
-    if (kAreaCollections.count(args[0])) coverage = coverage_by_code(kAreaCollections.at(args[0]));
-    std::shared_lock lock(data_mutex_);
+    if (kAreaCollections.count(args[0])) coverage = coverage_.by_code(kAreaCollections.at(args[0]));
+    auto view = context_.editor.view();
+    const auto& data = view.data();
     json feature;
     const std::string& c = args[0];
-    if (c == "orgs" && org_index_.count(args[1])) {
-        feature = org_feature(data_.orgs[org_index_.at(args[1])]);
-    } else if (c == "instructors" && instructor_index_.count(args[1])) {
-        feature = instructor_feature(data_.instructors[instructor_index_.at(args[1])]);
+    if (c == "orgs" && view.org(args[1])) {
+        feature = org_feature(*view.org(args[1]));
+    } else if (c == "instructors" && view.instructor(args[1])) {
+        feature = instructor_feature(view, *view.instructor(args[1]));
     } else if (c == "branches" && fid) {
-        for (const auto& b : data_.branches) {
-            geo::BBox unused;
-            if (b.id == *fid) feature = branch_feature(b, unused);
-        }
-    } else if (kAreaCollections.count(c) && fid && *fid >= 1 && static_cast<std::size_t>(*fid) <= data_.areas.size()) {
-        if (data_.areas[static_cast<std::size_t>(*fid - 1)].level == kAreaCollections.at(c))
-            feature = area_feature(static_cast<std::size_t>(*fid - 1), coverage.get());
+        for (const auto& b : data.branches)
+            if (b.id == *fid) feature = branch_feature(view, b);
+    } else if (kAreaCollections.count(c) && fid && *fid >= 1 && static_cast<std::size_t>(*fid) <= data.areas.size()) {
+        if (data.areas[static_cast<std::size_t>(*fid - 1)].level == kAreaCollections.at(c))
+            feature = area_feature(view, static_cast<std::size_t>(*fid - 1), coverage.get());
     } else if (std::none_of(kCollections.begin(), kCollections.end(), [&](auto& k) { return k.id == c; })) {
         return error_response(404, "NotFound", "no collection " + c);
     }
     if (feature.is_null()) return error_response(404, "NotFound", "no feature " + args[1] + " in " + c);
-    feature["links"] = {link(base_of(req, options_) + "/collections/" + c + "/items/" + url_encode(args[1]), "self",
+    feature["links"] = {link(base_of(req, context_.options) + "/collections/" + c + "/items/" + url_encode(args[1]), "self",
                              "application/geo+json"),
-                        link(base_of(req, options_) + "/collections/" + c, "collection", "application/json")};
+                        link(base_of(req, context_.options) + "/collections/" + c, "collection", "application/json")};
     auto r = json_response(feature);
     r.content_type = "application/geo+json";
     return r;

@@ -1,35 +1,37 @@
-// Plans: running the planner, the plans kept, accepting proposals.
+// Plans over HTTP: make, list, read, accept, delete.
+#include "plan_routes.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <set>
-#include <sstream>
+#include <chrono>
+#include <cstdlib>
 
-#include "covermap/api/app.hpp"
-#include "covermap/api/geojson.hpp"
 #include "covermap/geo/clock.hpp"
-#include "covermap/geo/coverage.hpp"
-#include "covermap/geo/error.hpp"
-#include "covermap/geo/export.hpp"
-#include "covermap/geo/import.hpp"
+#include "covermap/geo/editor.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/text.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
-using geo::iso8601_utc_now;
 
-Response App::post_plan(const Request& req, const Token& who, const std::vector<std::string>&) {
+Plans::Plans(Context& context) : context_(context) {
+    context_.editor.with_store([&](geo::Store& store) {
+        for (const auto& plan : store.plans("", false))
+            if (plan.id.rfind("plan-", 0) == 0) next_ = std::max(next_, std::atoi(plan.id.c_str() + 5) + 1);
+    });
+}
+
+void Plans::add_routes(Router& router) {
+    router.add("POST", "/api/plan", Role::planner, this, &Plans::make);
+    router.add("GET", "/api/plans", Role::viewer, this, &Plans::list);
+    router.add("GET", "/api/plan/{}", Role::viewer, this, &Plans::get);
+    router.add("POST", "/api/plan/{}/accept", Role::planner, this, &Plans::accept);
+    router.add("DELETE", "/api/plan/{}", Role::planner, this, &Plans::remove);
+}
+
+Response Plans::make(const Request& req, const Caller& who, const Args&) {
     geo::PlanParams p;
     if (!req.body.empty()) {
         std::string why;
@@ -55,11 +57,12 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
     }
     json j;
     {
-        std::shared_lock lock(data_mutex_);
-        j = geo::to_json(geo::make_plan(data_, p));
+        auto view = context_.editor.view();
+        const auto& data = view.data();
+        j = geo::to_json(geo::make_plan(data, p));
         // Proposals name their organizations and places, so a page can list and draw them.
         long operating = 0, branch = 0, work = 0, add_branch = 0, add_work = 0;
-        for (const auto& o : data_.orgs)
+        for (const auto& o : data.orgs)
             if (o.operating()) {
                 ++operating;
                 branch += o.branch_id ? 1 : 0;
@@ -68,8 +71,8 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
         for (auto& pr : j["proposals"]) {
             json places = json::array();
             for (const auto& oid : pr["orgs"])
-                if (auto it = org_index_.find(oid.get<std::string>()); it != org_index_.end()) {
-                    const auto& o = data_.orgs[it->second];
+                if (const auto* org = view.org(oid.get<std::string>())) {
+                    const auto& o = *org;
                     places.push_back({{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}});
                     bool had_work = o.branch_id || o.instructor_id;
                     if (pr["type"] != "instructor") ++add_branch;
@@ -77,9 +80,8 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
                 }
             pr["places"] = places;
             if (pr.contains("instructor_id"))
-                if (auto it = instructor_index_.find(pr["instructor_id"].get<std::string>());
-                    it != instructor_index_.end()) {
-                    const auto& in = data_.instructors[it->second];
+                if (const auto* instructor = view.instructor(pr["instructor_id"].get<std::string>())) {
+                    const auto& in = *instructor;
                     pr["instructor"] = {{"name", in.name}, {"lon", in.home.x}, {"lat", in.home.y}};
                 }
         }
@@ -90,27 +92,26 @@ Response App::post_plan(const Request& req, const Token& who, const std::vector<
                       {"work_coverage_now", rate(work)},
                       {"work_coverage_after", rate(work + add_work)}};
     }
-    metrics_.planner_run();
+    context_.metrics.planner_run();
     std::string id;
     {
-        std::lock_guard lock(plans_mutex_);
-        id = "plan-" + std::to_string(next_plan_++);
+        std::lock_guard lock(mutex_);
+        id = "plan-" + std::to_string(next_++);
     }
     j["id"] = id;
     j["status"] = "open";
-    {
-        std::lock_guard writer(write_mutex_);
-        store_->save_plan({id, id, iso8601_utc_now(), who.name, "open", dump_json(j)});
-        prune_plans();
-    }
-    remember_plan(id, j);
+    context_.editor.with_store([&](geo::Store& store) {
+        store.save_plan({id, id, geo::iso8601_utc_now(), who.name, "open", geo::dump_json(j)});
+        prune(store);
+    });
+    remember(id, j);
     return json_response(j, 201);
 }
 
-void App::prune_plans() {
-    auto rows = store_->plans("", false);
+void Plans::prune(geo::Store& store) {
+    auto rows = store.plans("", false);
     // ISO 8601 UTC times compare as text.
-    auto cutoff = geo::iso8601_utc(std::chrono::system_clock::now() - std::chrono::hours(24) * options_.plan_max_age_days);
+    auto cutoff = geo::iso8601_utc(std::chrono::system_clock::now() - std::chrono::hours(24) * context_.options.plan_max_age_days);
     std::vector<std::string> gone;
     std::vector<const geo::PlanRow*> open;
     for (const auto& r : rows) {
@@ -126,238 +127,138 @@ void App::prune_plans() {
     std::sort(open.begin(), open.end(), [&](const geo::PlanRow* a, const geo::PlanRow* b) {
         return a->created != b->created ? a->created < b->created : number(a->id) < number(b->id);
     });
-    std::size_t keep = std::max<std::size_t>(1, options_.plan_max_open);
+    std::size_t keep = std::max<std::size_t>(1, context_.options.plan_max_open);
     for (std::size_t i = 0; i + keep < open.size(); ++i) gone.push_back(open[i]->id);
     if (gone.empty()) return;
-    store_->delete_plans(gone);
-    std::lock_guard lock(plans_mutex_);
-    for (const auto& id : gone) {
+    store.delete_plans(gone);
+    forget(gone);
+}
+
+void Plans::forget(const std::vector<std::string>& ids) {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : ids) {
         plans_.erase(id);
-        plan_order_.erase(std::remove(plan_order_.begin(), plan_order_.end(), id), plan_order_.end());
+        order_.erase(std::remove(order_.begin(), order_.end(), id), order_.end());
     }
 }
 
-Response App::delete_plan(const Request&, const Token& who, const std::vector<std::string>& args) {
-    std::lock_guard writer(write_mutex_);
-    auto rows = store_->plans(args[0], false);
-    if (rows.empty()) return error_response(404, "NotFound", "no plan " + args[0]);
-    if (rows.front().token_name != who.name && who.role != Role::admin)
-        return error_response(403, "Forbidden", "only the plan's author or an admin may delete it");
-    store_->delete_plans({args[0]});
-    {
-        std::lock_guard lock(plans_mutex_);
-        plans_.erase(args[0]);
-        plan_order_.erase(std::remove(plan_order_.begin(), plan_order_.end(), args[0]), plan_order_.end());
-    }
-    Response r;
-    r.status = 204;
-    return r;
+Response Plans::remove(const Request&, const Caller& who, const Args& args) {
+    return context_.editor.with_store([&](geo::Store& store) {
+        auto rows = store.plans(args[0], false);
+        if (rows.empty()) return error_response(404, "NotFound", "no plan " + args[0]);
+        if (rows.front().token_name != who.name && who.role != Role::admin)
+            return error_response(403, "Forbidden", "only the plan's author or an admin may delete it");
+        store.delete_plans({args[0]});
+        forget({args[0]});
+        Response r;
+        r.status = 204;
+        return r;
+    });
 }
 
-void App::remember_plan(const std::string& id, const json& plan) {
-    std::lock_guard lock(plans_mutex_);
-    if (!plans_.count(id)) plan_order_.push_back(id);
+void Plans::remember(const std::string& id, const json& plan) {
+    std::lock_guard lock(mutex_);
+    if (!plans_.count(id)) order_.push_back(id);
     plans_[id] = plan;
-    while (plan_order_.size() > options_.plans_in_memory) {
-        plans_.erase(plan_order_.front());
-        plan_order_.erase(plan_order_.begin());
+    while (order_.size() > context_.options.plans_in_memory) {
+        plans_.erase(order_.front());
+        order_.erase(order_.begin());
     }
 }
 
-std::optional<json> App::find_plan(const std::string& id) {
+std::optional<json> Plans::find(const std::string& id) {
     {
-        std::lock_guard lock(plans_mutex_);
+        std::lock_guard lock(mutex_);
         if (auto it = plans_.find(id); it != plans_.end()) return it->second;
     }
-    std::vector<geo::PlanRow> rows;
-    {
-        std::lock_guard writer(write_mutex_);
-        rows = store_->plans(id);
-    }
+    auto rows = context_.editor.with_store([&](geo::Store& store) { return store.plans(id); });
     if (rows.empty()) return std::nullopt;
     auto plan = json::parse(rows.front().body, nullptr, false);
     if (plan.is_discarded()) return std::nullopt;
-    remember_plan(id, plan);
+    remember(id, plan);
     return plan;
 }
 
-Response App::get_plan(const Request&, const Token&, const std::vector<std::string>& args) {
-    auto plan = find_plan(args[0]);
+Response Plans::get(const Request&, const Caller&, const Args& args) {
+    auto plan = find(args[0]);
     if (!plan) return error_response(404, "NotFound", "no plan " + args[0]);
     return json_response(*plan);
 }
 
-Response App::accept_plan(const Request& req, const Token& who, const std::vector<std::string>& args) {
+// The proposals asked for, as the plan has them, go to the editing service, which applies
+// those that still hold (all in one transaction) and says why the others do not.
+Response Plans::accept(const Request& req, const Caller& who, const Args& args) {
     std::string why;
     auto body = parse_json(req.body, why);
     if (!body) return error_response(400, "InvalidJson", why);
     if (!body->is_object() || !(*body)["proposals"].is_array())
         return error_response(400, "InvalidValue", "body must be {\"proposals\": [ids]}");
-    auto found = find_plan(args[0]);
+    auto found = find(args[0]);
     if (!found) return error_response(404, "NotFound", "no plan " + args[0]);
-    json plan = std::move(*found);
-    std::map<std::string, json> by_id;
-    for (const auto& p : plan["proposals"]) by_id[p["id"].get<std::string>()] = p;
-
-    std::lock_guard writer(write_mutex_);
-    std::vector<geo::OrgUpdate> updates;
-    std::vector<geo::Branch> branches;
-    std::vector<geo::AuditEntry> audit;
-    json applied = json::array(), conflicts = json::array();
-    std::map<geo::Id, geo::Organization> changed;  // org id -> new state within this request
-    std::map<geo::Id, int> extra_load;
-    std::map<geo::Id, std::int64_t> read_version;  // the version each change was made from
-    std::int64_t next_branch = next_branch_id_;
-    {
-        std::shared_lock lock(data_mutex_);
-        auto current = [&](const geo::Id& id) -> const geo::Organization* {
-            if (auto c = changed.find(id); c != changed.end()) return &c->second;
-            auto it = org_index_.find(id);
-            return it == org_index_.end() ? nullptr : &data_.orgs[it->second];
-        };
-        for (const auto& pid : (*body)["proposals"]) {
-            if (!pid.is_string() || !by_id.count(pid.get<std::string>())) {
-                conflicts.push_back({{"id", pid}, {"reason", "no such proposal in this plan"}});
-                continue;
-            }
-            const auto& p = by_id[pid.get<std::string>()];
-            std::string type = p["type"];
-            std::vector<const geo::Organization*> orgs;
-            std::string reason;
-            for (const auto& oid : p["orgs"]) {
-                geo::Id id = oid.is_string() ? oid.get<std::string>() : oid.dump();
-                auto* o = current(id);
-                if (!o)
-                    reason = "organization " + id + " no longer exists";
-                else if (o->branch_id)
-                    reason = "organization " + o->id + " has a branch now";
-                else if (!o->operating())
-                    reason = "organization " + o->id + " is not operating";
-                else if (type == "instructor" && o->instructor_id)
-                    reason = "organization " + o->id + " has an instructor now";
-                else
-                    orgs.push_back(o);
-            }
-            if (reason.empty() && type == "instructor") {
-                geo::Id jid =
-                    p["instructor_id"].is_string() ? p["instructor_id"].get<std::string>() : p["instructor_id"].dump();
-                auto it = instructor_index_.find(jid);
-                if (it == instructor_index_.end())
-                    reason = "instructor " + jid + " no longer exists";
-                else {
-                    const auto& in = data_.instructors[it->second];
-                    int load = (load_.count(jid) ? load_.at(jid) : 0) + extra_load[jid];
-                    if (load + static_cast<int>(orgs.size()) > in.capacity)
-                        reason = in.name + " has room for " + std::to_string(std::max(0, in.capacity - load)) +
-                                 " more, not " + std::to_string(orgs.size());
-                }
-            }
-            if (reason.empty() && type == "joint") {
-                int members = 0;
-                for (auto* o : orgs) members += o->party_members;
-                if (members < 3)
-                    reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
-            }
-            if (reason.empty() && type == "standalone" && orgs.size() == 1 && orgs[0]->party_members < 3)
-                reason = "the organization has fewer than 3 members now";
-            if (!reason.empty()) {
-                conflicts.push_back({{"id", pid}, {"reason", reason}});
-                continue;
-            }
-            std::optional<std::int64_t> branch_id;
-            if (type != "instructor") {
-                geo::Branch b;
-                b.id = next_branch++;
-                b.type = type == "standalone" ? geo::BranchType::standalone
-                         : type == "joint"    ? geo::BranchType::joint
-                                              : geo::BranchType::affiliated;
-                std::string first = orgs.front()->name;
-                b.name = type == "standalone" ? first + "党支部"
-                         : type == "joint"    ? first + "等联合党支部"
-                                           : first + "（挂靠" + p.value("area", std::string()) + "社区党组织）";
-                for (auto* o : orgs) {
-                    b.org_ids.push_back(o->id);
-                    b.members += o->party_members;
-                }
-                branch_id = b.id;
-                branches.push_back(std::move(b));
-            }
-            for (auto* o : orgs) {
-                geo::Organization after = *o;
-                if (branch_id)
-                    after.branch_id = branch_id;
-                else {
-                    after.instructor_id = p["instructor_id"].is_string() ? p["instructor_id"].get<std::string>()
-                                                                         : p["instructor_id"].dump();
-                    ++extra_load[*after.instructor_id];
-                }
-                if (!read_version.count(o->id)) read_version[o->id] = o->version;
-                after.version = o->version + 1;
-                audit.push_back({iso8601_utc_now(), who.name, "accept_plan " + args[0] + " " + pid.get<std::string>(),
-                                 o->id,
-                                 json{{"branch_id", o->branch_id ? json(*o->branch_id) : json()},
-                                      {"instructor_id", o->instructor_id ? json(*o->instructor_id) : json()},
-                                      {"version", o->version}}
-                                     .dump(-1, ' ', false, json::error_handler_t::replace),
-                                 json{{"branch_id", after.branch_id ? json(*after.branch_id) : json()},
-                                      {"instructor_id", after.instructor_id ? json(*after.instructor_id) : json()},
-                                      {"version", after.version}}
-                                     .dump(-1, ' ', false, json::error_handler_t::replace)});
-                changed[o->id] = after;
-            }
-            applied.push_back(pid);
+    const json& plan = *found;
+    auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+    std::map<std::string, const json*> by_id;
+    for (const auto& p : plan["proposals"]) by_id[text(p["id"])] = &p;
+    std::vector<geo::Proposal> wanted;
+    json conflicts = json::array();
+    for (const auto& pid : (*body)["proposals"]) {
+        auto it = pid.is_string() ? by_id.find(pid.get<std::string>()) : by_id.end();
+        if (it == by_id.end()) {
+            conflicts.push_back({{"id", pid}, {"reason", "no such proposal in this plan"}});
+            continue;
         }
+        const json& p = *it->second;
+        geo::Proposal proposal;
+        proposal.id = it->first;
+        proposal.type = p.value("type", std::string());
+        for (const auto& oid : p["orgs"]) proposal.orgs.push_back(text(oid));
+        if (p.contains("instructor_id") && !p["instructor_id"].is_null()) proposal.instructor_id = text(p["instructor_id"]);
+        proposal.area = p.value("area", std::string());
+        wanted.push_back(std::move(proposal));
     }
-    for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
-    std::vector<geo::CapacityCheck> checks;
-    {
-        std::shared_lock lock(data_mutex_);
-        for (const auto& [jid, n] : extra_load)
-            checks.push_back({jid, data_.instructors[instructor_index_.at(jid)].capacity});
-    }
+    geo::Accepted done;
     try {
-        if (!updates.empty()) store_->commit_changes(updates, branches, audit, checks);  // one transaction
+        done = context_.editor.accept(wanted, who.name, "accept_plan " + args[0]);
     } catch (const geo::conflict_error& e) {
         // Another process changed the store since this one read it: nothing was applied.
         return error_response(409, "Conflict", std::string(e.what()) + "; nothing was applied, run the plan again");
     }
-    std::vector<std::pair<geo::Organization, geo::Organization>> moved;
-    {
-        std::unique_lock lock(data_mutex_);
-        for (auto& [id, o] : changed) {
-            moved.emplace_back(data_.orgs[org_index_.at(id)], o);
-            data_.orgs[org_index_.at(id)] = o;
-        }
-        for (auto& [jid, n] : extra_load) load_[jid] += n;
-        for (auto& b : branches) data_.branches.push_back(b);
-        next_branch_id_ = next_branch;
-        ++data_version_;
-    }
-    for (const auto& b : branches) tiles_->add_branch(b.id, b.type);
-    tiles_->update(moved);  // one pass over the tile cache for the whole plan
-    if (!applied.empty()) {
+    for (const auto& [id, reason] : done.conflicts) conflicts.push_back({{"id", id}, {"reason", reason}});
+    if (!done.applied.empty()) {
         // The plan's status says what became of it: which proposals were applied, by whom.
-        auto rows = store_->plans(args[0]);
-        if (!rows.empty()) {
+        context_.editor.with_store([&](geo::Store& store) {
+            auto rows = store.plans(args[0]);
+            if (rows.empty()) return;
             auto row = rows.front();
-            json body = json::parse(row.body, nullptr, false);
-            if (!body.is_discarded()) {
-                json& done = body["accepted"];
-                if (!done.is_array()) done = json::array();
-                for (const auto& id : applied) done.push_back(id);
-                row.status = "accepted " + std::to_string(done.size()) + "/" + std::to_string(by_id.size());
-                body["status"] = row.status;
-                row.body = dump_json(body);
-                store_->save_plan(row);
-                remember_plan(args[0], body);
-            }
-        }
+            json stored = json::parse(row.body, nullptr, false);
+            if (stored.is_discarded()) return;
+            json& accepted = stored["accepted"];
+            if (!accepted.is_array()) accepted = json::array();
+            for (const auto& id : done.applied) accepted.push_back(id);
+            row.status = "accepted " + std::to_string(accepted.size()) + "/" + std::to_string(by_id.size());
+            stored["status"] = row.status;
+            row.body = geo::dump_json(stored);
+            store.save_plan(row);
+            remember(args[0], stored);
+        });
     }
     return json_response({{"plan", args[0]},
-                          {"applied", applied},
+                          {"applied", done.applied},
                           {"conflicts", conflicts},
-                          {"branches_created", branches.size()},
-                          {"organizations_changed", changed.size()}});
+                          {"branches_created", done.branches_created},
+                          {"organizations_changed", done.organizations_changed}});
+}
+
+Response Plans::list(const Request&, const Caller&, const Args&) {
+    auto rows = context_.editor.with_store([](geo::Store& store) { return store.plans("", false); });
+    json items = json::array();
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it)  // newest first
+        items.push_back({{"id", it->id},
+                         {"name", it->name},
+                         {"created", it->created},
+                         {"by", it->token_name},
+                         {"status", it->status}});
+    return json_response({{"items", items}});
 }
 
 }  // namespace covermap::api

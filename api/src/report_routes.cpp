@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "covermap/api/app.hpp"
+#include "report_routes.hpp"
+
+#include "coverage_cache.hpp"
 #include "covermap/geo/clock.hpp"
+#include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/history.hpp"
 #include "covermap/report/report.hpp"
@@ -59,15 +62,21 @@ int month_now() {
 
 }  // namespace
 
-geo::Store& App::history_store() {
-    if (!history_store_) history_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(options_.db));
+void Reports::add_routes(Router& router) {
+    router.add("GET", "/api/history", Role::viewer, this, &Reports::history);
+    router.add("GET", "/api/report", Role::viewer, this, &Reports::report);
+}
+
+geo::Store& Reports::history_store() {
+    if (!history_store_)
+        history_store_ = std::make_unique<geo::Store>(geo::Store::open_existing(context_.options.db));
     return *history_store_;
 }
 
-std::shared_ptr<const App::TargetState> App::target_state() {
-    std::lock_guard lock(targets_mutex_);
+std::shared_ptr<const Reports::TargetState> Reports::target_state() {
+    std::lock_guard lock(mutex_);
     auto now = std::chrono::steady_clock::now();
-    if (targets_ && now - targets_read_ < options_.refresh_interval) return targets_;
+    if (targets_ && now - targets_read_ < context_.options.refresh_interval) return targets_;
     // Re-read at most every 5 s: `covermap target set` on the command line shows up without a restart.
     auto state = std::make_shared<TargetState>();
     state->targets = history_store().targets();
@@ -77,7 +86,9 @@ std::shared_ptr<const App::TargetState> App::target_state() {
     return targets_;
 }
 
-json App::targets_json(const std::string& level, const std::vector<std::string>& codes) {
+bool Reports::has_targets() { return !target_state()->targets.empty(); }
+
+json Reports::targets_json(const std::string& level, const std::vector<std::string>& codes) {
     auto state = target_state();
     json out = json::array();
     if (state->targets.empty()) return out;
@@ -91,7 +102,7 @@ json App::targets_json(const std::string& level, const std::vector<std::string>&
     return out;
 }
 
-Response App::history(const Request& req, const Token&, const std::vector<std::string>&) {
+Response Reports::history(const Request& req, const Caller&, const Args&) {
     only_params(req, {"level", "area", "scope"});
     std::string code = query_value(req, "area"), level = query_value(req, "level");
     auto scope = geo::parse_scope(query_value(req, "scope").empty() ? "all" : query_value(req, "scope"));
@@ -102,13 +113,14 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
     if (code.empty() || code == "total") {
         code = level = "total";
     } else {
-        std::shared_lock lock(data_mutex_);
-        for (std::size_t i = 0; i < data_.areas.size(); ++i)
-            if (data_.areas[i].code == code && (level.empty() || geo::to_string(data_.areas[i].level) == level)) {
+        auto view = context_.editor.view();
+        const auto& areas = view.data().areas;
+        for (std::size_t i = 0; i < areas.size(); ++i)
+            if (areas[i].code == code && (level.empty() || geo::to_string(areas[i].level) == level)) {
                 area_index = static_cast<int>(i);
-                area_level = data_.areas[i].level;
+                area_level = areas[i].level;
                 level = std::string(geo::to_string(area_level));
-                name = data_.areas[i].name;
+                name = areas[i].name;
                 break;
             }
         if (area_index < 0)
@@ -117,18 +129,19 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
     json j = {{"level", level}, {"area", code}, {"name", name}, {"scope", std::string(geo::to_string(*scope))}};
     j["points"] = json::array();
     {
-        std::lock_guard lock(targets_mutex_);  // the history handle's one user at a time
+        std::lock_guard lock(mutex_);  // the history handle's one user at a time
         for (const auto& r : history_store().history(level, code, *scope)) j["points"].push_back(point_json(r));
     }
     // Now, from memory: the point a chart ends on.
-    auto where = located(area_level);
+    auto where = coverage_.located(area_level);
     {
-        std::shared_lock lock(data_mutex_);
-        bool districts = std::any_of(data_.areas.begin(), data_.areas.end(),
+        auto view = context_.editor.view();
+        const auto& data = view.data();
+        bool districts = std::any_of(data.areas.begin(), data.areas.end(),
                                      [](const geo::Area& a) { return a.level == geo::Level::district; });
         auto row = area_index < 0 && !districts
-                       ? geo::figures_of(data_, std::vector<int>(data_.orgs.size(), 0), -1, *scope)
-                       : geo::figures_of(data_, *where, area_index, *scope);
+                       ? geo::figures_of(data, std::vector<int>(data.orgs.size(), 0), -1, *scope)
+                       : geo::figures_of(data, *where, area_index, *scope);
         row.date = geo::china_date();
         j["now"] = point_json(row);
     }
@@ -140,7 +153,7 @@ Response App::history(const Request& req, const Token&, const std::vector<std::s
     return json_response(j);
 }
 
-Response App::report(const Request& req, const Token&, const std::vector<std::string>&) {
+Response Reports::report(const Request& req, const Caller&, const Args&) {
     only_params(req, {"month", "quarter", "area", "format"});
     std::string month = query_value(req, "month"), quarter = query_value(req, "quarter"),
                 format = query_value(req, "format");
@@ -148,13 +161,13 @@ Response App::report(const Request& req, const Token&, const std::vector<std::st
     if (format.empty()) format = "pdf";
     if (format != "pdf" && format != "xlsx") throw geo::invalid_argument("format must be pdf or xlsx");
     auto period = report::parse_period(month.empty() ? quarter : month);
-    auto store = geo::Store::open_existing(options_.db);  // this request's own handle: no lock on edits
+    auto store = geo::Store::open_existing(context_.options.db);  // this request's own handle: no lock on edits
     report::ReportData data;
     {
-        std::shared_lock lock(data_mutex_);
-        data = report::gather(data_, store, period, query_value(req, "area"), geo::china_date());
+        auto view = context_.editor.view();
+        data = report::gather(view.data(), store, period, query_value(req, "area"), geo::china_date());
     }
-    if (stopping_) throw geo::cancelled_error("the report");
+    if (context_.stopping) throw geo::cancelled_error("the report");
     Response r;
     r.body = format == "pdf" ? report::render_pdf(data) : report::render_xlsx(data);
     r.content_type =
@@ -165,7 +178,7 @@ Response App::report(const Request& req, const Token&, const std::vector<std::st
     return r;
 }
 
-void App::monthly_snapshot() {
+void Reports::monthly_snapshot() {
     int month = month_now();
     if (snapshot_month_.load(std::memory_order_relaxed) == month) return;
     std::lock_guard once(snapshot_mutex_);
@@ -173,16 +186,15 @@ void App::monthly_snapshot() {
     snapshot_month_ = month;  // one try per month, whatever happens below
     try {
         auto today = geo::china_date();
-        auto store = geo::Store::open_existing(options_.db);
+        auto store = geo::Store::open_existing(context_.options.db);
         for (const auto& d : store.snapshot_dates())
             if (d.compare(0, 7, today, 0, 7) == 0) return;
         geo::Snapshot snap;
         {
-            std::shared_lock lock(data_mutex_);
-            snap = geo::take_snapshot(data_, today);
+            auto view = context_.editor.view();
+            snap = geo::take_snapshot(view.data(), today);
         }
-        std::lock_guard writer(write_mutex_);
-        store_->save_snapshot(snap);
+        context_.editor.with_store([&](geo::Store& s) { s.save_snapshot(snap); });
         std::fprintf(stderr, "covermap: took the monthly snapshot %s (%zu rows)\n", today.c_str(), snap.rows.size());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "covermap: monthly snapshot failed: %s\n", e.what());

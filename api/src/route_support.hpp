@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "covermap/api/app.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/geometry.hpp"
 #include "covermap/geo/model.hpp"
 
 namespace covermap::api::detail {
@@ -83,6 +85,21 @@ inline std::optional<std::int64_t> number_param(const Request& r, const char* ke
     auto v = parse_id(it->second);
     if (!v || *v < lo) return std::nullopt;
     return std::min(*v, hi);
+}
+
+// The query parameter `limit`: `def` when absent, clamped to 1..max; not a number is an error.
+inline int limit_of(const Request& req, int def, int max) {
+    auto s = query_value(req, "limit");
+    if (s.empty()) return def;
+    if (s.size() > 6 || !std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw geo::invalid_argument("limit must be a number from 1 to " + std::to_string(max));
+    return std::clamp(std::stoi(s), 1, max);
+}
+
+// A box as [minx, miny, maxx, maxy], or null when empty.
+inline nlohmann::json bbox_json(const geo::BBox& b) {
+    if (b.empty()) return nlohmann::json();
+    return {b.minx, b.miny, b.maxx, b.maxy};
 }
 
 // Versions travel as ETags: "7" (quoted) or 7; W/ prefixes are not ours.

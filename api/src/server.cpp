@@ -10,6 +10,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <condition_variable>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -19,6 +20,8 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+
+#include <sys/socket.h>
 
 #include "beast_request.hpp"
 #include "covermap/api/app.hpp"
@@ -390,7 +393,19 @@ private:
         // workers' queue, which also paces clients that ask for many tiles at once.
         bool write = !slow && shared_req->method != "GET" && shared_req->method != "HEAD";
         asio::post(slow ? shared_.slow : write ? shared_.writes : shared_.workers,
-                   [self = shared_from_this(), req = shared_req, keep_alive, slow] {
+                   [self = shared_from_this(), req = shared_req, keep_alive, slow, write] {
+                       // A read whose client has hung up while it queued is not worth a render:
+                       // it is dropped (nginx's 499), so that a client that gave up and came back
+                       // on new connections does not find its old ones still counted against it.
+                       // An edit is always carried out: its client cannot know it was not.
+                       if (!write && self->peer_gone()) {
+                           if (slow) --self->shared_.slow_queued;
+                           asio::post(self->stream_.get_executor(), [self, req] {
+                               self->dropped(*req);
+                               --self->shared_.busy;
+                           });
+                           return;
+                       }
                        auto res = std::make_shared<Response>(self->shared_.app.handle(*req));
                        if (slow) --self->shared_.slow_queued;
                        asio::post(self->stream_.get_executor(), [self, res, req, keep_alive] {
@@ -450,6 +465,27 @@ private:
         asio::async_write(stream_, rest, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
             self->written(ec, keep_alive);
         });
+    }
+
+    // True when the client has closed its end (or reset it): a peek at the socket, which
+    // does not wait and takes nothing out. Safe from a worker thread: while a request is
+    // being handled, no read is pending on the socket.
+    bool peer_gone() {
+        char c;
+        auto n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    }
+
+    // A request dropped because its client went: logged as 499 (nginx's "client closed
+    // request") and the connection closed.
+    void dropped(const Request& req) {
+        if (shared_.access) {
+            double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+            shared_.access->info("{} {} 499 0 {:.1f}ms {}", log_safe(req.method), log_safe(req.path), ms, "-");
+        }
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
     }
 
     void written(beast::error_code ec, bool keep_alive) {

@@ -1,51 +1,39 @@
 // Tiles: TileJSON, tile addresses, and cached tiles answered on the I/O thread.
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <set>
-#include <sstream>
+#include "tile_routes.hpp"
 
-#include "covermap/api/app.hpp"
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
 
 #include "auth.hpp"
-#include "covermap/api/geojson.hpp"
-#include "covermap/geo/clock.hpp"
-#include "covermap/geo/coverage.hpp"
-#include "covermap/geo/error.hpp"
-#include "covermap/geo/export.hpp"
-#include "covermap/geo/import.hpp"
-#include "covermap/geo/planner.hpp"
-#include "covermap/geo/text.hpp"
+#include "covermap/api/metrics.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
 
-namespace fs = std::filesystem;
-using nlohmann::json;
 using namespace detail;
-using geo::iso8601_utc_now;
 
-Response App::tilejson(const Request& req, const Token&, const std::vector<std::string>& args) {
+void TileRoutes::add_routes(Router& router) {
+    router.add("GET", "/tiles/{}", Role::viewer, this, &TileRoutes::tilejson);
+    router.add("GET", "/tiles/{}/{}/{}/{}", Role::viewer, this, &TileRoutes::tile);
+}
+
+Response TileRoutes::tilejson(const Request& req, const Caller&, const Args& args) {
     const std::string& name = args[0];
     if (name.size() < 6 || name.substr(name.size() - 5) != ".json")
         return error_response(404, "NotFound", "no such resource");
     try {
-        auto base = base_of(req, options_);
+        auto base = base_of(req, context_.options);
         Response r;
-        r.body = tiles_->tilejson(name.substr(0, name.size() - 5), base.substr(0, base.size() - 4));
+        r.body = context_.tiles.tilejson(name.substr(0, name.size() - 5), base.substr(0, base.size() - 4));
         return r;
     } catch (const std::invalid_argument&) {
         return error_response(404, "NotFound", "no tile layer " + name.substr(0, name.size() - 5));
     }
 }
 
-std::variant<App::TileAddress, Response> App::parse_tile(const std::vector<std::string>& args) const {
+std::variant<TileRoutes::Address, Response> TileRoutes::parse(const Args& args) {
     if (std::find(tiles::kLayerNames.begin(), tiles::kLayerNames.end(), args[0]) == tiles::kLayerNames.end())
         return error_response(404, "NotFound", "no tile layer " + args[0]);
     std::string last = args[3];
@@ -66,10 +54,10 @@ std::variant<App::TileAddress, Response> App::parse_tile(const std::vector<std::
     if (*z > 20 || !t.valid())
         return error_response(400, "InvalidValue",
                               "no tile " + args[1] + "/" + args[2] + "/" + last + " (z 0–20, x and y below 2^z)");
-    return TileAddress{args[0], t, scale};
+    return Address{args[0], t, scale};
 }
 
-Response App::tile_response(const Request& req, const tiles::Tile& tile) {
+Response TileRoutes::respond(const Request& req, const tiles::Tile& tile) {
     Response r;
     r.content_type = "image/png";
     r.headers.emplace_back("ETag", tile.etag);
@@ -82,38 +70,29 @@ Response App::tile_response(const Request& req, const tiles::Tile& tile) {
     return r;
 }
 
-Response App::tile(const Request& req, const Token&, const std::vector<std::string>& args) {
-    auto parsed = parse_tile(args);
+Response TileRoutes::tile(const Request& req, const Caller&, const Args& args) {
+    auto parsed = parse(args);
     if (auto* err = std::get_if<Response>(&parsed)) return *err;
-    const auto& a = std::get<TileAddress>(parsed);
-    return tile_response(req, tiles_->get(a.layer, a.id, a.scale));
+    const auto& a = std::get<Address>(parsed);
+    return respond(req, context_.tiles.get(a.layer, a.id, a.scale));
 }
 
-std::optional<Response> App::handle_fast(const Request& req) {
-    // On an I/O thread: anything unusual goes to the full path, which catches and answers.
-    try {
-        return handle_cached_tile(req);
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
-std::optional<Response> App::handle_cached_tile(const Request& req) {
+std::optional<Response> TileRoutes::cached(const Request& req) {
     if (req.method != "GET" || req.path.rfind("/tiles/", 0) != 0 || !valid_text(req)) return std::nullopt;
     const auto& segs = req.segments;
     if (segs.size() != 5) return std::nullopt;
-    auto who = auth_->authenticate(req);
+    auto who = auth_.authenticate(req);
     if (!who) return std::nullopt;  // the full path answers 401 and counts it
-    auto parsed = parse_tile({segs[1], segs[2], segs[3], segs[4]});
-    if (!std::holds_alternative<TileAddress>(parsed)) return std::nullopt;
-    const auto& a = std::get<TileAddress>(parsed);
+    auto parsed = parse({segs[1], segs[2], segs[3], segs[4]});
+    if (!std::holds_alternative<Address>(parsed)) return std::nullopt;
+    const auto& a = std::get<Address>(parsed);
     auto t0 = std::chrono::steady_clock::now();
-    auto cached = tiles_->peek(a.layer, a.id, a.scale);
-    if (!cached) return std::nullopt;
-    auto res = tile_response(req, *cached);
+    auto hit = context_.tiles.peek(a.layer, a.id, a.scale);
+    if (!hit) return std::nullopt;
+    auto res = respond(req, *hit);
     res.token_name = who->name;
     res.route = "/tiles/{}/{}/{}/{}";
-    metrics_.request(res.route, res.status,
+    context_.metrics.request(res.route, res.status,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     return res;
 }

@@ -1,35 +1,29 @@
 // Import and export: layers out as files, registry files in.
 
-#include <algorithm>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <ctime>
-#include <filesystem>
-#include <fstream>
-#include <random>
-#include <set>
-#include <sstream>
+#include "transfer_routes.hpp"
 
-#include "covermap/api/app.hpp"
-#include "covermap/api/geojson.hpp"
-#include "covermap/geo/clock.hpp"
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+
 #include "covermap/geo/coverage.hpp"
-#include "covermap/geo/error.hpp"
+#include "covermap/geo/editor.hpp"
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
-#include "covermap/geo/planner.hpp"
-#include "covermap/geo/text.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using namespace detail;
-using geo::iso8601_utc_now;
 
-Response App::export_layer(const Request& req, const Token&, const std::vector<std::string>& args) {
+void Transfer::add_routes(Router& router) {
+    router.add("GET", "/api/export/{}", Role::viewer, this, &Transfer::export_layer);
+    router.add("POST", "/api/import/{}", Role::admin, this, &Transfer::import_layer);
+}
+
+Response Transfer::export_layer(const Request& req, const Caller&, const Args& args) {
     geo::ExportParams p;
     auto layer = geo::parse_export_layer(args[0]);
     if (!layer) return error_response(404, "NotFound", "no export layer " + args[0]);
@@ -57,12 +51,12 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
         {geo::ExportFormat::xlsx, {".xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}}};
     ScratchFile file(types.at(p.format).first);
     p.out = file.path;
-    auto deadline = std::chrono::steady_clock::now() + options_.slow_deadline;
-    p.cancelled = [&] { return stopping_.load() || std::chrono::steady_clock::now() > deadline; };
+    auto deadline = std::chrono::steady_clock::now() + context_.options.slow_deadline;
+    p.cancelled = [&] { return context_.stopping.load() || std::chrono::steady_clock::now() > deadline; };
     try {
         // A copy taken under the shared lock (milliseconds), written out without it (seconds):
         // an export never holds a lock an edit waits for.
-        auto snapshot = data_snapshot().first;
+        auto snapshot = context_.editor.snapshot().first;
         geo::export_layer(snapshot, p);
     } catch (const geo::invalid_argument& e) {
         return error_response(400, "InvalidValue", scrub(e.what(), file.path, "export"));
@@ -76,7 +70,7 @@ Response App::export_layer(const Request& req, const Token&, const std::vector<s
     return r;
 }
 
-Response App::import_layer(const Request& req, const Token& who, const std::vector<std::string>& args) {
+Response Transfer::import_layer(const Request& req, const Caller& who, const Args& args) {
     auto kind = geo::parse_import_kind(args[0]);
     if (!kind) return error_response(404, "NotFound", "no import kind " + args[0] + " (areas, orgs, instructors)");
     if (req.body.empty()) return error_response(400, "InvalidValue", "empty upload");
@@ -118,47 +112,22 @@ Response App::import_layer(const Request& req, const Token& who, const std::vect
     p.dry_run = q("dry_run") == "true";
     p.missing_deregister = q("missing") == "deregister";
     p.bd09 = q("coords") == "bd09";
-    p.max_features = options_.import_max_features;
-    p.max_vertices = options_.import_max_vertices;
-    auto deadline = std::chrono::steady_clock::now() + options_.import_deadline;
-    p.cancelled = [&] { return stopping_.load() || std::chrono::steady_clock::now() > deadline; };
+    p.max_features = context_.options.import_max_features;
+    p.max_vertices = context_.options.import_max_vertices;
+    auto deadline = std::chrono::steady_clock::now() + context_.options.import_deadline;
+    p.cancelled = [&] { return context_.stopping.load() || std::chrono::steady_clock::now() > deadline; };
     // Reading, checking and comparing with the data take seconds for a city's extract: they run
     // on a copy, beside edits; the write lock is taken for the commit only (and the comparison
     // made again under it in the rare case an edit came meanwhile).
-    geo::PreparedImport prepared;
+    geo::ImportReport report;
     try {
-        geo::ImportReport read;
-        geo::Dataset incoming = geo::read_source(p, read);
-        auto [existing, version] = data_snapshot();
-        prepared = geo::prepare_import(existing, p.dry_run ? std::move(incoming) : incoming, read, p, who.name);
-        if (!p.dry_run) {
-            std::lock_guard writer(write_mutex_);
-            if (data_version_ != version) {
-                auto again = data_snapshot();
-                prepared = geo::prepare_import(again.first, std::move(incoming), read, p, who.name);
-            }
-            // What the organizations were, to tell which tiles the import touches.
-            std::unordered_map<geo::Id, std::pair<geo::Point, std::int64_t>> was;
-            if (*kind == geo::ImportKind::orgs) was = org_versions();
-            geo::commit_import(*store_, prepared, p);
-            if (prepared.report.written) {
-                reload();
-                std::shared_lock lock(data_mutex_);
-                if (*kind == geo::ImportKind::orgs) {
-                    // Only the tiles near what changed: added, updated or deregistered organizations.
-                    tiles_->replace(data_, touched_since(was));
-                } else {
-                    tiles_->reset(data_);
-                }
-            }
-        }
+        report = context_.editor.import(p, who.name);
     } catch (const geo::cancelled_error&) {
         throw;  // 503, as every slow request that ran out of time
     } catch (const geo::error& e) {
         std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
         return error_response(400, "InvalidData", msg);
     }
-    const geo::ImportReport& report = prepared.report;
     json rejected = json::array();
     for (const auto& r : report.rejected)
         rejected.push_back({{"where", r.where}, {"column", r.column}, {"reason", r.reason}});

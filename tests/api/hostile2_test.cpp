@@ -25,6 +25,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/store.hpp"
 #include "covermap/geo/text.hpp"
+#include "covermap/tiles/service.hpp"
 #include "support.hpp"
 
 using namespace covermap;
@@ -843,4 +844,51 @@ TEST(Hostile2, StillHeldAnUncachedTileStormLeavesEditsQuick) {
     waitpid(server.pid, &status, 0);
     std::sort(took.begin(), took.end());
     EXPECT_LT(took[took.size() / 2], 100) << "edit p50 under an uncached tile storm";
+}
+
+// The load mix: a client that gave up on 200 connections and opened 200 new ones found its old
+// ones still counted against its cap while their queued renders ran, and was refused. A read
+// whose client hung up while it queued is dropped (logged 499); an edit is carried out anyway.
+TEST(Hostile2, StillHeldReadsOfClientsThatHungUpAreDroppedEditsAreNot) {
+    test::CaptureStderr log;
+    std::string org;
+    {
+        api::ServerOptions one;
+        one.threads = 1;
+        Served s(one, {}, true);
+        org = s.first_org();
+        std::vector<int> gone;
+        for (int i = 0; i < 40; ++i) {
+            int fd = test::connect_to(s.port);
+            ASSERT_GE(fd, 0);
+            int x = 13800 + i * 3, y = 6050 + i * 5;  // z14 around Tieling: each one a render
+            ASSERT_TRUE(send_all(fd, test::request_bytes("GET",
+                                                         "/tiles/coverage-grid/14/" + std::to_string(x) + "/" +
+                                                             std::to_string(y) + ".png",
+                                                         s.viewer, "", {})));
+            ::shutdown(fd, SHUT_WR);  // the client is done: its FIN is there before the render starts
+            gone.push_back(fd);
+        }
+        int edit = test::connect_to(s.port);
+        ASSERT_TRUE(send_all(edit, test::request_bytes("PATCH", "/api/orgs/" + test::url(org), s.planner,
+                                                       R"({"phone":"0410-2222222"})", {"If-Match: 1"})));
+        ::shutdown(edit, SHUT_WR);
+        for (int fd : gone) EXPECT_TRUE(closed_within(fd, std::chrono::seconds(20)));
+        std::string answer;
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(edit, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+        EXPECT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+        for (int fd : gone) ::close(fd);
+        ::close(edit);
+        EXPECT_TRUE(s.healthy());
+        auto got = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(org), s.viewer).body);
+        EXPECT_EQ(got["ledger"]["phone"], "0410-2222222") << "the edit of a client that hung up is carried out";
+        EXPECT_EQ(got["version"], 2);
+        auto tile = request(s.port, "GET", "/tiles/coverage-grid/14/13801/6051.png", s.viewer);
+        EXPECT_EQ(tile.status, 200);
+    }
+    auto text = log.text();
+    std::size_t dropped = 0;
+    for (auto at = text.find(" 499 "); at != std::string::npos; at = text.find(" 499 ", at + 1)) ++dropped;
+    EXPECT_GE(dropped, 20u) << "most of the 40 queued renders are dropped";
 }

@@ -158,4 +158,16 @@ std::optional<TextProblem> text_problem(const Area& a) {
     return first_problem({{"code", &a.code}, {"name", &a.name}, {"parent_code", &a.parent_code}});
 }
 
+std::string branch_name(BranchType type, const std::string& first_org, std::size_t orgs) {
+    switch (type) {
+        case BranchType::standalone:
+            return first_org + "党支部";
+        case BranchType::joint:
+            return first_org + "等联合党支部";
+        case BranchType::affiliated:
+            return first_org + (orgs > 1 ? "等挂靠党支部" : "挂靠党支部");
+    }
+    return first_org + "党支部";
+}
+
 }  // namespace covermap::geo

@@ -522,7 +522,7 @@ private:
             auto i = keyed[static_cast<std::size_t>(k)].second;
             auto& o = d_.orgs[i];
             o.party_members = std::min(o.employees + 3, 3 + static_cast<int>(std::exp(rng_.normal(1.6, 0.9))));
-            new_branch(o.name + "党支部", BranchType::standalone, {i});
+            new_branch(branch_name(BranchType::standalone, o.name, 1), BranchType::standalone, {i});
             taken[i] = 1;
         }
         // Joint and affiliated branches group small neighbours (runs of the spatial order).
@@ -553,10 +553,8 @@ private:
                     total_members += d_.orgs[i].party_members;
                 }
                 if (is_joint && total_members < 3) d_.orgs[group.front()].party_members += 3 - total_members;
-                auto& first = d_.orgs[group.front()];
-                std::string base = first.name.substr(0, first.name.find("有限"));
-                new_branch(is_joint ? base + "等联合党支部" : base + "等挂靠党支部",
-                           is_joint ? BranchType::joint : BranchType::affiliated, group);
+                auto type = is_joint ? BranchType::joint : BranchType::affiliated;
+                new_branch(branch_name(type, d_.orgs[group.front()].name, group.size()), type, group);
                 for (auto i : group) taken[i] = 1;
             }
         }
@@ -705,7 +703,7 @@ private:
                 first([](const Organization& o) { return o.status == OrgStatus::deregistered && !o.branch_id; })) {
             o->party_members = 3;
             auto i = static_cast<std::size_t>(o - d_.orgs.data());
-            new_branch(o->name + "党支部", BranchType::standalone, {i});
+            new_branch(branch_name(BranchType::standalone, o->name, 1), BranchType::standalone, {i});
         }
         // A standalone branch left with two members (shell branch on an operating organization).
         for (auto& b : d_.branches) {

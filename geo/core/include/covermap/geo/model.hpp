@@ -144,6 +144,12 @@ struct Branch {
     std::vector<Id> org_ids;
 };
 
+/// The name a new branch gets, the one rule of accepting a plan, the demo and every other way a
+/// branch is made: the first organization's full name (单位全称) and 党支部 for a standalone
+/// branch, 等联合党支部 for a joint one, 等挂靠党支部 for organizations affiliated together
+/// (挂靠党支部 for one).
+std::string branch_name(BranchType type, const std::string& first_org, std::size_t orgs);
+
 /// The branch's level by member count: 支部, 总支 or 基层党委.
 std::string_view branch_level(int members);
 

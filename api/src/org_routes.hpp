@@ -1,0 +1,37 @@
+#pragma once
+// Organizations: one record, search, nearby instructors, history, and the edits (an instructor
+// given or taken away, a record corrected), each parsed here and carried out by the editing
+// service, whose typed errors become statuses.
+
+#include "router.hpp"
+
+namespace covermap::geo {
+struct edit_error;
+}
+
+namespace covermap::api {
+
+class CoverageCache;
+
+class OrgRoutes {
+public:
+    OrgRoutes(Context& context, CoverageCache& coverage) : context_(context), coverage_(coverage) {}
+    void add_routes(Router& router);
+
+private:
+    Response get(const Request&, const Caller&, const Args&);
+    Response search(const Request&, const Caller&, const Args&);
+    Response instructors(const Request&, const Caller&, const Args&);
+    Response history(const Request&, const Caller&, const Args&);
+    Response put_instructor(const Request&, const Caller&, const Args&);
+    Response delete_instructor(const Request&, const Caller&, const Args&);
+    Response patch(const Request&, const Caller&, const Args&);
+
+    Context& context_;
+    CoverageCache& coverage_;
+};
+
+/// The answer to an edit the editing service refused (its kind as the status).
+Response edit_refused(const geo::edit_error& e);
+
+}  // namespace covermap::api

@@ -1,0 +1,438 @@
+#include "covermap/geo/editor.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "covermap/geo/clock.hpp"
+#include "covermap/geo/text.hpp"
+
+namespace covermap::geo {
+
+using nlohmann::json;
+
+json to_json(const Organization& o) {
+    json j = {{"id", o.id},
+              {"name", o.name},
+              {"kind", std::string(to_string(o.kind))},
+              {"credit_code", o.credit_code},
+              {"industry", o.industry},
+              {"employees", o.employees},
+              {"party_members", o.party_members},
+              {"status", std::string(to_string(o.status))},
+              {"above_scale", o.above_scale},
+              {"version", o.version},
+              {"lon", o.location.x},
+              {"lat", o.location.y}};
+    j["branch_id"] = o.branch_id ? json(*o.branch_id) : json();
+    j["instructor_id"] = o.instructor_id ? json(*o.instructor_id) : json();
+    const Ledger& ledger = o.ledger();
+    j["address"] = ledger.address;
+    j["location_precision"] = ledger.location_precision.empty() ? "exact" : ledger.location_precision;
+    j["ledger"] = {{"person_in_charge", ledger.person_in_charge},
+                   {"phone", ledger.phone},
+                   {"no_branch_reason", ledger.no_branch_reason},
+                   {"measure", ledger.measure}};
+    return j;
+}
+
+namespace {
+
+// The assignment part of a record, as the audit keeps it for assignments and accepted plans.
+std::string assignment_json(const Organization& o) {
+    return dump_json(json{{"branch_id", o.branch_id ? json(*o.branch_id) : json()},
+                          {"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()},
+                          {"version", o.version}});
+}
+
+void check_version(const Organization& o, std::int64_t expected) {
+    if (o.version != expected)
+        throw edit_error(edit_error::Kind::stale, "version " + std::to_string(expected) +
+                                                      " is stale; the organization is at version " +
+                                                      std::to_string(o.version));
+}
+
+}  // namespace
+
+const Organization* Editor::View::org(const Id& id) const {
+    auto it = e_->org_index_.find(id);
+    return it == e_->org_index_.end() ? nullptr : &e_->data_.orgs[it->second];
+}
+
+const Instructor* Editor::View::instructor(const Id& id) const {
+    auto it = e_->instructor_index_.find(id);
+    return it == e_->instructor_index_.end() ? nullptr : &e_->data_.instructors[it->second];
+}
+
+int Editor::View::load(const Id& instructor) const {
+    auto it = e_->load_.find(instructor);
+    return it == e_->load_.end() ? 0 : it->second;
+}
+
+bool Editor::View::has_branch(std::int64_t id) const {
+    const auto& bs = e_->data_.branches;
+    return std::any_of(bs.begin(), bs.end(), [&](const Branch& b) { return b.id == id; });
+}
+
+Editor::Editor(std::unique_ptr<Store> store) : store_(std::move(store)) {
+    std::lock_guard writer(write_mutex_);
+    load();
+}
+
+Editor::~Editor() = default;
+
+void Editor::load() {
+    auto d = store_->load();
+    std::unique_lock lock(data_mutex_);
+    data_ = std::move(d);
+    area_bounds_.clear();
+    for (const auto& a : data_.areas) area_bounds_.push_back(bounds(a.shape));
+    org_index_.clear();
+    instructor_index_.clear();
+    load_.clear();
+    for (std::size_t i = 0; i < data_.orgs.size(); ++i) {
+        org_index_[data_.orgs[i].id] = i;
+        if (data_.orgs[i].instructor_id) ++load_[*data_.orgs[i].instructor_id];
+    }
+    for (std::size_t j = 0; j < data_.instructors.size(); ++j) instructor_index_[data_.instructors[j].id] = j;
+    next_branch_id_ = 1;
+    for (const auto& b : data_.branches) next_branch_id_ = std::max(next_branch_id_, b.id + 1);
+    ++version_;
+    ++places_version_;
+}
+
+void Editor::notify(const Change& c) {
+    if (!listener_) return;
+    std::shared_lock lock(data_mutex_);
+    listener_(c, data_);
+}
+
+std::pair<Dataset, std::uint64_t> Editor::snapshot() const {
+    std::shared_lock lock(data_mutex_);
+    return {data_, version_.load()};
+}
+
+std::unordered_map<Id, std::pair<Point, std::int64_t>> Editor::org_versions() const {
+    std::shared_lock lock(data_mutex_);
+    std::unordered_map<Id, std::pair<Point, std::int64_t>> was;
+    for (const auto& o : data_.orgs) was[o.id] = {o.location, o.version};
+    return was;
+}
+
+std::vector<Point> Editor::touched_since(const std::unordered_map<Id, std::pair<Point, std::int64_t>>& was) const {
+    std::shared_lock lock(data_mutex_);
+    std::vector<Point> touched;
+    for (const auto& o : data_.orgs) {
+        auto it = was.find(o.id);
+        if (it == was.end() || it->second.second != o.version) {
+            touched.push_back(o.location);
+            if (it != was.end()) touched.push_back(it->second.first);  // where it was
+        }
+    }
+    return touched;
+}
+
+Organization Editor::set_instructor(const Id& org_id, const std::optional<Id>& instructor_id, std::int64_t expected,
+                                    const std::string& who) {
+    std::lock_guard writer(write_mutex_);  // one writer at a time in this process: check, store, memory
+    Organization before;
+    std::vector<CapacityCheck> checks;
+    {
+        auto v = view();
+        auto* o = v.org(org_id);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
+        before = *o;
+        const Instructor* in = instructor_id ? v.instructor(*instructor_id) : nullptr;
+        if (instructor_id && !in) throw edit_error(edit_error::Kind::not_found, "no instructor " + *instructor_id);
+        check_version(before, expected);
+        if (in && before.instructor_id != instructor_id) {
+            int load = v.load(in->id);
+            if (load >= in->capacity)
+                throw edit_error(edit_error::Kind::over_capacity,
+                                 in->name + " already covers " + std::to_string(load) + " organizations (capacity " +
+                                     std::to_string(in->capacity) + ")");
+            checks.push_back({in->id, in->capacity});
+        }
+    }
+    Organization after = before;
+    after.instructor_id = instructor_id;
+    after.version = before.version + 1;
+    AuditEntry audit{iso8601_utc_now(), who, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
+                     assignment_json(before), assignment_json(after)};
+    // The store first: an acknowledged edit is committed before the answer. The version and the
+    // capacity are checked again inside the store's transaction (another process may share it).
+    try {
+        store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version, before.version}}, {},
+                               {audit}, checks);
+    } catch (const conflict_error& e) {
+        throw edit_error(e.kind == conflict_error::Kind::over_capacity ? edit_error::Kind::over_capacity
+                                                                       : edit_error::Kind::stale,
+                         e.what());
+    }
+    {
+        std::unique_lock lock(data_mutex_);
+        data_.orgs[org_index_.at(org_id)] = after;
+        if (before.instructor_id) --load_[*before.instructor_id];
+        if (after.instructor_id) ++load_[*after.instructor_id];
+        ++version_;
+    }
+    Change c;
+    c.orgs.emplace_back(before, after);
+    notify(c);  // store, memory, then the tiles it touched
+    return after;
+}
+
+Organization Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const std::string& who) {
+    std::lock_guard writer(write_mutex_);
+    Organization before;
+    bool moved = c.lon || c.lat;
+    {
+        auto v = view();
+        auto* o = v.org(org_id);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
+        before = *o;
+        check_version(before, expected);
+        if (c.branch_id && *c.branch_id && !v.has_branch(**c.branch_id))
+            throw edit_error(edit_error::Kind::invalid, "branch_id must be null or the id of an existing branch");
+    }
+    Organization after = before;
+    if (c.status) after.status = *c.status;
+    if (c.employees) after.employees = *c.employees;
+    if (c.party_members) after.party_members = *c.party_members;
+    if (c.branch_id) after.branch_id = *c.branch_id;
+    for (const auto& [key, text] : c.ledger) {
+        if (auto why = text_problem(key, text)) throw edit_error(edit_error::Kind::invalid, key + " is " + *why);
+        Ledger& ledger = after.edit_ledger();
+        std::string* field = key == "no_branch_reason"   ? &ledger.no_branch_reason
+                             : key == "measure"          ? &ledger.measure
+                             : key == "person_in_charge" ? &ledger.person_in_charge
+                             : key == "phone"            ? &ledger.phone
+                             : key == "address"          ? &ledger.address
+                                                         : nullptr;
+        if (!field) throw edit_error(edit_error::Kind::invalid, "field '" + key + "' cannot be corrected here");
+        *field = text;
+    }
+    if (c.lon) after.location.x = *c.lon;
+    if (c.lat) after.location.y = *c.lat;
+    if (moved) after.edit_ledger().location_precision = "exact";
+    after.version = before.version + 1;
+    AuditEntry audit{iso8601_utc_now(), who, "correct_record", before.id, dump_json(to_json(before)),
+                     dump_json(to_json(after))};
+    try {
+        store_->update_org(after, before.version, audit);
+    } catch (const conflict_error& e) {
+        throw edit_error(edit_error::Kind::stale, e.what());
+    }
+    {
+        std::unique_lock lock(data_mutex_);
+        data_.orgs[org_index_.at(after.id)] = after;
+        ++version_;
+        if (moved) ++places_version_;  // who lies in which area changes
+    }
+    Change change;
+    if (moved) {
+        // A moved point changes which areas hold it: only what is around where it was and
+        // where it is now is touched (with the areas it left and entered).
+        change.scope = Change::Scope::places;
+        change.places = {before.location, after.location};
+    } else {
+        change.orgs.emplace_back(before, after);
+    }
+    notify(change);
+    return after;
+}
+
+Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::string& who, const std::string& action) {
+    std::lock_guard writer(write_mutex_);
+    Accepted result;
+    std::vector<Branch> branches;
+    std::vector<AuditEntry> audit;
+    std::map<Id, Organization> changed;  // org id -> new state within this request
+    std::map<Id, int> extra_load;
+    std::map<Id, std::int64_t> read_version;  // the version each change was made from
+    std::vector<CapacityCheck> checks;
+    std::int64_t next_branch = next_branch_id_;
+    {
+        auto v = view();
+        auto current = [&](const Id& id) -> const Organization* {
+            if (auto c = changed.find(id); c != changed.end()) return &c->second;
+            return v.org(id);
+        };
+        for (const auto& p : proposals) {
+            // The rules as they hold now: each organization still there, operating, without a
+            // branch (and without an instructor, for an instructor); enough members for a
+            // branch; room with the instructor.
+            std::vector<const Organization*> orgs;
+            std::string reason;
+            for (const auto& id : p.orgs) {
+                auto* o = current(id);
+                if (!o)
+                    reason = "organization " + id + " no longer exists";
+                else if (o->branch_id)
+                    reason = "organization " + o->id + " has a branch now";
+                else if (!o->operating())
+                    reason = "organization " + o->id + " is not operating";
+                else if (p.type == "instructor" && o->instructor_id)
+                    reason = "organization " + o->id + " has an instructor now";
+                else
+                    orgs.push_back(o);
+            }
+            if (reason.empty() && orgs.empty()) reason = "the proposal names no organization";
+            if (reason.empty() && p.type == "instructor") {
+                const Instructor* in = p.instructor_id ? v.instructor(*p.instructor_id) : nullptr;
+                if (!in) {
+                    reason = "instructor " + p.instructor_id.value_or("?") + " no longer exists";
+                } else {
+                    int load = v.load(in->id) + extra_load[in->id];
+                    if (load + static_cast<int>(orgs.size()) > in->capacity)
+                        reason = in->name + " has room for " + std::to_string(std::max(0, in->capacity - load)) +
+                                 " more, not " + std::to_string(orgs.size());
+                }
+            }
+            int members = 0;
+            for (auto* o : orgs) members += o->party_members;
+            if (reason.empty() && p.type == "joint" && members < 3)
+                reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
+            if (reason.empty() && p.type == "standalone" && members < 3)
+                reason = "the organization has fewer than 3 members now";
+            if (!reason.empty()) {
+                result.conflicts.emplace_back(p.id, reason);
+                continue;
+            }
+            std::optional<std::int64_t> branch_id;
+            if (p.type != "instructor") {
+                Branch b;
+                b.id = next_branch++;
+                b.type = p.type == "standalone" ? BranchType::standalone
+                         : p.type == "joint"    ? BranchType::joint
+                                                : BranchType::affiliated;
+                b.name = branch_name(b.type, orgs.front()->name, orgs.size());
+                for (auto* o : orgs) {
+                    b.org_ids.push_back(o->id);
+                    b.members += o->party_members;
+                }
+                branch_id = b.id;
+                branches.push_back(std::move(b));
+            }
+            for (auto* o : orgs) {
+                Organization after = *o;
+                if (branch_id) {
+                    after.branch_id = branch_id;
+                } else {
+                    after.instructor_id = p.instructor_id;
+                    ++extra_load[*p.instructor_id];
+                }
+                if (!read_version.count(o->id)) read_version[o->id] = o->version;
+                after.version = o->version + 1;
+                audit.push_back(
+                    {iso8601_utc_now(), who, action + " " + p.id, o->id, assignment_json(*o), assignment_json(after)});
+                changed[o->id] = after;
+            }
+            result.applied.push_back(p.id);
+        }
+        for (const auto& [id, n] : extra_load)
+            if (n > 0) checks.push_back({id, v.instructor(id)->capacity});
+    }
+    std::vector<OrgUpdate> updates;
+    for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
+    // One transaction; a conflict_error (another process changed the store since this one read
+    // it) leaves everything as it was.
+    if (!updates.empty()) store_->commit_changes(updates, branches, audit, checks);
+    Change c;
+    {
+        std::unique_lock lock(data_mutex_);
+        for (auto& [id, o] : changed) {
+            auto& mine = data_.orgs[org_index_.at(id)];
+            c.orgs.emplace_back(mine, o);
+            mine = o;
+        }
+        for (auto& [id, n] : extra_load) load_[id] += n;
+        for (auto& b : branches) data_.branches.push_back(b);
+        next_branch_id_ = next_branch;
+        ++version_;
+    }
+    result.branches_created = branches.size();
+    result.organizations_changed = changed.size();
+    c.branches = std::move(branches);
+    notify(c);  // one pass over the tile cache for the whole plan
+    return result;
+}
+
+ImportReport Editor::import(const ImportParams& p, const std::string& who) {
+    ImportReport read;
+    Dataset incoming = read_source(p, read);
+    auto [existing, from] = snapshot();
+    auto prepared = prepare_import(existing, p.dry_run ? std::move(incoming) : incoming, read, p, who);
+    if (p.dry_run) return std::move(prepared.report);
+    std::lock_guard writer(write_mutex_);
+    if (version_ != from) {  // an edit came while it was prepared: compare again
+        existing = snapshot().first;
+        prepared = prepare_import(existing, std::move(incoming), read, p, who);
+    }
+    // What the organizations were, to tell what the import touches.
+    std::unordered_map<Id, std::pair<Point, std::int64_t>> was;
+    if (p.kind == ImportKind::orgs) was = org_versions();
+    commit_import(*store_, prepared, p);
+    if (!prepared.report.written) return std::move(prepared.report);
+    load();
+    Change c;
+    if (p.kind == ImportKind::orgs) {
+        // Only what is near a change: added, updated or deregistered organizations.
+        c.scope = Change::Scope::places;
+        c.places = touched_since(was);
+    } else {
+        c.scope = Change::Scope::everything;
+    }
+    notify(c);
+    return std::move(prepared.report);
+}
+
+void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
+    if (!remote_store_) remote_store_ = std::make_unique<Store>(Store::open_existing(store_->uri()));
+    std::vector<Organization> changed;
+    if (!everything) {
+        changed = remote_store_->orgs(ids);
+        auto v = view();
+        for (const auto& o : changed)  // a new organization or a branch this process has not seen
+            if (!v.org(o.id) || (o.branch_id && !v.has_branch(*o.branch_id))) everything = true;
+    }
+    std::lock_guard writer(write_mutex_);
+    if (everything) {
+        auto was = org_versions();
+        load();
+        Change c;
+        c.scope = Change::Scope::places;
+        c.places = touched_since(was);
+        c.branches = view().data().branches;
+        notify(c);
+        return;
+    }
+    Change c;
+    std::vector<Point> moved;
+    {
+        std::unique_lock lock(data_mutex_);
+        for (const auto& after : changed) {
+            auto& mine = data_.orgs[org_index_.at(after.id)];
+            if (mine.version >= after.version) continue;  // already here
+            if (mine.location.x != after.location.x || mine.location.y != after.location.y) {
+                moved.push_back(mine.location);
+                moved.push_back(after.location);
+            }
+            c.orgs.emplace_back(mine, after);
+            if (mine.instructor_id) --load_[*mine.instructor_id];
+            if (after.instructor_id) ++load_[*after.instructor_id];
+            mine = after;
+        }
+        if (c.orgs.empty()) return;
+        ++version_;
+        if (!moved.empty()) ++places_version_;
+    }
+    if (!moved.empty()) {
+        Change places;
+        places.scope = Change::Scope::places;
+        places.places = std::move(moved);
+        notify(places);
+    }
+    notify(c);
+}
+
+}  // namespace covermap::geo
