@@ -1,0 +1,148 @@
+// The editing service: the rules of every write (version, capacity, eligibility, references,
+// branch naming), the store first and memory after, and what each change tells its listener.
+#include "covermap/geo/editor.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+
+using namespace covermap::geo;
+using covermap::test::square;
+using covermap::test::TempDir;
+
+namespace {
+
+Organization org(const std::string& id, const std::string& name, int members, double x) {
+    Organization o;
+    o.id = id;
+    o.name = name;
+    o.party_members = members;
+    o.employees = 20;
+    o.location = {x, 42.21};
+    return o;
+}
+
+// Four operating organizations without a branch, one instructor with room for two.
+Dataset sample() {
+    Dataset d;
+    d.areas.push_back({"211202", "银州区", Level::district, "", square(123.8, 42.2, 0.1)});
+    d.orgs = {org("1", "铁岭甲公司", 1, 123.81), org("2", "铁岭乙公司", 1, 123.82), org("3", "铁岭丙公司", 1, 123.83),
+              org("4", "铁岭丁公司", 4, 123.84)};
+    d.instructors.push_back({"ZD-1", "王伟", 2, "C", "211202", {123.81, 42.21}});
+    return d;
+}
+
+struct Edited {
+    Edited() {
+        auto store = std::make_unique<Store>(Store::open(db));
+        store->replace(sample());
+        editor = std::make_unique<Editor>(std::move(store));
+        editor->on_change([this](const Change& c, const Dataset&) { changes.push_back(c); });
+    }
+    TempDir dir;
+    std::string db = dir / "e.gpkg";
+    std::unique_ptr<Editor> editor;
+    std::vector<Change> changes;
+};
+
+edit_error::Kind refusal(const std::function<void()>& edit) {
+    try {
+        edit();
+    } catch (const edit_error& e) {
+        return e.kind;
+    }
+    ADD_FAILURE() << "the edit was not refused";
+    return edit_error::Kind::invalid;
+}
+
+}  // namespace
+
+TEST(Editor, AssignsFromTheVersionGivenAndRefusesStaleMissingAndFull) {
+    Edited e;
+    auto after = e.editor->set_instructor("1", Id("ZD-1"), 1, "planner");
+    EXPECT_EQ(after.version, 2);
+    EXPECT_EQ(after.instructor_id, Id("ZD-1"));
+    EXPECT_EQ(e.editor->view().load("ZD-1"), 1);
+    ASSERT_EQ(e.changes.size(), 1u);
+    EXPECT_EQ(e.changes[0].scope, Change::Scope::orgs);
+    EXPECT_EQ(e.changes[0].orgs.at(0).first.version, 1);
+
+    EXPECT_EQ(refusal([&] { e.editor->set_instructor("1", std::nullopt, 1, "planner"); }), edit_error::Kind::stale);
+    EXPECT_EQ(refusal([&] { e.editor->set_instructor("9", Id("ZD-1"), 1, "planner"); }), edit_error::Kind::not_found);
+    EXPECT_EQ(refusal([&] { e.editor->set_instructor("2", Id("ZD-9"), 1, "planner"); }), edit_error::Kind::not_found);
+    e.editor->set_instructor("2", Id("ZD-1"), 1, "planner");
+    EXPECT_EQ(refusal([&] { e.editor->set_instructor("3", Id("ZD-1"), 1, "planner"); }),
+              edit_error::Kind::over_capacity);
+    // The store holds what memory holds, with an audit row per edit.
+    auto stored = Store::open_existing(e.db);
+    EXPECT_EQ(stored.orgs({"1"}).at(0).instructor_id, Id("ZD-1"));
+    EXPECT_EQ(stored.audit("1").size(), 1u);
+    EXPECT_EQ(stored.orgs({"3"}).at(0).version, 1) << "a refused edit writes nothing";
+}
+
+TEST(Editor, CorrectionsCheckReferencesAndTextAndTellWhereAPointMoved) {
+    Edited e;
+    Correction bad_branch;
+    bad_branch.branch_id = std::optional<std::int64_t>(77);
+    EXPECT_EQ(refusal([&] { e.editor->correct("1", bad_branch, 1, "planner"); }), edit_error::Kind::invalid);
+    Correction bad_text;
+    bad_text.ledger.emplace_back("phone", std::string(10000, '1'));
+    EXPECT_EQ(refusal([&] { e.editor->correct("1", bad_text, 1, "planner"); }), edit_error::Kind::invalid);
+    EXPECT_TRUE(e.changes.empty());
+
+    auto places = e.editor->places_version();
+    Correction move;
+    move.lon = 123.85;
+    move.ledger.emplace_back("phone", "0410-1234567");
+    auto after = e.editor->correct("1", move, 1, "planner");
+    EXPECT_EQ(after.location.x, 123.85);
+    EXPECT_EQ(after.ledger().phone, "0410-1234567");
+    EXPECT_EQ(after.ledger().location_precision, "exact");
+    EXPECT_GT(e.editor->places_version(), places);
+    ASSERT_EQ(e.changes.size(), 1u);
+    EXPECT_EQ(e.changes[0].scope, Change::Scope::places);
+    ASSERT_EQ(e.changes[0].places.size(), 2u);
+    EXPECT_EQ(e.changes[0].places[0].x, 123.81);
+    EXPECT_EQ(e.changes[0].places[1].x, 123.85);
+}
+
+TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRule) {
+    Edited e;
+    std::vector<Proposal> proposals(4);
+    proposals[0] = {"p1", "joint", {"1", "2", "3"}, 3, "211202", std::nullopt, 0};
+    proposals[1] = {"p2", "standalone", {"4"}, 4, "211202", std::nullopt, 0};
+    proposals[2] = {"p3", "standalone", {"1"}, 1, "211202", std::nullopt, 0};  // taken by p1 now
+    proposals[3] = {"p4", "instructor", {"4"}, 0, "", Id("ZD-1"), 0};         // has a branch now
+    auto done = e.editor->accept(proposals, "planner", "accept_plan plan-1");
+    EXPECT_EQ(done.applied, (std::vector<std::string>{"p1", "p2"}));
+    ASSERT_EQ(done.conflicts.size(), 2u);
+    EXPECT_EQ(done.conflicts[0].first, "p3");
+    EXPECT_NE(done.conflicts[0].second.find("has a branch now"), std::string::npos);
+    EXPECT_EQ(done.branches_created, 2u);
+    EXPECT_EQ(done.organizations_changed, 4u);
+    auto stored = Store::open_existing(e.db).load();
+    ASSERT_EQ(stored.branches.size(), 2u);
+    EXPECT_EQ(stored.branches[0].name, branch_name(BranchType::joint, "铁岭甲公司", 3));
+    EXPECT_EQ(stored.branches[0].name, "铁岭甲公司等联合党支部");
+    EXPECT_EQ(stored.branches[1].name, "铁岭丁公司党支部");
+    EXPECT_EQ(stored.branches[0].members, 3);
+    ASSERT_EQ(e.changes.size(), 1u);
+    EXPECT_EQ(e.changes[0].orgs.size(), 4u);
+    EXPECT_EQ(e.changes[0].branches.size(), 2u);
+
+    // Too few members for a branch, an instructor without room for all: refused with reasons.
+    Edited f;
+    std::vector<Proposal> more(2);
+    more[0] = {"q1", "joint", {"1", "2"}, 2, "", std::nullopt, 0};
+    more[1] = {"q2", "instructor", {"1", "2", "3"}, 0, "", Id("ZD-1"), 0};
+    auto none = f.editor->accept(more, "planner", "accept_plan plan-2");
+    EXPECT_TRUE(none.applied.empty());
+    EXPECT_NE(none.conflicts.at(0).second.find("fewer than 3"), std::string::npos);
+    EXPECT_NE(none.conflicts.at(1).second.find("room for 2"), std::string::npos);
+}
+
+TEST(Editor, AffiliatedBranchesAreNamedAsOne) {
+    EXPECT_EQ(branch_name(BranchType::affiliated, "铁岭甲公司", 2), "铁岭甲公司等挂靠党支部");
+    EXPECT_EQ(branch_name(BranchType::affiliated, "铁岭甲公司", 1), "铁岭甲公司挂靠党支部");
+    EXPECT_EQ(branch_name(BranchType::standalone, "铁岭甲公司", 1), "铁岭甲公司党支部");
+}
