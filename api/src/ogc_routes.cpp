@@ -3,14 +3,13 @@
 #include "ogc_routes.hpp"
 
 #include <algorithm>
-#include <boost/geometry.hpp>
-#include <boost/geometry/index/rtree.hpp>
 #include <charconv>
 #include <cmath>
 #include <sstream>
 
 #include "coverage_cache.hpp"
 #include "covermap/api/geojson.hpp"
+#include "covermap/geo/rtree.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"

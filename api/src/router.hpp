@@ -11,16 +11,7 @@
 #include "covermap/api/app.hpp"
 #include "covermap/api/http.hpp"
 
-namespace covermap::geo {
-class Editor;
-}
-namespace covermap::tiles {
-class TileService;
-}
-
 namespace covermap::api {
-
-class Metrics;
 
 using Args = std::vector<std::string>;
 using Handler = std::function<Response(const Request&, const Caller&, const Args&)>;

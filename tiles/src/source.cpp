@@ -1,18 +1,10 @@
 #include "covermap/tiles/source.hpp"
 
 #include <algorithm>
-// Boost.Geometry's R-tree queries, inlined at -O3, trip GCC 12's array-bounds and
-// maybe-uninitialized checks inside Boost's own code (its k-nearest buffer): silenced for Boost's
-// headers only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/geometry.hpp>
-#include <boost/geometry/index/rtree.hpp>
-#pragma GCC diagnostic pop
 #include <mutex>
 #include <unordered_map>
 
+#include "covermap/geo/rtree.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"

@@ -5,15 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-// Boost.Geometry's R-tree queries, inlined at -O3, trip GCC 12's array-bounds and
-// maybe-uninitialized checks inside Boost's own code (its k-nearest buffer): silenced for Boost's
-// headers only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/geometry.hpp>
-#include <boost/geometry/index/rtree.hpp>
-#pragma GCC diagnostic pop
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +13,7 @@
 #include <memory>
 
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/rtree.hpp"
 #include "detail/profile.hpp"
 #include "detail/threads.hpp"
 

@@ -1,14 +1,6 @@
 #include "covermap/geo/planner.hpp"
 
 #include <algorithm>
-// Boost.Geometry's R-tree queries, inlined at -O3, trip GCC 12's array-bounds and
-// maybe-uninitialized checks inside Boost's own code: silenced for Boost's headers only.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Warray-bounds"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/geometry.hpp>
-#include <boost/geometry/index/rtree.hpp>
-#pragma GCC diagnostic pop
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -21,6 +13,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "covermap/geo/rtree.hpp"
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/credit_code.hpp"

@@ -1,10 +1,9 @@
 #include "covermap/geo/spatial_index.hpp"
+#include "covermap/geo/rtree.hpp"  // before Boost.Geometry's register headers
 
 #include <algorithm>
-#include <boost/geometry.hpp>
 #include <boost/geometry/geometries/register/point.hpp>
 #include <boost/geometry/geometries/register/ring.hpp>
-#include <boost/geometry/index/rtree.hpp>
 #include <boost/iterator/function_output_iterator.hpp>
 #include <thread>
 #include <utility>
