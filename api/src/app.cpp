@@ -10,6 +10,7 @@
 
 #include "area_routes.hpp"
 #include "auth.hpp"
+#include "change_routes.hpp"
 #include "change_listener.hpp"
 #include "coverage_cache.hpp"
 #include "covermap/geo/clock.hpp"
@@ -133,6 +134,7 @@ App::App(const AppOptions& options) : options_(options) {
     tile_routes_ = std::make_unique<TileRoutes>(*context_, *auth_);
     transfer_ = std::make_unique<Transfer>(*context_);
     sessions_ = std::make_unique<SessionRoutes>(*context_, *auth_);
+    changes_ = std::make_unique<ChangeRoutes>(*context_, *coverage_);
 
     router_ = std::make_unique<Router>();
     router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
@@ -145,6 +147,7 @@ App::App(const AppOptions& options) : options_(options) {
     sessions_->add_routes(*router_);
     reports_->add_routes(*router_);
     ogc_->add_routes(*router_);
+    changes_->add_routes(*router_);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     reports_->monthly_snapshot();
     // Other processes on the same PostGIS database: their commits reach memory and tiles here.

@@ -40,11 +40,15 @@ std::variant<std::int64_t, Response> if_match(const Request& req) {
     return *expected;
 }
 
-Response with_etag(const geo::Organization& o) {
-    auto r = json_response(geo::to_json(o));
+Response with_etag(const geo::Organization& o, std::int64_t change_id = 0) {
+    auto j = geo::to_json(o);
+    if (change_id) j["change_id"] = change_id;  // an edit's answer: the change to undo it by
+    auto r = json_response(j);
     r.headers.emplace_back("ETag", "\"" + std::to_string(o.version) + "\"");
     return r;
 }
+
+Response edited(const geo::Edited& e) { return with_etag(e.org, e.change_id); }
 
 }  // namespace
 
@@ -95,7 +99,7 @@ Response OrgRoutes::put_instructor(const Request& req, const Caller& who, const 
     auto expected = if_match(req);
     if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
     try {
-        return with_etag(context_.editor.set_instructor(args[0], instructor, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.set_instructor(args[0], instructor, std::get<std::int64_t>(expected), who.name));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }
@@ -105,7 +109,7 @@ Response OrgRoutes::delete_instructor(const Request& req, const Caller& who, con
     auto expected = if_match(req);
     if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
     try {
-        return with_etag(context_.editor.set_instructor(args[0], std::nullopt, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.set_instructor(args[0], std::nullopt, std::get<std::int64_t>(expected), who.name));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }
@@ -285,7 +289,7 @@ Response OrgRoutes::patch(const Request& req, const Caller& who, const Args& arg
         if (!bad.empty()) return error_response(400, "InvalidValue", key + " must be " + bad);
     }
     try {
-        return with_etag(context_.editor.correct(args[0], c, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.correct(args[0], c, std::get<std::int64_t>(expected), who.name));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }

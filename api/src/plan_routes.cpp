@@ -223,7 +223,8 @@ Response Plans::accept(const Request& req, const Caller& who, const Args& args) 
         // Another process changed the store since this one read it: nothing was applied.
         return error_response(409, "Conflict", std::string(e.what()) + "; nothing was applied, run the plan again");
     }
-    for (const auto& [id, reason] : done.conflicts) conflicts.push_back({{"id", id}, {"reason", reason}});
+    for (const auto& c : done.conflicts)
+        conflicts.push_back({{"id", c.proposal}, {"org", c.org.empty() ? json() : json(c.org)}, {"reason", c.reason}});
     if (!done.applied.empty()) {
         // The plan's status says what became of it: which proposals were applied, by whom.
         context_.editor.with_store([&](geo::Store& store) {
@@ -246,7 +247,8 @@ Response Plans::accept(const Request& req, const Caller& who, const Args& args) 
                           {"applied", done.applied},
                           {"conflicts", conflicts},
                           {"branches_created", done.branches_created},
-                          {"organizations_changed", done.organizations_changed}});
+                          {"organizations_changed", done.organizations_changed},
+                          {"change_id", done.change_id ? json(done.change_id) : json()}});
 }
 
 Response Plans::list(const Request&, const Caller&, const Args&) {

@@ -140,7 +140,8 @@ Response Transfer::import_layer(const Request& req, const Caller& who, const Arg
               {"rejected", rejected},
               {"summary", json::parse(geo::summary_json(report))},
               {"notes", report.notes},
-              {"by", who.name}};
+              {"by", who.name},
+              {"change_id", report.change_id ? json(report.change_id) : json()}};
     return json_response(j, report.written ? 201 : 200);
 }
 

@@ -32,8 +32,8 @@ Dataset sample() {
     return d;
 }
 
-struct Edited {
-    Edited() {
+struct Editing {
+    Editing() {
         auto store = std::make_unique<Store>(Store::open(db));
         store->replace(sample());
         editor = std::make_unique<Editor>(std::move(store));
@@ -58,8 +58,8 @@ edit_error::Kind refusal(const std::function<void()>& edit) {
 }  // namespace
 
 TEST(Editor, AssignsFromTheVersionGivenAndRefusesStaleMissingAndFull) {
-    Edited e;
-    auto after = e.editor->set_instructor("1", Id("ZD-1"), 1, "planner");
+    Editing e;
+    auto after = e.editor->set_instructor("1", Id("ZD-1"), 1, "planner").org;
     EXPECT_EQ(after.version, 2);
     EXPECT_EQ(after.instructor_id, Id("ZD-1"));
     EXPECT_EQ(e.editor->view().load("ZD-1"), 1);
@@ -81,7 +81,7 @@ TEST(Editor, AssignsFromTheVersionGivenAndRefusesStaleMissingAndFull) {
 }
 
 TEST(Editor, CorrectionsCheckReferencesAndTextAndTellWhereAPointMoved) {
-    Edited e;
+    Editing e;
     Correction bad_branch;
     bad_branch.branch_id = std::optional<std::int64_t>(77);
     EXPECT_EQ(refusal([&] { e.editor->correct("1", bad_branch, 1, "planner"); }), edit_error::Kind::invalid);
@@ -94,7 +94,7 @@ TEST(Editor, CorrectionsCheckReferencesAndTextAndTellWhereAPointMoved) {
     Correction move;
     move.lon = 123.85;
     move.ledger.emplace_back("phone", "0410-1234567");
-    auto after = e.editor->correct("1", move, 1, "planner");
+    auto after = e.editor->correct("1", move, 1, "planner").org;
     EXPECT_EQ(after.location.x, 123.85);
     EXPECT_EQ(after.ledger().phone, "0410-1234567");
     EXPECT_EQ(after.ledger().location_precision, "exact");
@@ -107,7 +107,7 @@ TEST(Editor, CorrectionsCheckReferencesAndTextAndTellWhereAPointMoved) {
 }
 
 TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRule) {
-    Edited e;
+    Editing e;
     std::vector<Proposal> proposals(4);
     proposals[0] = {"p1", "joint", {"1", "2", "3"}, 3, "211202", std::nullopt, 0};
     proposals[1] = {"p2", "standalone", {"4"}, 4, "211202", std::nullopt, 0};
@@ -116,8 +116,9 @@ TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRul
     auto done = e.editor->accept(proposals, "planner", "accept_plan plan-1");
     EXPECT_EQ(done.applied, (std::vector<std::string>{"p1", "p2"}));
     ASSERT_EQ(done.conflicts.size(), 2u);
-    EXPECT_EQ(done.conflicts[0].first, "p3");
-    EXPECT_NE(done.conflicts[0].second.find("has a branch now"), std::string::npos);
+    EXPECT_EQ(done.conflicts[0].proposal, "p3");
+    EXPECT_EQ(done.conflicts[0].org, "1");
+    EXPECT_NE(done.conflicts[0].reason.find("has a branch now"), std::string::npos);
     EXPECT_EQ(done.branches_created, 2u);
     EXPECT_EQ(done.organizations_changed, 4u);
     auto stored = Store::open_existing(e.db).load();
@@ -131,18 +132,85 @@ TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRul
     EXPECT_EQ(e.changes[0].branches.size(), 2u);
 
     // Too few members for a branch, an instructor without room for all: refused with reasons.
-    Edited f;
+    Editing f;
     std::vector<Proposal> more(2);
     more[0] = {"q1", "joint", {"1", "2"}, 2, "", std::nullopt, 0};
     more[1] = {"q2", "instructor", {"1", "2", "3"}, 0, "", Id("ZD-1"), 0};
     auto none = f.editor->accept(more, "planner", "accept_plan plan-2");
     EXPECT_TRUE(none.applied.empty());
-    EXPECT_NE(none.conflicts.at(0).second.find("fewer than 3"), std::string::npos);
-    EXPECT_NE(none.conflicts.at(1).second.find("room for 2"), std::string::npos);
+    EXPECT_NE(none.conflicts.at(0).reason.find("fewer than 3"), std::string::npos);
+    EXPECT_NE(none.conflicts.at(1).reason.find("room for 2"), std::string::npos);
+    EXPECT_EQ(none.change_id, 0) << "nothing applied, nothing recorded";
 }
 
 TEST(Editor, AffiliatedBranchesAreNamedAsOne) {
     EXPECT_EQ(branch_name(BranchType::affiliated, "铁岭甲公司", 2), "铁岭甲公司等挂靠党支部");
     EXPECT_EQ(branch_name(BranchType::affiliated, "铁岭甲公司", 1), "铁岭甲公司挂靠党支部");
     EXPECT_EQ(branch_name(BranchType::standalone, "铁岭甲公司", 1), "铁岭甲公司党支部");
+}
+
+TEST(Editor, EveryWriteIsOneChangeThatRevertsAsANewChange) {
+    Editing e;
+    auto assigned = e.editor->set_instructor("1", Id("ZD-1"), 1, "planner");
+    ASSERT_GT(assigned.change_id, 0);
+    Correction phone;
+    phone.ledger.emplace_back("phone", "0410-7654321");
+    auto corrected = e.editor->correct("2", phone, 1, "planner");
+    std::vector<Proposal> joint(1);
+    joint[0] = {"p1", "joint", {"3", "4"}, 5, "211202", std::nullopt, 0};
+    auto accepted = e.editor->accept(joint, "planner", "accept_plan plan-1");
+    ASSERT_GT(accepted.change_id, corrected.change_id);
+    auto log = e.editor->changes(10);
+    ASSERT_EQ(log.size(), 3u);
+    EXPECT_EQ(log[0].id, accepted.change_id) << "newest first";
+    EXPECT_EQ(log[0].summary, "采纳方案plan-1的1项建议：新建1个党组织，涉及2家组织");
+    EXPECT_EQ(log[2].summary, "指派指导员王伟联系铁岭甲公司");
+    EXPECT_EQ(log[1].orgs, (std::vector<Id>{"2"}));
+
+    // Undo the accept: the branch goes, the organizations are as before, at new versions.
+    auto undone = e.editor->revert(accepted.change_id, "planner");
+    ASSERT_TRUE(undone.conflicts.empty());
+    {
+        auto v = e.editor->view();
+        EXPECT_FALSE(v.org("3")->branch_id);
+        EXPECT_EQ(v.org("3")->version, 3);
+        EXPECT_TRUE(v.data().branches.empty());
+    }
+    EXPECT_TRUE(Store::open_existing(e.db).load().branches.empty());
+    // Twice is refused; the revert itself reverts (the branch comes back under its id).
+    EXPECT_EQ(refusal([&] { e.editor->revert(accepted.change_id, "planner"); }), edit_error::Kind::invalid);
+    auto redone = e.editor->revert(undone.change_id, "planner");
+    ASSERT_TRUE(redone.conflicts.empty());
+    {
+        auto v = e.editor->view();
+        ASSERT_EQ(v.data().branches.size(), 1u);
+        EXPECT_EQ(v.org("4")->branch_id, v.data().branches[0].id);
+    }
+
+    // A change whose organization moved on since is not reverted: the conflict names it.
+    e.editor->set_instructor("1", std::nullopt, 2, "planner");
+    auto refused = e.editor->revert(assigned.change_id, "planner");
+    ASSERT_EQ(refused.conflicts.size(), 1u);
+    EXPECT_EQ(refused.conflicts[0].first, "1");
+    EXPECT_EQ(refused.conflicts[0].second, "组织已变更");
+    EXPECT_EQ(refused.change_id, 0);
+    // Undoing the unassign gives the instructor back, within capacity.
+    auto last = e.editor->changes(1).at(0);
+    auto back = e.editor->revert(last.id, "planner");
+    ASSERT_TRUE(back.conflicts.empty());
+    EXPECT_EQ(e.editor->view().org("1")->instructor_id, Id("ZD-1"));
+    EXPECT_EQ(e.editor->view().load("ZD-1"), 1);
+    EXPECT_EQ(Store::open_existing(e.db).orgs({"1"}).at(0).instructor_id, Id("ZD-1"));
+}
+
+TEST(Editor, UndoingAnUnassignWaitsForRoomWithTheInstructor) {
+    Editing e;
+    e.editor->set_instructor("1", Id("ZD-1"), 1, "planner");
+    auto off = e.editor->set_instructor("1", std::nullopt, 2, "planner");
+    e.editor->set_instructor("2", Id("ZD-1"), 1, "planner");
+    e.editor->set_instructor("3", Id("ZD-1"), 1, "planner");  // full: 2 of 2
+    auto refused = e.editor->revert(off.change_id, "planner");
+    ASSERT_EQ(refused.conflicts.size(), 1u);
+    EXPECT_EQ(refused.conflicts[0].second, "指导员已满");
+    EXPECT_FALSE(e.editor->view().org("1")->instructor_id);
 }

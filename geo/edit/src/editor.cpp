@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/text.hpp"
@@ -42,6 +43,88 @@ std::string assignment_json(const Organization& o) {
     return dump_json(json{{"branch_id", o.branch_id ? json(*o.branch_id) : json()},
                           {"instructor_id", o.instructor_id ? json(*o.instructor_id) : json()},
                           {"version", o.version}});
+}
+
+Organization org_from_json(const json& j) {
+    Organization o;
+    o.id = j.at("id").get<std::string>();
+    o.name = j.value("name", std::string());
+    o.kind = parse_org_kind(j.value("kind", std::string("enterprise"))).value_or(OrgKind::enterprise);
+    o.credit_code = j.value("credit_code", std::string());
+    o.industry = j.value("industry", std::string());
+    o.employees = j.value("employees", 0);
+    o.party_members = j.value("party_members", 0);
+    o.status = parse_org_status(j.value("status", std::string("operating"))).value_or(OrgStatus::operating);
+    o.above_scale = j.value("above_scale", false);
+    o.version = j.value("version", std::int64_t{1});
+    o.location = {j.value("lon", 0.0), j.value("lat", 0.0)};
+    if (j.contains("branch_id") && j["branch_id"].is_number_integer()) o.branch_id = j["branch_id"].get<std::int64_t>();
+    if (j.contains("instructor_id") && j["instructor_id"].is_string())
+        o.instructor_id = j["instructor_id"].get<std::string>();
+    Ledger ledger;
+    ledger.address = j.value("address", std::string());
+    ledger.location_precision = j.value("location_precision", std::string());
+    if (ledger.location_precision == "exact") ledger.location_precision.clear();
+    if (j.contains("ledger") && j["ledger"].is_object()) {
+        const auto& l = j["ledger"];
+        ledger.person_in_charge = l.value("person_in_charge", std::string());
+        ledger.phone = l.value("phone", std::string());
+        ledger.no_branch_reason = l.value("no_branch_reason", std::string());
+        ledger.measure = l.value("measure", std::string());
+    }
+    o.set_ledger(std::move(ledger));
+    return o;
+}
+
+json branch_json(const Branch& b) {
+    return {{"id", b.id},
+            {"name", b.name},
+            {"type", std::string(to_string(b.type))},
+            {"members", b.members},
+            {"org_ids", b.org_ids}};
+}
+
+Branch branch_from_json(const json& j) {
+    Branch b;
+    b.id = j.at("id").get<std::int64_t>();
+    b.name = j.value("name", std::string());
+    b.type = parse_branch_type(j.value("type", std::string("standalone"))).value_or(BranchType::standalone);
+    b.members = j.value("members", 0);
+    b.org_ids = j.value("org_ids", std::vector<std::string>());
+    return b;
+}
+
+ChangeRow new_change(const std::string& kind, const std::string& who, std::string summary) {
+    ChangeRow c;
+    c.time = iso8601_utc_now();
+    c.token_name = who;
+    c.kind = kind;
+    c.summary = std::move(summary);
+    return c;
+}
+
+// One organization's change, before and after.
+void record(ChangeRow& c, const Organization* before, const Organization* after) {
+    auto add = [](std::string& arr, const json& v) {
+        json a = json::parse(arr);
+        a.push_back(v);
+        arr = dump_json(a);
+    };
+    c.orgs.push_back(before ? before->id : after->id);
+    add(c.orgs_before, before ? to_json(*before) : json());
+    add(c.orgs_after, after ? to_json(*after) : json());
+}
+
+// Many organizations' changes at once (a JSON array built once, not re-parsed per row).
+void record_all(ChangeRow& c, const std::vector<std::pair<const Organization*, const Organization*>>& pairs) {
+    json before = json::array(), after = json::array();
+    for (const auto& [b, a] : pairs) {
+        c.orgs.push_back(b ? b->id : a->id);
+        before.push_back(b ? to_json(*b) : json());
+        after.push_back(a ? to_json(*a) : json());
+    }
+    c.orgs_before = dump_json(before);
+    c.orgs_after = dump_json(after);
 }
 
 void check_version(const Organization& o, std::int64_t expected) {
@@ -131,11 +214,12 @@ std::vector<Point> Editor::touched_since(const std::unordered_map<Id, std::pair<
     return touched;
 }
 
-Organization Editor::set_instructor(const Id& org_id, const std::optional<Id>& instructor_id, std::int64_t expected,
-                                    const std::string& who) {
+Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instructor_id, std::int64_t expected,
+                              const std::string& who) {
     std::lock_guard writer(write_mutex_);  // one writer at a time in this process: check, store, memory
     Organization before;
     std::vector<CapacityCheck> checks;
+    std::string summary;
     {
         auto v = view();
         auto* o = v.org(org_id);
@@ -144,6 +228,10 @@ Organization Editor::set_instructor(const Id& org_id, const std::optional<Id>& i
         const Instructor* in = instructor_id ? v.instructor(*instructor_id) : nullptr;
         if (instructor_id && !in) throw edit_error(edit_error::Kind::not_found, "no instructor " + *instructor_id);
         check_version(before, expected);
+        const Instructor* had = before.instructor_id ? v.instructor(*before.instructor_id) : nullptr;
+        auto name = [](const Instructor* i, const std::optional<Id>& id) { return i ? i->name : id.value_or(""); };
+        summary = in ? "指派指导员" + in->name + "联系" + before.name
+                     : "取消" + before.name + "的指导员" + name(had, before.instructor_id);
         if (in && before.instructor_id != instructor_id) {
             int load = v.load(in->id);
             if (load >= in->capacity)
@@ -158,11 +246,13 @@ Organization Editor::set_instructor(const Id& org_id, const std::optional<Id>& i
     after.version = before.version + 1;
     AuditEntry audit{iso8601_utc_now(), who, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
                      assignment_json(before), assignment_json(after)};
+    auto change = new_change(instructor_id ? "assign" : "unassign", who, summary);
+    record(change, &before, &after);
     // The store first: an acknowledged edit is committed before the answer. The version and the
     // capacity are checked again inside the store's transaction (another process may share it).
     try {
         store_->commit_changes({{org_id, after.branch_id, after.instructor_id, after.version, before.version}}, {},
-                               {audit}, checks);
+                               {audit}, checks, &change);
     } catch (const conflict_error& e) {
         throw edit_error(e.kind == conflict_error::Kind::over_capacity ? edit_error::Kind::over_capacity
                                                                        : edit_error::Kind::stale,
@@ -176,12 +266,13 @@ Organization Editor::set_instructor(const Id& org_id, const std::optional<Id>& i
         ++version_;
     }
     Change c;
+    c.id = change.id;
     c.orgs.emplace_back(before, after);
     notify(c);  // store, memory, then the tiles it touched
-    return after;
+    return {after, change.id};
 }
 
-Organization Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const std::string& who) {
+Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const std::string& who) {
     std::lock_guard writer(write_mutex_);
     Organization before;
     bool moved = c.lon || c.lat;
@@ -217,8 +308,10 @@ Organization Editor::correct(const Id& org_id, const Correction& c, std::int64_t
     after.version = before.version + 1;
     AuditEntry audit{iso8601_utc_now(), who, "correct_record", before.id, dump_json(to_json(before)),
                      dump_json(to_json(after))};
+    auto record_change = new_change("correct", who, "修改" + before.name + "的记录");
+    record(record_change, &before, &after);
     try {
-        store_->update_org(after, before.version, audit);
+        store_->update_org(after, before.version, audit, &record_change);
     } catch (const conflict_error& e) {
         throw edit_error(edit_error::Kind::stale, e.what());
     }
@@ -229,6 +322,7 @@ Organization Editor::correct(const Id& org_id, const Correction& c, std::int64_t
         if (moved) ++places_version_;  // who lies in which area changes
     }
     Change change;
+    change.id = record_change.id;
     if (moved) {
         // A moved point changes which areas hold it: only what is around where it was and
         // where it is now is touched (with the areas it left and entered).
@@ -238,7 +332,7 @@ Organization Editor::correct(const Id& org_id, const Correction& c, std::int64_t
         change.orgs.emplace_back(before, after);
     }
     notify(change);
-    return after;
+    return {after, record_change.id};
 }
 
 Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::string& who, const std::string& action) {
@@ -263,18 +357,21 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
             // branch; room with the instructor.
             std::vector<const Organization*> orgs;
             std::string reason;
+            Id reason_org;
             for (const auto& id : p.orgs) {
                 auto* o = current(id);
+                std::string why;
                 if (!o)
-                    reason = "organization " + id + " no longer exists";
+                    why = "organization " + id + " no longer exists";
                 else if (o->branch_id)
-                    reason = "organization " + o->id + " has a branch now";
+                    why = "organization " + o->id + " has a branch now";
                 else if (!o->operating())
-                    reason = "organization " + o->id + " is not operating";
+                    why = "organization " + o->id + " is not operating";
                 else if (p.type == "instructor" && o->instructor_id)
-                    reason = "organization " + o->id + " has an instructor now";
+                    why = "organization " + o->id + " has an instructor now";
                 else
                     orgs.push_back(o);
+                if (!why.empty() && reason.empty()) reason = why, reason_org = id;
             }
             if (reason.empty() && orgs.empty()) reason = "the proposal names no organization";
             if (reason.empty() && p.type == "instructor") {
@@ -295,7 +392,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
             if (reason.empty() && p.type == "standalone" && members < 3)
                 reason = "the organization has fewer than 3 members now";
             if (!reason.empty()) {
-                result.conflicts.emplace_back(p.id, reason);
+                result.conflicts.push_back({p.id, reason_org, reason});
                 continue;
             }
             std::optional<std::int64_t> branch_id;
@@ -334,9 +431,26 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
     }
     std::vector<OrgUpdate> updates;
     for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
+    std::string plan = action.rfind("accept_plan ", 0) == 0 ? action.substr(12) : action;
+    auto change = new_change("accept", who,
+                             "采纳方案" + plan + "的" + std::to_string(result.applied.size()) + "项建议：新建" +
+                                 std::to_string(branches.size()) + "个党组织，涉及" + std::to_string(changed.size()) +
+                                 "家组织");
+    {
+        auto v = view();
+        std::vector<std::pair<const Organization*, const Organization*>> pairs;
+        for (auto& [id, o] : changed) pairs.emplace_back(v.org(id), &o);
+        record_all(change, pairs);
+    }
+    json made = json::array(), none = json::array();
+    for (const auto& b : branches) made.push_back(branch_json(b)), none.push_back(nullptr);
+    change.branches_before = dump_json(none);
+    change.branches_after = dump_json(made);
     // One transaction; a conflict_error (another process changed the store since this one read
     // it) leaves everything as it was.
-    if (!updates.empty()) store_->commit_changes(updates, branches, audit, checks);
+    if (!updates.empty()) store_->commit_changes(updates, branches, audit, checks, &change);
+    if (updates.empty()) return result;
+    result.change_id = change.id;
     Change c;
     {
         std::unique_lock lock(data_mutex_);
@@ -352,6 +466,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
     }
     result.branches_created = branches.size();
     result.organizations_changed = changed.size();
+    c.id = change.id;
     c.branches = std::move(branches);
     notify(c);  // one pass over the tile cache for the whole plan
     return result;
@@ -371,10 +486,32 @@ ImportReport Editor::import(const ImportParams& p, const std::string& who) {
     // What the organizations were, to tell what the import touches.
     std::unordered_map<Id, std::pair<Point, std::int64_t>> was;
     if (p.kind == ImportKind::orgs) was = org_versions();
-    commit_import(*store_, prepared, p);
+    const auto& counts = prepared.report.total;
+    auto change = p.kind == ImportKind::orgs
+                      ? new_change("import_orgs", who,
+                                   "导入组织：新增" + std::to_string(counts.added) + "家，更新" +
+                                       std::to_string(counts.updated) + "家，注销" +
+                                       std::to_string(counts.deregistered) + "家")
+                  : p.kind == ImportKind::areas
+                      ? new_change("import_areas", who,
+                                   "导入区域" + std::to_string(prepared.incoming.areas.size()) + "个")
+                      : new_change("import_instructors", who,
+                                   "导入指导员" + std::to_string(prepared.incoming.instructors.size()) + "名");
+    if (p.kind == ImportKind::orgs) {
+        // The organizations it adds or changes (a change bumps the version), before and after.
+        auto v = view();
+        std::vector<std::pair<const Organization*, const Organization*>> pairs;
+        for (const auto& o : prepared.orgs) {
+            const Organization* old = v.org(o.id);
+            if (!old || old->version != o.version) pairs.emplace_back(old, &o);
+        }
+        record_all(change, pairs);
+    }
+    commit_import(*store_, prepared, p, &change);
     if (!prepared.report.written) return std::move(prepared.report);
     load();
     Change c;
+    c.id = change.id;
     if (p.kind == ImportKind::orgs) {
         // Only what is near a change: added, updated or deregistered organizations.
         c.scope = Change::Scope::places;
@@ -433,6 +570,168 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
         notify(places);
     }
     notify(c);
+}
+
+std::vector<ChangeRow> Editor::changes(std::size_t limit) {
+    return with_store([&](Store& store) { return store.changes(limit); });
+}
+
+Reverted Editor::revert(std::int64_t id, const std::string& who) {
+    std::lock_guard writer(write_mutex_);
+    auto row = store_->change(id);
+    if (!row) throw edit_error(edit_error::Kind::not_found, "no change " + std::to_string(id));
+    if (row->reverted_by)
+        throw edit_error(edit_error::Kind::invalid, "变更#" + std::to_string(id) + "已被变更#" +
+                                                        std::to_string(*row->reverted_by) + "撤销");
+    if (row->kind == "import_areas" || row->kind == "import_instructors")
+        throw edit_error(edit_error::Kind::invalid, "导入的区域和指导员不能撤销");
+    auto parse = [](const std::string& text) {
+        auto j = json::parse(text, nullptr, false);
+        return j.is_array() ? j : json::array();
+    };
+    json before = parse(row->orgs_before), after = parse(row->orgs_after);
+    json branches_before = parse(row->branches_before), branches_after = parse(row->branches_after);
+    Reverted out;
+    std::vector<std::pair<Organization, std::int64_t>> put;
+    std::vector<std::pair<Id, std::int64_t>> gone;
+    std::vector<Branch> branches_put;
+    std::vector<std::int64_t> branches_gone;
+    std::vector<CapacityCheck> checks;
+    std::vector<AuditEntry> audit;
+    auto change = new_change("revert", who, "撤销：" + row->summary);
+    change.reverts = id;
+    std::vector<std::pair<Organization, Organization>> pairs;  // now, after the revert (both present)
+    std::vector<Point> places;
+    bool reshaped = false;  // organizations or branches appear or go: memory is read again
+    {
+        auto v = view();
+        std::set<std::int64_t> restoring;  // branches the revert brings back
+        for (std::size_t k = 0; k < branches_before.size() && k < branches_after.size(); ++k) {
+            const json &b = branches_before[k], &a = branches_after[k];
+            if (!b.is_null()) {
+                branches_put.push_back(branch_from_json(b));
+                restoring.insert(branches_put.back().id);
+            } else if (!a.is_null()) {
+                branches_gone.push_back(a.at("id").get<std::int64_t>());
+            }
+        }
+        std::set<Id> touched(row->orgs.begin(), row->orgs.end());
+        // A branch the revert removes must hold no organization but those it puts back.
+        for (auto bid : branches_gone)
+            for (const auto& o : v.data().orgs)
+                if (o.branch_id == bid && !touched.count(o.id))
+                    out.conflicts.emplace_back(o.id, "党组织已有其他组织加入");
+        std::map<Id, int> extra;
+        std::map<Id, int> capacity;
+        json now_records = json::array(), then_records = json::array();
+        for (std::size_t k = 0; k < before.size() && k < after.size(); ++k) {
+            const json &b = before[k], &a = after[k];
+            Id oid = !a.is_null() ? a.at("id").get<std::string>() : b.at("id").get<std::string>();
+            const Organization* cur = v.org(oid);
+            if (!a.is_null() && !cur) {
+                out.conflicts.emplace_back(oid, "组织已删除");
+                continue;
+            }
+            if (!a.is_null() && cur->version != a.value("version", std::int64_t{-1})) {
+                out.conflicts.emplace_back(oid, "组织已变更");
+                continue;
+            }
+            if (a.is_null() && cur) {
+                out.conflicts.emplace_back(oid, "组织已存在");
+                continue;
+            }
+            if (b.is_null()) {  // it came with the change: it goes
+                gone.emplace_back(oid, cur->version);
+                places.push_back(cur->location);
+                audit.push_back({iso8601_utc_now(), who, "revert " + std::to_string(id), oid, dump_json(to_json(*cur)),
+                                 "null"});
+                now_records.push_back(to_json(*cur));
+                then_records.push_back(nullptr);
+                reshaped = true;
+                continue;
+            }
+            Organization o = org_from_json(b);
+            o.version = (cur ? cur->version : o.version) + 1;
+            if (o.instructor_id && (!cur || cur->instructor_id != o.instructor_id)) {
+                const Instructor* in = v.instructor(*o.instructor_id);
+                if (!in) {
+                    out.conflicts.emplace_back(oid, "指导员已不存在");
+                    continue;
+                }
+                if (v.load(in->id) + extra[in->id] >= in->capacity) {
+                    out.conflicts.emplace_back(oid, "指导员已满");
+                    continue;
+                }
+                ++extra[in->id];
+                capacity[in->id] = in->capacity;
+            }
+            if (o.branch_id && !v.has_branch(*o.branch_id) && !restoring.count(*o.branch_id)) {
+                out.conflicts.emplace_back(oid, "党组织已不存在");
+                continue;
+            }
+            put.emplace_back(o, cur ? cur->version : 0);
+            audit.push_back({iso8601_utc_now(), who, "revert " + std::to_string(id), oid,
+                             cur ? dump_json(to_json(*cur)) : "null", dump_json(to_json(o))});
+            now_records.push_back(cur ? to_json(*cur) : json());
+            then_records.push_back(to_json(o));
+            if (cur) {
+                pairs.emplace_back(*cur, o);
+                if (cur->location.x != o.location.x || cur->location.y != o.location.y) {
+                    places.push_back(cur->location);
+                    places.push_back(o.location);
+                }
+            } else {
+                places.push_back(o.location);
+                reshaped = true;
+            }
+            change.orgs.push_back(oid);
+        }
+        for (const auto& [oid, expected] : gone) change.orgs.push_back(oid);
+        change.orgs_before = dump_json(now_records);
+        change.orgs_after = dump_json(then_records);
+        change.branches_before = dump_json(branches_after);
+        change.branches_after = dump_json(branches_before);
+        for (const auto& [iid, cap] : capacity) checks.push_back({iid, cap});
+    }
+    if (!out.conflicts.empty()) return out;
+    try {
+        store_->apply_records(put, gone, branches_put, branches_gone, audit, checks, change);
+    } catch (const conflict_error& e) {
+        // Another process changed what the revert reads meanwhile: nothing was written.
+        out.conflicts.emplace_back("", e.kind == conflict_error::Kind::over_capacity ? "指导员已满" : "组织已变更");
+        return out;
+    }
+    out.change_id = change.id;
+    reshaped = reshaped || !branches_put.empty() || !branches_gone.empty();
+    Change c;
+    c.id = change.id;
+    if (reshaped) {
+        load();
+        c.scope = Change::Scope::places;
+        for (const auto& [now, then] : pairs) places.push_back(now.location), places.push_back(then.location);
+        c.places = std::move(places);
+        c.branches = branches_put;
+        notify(c);
+        return out;
+    }
+    {
+        std::unique_lock lock(data_mutex_);
+        for (const auto& [now, then] : pairs) {
+            data_.orgs[org_index_.at(now.id)] = then;
+            if (now.instructor_id) --load_[*now.instructor_id];
+            if (then.instructor_id) ++load_[*then.instructor_id];
+        }
+        ++version_;
+        if (!places.empty()) ++places_version_;
+    }
+    if (!places.empty()) {
+        c.scope = Change::Scope::places;
+        c.places = std::move(places);
+    } else {
+        c.orgs = std::move(pairs);
+    }
+    notify(c);
+    return out;
 }
 
 }  // namespace covermap::geo

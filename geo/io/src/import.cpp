@@ -1154,16 +1154,17 @@ PreparedImport prepare_import(const Dataset& existing, Dataset incoming, ImportR
     return out;
 }
 
-void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params) {
+void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params, ChangeRow* change) {
     if (params.cancelled && params.cancelled())
         throw cancelled_error("import stopped, nothing written");
     if (params.dry_run) return;  // every kind: a dry run writes nothing
     if (prepared.kind == ImportKind::orgs) {
-        store.replace_orgs(prepared.orgs, prepared.audit);
+        store.replace_orgs(prepared.orgs, prepared.audit, change);
     } else {
-        store.append(prepared.incoming);
+        store.append(prepared.incoming, change);
     }
     prepared.report.written = true;
+    if (change) prepared.report.change_id = change->id;
 }
 
 ImportReport import_into(Store& store, const ImportParams& params, const std::string& who) {

@@ -95,6 +95,19 @@ inline const std::vector<LayerSpec>& schema() {
           {"org_id", OFTString},
           {"before", OFTString},
           {"after", OFTString}}},
+        {"changes",
+         wkbNone,
+         {{"time", OFTString},
+          {"token_name", OFTString},
+          {"kind", OFTString},
+          {"summary", OFTString},
+          {"orgs", OFTString},
+          {"orgs_before", OFTString},
+          {"orgs_after", OFTString},
+          {"branches_before", OFTString},
+          {"branches_after", OFTString},
+          {"reverts", OFTInteger64},
+          {"reverted_by", OFTInteger64}}},
         {"tokens",
          wkbNone,
          {{"name", OFTString},
@@ -436,6 +449,21 @@ struct Store::Impl {
         return f;
     }
 
+    // Inside a transaction: each instructor's load, as the store now has it, within capacity.
+    void check_capacity(const std::vector<CapacityCheck>& capacity) {
+        OGRLayer* l = layer("orgs");
+        for (const auto& c : capacity) {
+            lock_row("instructors", c.instructor_id);
+            l->SetAttributeFilter(("instructor_id = " + quoted(c.instructor_id)).c_str());
+            auto load = l->GetFeatureCount(TRUE);
+            l->SetAttributeFilter(nullptr);
+            if (load > c.capacity)
+                throw conflict_error(conflict_error::Kind::over_capacity,
+                                     "instructor " + c.instructor_id + " would cover " + std::to_string(load) +
+                                         " organizations (capacity " + std::to_string(c.capacity) + ")");
+        }
+    }
+
     void append_audit(const std::vector<AuditEntry>& audit) {
         OGRLayer* a = layer("audit");
         Fields ax(a->GetLayerDefn());
@@ -448,6 +476,35 @@ struct Store::Impl {
             f->SetField(ax["before"], e.before.c_str());
             f->SetField(ax["after"], e.after.c_str());
             create(a, *f);
+        }
+    }
+
+    // The change row (its id is the row's FID, which the store numbers: unique across processes).
+    void append_change(ChangeRow& c) {
+        OGRLayer* l = layer("changes");
+        Fields fx(l->GetLayerDefn());
+        auto f = make_feature(l->GetLayerDefn());
+        f->SetField(fx["time"], c.time.c_str());
+        f->SetField(fx["token_name"], c.token_name.c_str());
+        f->SetField(fx["kind"], c.kind.c_str());
+        f->SetField(fx["summary"], c.summary.c_str());
+        f->SetField(fx["orgs"], join_ids(c.orgs).c_str());
+        f->SetField(fx["orgs_before"], c.orgs_before.c_str());
+        f->SetField(fx["orgs_after"], c.orgs_after.c_str());
+        f->SetField(fx["branches_before"], c.branches_before.c_str());
+        f->SetField(fx["branches_after"], c.branches_after.c_str());
+        if (c.reverts) f->SetField(fx["reverts"], static_cast<GIntBig>(*c.reverts));
+        create(l, *f);
+        c.id = f->GetFID();
+        if (c.reverts) {  // the change it undoes says so
+            auto old = own(l->GetFeature(*c.reverts));
+            if (!old) throw conflict_error(conflict_error::Kind::missing, "no change " + std::to_string(*c.reverts));
+            if (!old->IsFieldNull(fx["reverted_by"]) && old->IsFieldSet(fx["reverted_by"]))
+                throw conflict_error(conflict_error::Kind::stale_version,
+                                     "change " + std::to_string(*c.reverts) + " was already reverted");
+            old->SetField(fx["reverted_by"], static_cast<GIntBig>(c.id));
+            if (l->SetFeature(old.get()) != OGRERR_NONE)
+                throw store_error("cannot mark change " + std::to_string(*c.reverts) + ": " + CPLGetLastErrorMsg());
         }
     }
 

@@ -305,7 +305,8 @@ void Store::replace(const Dataset& d) {
     });
 }
 
-void Store::update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit) {
+void Store::update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit,
+                       ChangeRow* change) {
     impl_->transaction([&] {
         OGRLayer* l = impl_->layer("orgs");
         Fields fx(l->GetLayerDefn());
@@ -317,11 +318,13 @@ void Store::update_org(const Organization& after, std::int64_t expected_version,
         if (l->SetFeature(g.get()) != OGRERR_NONE)
             throw store_error("cannot update organization " + after.id + ": " + CPLGetLastErrorMsg());
         impl_->append_audit({audit});
+        if (change) impl_->append_change(*change);
         impl_->notify({after.id}, false);
     });
 }
 
-void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit) {
+void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit,
+                         ChangeRow* change) {
     impl_->transaction([&] {
         impl_->indexes(false);
         OGRLayer* res = impl_->ds->ExecuteSQL("DELETE FROM orgs", nullptr, nullptr);
@@ -331,12 +334,14 @@ void Store::replace_orgs(const std::vector<Organization>& orgs, const std::vecto
         impl_->write(d);
         impl_->indexes(true);
         impl_->append_audit(audit);
+        if (change) impl_->append_change(*change);
         impl_->notify({}, true);
     });
 }
 
 void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
-                           const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity) {
+                           const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity,
+                           ChangeRow* change) {
     impl_->transaction([&] {
         OGRLayer* l = impl_->layer("orgs");
         Fields fx(l->GetLayerDefn());
@@ -354,20 +359,12 @@ void Store::commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector
             if (l->SetFeature(f.get()) != OGRERR_NONE)
                 throw store_error("cannot update organization " + u.id + ": " + CPLGetLastErrorMsg());
         }
-        for (const auto& c : capacity) {
-            impl_->lock_row("instructors", c.instructor_id);
-            l->SetAttributeFilter(("instructor_id = " + quoted(c.instructor_id)).c_str());
-            auto load = l->GetFeatureCount(TRUE);
-            l->SetAttributeFilter(nullptr);
-            if (load > c.capacity)
-                throw conflict_error(conflict_error::Kind::over_capacity,
-                                     "instructor " + c.instructor_id + " would cover " + std::to_string(load) +
-                                         " organizations (capacity " + std::to_string(c.capacity) + ")");
-        }
+        impl_->check_capacity(capacity);
         Dataset branches;
         branches.branches = new_branches;
         impl_->write(branches);
         impl_->append_audit(audit);
+        if (change) impl_->append_change(*change);
         std::vector<Id> ids;
         for (const auto& u : orgs) ids.push_back(u.id);
         impl_->notify(ids, !new_branches.empty());
@@ -387,11 +384,114 @@ std::vector<AuditEntry> Store::audit(const std::optional<Id>& org_id) const {
     return out;
 }
 
-void Store::append(const Dataset& d) {
+void Store::append(const Dataset& d, ChangeRow* change) {
     impl_->transaction([&] {
         impl_->write(d);
+        if (change) impl_->append_change(*change);
         impl_->notify({}, true);
     });
+}
+
+void Store::apply_records(const std::vector<std::pair<Organization, std::int64_t>>& orgs,
+                          const std::vector<std::pair<Id, std::int64_t>>& orgs_gone,
+                          const std::vector<Branch>& branches, const std::vector<std::int64_t>& branches_gone,
+                          const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity,
+                          ChangeRow& change) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("orgs");
+        Fields fx(l->GetLayerDefn());
+        auto sql = [&](const std::string& statement) {
+            CPLErrorReset();
+            OGRLayer* res = impl_->ds->ExecuteSQL(statement.c_str(), nullptr, nullptr);
+            if (res) impl_->ds->ReleaseResultSet(res);
+            if (CPLGetLastErrorType() == CE_Failure) throw store_error("cannot revert: " + std::string(CPLGetLastErrorMsg()));
+        };
+        std::vector<Id> ids;
+        for (const auto& [id, expected] : orgs_gone) {
+            impl_->stored_org(l, fx, id, expected);  // still as the change left it
+            sql("DELETE FROM orgs WHERE id = " + quoted(id));
+            ids.push_back(id);
+        }
+        Dataset created;
+        for (const auto& [o, expected] : orgs) {
+            ids.push_back(o.id);
+            if (expected == 0) {
+                l->SetAttributeFilter(("id = " + quoted(o.id)).c_str());
+                bool exists = l->GetFeatureCount(TRUE) > 0;
+                l->SetAttributeFilter(nullptr);
+                if (exists)
+                    throw conflict_error(conflict_error::Kind::stale_version, "organization " + o.id + " exists again");
+                created.orgs.push_back(o);
+                continue;
+            }
+            auto f = impl_->stored_org(l, fx, o.id, expected);
+            GIntBig fid = f->GetFID();
+            auto g = make_feature(l->GetLayerDefn());
+            impl_->set_org(*g, fx, o);
+            g->SetFID(fid);
+            if (l->SetFeature(g.get()) != OGRERR_NONE)
+                throw store_error("cannot update organization " + o.id + ": " + CPLGetLastErrorMsg());
+        }
+        for (auto id : branches_gone) sql("DELETE FROM branches WHERE id = " + std::to_string(id));
+        for (const auto& b : branches) sql("DELETE FROM branches WHERE id = " + std::to_string(b.id));
+        created.branches = branches;
+        impl_->write(created);
+        impl_->check_capacity(capacity);
+        impl_->append_audit(audit);
+        impl_->append_change(change);
+        impl_->notify(ids, !branches.empty() || !branches_gone.empty() || !created.orgs.empty() || !orgs_gone.empty());
+    });
+}
+
+namespace {
+
+ChangeRow change_row(const OGRFeature& f, const Fields& fx, bool records) {
+    ChangeRow c;
+    c.id = f.GetFID();
+    c.time = str(f, fx["time"]);
+    c.token_name = str(f, fx["token_name"]);
+    c.kind = str(f, fx["kind"]);
+    c.summary = str(f, fx["summary"]);
+    c.orgs = split_ids(str(f, fx["orgs"]));
+    if (records) {
+        c.orgs_before = str(f, fx["orgs_before"]);
+        c.orgs_after = str(f, fx["orgs_after"]);
+        c.branches_before = str(f, fx["branches_before"]);
+        c.branches_after = str(f, fx["branches_after"]);
+    }
+    auto number = [&](const char* name) -> std::optional<std::int64_t> {
+        int i = fx[name];
+        if (!f.IsFieldSetAndNotNull(i)) return std::nullopt;
+        return f.GetFieldAsInteger64(i);
+    };
+    c.reverts = number("reverts");
+    c.reverted_by = number("reverted_by");
+    return c;
+}
+
+}  // namespace
+
+std::vector<ChangeRow> Store::changes(std::size_t limit) const {
+    OGRLayer* l = impl_->layer("changes");
+    Fields fx(l->GetLayerDefn());
+    // Newest first: the store numbers rows in order, so the highest ids are the last ones.
+    static const char* const kRecords[] = {"orgs_before", "orgs_after", "branches_before", "branches_after", nullptr};
+    l->SetIgnoredFields(const_cast<const char**>(kRecords));
+    std::vector<ChangeRow> out;
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) out.push_back(change_row(*f, fx, false));
+    l->SetIgnoredFields(nullptr);
+    std::sort(out.begin(), out.end(), [](const ChangeRow& a, const ChangeRow& b) { return a.id > b.id; });
+    if (out.size() > limit) out.resize(limit);
+    return out;
+}
+
+std::optional<ChangeRow> Store::change(std::int64_t id) const {
+    OGRLayer* l = impl_->layer("changes");
+    Fields fx(l->GetLayerDefn());
+    auto f = own(l->GetFeature(id));
+    if (!f) return std::nullopt;
+    return change_row(*f, fx, true);
 }
 
 }  // namespace covermap::geo

@@ -36,6 +36,7 @@ class Ogc;
 class TileRoutes;
 class Transfer;
 class SessionRoutes;
+class ChangeRoutes;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
 /// together over the editing service and the tiles, and the route table they fill. It knows
@@ -87,6 +88,7 @@ private:
     std::unique_ptr<TileRoutes> tile_routes_;
     std::unique_ptr<Transfer> transfer_;
     std::unique_ptr<SessionRoutes> sessions_;
+    std::unique_ptr<ChangeRoutes> changes_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };
 

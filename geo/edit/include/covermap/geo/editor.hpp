@@ -43,6 +43,7 @@ struct Change {
         everything  ///< areas or instructors were replaced
     };
     Scope scope = Scope::orgs;
+    std::int64_t id = 0;  ///< the change log's row (0: not recorded, another process's change)
     std::vector<std::pair<Organization, Organization>> orgs;  ///< before, after
     std::vector<Point> places;                                ///< where things were and are
     std::vector<Branch> branches;                             ///< new (or, after a reload, all)
@@ -57,12 +58,31 @@ struct Correction {
     std::optional<double> lon, lat;
 };
 
-/// What accepting a plan's proposals did: the ids applied, and each refused one with its reason.
+/// An edited organization and the change it was recorded as.
+struct Edited {
+    Organization org;
+    std::int64_t change_id = 0;
+};
+
+/// What accepting a plan's proposals did: the ids applied, and each refused one with its reason
+/// and the organization it is about.
 struct Accepted {
+    struct Conflict {
+        std::string proposal;
+        Id org;  ///< empty when the reason is not one organization's
+        std::string reason;
+    };
     std::vector<std::string> applied;
-    std::vector<std::pair<std::string, std::string>> conflicts;
+    std::vector<Conflict> conflicts;
     std::size_t branches_created = 0;
     std::size_t organizations_changed = 0;
+    std::int64_t change_id = 0;  ///< 0 when nothing was applied
+};
+
+/// What reverting a change did: the new change, or why it could not (nothing written then).
+struct Reverted {
+    std::int64_t change_id = 0;
+    std::vector<std::pair<Id, std::string>> conflicts;  ///< organization, reason (Chinese)
 };
 
 /// An organization as the API shows it and the audit keeps it (before and after).
@@ -108,10 +128,10 @@ public:
 
     /// Gives an organization an instructor (or none), from the version `expected`. Throws
     /// edit_error (not found, stale, over capacity).
-    Organization set_instructor(const Id& org, const std::optional<Id>& instructor, std::int64_t expected,
-                                const std::string& who);
+    Edited set_instructor(const Id& org, const std::optional<Id>& instructor, std::int64_t expected,
+                          const std::string& who);
     /// Corrects a record from the version `expected`. Throws edit_error.
-    Organization correct(const Id& org, const Correction& c, std::int64_t expected, const std::string& who);
+    Edited correct(const Id& org, const Correction& c, std::int64_t expected, const std::string& who);
     /// Applies a plan's proposals as they still hold now (eligibility, members, capacity),
     /// all in one transaction; `action` names them in the audit ("accept_plan plan-3").
     /// Throws conflict_error when another process changed the store meanwhile: nothing applied.
@@ -121,6 +141,13 @@ public:
     /// meanwhile) and the data read again. A dry run writes nothing. Throws what read_source
     /// throws (format, geometry, cancelled).
     ImportReport import(const ImportParams& p, const std::string& who);
+    /// Undoes a change as a new change (itself revertible) when every organization it touched
+    /// is still as it left it (and instructors it gives back have room); else the conflicts,
+    /// and nothing changes. Throws edit_error: no such change (not found), already reverted or
+    /// an import of areas or instructors (invalid).
+    Reverted revert(std::int64_t change, const std::string& who);
+    /// The change log, newest first.
+    std::vector<ChangeRow> changes(std::size_t limit);
     /// Another process's committed change (PostGIS NOTIFY): organizations read again from the
     /// store, or everything when `everything` or when one of them is new to this process.
     void apply_remote(const std::vector<Id>& orgs, bool everything);

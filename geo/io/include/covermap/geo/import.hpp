@@ -71,6 +71,7 @@ struct ImportReport {
     ChangeCounts total;                               ///< organizations: the upsert's change
     std::map<std::string, ChangeCounts> by_street;    ///< "name (code)" -> change
     bool written = false;                             ///< false for a dry run
+    std::int64_t change_id = 0;                       ///< the change it was recorded as, when written
     std::vector<std::string> notes;                   ///< anything else worth telling
 };
 
@@ -94,7 +95,7 @@ PreparedImport prepare_import(const Dataset& existing, Dataset incoming, ImportR
 
 /// Writes a prepared import in one transaction (nothing for a dry run); report.written says
 /// whether it did. The caller makes sure the store has not changed since `existing`.
-void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params);
+void commit_import(Store& store, PreparedImport& prepared, const ImportParams& params, ChangeRow* change = nullptr);
 
 /// Reads the whole source, validates every row, then writes it to the store in one
 /// transaction. Organizations are an upsert keyed by id: new ones added, changed ones updated

@@ -73,23 +73,43 @@ public:
     /// Replaces the data set's contents with d (audit and tokens are kept).
     void replace(const Dataset& d);
 
-    /// Adds d's rows to what is there.
-    void append(const Dataset& d);
+    /// Adds d's rows to what is there (with the change row, when given, in the same transaction).
+    void append(const Dataset& d, ChangeRow* change = nullptr);
 
     /// Applies organization updates, new branches and audit rows in one transaction. Inside
     /// it, each organization's stored version must equal its expected_version and each checked
     /// instructor's load must stay within capacity; else nothing is written and conflict_error
     /// says which (several processes on one PostGIS database never lose an update).
+    /// The change row, when given, is appended in the same transaction (its id set).
     void commit_changes(const std::vector<OrgUpdate>& orgs, const std::vector<Branch>& new_branches,
-                        const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity = {});
+                        const std::vector<AuditEntry>& audit, const std::vector<CapacityCheck>& capacity = {},
+                        ChangeRow* change = nullptr);
 
     /// Rewrites one organization's record (every field) if its stored version is
     /// expected_version, with an audit row, in one transaction; else conflict_error.
-    void update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit);
+    void update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit,
+                    ChangeRow* change = nullptr);
 
     /// Replaces every organization with orgs and appends audit rows, in one transaction (the
     /// monthly refresh: rows are rewritten whole, indexes rebuilt once).
-    void replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit);
+    void replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit,
+                      ChangeRow* change = nullptr);
+
+    /// Organizations and branches as a revert leaves them, in one transaction: each of `orgs`
+    /// rewritten only if its stored version is the one paired with it (created when that is 0),
+    /// each of `orgs_gone` deleted only if still at its version, `branches` written (replacing
+    /// one of the same id), `branches_gone` deleted, instructors' capacity checked, the audit
+    /// rows and the change row appended (marking the change it reverts). Else conflict_error,
+    /// and nothing is written.
+    void apply_records(const std::vector<std::pair<Organization, std::int64_t>>& orgs,
+                       const std::vector<std::pair<Id, std::int64_t>>& orgs_gone, const std::vector<Branch>& branches,
+                       const std::vector<std::int64_t>& branches_gone, const std::vector<AuditEntry>& audit,
+                       const std::vector<CapacityCheck>& capacity, ChangeRow& change);
+
+    /// The change log, newest first, at most `limit` rows, without their records.
+    std::vector<ChangeRow> changes(std::size_t limit) const;
+    /// One change with its records, or nullopt.
+    std::optional<ChangeRow> change(std::int64_t id) const;
 
     /// The audit table, oldest first; only one organization's rows when org_id is given.
     std::vector<AuditEntry> audit(const std::optional<Id>& org_id = std::nullopt) const;
