@@ -160,6 +160,52 @@ describe('a planner\'s day', () => {
     await done(page, 'assigned');
   });
 
+  it('undoes an assignment from the toast, confirms a removal, and lists the area\'s changes', async () => {
+    const page = await signedIn('planner');
+    await page.click('table.coverage tbody tr:first-child');
+    await page.waitForSelector('.area-card ul.plain li button');
+    await page.click('.area-card ul.plain li:first-child button');
+    await page.waitForSelector('.org-card .picker li');
+    const orgId = await page.locator('.org-card').getAttribute('data-org');
+    const free = page.locator('.org-card .picker li', { has: page.locator('button.primary:not([disabled])') }).first();
+    await free.locator('button').click();
+    // The toast offers 撤销 for the change just made; it undoes it.
+    const undo = page.locator('#toast button[data-action=undo]');
+    await undo.waitFor();
+    assert.match(await page.locator('#toast').innerText(), /已指派/);
+    await page.screenshot({ path: join(ARTIFACTS, 'undo-toast.png') });
+    await undo.click();
+    await page.waitForFunction(() => document.querySelector('#toast')?.textContent.includes('已撤销'));
+    const after = (await api('GET', `/api/orgs/${encodeURIComponent(orgId)}`, tokens.viewer)).data;
+    assert.equal(after.instructor_id, null, 'the undo took the instructor away again');
+    // The open card follows the undo; assign again, then remove: the removal asks first, and
+    // 取消 leaves it.
+    await page.waitForFunction(() => !document.querySelector('.org-card .picker li button.secondary'));
+    await page.locator('.org-card .picker li button.primary:not([disabled])').first().click();
+    await page.waitForSelector('.org-card .picker li button.secondary');
+    await page.locator('.org-card .picker li button.secondary').first().click();
+    const dialog = page.locator('dialog.confirm[open]');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /取消“.+”的指导员/);
+    await dialog.locator('button[data-action=cancel]').click();
+    assert.notEqual((await api('GET', `/api/orgs/${encodeURIComponent(orgId)}`, tokens.viewer)).data.instructor_id, null);
+    await page.locator('.org-card .picker li button.secondary').first().click();
+    await page.locator('dialog.confirm[open] button[data-action=confirm]').click();
+    await page.waitForFunction(async (id) => {
+      const r = await fetch(`/api/orgs/${encodeURIComponent(id)}`);
+      return (await r.json()).instructor_id === null;
+    }, orgId);
+    // The area's change log lists the changes, newest first, the undone one marked.
+    await page.click('.tabs [data-tab=coverage]');
+    await page.click('table.coverage tbody tr:first-child');
+    await page.waitForSelector('.area-card .changes li');
+    const log = await page.locator('.area-card .changes').innerText();
+    assert.match(log, /变更记录/);
+    assert.match(log, /取消.+的指导员/);
+    assert.match(log, /已撤销/);
+    await done(page, 'undo');
+  });
+
   it('explains a full instructor in plain words', async () => {
     // Fill the nearest instructor of an uncovered organization through the API first.
     const orgs = (await api('GET', '/api/orgs?covered=false&limit=40', tokens.viewer)).data.items;
@@ -176,13 +222,11 @@ describe('a planner\'s day', () => {
     const page = await signedIn('planner');
     await page.fill('#search', target.name);
     await page.click(`#search-results li[data-org="${target.id}"]`);
-    await page.locator(`.org-card .picker li[data-instructor="${near.id}"] button`).click();
-    const msg = page.locator('.org-card .message.error');
-    await msg.waitFor();
-    assert.match(await msg.innerText(), /已满员/);
-    assert.match(await msg.innerText(), /请选择另一位指导员/);
-    // The server's 409 shows in the network log as a failed resource: that one is expected.
-    page.errors = page.errors.filter((e) => !e.includes('409'));
+    // 指派 is off for a full instructor, with the reason beside it, before any request.
+    const row = page.locator(`.org-card .picker li[data-instructor="${near.id}"]`);
+    await row.waitFor();
+    assert.ok(await row.locator('button').isDisabled());
+    assert.match(await row.locator('small.reason').innerText(), new RegExp(`已满员（${near.capacity}/${near.capacity}）`));
     await done(page, 'instructor-full');
   });
 
@@ -192,9 +236,20 @@ describe('a planner\'s day', () => {
     await page.click('button[data-action=run-plan]');
     await page.waitForSelector('.proposal-group li input', { timeout: 60000 });
     assert.match(await page.locator('.reach').innerText(), /→/);
-    await page.locator('.proposal-group li input').first().check();
+    const first = page.locator('.proposal-group li').first();
+    const id = await first.getAttribute('data-proposal');
+    await first.locator('input').check();
     await page.click('button[data-action=accept-selected]');
     await page.waitForSelector('.plan-body .message:not(.error)');
+    assert.match(await page.locator('.plan-body .message').innerText(), /已采纳 1 项/);
+    assert.equal(await page.locator(`.proposal-group li[data-proposal="${id}"]`).count(), 0, 'an accepted proposal leaves the list');
+    assert.ok(await page.locator('#toast button[data-action=undo]').isVisible(), 'the accept can be undone');
+    // 全部采纳 asks first, with the count; 取消 accepts nothing.
+    await page.locator('.proposal-group button[data-action=accept-all]').first().click();
+    const dialog = page.locator('dialog.confirm[open]');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /采纳全部 \d+ 项建议/);
+    await dialog.locator('button[data-action=cancel]').click();
     assert.match(await page.locator('.plan-body .message').innerText(), /已采纳 1 项/);
     await done(page, 'plan');
   });

@@ -53,6 +53,11 @@ const strings = {
     'precision.community': '按地址定位到社区', 'precision.street': '按地址定位到街道', 'precision.district': '按地址定位到区县', 'precision.exact': '精确',
     'ledger.title': '台账与基本情况', 'ledger.no_branch_reason': '未建党组织原因', 'ledger.measure': '一企一策措施', 'ledger.save': '保存', 'ledger.saved': '台账已保存。',
     'history.other': '{by} 修改记录',
+    'undo.button': '撤销', 'undo.close': '关闭', 'undo.done': '已撤销。', 'undo.refused': '无法撤销：{why}', 'undo.more': '另有 {n} 家',
+    'confirm.ok': '确定', 'confirm.cancel': '取消',
+    'confirm.unassign': '取消“{org}”的指导员{name}？', 'confirm.acceptAll': '采纳全部 {n} 项建议？将改变 {orgs} 家组织。',
+    'changes.title': '变更记录', 'changes.none': '暂无变更。', 'changes.reverted': '已撤销', 'changes.confirm': '撤销这项变更？{summary}',
+    'pick.fullReason': '{name}已满员（{load}/{cap}），不能再指派',
   },
   en: {
     'title': 'covermap two-coverages planning',
@@ -107,6 +112,11 @@ const strings = {
     'precision.community': 'placed by address: community', 'precision.street': 'placed by address: street', 'precision.district': 'placed by address: district', 'precision.exact': 'exact',
     'ledger.title': 'Ledger', 'ledger.no_branch_reason': 'Why no branch yet', 'ledger.measure': 'Measure decided', 'ledger.save': 'Save', 'ledger.saved': 'Ledger saved.',
     'history.other': '{by} corrected the record',
+    'undo.button': 'Undo', 'undo.close': 'Close', 'undo.done': 'Undone.', 'undo.refused': 'Cannot undo: {why}', 'undo.more': 'and {n} more',
+    'confirm.ok': 'OK', 'confirm.cancel': 'Cancel',
+    'confirm.unassign': 'Remove {name} as the instructor of “{org}”?', 'confirm.acceptAll': 'Accept all {n} proposals? {orgs} organizations will change.',
+    'changes.title': 'Changes', 'changes.none': 'No changes yet.', 'changes.reverted': 'undone', 'changes.confirm': 'Undo this change? {summary}',
+    'pick.fullReason': '{name} is full ({load}/{cap})',
   },
 };
 

@@ -3,6 +3,8 @@
 import { get, request, seg } from './api.js';
 import { t } from './i18n.js';
 import { canEdit, state } from './state.js';
+import { confirmAction, toast } from './undo.js';
+import { el } from './dom.js';
 
 function field(dl, label, value) {
   const dt = document.createElement('dt');
@@ -19,12 +21,16 @@ export class OrgCard {
     this.showTab = showTab;
     this.root.textContent = t('org.none');
     state.on('org', (id) => { if (id) this.open(id, true); });
+    // Any change (an undo from the toast or the change log among them): the open card is
+    // read again where it is, unless this card's own edit is on its way.
+    state.on('tileVersion', () => { if (this.current && !this.editing) this.open(this.current, false, null, false).catch(() => {}); });
   }
 
-  async open(id, fly = false, message = null) {
-    this.showTab('org');
+  async open(id, fly = false, message = null, show = true) {
+    if (show) this.showTab('org');
     const res = await request('GET', `/api/orgs/${seg(id)}`);
     const o = res.data;
+    this.current = o.id;
     this.version = o.version;
     if (fly) this.mapView.flyToOrg(o);
     this.mapView.markOrg(o);
@@ -83,13 +89,22 @@ export class OrgCard {
       if (i.current) {
         b.className = 'secondary';
         b.textContent = t('pick.remove');
-        b.addEventListener('click', () => this.#set(o, null, i));
+        b.addEventListener('click', async () => {
+          if (await confirmAction(t('confirm.unassign', { org: o.name, name: i.name }), t('pick.remove'))) this.#set(o, null, i);
+        });
       } else {
         b.className = 'primary';
         b.textContent = t('pick.assign');
         b.addEventListener('click', () => this.#set(o, i.id, i));
       }
       li.append(name, b);
+      if (!i.current && i.load >= i.capacity) {
+        // A full instructor cannot take one more: said beside the button, not after a 409.
+        b.disabled = true;
+        const why = t('pick.fullReason', { name: i.name, load: i.load, cap: i.capacity });
+        b.title = why;
+        li.append(el('small', { className: 'muted reason', textContent: why }));
+      }
       ul.append(li);
     }
     section.append(h, ul);
@@ -98,11 +113,15 @@ export class OrgCard {
 
   async #set(o, instructorId, instructor) {
     const path = `/api/orgs/${seg(o.id)}/instructor`;
+    this.editing = true;
     try {
-      if (instructorId === null) await request('DELETE', path, { ifMatch: this.version });
-      else await request('PUT', path, { body: { instructor_id: instructorId }, ifMatch: this.version });
+      const { data } = instructorId === null
+        ? await request('DELETE', path, { ifMatch: this.version })
+        : await request('PUT', path, { body: { instructor_id: instructorId }, ifMatch: this.version });
       state.changed();
-      await this.open(o.id, false, { text: instructorId === null ? t('pick.removed') : t('pick.done', { name: instructor.name }) });
+      const text = instructorId === null ? t('pick.removed') : t('pick.done', { name: instructor.name });
+      await this.open(o.id, false, { text });
+      toast(`${o.name}：${text}`, { changeId: data?.change_id });
     } catch (e) {
       if (e.status === 409) {
         this.#say(t('err.409', { name: instructor.name, cap: instructor.capacity }), true);
@@ -111,6 +130,8 @@ export class OrgCard {
       } else {
         this.#say(e.plain ?? String(e), true);
       }
+    } finally {
+      this.editing = false;
     }
   }
 
@@ -166,8 +187,9 @@ export class OrgCard {
       form.append(save);
       form.addEventListener('submit', async (e) => {
         e.preventDefault();
+        this.editing = true;
         try {
-          await request('PATCH', `/api/orgs/${seg(o.id)}`, {
+          const { data } = await request('PATCH', `/api/orgs/${seg(o.id)}`, {
             body: {
               no_branch_reason: form.elements.no_branch_reason.value,
               measure: form.elements.measure.value,
@@ -177,10 +199,14 @@ export class OrgCard {
             },
             ifMatch: this.version,
           });
+          state.changed();
           await this.open(o.id, false, { text: t('ledger.saved') });
+          toast(`${o.name}：${t('ledger.saved')}`, { changeId: data?.change_id });
         } catch (err) {
           if (err.status === 412) await this.open(o.id, false, { text: t('err.412'), error: true });
           else this.#say(err.plain ?? String(err), true);
+        } finally {
+          this.editing = false;
         }
       });
     }

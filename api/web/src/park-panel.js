@@ -4,6 +4,7 @@ import * as echarts from '../vendor/echarts-6.1.0/echarts.esm.min.mjs';
 import { get, seg } from './api.js';
 import { percent, t } from './i18n.js';
 import { state } from './state.js';
+import { changeLog } from './undo.js';
 
 const COLUMNS = [
   { key: 'name', label: 'cov.name' },
@@ -164,6 +165,6 @@ export class ParkPanel {
       ul.append(li);
     }
     if (!a.uncovered.length) ul.textContent = t('area.none');
-    this.card.replaceChildren(h, dl, h4, ul);
+    this.card.replaceChildren(h, dl, h4, ul, await changeLog(code));
   }
 }

@@ -4,6 +4,7 @@
 import { get, request, seg } from './api.js';
 import { percent, t } from './i18n.js';
 import { canEdit, state } from './state.js';
+import { confirmAction, toast } from './undo.js';
 
 const TYPES = ['standalone', 'joint', 'affiliate', 'instructor'];
 
@@ -48,6 +49,7 @@ export class Plans {
 
   show(plan) {
     this.plan = plan;
+    this.applied = new Set(plan.accepted ?? []);
     state.set('plan', plan.id);
     this.mapView.showPlan(plan.proposals);
     const r = plan.reach;
@@ -59,7 +61,7 @@ export class Plans {
       const items = plan.proposals.filter((p) => p.type === type);
       if (!items.length) continue;
       const ul = el('ul', { className: 'plain' });
-      for (const p of items.slice(0, 200)) {
+      for (const p of items.filter((q) => !this.applied.has(q.id)).slice(0, 200)) {
         const box = el('input', { type: 'checkbox', value: p.id });
         const names = (p.places ?? []).map((o) => o.name).join('、');
         const extra = p.instructor ? ` → ${p.instructor.name}` : '';
@@ -68,7 +70,13 @@ export class Plans {
         ul.append(li);
       }
       const all = el('button', { type: 'button', className: 'secondary', textContent: t('plans.acceptAll'), disabled: !canEdit() });
-      all.addEventListener('click', () => this.accept(items.map((p) => p.id)));
+      all.dataset.action = 'accept-all';
+      all.addEventListener('click', async () => {
+        const pending = items.filter((p) => !this.applied.has(p.id));
+        const orgs = pending.reduce((n, p) => n + p.orgs.length, 0);
+        if (pending.length && await confirmAction(t('confirm.acceptAll', { n: pending.length, orgs }), t('plans.acceptAll')))
+          this.accept(pending.map((p) => p.id));
+      });
       const group = el('details', { className: 'proposal-group', open: type !== 'instructor' },
         el('summary', { textContent: `${t(`plans.type.${type}`)} (${items.length})` }), all, ul);
       group.dataset.type = type;
@@ -100,9 +108,17 @@ export class Plans {
     if (!ids.length) return;
     try {
       const { data } = await request('POST', `/api/plan/${seg(this.plan.id)}/accept`, { body: { proposals: ids } });
-      this.result.className = 'message';
-      this.result.textContent = t('plans.accepted', { n: data.applied.length, c: data.conflicts.length });
+      // Accepted proposals leave the pending list; each refused one says why.
+      for (const id of data.applied) {
+        this.applied.add(id);
+        this.body.querySelector(`li[data-proposal="${CSS.escape(id)}"]`)?.remove();
+      }
+      this.result.className = data.conflicts.length ? 'message error' : 'message';
+      const reasons = data.conflicts.slice(0, 5).map((c) => c.reason).join('；');
+      this.result.textContent = t('plans.accepted', { n: data.applied.length, c: data.conflicts.length }) + (reasons ? `：${reasons}` : '');
+      this.result.scrollIntoView({ block: 'nearest' });
       state.changed();
+      if (data.change_id) toast(t('plans.accepted', { n: data.applied.length, c: data.conflicts.length }), { changeId: data.change_id });
     } catch (e) {
       this.result.className = 'message error';
       this.result.textContent = e.plain ?? String(e);
