@@ -45,8 +45,8 @@ async function api(method, path, token, body, ifMatch) {
 }
 
 /** A signed-in page; its console errors are collected and checked by the caller. */
-async function signedIn(role, viewport = { width: 1366, height: 768 }) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true });
+async function signedIn(role, viewport = { width: 1366, height: 768 }, device = {}) {
+  const context = await browser.newContext({ viewport, acceptDownloads: true, ...device });
   const page = await context.newPage();
   page.errors = [];
   page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
@@ -297,6 +297,32 @@ describe('a planner\'s day', () => {
     assert.ok(!cookies.some((c) => c.name === 'covermap_session' && c.value), 'the session cookie is gone');
     await done(page, 'signed-out');
   });
+
+  for (const [name, viewport] of [['phone', { width: 390, height: 844 }], ['tablet', { width: 768, height: 1024 }]]) {
+    it(`works by touch on a ${viewport.width} x ${viewport.height} ${name}`, async () => {
+      const page = await signedIn('planner', viewport, { hasTouch: true, isMobile: true });
+      const map = await page.locator('#map').boundingBox();
+      assert.ok(map.height >= viewport.height / 2, `the map fills half the first screen (${map.height} px)`);
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'no sideways scroll');
+      for (const tab of await page.locator('.tabs [role=tab]').all()) {
+        const box = await tab.boundingBox();
+        assert.ok(box.height <= 48, `a tab label on one line (${box.height} px)`);
+      }
+      assert.equal(await page.locator('#layers-box').getAttribute('open'), null, 'the legend is folded');
+      assert.ok(!(await page.locator('#legend').isVisible()));
+      await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+      // By touch: a park, one of its uncovered organizations, an instructor assigned.
+      await page.locator('table.coverage tbody tr').first().tap();
+      await page.locator('.area-card ul.plain li button').first().waitFor();
+      await page.locator('.area-card ul.plain li button').first().tap();
+      const assign = page.locator('.org-card .picker li button.primary:not([disabled])').first();
+      await assign.waitFor();
+      await assign.tap();
+      await page.locator('#toast button[data-action=undo]').waitFor();
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'still no sideways scroll');
+      await done(page, `${name}-assigned`);
+    });
+  }
 
   it('shows an imported district\'s name as text, never as markup', async () => {
     const name = '<img src=x onerror="document.body.dataset.pwned=1">区';

@@ -10,16 +10,10 @@ import { ParkPanel } from './park-panel.js';
 import { Plans } from './plans.js';
 import { ReportPanel } from './report-panel.js';
 import { state } from './state.js';
+import { toast } from './undo.js';
 
 const $ = (id) => document.getElementById(id);
 
-function toast(text) {
-  const el = $('toast');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 6000);
-}
 
 function showTab(name) {
   for (const b of document.querySelectorAll('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
@@ -122,6 +116,8 @@ async function main() {
   $('lang').addEventListener('click', () => { setLanguage(language() === 'zh' ? 'en' : 'zh'); location.reload(); });
   await ensureSignedIn();
 
+  // On a phone the legend folds away: the map first, the legend one tap away.
+  if (matchMedia('(max-width: 820px)').matches) $('layers-box').open = false;
   const mapView = new MapView($('map'), $('map-status'), $('layers'), $('legend'));
   const panel = new ParkPanel($('tab-coverage'), mapView);
   new OrgCard($('tab-org'), mapView, showTab);
@@ -148,6 +144,6 @@ async function main() {
 
 window.addEventListener('unhandledrejection', (e) => {
   const err = e.reason;
-  toast(err instanceof ApiError ? err.plain : String(err?.message ?? err));
+  toast(err instanceof ApiError ? err.plain : String(err?.message ?? err), { error: true });
 });
-main().catch((e) => toast(e instanceof ApiError ? e.plain : String(e?.message ?? e)));
+main().catch((e) => toast(e instanceof ApiError ? e.plain : String(e?.message ?? e), { error: true }));

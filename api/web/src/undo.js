@@ -38,6 +38,7 @@ export function toast(text, { changeId = null, error = false } = {}) {
   close.addEventListener('click', () => { root.hidden = true; });
   parts.push(close);
   root.className = `toast${error ? ' error' : ''}`;
+  root.setAttribute('role', error ? 'alert' : 'status');
   root.replaceChildren(...parts);
   root.hidden = false;
   toastTimer = setTimeout(() => { root.hidden = true; }, TOAST_MS);
