@@ -45,6 +45,17 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
                 return error_response(400, "InvalidValue", "level must be grid, community or street");
             p.level = *lv;
         }
+        if (body->contains("area")) {
+            // A plan for one district, street or park: the proposals touch only its organizations.
+            const auto& a = (*body)["area"];
+            if (!a.is_string() || a.get<std::string>().empty() || a.get<std::string>().size() > 64)
+                return error_response(400, "InvalidValue", "area must be the code of a district, street or park");
+            p.area = a.get<std::string>();
+            auto view = context_.editor.view();
+            const auto& areas = view.data().areas;
+            if (std::none_of(areas.begin(), areas.end(), [&](const geo::Area& x) { return x.code == p.area; }))
+                return error_response(404, "NotFound", "no area " + p.area);
+        }
         if (body->contains("cost")) {
             auto c = (*body)["cost"];
             if (c == "distance")
@@ -100,6 +111,7 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
     }
     j["id"] = id;
     j["status"] = "open";
+    if (!p.area.empty()) j["area"] = p.area;
     context_.editor.with_store([&](geo::Store& store) {
         store.save_plan({id, id, geo::iso8601_utc_now(), who.name, "open", geo::dump_json(j)});
         prune(store);

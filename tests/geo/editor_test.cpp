@@ -45,6 +45,15 @@ struct Editing {
     std::vector<Change> changes;
 };
 
+Proposal proposal(std::string id, std::string type, std::vector<Id> orgs, std::optional<Id> instructor = std::nullopt) {
+    Proposal p;
+    p.id = std::move(id);
+    p.type = std::move(type);
+    p.orgs = std::move(orgs);
+    p.instructor_id = std::move(instructor);
+    return p;
+}
+
 edit_error::Kind refusal(const std::function<void()>& edit) {
     try {
         edit();
@@ -109,10 +118,10 @@ TEST(Editor, CorrectionsCheckReferencesAndTextAndTellWhereAPointMoved) {
 TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRule) {
     Editing e;
     std::vector<Proposal> proposals(4);
-    proposals[0] = {"p1", "joint", {"1", "2", "3"}, 3, "211202", std::nullopt, 0};
-    proposals[1] = {"p2", "standalone", {"4"}, 4, "211202", std::nullopt, 0};
-    proposals[2] = {"p3", "standalone", {"1"}, 1, "211202", std::nullopt, 0};  // taken by p1 now
-    proposals[3] = {"p4", "instructor", {"4"}, 0, "", Id("ZD-1"), 0};         // has a branch now
+    proposals[0] = proposal("p1", "joint", {"1", "2", "3"});
+    proposals[1] = proposal("p2", "standalone", {"4"});
+    proposals[2] = proposal("p3", "standalone", {"1"});  // taken by p1 now
+    proposals[3] = proposal("p4", "instructor", {"4"}, Id("ZD-1"));         // has a branch now
     auto done = e.editor->accept(proposals, "planner", "accept_plan plan-1");
     EXPECT_EQ(done.applied, (std::vector<std::string>{"p1", "p2"}));
     ASSERT_EQ(done.conflicts.size(), 2u);
@@ -134,8 +143,8 @@ TEST(Editor, AcceptAppliesWhatStillHoldsInOneTransactionAndNamesBranchesByOneRul
     // Too few members for a branch, an instructor without room for all: refused with reasons.
     Editing f;
     std::vector<Proposal> more(2);
-    more[0] = {"q1", "joint", {"1", "2"}, 2, "", std::nullopt, 0};
-    more[1] = {"q2", "instructor", {"1", "2", "3"}, 0, "", Id("ZD-1"), 0};
+    more[0] = proposal("q1", "joint", {"1", "2"});
+    more[1] = proposal("q2", "instructor", {"1", "2", "3"}, Id("ZD-1"));
     auto none = f.editor->accept(more, "planner", "accept_plan plan-2");
     EXPECT_TRUE(none.applied.empty());
     EXPECT_NE(none.conflicts.at(0).reason.find("fewer than 3"), std::string::npos);
@@ -157,7 +166,7 @@ TEST(Editor, EveryWriteIsOneChangeThatRevertsAsANewChange) {
     phone.ledger.emplace_back("phone", "0410-7654321");
     auto corrected = e.editor->correct("2", phone, 1, "planner");
     std::vector<Proposal> joint(1);
-    joint[0] = {"p1", "joint", {"3", "4"}, 5, "211202", std::nullopt, 0};
+    joint[0] = proposal("p1", "joint", {"3", "4"});
     auto accepted = e.editor->accept(joint, "planner", "accept_plan plan-1");
     ASSERT_GT(accepted.change_id, corrected.change_id);
     auto log = e.editor->changes(10);

@@ -10,7 +10,9 @@
 #include <set>
 
 #include "covermap/geo/adjacency.hpp"
+#include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "support.hpp"
 
 using namespace covermap::geo;
@@ -246,4 +248,50 @@ TEST(Plan, ContiguityRepairMovesOnlyWithinItsLimit) {
     p = PlanParams{};
     p.cost = CostMode::distance;  // the pass belongs to the planning cost only
     EXPECT_EQ(instructor_of_x(make_plan(d, p)), "1");
+}
+
+// A plan for one street touches only its organizations; every proposal says where it lies and
+// why it was made.
+TEST(Planner, APlanForOneStreetTouchesOnlyItsOrganizationsAndSaysWhy) {
+    const auto& d = covermap::test::demo_dataset(0.2, 5);
+    auto streets = locate_orgs(d, Level::street);
+    // The street with the most uncovered organizations.
+    std::map<int, int> uncovered;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (streets[i] >= 0 && d.orgs[i].operating() && !d.orgs[i].branch_id && !d.orgs[i].instructor_id)
+            ++uncovered[streets[i]];
+    ASSERT_FALSE(uncovered.empty());
+    int street = std::max_element(uncovered.begin(), uncovered.end(),
+                                  [](const auto& a, const auto& b) { return a.second < b.second; })
+                     ->first;
+    const auto& area = d.areas[static_cast<std::size_t>(street)];
+    PlanParams p;
+    p.level = Level::community;
+    p.area = area.code;
+    auto plan = make_plan(d, p);
+    ASSERT_FALSE(plan.proposals.empty());
+    std::set<Id> inside;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (streets[i] == street) inside.insert(d.orgs[i].id);
+    for (const auto& pr : plan.proposals) {
+        for (const auto& id : pr.orgs) EXPECT_TRUE(inside.count(id)) << pr.id << " touches " << id;
+        EXPECT_EQ(pr.street, area.code) << pr.id;
+        EXPECT_EQ(pr.street_name, area.name) << pr.id;
+        EXPECT_FALSE(pr.reason.empty()) << pr.id;
+        EXPECT_LE(pr.bbox[0], pr.bbox[2]);
+        EXPECT_LE(pr.bbox[1], pr.bbox[3]);
+        EXPECT_GT(pr.bbox[0], 100.0) << "a box in degrees";
+    }
+    auto instructor = std::find_if(plan.proposals.begin(), plan.proposals.end(),
+                                   [](const Proposal& pr) { return pr.type == "instructor"; });
+    ASSERT_NE(instructor, plan.proposals.end());
+    EXPECT_NE(instructor->reason.find("联系"), std::string::npos) << instructor->reason;
+    // The whole city's plan has more, and an unknown area is an error.
+    PlanParams all;
+    all.level = Level::community;
+    EXPECT_GT(make_plan(d, all).proposals.size(), plan.proposals.size());
+    p.area = "nowhere";
+    EXPECT_THROW(make_plan(d, p), covermap::geo::invalid_argument);
+    EXPECT_EQ(industry_name("C"), "制造业");
+    EXPECT_EQ(industry_name("自定义"), "自定义");
 }

@@ -230,12 +230,30 @@ describe('a planner\'s day', () => {
     await done(page, 'instructor-full');
   });
 
-  it('runs a plan and accepts one proposal', async () => {
+  it('runs a plan for one street, reads why, and accepts one proposal', async () => {
     const page = await signedIn('planner');
     await page.click('.tabs [data-tab=plans]');
+    // The street with the most uncovered organizations, picked under its district.
+    const streets = (await api('GET', '/api/coverage?level=street', tokens.viewer)).data.areas;
+    const street = streets.filter((a) => a.operating > 0).sort((a, b) => (b.operating - b.work_covered) - (a.operating - a.work_covered))[0];
+    const option = page.locator(`select[name=scope] option[value="${street.code}"]`);
+    assert.match(await option.innerText(), new RegExp(`· ${street.name}`), 'a street is named with its district');
+    await page.selectOption('select[name=scope]', street.code);
+    await page.selectOption('select[name=level]', 'community');
     await page.click('button[data-action=run-plan]');
     await page.waitForSelector('.proposal-group li input', { timeout: 60000 });
     assert.match(await page.locator('.reach').innerText(), /→/);
+    assert.match(await page.locator('.plan-body h3').first().innerText(), new RegExp(`${street.name} · 待采纳`));
+    const why = await page.locator('.proposal-group li small.why').allTextContents();
+    assert.ok(why.length > 0, 'proposals are listed');
+    assert.deepEqual(why.filter((w) => !w.startsWith(street.name)), [], 'each proposal names its street');
+    assert.ok(why.every((w) => w.split(' · ')[1]?.length > 4), 'and says why');
+    assert.ok(await page.locator('.plan-legend').isVisible(), 'the drawings have a legend');
+    await page.locator('.proposal-group li button[data-action=locate]').first().click();
+    await page.screenshot({ path: join(ARTIFACTS, 'plan-street.png') });
+    await page.click('.tabs [data-tab=coverage]');
+    assert.equal(await page.locator('.plan-legend').count(), 0, 'leaving the plan takes its drawings away');
+    await page.click('.tabs [data-tab=plans]');
     const first = page.locator('.proposal-group li').first();
     const id = await first.getAttribute('data-proposal');
     await first.locator('input').check();

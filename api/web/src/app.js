@@ -18,6 +18,7 @@ const $ = (id) => document.getElementById(id);
 function showTab(name) {
   for (const b of document.querySelectorAll('.tabs [role=tab]')) b.setAttribute('aria-selected', String(b.dataset.tab === name));
   for (const s of document.querySelectorAll('.tab')) s.hidden = s.id !== `tab-${name}`;
+  state.set('tab', name);
 }
 
 async function signIn() {
@@ -122,6 +123,7 @@ async function main() {
   const panel = new ParkPanel($('tab-coverage'), mapView);
   new OrgCard($('tab-org'), mapView, showTab);
   const plans = new Plans($('tab-plans'), mapView);
+  state.on('tab', (name) => plans.visible(name === 'plans'));
   const exporter = new ExportDialog($('tab-export'));
   const reports = new ReportPanel($('tab-report'));
 

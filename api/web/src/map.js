@@ -179,6 +179,21 @@ export class MapView {
   /** A plan's proposals: joint branches as outlined groups, instructor proposals as lines. */
   showPlan(proposals) {
     this.planLayer.clearLayers();
+    // The drawings' legend: there while a plan is drawn, gone with it.
+    if (!this.planLegend) {
+      this.planLegend = L.control({ position: 'bottomright' });
+      this.planLegend.onAdd = () => {
+        const box = L.DomUtil.create('div', 'plan-legend');
+        const row = (cls, key) => { const r = L.DomUtil.create('div', '', box); L.DomUtil.create('span', `mark ${cls}`, r); r.append(t(key)); };
+        L.DomUtil.create('strong', '', box).textContent = t('plans.legend');
+        row('joint', 'plans.legend.joint');
+        row('line', 'plans.legend.instructor');
+        row('dot', 'plans.legend.org');
+        return box;
+      };
+    }
+    if (proposals?.length) this.planLegend.addTo(this.map);
+    else this.planLegend.remove();
     for (const p of proposals ?? []) {
       const pts = (p.places ?? []).map((o) => [o.lat, o.lon]);
       if (p.type === 'instructor' && p.instructor) {

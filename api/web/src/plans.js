@@ -14,6 +14,12 @@ function el(tag, props = {}, ...children) {
   return e;
 }
 
+/** A plan's status as the API gives it (open, accepted n/m), in the page's words. */
+function statusText(status) {
+  const m = /^accepted (\d+)\/(\d+)$/.exec(status ?? '');
+  return m ? t('plans.status.accepted', { n: m[1], m: m[2] }) : t('plans.status.open');
+}
+
 export class Plans {
   constructor(root, mapView) {
     this.root = root;
@@ -21,28 +27,60 @@ export class Plans {
   }
 
   async load() {
-    const list = await get('/api/plans');
+    const [list, districts, streets, parks] = await Promise.all([get('/api/plans'), get('/api/areas?level=district&limit=200'),
+      get('/api/areas?level=street&limit=5000'), get('/api/areas?level=park&limit=500')]);
+    this.areaNames = new Map([...districts.items, ...streets.items, ...parks.items].map((a) => [a.code, a.name]));
     const level = el('select', { name: 'level' });
     for (const l of ['grid', 'community', 'street']) level.append(el('option', { value: l, textContent: t(`level.${l}`) }));
     const run = el('button', { type: 'button', className: 'primary', textContent: t('plans.run'), disabled: !canEdit() });
     run.dataset.action = 'run-plan';
-    run.addEventListener('click', () => this.run(level.value));
+    const scope = this.#scopePicker(districts.items, streets.items, parks.items);
+    run.addEventListener('click', () => this.run(level.value, scope.value));
     const previous = el('ul', { className: 'plain' });
     for (const p of list.items.slice(0, 5)) {
-      const b = el('button', { type: 'button', className: 'linkish', textContent: `${p.id} · ${p.created.slice(0, 16).replace('T', ' ')} · ${p.status}` });
+      const b = el('button', { type: 'button', className: 'linkish', textContent: `${p.id} · ${p.created.slice(0, 16).replace('T', ' ')} · ${statusText(p.status)}` });
       b.addEventListener('click', () => this.open(p.id));
       previous.append(el('li', {}, b));
     }
     this.body = el('section', { className: 'plan-body' }, el('p', { className: 'muted', textContent: t('plans.none') }));
     this.root.replaceChildren(el('h2', { textContent: t('plans.title') }),
-      el('label', {}, `${t('plans.level')} `, level), ' ', run, this.body,
-      el('h3', { textContent: t('plans.previous') }), previous);
+      el('div', { className: 'plan-controls' }, el('label', {}, `${t('plans.scope')} `, scope), el('label', {}, `${t('plans.level')} `, level), run),
+      this.body, el('h3', { textContent: t('plans.previous') }), previous);
   }
 
-  async run(level) {
+  /** 全市, then each district (its whole, then its streets, named with their district), then parks. */
+  #scopePicker(districts, streets, parks) {
+    const scope = el('select', { name: 'scope' });
+    scope.append(el('option', { value: '', textContent: t('plans.scopeAll') }));
+    for (const d of districts) {
+      const group = el('optgroup', { label: d.name });
+      group.append(el('option', { value: d.code, textContent: t('plans.scopeWhole', { name: d.name }) }));
+      for (const s of streets.filter((x) => x.parent_code === d.code || x.code.startsWith(d.code)))
+        group.append(el('option', { value: s.code, textContent: `${d.name} · ${s.name}` }));
+      scope.append(group);
+    }
+    if (parks.length) {
+      const group = el('optgroup', { label: t('level.park') });
+      for (const p of parks) group.append(el('option', { value: p.code, textContent: p.name }));
+      scope.append(group);
+    }
+    return scope;
+  }
+
+  async run(level, area) {
     this.body.replaceChildren(el('p', { className: 'loading', textContent: t('plans.running') }));
-    const { data } = await request('POST', '/api/plan', { body: { level } });
-    this.show(data);
+    try {
+      const { data } = await request('POST', '/api/plan', { body: area ? { level, area } : { level } });
+      this.show(data);
+    } catch (e) {
+      this.body.replaceChildren(el('p', { className: 'message error', textContent: e.plain ?? String(e) }));
+    }
+  }
+
+  /** Leaving the plans tab takes the drawings away; coming back brings the open plan's back. */
+  visible(shown) {
+    if (!shown) this.mapView.showPlan([]);
+    else if (this.plan) this.mapView.showPlan(this.plan.proposals.filter((p) => !this.applied.has(p.id)));
   }
 
   async open(id) { this.show(await get(`/api/plan/${seg(id)}`)); }
@@ -53,7 +91,8 @@ export class Plans {
     state.set('plan', plan.id);
     this.mapView.showPlan(plan.proposals);
     const r = plan.reach;
-    const parts = [el('h3', { textContent: plan.id })];
+    const where = plan.area ? (this.areaNames?.get(plan.area) ?? plan.area) : t('plans.scopeAll');
+    const parts = [el('h3', { textContent: `${plan.id} · ${where} · ${statusText(plan.status)}` })];
     if (r) parts.push(el('p', { className: 'reach', textContent: t('plans.reach', { orgNow: percent(r.org_coverage_now), orgAfter: percent(r.org_coverage_after), workNow: percent(r.work_coverage_now), workAfter: percent(r.work_coverage_after) }) }));
     this.result = el('div', { role: 'status' });
     parts.push(this.result);
@@ -65,7 +104,11 @@ export class Plans {
         const box = el('input', { type: 'checkbox', value: p.id });
         const names = (p.places ?? []).map((o) => o.name).join('、');
         const extra = p.instructor ? ` → ${p.instructor.name}` : '';
-        const li = el('li', {}, el('label', {}, box, `${names}${extra}`));
+        const locate = el('button', { type: 'button', className: 'linkish', textContent: t('plans.locate') });
+        locate.dataset.action = 'locate';
+        locate.addEventListener('click', () => this.mapView.zoomToBox(p.bbox));
+        const li = el('li', {}, el('label', {}, box, `${names}${extra}`), ' ', locate,
+          el('small', { className: 'why', textContent: [p.street_name, p.reason].filter(Boolean).join(' · ') }));
         li.dataset.proposal = p.id;
         ul.append(li);
       }

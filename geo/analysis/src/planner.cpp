@@ -13,11 +13,12 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "covermap/geo/rtree.hpp"
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/credit_code.hpp"
+#include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "covermap/geo/rtree.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "detail/threads.hpp"
 
@@ -398,6 +399,21 @@ public:
         area_of.assign(d.orgs.size(), -1);
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
             if (at_level[i] >= 0) area_of[i] = level_pos[static_cast<std::size_t>(at_level[i])];
+        // A plan for one area: the organizations outside it are left as they are (taken).
+        if (!p.area.empty()) {
+            auto a = std::find_if(d.areas.begin(), d.areas.end(), [&](const Area& x) { return x.code == p.area; });
+            if (a == d.areas.end()) throw invalid_argument("no area " + p.area);
+            const auto& in = a->level == p.level    ? at_level
+                             : a->level == Level::street ? street
+                             : a->level == Level::grid   ? grid
+                                                         : (scope_where = locate_orgs(d, a->level));
+            int index = static_cast<int>(a - d.areas.begin());
+            in_scope.assign(d.orgs.size(), 0);
+            for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+                in_scope[i] = in[i] == index;
+                if (!in_scope[i]) taken[i] = 1;
+            }
+        }
         timer.lap("locate");
     }
 
@@ -465,8 +481,13 @@ public:
     void propose_standalone() {
         for (std::size_t i = 0; i < d.orgs.size(); ++i) {
             const auto& o = d.orgs[i];
-            if (!o.operating() || o.branch_id || o.party_members < p.min_members) continue;
-            Proposal pr{new_id("S"), "standalone", {o.id}, o.party_members, area_code(street, i), std::nullopt, 0};
+            if (!o.operating() || o.branch_id || taken[i] || o.party_members < p.min_members) continue;
+            Proposal pr;
+            pr.id = new_id("S");
+            pr.type = "standalone";
+            pr.orgs = {o.id};
+            pr.members = o.party_members;
+            pr.area = area_code(street, i);
             plan.proposals.push_back(std::move(pr));
             taken[i] = 1;
         }
@@ -492,7 +513,10 @@ public:
                            [&](std::size_t s) { groups[s] = joint_groups(d, *streets[s].second, p); });
         for (std::size_t s = 0; s < streets.size(); ++s) {
             for (const auto& region : groups[s].regions) {
-                Proposal pr{new_id("J"), "joint", {}, 0, *streets[s].first, std::nullopt, 0};
+                Proposal pr;
+                pr.id = new_id("J");
+                pr.type = "joint";
+                pr.area = *streets[s].first;
                 for (auto i : region) {
                     pr.orgs.push_back(d.orgs[i].id);
                     pr.members += d.orgs[i].party_members;
@@ -526,13 +550,12 @@ public:
                 if (hits[k] >= 0) community[leftovers[k]] = index[static_cast<std::size_t>(hits[k])];
         }
         for (auto i : leftovers) {
-            Proposal pr{new_id("A"),
-                        "affiliate",
-                        {d.orgs[i].id},
-                        d.orgs[i].party_members,
-                        area_code(community, i),
-                        std::nullopt,
-                        0};
+            Proposal pr;
+            pr.id = new_id("A");
+            pr.type = "affiliate";
+            pr.orgs = {d.orgs[i].id};
+            pr.members = d.orgs[i].party_members;
+            pr.area = area_code(community, i);
             plan.proposals.push_back(std::move(pr));
             taken[i] = 1;
         }
@@ -562,11 +585,86 @@ public:
         timer.lap("instructors");
     }
 
+    /// What a planner reads beside each proposal: its street (where most of its organizations
+    /// lie), its box, and one sentence on why it was made.
+    void describe() {
+        std::unordered_map<std::string_view, std::size_t> index;
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) index.emplace(d.orgs[i].id, i);
+        std::unordered_map<std::string_view, const Instructor*> instructor_by_id;
+        for (const auto& in : d.instructors) instructor_by_id.emplace(in.id, &in);
+        auto km = [](double m) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.1f", m / 1000);
+            return std::string(buf);
+        };
+        for (auto& pr : plan.proposals) {
+            std::vector<std::size_t> members;
+            for (const auto& id : pr.orgs)
+                if (auto it = index.find(id); it != index.end()) members.push_back(it->second);
+            if (members.empty()) continue;
+            std::map<int, int> streets;
+            BBox box;
+            std::set<std::string> industries;
+            for (auto i : members) {
+                ++streets[street[i]];
+                box.expand(d.orgs[i].location);
+                industries.insert(d.orgs[i].industry);
+            }
+            int best = std::max_element(streets.begin(), streets.end(), [](const auto& a, const auto& b) {
+                           return a.second < b.second;
+                       })->first;
+            if (best >= 0) {
+                pr.street = d.areas[static_cast<std::size_t>(best)].code;
+                pr.street_name = d.areas[static_cast<std::size_t>(best)].name;
+            }
+            pr.bbox = {box.minx, box.miny, box.maxx, box.maxy};
+            const auto& first = d.orgs[members.front()];
+            std::string same = industries.size() == 1 && !first.industry.empty()
+                                   ? "，同属" + industry_name(first.industry)
+                                   : std::string();
+            double spread = 0;
+            for (auto i : members) spread = std::max(spread, haversine_m(first.location, d.orgs[i].location));
+            if (pr.type == "standalone") {
+                pr.reason = first.name + "有正式党员" + std::to_string(first.party_members) + "名，达到" +
+                            std::to_string(p.min_members) + "名，可单独组建党支部";
+            } else if (pr.type == "joint") {
+                pr.reason = std::to_string(members.size()) + "家组织各有党员不足" + std::to_string(p.min_members) +
+                            "名、合计" + std::to_string(pr.members) + "名，彼此相距不超过" + km(spread) + "公里" +
+                            same + "，可联合组建党支部";
+            } else if (pr.type == "affiliate") {
+                pr.reason = first.name + "有党员" + std::to_string(first.party_members) + "名，不足" +
+                            std::to_string(p.min_members) + "名，" + km(p.joint_max_m) +
+                            "公里内没有可联合的组织，挂靠所在社区党组织";
+            } else if (pr.type == "instructor" && pr.instructor_id) {
+                auto in = instructor_by_id.find(*pr.instructor_id);
+                std::string name = in != instructor_by_id.end() ? in->second->name : *pr.instructor_id;
+                double total = 0;
+                if (in != instructor_by_id.end())
+                    for (auto i : members) total += haversine_m(in->second->home, d.orgs[i].location);
+                pr.reason = std::to_string(members.size()) + "家组织没有党员或党员不足，不能建支部，由" + name +
+                            "联系（平均距离" + km(total / static_cast<double>(members.size())) + "公里" +
+                            (p.cost == CostMode::planning ? "，优先同街道、同行业" : "") + "）";
+            }
+        }
+    }
+
     /// Rule 4: the flags found beside the assignment, and organizations outside every grid cell.
     void flag(std::vector<Flag> flags) {
-        plan.flags = std::move(flags);
+        if (in_scope.empty()) {
+            plan.flags = std::move(flags);
+        } else {  // a plan for one area: the flags of its organizations (and of none in particular)
+            std::unordered_map<std::string_view, std::size_t> index;
+            for (std::size_t i = 0; i < d.orgs.size(); ++i) index.emplace(d.orgs[i].id, i);
+            for (auto& f : flags) {
+                bool mine = f.ids.empty() || std::any_of(f.ids.begin(), f.ids.end(), [&](const std::string& id) {
+                    auto it = index.find(id);
+                    return it != index.end() && in_scope[it->second];
+                });
+                if (mine) plan.flags.push_back(std::move(f));
+            }
+        }
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
-            if (grid[i] < 0)
+            if (grid[i] < 0 && (in_scope.empty() || in_scope[i]))
                 plan.flags.push_back(
                     {"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
         timer.lap("flags");
@@ -797,6 +895,8 @@ private:
     // locate
     std::vector<const Area*> level_areas;
     std::vector<int> at_level, street, grid;
+    std::vector<int> scope_where;  // where at the scope area's level, when it is none of the above
+    std::vector<char> in_scope;    // per organization, for a plan of one area (empty: all)
     std::vector<int> area_of;  // per organization: its area of the plan's level (index in level_areas)
     // find_clusters
     AdjacencyGraph graph;
@@ -829,6 +929,7 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
     auto flags = run.start_flags();
     run.propose_instructors();
     run.flag(flags.get());
+    run.describe();
     return plan;
 }
 
@@ -871,7 +972,10 @@ nlohmann::json to_json(const Plan& plan) {
     for (const auto& p : plan.proposals) {
         json q = {{"id", p.id}, {"type", p.type}, {"orgs", p.orgs}, {"members", p.members}};
         if (p.type == "affiliate") q["area"] = p.area;
-        if (p.type == "standalone" || p.type == "joint") q["street"] = p.area;
+        q["street"] = p.street.empty() && (p.type == "standalone" || p.type == "joint") ? p.area : p.street;
+        q["street_name"] = p.street_name;
+        q["reason"] = p.reason;
+        q["bbox"] = p.bbox;
         if (p.type == "joint") q["spread_m"] = std::round(p.cost_m);
         if (p.instructor_id) {
             q["instructor_id"] = *p.instructor_id;

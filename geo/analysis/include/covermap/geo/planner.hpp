@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json_fwd.hpp>
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct PlanParams {
     double contiguity_max_m = 1000;         ///< planning: most extra cost to move an org for a contiguous territory
     int min_members = 3;                    ///< rule 1 / rule 2 floor
     int joint_max_orgs = 5;                 ///< rule 2 cap
+    /// A district, street or park code: proposals touch only organizations inside it (the
+    /// instructors' loads still count everything they serve). Empty: the whole data set.
+    std::string area;
     Progress progress;
 };
 
@@ -61,6 +65,10 @@ struct Proposal {
     std::string area;  ///< affiliate: the community; joint/standalone: the street
     std::optional<Id> instructor_id;
     double cost_m = 0;  ///< instructor: total cost; joint: sum of distances to the seed
+    std::string street;       ///< the street where most of its organizations lie (code)
+    std::string street_name;  ///< and its name
+    std::string reason;       ///< one Chinese sentence: why this grouping or assignment
+    std::array<double, 4> bbox{};  ///< [minlon, minlat, maxlon, maxlat] of its organizations
 };
 
 struct Flag {

@@ -144,6 +144,9 @@ struct Branch {
     std::vector<Id> org_ids;
 };
 
+/// The name of a GB/T 4754-2017 section letter (A–T): "C" -> "制造业"; anything else as it is.
+std::string industry_name(const std::string& industry);
+
 /// The name a new branch gets, the one rule of accepting a plan, the demo and every other way a
 /// branch is made: the first organization's full name (单位全称) and 党支部 for a standalone
 /// branch, 等联合党支部 for a joint one, 等挂靠党支部 for organizations affiliated together
