@@ -118,6 +118,31 @@ describe('a planner\'s day', () => {
     await done(page, 'park-zoomed');
   });
 
+  it('switches to the grid level without a long task over 200 ms, paging the table', async () => {
+    const page = await signedIn('planner');
+    await page.evaluate(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); })
+        .observe({ type: 'longtask', buffered: false });
+    });
+    await page.click('.levels button[data-level=grid]');
+    await page.waitForFunction(() => document.querySelector('#tab-coverage h2')?.textContent.includes('网格'));
+    await page.waitForSelector('table.coverage tbody tr');
+    await page.waitForTimeout(1500);  // the tiles of the level, the chart
+    const tasks = await page.evaluate(() => window.longTasks);
+    console.log(`grid level: long tasks ${JSON.stringify(tasks.map((d) => Math.round(d)))} ms`);
+    assert.ok(tasks.every((d) => d < 200), `no long task over 200 ms (${Math.max(0, ...tasks)} ms)`);
+    assert.equal(await page.locator('table.coverage tbody tr').count(), 100, 'one page of rows');
+    assert.match(await page.locator('.pager').innerText(), /第 1–100 行，共 [\d,]+ 行/);
+    await page.click('.pager button[data-action=next-page]');
+    assert.match(await page.locator('.pager').innerText(), /第 101–200 行/);
+    // A filter finds a cell by name on any page.
+    const last = (await api('GET', '/api/areas?level=grid&limit=20000', tokens.viewer)).data.items.at(-1);
+    await page.fill('.table-filter', last.name);
+    await page.waitForFunction((code) => !!document.querySelector(`table.coverage tbody tr[data-code="${code}"]`), last.code);
+    await done(page, 'grid-level');
+  });
+
   it('searches an organization by name and opens its card', async () => {
     const page = await signedIn('viewer');
     const any = (await api('GET', '/api/orgs?limit=1', tokens.viewer)).data.items[0];

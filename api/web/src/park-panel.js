@@ -5,6 +5,9 @@ import { get, seg } from './api.js';
 import { percent, t } from './i18n.js';
 import { state } from './state.js';
 import { changeLog } from './undo.js';
+import { el } from './dom.js';
+
+const PAGE = 100;  // table rows per page
 
 const COLUMNS = [
   { key: 'name', label: 'cov.name' },
@@ -20,7 +23,8 @@ export class ParkPanel {
     this.root = root;
     this.mapView = mapView;
     this.sort = { key: 'org_coverage', dir: 1 };
-    state.on('level', () => this.load());
+    this.page = 0;
+    state.on('level', () => { this.page = 0; this.filter = ''; this.load(); });
     state.on('tileVersion', () => this.load());
   }
 
@@ -77,13 +81,47 @@ export class ParkPanel {
       b.textContent = t(c.label);
       b.addEventListener('click', () => {
         this.sort = { key: c.key, dir: this.sort.key === c.key ? -this.sort.dir : 1 };
+        this.page = 0;
         this.render();
       });
       th.append(b);
       head.append(th);
     }
-    const body = table.createTBody();
-    for (const r of rows) {
+    this.table = table;
+    this.sorted = rows;
+    const filter = el('input', { type: 'search', className: 'table-filter', placeholder: t('cov.filter'), value: this.filter ?? '' });
+    filter.addEventListener('input', () => { this.filter = filter.value.trim(); this.page = 0; this.#fillTable(); });
+    this.pager = el('div', { className: 'pager' });
+    const hint = document.createElement('p');
+    hint.className = 'muted';
+    hint.textContent = t('cov.clickRow');
+    this.card = document.createElement('section');
+    this.card.className = 'card area-card';
+    this.root.replaceChildren(h, kpis, chart, hint, this.card, filter, this.pager, table);
+    this.#fillTable();
+    this.#chart(chart, this.rows);
+  }
+
+  /** One page of the sorted (and filtered) rows: a level of 11,000 grid cells never builds
+   *  11,000 rows at once (that froze the page for seconds). */
+  #fillTable() {
+    const q = this.filter ?? '';
+    const rows = q ? this.sorted.filter((r) => r.name.includes(q) || r.code.startsWith(q)) : this.sorted;
+    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
+    this.page = Math.min(this.page ?? 0, pages - 1);
+    const from = this.page * PAGE;
+    const shown = rows.slice(from, from + PAGE);
+    const prev = el('button', { type: 'button', className: 'secondary', textContent: t('cov.prev'), disabled: this.page === 0 });
+    prev.dataset.action = 'prev-page';
+    prev.addEventListener('click', () => { this.page -= 1; this.#fillTable(); });
+    const next = el('button', { type: 'button', className: 'secondary', textContent: t('cov.next'), disabled: this.page >= pages - 1 });
+    next.dataset.action = 'next-page';
+    next.addEventListener('click', () => { this.page += 1; this.#fillTable(); });
+    const where = el('span', { textContent: rows.length ? t('cov.rows', { from: from + 1, to: from + shown.length, n: rows.length }) : t('search.none') });
+    this.pager.replaceChildren(prev, ' ', where, ' ', next);
+    this.pager.hidden = rows.length <= PAGE && !q;
+    const body = document.createElement('tbody');
+    for (const r of shown) {
       const tr = body.insertRow();
       tr.tabIndex = 0;
       tr.dataset.code = r.code;
@@ -102,13 +140,8 @@ export class ParkPanel {
       tr.addEventListener('click', open);
       tr.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(); });
     }
-    const hint = document.createElement('p');
-    hint.className = 'muted';
-    hint.textContent = t('cov.clickRow');
-    this.card = document.createElement('section');
-    this.card.className = 'card area-card';
-    this.root.replaceChildren(h, kpis, chart, hint, this.card, table);
-    this.#chart(chart, this.rows);
+    this.table.tBodies[0]?.remove();
+    this.table.append(body);
   }
 
   #chart(el, rows) {
