@@ -2,21 +2,58 @@
 
 #include "transfer_routes.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <fstream>
 #include <map>
 #include <set>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/export.hpp"
 #include "covermap/geo/import.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
 
 using nlohmann::json;
 using namespace detail;
+
+namespace {
+
+// The part of the data inside one area: its organizations (as coverage locates them), the
+// instructors whose home is in it, the branches of its organizations; for the areas layer the
+// areas within it (by code, which nests), for the others every area (an organization's row
+// names its district, street and park).
+geo::Dataset inside(geo::Dataset d, const geo::Area& area, geo::ExportLayer layer) {
+    geo::Dataset out;
+    int index = -1;
+    for (std::size_t i = 0; i < d.areas.size(); ++i)
+        if (d.areas[i].code == area.code) index = static_cast<int>(i);
+    auto where = geo::locate_orgs(d, area.level);
+    std::set<geo::Id> kept;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (where[i] == index) {
+            kept.insert(d.orgs[i].id);
+            out.orgs.push_back(std::move(d.orgs[i]));
+        }
+    std::vector<geo::Point> homes;
+    for (const auto& in : d.instructors) homes.push_back(in.home);
+    auto hits = geo::locate_points({&area.shape}, homes);
+    for (std::size_t j = 0; j < d.instructors.size(); ++j)
+        if (hits[j] == 0) out.instructors.push_back(std::move(d.instructors[j]));
+    for (auto& b : d.branches)
+        if (std::any_of(b.org_ids.begin(), b.org_ids.end(), [&](const geo::Id& id) { return kept.count(id); }))
+            out.branches.push_back(std::move(b));
+    for (auto& a : d.areas)
+        if (layer != geo::ExportLayer::areas || a.code.rfind(area.code, 0) == 0) out.areas.push_back(std::move(a));
+    return out;
+}
+
+}  // namespace
 
 void Transfer::add_routes(Router& router) {
     router.add("GET", "/api/export/{}", Role::viewer, this, &Transfer::export_layer);
@@ -43,6 +80,16 @@ Response Transfer::export_layer(const Request& req, const Caller&, const Args& a
         p.level = geo::parse_level(req.query.at("level"));
         if (!p.level) return error_response(400, "InvalidQuery", "unknown level");
     }
+    // Only what lies inside one area (any level), when asked.
+    std::string area = q("area", ""), area_name = "全市";
+    std::optional<geo::Area> scope;
+    if (!area.empty()) {
+        auto view = context_.editor.view();
+        for (const auto& a : view.data().areas)
+            if (a.code == area) scope = a;
+        if (!scope) return error_response(404, "NotFound", "no area " + area);
+        area_name = scope->name;
+    }
     static const std::map<geo::ExportFormat, std::pair<std::string, std::string>> types = {
         {geo::ExportFormat::shp, {".zip", "application/zip"}},
         {geo::ExportFormat::gpkg, {".gpkg", "application/geopackage+sqlite3"}},
@@ -57,6 +104,7 @@ Response Transfer::export_layer(const Request& req, const Caller&, const Args& a
         // A copy taken under the shared lock (milliseconds), written out without it (seconds):
         // an export never holds a lock an edit waits for.
         auto snapshot = context_.editor.snapshot().first;
+        if (scope) snapshot = inside(std::move(snapshot), *scope, p.layer);
         geo::export_layer(snapshot, p);
     } catch (const geo::invalid_argument& e) {
         return error_response(400, "InvalidValue", scrub(e.what(), file.path, "export"));
@@ -65,8 +113,21 @@ Response Transfer::export_layer(const Request& req, const Caller&, const Args& a
     Response r;
     r.content_type = types.at(p.format).second;
     r.body.assign(std::istreambuf_iterator<char>(in), {});
-    r.headers.emplace_back("Content-Disposition",
-                           "attachment; filename=\"" + args[0] + types.at(p.format).first + "\"");
+    // Named after what it holds, 银州区_组织_2026-12-06.zip (全市 for the whole), with an ASCII
+    // name for clients that do not read RFC 6266's filename*.
+    static const std::map<geo::ExportLayer, std::string> names = {{geo::ExportLayer::orgs, "组织"},
+                                                                  {geo::ExportLayer::areas, "区域"},
+                                                                  {geo::ExportLayer::instructors, "指导员"},
+                                                                  {geo::ExportLayer::branches, "党组织"},
+                                                                  {geo::ExportLayer::assignments, "指导员联系"}};
+    auto today = geo::china_date();
+    const auto& ext = types.at(p.format).first;
+    std::string ascii = args[0] + (area.empty() ? "" : "-" + area) + "-" + today + ext;
+    std::string name = area_name + "_" + names.at(p.layer) + "_" + today + ext;
+    std::string safe_ascii;
+    for (char c : ascii) safe_ascii += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ? c : '_';
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + safe_ascii + "\"; filename*=UTF-8''" +
+                                                      url_encode(name));
     return r;
 }
 

@@ -178,3 +178,26 @@ TEST(WebRoutes, HistoryAndPlansFollowTheEdits) {
     list = json::parse(request(s.port, "GET", "/api/plans", s.viewer).body)["items"];
     EXPECT_EQ(list[0]["status"].get<std::string>().rfind("accepted 1/", 0), 0u) << list[0]["status"];
 }
+
+// An export of one area holds what lies inside it, and is named after what it holds.
+TEST(WebRoutes, AnExportOfOneAreaHoldsItsOrganizationsAndIsNamedAfterThem) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    auto coverage = geo::compute_coverage(d, geo::Level::district);
+    const auto* district = &coverage.areas.front();
+    for (const auto& a : coverage.areas)
+        if (a.orgs > district->orgs) district = &a;
+    ASSERT_GT(district->orgs, 0);
+    auto r = request(s.port, "GET", "/api/export/orgs?format=csv&area=" + district->code, s.viewer);
+    ASSERT_EQ(r.status, 200) << r.body.substr(0, 200);
+    long lines = std::count(r.body.begin(), r.body.end(), '\n');
+    EXPECT_EQ(lines - 1, district->orgs) << "a heading and one row per organization in the district";
+    auto disposition = r.header("Content-Disposition");
+    EXPECT_NE(disposition.find("filename*=UTF-8''" + test::url(district->name + "_组织_")), std::string::npos)
+        << disposition;
+    EXPECT_NE(disposition.find("filename=\"orgs-" + district->code + "-"), std::string::npos) << disposition;
+    auto all = request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer);
+    EXPECT_EQ(std::count(all.body.begin(), all.body.end(), '\n') - 1, static_cast<long>(d.orgs.size()));
+    EXPECT_NE(all.header("Content-Disposition").find(test::url("全市_组织_")), std::string::npos);
+    EXPECT_EQ(request(s.port, "GET", "/api/export/orgs?format=csv&area=nowhere", s.viewer).status, 404);
+}

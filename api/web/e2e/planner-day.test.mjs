@@ -302,6 +302,7 @@ describe('a planner\'s day', () => {
     await page.click('.tabs [data-tab=export]');
     await page.selectOption('#tab-export form.export select[name=format]', 'shp');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[data-action=download]')]);
+    assert.match(download.suggestedFilename(), /^全市_组织_\d{4}-\d{2}-\d{2}\.zip$/, 'named after what it holds');
     const file = join(dir, 'orgs.zip');
     await download.saveAs(file);
     const listing = execFileSync('unzip', ['-l', file]).toString();

@@ -9,11 +9,11 @@ export class ExportDialog {
   constructor(root) { this.root = root; }
 
   async load() {
-    const [streets, parks] = await Promise.all([get('/api/areas?level=street&limit=500'), get('/api/areas?level=park&limit=100')]);
-    const parkCodes = new Set(parks.items.map((a) => a.code));
+    const [districts, streets, parks] = await Promise.all([get('/api/areas?level=district&limit=200'),
+      get('/api/areas?level=street&limit=5000'), get('/api/areas?level=park&limit=500')]);
     const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
-    const area = select('area', [['', t('export.all')], ...parks.items.map((a) => [a.code, `${t('level.park')} ${a.name}`]),
-      ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
+    const area = select('area', [['', t('export.all')], ...districts.items.map((a) => [a.code, a.name]),
+      ...parks.items.map((a) => [a.code, `${t('level.park')} ${a.name}`]), ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
     const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV'], ['csv-excel', 'CSV (Excel)']]);
     const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
     const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
@@ -27,11 +27,11 @@ export class ExportDialog {
       const excel = format.value === 'csv-excel';
       const q = new URLSearchParams({ format: excel ? 'csv' : format.value, encoding: encoding.value, srs: srs.value });
       if (excel) q.set('excel', 'true');
-      // Organizations by the street or park code they are exported with; areas by code prefix.
-      if (area.value && layer.value === 'orgs') q.set('where', `${parkCodes.has(area.value) ? 'park_code' : 'strt_code'} = '${area.value}'`);
-      if (area.value && layer.value === 'areas') q.set('where', `code LIKE '${area.value}%'`);
+      // Only what lies inside the area; the server names the file after what it holds
+      // (银州区_组织_2026-12-06.zip), so the link sets no name of its own.
+      if (area.value) q.set('area', area.value);
       this.link.href = `/api/export/${layer.value}?${q}`;
-      this.link.download = `${layer.value}${format.value === 'shp' ? '.zip' : excel ? '.csv' : `.${format.value}`}`;
+      this.link.setAttribute('download', '');
     };
     form.addEventListener('change', sync);
     sync();
