@@ -82,26 +82,20 @@ int target_set(const State& s) {
     if (!scope) throw geo::invalid_argument("--scope: all, enterprise, social, above_scale or employees50");
     t.metric = *metric;
     t.scope = *scope;
-    t.deadline = geo::checked_date(s.deadline);
-    t.baseline = s.baseline.empty() ? "" : geo::checked_date(s.baseline);
-    t.value = parse_value(s.value, t.relative());
-    if (t.relative() ? !(t.value > 0 && t.value <= 100) : !(t.value >= 0 && t.value <= 1))
-        throw geo::invalid_argument(t.relative() ? "a factor is above 0" : "a rate is between 0% and 100%");
+    t.deadline = s.deadline;
+    t.baseline = s.baseline;
+    t.value = parse_value(s.value, !s.baseline.empty());
     t.note = s.note;
-    if (!s.area.empty()) {
-        auto d = store.load_areas();
-        bool known = false;
-        for (const auto& a : d.areas) known = known || a.code == s.area;
-        if (!known) throw geo::invalid_argument("no area with code " + s.area);
-        t.area = s.area;
-    } else {
-        t.level = s.level.empty() ? "total" : s.level;
-    }
-    if (t.relative()) {
-        auto dates = store.snapshot_dates();
-        if (std::find(dates.begin(), dates.end(), t.baseline) == dates.end())
-            throw geo::invalid_argument("no snapshot dated " + t.baseline +
-                                        " to be the baseline (covermap snapshot --date " + t.baseline + ")");
+    t.area = s.area;
+    t.level = s.level;
+    try {
+        geo::check_target(t, store);
+    } catch (const geo::invalid_argument& e) {
+        // The command line's wording for a missing baseline: how to make one.
+        std::string what = e.what();
+        if (what.rfind("no snapshot dated", 0) == 0)
+            throw geo::invalid_argument(what + " (covermap snapshot --date " + t.baseline + ")");
+        throw;
     }
     auto id = store.add_target(t);
     std::printf("%s: %s of %s %s %s by %s\n", id.c_str(), std::string(geo::to_string(t.metric)).c_str(),

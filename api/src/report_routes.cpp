@@ -7,10 +7,12 @@
 #include "report_routes.hpp"
 
 #include "coverage_cache.hpp"
+#include "route_support.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/history.hpp"
+#include "covermap/geo/text.hpp"
 #include "covermap/report/report.hpp"
 
 namespace covermap::api {
@@ -65,6 +67,83 @@ int month_now() {
 void Reports::add_routes(Router& router) {
     router.add("GET", "/api/history", Role::viewer, this, &Reports::history);
     router.add("GET", "/api/report", Role::viewer, this, &Reports::report);
+    router.add("GET", "/api/targets", Role::viewer, this, &Reports::list_targets);
+    router.add("POST", "/api/targets", Role::admin, this, &Reports::add_target);
+    router.add("DELETE", "/api/targets/{}", Role::admin, this, &Reports::remove_target);
+}
+
+namespace {
+
+json stored_target_json(const geo::Target& t) {
+    return {{"id", t.id},
+            {"metric", std::string(geo::to_string(t.metric))},
+            {"scope", std::string(geo::to_string(t.scope))},
+            {"level", t.area.empty() ? json(t.level) : json()},
+            {"area", t.area.empty() ? json() : json(t.area)},
+            {"value", t.value},
+            {"baseline", t.baseline.empty() ? json() : json(t.baseline)},
+            {"deadline", t.deadline},
+            {"note", t.note}};
+}
+
+}  // namespace
+
+Response Reports::list_targets(const Request&, const Caller&, const Args&) {
+    json items = json::array();
+    for (const auto& t : target_state()->targets) items.push_back(stored_target_json(t));
+    return json_response({{"items", items}});
+}
+
+// The rules of `covermap target set` (geo::check_target): a rate 0–1 by a date, or a factor of
+// a baseline snapshot's rate; for the whole, every area of a level, or one area.
+Response Reports::add_target(const Request& req, const Caller&, const Args&) {
+    std::string why;
+    auto body = detail::parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object()) return error_response(400, "InvalidValue", "body must be an object");
+    auto text = [&](const char* key, const char* def) -> std::optional<std::string> {
+        if (!body->contains(key) || (*body)[key].is_null()) return std::string(def);
+        if (!(*body)[key].is_string() || (*body)[key].get<std::string>().size() > 200) return std::nullopt;
+        return (*body)[key].get<std::string>();
+    };
+    geo::Target t;
+    auto metric = text("metric", "org_coverage"), scope = text("scope", "all"), level = text("level", ""),
+         area = text("area", ""), baseline = text("baseline", ""), deadline = text("deadline", ""), note = text("note", "");
+    if (!metric || !scope || !level || !area || !baseline || !deadline || !note)
+        return error_response(400, "InvalidValue", "metric, scope, level, area, baseline, deadline and note are text");
+    auto m = geo::parse_metric(*metric);
+    auto sc = geo::parse_scope(*scope);
+    if (!m) return error_response(400, "InvalidValue", "metric must be org_coverage, standalone_rate, work_coverage, instructor_coverage or member_rate");
+    if (!sc) return error_response(400, "InvalidValue", "scope must be all, enterprise, social, above_scale or employees50");
+    if (!body->contains("value") || !(*body)["value"].is_number())
+        return error_response(400, "InvalidValue", "value must be a number: a rate 0–1, or with a baseline a factor");
+    if (!area->empty() && !level->empty()) return error_response(400, "InvalidValue", "give level or area, not both");
+    t.metric = *m;
+    t.scope = *sc;
+    t.level = *level;
+    t.area = *area;
+    t.baseline = *baseline;
+    t.deadline = *deadline;
+    t.note = *note;
+    t.value = (*body)["value"].get<double>();
+    if (auto problem = geo::text_problem("measure", t.note)) return error_response(400, "InvalidValue", "note is " + *problem);
+    context_.editor.with_store([&](geo::Store& store) {
+        geo::check_target(t, store);
+        t.id = store.add_target(t);
+    });
+    std::lock_guard lock(mutex_);
+    targets_ = nullptr;  // read again at the next request
+    return json_response(stored_target_json(t), 201);
+}
+
+Response Reports::remove_target(const Request&, const Caller&, const Args& args) {
+    if (!context_.editor.with_store([&](geo::Store& store) { return store.remove_target(args[0]); }))
+        return error_response(404, "NotFound", "no target " + args[0]);
+    std::lock_guard lock(mutex_);
+    targets_ = nullptr;
+    Response r;
+    r.status = 204;
+    return r;
 }
 
 geo::Store& Reports::history_store() {

@@ -34,6 +34,9 @@ public:
 private:
     Response history(const Request&, const Caller&, const Args&);
     Response report(const Request&, const Caller&, const Args&);
+    Response list_targets(const Request&, const Caller&, const Args&);
+    Response add_target(const Request&, const Caller&, const Args&);
+    Response remove_target(const Request&, const Caller&, const Args&);
 
     struct TargetState {
         std::vector<geo::Target> targets;

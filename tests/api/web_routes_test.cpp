@@ -201,3 +201,31 @@ TEST(WebRoutes, AnExportOfOneAreaHoldsItsOrganizationsAndIsNamedAfterThem) {
     EXPECT_NE(all.header("Content-Disposition").find(test::url("全市_组织_")), std::string::npos);
     EXPECT_EQ(request(s.port, "GET", "/api/export/orgs?format=csv&area=nowhere", s.viewer).status, 404);
 }
+
+// Targets over HTTP, with the rules of `covermap target set`; the coverage shows them at once.
+TEST(WebRoutes, AdminsSetAndRemoveTargetsByTheCommandLinesRules) {
+    Served s;
+    auto empty = json::parse(request(s.port, "GET", "/api/targets", s.viewer).body);
+    EXPECT_TRUE(empty["items"].empty());
+    json target = {{"metric", "org_coverage"}, {"value", 0.9}, {"deadline", "2027-06-30"}, {"note", "市委文件"}};
+    EXPECT_EQ(request(s.port, "POST", "/api/targets", s.planner, target.dump()).status, 403);
+    auto made = request(s.port, "POST", "/api/targets", s.admin, target.dump());
+    ASSERT_EQ(made.status, 201) << made.body;
+    auto id = json::parse(made.body)["id"].get<std::string>();
+    auto list = json::parse(request(s.port, "GET", "/api/targets", s.viewer).body)["items"];
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0]["level"], "total");
+    EXPECT_EQ(list[0]["note"], "市委文件");
+    auto coverage = json::parse(request(s.port, "GET", "/api/coverage?level=district", s.viewer).body);
+    ASSERT_FALSE(coverage["targets"].empty()) << "shown beside the rates without waiting";
+    for (const auto& bad : {json{{"value", 1.5}, {"deadline", "2027-06-30"}}, json{{"value", 0.9}, {"deadline", "2027-02-30"}},
+                            json{{"value", 0.9}, {"deadline", "2027-06-30"}, {"area", "nowhere"}},
+                            json{{"value", 2}, {"deadline", "2027-06-30"}, {"baseline", "2020-01-01"}},
+                            json{{"value", "90%"}, {"deadline", "2027-06-30"}}}) {
+        auto r = request(s.port, "POST", "/api/targets", s.admin, bad.dump());
+        EXPECT_EQ(r.status, 400) << bad.dump() << " " << r.body;
+    }
+    EXPECT_EQ(request(s.port, "DELETE", "/api/targets/" + id, s.admin).status, 204);
+    EXPECT_EQ(request(s.port, "DELETE", "/api/targets/" + id, s.admin).status, 404);
+    EXPECT_TRUE(json::parse(request(s.port, "GET", "/api/targets", s.viewer).body)["items"].empty());
+}

@@ -330,6 +330,38 @@ describe('a planner\'s day', () => {
     await done(page, 'report');
   });
 
+  it('offers only months with data, and lets an admin set and remove a target', async () => {
+    const page = await signedIn('admin');
+    await page.click('.tabs [data-tab=report]');
+    await page.waitForSelector('#tab-report select[name=month] option', { state: 'attached' });
+    const offered = await page.$$eval('#tab-report select[name=month] option', (os) => os.map((o) => o.value));
+    const history = (await api('GET', '/api/history', tokens.viewer)).data;
+    const withData = new Set([history.now.date.slice(0, 7), ...history.points.map((p) => p.date.slice(0, 7))]);
+    assert.deepEqual(new Set(offered), withData, 'this month and the months that have a snapshot');
+    assert.match(await page.locator('#tab-report select[name=month] option').first().textContent(), /\d{4} 年 \d+ 月/);
+    // Set a target for the whole city in the page.
+    const form = page.locator('#tab-report form.target-form');
+    await form.locator('select[name=metric]').selectOption('work_coverage');
+    await form.locator('input[name=value]').fill('95');
+    await form.locator('input[name=deadline]').fill('2027-06-30');
+    await form.locator('input[name=note]').fill('页面设定');
+    await form.locator('button[type=submit]').click();
+    const row = page.locator('#tab-report .targets-admin li', { hasText: '页面设定' });
+    await row.waitFor();
+    assert.match(await row.innerText(), /工作覆盖率 · 全部组织 · 全部区县：95\.0 %，期限 2027-06-30/);
+    const made = (await api('GET', '/api/targets', tokens.viewer)).data.items.find((x) => x.note === '页面设定');
+    assert.equal(made.value, 0.95);
+    // A rate above 100 % is stopped by the form itself (the server refuses it too: WebRoutes tests).
+    await form.locator('input[name=value]').fill('150');
+    assert.equal(await form.locator('input[name=value]').evaluate((i) => i.checkValidity()), false);
+    // Removed after a confirmation.
+    await row.locator('button').click();
+    await page.locator('dialog.confirm[open] button[data-action=confirm]').click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal((await api('GET', '/api/targets', tokens.viewer)).data.items.find((x) => x.note === '页面设定'), undefined);
+    await done(page, 'targets');
+  });
+
   it('works on a 1024 x 768 tablet and signs out', async () => {
     const page = await signedIn('planner', { width: 1024, height: 768 });
     const side = await page.locator('.side').boundingBox();

@@ -1,6 +1,8 @@
 // History in the store: snapshots, targets and baselines.
 #include "store_impl.hpp"
 
+#include "covermap/geo/clock.hpp"
+
 namespace covermap::geo {
 
 namespace {
@@ -169,6 +171,28 @@ bool Store::remove_target(const std::string& id) {
         found = !fids.empty();
     });
     return found;
+}
+
+void check_target(Target& t, const Store& store) {
+    t.deadline = checked_date(t.deadline);
+    if (!t.baseline.empty()) t.baseline = checked_date(t.baseline);
+    if (t.relative() ? !(t.value > 0 && t.value <= 100) : !(t.value >= 0 && t.value <= 1))
+        throw invalid_argument(t.relative() ? "a factor is above 0" : "a rate is between 0% and 100%");
+    if (!t.area.empty()) {
+        auto d = store.load_areas();
+        if (std::none_of(d.areas.begin(), d.areas.end(), [&](const Area& a) { return a.code == t.area; }))
+            throw invalid_argument("no area with code " + t.area);
+        t.level.clear();
+    } else if (t.level.empty()) {
+        t.level = "total";
+    } else if (t.level != "total" && !parse_level(t.level)) {
+        throw invalid_argument("no level " + t.level);
+    }
+    if (t.relative()) {
+        auto dates = store.snapshot_dates();
+        if (std::find(dates.begin(), dates.end(), t.baseline) == dates.end())
+            throw invalid_argument("no snapshot dated " + t.baseline + " to be the baseline");
+    }
 }
 
 }  // namespace covermap::geo

@@ -161,6 +161,11 @@ private:
 /// The snapshots relative targets start from (each baseline date read once).
 std::vector<Snapshot> baseline_snapshots(const Store& store, const std::vector<Target>& targets);
 
+/// The rules of a target, one place for the command line and the API: a calendar deadline, a
+/// rate 0–1 (or a factor above 0 with a baseline that has a snapshot), a known area, the whole
+/// ("total") when neither area nor level is given. Throws invalid_argument with the reason.
+void check_target(Target& t, const Store& store);
+
 /// This process's mark on the changes it notifies (PostGIS), so it can skip its own.
 const std::string& change_origin();
 /// The LISTEN/NOTIFY channel of a PostGIS store: every commit that changes organizations sends
