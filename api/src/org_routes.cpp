@@ -80,7 +80,18 @@ Response OrgRoutes::get(const Request&, const Caller&, const Args& args) {
     auto view = context_.editor.view();
     auto* o = view.org(args[0]);
     if (!o) return error_response(404, "NotFound", "no organization " + args[0]);
-    return with_etag(*o);
+    // Names where people read: the instructor's, the branch's, the industry's.
+    auto j = geo::to_json(*o);
+    const auto* in = o->instructor_id ? view.instructor(*o->instructor_id) : nullptr;
+    j["instructor_name"] = in ? json(in->name) : json();
+    j["branch_name"] = json();
+    if (o->branch_id)
+        for (const auto& b : view.data().branches)
+            if (b.id == *o->branch_id) j["branch_name"] = b.name;
+    j["industry_name"] = geo::industry_name(o->industry);
+    auto r = json_response(j);
+    r.headers.emplace_back("ETag", "\"" + std::to_string(o->version) + "\"");
+    return r;
 }
 
 Response OrgRoutes::put_instructor(const Request& req, const Caller& who, const Args& args) {
@@ -228,12 +239,19 @@ Response OrgRoutes::history(const Request&, const Caller&, const Args& args) {
     if (!context_.editor.view().org(args[0])) return error_response(404, "NotFound", "no organization " + args[0]);
     auto rows = context_.editor.with_store([&](geo::Store& s) { return s.audit(args[0]); });
     json items = json::array();
+    auto view = context_.editor.view();
+    auto named = [&](json record) {  // an instructor by name beside the id
+        if (record.is_object() && record.contains("instructor_id") && record["instructor_id"].is_string())
+            if (const auto* in = view.instructor(record["instructor_id"].get<std::string>()))
+                record["instructor_name"] = in->name;
+        return record;
+    };
     for (const auto& e : rows)
         items.push_back({{"time", e.time},
                          {"by", e.token_name},
                          {"action", e.action},
-                         {"before", json::parse(e.before, nullptr, false)},
-                         {"after", json::parse(e.after, nullptr, false)}});
+                         {"before", named(json::parse(e.before, nullptr, false))},
+                         {"after", named(json::parse(e.after, nullptr, false))}});
     return json_response({{"org", args[0]}, {"items", items}});
 }
 

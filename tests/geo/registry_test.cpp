@@ -383,14 +383,50 @@ TEST(Registry, ExcelExportKeepsCodesAsText) {
     std::map<std::string, const Organization*> by_id;
     for (const auto& o : demo.orgs) by_id[o.id] = &o;
     for (const auto& row : rows) {
-        const auto& o = *by_id.at(row["id"][1].get<std::string>());
-        EXPECT_EQ(row["cred_code"][0], "str");
-        EXPECT_EQ(row["cred_code"][1], o.credit_code);
-        if (!row["grid_code"][1].is_null()) {
-            EXPECT_EQ(row["grid_code"][0], "str") << "a 15-digit code stays text";
+        const auto& o = *by_id.at(row["组织编号"][1].get<std::string>());
+        EXPECT_EQ(row["统一社会信用代码"][0], "str");
+        EXPECT_EQ(row["统一社会信用代码"][1], o.credit_code);
+        if (!row["网格编码"][1].is_null()) {
+            EXPECT_EQ(row["网格编码"][0], "str") << "a 15-digit code stays text";
         }
-        EXPECT_EQ(row["employees"][0], "int");
-        EXPECT_NEAR(row["lon"][1].get<double>(), o.location.x, 1e-9);
+        EXPECT_EQ(row["从业人员数"][0], "int");
+        EXPECT_NEAR(row["经度"][1].get<double>(), o.location.x, 1e-9);
+        // Headings and coded values in Chinese: a person opens this file.
+        for (const auto& [heading, value] : row.items()) {
+            EXPECT_TRUE(std::none_of(heading.begin(), heading.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); }))
+                << heading;
+        }
+        EXPECT_EQ(row["类型"][1], std::string(chinese_name(o.kind)));
+        EXPECT_EQ(row["经营状态"][1], std::string(chinese_name(o.status)));
+    }
+}
+
+// What a person opens imports back unchanged: the Excel CSV and the xlsx, Chinese headings and
+// values, the formula guard's quote and ="…" wrappers read back as the plain text.
+TEST(Registry, FilesForPeopleImportBackUnchanged) {
+    for (auto format : {ExportFormat::csv, ExportFormat::xlsx}) {
+        TempDir dir;
+        const auto& demo = covermap::test::demo_dataset(0.02, 3);
+        auto store = Store::open(dir / "x.gpkg");
+        store.replace(demo);
+        auto before = store.load();
+        ExportParams p;
+        p.layer = ExportLayer::orgs;
+        p.format = format;
+        p.excel = format == ExportFormat::csv;
+        p.out = dir / (format == ExportFormat::csv ? "orgs.csv" : "orgs.xlsx");
+        export_layer(store, p);
+        ImportParams in;
+        in.kind = ImportKind::orgs;
+        in.source = p.out;
+        auto report = import_into(store, in);
+        EXPECT_TRUE(report.unknown_columns.size() < 12) << "most headings are read";
+        EXPECT_EQ(report.total.updated, 0u) << (format == ExportFormat::csv ? "csv" : "xlsx");
+        EXPECT_EQ(report.total.added, 0u);
+        EXPECT_EQ(report.total.deregistered, 0u);
+        auto after = store.load();
+        ASSERT_EQ(after.orgs.size(), before.orgs.size());
+        for (std::size_t i = 0; i < after.orgs.size(); ++i) EXPECT_EQ(after.orgs[i].version, before.orgs[i].version) << after.orgs[i].id;
     }
 }
 

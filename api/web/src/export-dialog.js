@@ -14,9 +14,9 @@ export class ExportDialog {
     const layer = select('layer', ['orgs', 'areas', 'instructors', 'branches', 'assignments'].map((l) => [l, t(`export.layer.${l}`)]));
     const area = select('area', [['', t('export.all')], ...districts.items.map((a) => [a.code, a.name]),
       ...parks.items.map((a) => [a.code, `${t('level.park')} ${a.name}`]), ...streets.items.map((a) => [a.code, `${a.name} (${a.code})`])]);
-    const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV'], ['csv-excel', 'CSV (Excel)']]);
+    const format = select('format', [['shp', 'Shapefile (zip)'], ['xlsx', 'Excel (xlsx)'], ['gpkg', 'GeoPackage'], ['geojson', 'GeoJSON'], ['csv', 'CSV'], ['csv-excel', t('export.csvExcel')]]);
     const encoding = select('encoding', [['GBK', 'GBK'], ['UTF-8', 'UTF-8']]);
-    const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', 'CGCS2000 3° Gauss–Krüger'], ['EPSG:4326', 'WGS84 (EPSG:4326)']]);
+    const srs = select('srs', [['EPSG:4490', 'CGCS2000 (EPSG:4490)'], ['auto-gk', t('export.srs.gk')], ['EPSG:4326', t('export.srs.wgs')]]);
     this.link = el('a', { className: 'primary', textContent: t('export.download') });
     this.link.dataset.action = 'download';
     const form = el('form', { className: 'export' },

@@ -8,6 +8,15 @@ import { state } from './state.js';
 
 const OVERLAYS = ['heatmap', 'orgs', 'assignments'];
 
+// Leaflet's scale bar says "m" and "km": the page's language says it (米, 公里).
+const Scale = L.Control.Scale.extend({
+  _updateMetric(maxMeters) {
+    const meters = this._getRoundNum(maxMeters);
+    const label = meters < 1000 ? `${meters} ${t('unit.m')}` : `${meters / 1000} ${t('unit.km')}`;
+    this._updateScale(this._mScale, label, meters / maxMeters);
+  },
+});
+
 // TileJSON legends speak English; the page shows them in its language.
 function legendLabel(entry) {
   return (language() === 'zh' && entry.label_zh) || entry.label;
@@ -18,9 +27,10 @@ export class MapView {
     this.status = status;
     this.form = layersForm;
     this.legend = legend;
-    this.map = L.map(element, { zoomControl: true, minZoom: 6, maxZoom: 18, attributionControl: true });
+    this.map = L.map(element, { zoomControl: false, minZoom: 6, maxZoom: 18, attributionControl: true });
     this.map.attributionControl.setPrefix(false);
-    L.control.scale({ imperial: false }).addTo(this.map);
+    L.control.zoom({ zoomInTitle: t('map.zoomIn'), zoomOutTitle: t('map.zoomOut') }).addTo(this.map);
+    new Scale({ imperial: false }).addTo(this.map);
     this.map.createPane('highlight').style.zIndex = 640;
     this.map.createPane('base').style.zIndex = 150;  // under the tile pane (200): tiles draw over it
     this.highlight = L.layerGroup().addTo(this.map);
@@ -40,7 +50,8 @@ export class MapView {
     const tj = await get('/tiles/coverage-street.json');
     const [minx, miny, maxx, maxy] = tj.bounds;
     if (!this.#fromHash()) this.map.fitBounds([[miny, minx], [maxy, maxx]]);
-    this.map.attributionControl.addAttribution(tj.attribution);
+    // The source as the page's language says it (the TileJSON's text is in English).
+    this.map.attributionControl.addAttribution(tj.attribution ? t('map.attribution') : '');
     this.map.on('moveend', () => this.#toHash());
     this.form.addEventListener('change', () => this.#toHash());
     state.on('level', () => this.#toHash());

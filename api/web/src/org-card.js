@@ -39,11 +39,13 @@ export class OrgCard {
     const dl = document.createElement('dl');
     field(dl, 'org.id', o.id);
     field(dl, 'org.kind', t(`kind.${o.kind}`));
-    field(dl, 'org.industry', o.industry || '—');
+    // Names first; codes after them, in parentheses.
+    const named = (name, code) => (name && name !== code ? `${name}（${code}）` : String(code));
+    field(dl, 'org.industry', o.industry ? named(o.industry_name, o.industry) : '—');
     field(dl, 'org.employees', o.employees);
     field(dl, 'org.members', o.party_members);
-    field(dl, 'org.branch', o.branch_id ?? t('org.noBranch'));
-    field(dl, 'org.instructor', o.instructor_id ?? t('org.noInstructor'));
+    field(dl, 'org.branch', o.branch_id != null ? named(o.branch_name, o.branch_id) : t('org.noBranch'));
+    field(dl, 'org.instructor', o.instructor_id ? named(o.instructor_name, o.instructor_id) : t('org.noInstructor'));
     field(dl, 'org.credit', o.credit_code || '—');
     field(dl, 'org.status', t(`status.${o.status}`));
     if (o.address) field(dl, 'org.address', `${o.address}${o.location_precision !== 'exact' ? ` (${t(`precision.${o.location_precision}`)})` : ''}`);
@@ -225,7 +227,7 @@ export class OrgCard {
       const key = e.action.startsWith('accept_plan') ? 'history.plan'
         : e.action === 'remove_instructor' ? 'history.remove'
           : e.action === 'assign_instructor' ? 'history.assign' : 'history.other';
-      li.textContent = `${e.time.replace('T', ' ').slice(0, 16)} · ${t(key, { by: e.by, to: e.after?.instructor_id ?? '' })}`;
+      li.textContent = `${e.time.replace('T', ' ').slice(0, 16)} · ${t(key, { by: e.by, to: e.after?.instructor_name ?? e.after?.instructor_id ?? '' })}`;
       ul.append(li);
     }
     if (!list.items.length) ul.textContent = t('history.none');

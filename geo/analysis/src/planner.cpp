@@ -298,39 +298,39 @@ std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors,
     for (const auto& b : d.branches) {
         if (b.type == BranchType::standalone) {
             bool shell = b.members < min_members;
-            std::string why = shell ? std::to_string(b.members) + " members" : "";
+            std::string why = shell ? "党员只有 " + std::to_string(b.members) + " 名" : "";
             for (const auto& id : b.org_ids)
                 if (auto it = in_standalone.find(id); it->second && !it->second->operating()) {
                     shell = true;
-                    why += std::string(why.empty() ? "" : ", ") + "organization " + id + " is " +
-                           std::string(to_string(it->second->status));
+                    why += std::string(why.empty() ? "" : "，") + it->second->name + "已" +
+                           std::string(chinese_name(it->second->status));
                 }
-            if (shell) flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织 " + b.name + ": " + why});
+            if (shell) flags.push_back({"shell_branch", {std::to_string(b.id)}, "空壳党组织" + b.name + "：" + why});
         }
         if (b.type == BranchType::joint && static_cast<int>(b.org_ids.size()) > joint_max_orgs)
             flags.push_back({"joint_over_cap",
                              {std::to_string(b.id)},
-                             "联合党支部 " + b.name + " covers " + std::to_string(b.org_ids.size()) +
-                                 " organizations (at most " + std::to_string(joint_max_orgs) + ")"});
+                             "联合党支部" + b.name + "覆盖 " + std::to_string(b.org_ids.size()) + " 家组织（最多 " +
+                                 std::to_string(joint_max_orgs) + " 家）"});
     }
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
         if (o.operating() && o.employees >= 50 && o.party_members == 0)
             flags.push_back(
-                {"no_members", {o.id}, o.name + ": " + std::to_string(o.employees) + " employees, no party member"});
+                {"no_members", {o.id}, o.name + "：从业人员 " + std::to_string(o.employees) + " 人，没有党员"});
     }
     for (std::size_t j = 0; j < d.instructors.size(); ++j)
         if (load[j] > d.instructors[j].capacity)
             flags.push_back({"instructor_over_capacity",
                              {d.instructors[j].id},
-                             d.instructors[j].name + " covers " + std::to_string(load[j]) +
-                                 " organizations, capacity " + std::to_string(d.instructors[j].capacity)});
+                             d.instructors[j].name + "联系 " + std::to_string(load[j]) + " 家组织，超过上限 " +
+                                 std::to_string(d.instructors[j].capacity) + " 家"});
     // Credit codes that are not valid GB 32100-2015 codes (the registry row went in, flagged).
     for (const auto& o : d.orgs)
         if (!o.credit_code.empty())
             if (auto why = credit_code_problem(o.credit_code))
                 flags.push_back(
-                    {"invalid_credit_code", {o.id}, o.name + ": 统一社会信用代码 " + o.credit_code + " " + *why});
+                    {"invalid_credit_code", {o.id}, o.name + "：统一社会信用代码 " + o.credit_code + " " + *why});
     // Duplicate credit codes: organizations sorted by the hash of their code (cheap to compare;
     // a million strings sorted by memcmp took a third of a second), equal codes then checked.
     struct Coded {
@@ -363,7 +363,7 @@ std::vector<Flag> flags_of(const Dataset& d, const InstructorIndex& instructors,
     std::sort(duplicates.begin(), duplicates.end());  // in code order, as before
     for (auto& [code, ids] : duplicates)
         flags.push_back({"duplicate_credit_code", ids,
-                         "统一社会信用代码 " + std::string(code) + " used " + std::to_string(ids.size()) + " times"});
+                         "统一社会信用代码 " + std::string(code) + " 被 " + std::to_string(ids.size()) + " 家组织重复使用"});
     return flags;
 }
 
@@ -666,7 +666,7 @@ public:
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
             if (grid[i] < 0 && (in_scope.empty() || in_scope[i]))
                 plan.flags.push_back(
-                    {"outside_grid", {d.orgs[i].id}, d.orgs[i].name + " lies outside every grid cell"});
+                    {"outside_grid", {d.orgs[i].id}, d.orgs[i].name + "不在任何网格内"});
         timer.lap("flags");
         report("plan", 1);
     }

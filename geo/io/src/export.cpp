@@ -6,6 +6,7 @@
 #include <zip.h>
 
 #include <algorithm>
+#include <numeric>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -424,6 +425,40 @@ std::uint64_t shp_record_bytes(const OGRGeometry* g) {
     }
 }
 
+// Files people open (Excel, CSV for Excel) speak Chinese: each heading is the field's Chinese
+// name without an explanation holding English ("类型(enterprise非公企业/social社会组织)" is
+// "类型"), each coded value its Chinese word; covermap's import reads both back.
+bool for_people(const ExportParams& p) {
+    return p.format == ExportFormat::xlsx || (p.format == ExportFormat::csv && p.excel);
+}
+
+std::string heading_of(const FieldDef& f) {
+    std::string zh = f.zh;
+    auto open = zh.find('(');
+    if (open == std::string::npos) return zh;
+    bool english = std::any_of(zh.begin() + static_cast<long>(open), zh.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    });
+    return english ? zh.substr(0, open) : zh;
+}
+
+// The Chinese word of a coded value, or the value as it is.
+std::string value_for_people(std::string_view field, const std::string& v) {
+    if (field == "kind")
+        if (auto k = parse_org_kind(v)) return std::string(chinese_name(*k));
+    if (field == "status")
+        if (auto s = parse_org_status(v)) return std::string(chinese_name(*s));
+    if (field == "br_type" || field == "type")
+        if (auto b = parse_branch_type(v)) return std::string(chinese_name(*b));
+    if (field == "level")
+        if (auto l = parse_level(v)) return std::string(chinese_name(*l));
+    if (field == "loc_prec") {
+        if (v == "exact") return "精确";
+        if (auto l = parse_level(v)) return std::string(chinese_name(*l));
+    }
+    return v;
+}
+
 class Writer {
 public:
     Writer(const ExportParams& p, const OGRSpatialReference& srs, std::string dir, bool gbk)
@@ -480,7 +515,7 @@ public:
         CSLDestroy(lco);
         if (!layer_) throw error("cannot create layer " + base + ": " + CPLGetLastErrorMsg());
         for (const auto& f : fields_of(p_.layer)) {
-            OGRFieldDefn defn(f.name, f.type);
+            OGRFieldDefn defn(for_people(p_) ? heading_of(f).c_str() : f.name, f.type);
             if (p_.format == ExportFormat::shp || f.type == OFTReal) {
                 defn.SetWidth(f.width);
                 defn.SetPrecision(f.precision);
@@ -489,7 +524,7 @@ public:
                 throw error(std::string("cannot create field ") + f.name + ": " + CPLGetLastErrorMsg());
         }
         if (sheet && geometry_type(p_.layer) == wkbPoint)
-            for (const char* name : {"lon", "lat"}) {
+            for (const char* name : {"经度", "纬度"}) {
                 OGRFieldDefn defn(name, OFTReal);
                 layer_->CreateField(&defn);
             }
@@ -670,9 +705,17 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     writer.open_part();
 
     // --where is OGR SQL over the exported field names, checked before writing anything.
+    // Always over the English field names, whatever the file's headings.
     OGRFeatureQuery query;
     bool filtered = !p.where.empty();
-    if (filtered && query.Compile(writer.layer()->GetLayerDefn(), p.where.c_str()) != OGRERR_NONE) {
+    auto* names = new OGRFeatureDefn("where");
+    names->Reference();
+    for (const auto& f : fields_of(p.layer)) {
+        OGRFieldDefn defn(f.name, f.type);
+        names->AddFieldDefn(&defn);
+    }
+    std::unique_ptr<OGRFeatureDefn, void (*)(OGRFeatureDefn*)> where_defn(names, [](OGRFeatureDefn* d) { d->Release(); });
+    if (filtered && query.Compile(where_defn.get(), p.where.c_str()) != OGRERR_NONE) {
         writer.close();
         if (!dir.empty())
             fs::remove_all(dir);
@@ -682,12 +725,15 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
     }
 
     const auto& defs = fields_of(p.layer);
+    std::vector<int> identity(defs.size());
+    std::iota(identity.begin(), identity.end(), 0);
+    const bool people = for_people(p);
     std::size_t seen = 0;
     produce([&](Row& row) {
         std::size_t i = seen++;
         if (p.cancelled && p.cancelled()) throw cancelled_error("export stopped after " + std::to_string(i) + " rows");
         if (p.progress && i % 2048 == 0) p.progress("export", double(i) / std::max<std::size_t>(1, total));
-        auto f = make_feature(writer.layer()->GetLayerDefn());
+        auto f = make_feature(where_defn.get());  // the English names and raw values `where` reads
         for (std::size_t k = 0; k < defs.size(); ++k) {
             int idx = static_cast<int>(k);
             if (defs[k].type == OFTString) {
@@ -704,6 +750,15 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
             }
         }
         if (filtered && !query.Evaluate(f.get())) return;
+        {
+            auto g = make_feature(writer.layer()->GetLayerDefn());
+            g->SetFrom(f.get(), identity.data(), TRUE);
+            f = std::move(g);
+        }
+        if (people)
+            for (std::size_t k = 0; k < defs.size(); ++k)
+                if (defs[k].type == OFTString && !row.text[k].empty())
+                    f->SetField(static_cast<int>(k), value_for_people(defs[k].name, row.text[k]).c_str());
         if (p.format == ExportFormat::csv)
             for (std::size_t k = 0; k < defs.size(); ++k) {
                 const auto& v = row.text[k];
@@ -720,8 +775,8 @@ ExportReport write_rows(const ExportParams& p, const BBox& data_box, std::size_t
                 throw error("cannot transform feature " + std::to_string(i) + " to " + srs_text);
             writer.make_room(row.geometry.get());
             if (p.format == ExportFormat::xlsx && wkbFlatten(row.geometry->getGeometryType()) == wkbPoint) {
-                f->SetField(f->GetFieldIndex("lon"), row.geometry->toPoint()->getX());
-                f->SetField(f->GetFieldIndex("lat"), row.geometry->toPoint()->getY());
+                f->SetField(f->GetFieldIndex("经度"), row.geometry->toPoint()->getX());
+                f->SetField(f->GetFieldIndex("纬度"), row.geometry->toPoint()->getY());
             }
             f->SetGeometryDirectly(row.geometry.release());
         } else {

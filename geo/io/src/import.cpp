@@ -69,7 +69,7 @@ bool file_is_utf8(const std::string& path) {
 const std::vector<std::pair<std::string, std::vector<std::string>>>& known_headings() {
     static const std::vector<std::pair<std::string, std::vector<std::string>>> h = {
         {"id", {"id", "编号", "组织编号", "登记编号", "注册号", "档案号"}},
-        {"name", {"name", "企业名称", "单位名称", "组织名称", "社会组织名称", "机构名称", "名称"}},
+        {"name", {"name", "企业名称", "单位名称", "组织名称", "社会组织名称", "机构名称", "名称", "姓名"}},
         {"kind", {"kind", "组织类型", "企业类型", "单位类型", "组织类别", "类型"}},
         {"credit_code", {"credit_code", "cred_code", "统一社会信用代码", "社会信用代码", "信用代码"}},
         {"industry", {"industry", "所属行业", "行业门类", "行业类别", "行业"}},
@@ -80,12 +80,12 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& known_headi
         {"address", {"address", "住所", "地址", "经营场所", "注册地址", "办公地址"}},
         {"lon", {"lon", "lng", "longitude", "x", "经度"}},
         {"lat", {"lat", "latitude", "y", "纬度"}},
-        {"branch_id", {"branch_id"}},
+        {"branch_id", {"branch_id", "所在党组织编号"}},
         {"instructor_id", {"instructor_id", "instr_id", "党建指导员编号", "指导员编号"}},
-        {"person_in_charge", {"person_in_charge", "person", "出资人", "负责人", "法定代表人", "法人代表"}},
+        {"person_in_charge", {"person_in_charge", "person", "出资人", "负责人", "法定代表人", "法人代表", "出资人/负责人"}},
         {"phone", {"phone", "联系电话", "电话", "手机"}},
         {"no_branch_reason", {"no_branch_reason", "no_br_rsn", "未建党组织原因", "未建原因"}},
-        {"measure", {"measure", "一企一策", "一社一策", "工作措施", "措施"}},
+        {"measure", {"measure", "一企一策", "一社一策", "工作措施", "措施", "一企一策措施"}},
         {"capacity", {"capacity", "最多联系组织数", "联系上限"}},
         {"industries", {"industries", "擅长行业"}},
         {"unit", {"unit", "派出单位编码", "派出单位"}},
@@ -98,6 +98,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>>& known_headi
 
 // A heading as compared: blanks, full-width blanks, '*' and ASCII case ignored.
 std::string normal_heading(std::string s) {
+    // An explanation after the name, "规模以上(1是0否)" or "类型（…）", is not part of it.
+    for (const char* open : {"(", "\xEF\xBC\x88"})
+        if (auto at = s.find(open); at != std::string::npos && at > 0) s.erase(at);
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s.compare(i, 3, "\xE3\x80\x80") == 0) {  // U+3000
