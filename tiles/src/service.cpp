@@ -347,8 +347,8 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
     } else if (layer == "orgs") {
         entry("standalone branch", "单独组建", kStateColours[0]);
         entry("joint or affiliated branch", "联合组建或挂靠", kStateColours[1]);
-        entry("instructor only", "仅有指导员", kStateColours[2]);
-        entry("uncovered", "未覆盖", kStateColours[3]);
+        entry("instructor only (work coverage)", "仅有指导员（属工作覆盖）", kStateColours[2]);
+        entry("neither branch nor instructor", "工作未覆盖（无党组织也无指导员）", kStateColours[3]);
         entry("suspended or deregistered", "停业或注销", kStateColours[4]);
         entry("below z12: organizations per cell (red badge: some uncovered)", "12级以下：格内组织数（红点：含未覆盖）",
               "#37474f");

@@ -394,6 +394,11 @@ describe('a planner\'s day', () => {
       }
     }
     assert.deepEqual([...found.entries()], [], 'English words on the zh-CN page');
+    // The two rates say what they count, on hover; the legend says what 工作未覆盖 means.
+    await page.click('.tabs [data-tab=coverage]');
+    assert.match(await page.locator('.kpi[data-kpi="cov.org"]').getAttribute('title'), /^组织覆盖率：已建立党组织/);
+    assert.match(await page.locator('.kpi[data-kpi="cov.work"]').getAttribute('title'), /只有指导员的组织算工作覆盖，不算组织覆盖/);
+    assert.match(await page.locator('#legend').textContent(), /工作未覆盖（无党组织也无指导员）/);
     await done(page);
   });
 

@@ -150,7 +150,8 @@ export class MapView {
     docs.forEach((doc, i) => {
       if (!doc) return;
       const h = document.createElement('h3');
-      h.textContent = names[i].startsWith('coverage-') ? t('cov.org') : t(`layer.${names[i]}`);
+      h.textContent = names[i].startsWith('coverage-') ? t('legend.orgRate') : t(`layer.${names[i]}`);
+      if (names[i].startsWith('coverage-')) h.title = t('def.org');
       const ul = document.createElement('ul');
       for (const entry of doc.legend ?? []) {
         const li = document.createElement('li');

@@ -58,6 +58,9 @@ export class ParkPanel {
       const s = document.createElement('span');
       s.textContent = t(k);
       d.append(b, s);
+      // The two rates are different things: each says what it counts, on hover.
+      const definition = { 'cov.org': 'def.org', 'cov.work': 'def.work', 'cov.uncovered': 'def.uncovered' }[k];
+      if (definition) d.title = t(definition);
       if (k === 'cov.org' && this.goals.has('total')) {
         const g = document.createElement('small');
         g.className = this.total.org_coverage + 0.0005 >= this.goals.get('total') ? 'met' : 'behind';
@@ -79,6 +82,8 @@ export class ParkPanel {
       const b = document.createElement('button');
       b.type = 'button';
       b.textContent = t(c.label);
+      if (c.key === 'org_coverage') th.title = t('def.org');
+      if (c.key === 'work_coverage') th.title = t('def.work');
       b.addEventListener('click', () => {
         this.sort = { key: c.key, dir: this.sort.key === c.key ? -this.sort.dir : 1 };
         this.page = 0;

@@ -362,35 +362,36 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
                 auto* o = current(id);
                 std::string why;
                 if (!o)
-                    why = "organization " + id + " no longer exists";
+                    why = "组织" + id + "已不存在";
                 else if (o->branch_id)
-                    why = "organization " + o->id + " has a branch now";
+                    why = o->name + "已有党组织";
                 else if (!o->operating())
-                    why = "organization " + o->id + " is not operating";
+                    why = o->name + "已停业或注销";
                 else if (p.type == "instructor" && o->instructor_id)
-                    why = "organization " + o->id + " has an instructor now";
+                    why = o->name + "已有指导员";
                 else
                     orgs.push_back(o);
                 if (!why.empty() && reason.empty()) reason = why, reason_org = id;
             }
-            if (reason.empty() && orgs.empty()) reason = "the proposal names no organization";
+            if (reason.empty() && orgs.empty()) reason = "建议中没有组织";
             if (reason.empty() && p.type == "instructor") {
                 const Instructor* in = p.instructor_id ? v.instructor(*p.instructor_id) : nullptr;
                 if (!in) {
-                    reason = "instructor " + p.instructor_id.value_or("?") + " no longer exists";
+                    reason = "指导员" + p.instructor_id.value_or("?") + "已不存在";
                 } else {
                     int load = v.load(in->id) + extra_load[in->id];
                     if (load + static_cast<int>(orgs.size()) > in->capacity)
-                        reason = in->name + " has room for " + std::to_string(std::max(0, in->capacity - load)) +
-                                 " more, not " + std::to_string(orgs.size());
+                        reason = "指导员已满：" + in->name + "只能再联系 " +
+                                 std::to_string(std::max(0, in->capacity - load)) + " 家，建议 " +
+                                 std::to_string(orgs.size()) + " 家";
                 }
             }
             int members = 0;
             for (auto* o : orgs) members += o->party_members;
             if (reason.empty() && p.type == "joint" && members < 3)
-                reason = "the organizations have " + std::to_string(members) + " members now, fewer than 3";
+                reason = "党员合计 " + std::to_string(members) + " 名，不足 3 名";
             if (reason.empty() && p.type == "standalone" && members < 3)
-                reason = "the organization has fewer than 3 members now";
+                reason = "党员不足 3 名";
             if (!reason.empty()) {
                 result.conflicts.push_back({p.id, reason_org, reason});
                 continue;
