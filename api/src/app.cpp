@@ -6,16 +6,19 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "area_routes.hpp"
 #include "auth.hpp"
 #include "change_routes.hpp"
+#include "covermap/api/events.hpp"
 #include "change_listener.hpp"
 #include "coverage_cache.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
 #include "covermap/tiles/service.hpp"
 #include "ogc_routes.hpp"
@@ -102,11 +105,45 @@ const Router::Route* Router::match(const Request& req, Args& args, bool& path_kn
     return nullptr;
 }
 
+namespace {
+
+// A change as an open page hears of it: its id, the organizations (null with a count beyond
+// 1,000), the districts and streets they lie in, and the box around them and the places it
+// touched.
+std::string change_event(const geo::Change& c, const geo::Dataset& data) {
+    json j = {{"change_id", c.id ? json(c.id) : json()}, {"count", c.org_ids.size()}};
+    // The places it touched, as the change carries them (no pass over the data: this runs
+    // inside the writer's turn).
+    geo::BBox box;
+    std::vector<geo::Point> points = c.places;
+    for (const auto& [before, after] : c.orgs) points.push_back(before.location), points.push_back(after.location);
+    for (const auto& p : points) box.expand(p);
+    j["orgs"] = c.org_ids.size() <= 1000 ? json(c.org_ids) : json();
+    json areas = json::array();
+    if (!points.empty() && points.size() <= 4000) {
+        std::vector<const geo::MultiPolygon*> shapes;
+        std::vector<const geo::Area*> which;
+        for (const auto& a : data.areas)
+            if (a.level == geo::Level::district || a.level == geo::Level::street) shapes.push_back(&a.shape), which.push_back(&a);
+        std::set<std::string> codes;
+        for (int hit : geo::locate_points(shapes, points))
+            if (hit >= 0) codes.insert(which[static_cast<std::size_t>(hit)]->code);
+        for (const auto& code : codes) areas.push_back(code);
+    }
+    j["areas"] = areas;
+    j["bbox"] = box.empty() ? json() : json{box.minx, box.miny, box.maxx, box.maxy};
+    return geo::dump_json(j);
+}
+
+}  // namespace
+
 App::App(const AppOptions& options) : options_(options) {
     editor_ = std::make_unique<geo::Editor>(std::make_unique<geo::Store>(geo::Store::open_existing(options.db)));
     tiles_ = std::make_unique<tiles::TileService>(editor_->view().data(), options.cache_mb << 20);
     // Every committed change reaches the tiles it touched, in commit order.
-    editor_->on_change([tiles = tiles_.get()](const geo::Change& c, const geo::Dataset& data) {
+    events_ = std::make_unique<EventHub>();
+    // Every committed change reaches the tiles it touched, in commit order, then open pages.
+    editor_->on_change([tiles = tiles_.get(), events = events_.get()](const geo::Change& c, const geo::Dataset& data) {
         for (const auto& b : c.branches) tiles->add_branch(b.id, b.type);
         switch (c.scope) {
             case geo::Change::Scope::orgs:
@@ -119,6 +156,7 @@ App::App(const AppOptions& options) : options_(options) {
                 tiles->reset(data);
                 break;
         }
+        if (events->subscribers()) events->publish("change", change_event(c, data));
     });
     auth_ = std::make_unique<Auth>(Auth::Options{options.db, options.refresh_interval, options.unknown_token_interval,
                                                  options.sessions_per_token, options.max_sessions},
@@ -139,6 +177,14 @@ App::App(const AppOptions& options) : options_(options) {
     router_ = std::make_unique<Router>();
     router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
     router_->add("POST", "/api/tokens", Role::admin, this, &App::post_token);
+    // Live updates: the head here; the server keeps the connection and writes each change.
+    router_->add("GET", "/api/events", Role::viewer, [](const Request&, const Caller&, const Args&) {
+        Response r;
+        r.event_stream = true;
+        r.content_type = "text/event-stream";
+        r.headers.emplace_back("Cache-Control", "no-store");
+        return r;
+    });
     areas_->add_routes(*router_);
     orgs_->add_routes(*router_);
     plans_->add_routes(*router_);
@@ -160,7 +206,7 @@ App::App(const AppOptions& options) : options_(options) {
                 for (const auto& id : j["orgs"])
                     if (id.is_string()) ids.push_back(id.get<std::string>());
             try {
-                editor_->apply_remote(ids, j.value("reload", false));
+                editor_->apply_remote(ids, j.value("reload", false), j.value("change", std::int64_t{0}));
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "covermap: cannot apply another process's change: %s\n", e.what());
             }

@@ -11,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <condition_variable>
 #include <cerrno>
+#include <deque>
 #include <cstdio>
 #include <ctime>
 #include <limits>
@@ -26,6 +27,7 @@
 #include "beast_request.hpp"
 #include "covermap/api/app.hpp"
 #include "covermap/api/http.hpp"
+#include "covermap/api/events.hpp"
 #include "covermap/geo/text.hpp"
 
 namespace covermap::api {
@@ -155,6 +157,7 @@ public:
         ++shared_.open;
     }
     ~Session() {
+        if (subscription_) shared_.app.events().unsubscribe(subscription_);
         shared_.app.metrics().connection_closed();
         --shared_.open;
         std::lock_guard lock(shared_.conn_mutex);
@@ -420,6 +423,7 @@ private:
     // Beast's serializer: a cached tile is a head and bytes already in memory, and the
     // serializer's allocations and buffer walks were a visible share of serving one.
     void send(Response r, bool keep_alive, const std::string& method, const std::string& path) {
+        if (r.event_stream && r.status == 200) return open_stream(r, method, path);
         out_ = std::move(r);
         auto body = out_.payload();
         head_.clear();
@@ -465,6 +469,77 @@ private:
         asio::async_write(stream_, rest, [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
             self->written(ec, keep_alive);
         });
+    }
+
+    // An event stream (GET /api/events): the head, then every published change, a comment
+    // line every event_heartbeat, until the client goes. Writes are queued (one in flight at a
+    // time); a read watches for the client closing its end. The connection counts against the
+    // caps like any other.
+    void open_stream(const Response& r, const std::string& method, const std::string& path) {
+        std::string head = "HTTP/1.1 200 OK\r\nServer: covermap\r\nX-Content-Type-Options: nosniff\r\n"
+                           "Content-Type: text/event-stream\r\nCache-Control: no-store\r\nX-Accel-Buffering: no\r\n"
+                           "Connection: close\r\n\r\n: covermap events\n\n";
+        if (shared_.access)
+            shared_.access->info("{} {} 200 stream {}", log_safe(method), log_safe(path), log_safe(r.token_name));
+        auto weak = weak_from_this();
+        auto executor = stream_.get_executor();
+        subscription_ = shared_.app.events().subscribe([weak, executor](const std::string& text) {
+            asio::post(executor, [weak, text] {
+                if (auto self = weak.lock()) self->push(text);
+            });
+        });
+        push(std::move(head));
+        heartbeat();
+        watch_close();
+    }
+
+    void push(std::string text) {
+        if (ended_) return;
+        outbox_.push_back(std::move(text));
+        if (!writing_) write_next();
+    }
+
+    void write_next() {
+        if (outbox_.empty()) {
+            writing_ = false;
+            return;
+        }
+        writing_ = true;
+        stream_.expires_after(shared_.options.send_timeout);  // a reader that stops reading is cut
+        asio::async_write(stream_, asio::buffer(outbox_.front()), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->stream_.expires_never();
+            if (ec) return self->end_stream();
+            self->outbox_.pop_front();
+            self->write_next();
+        });
+    }
+
+    void heartbeat() {
+        if (!beat_) beat_.emplace(stream_.get_executor());
+        beat_->expires_after(shared_.options.event_heartbeat);
+        beat_->async_wait([weak = weak_from_this()](beast::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || self->ended_) return;
+            self->push(": ping\n\n");
+            self->heartbeat();
+        });
+    }
+
+    void watch_close() {
+        stream_.socket().async_read_some(asio::buffer(sink_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            if (ec) return self->end_stream();  // the client went (or sent something: it has no say here)
+            self->watch_close();
+        });
+    }
+
+    void end_stream() {
+        if (ended_) return;
+        ended_ = true;
+        if (subscription_) shared_.app.events().unsubscribe(std::exchange(subscription_, 0));
+        if (beat_) beat_->cancel();
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        stream_.socket().close(ignored);
     }
 
     // True when the client has closed its end (or reset it): a peek at the socket, which
@@ -516,6 +591,12 @@ private:
     Request req_;       // the request being answered on this thread
     Response out_;      // the response being written
     std::string head_;  // its head, serialized (capacity kept between requests)
+    // An event stream's state (open_stream).
+    std::uint64_t subscription_ = 0;
+    std::deque<std::string> outbox_;
+    bool writing_ = false, ended_ = false;
+    std::optional<asio::steady_timer> beat_;
+    std::array<char, 256> sink_{};
 };
 
 // Accepts on the first I/O context and hands each connection to the next context in turn:

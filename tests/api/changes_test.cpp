@@ -2,12 +2,18 @@
 // log lists changes newest first (of one area when asked), and a revert undoes a change as a
 // new change, or answers 409 naming each organization that moved on.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/http_client.hpp"
 #include "api/served.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/api/events.hpp"
 
 using namespace covermap;
 using nlohmann::json;
@@ -126,4 +132,57 @@ TEST(Changes, TheLogOfOneAreaHoldsItsChangesOnly) {
     EXPECT_EQ(with, 1) << "the change lies in one district";
     EXPECT_GE(without, 1);
     EXPECT_EQ(request(s.port, "GET", "/api/changes?area=nowhere", s.viewer).status, 404);
+}
+
+// Live updates: an open event stream hears every committed change within a second, with the
+// change id, the organizations, the districts and streets and the box; a comment line keeps it
+// open; a client that goes is unsubscribed.
+TEST(Changes, AnEventStreamHearsEveryChangeWithinASecond) {
+    api::ServerOptions so;
+    so.event_heartbeat = std::chrono::milliseconds(200);
+    Served s(so);
+    int fd = test::connect_to(s.port);
+    ASSERT_GE(fd, 0);
+    std::string req = "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + s.viewer + "\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    std::string got;
+    auto read_until = [&](const std::string& what, std::chrono::milliseconds within) {
+        auto until = std::chrono::steady_clock::now() + within;
+        char buf[4096];
+        while (got.find(what) == std::string::npos && std::chrono::steady_clock::now() < until) {
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 50) <= 0) continue;
+            auto n = ::recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        return got.find(what) != std::string::npos;
+    };
+    ASSERT_TRUE(read_until(": covermap events", std::chrono::seconds(5))) << got;
+    EXPECT_NE(got.find("Content-Type: text/event-stream"), std::string::npos) << got;
+    EXPECT_TRUE(read_until(": ping", std::chrono::seconds(2))) << "the heartbeat";
+
+    auto [instructor, org] = free_pair(test::demo_dataset(0.02, 5));
+    auto t0 = std::chrono::steady_clock::now();
+    auto put = request(s.port, "PUT", "/api/orgs/" + test::url(org) + "/instructor", s.planner,
+                       json{{"instructor_id", instructor}}.dump(), {"If-Match: 1"});
+    ASSERT_EQ(put.status, 200) << put.body;
+    ASSERT_TRUE(read_until("event: change", std::chrono::seconds(1))) << got;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+    ASSERT_TRUE(read_until("\n\n", std::chrono::seconds(1)));
+    auto at = got.find("event: change\ndata: ");
+    auto line = got.substr(at + 20, got.find('\n', at + 20) - at - 20);
+    auto event = json::parse(line);
+    EXPECT_EQ(event["change_id"], json::parse(put.body)["change_id"]);
+    EXPECT_EQ(event["orgs"], json::array({org}));
+    EXPECT_GE(event["areas"].size(), 1u) << "its district and street";
+    EXPECT_EQ(event["bbox"].size(), 4u);
+    EXPECT_EQ(s.app->events().subscribers(), 1u);
+    ::close(fd);
+    // The server finds the client gone (its read ends, or the next heartbeat fails).
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (s.app->events().subscribers() > 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_EQ(s.app->events().subscribers(), 0u);
+    EXPECT_TRUE(s.healthy());
 }

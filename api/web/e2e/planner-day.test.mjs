@@ -143,6 +143,37 @@ describe('a planner\'s day', () => {
     await done(page, 'grid-level');
   });
 
+  it('shows a colleague\'s change without a reload, and no tile of another zoom after a jump', async () => {
+    const page = await signedIn('viewer');
+    await page.click('.levels button[data-level=district]');  // every organization counts at this level
+    await page.waitForFunction(() => document.querySelector('#tab-coverage h2')?.textContent.includes('区县'));
+    const uncovered = Number(await kpi(page, 'cov.uncovered'));
+    const tilesBefore = await page.evaluate(() => [...document.querySelectorAll('img.leaflet-tile')].map((i) => i.src).join());
+    // A colleague assigns an instructor through the API: the page hears of it (GET /api/events).
+    const org = (await api('GET', '/api/orgs?covered=false&limit=1', tokens.viewer)).data.items[0];
+    const near = (await api('GET', `/api/orgs/${encodeURIComponent(org.id)}/instructors?limit=8`, tokens.viewer)).data.items.find((i) => i.load < i.capacity);
+    const cur = (await api('GET', `/api/orgs/${encodeURIComponent(org.id)}`, tokens.viewer)).data;
+    const t0 = Date.now();
+    const r = await api('PUT', `/api/orgs/${encodeURIComponent(org.id)}/instructor`, tokens.planner, { instructor_id: near.id }, cur.version);
+    assert.equal(r.status, 200);
+    await page.waitForFunction((n) => Number(document.querySelector('.kpi[data-kpi="cov.uncovered"] b')?.textContent) === n - 1, uncovered, { timeout: 5000 });
+    console.log(`a colleague's change shown after ${Date.now() - t0} ms`);
+    await page.waitForFunction((b) => [...document.querySelectorAll('img.leaflet-tile')].map((i) => i.src).join() !== b, tilesBefore);
+    // A jump from the county to a district: no enlarged tile of the old zoom stays.
+    const zoomOf = () => page.evaluate(() => Number(/#map=(\d+)/.exec(location.hash)?.[1]));
+    const before = await zoomOf();
+    await page.click('table.coverage tbody tr:first-child');
+    await page.waitForFunction((z) => Number(/#map=(\d+)/.exec(location.hash)?.[1]) > z + 1, before);
+    await page.waitForTimeout(1500);
+    const zoom = await zoomOf();
+    const zooms = await page.$$eval('.leaflet-tile-pane img.leaflet-tile', (imgs) =>
+      imgs.filter((i) => i.src.includes('/tiles/') && getComputedStyle(i.parentElement).visibility !== 'hidden')
+        .map((i) => Number(/\/tiles\/[^/]+\/(\d+)\//.exec(i.src)?.[1])));
+    assert.ok(zooms.length > 0);
+    assert.deepEqual(zooms.filter((z) => z < zoom - 1), [], `tiles of zoom ${zoom} or the one above only (before: ${before})`);
+    await done(page, 'live');
+  });
+
   it('searches an organization by name and opens its card', async () => {
     const page = await signedIn('viewer');
     const any = (await api('GET', '/api/orgs?limit=1', tokens.viewer)).data.items[0];

@@ -141,7 +141,22 @@ async function main() {
   });
   wireSearch(mapView);
   await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), reports.load()]);
+  listen();
   document.body.dataset.ready = 'true';
+}
+
+/** Changes made elsewhere (another tab, a colleague, another server process) arrive as events:
+ *  the tiles, the panel and an open card are read again, with no reload. One stream per page;
+ *  the browser reconnects it by itself. */
+function listen() {
+  const source = new EventSource('/api/events');
+  source.addEventListener('change', (e) => {
+    let data = {};
+    try { data = JSON.parse(e.data); } catch { /* an event we cannot read still means a change */ }
+    // This page's own edit is already shown; its event can come before the edit's answer, so
+    // the check waits a moment.
+    setTimeout(() => { if (!(data.change_id && state.isMine(data.change_id))) state.changed(); }, 400);
+  });
 }
 
 window.addEventListener('unhandledrejection', (e) => {

@@ -8,6 +8,15 @@ import { state } from './state.js';
 
 const OVERLAYS = ['heatmap', 'orgs', 'assignments'];
 
+// After a jump of several zooms (a row clicked at z9 opens z13) Leaflet keeps the old zoom's
+// tiles, enlarged up to 16 times, until the new ones arrive: only the zoom just above is kept
+// (a normal zoom step stays smooth); beyond it the status line says the map is loading.
+const TileLayer = L.TileLayer.extend({
+  _retainParent(x, y, z, minZoom) {
+    return z >= this._tileZoom - 1 && L.TileLayer.prototype._retainParent.call(this, x, y, z, minZoom);
+  },
+});
+
 // Leaflet's scale bar says "m" and "km": the page's language says it (米, 公里).
 const Scale = L.Control.Scale.extend({
   _updateMetric(maxMeters) {
@@ -105,7 +114,7 @@ export class MapView {
 
   #tileLayer(name, zIndex) {
     const version = state.get('tileVersion');
-    const layer = L.tileLayer(`/tiles/${name}/{z}/{x}/{y}.png?v=${version}`, { zIndex, maxZoom: 18, detectRetina: true, className: `tiles-${name}` });
+    const layer = new TileLayer(`/tiles/${name}/{z}/{x}/{y}.png?v=${version}`, { zIndex, maxZoom: 18, detectRetina: true, className: `tiles-${name}` });
     layer.on('tileloadstart', () => { this.pending += 1; this.#showStatus(t('map.loading')); });
     const done = () => { this.pending = Math.max(0, this.pending - 1); if (this.pending === 0) this.#hideStatus(); };
     layer.on('tileload', done);

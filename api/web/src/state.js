@@ -15,6 +15,11 @@ class State extends EventTarget {
 
   /** After an edit: tiles are reloaded and figures refetched. */
   changed() { this.set('tileVersion', this.#values.tileVersion + 1); }
+
+  #mine = new Set();
+  /** A change this page made (its event needs no second refresh). */
+  mine(changeId) { if (changeId) this.#mine.add(changeId); }
+  isMine(changeId) { return this.#mine.has(changeId); }
 }
 
 export const state = new State();

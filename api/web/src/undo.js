@@ -23,6 +23,7 @@ function toastRoot() {
 
 /** Shows text in the toast; with a change id, a 撤销 button that reverts it. */
 export function toast(text, { changeId = null, error = false } = {}) {
+  state.mine(changeId);
   const root = toastRoot();
   clearTimeout(toastTimer);
   const parts = [el('span', { className: 'toast-text', textContent: text })];
@@ -61,7 +62,8 @@ async function conflictText(conflicts) {
 /** Reverts a change; the answer goes to the toast. */
 export async function revert(changeId) {
   try {
-    await request('POST', `/api/changes/${seg(changeId)}/revert`);
+    const { data } = await request('POST', `/api/changes/${seg(changeId)}/revert`);
+    state.mine(data?.change_id);
     state.changed();
     toast(t('undo.done'));
     return true;

@@ -267,6 +267,7 @@ Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instruc
     }
     Change c;
     c.id = change.id;
+    c.org_ids = change.orgs;
     c.orgs.emplace_back(before, after);
     notify(c);  // store, memory, then the tiles it touched
     return {after, change.id};
@@ -323,6 +324,7 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
     }
     Change change;
     change.id = record_change.id;
+    change.org_ids = record_change.orgs;
     if (moved) {
         // A moved point changes which areas hold it: only what is around where it was and
         // where it is now is touched (with the areas it left and entered).
@@ -468,6 +470,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
     result.branches_created = branches.size();
     result.organizations_changed = changed.size();
     c.id = change.id;
+    c.org_ids = change.orgs;
     c.branches = std::move(branches);
     notify(c);  // one pass over the tile cache for the whole plan
     return result;
@@ -513,6 +516,7 @@ ImportReport Editor::import(const ImportParams& p, const std::string& who) {
     load();
     Change c;
     c.id = change.id;
+    c.org_ids = change.orgs;
     if (p.kind == ImportKind::orgs) {
         // Only what is near a change: added, updated or deregistered organizations.
         c.scope = Change::Scope::places;
@@ -524,7 +528,7 @@ ImportReport Editor::import(const ImportParams& p, const std::string& who) {
     return std::move(prepared.report);
 }
 
-void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
+void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int64_t change_id) {
     if (!remote_store_) remote_store_ = std::make_unique<Store>(Store::open_existing(store_->uri()));
     std::vector<Organization> changed;
     if (!everything) {
@@ -538,6 +542,8 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
         auto was = org_versions();
         load();
         Change c;
+        c.id = change_id;
+        c.org_ids = ids;
         c.scope = Change::Scope::places;
         c.places = touched_since(was);
         c.branches = view().data().branches;
@@ -545,6 +551,8 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
         return;
     }
     Change c;
+    c.id = change_id;
+    c.org_ids = ids;
     std::vector<Point> moved;
     {
         std::unique_lock lock(data_mutex_);
@@ -565,10 +573,10 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything) {
         if (!moved.empty()) ++places_version_;
     }
     if (!moved.empty()) {
-        Change places;
-        places.scope = Change::Scope::places;
-        places.places = std::move(moved);
-        notify(places);
+        c.scope = Change::Scope::places;
+        c.places = std::move(moved);
+        for (const auto& [before, after] : c.orgs) c.places.push_back(after.location);
+        c.orgs.clear();
     }
     notify(c);
 }
@@ -706,6 +714,7 @@ Reverted Editor::revert(std::int64_t id, const std::string& who) {
     reshaped = reshaped || !branches_put.empty() || !branches_gone.empty();
     Change c;
     c.id = change.id;
+    c.org_ids = change.orgs;
     if (reshaped) {
         load();
         c.scope = Change::Scope::places;

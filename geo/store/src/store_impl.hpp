@@ -418,9 +418,12 @@ struct Store::Impl {
     // PostGIS: tells the other processes on this database what changed, delivered when the
     // transaction commits (pg_notify is transactional): {"origin", "orgs": [ids]} or
     // {"origin", "reload": true}.
+    mutable std::int64_t last_change = 0;  // set by append_change, sent and cleared by notify
     void notify(const std::vector<Id>& ids, bool reload) const {
         if (!postgis()) return;
         nlohmann::json j = {{"origin", change_origin()}};
+        if (last_change) j["change"] = last_change;  // the change row this transaction wrote
+        last_change = 0;
         if (reload || ids.size() > 200)
             j["reload"] = true;
         else
@@ -496,6 +499,7 @@ struct Store::Impl {
         if (c.reverts) f->SetField(fx["reverts"], static_cast<GIntBig>(*c.reverts));
         create(l, *f);
         c.id = f->GetFID();
+        last_change = c.id;
         if (c.reverts) {  // the change it undoes says so
             auto old = own(l->GetFeature(*c.reverts));
             if (!old) throw conflict_error(conflict_error::Kind::missing, "no change " + std::to_string(*c.reverts));

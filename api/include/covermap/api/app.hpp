@@ -37,6 +37,7 @@ class TileRoutes;
 class Transfer;
 class SessionRoutes;
 class ChangeRoutes;
+class EventHub;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
 /// together over the editing service and the tiles, and the route table they fill. It knows
@@ -63,6 +64,7 @@ public:
     bool has_tokens() const;  ///< the store holds a token
 
     Metrics& metrics() { return metrics_; }
+    EventHub& events() { return *events_; }  ///< committed changes, for open pages
     tiles::TileService& tiles() { return *tiles_; }
 
 private:
@@ -89,6 +91,7 @@ private:
     std::unique_ptr<Transfer> transfer_;
     std::unique_ptr<SessionRoutes> sessions_;
     std::unique_ptr<ChangeRoutes> changes_;
+    std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };
 

@@ -43,6 +43,7 @@ struct Response {
     std::vector<std::pair<std::string, std::string>> headers;
     std::string token_name = "-";
     std::string route = "other";  ///< route pattern, for metrics
+    bool event_stream = false;    ///< the head only: the server keeps the connection for events
 
     /// The bytes to send: shared_body when set, else body.
     std::string_view payload() const { return shared_body ? std::string_view(*shared_body) : std::string_view(body); }

@@ -32,6 +32,9 @@ struct ServerOptions {
     /// A response must be sent (read by the client) within this, or the connection is closed:
     /// slow readers cannot hold a connection and its response for long.
     std::chrono::milliseconds send_timeout{60000};
+    /// An open event stream (GET /api/events) gets a comment line this often: proxies and
+    /// browsers keep it open, and a client that went is found.
+    std::chrono::milliseconds event_heartbeat{15000};
     std::size_t send_buffer = 0;  ///< SO_SNDBUF of each connection in bytes; 0: the kernel's (autotuned)
     /// A request body must arrive within body_timeout in all and, after body_grace, at no less
     /// than body_min_rate bytes per second on average (a trickle of a byte a second is cut).

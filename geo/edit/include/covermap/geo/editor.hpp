@@ -43,7 +43,8 @@ struct Change {
         everything  ///< areas or instructors were replaced
     };
     Scope scope = Scope::orgs;
-    std::int64_t id = 0;  ///< the change log's row (0: not recorded, another process's change)
+    std::int64_t id = 0;        ///< the change log's row (0: not known, another process's reload)
+    std::vector<Id> org_ids;     ///< the organizations it touched (empty after a reload)
     std::vector<std::pair<Organization, Organization>> orgs;  ///< before, after
     std::vector<Point> places;                                ///< where things were and are
     std::vector<Branch> branches;                             ///< new (or, after a reload, all)
@@ -150,7 +151,7 @@ public:
     std::vector<ChangeRow> changes(std::size_t limit);
     /// Another process's committed change (PostGIS NOTIFY): organizations read again from the
     /// store, or everything when `everything` or when one of them is new to this process.
-    void apply_remote(const std::vector<Id>& orgs, bool everything);
+    void apply_remote(const std::vector<Id>& orgs, bool everything, std::int64_t change_id = 0);
 
     /// Runs f with the store under the writer lock: the writes that are not edits of the data
     /// (plans, tokens, snapshots) and reads of the tables memory does not hold (audit, plans).
