@@ -1,6 +1,7 @@
 // Every request of the page goes through here: the token header, JSON, and one error type
 // that carries the server's code and a plain-words message.
 import { t } from './i18n.js';
+import { state } from './state.js';
 
 export const TOKEN_KEY = 'covermap.token';  // contract: the token's place in localStorage
 
@@ -28,7 +29,21 @@ export function clearToken() { localStorage.removeItem(TOKEN_KEY); }
 /** Ids are opaque text: always encoded as one path segment. */
 export const seg = (id) => encodeURIComponent(id);
 
+let writes = 0;
+/** Edits of this page still waiting for their answer (their change ids are not known yet). */
+export const writesInFlight = () => writes;
+
 export async function request(method, path, { body, ifMatch, raw } = {}) {
+  const write = method !== 'GET' && method !== 'HEAD';
+  if (write) writes += 1;
+  try {
+    return await send(method, path, { body, ifMatch, raw });
+  } finally {
+    if (write) writes -= 1;
+  }
+}
+
+async function send(method, path, { body, ifMatch, raw }) {
   const headers = {};
   const tk = token();
   if (tk) headers.Authorization = `Bearer ${tk}`;
@@ -45,6 +60,7 @@ export async function request(method, path, { body, ifMatch, raw } = {}) {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!res.ok) throw new ApiError(res.status, data?.code ?? 'Error', data?.message ?? res.statusText, data);
+  state.mine(data?.change_id);  // this page's own change: its event needs no second refresh
   return { data, etag: res.headers.get('ETag') };
 }
 

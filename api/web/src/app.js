@@ -1,7 +1,7 @@
 // The page: sign in (token in localStorage, exchanged for an HttpOnly session cookie that
 // tiles and downloads use), then the map, the coverage panel, the organization card, plans
 // and export, all following the shared state.
-import { ApiError, clearToken, get, request, setToken, token } from './api.js';
+import { ApiError, writesInFlight, clearToken, get, request, setToken, token } from './api.js';
 import { ExportDialog } from './export-dialog.js';
 import { language, setLanguage, t, translate } from './i18n.js';
 import { MapView } from './map.js';
@@ -154,8 +154,12 @@ function listen() {
     let data = {};
     try { data = JSON.parse(e.data); } catch { /* an event we cannot read still means a change */ }
     // This page's own edit is already shown; its event can come before the edit's answer, so
-    // the check waits a moment.
-    setTimeout(() => { if (!(data.change_id && state.isMine(data.change_id))) state.changed(); }, 400);
+    // the check waits until no edit of this page is on its way.
+    const settle = () => {
+      if (writesInFlight()) return setTimeout(settle, 100);
+      if (!(data.change_id && state.isMine(data.change_id))) state.changed();
+    };
+    settle();
   });
 }
 
