@@ -174,6 +174,26 @@ describe('a planner\'s day', () => {
     await done(page, 'live');
   });
 
+  it('opens a park\'s card from the map, and an area\'s card from a search result', async () => {
+    const page = await signedIn('viewer');
+    const park = page.locator('.leaflet-parks-pane path[data-park]').first();
+    await park.waitFor();
+    const code = await park.getAttribute('data-park');
+    const card = (await api('GET', `/api/areas/${code}?limit=1`, tokens.viewer)).data;
+    await park.hover({ force: true });
+    await page.locator('.park-tip').waitFor();
+    assert.match(await page.locator('.park-tip').innerText(), new RegExp(`${card.name} · 组织覆盖`));
+    await park.dispatchEvent('click');  // inside the park, wherever it is on screen
+    await page.waitForFunction((n) => document.querySelector('.area-card h3')?.textContent === n, card.name);
+    assert.equal(await page.locator('.org-card').count(), 0, 'the park, not the nearest organization');
+    // A street found by name: its card, whatever the level.
+    const street = (await api('GET', '/api/areas?level=street&limit=1', tokens.viewer)).data.items[0];
+    await page.fill('#search', street.name);
+    await page.click(`#search-results li[data-area="${street.code}"]`);
+    await page.waitForFunction((n) => document.querySelector('.area-card h3')?.textContent === n, street.name);
+    await done(page, 'park-card');
+  });
+
   it('searches an organization by name and opens its card', async () => {
     const page = await signedIn('viewer');
     const any = (await api('GET', '/api/orgs?limit=1', tokens.viewer)).data.items[0];

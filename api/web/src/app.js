@@ -76,11 +76,12 @@ function wireSearch(mapView) {
       const li = document.createElement('li');
       li.setAttribute('role', 'option');
       li.tabIndex = 0;
+      li.dataset.area = a.code;
       li.append(a.name);
       const s = document.createElement('small');
       s.textContent = `${t(`level.${a.level}`)} ${a.code}`;
       li.append(s);
-      const go = () => choose(() => { if (a.bbox) mapView.zoomToBox(a.bbox); get(`/api/areas/${encodeURIComponent(a.code)}?limit=1`).then((c) => mapView.outline(c.geometry)); });
+      const go = () => choose(() => { showTab('coverage'); state.set('areaRequest', a.code); });
       li.addEventListener('click', go);
       li.addEventListener('keydown', (e) => { if (e.key === 'Enter') go(); });
       list.append(li);

@@ -41,6 +41,7 @@ export class MapView {
     L.control.zoom({ zoomInTitle: t('map.zoomIn'), zoomOutTitle: t('map.zoomOut') }).addTo(this.map);
     new Scale({ imperial: false }).addTo(this.map);
     this.map.createPane('highlight').style.zIndex = 640;
+    this.map.createPane('parks').style.zIndex = 450;  // above the tiles and clusters, below the markers
     this.map.createPane('base').style.zIndex = 150;  // under the tile pane (200): tiles draw over it
     this.highlight = L.layerGroup().addTo(this.map);
     this.planLayer = L.layerGroup().addTo(this.map);
@@ -128,6 +129,33 @@ export class MapView {
     this.coverage = this.#tileLayer(this.coverageName, 10).addTo(this.map);
     this.#syncOpacity();
     this.#legend();
+    this.#parks().catch(() => {});
+  }
+
+  /** At the park level the parks themselves answer the pointer, above the organizations'
+   *  clusters: hover outlines one with its name and rate, a click or tap inside opens its card. */
+  async #parks() {
+    this.parkLayer?.remove();
+    this.parkLayer = null;
+    if (state.get('level') !== 'park') return;
+    const list = await get('/api/areas?level=park&limit=500');
+    const cards = await Promise.all(list.items.map((a) => get(`/api/areas/${seg(a.code)}?limit=1`)));
+    if (state.get('level') !== 'park') return;  // switched again meanwhile
+    const features = cards.map((c) => ({ type: 'Feature', properties: { code: c.code, name: c.name, rate: c.org_coverage }, geometry: c.geometry }));
+    const rest = { color: '#08519c', weight: 1.5, fillColor: '#08519c', fillOpacity: 0.04 };
+    this.parkLayer = L.geoJSON(features, { pane: 'parks', style: rest });
+    this.parkLayer.eachLayer((l) => {
+      const { code, name, rate } = l.feature.properties;
+      l.bindTooltip(document.createTextNode(`${name} · ${t('cov.org')} ${(rate * 100).toFixed(1)} %`), { sticky: true, className: 'park-tip' });
+      l.on('mouseover', () => l.setStyle({ weight: 3, fillOpacity: 0.18 }));
+      l.on('mouseout', () => l.setStyle(rest));
+      l.on('click', (e) => {
+        L.DomEvent.stopPropagation(e);  // not the nearest organization: the park
+        state.set('areaRequest', code);
+      });
+    });
+    this.parkLayer.addTo(this.map);
+    this.parkLayer.eachLayer((l) => l.getElement()?.setAttribute('data-park', l.feature.properties.code));
   }
 
   #syncOverlays() {

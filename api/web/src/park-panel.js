@@ -28,6 +28,12 @@ export class ParkPanel {
     this.sort = { key: 'org_coverage', dir: 1 };
     this.page = 0;
     state.on('level', () => { this.page = 0; this.filter = ''; this.load(); });
+    // A park clicked on the map, a bar of the chart, an area found by search: its card.
+    state.on('areaRequest', (code) => {
+      if (!code) return;
+      state.set('areaRequest', null);
+      this.openArea(code);
+    });
     state.on('tileVersion', () => this.load());
   }
 
@@ -167,6 +173,7 @@ export class ParkPanel {
       series: [{ type: 'bar', data: worst.map((r) => +(r.org_coverage * 100).toFixed(1)), itemStyle: { color: '#d7301f' } }],
       aria: { enabled: true },
     });
+    c.on('click', (p) => { if (worst[p.dataIndex]) state.set('areaRequest', worst[p.dataIndex].code); });
     new ResizeObserver(() => c.resize()).observe(el);
   }
 
