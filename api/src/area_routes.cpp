@@ -74,9 +74,8 @@ Response AreaRoutes::card(const Request& req, const Caller&, const Args& args) {
     geo::Level level = geo::Level::district;
     {
         auto view = context_.editor.view();
-        const auto& areas = view.data().areas;
-        for (std::size_t i = 0; i < areas.size(); ++i)
-            if (areas[i].code == args[0]) index = i, level = areas[i].level;
+        index = view.area(args[0]);
+        if (index) level = view.data().areas[*index].level;
     }
     if (!index) return error_response(404, "NotFound", "no area " + args[0]);
     // The figures as /api/coverage counts them; the organizations only for the uncovered list.

@@ -27,9 +27,7 @@ Response ChangeRoutes::list(const Request& req, const Caller&, const Args&) {
         int index = -1;
         {
             auto view = context_.editor.view();
-            const auto& areas = view.data().areas;
-            for (std::size_t i = 0; i < areas.size(); ++i)
-                if (areas[i].code == area) index = static_cast<int>(i), level = areas[i].level;
+            if (auto i = view.area(area)) index = static_cast<int>(*i), level = view.data().areas[*i].level;
         }
         if (!level) return error_response(404, "NotFound", "no area " + area);
         auto where = coverage_.located(*level);

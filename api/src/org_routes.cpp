@@ -140,12 +140,7 @@ Response OrgRoutes::search(const Request& req, const Caller&, const Args&) {
         std::optional<geo::Level> level;
         {
             auto view = context_.editor.view();
-            const auto& areas = view.data().areas;
-            for (std::size_t i = 0; i < areas.size(); ++i)
-                if (areas[i].code == area) {
-                    area_index = static_cast<int>(i);
-                    level = areas[i].level;
-                }
+            if (auto i = view.area(area)) area_index = static_cast<int>(*i), level = view.data().areas[*i].level;
         }
         if (!level) return error_response(404, "NotFound", "no area " + area);
         where = coverage_.located(*level);

@@ -51,10 +51,7 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
             if (!a.is_string() || a.get<std::string>().empty() || a.get<std::string>().size() > 64)
                 return error_response(400, "InvalidValue", "area must be the code of a district, street or park");
             p.area = a.get<std::string>();
-            auto view = context_.editor.view();
-            const auto& areas = view.data().areas;
-            if (std::none_of(areas.begin(), areas.end(), [&](const geo::Area& x) { return x.code == p.area; }))
-                return error_response(404, "NotFound", "no area " + p.area);
+            if (!context_.editor.view().area(p.area)) return error_response(404, "NotFound", "no area " + p.area);
         }
         if (body->contains("cost")) {
             auto c = (*body)["cost"];

@@ -85,8 +85,7 @@ Response Transfer::export_layer(const Request& req, const Caller&, const Args& a
     std::optional<geo::Area> scope;
     if (!area.empty()) {
         auto view = context_.editor.view();
-        for (const auto& a : view.data().areas)
-            if (a.code == area) scope = a;
+        if (auto i = view.area(area)) scope = view.data().areas[*i];
         if (!scope) return error_response(404, "NotFound", "no area " + area);
         area_name = scope->name;
     }

@@ -151,6 +151,13 @@ int Editor::View::load(const Id& instructor) const {
     return it == e_->load_.end() ? 0 : it->second;
 }
 
+std::optional<std::size_t> Editor::View::area(const std::string& code) const {
+    const auto& areas = e_->data_.areas;
+    for (std::size_t i = 0; i < areas.size(); ++i)
+        if (areas[i].code == code) return i;
+    return std::nullopt;
+}
+
 bool Editor::View::has_branch(std::int64_t id) const {
     const auto& bs = e_->data_.branches;
     return std::any_of(bs.begin(), bs.end(), [&](const Branch& b) { return b.id == id; });

@@ -104,6 +104,8 @@ public:
         const Instructor* instructor(const Id& id) const;
         int load(const Id& instructor) const;  ///< organizations it serves
         bool has_branch(std::int64_t id) const;
+        /// The index in data().areas of the area with this code, if there is one.
+        std::optional<std::size_t> area(const std::string& code) const;
         const std::vector<BBox>& area_bounds() const { return e_->area_bounds_; }
 
     private:
