@@ -106,6 +106,7 @@ describe('a planner\'s day', () => {
     await page.waitForFunction(() => document.querySelector('#tab-coverage h2')?.textContent.includes('园区'));
     // Sort by organizational coverage, descending: the first row has the highest rate.
     await page.click('th[data-key=org_coverage] button');
+    await page.waitForSelector('table.coverage[aria-busy=false] th[data-key=org_coverage][aria-sort=descending]');
     const rates = await page.$$eval('table.coverage tbody tr td:nth-child(2)', (tds) => tds.map((td) => parseFloat(td.textContent)));
     assert.ok(rates.length >= 3);
     assert.deepEqual(rates, [...rates].sort((a, b) => b - a));
@@ -135,7 +136,7 @@ describe('a planner\'s day', () => {
     assert.equal(await page.locator('table.coverage tbody tr').count(), 100, 'one page of rows');
     assert.match(await page.locator('.pager').innerText(), /第 1–100 行，共 [\d,]+ 行/);
     await page.click('.pager button[data-action=next-page]');
-    assert.match(await page.locator('.pager').innerText(), /第 101–200 行/);
+    await page.waitForFunction(() => /第 101–200 行/.test(document.querySelector('.pager').textContent));
     // A filter finds a cell by name on any page.
     const last = (await api('GET', '/api/areas?level=grid&limit=20000', tokens.viewer)).data.items.at(-1);
     await page.fill('.table-filter', last.name);

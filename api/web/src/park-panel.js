@@ -1,7 +1,7 @@
 // Coverage by park, street or community: key figures, a sortable table, a bar chart of the
 // worst areas; a row zooms the map to its area and opens the area's card.
 import * as echarts from '../vendor/echarts-6.1.0/echarts.esm.min.mjs';
-import { get, seg } from './api.js';
+import { ApiError, get, seg, token } from './api.js';
 import { percent, t } from './i18n.js';
 import { state } from './state.js';
 import { changeLog } from './undo.js';
@@ -9,8 +9,28 @@ import { el } from './dom.js';
 
 const PAGE = 100;  // table rows per page
 
-/** Lets the page paint and take input between two pieces of work. */
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** The rows of a level live in a worker (coverage-rows.js): the page asks it, by message,
+ *  for what it shows. */
+class Rows {
+  constructor() {
+    this.worker = new Worker(new URL('./coverage-rows.js', import.meta.url), { type: 'module' });
+    this.waiting = new Map();
+    this.next = 0;
+    this.worker.onmessage = ({ data }) => {
+      const w = this.waiting.get(data.id);
+      this.waiting.delete(data.id);
+      if (data.error) w.reject(new ApiError(data.error.status, data.error.code, data.error.message));
+      else w.resolve(data.ok);
+    };
+  }
+  ask(message) {
+    const id = ++this.next;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
+    });
+  }
+}
 
 const COLUMNS = [
   { key: 'name', label: 'cov.name' },
@@ -27,6 +47,8 @@ export class ParkPanel {
     this.mapView = mapView;
     this.sort = { key: 'org_coverage', dir: 1 };
     this.page = 0;
+    this.rows = new Rows();
+    this.asked = 0;  // the last page asked for: an older answer is not shown
     state.on('level', () => { this.page = 0; this.filter = ''; this.load(); });
     // A park clicked on the map, a bar of the chart, an area found by search: its card.
     state.on('areaRequest', (code) => {
@@ -40,12 +62,15 @@ export class ParkPanel {
   async load() {
     const level = state.get('level');
     this.root.classList.add('loading');
-    const data = await get(`/api/coverage?level=${level}`);
-    this.root.classList.remove('loading');
-    await yieldToPage();  // the 3 MB of a grid level parsed; the rows next, in a task of their own
-    if (state.get('level') !== level) return;  // switched again meanwhile
-    this.rows = data.areas.map((a) => ({ ...a, uncovered: a.operating - a.work_covered }));
+    let data;
+    try {
+      data = await this.rows.ask({ type: 'load', level, token: token() });
+    } finally {
+      this.root.classList.remove('loading');
+    }
+    if (data.stale || state.get('level') !== level) return;  // switched again meanwhile
     this.total = data.total;
+    this.worst = data.worst.reverse();
     // Organizational-coverage targets (scope all) by area code; 'total' for the whole.
     this.goals = new Map(data.targets.filter((x) => x.metric === 'org_coverage' && x.scope === 'all').map((x) => [x.area, x.goal]));
     this.render();
@@ -54,7 +79,6 @@ export class ParkPanel {
   render() {
     const level = state.get('level');
     const { key, dir } = this.sort;
-    const rows = [...this.rows].sort((a, b) => (a[key] < b[key] ? -dir : a[key] > b[key] ? dir : 0));
     const h = document.createElement('h2');
     h.textContent = t('cov.title', { level: t(`level.${level}`) });
     const kpis = document.createElement('div');
@@ -104,7 +128,6 @@ export class ParkPanel {
       head.append(th);
     }
     this.table = table;
-    this.sorted = rows;
     const filter = el('input', { type: 'search', className: 'table-filter', placeholder: t('cov.filter'), value: this.filter ?? '' });
     filter.addEventListener('input', () => { this.filter = filter.value.trim(); this.page = 0; this.#fillTable(); });
     this.pager = el('div', { className: 'pager' });
@@ -116,27 +139,31 @@ export class ParkPanel {
     this.root.replaceChildren(h, kpis, chart, hint, this.card, filter, this.pager, table);
     this.#fillTable();
     // The chart in a task of its own: a level's work never blocks the page 200 ms at once.
-    setTimeout(() => { if (chart.isConnected) this.#chart(chart, this.rows); }, 0);
+    setTimeout(() => { if (chart.isConnected) this.#chart(chart, this.worst); }, 0);
   }
 
   /** One page of the sorted (and filtered) rows: a level of 11,000 grid cells never builds
    *  11,000 rows at once (that froze the page for seconds). */
-  #fillTable() {
+  async #fillTable() {
     const q = this.filter ?? '';
-    const rows = q ? this.sorted.filter((r) => r.name.includes(q) || r.code.startsWith(q)) : this.sorted;
-    const pages = Math.max(1, Math.ceil(rows.length / PAGE));
-    this.page = Math.min(this.page ?? 0, pages - 1);
+    const asked = ++this.asked;
+    const { key, dir } = this.sort;
+    this.table.setAttribute('aria-busy', 'true');
+    const answer = await this.rows.ask({ type: 'page', key, dir, filter: q, page: this.page ?? 0, size: PAGE });
+    if (asked !== this.asked || !this.table.isConnected) return;  // asked again meanwhile
+    const { rows: shown, count } = answer;
+    this.page = answer.page;
+    const pages = Math.max(1, Math.ceil(count / PAGE));
     const from = this.page * PAGE;
-    const shown = rows.slice(from, from + PAGE);
     const prev = el('button', { type: 'button', className: 'secondary', textContent: t('cov.prev'), disabled: this.page === 0 });
     prev.dataset.action = 'prev-page';
     prev.addEventListener('click', () => { this.page -= 1; this.#fillTable(); });
     const next = el('button', { type: 'button', className: 'secondary', textContent: t('cov.next'), disabled: this.page >= pages - 1 });
     next.dataset.action = 'next-page';
     next.addEventListener('click', () => { this.page += 1; this.#fillTable(); });
-    const where = el('span', { textContent: rows.length ? t('cov.rows', { from: from + 1, to: from + shown.length, n: rows.length }) : t('search.none') });
+    const where = el('span', { textContent: count ? t('cov.rows', { from: from + 1, to: from + shown.length, n: count }) : t('search.none') });
     this.pager.replaceChildren(prev, ' ', where, ' ', next);
-    this.pager.hidden = rows.length <= PAGE && !q;
+    this.pager.hidden = count <= PAGE && !q;
     const body = document.createElement('tbody');
     for (const r of shown) {
       const tr = body.insertRow();
@@ -159,10 +186,11 @@ export class ParkPanel {
     }
     this.table.tBodies[0]?.remove();
     this.table.append(body);
+    this.table.setAttribute('aria-busy', 'false');
   }
 
-  #chart(el, rows) {
-    const worst = [...rows].filter((r) => r.operating > 0).sort((a, b) => a.org_coverage - b.org_coverage).slice(0, 12).reverse();
+  /** The worst areas (the worker picked them): bars from the lowest rate up. */
+  #chart(el, worst) {
     const c = echarts.init(el, null, { renderer: 'canvas' });
     c.setOption({
       title: { text: t('cov.chart'), textStyle: { fontSize: 12 } },
