@@ -39,7 +39,7 @@ using namespace detail;
 
 namespace {
 constexpr std::pair<Role, std::string_view> kRoles[] = {
-    {Role::viewer, "viewer"}, {Role::planner, "planner"}, {Role::admin, "admin"}};
+    {Role::viewer, "viewer"}, {Role::instructor, "instructor"}, {Role::planner, "planner"}, {Role::admin, "admin"}};
 }  // namespace
 
 std::optional<Role> parse_role(const std::string& s) {
@@ -215,7 +215,25 @@ App::App(const AppOptions& options) : options_(options) {
 
 App::~App() = default;
 
-std::string App::add_token(Role role, const std::string& name, const std::string& expires) {
+void check_token_limits(Role role, const std::string& area, const std::string& instructor, const geo::Store& store) {
+    if (!area.empty()) {
+        if (role != Role::planner) throw geo::invalid_argument("only a planner's token is limited to an area");
+        auto level = store.area_level(area);
+        if (level != "district" && level != "street" && level != "park")
+            throw geo::invalid_argument("the area of a token is the code of a district, a street or a park, not '" +
+                                        geo::replace_invalid_utf8(area.substr(0, 40)) + "'");
+    }
+    if (role == Role::instructor && instructor.empty())
+        throw geo::invalid_argument("an instructor's token names its instructor (--instructor ID)");
+    if (!instructor.empty()) {
+        if (role != Role::instructor) throw geo::invalid_argument("only an instructor's token names an instructor");
+        if (!store.has_instructor(instructor))
+            throw geo::invalid_argument("no instructor '" + geo::replace_invalid_utf8(instructor.substr(0, 40)) + "'");
+    }
+}
+
+std::string App::add_token(Role role, const std::string& name, const std::string& expires, const std::string& area,
+                           const std::string& instructor) {
     if (!expires.empty() && !geo::valid_date(expires))
         throw geo::invalid_argument("an expiry is a calendar date, YYYY-MM-DD, not '" +
                                     geo::replace_invalid_utf8(expires.substr(0, 20)) + "'");
@@ -224,9 +242,11 @@ std::string App::add_token(Role role, const std::string& name, const std::string
         throw geo::invalid_argument("a token name is 1–100 bytes of UTF-8 text without control characters");
     auto token = new_token();
     auto hash = hash_token(token);
-    editor_->with_store(
-        [&](geo::Store& s) { s.add_token({name, to_string(role), hash, iso8601_utc_now(), expires, ""}); });
-    auth_->remember(hash, Caller{name, role, expires, hash});
+    editor_->with_store([&](geo::Store& s) {
+        check_token_limits(role, area, instructor, s);
+        s.add_token({name, to_string(role), hash, iso8601_utc_now(), expires, "", area, instructor});
+    });
+    auth_->remember(hash, Caller{name, role, expires, hash, area, instructor});
     return token;
 }
 
@@ -369,7 +389,8 @@ Response App::post_token(const Request& req, const Caller&, const std::vector<st
     auto body = parse_json(req.body, why);
     if (!body) return error_response(400, "InvalidJson", why);
     if (!body->is_object() || !(*body)["role"].is_string() || !(*body)["name"].is_string())
-        return error_response(400, "InvalidValue", "body must be {\"role\": viewer|planner|admin, \"name\": …}");
+        return error_response(400, "InvalidValue",
+                              "body must be {\"role\": viewer|instructor|planner|admin, \"name\": …, \"area\"?, \"instructor_id\"?}");
     auto role = parse_role((*body)["role"].get<std::string>());
     auto name = (*body)["name"].get<std::string>();
     if (!role || name.empty() || name.size() > 100) return error_response(400, "InvalidValue", "bad role or name");
@@ -379,8 +400,22 @@ Response App::post_token(const Request& req, const Caller&, const std::vector<st
             return error_response(400, "InvalidValue", "expires must be a calendar date, YYYY-MM-DD");
         expires = (*body)["expires"].get<std::string>();
     }
-    json out = {{"token", add_token(*role, name, expires)}, {"role", to_string(*role)}, {"name", name}};
+    std::string area, instructor;
+    for (auto [key, into] : {std::pair{"area", &area}, std::pair{"instructor_id", &instructor}})
+        if (body->contains(key) && !(*body)[key].is_null()) {
+            if (!(*body)[key].is_string()) return error_response(400, "InvalidValue", std::string(key) + " must be text");
+            *into = (*body)[key].get<std::string>();
+        }
+    std::string token;
+    try {
+        token = add_token(*role, name, expires, area, instructor);
+    } catch (const geo::invalid_argument& e) {
+        return error_response(400, "InvalidValue", e.what());
+    }
+    json out = {{"token", token}, {"role", to_string(*role)}, {"name", name}};
     if (!expires.empty()) out["expires"] = expires;
+    if (!area.empty()) out["area"] = area;
+    if (!instructor.empty()) out["instructor_id"] = instructor;
     return json_response(out, 201);
 }
 

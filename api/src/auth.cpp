@@ -62,7 +62,7 @@ void Auth::refresh(const std::vector<geo::TokenRow>& rows) const {
     std::unordered_map<std::string, Caller> fresh;
     for (const auto& t : rows)
         if (auto role = parse_role(t.role); role && t.usable(now))
-            fresh[t.hash] = Caller{geo::replace_invalid_utf8(t.name), *role, t.expires, t.hash};
+            fresh[t.hash] = Caller{geo::replace_invalid_utf8(t.name), *role, t.expires, t.hash, t.area, t.instructor};
     std::set<std::string> keys;
     for (const auto& [hash, t] : fresh) keys.insert(hash);
     {

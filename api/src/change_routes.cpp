@@ -62,7 +62,7 @@ Response ChangeRoutes::revert(const Request&, const Caller& who, const Args& arg
     if (!id) return error_response(404, "NotFound", "no change " + args[0]);
     geo::Reverted done;
     try {
-        done = context_.editor.revert(*id, who.name);
+        done = context_.editor.revert(*id, author_of(who));
     } catch (const geo::edit_error& e) {
         if (e.kind == geo::edit_error::Kind::invalid) return error_response(409, "Conflict", e.what());
         return edit_refused(e);

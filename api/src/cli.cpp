@@ -341,14 +341,16 @@ int cmd_doctor(const std::string& db, bool fix) {
 
 int cmd_token_list(const std::string& db) {
     auto store = geo::Store::open_existing(db);
-    std::vector<std::vector<std::string>> rows = {{"name", "role", "created", "expires", "state"}};
+    std::vector<std::vector<std::string>> rows = {{"name", "role", "limited to", "created", "expires", "state"}};
     auto now = geo::china_date();
     for (const auto& t : store.tokens())
-        rows.push_back({t.name, t.role, t.created.substr(0, 10), t.expires.empty() ? "-" : t.expires,
+        rows.push_back({t.name, t.role,
+                        !t.area.empty() ? "area " + t.area : !t.instructor.empty() ? "instructor " + t.instructor : "-",
+                        t.created.substr(0, 10), t.expires.empty() ? "-" : t.expires,
                         !t.revoked.empty() ? "revoked " + t.revoked.substr(0, 10)
                         : t.usable(now)    ? "valid"
                                            : "expired"});
-    std::printf("%s", render_table(rows, {false, false, false, false, false}).c_str());
+    std::printf("%s", render_table(rows, {false, false, false, false, false, false}).c_str());
     return 0;
 }
 
@@ -360,7 +362,12 @@ int cmd_token_revoke(const std::string& db, const std::string& name) {
     return 0;
 }
 
-int cmd_token_add(const std::string& db, const std::string& role, const std::string& name, const std::string& expires) {
+struct TokenLimits {
+    std::string area, instructor, link;
+};
+
+int cmd_token_add(const std::string& db, const std::string& role, const std::string& name, const std::string& expires,
+                  const TokenLimits& limits) {
     if (!expires.empty() && !geo::valid_date(expires))
         throw geo::invalid_argument("--expires takes a calendar date, YYYY-MM-DD, not '" + expires + "'");
     // Straight into the store (a running server reads new tokens from it when it first sees them).
@@ -368,9 +375,17 @@ int cmd_token_add(const std::string& db, const std::string& role, const std::str
         std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         throw geo::invalid_argument("--name must be 1–100 bytes of UTF-8 text without control characters");
     auto store = geo::Store::open_existing(db);
+    check_token_limits(*parse_role(role), limits.area, limits.instructor, store);
     auto token = new_token();
-    store.add_token({name, role, hash_token(token), geo::iso8601_utc_now(), expires, ""});
+    store.add_token({name, role, hash_token(token), geo::iso8601_utc_now(), expires, "", limits.area, limits.instructor});
     std::printf("%s\n", token.c_str());
+    // A link that signs a phone in: the token rides in the fragment, which a browser never
+    // sends to a server (no access log holds it); the page keeps it and drops it from the URL.
+    if (!limits.link.empty()) {
+        auto base = limits.link;
+        while (!base.empty() && base.back() == '/') base.pop_back();
+        std::printf("%s/%s#token=%s\n", base.c_str(), role == "instructor" ? "field" : "", token.c_str());
+    }
     return 0;
 }
 
@@ -578,9 +593,14 @@ int run_cli(int argc, char** argv) {
     token->require_subcommand(1);
     auto* token_add = token->add_subcommand("add", "create a token and print it (only its hash is stored)");
     token_add->add_option("--db", db, "store")->required();
-    token_add->add_option("--role", role, "viewer | planner | admin")
+    token_add->add_option("--role", role, "viewer | instructor | planner | admin")
         ->required()
-        ->check(CLI::IsMember({"viewer", "planner", "admin"}));
+        ->check(CLI::IsMember({"viewer", "instructor", "planner", "admin"}));
+    TokenLimits limits;
+    token_add->add_option("--area", limits.area, "a planner's token: edits only inside this district, street or park");
+    token_add->add_option("--instructor", limits.instructor, "an instructor's token: that instructor's id");
+    token_add->add_option("--link", limits.link,
+                          "also print a sign-in link for a phone under this address (https://host/covermap)");
     token_add->add_option("--name", token_name, "who or what uses it")->required();
     std::string expires;
     token_add->add_option("--expires", expires, "last day it works, YYYY-MM-DD (default: no expiry)");
@@ -647,7 +667,7 @@ int run_cli(int argc, char** argv) {
             so.send_timeout = std::chrono::milliseconds(static_cast<long>(send_timeout_s * 1000));
             return cmd_serve(ao, so);
         }
-        if (*token_add) return cmd_token_add(db, role, token_name, expires);
+        if (*token_add) return cmd_token_add(db, role, token_name, expires, limits);
         if (*token_list) return cmd_token_list(db);
         if (*doc) return cmd_doctor(db, doctor_fix);
         if (*token_revoke) return cmd_token_revoke(db, token_name);

@@ -14,6 +14,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/geometry.hpp"
+#include "org_routes.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
@@ -109,7 +110,7 @@ Response Ogc::collections(const Request& req, const Caller&, const Args&) {
     json list = json::array();
     for (const auto& c : kCollections) {
         Request r = req;
-        auto one = collection(r, Caller{"-", Role::viewer, "", ""}, {c.id});
+        auto one = collection(r, Caller{"-", Role::viewer, "", "", "", ""}, {c.id});
         list.push_back(json::parse(one.body));
     }
     auto b = base_of(req, context_.options);
@@ -149,8 +150,10 @@ Response Ogc::collection(const Request& req, const Caller&, const Args& args) {
 // GeoJSON features of the collections (from a view of the data), shared by items and item.
 namespace {
 
-json org_feature(const geo::Organization& o) {
-    return {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", geo::to_json(o)}};
+json org_feature(const geo::Organization& o, const Caller& who) {
+    auto properties = geo::to_json(o);
+    if (!reads_ledger(who, o)) properties.erase("ledger");
+    return {{"type", "Feature"}, {"id", o.id}, {"geometry", point_json(o.location)}, {"properties", properties}};
 }
 
 json instructor_feature(const View& view, const geo::Instructor& in) {
@@ -265,7 +268,7 @@ std::shared_ptr<const Ogc::PointIndex> Ogc::point_index() {
     return index;
 }
 
-Response Ogc::items(const Request& req, const Caller&, const Args& args) {
+Response Ogc::items(const Request& req, const Caller& who, const Args& args) {
     auto it = std::find_if(kCollections.begin(), kCollections.end(), [&](auto& c) { return c.id == args[0]; });
     if (it == kCollections.end()) return error_response(404, "NotFound", "no collection " + args[0]);
     // A parameter this API does not know is an error, not silently ignored (OGC API – Features, 7.15.1).
@@ -326,7 +329,7 @@ Response Ogc::items(const Request& req, const Caller&, const Args& args) {
             each(data.orgs.size(), points ? &points->org_tree : nullptr, [&](std::size_t i) {
                 geo::BBox fb;
                 fb.expand(data.orgs[i].location);
-                take(fb, [&] { return org_feature(data.orgs[i]); });
+                take(fb, [&] { return org_feature(data.orgs[i], who); });
             });
         } else if (c == "instructors") {
             each(data.instructors.size(), points ? &points->instructor_tree : nullptr, [&](std::size_t j) {
@@ -366,7 +369,7 @@ Response Ogc::items(const Request& req, const Caller&, const Args& args) {
     return r;
 }
 
-Response Ogc::item(const Request& req, const Caller&, const Args& args) {
+Response Ogc::item(const Request& req, const Caller& who, const Args& args) {
     // Organizations and instructors by their text id; branches and areas by number.
     auto fid = parse_id(args[1]);
     std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> coverage;
@@ -376,7 +379,7 @@ Response Ogc::item(const Request& req, const Caller&, const Args& args) {
     json feature;
     const std::string& c = args[0];
     if (c == "orgs" && view.org(args[1])) {
-        feature = org_feature(*view.org(args[1]));
+        feature = org_feature(*view.org(args[1]), who);
     } else if (c == "instructors" && view.instructor(args[1])) {
         feature = instructor_feature(view, *view.instructor(args[1]));
     } else if (c == "branches" && fid) {

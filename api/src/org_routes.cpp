@@ -60,10 +60,20 @@ Response edit_refused(const geo::edit_error& e) {
             return error_response(412, "PreconditionFailed", e.what());
         case geo::edit_error::Kind::over_capacity:
             return error_response(409, "Conflict", e.what());
+        case geo::edit_error::Kind::out_of_area:
+            return error_response(403, "OutOfArea", e.what());
+        case geo::edit_error::Kind::out_of_scope:
+            return error_response(403, "OutOfScope", e.what());
         case geo::edit_error::Kind::invalid:
             break;
     }
     return error_response(400, "InvalidValue", e.what());
+}
+
+geo::Author author_of(const Caller& who) { return {who.name, who.area, who.instructor_id}; }
+
+bool reads_ledger(const Caller& who, const geo::Organization& o) {
+    return who.role != Role::instructor || o.instructor_id == who.instructor_id;
 }
 
 void OrgRoutes::add_routes(Router& router) {
@@ -73,15 +83,16 @@ void OrgRoutes::add_routes(Router& router) {
     router.add("GET", "/api/orgs/{}/history", Role::viewer, this, &OrgRoutes::history);
     router.add("PUT", "/api/orgs/{}/instructor", Role::planner, this, &OrgRoutes::put_instructor);
     router.add("DELETE", "/api/orgs/{}/instructor", Role::planner, this, &OrgRoutes::delete_instructor);
-    router.add("PATCH", "/api/orgs/{}", Role::planner, this, &OrgRoutes::patch);
+    router.add("PATCH", "/api/orgs/{}", Role::instructor, this, &OrgRoutes::patch);  // an instructor: its own ledger
 }
 
-Response OrgRoutes::get(const Request&, const Caller&, const Args& args) {
+Response OrgRoutes::get(const Request&, const Caller& who, const Args& args) {
     auto view = context_.editor.view();
     auto* o = view.org(args[0]);
     if (!o) return error_response(404, "NotFound", "no organization " + args[0]);
     // Names where people read: the instructor's, the branch's, the industry's.
     auto j = geo::to_json(*o);
+    if (!reads_ledger(who, *o)) j.erase("ledger");
     const auto* in = o->instructor_id ? view.instructor(*o->instructor_id) : nullptr;
     j["instructor_name"] = in ? json(in->name) : json();
     j["branch_name"] = json();
@@ -110,7 +121,7 @@ Response OrgRoutes::put_instructor(const Request& req, const Caller& who, const 
     auto expected = if_match(req);
     if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
     try {
-        return edited(context_.editor.set_instructor(args[0], instructor, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.set_instructor(args[0], instructor, std::get<std::int64_t>(expected), author_of(who)));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }
@@ -120,7 +131,7 @@ Response OrgRoutes::delete_instructor(const Request& req, const Caller& who, con
     auto expected = if_match(req);
     if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
     try {
-        return edited(context_.editor.set_instructor(args[0], std::nullopt, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.set_instructor(args[0], std::nullopt, std::get<std::int64_t>(expected), author_of(who)));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }
@@ -230,12 +241,19 @@ Response OrgRoutes::instructors(const Request& req, const Caller&, const Args& a
     return json_response({{"org", o.id}, {"items", items}});
 }
 
-Response OrgRoutes::history(const Request&, const Caller&, const Args& args) {
-    if (!context_.editor.view().org(args[0])) return error_response(404, "NotFound", "no organization " + args[0]);
+Response OrgRoutes::history(const Request&, const Caller& who, const Args& args) {
+    bool ledger = false;
+    {
+        auto v = context_.editor.view();
+        auto* o = v.org(args[0]);
+        if (!o) return error_response(404, "NotFound", "no organization " + args[0]);
+        ledger = reads_ledger(who, *o);
+    }
     auto rows = context_.editor.with_store([&](geo::Store& s) { return s.audit(args[0]); });
     json items = json::array();
     auto view = context_.editor.view();
     auto named = [&](json record) {  // an instructor by name beside the id
+        if (!ledger && record.is_object()) record.erase("ledger");
         if (record.is_object() && record.contains("instructor_id") && record["instructor_id"].is_string())
             if (const auto* in = view.instructor(record["instructor_id"].get<std::string>()))
                 record["instructor_name"] = in->name;
@@ -302,7 +320,7 @@ Response OrgRoutes::patch(const Request& req, const Caller& who, const Args& arg
         if (!bad.empty()) return error_response(400, "InvalidValue", key + " must be " + bad);
     }
     try {
-        return edited(context_.editor.correct(args[0], c, std::get<std::int64_t>(expected), who.name));
+        return edited(context_.editor.correct(args[0], c, std::get<std::int64_t>(expected), author_of(who)));
     } catch (const geo::edit_error& e) {
         return edit_refused(e);
     }

@@ -7,6 +7,8 @@
 
 namespace covermap::geo {
 struct edit_error;
+struct Author;
+struct Organization;
 }
 
 namespace covermap::api {
@@ -33,5 +35,11 @@ private:
 
 /// The answer to an edit the editing service refused (its kind as the status).
 Response edit_refused(const geo::edit_error& e);
+/// Who an edit is by, with what the caller's token limits it to (an area, an instructor's own
+/// organizations).
+geo::Author author_of(const Caller& who);
+/// Whether the caller reads this organization's ledger (person in charge, phone, why no
+/// branch, measures): everyone but an instructor's token, which reads its own only.
+bool reads_ledger(const Caller& who, const geo::Organization& o);
 
 }  // namespace covermap::api

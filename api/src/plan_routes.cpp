@@ -9,6 +9,7 @@
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/text.hpp"
+#include "org_routes.hpp"
 #include "route_support.hpp"
 
 namespace covermap::api {
@@ -227,10 +228,12 @@ Response Plans::accept(const Request& req, const Caller& who, const Args& args) 
     }
     geo::Accepted done;
     try {
-        done = context_.editor.accept(wanted, who.name, "accept_plan " + args[0]);
+        done = context_.editor.accept(wanted, author_of(who), "accept_plan " + args[0]);
     } catch (const geo::conflict_error& e) {
         // Another process changed the store since this one read it: nothing was applied.
         return error_response(409, "Conflict", std::string(e.what()) + "; nothing was applied, run the plan again");
+    } catch (const geo::edit_error& e) {
+        return edit_refused(e);  // a proposal outside the token's area: nothing was applied
     }
     for (const auto& c : done.conflicts)
         conflicts.push_back({{"id", c.proposal}, {"org", c.org.empty() ? json() : json(c.org)}, {"reason", c.reason}});

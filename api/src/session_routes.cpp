@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "auth.hpp"
+#include "covermap/geo/editor.hpp"
 
 namespace covermap::api {
 
@@ -19,10 +20,7 @@ Response SessionRoutes::open(const Request& req, const Caller& who, const Args&)
     if (req.authorization.empty())
         return error_response(401, "Unauthorized", "a session is made from an 'Authorization: Bearer' header");
     std::string value = auth_.open_session(who);
-    auto r = json_response({{"name", who.name},
-                            {"role", to_string(who.role)},
-                            {"basemap", context_.options.basemap.empty() ? json() : json(context_.options.basemap)}},
-                           201);
+    auto r = json_response(who_json(who), 201);
     // Behind HTTPS (the public URL says so, or a trusted proxy) the cookie is Secure: a browser
     // never sends it over plain HTTP.
     bool https = context_.options.public_url.rfind("https://", 0) == 0 ||
@@ -42,10 +40,20 @@ Response SessionRoutes::close(const Request& req, const Caller&, const Args&) {
     return r;
 }
 
-Response SessionRoutes::me(const Request&, const Caller& who, const Args&) {
-    return json_response({{"name", who.name},
-                          {"role", to_string(who.role)},
-                          {"basemap", context_.options.basemap.empty() ? json() : json(context_.options.basemap)}});
+Response SessionRoutes::me(const Request&, const Caller& who, const Args&) { return json_response(who_json(who)); }
+
+// Who is signed in: the token's name and role, what it is limited to (codes, and the names
+// people read), and the base map the page draws.
+json SessionRoutes::who_json(const Caller& who) const {
+    json j = {{"name", who.name},
+              {"role", to_string(who.role)},
+              {"area", who.area.empty() ? json() : json(who.area)},
+              {"instructor_id", who.instructor_id.empty() ? json() : json(who.instructor_id)},
+              {"basemap", context_.options.basemap.empty() ? json() : json(context_.options.basemap)}};
+    auto v = context_.editor.view();
+    if (auto at = who.area.empty() ? std::nullopt : v.area(who.area)) j["area_name"] = v.data().areas[*at].name;
+    if (auto* in = who.instructor_id.empty() ? nullptr : v.instructor(who.instructor_id)) j["instructor_name"] = in->name;
+    return j;
 }
 
 }  // namespace covermap::api

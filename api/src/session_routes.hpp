@@ -16,6 +16,7 @@ private:
     Response open(const Request&, const Caller&, const Args&);
     Response close(const Request&, const Caller&, const Args&);
     Response me(const Request&, const Caller&, const Args&);
+    nlohmann::json who_json(const Caller& who) const;
 
     Context& context_;
     Auth& auth_;

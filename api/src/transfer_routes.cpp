@@ -60,10 +60,14 @@ void Transfer::add_routes(Router& router) {
     router.add("POST", "/api/import/{}", Role::admin, this, &Transfer::import_layer);
 }
 
-Response Transfer::export_layer(const Request& req, const Caller&, const Args& args) {
+Response Transfer::export_layer(const Request& req, const Caller& who, const Args& args) {
     geo::ExportParams p;
     auto layer = geo::parse_export_layer(args[0]);
     if (!layer) return error_response(404, "NotFound", "no export layer " + args[0]);
+    // The organizations' file holds every ledger, which an instructor's token reads only for
+    // its own organizations.
+    if (who.role == Role::instructor && *layer == geo::ExportLayer::orgs)
+        return error_response(403, "OutOfScope", "指导员账号不能导出全部组织（其他组织的台账不属于本账号）");
     p.layer = *layer;
     p.coverage = geo::coverage_rows;
     auto q = [&](const char* k, const char* def) { return req.query.count(k) ? req.query.at(k) : std::string(def); };

@@ -45,7 +45,7 @@ async function api(method, path, token, body, ifMatch) {
 }
 
 /** A signed-in page; its console errors are collected and checked by the caller. */
-async function signedIn(role, viewport = { width: 1366, height: 768 }, device = {}) {
+async function signedIn(role, viewport = { width: 1400, height: 900 }, device = {}) {
   const context = await browser.newContext({ viewport, acceptDownloads: true, ...device });
   const page = await context.newPage();
   page.errors = [];
@@ -99,6 +99,19 @@ describe('a planner\'s day', () => {
 
   it('switches levels, sorts the park panel and zooms to a park', async () => {
     const page = await signedIn('planner');
+    // The districts' names never overlap, at the county view and one zoom out.
+    for (const step of [0, 1]) {
+      if (step) { await page.click('.leaflet-control-zoom-out'); await page.waitForTimeout(600); }
+      const boxes = await page.$$eval('.area-label', (labels) => labels.filter((l) => getComputedStyle(l).visibility !== 'hidden')
+        .map((l) => { const r = l.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }));
+      assert.ok(boxes.length >= 2, 'district names shown');
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const [a, b] = [boxes[i], boxes[j]];
+          assert.ok(!(a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]), `labels ${i} and ${j} overlap`);
+        }
+    }
+    await page.click('.leaflet-control-zoom-in');
     await page.click('.levels button[data-level=street]');
     await page.waitForFunction(() => document.querySelector('#tab-coverage h2')?.textContent.includes('街道'));
     await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-tile')].some((i) => i.src.includes('coverage-street')));
@@ -149,7 +162,9 @@ describe('a planner\'s day', () => {
     await page.click('.levels button[data-level=district]');  // every organization counts at this level
     await page.waitForFunction(() => document.querySelector('#tab-coverage h2')?.textContent.includes('区县'));
     const uncovered = Number(await kpi(page, 'cov.uncovered'));
-    const tilesBefore = await page.evaluate(() => [...document.querySelectorAll('img.leaflet-tile')].map((i) => i.src).join());
+    await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-tile')].every((i) => i.complete));
+    const orgTiles = () => page.$$eval('.tiles-orgs img.leaflet-tile', (imgs) => imgs.map((i) => i.src));
+    const orgsBefore = await orgTiles();
     // A colleague assigns an instructor through the API: the page hears of it (GET /api/events).
     const org = (await api('GET', '/api/orgs?covered=false&limit=1', tokens.viewer)).data.items[0];
     const near = (await api('GET', `/api/orgs/${encodeURIComponent(org.id)}/instructors?limit=8`, tokens.viewer)).data.items.find((i) => i.load < i.capacity);
@@ -159,7 +174,12 @@ describe('a planner\'s day', () => {
     assert.equal(r.status, 200);
     await page.waitForFunction((n) => Number(document.querySelector('.kpi[data-kpi="cov.uncovered"] b')?.textContent) === n - 1, uncovered, { timeout: 5000 });
     console.log(`a colleague's change shown after ${Date.now() - t0} ms`);
-    await page.waitForFunction((b) => [...document.querySelectorAll('img.leaflet-tile')].map((i) => i.src).join() !== b, tilesBefore);
+    // Only the organizations' tiles around the change load again; the others stay.
+    await page.waitForFunction((b) => [...document.querySelectorAll('.tiles-orgs img.leaflet-tile')].some((i) => !b.includes(i.src)), orgsBefore);
+    const orgsAfter = await orgTiles();
+    const reloaded = orgsAfter.filter((src) => !orgsBefore.includes(src)).length;
+    console.log(`organization tiles loaded again: ${reloaded} of ${orgsAfter.length}`);
+    assert.ok(reloaded >= 1 && reloaded < orgsAfter.length / 2, `${reloaded} of ${orgsAfter.length} tiles reloaded`);
     // A jump from the county to a district: no enlarged tile of the old zoom stays.
     const zoomOf = () => page.evaluate(() => Number(/#map=(\d+)/.exec(location.hash)?.[1]));
     const before = await zoomOf();

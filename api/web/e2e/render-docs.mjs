@@ -11,7 +11,7 @@ const views = {
 };
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
 for (const [name, hash] of Object.entries(views)) {
-  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   await page.goto(`${base}/${hash}`);
   await page.fill('#token', token);
   await page.click('#sign-in-form button[type=submit]');

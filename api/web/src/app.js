@@ -27,7 +27,8 @@ async function signIn() {
   state.set('name', data.name);
   state.set('role', data.role);
   state.set('basemap', data.basemap);
-  $('who').textContent = `${data.name} · ${t(`role.${data.role}`)}`;
+  state.set('scope', data.area);
+  $('who').textContent = `${data.name} · ${t(`role.${data.role}`)}${data.area ? t('role.area', { area: data.area_name ?? data.area }) : ''}`;
   $('sign-out').hidden = false;
 }
 
@@ -45,6 +46,13 @@ function askToken(error) {
 }
 
 async function ensureSignedIn() {
+  // A sign-in link (covermap token add … --link) carries the token in the fragment, which is
+  // never sent to a server; it is kept and dropped from the address bar.
+  const linked = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (linked) {
+    setToken(linked);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
   let error = null;
   for (;;) {
     if (!token()) setToken(await askToken(error));
@@ -158,7 +166,7 @@ function listen() {
     // the check waits until no edit of this page is on its way.
     const settle = () => {
       if (writesInFlight()) return setTimeout(settle, 100);
-      if (!(data.change_id && state.isMine(data.change_id))) state.changed();
+      if (!(data.change_id && state.isMine(data.change_id))) state.changed(data.bbox ? { bbox: data.bbox, areas: data.areas } : null);
     };
     settle();
   });

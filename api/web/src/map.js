@@ -15,6 +15,17 @@ const TileLayer = L.TileLayer.extend({
   _retainParent(x, y, z, minZoom) {
     return z >= this._tileZoom - 1 && L.TileLayer.prototype._retainParent.call(this, x, y, z, minZoom);
   },
+  /** A new URL for the tiles to come; of the tiles on screen only those reaching into `box`
+   *  (a tile padded by a quarter, 64 px: a symbol or a cluster circle crosses its edge) load
+   *  again. Without a box, all of them. */
+  refreshWithin(url, box) {
+    if (!box) return this.setUrl(url);
+    this.setUrl(url, true);
+    for (const tile of Object.values(this._tiles)) {
+      if (this._tileCoordsToBounds(tile.coords).pad(0.25).intersects(box)) tile.el.src = this.getTileUrl(tile.coords);
+    }
+    return this;
+  },
 });
 
 // Leaflet's scale bar says "m" and "km": the page's language says it (米, 公里).
@@ -81,6 +92,8 @@ export class MapView {
     const list = await get('/api/areas?level=district&limit=100');
     const cards = await Promise.all(list.items.map((a) => get(`/api/areas/${seg(a.code)}?limit=1`)));
     const features = cards.map((c) => ({ type: 'Feature', properties: { name: c.name }, geometry: c.geometry }));
+    // Where a change's coverage colours can move: the districts it touched (events name them).
+    this.districtBounds = new Map(cards.map((c) => [c.code, L.geoJSON(c.geometry).getBounds()]));
     // Paper-coloured districts on their own; see-through over a deployment's base map.
     L.geoJSON(features, {
       pane: 'base',
@@ -93,6 +106,27 @@ export class MapView {
     names.eachLayer((l) => l.bindTooltip(document.createTextNode(l.feature.properties.name),
       { permanent: true, direction: 'center', className: 'area-label' }));
     names.addTo(this.map);
+    // Larger districts keep their names first when two would overlap.
+    const size = (l) => { const b = l.getBounds(); return (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()); };
+    this.labels = names.getLayers().sort((a, b) => size(b) - size(a));
+    this.#declutter();
+    this.map.on('zoomend', () => this.#declutter());
+  }
+
+  /** Leaflet places permanent tooltips without looking at each other: a name that would
+   *  overlap one already shown is hidden at this zoom (Mapnik does the same for the tiles' own
+   *  labels; Leaflet has no collision pass, so these few lines do it). */
+  #declutter() {
+    const shown = [];
+    for (const layer of this.labels ?? []) {
+      const label = layer.getTooltip()?.getElement();
+      if (!label) continue;
+      label.style.visibility = '';
+      const r = label.getBoundingClientRect();
+      const hit = shown.some((o) => r.left < o.right && o.left < r.right && r.top < o.bottom && o.top < r.bottom);
+      if (hit) label.style.visibility = 'hidden';
+      else shown.push(r);
+    }
   }
 
   /** The view in the URL (#map=z/lat/lon&level=street&layers=heatmap,orgs): links can be shared. */
@@ -173,11 +207,26 @@ export class MapView {
     if (this.tileLayers.heatmap) this.tileLayers.heatmap.setOpacity(Math.min(1, o + 0.25));
   }
 
-  /** New URLs (a version parameter) make the browser fetch the tiles an edit changed. */
+  /** New URLs (a version parameter) make the browser fetch the tiles a change touched: the
+   *  organizations' tiles around its organizations, the coverage tiles over the districts it
+   *  touched. The heatmap's classes are the whole city's and the assignment lines reach the
+   *  instructors: those two layers load again whole, as does everything after a change
+   *  without a place (an import, this page's own edit). */
   #refreshTiles() {
     const v = state.get('tileVersion');
-    this.coverage?.setUrl(`/tiles/${this.coverageName}/{z}/{x}/{y}.png?v=${v}`);
-    for (const [name, layer] of Object.entries(this.tileLayers)) layer.setUrl(`/tiles/${name}/{z}/{x}/{y}.png?v=${v}`);
+    const where = state.get('changePlace');
+    let near = null, areas = null;
+    if (where?.bbox) {
+      const [w, s, e, n] = where.bbox;
+      near = L.latLngBounds([s, w], [n, e]);
+      // No district named (a change of thousands of places names none): all coverage tiles.
+      const known = (where.areas ?? []).filter((code) => this.districtBounds?.has(code));
+      areas = known.length ? L.latLngBounds([s, w], [n, e]) : null;
+      for (const code of known) areas.extend(this.districtBounds.get(code));
+    }
+    const url = (name) => `/tiles/${name}/{z}/{x}/{y}.png?v=${v}`;
+    this.coverage?.refreshWithin(url(this.coverageName), areas);
+    for (const [name, layer] of Object.entries(this.tileLayers)) layer.refreshWithin(url(name), name === 'orgs' ? near : null);
   }
 
   async #legend() {

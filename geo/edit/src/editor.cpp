@@ -5,6 +5,7 @@
 #include <set>
 
 #include "covermap/geo/clock.hpp"
+#include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
 
 namespace covermap::geo {
@@ -151,6 +152,27 @@ int Editor::View::load(const Id& instructor) const {
     return it == e_->load_.end() ? 0 : it->second;
 }
 
+void Editor::check_author(const View& v, const Author& who, const std::vector<const Organization*>& orgs,
+                          bool assigns) const {
+    if (!who.instructor.empty()) {
+        if (assigns) throw edit_error(edit_error::Kind::out_of_scope, "指导员账号不能指派或取消指导员");
+        for (const auto* o : orgs)
+            if (o->instructor_id != who.instructor)
+                throw edit_error(edit_error::Kind::out_of_scope, o->name + "不是本指导员联系的组织");
+    }
+    if (who.area.empty() || orgs.empty()) return;
+    auto at = v.area(who.area);
+    if (!at) throw edit_error(edit_error::Kind::out_of_area, "账号的区域" + who.area + "已不存在");
+    const Area& area = v.data().areas[*at];
+    std::vector<Point> points;
+    points.reserve(orgs.size());
+    for (const auto* o : orgs) points.push_back(o->location);
+    auto hits = locate_points({&area.shape}, points);
+    for (std::size_t k = 0; k < orgs.size(); ++k)
+        if (hits[k] < 0)
+            throw edit_error(edit_error::Kind::out_of_area, orgs[k]->name + "不在本账号的区域" + area.name + "内");
+}
+
 std::optional<std::size_t> Editor::View::area(const std::string& code) const {
     const auto& areas = e_->data_.areas;
     for (std::size_t i = 0; i < areas.size(); ++i)
@@ -222,7 +244,7 @@ std::vector<Point> Editor::touched_since(const std::unordered_map<Id, std::pair<
 }
 
 Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instructor_id, std::int64_t expected,
-                              const std::string& who) {
+                              const Author& who) {
     std::lock_guard writer(write_mutex_);  // one writer at a time in this process: check, store, memory
     Organization before;
     std::vector<CapacityCheck> checks;
@@ -231,6 +253,7 @@ Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instruc
         auto v = view();
         auto* o = v.org(org_id);
         if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
+        check_author(v, who, {o}, true);
         before = *o;
         const Instructor* in = instructor_id ? v.instructor(*instructor_id) : nullptr;
         if (instructor_id && !in) throw edit_error(edit_error::Kind::not_found, "no instructor " + *instructor_id);
@@ -251,9 +274,9 @@ Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instruc
     Organization after = before;
     after.instructor_id = instructor_id;
     after.version = before.version + 1;
-    AuditEntry audit{iso8601_utc_now(), who, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
+    AuditEntry audit{iso8601_utc_now(), who.name, instructor_id ? "assign_instructor" : "remove_instructor", org_id,
                      assignment_json(before), assignment_json(after)};
-    auto change = new_change(instructor_id ? "assign" : "unassign", who, summary);
+    auto change = new_change(instructor_id ? "assign" : "unassign", who.name, summary);
     record(change, &before, &after);
     // The store first: an acknowledged edit is committed before the answer. The version and the
     // capacity are checked again inside the store's transaction (another process may share it).
@@ -280,7 +303,7 @@ Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instruc
     return {after, change.id};
 }
 
-Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const std::string& who) {
+Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const Author& who) {
     std::lock_guard writer(write_mutex_);
     Organization before;
     bool moved = c.lon || c.lat;
@@ -288,6 +311,9 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
         auto v = view();
         auto* o = v.org(org_id);
         if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
+        check_author(v, who, {o}, false);
+        if (!who.instructor.empty() && (c.status || c.branch_id || c.lon || c.lat))
+            throw edit_error(edit_error::Kind::out_of_scope, "指导员账号只能修改台账（人员、党员、负责人、电话、地址、未建原因、措施）");
         before = *o;
         check_version(before, expected);
         if (c.branch_id && *c.branch_id && !v.has_branch(**c.branch_id))
@@ -314,9 +340,9 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
     if (c.lat) after.location.y = *c.lat;
     if (moved) after.edit_ledger().location_precision = "exact";
     after.version = before.version + 1;
-    AuditEntry audit{iso8601_utc_now(), who, "correct_record", before.id, dump_json(to_json(before)),
+    AuditEntry audit{iso8601_utc_now(), who.name, "correct_record", before.id, dump_json(to_json(before)),
                      dump_json(to_json(after))};
-    auto record_change = new_change("correct", who, "修改" + before.name + "的记录");
+    auto record_change = new_change("correct", who.name, "修改" + before.name + "的记录");
     record(record_change, &before, &after);
     try {
         store_->update_org(after, before.version, audit, &record_change);
@@ -344,7 +370,7 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
     return {after, record_change.id};
 }
 
-Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::string& who, const std::string& action) {
+Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& who, const std::string& action) {
     std::lock_guard writer(write_mutex_);
     Accepted result;
     std::vector<Branch> branches;
@@ -360,6 +386,11 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
             if (auto c = changed.find(id); c != changed.end()) return &c->second;
             return v.org(id);
         };
+        std::vector<const Organization*> all;  // the author may touch every one, or nothing is applied
+        for (const auto& p : proposals)
+            for (const auto& id : p.orgs)
+                if (auto* o = v.org(id)) all.push_back(o);
+        check_author(v, who, all, true);
         for (const auto& p : proposals) {
             // The rules as they hold now: each organization still there, operating, without a
             // branch (and without an instructor, for an instructor); enough members for a
@@ -431,7 +462,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
                 if (!read_version.count(o->id)) read_version[o->id] = o->version;
                 after.version = o->version + 1;
                 audit.push_back(
-                    {iso8601_utc_now(), who, action + " " + p.id, o->id, assignment_json(*o), assignment_json(after)});
+                    {iso8601_utc_now(), who.name, action + " " + p.id, o->id, assignment_json(*o), assignment_json(after)});
                 changed[o->id] = after;
             }
             result.applied.push_back(p.id);
@@ -442,7 +473,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const std::strin
     std::vector<OrgUpdate> updates;
     for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
     std::string plan = action.rfind("accept_plan ", 0) == 0 ? action.substr(12) : action;
-    auto change = new_change("accept", who,
+    auto change = new_change("accept", who.name,
                              "采纳方案" + plan + "的" + std::to_string(result.applied.size()) + "项建议：新建" +
                                  std::to_string(branches.size()) + "个党组织，涉及" + std::to_string(changed.size()) +
                                  "家组织");
@@ -592,7 +623,7 @@ std::vector<ChangeRow> Editor::changes(std::size_t limit) {
     return with_store([&](Store& store) { return store.changes(limit); });
 }
 
-Reverted Editor::revert(std::int64_t id, const std::string& who) {
+Reverted Editor::revert(std::int64_t id, const Author& who) {
     std::lock_guard writer(write_mutex_);
     auto row = store_->change(id);
     if (!row) throw edit_error(edit_error::Kind::not_found, "no change " + std::to_string(id));
@@ -614,7 +645,7 @@ Reverted Editor::revert(std::int64_t id, const std::string& who) {
     std::vector<std::int64_t> branches_gone;
     std::vector<CapacityCheck> checks;
     std::vector<AuditEntry> audit;
-    auto change = new_change("revert", who, "撤销：" + row->summary);
+    auto change = new_change("revert", who.name, "撤销：" + row->summary);
     change.reverts = id;
     std::vector<std::pair<Organization, Organization>> pairs;  // now, after the revert (both present)
     std::vector<Point> places;
@@ -632,6 +663,10 @@ Reverted Editor::revert(std::int64_t id, const std::string& who) {
             }
         }
         std::set<Id> touched(row->orgs.begin(), row->orgs.end());
+        std::vector<const Organization*> present;  // a limited author reverts inside its area only
+        for (const auto& oid : touched)
+            if (auto* o = v.org(oid)) present.push_back(o);
+        check_author(v, who, present, false);
         // A branch the revert removes must hold no organization but those it puts back.
         for (auto bid : branches_gone)
             for (const auto& o : v.data().orgs)
@@ -659,7 +694,7 @@ Reverted Editor::revert(std::int64_t id, const std::string& who) {
             if (b.is_null()) {  // it came with the change: it goes
                 gone.emplace_back(oid, cur->version);
                 places.push_back(cur->location);
-                audit.push_back({iso8601_utc_now(), who, "revert " + std::to_string(id), oid, dump_json(to_json(*cur)),
+                audit.push_back({iso8601_utc_now(), who.name, "revert " + std::to_string(id), oid, dump_json(to_json(*cur)),
                                  "null"});
                 now_records.push_back(to_json(*cur));
                 then_records.push_back(nullptr);
@@ -686,7 +721,7 @@ Reverted Editor::revert(std::int64_t id, const std::string& who) {
                 continue;
             }
             put.emplace_back(o, cur ? cur->version : 0);
-            audit.push_back({iso8601_utc_now(), who, "revert " + std::to_string(id), oid,
+            audit.push_back({iso8601_utc_now(), who.name, "revert " + std::to_string(id), oid,
                              cur ? dump_json(to_json(*cur)) : "null", dump_json(to_json(o))});
             now_records.push_back(cur ? to_json(*cur) : json());
             then_records.push_back(to_json(o));

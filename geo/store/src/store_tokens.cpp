@@ -13,6 +13,8 @@ void Store::add_token(const TokenRow& t) {
         f->SetField(fx["hash"], t.hash.c_str());
         f->SetField(fx["created"], t.created.c_str());
         if (!t.expires.empty()) f->SetField(fx["expires"], t.expires.c_str());
+        if (!t.area.empty()) f->SetField(fx["area"], t.area.c_str());
+        if (!t.instructor.empty()) f->SetField(fx["instructor"], t.instructor.c_str());
         impl_->create(l, *f);
     });
 }
@@ -45,8 +47,27 @@ std::vector<TokenRow> Store::tokens() const {
     l->ResetReading();
     while (auto f = own(l->GetNextFeature()))
         out.push_back({str(*f, fx["name"]), str(*f, fx["role"]), str(*f, fx["hash"]), str(*f, fx["created"]),
-                       str(*f, fx["expires"]), str(*f, fx["revoked"])});
+                       str(*f, fx["expires"]), str(*f, fx["revoked"]), str(*f, fx["area"]), str(*f, fx["instructor"])});
     return out;
+}
+
+std::string Store::area_level(const std::string& code) const {
+    OGRLayer* l = impl_->layer("areas");
+    Fields fx(l->GetLayerDefn());
+    l->SetAttributeFilter(("code = " + quoted(code)).c_str());
+    l->ResetReading();
+    auto f = own(l->GetNextFeature());
+    l->SetAttributeFilter(nullptr);
+    return f ? str(*f, fx["level"]) : "";
+}
+
+bool Store::has_instructor(const std::string& id) const {
+    OGRLayer* l = impl_->layer("instructors");
+    l->SetAttributeFilter(("id = " + quoted(id)).c_str());
+    l->ResetReading();
+    bool found = own(l->GetNextFeature()) != nullptr;
+    l->SetAttributeFilter(nullptr);
+    return found;
 }
 
 }  // namespace covermap::geo

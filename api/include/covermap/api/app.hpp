@@ -15,6 +15,7 @@
 
 namespace covermap::geo {
 class Editor;
+class Store;
 }
 namespace covermap::tiles {
 class TileService;
@@ -59,8 +60,10 @@ public:
     /// Makes slow work in progress stop soon (a graceful shutdown).
     void stop_slow_work();
 
-    /// Creates a token (valid through `expires`, YYYY-MM-DD, when given); returns the secret.
-    std::string add_token(Role role, const std::string& name, const std::string& expires = "");
+    /// Creates a token (valid through `expires`, YYYY-MM-DD, when given; a planner's limited to
+    /// `area`, an instructor's for `instructor`); returns the secret. Throws invalid_argument.
+    std::string add_token(Role role, const std::string& name, const std::string& expires = "",
+                          const std::string& area = "", const std::string& instructor = "");
     bool has_tokens() const;  ///< the store holds a token
 
     Metrics& metrics() { return metrics_; }
@@ -94,5 +97,10 @@ private:
     std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };
+
+/// The rules of a token's limits, for the command line and POST /api/tokens: an area (a
+/// district, street or park code in `store`) for planners only; an instructor's token names an
+/// existing instructor, and only it does. Throws geo::invalid_argument.
+void check_token_limits(Role role, const std::string& area, const std::string& instructor, const geo::Store& store);
 
 }  // namespace covermap::api

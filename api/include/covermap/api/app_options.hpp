@@ -9,17 +9,23 @@
 
 namespace covermap::api {
 
-enum class Role { viewer = 1, planner = 2, admin = 3 };
+/// What a token may do. An instructor's token reads what a viewer reads (but other
+/// organizations' ledgers) and records visits and ledger corrections of its own
+/// organizations; it can never assign. Routes need at least a role in this order.
+enum class Role { viewer = 1, instructor = 2, planner = 3, admin = 4 };
 std::optional<Role> parse_role(const std::string& s);
 std::string to_string(Role r);
 
-/// Who a request speaks for: a token's name and role, its expiry (YYYY-MM-DD or empty) and its
-/// hash (the key its web sessions belong to).
+/// Who a request speaks for: a token's name and role, its expiry (YYYY-MM-DD or empty), its
+/// hash (the key its web sessions belong to), the area a planner's token is limited to and the
+/// instructor an instructor's token is for (empty when not).
 struct Caller {
     std::string name;
     Role role = Role::viewer;
     std::string expires;
     std::string key;
+    std::string area;
+    std::string instructor_id;
 };
 
 /// A new random token (URL-safe hex) and the hash stored for it.

@@ -28,11 +28,25 @@
 namespace covermap::geo {
 
 /// An edit the rules refuse, by kind: no such record (404), a stale version (412), an
-/// instructor without room (409), a value the record cannot take (400).
+/// instructor without room (409), a value the record cannot take (400), an organization
+/// outside the author's area or not the author's to edit (403).
 struct edit_error : error {
-    enum class Kind { not_found, stale, over_capacity, invalid };
+    enum class Kind { not_found, stale, over_capacity, invalid, out_of_area, out_of_scope };
     edit_error(Kind k, const std::string& what) : error(what), kind(k) {}
     Kind kind;
+};
+
+/// Who makes an edit: a token's name and what it may touch. A planner's token limited to an
+/// area (a district, street or park code) edits organizations inside it only; an instructor's
+/// token (`instructor` set) corrects the ledger of its own organizations only and never
+/// assigns. A plain name (the command line, an unlimited token) may edit anything.
+struct Author {
+    std::string name;
+    std::string area;  ///< empty: the whole city
+    Id instructor;     ///< not empty: an instructor's own token
+    Author(std::string n = "", std::string a = "", Id i = "")  // NOLINT: a name alone is an author
+        : name(std::move(n)), area(std::move(a)), instructor(std::move(i)) {}
+    Author(const char* n) : name(n) {}  // NOLINT
 };
 
 /// What one committed change touched, for the caches that follow the data.
@@ -132,13 +146,13 @@ public:
     /// Gives an organization an instructor (or none), from the version `expected`. Throws
     /// edit_error (not found, stale, over capacity).
     Edited set_instructor(const Id& org, const std::optional<Id>& instructor, std::int64_t expected,
-                          const std::string& who);
+                          const Author& who);
     /// Corrects a record from the version `expected`. Throws edit_error.
-    Edited correct(const Id& org, const Correction& c, std::int64_t expected, const std::string& who);
+    Edited correct(const Id& org, const Correction& c, std::int64_t expected, const Author& who);
     /// Applies a plan's proposals as they still hold now (eligibility, members, capacity),
     /// all in one transaction; `action` names them in the audit ("accept_plan plan-3").
     /// Throws conflict_error when another process changed the store meanwhile: nothing applied.
-    Accepted accept(const std::vector<Proposal>& proposals, const std::string& who, const std::string& action);
+    Accepted accept(const std::vector<Proposal>& proposals, const Author& who, const std::string& action);
     /// Imports a file: read, checked and compared with a snapshot beside edits (seconds for a
     /// city's extract), then committed under the writer lock (compared again if an edit came
     /// meanwhile) and the data read again. A dry run writes nothing. Throws what read_source
@@ -148,7 +162,7 @@ public:
     /// is still as it left it (and instructors it gives back have room); else the conflicts,
     /// and nothing changes. Throws edit_error: no such change (not found), already reverted or
     /// an import of areas or instructors (invalid).
-    Reverted revert(std::int64_t change, const std::string& who);
+    Reverted revert(std::int64_t change, const Author& who);
     /// The change log, newest first.
     std::vector<ChangeRow> changes(std::size_t limit);
     /// Another process's committed change (PostGIS NOTIFY): organizations read again from the
@@ -162,6 +176,11 @@ public:
         std::lock_guard writer(write_mutex_);
         return f(*store_);
     }
+
+    /// Whether `who` may edit these organizations (throws edit_error out_of_area or
+    /// out_of_scope when not); `assigns`: the edit gives or takes an instructor.
+    void check_author(const View& v, const Author& who, const std::vector<const Organization*>& orgs,
+                      bool assigns) const;
 
 private:
     void load();  // the store into memory (writer lock held)

@@ -118,6 +118,10 @@ public:
     void add_token(const TokenRow& token);
     /// Every token row.
     std::vector<TokenRow> tokens() const;
+    /// The level ("district", "street", "park", …) of the area with this code, or empty when
+    /// there is none; whether an instructor with this id exists. What a token may be limited to.
+    std::string area_level(const std::string& code) const;
+    bool has_instructor(const std::string& id) const;
     /// Marks every token of that name revoked (one transaction); returns how many.
     int revoke_tokens(const std::string& name, const std::string& when);
 

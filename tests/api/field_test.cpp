@@ -1,0 +1,205 @@
+// The field loop's roles on a real server: a planner's token limited to an area edits inside
+// it only (403 OutOfArea elsewhere: assignments, corrections, reverts, accepted plans); an
+// instructor's token reads other organizations without their ledger, corrects its own
+// organizations' ledger only (403 OutOfScope elsewhere) and never assigns.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "api/http_client.hpp"
+#include "api/served.hpp"
+#include "covermap/geo/error.hpp"
+#include "covermap/geo/spatial_index.hpp"
+
+using namespace covermap;
+using nlohmann::json;
+using test::request;
+using test::Served;
+
+namespace {
+
+std::string version_of(const Served& s, const std::string& org) {
+    return "If-Match: " + json::parse(request(s.port, "GET", "/api/orgs/" + test::url(org), s.viewer).body)["version"].dump();
+}
+
+// A street of the demo, one free organization inside it and one outside (operating, without a
+// branch or an instructor), and an instructor with room.
+struct StreetCase {
+    std::string street, street_name, inside, outside, instructor;
+};
+
+StreetCase street_case(const geo::Dataset& d) {
+    std::map<std::string, int> load;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id) ++load[*o.instructor_id];
+    StreetCase c;
+    for (const auto& in : d.instructors)
+        if (load[in.id] + 2 <= in.capacity) c.instructor = in.id;
+    std::vector<geo::Point> points;
+    std::vector<const geo::Organization*> free;
+    for (const auto& o : d.orgs)
+        if (o.operating() && !o.branch_id && !o.instructor_id) free.push_back(&o), points.push_back(o.location);
+    for (const auto& a : d.areas) {
+        if (a.level != geo::Level::street) continue;
+        auto hits = geo::locate_points({&a.shape}, points);
+        std::string in, out;
+        for (std::size_t k = 0; k < free.size(); ++k) (hits[k] >= 0 ? in : out) = free[k]->id;
+        if (!in.empty() && !out.empty()) return {a.code, a.name, in, out, c.instructor};
+    }
+    return c;
+}
+
+}  // namespace
+
+TEST(FieldRoles, APlannersTokenLimitedToAStreetEditsInsideItOnly) {
+    Served s;
+    auto c = street_case(test::demo_dataset(0.02, 5));
+    ASSERT_FALSE(c.street.empty());
+    auto street = s.app->add_token(api::Role::planner, "street-planner", "", c.street);
+
+    auto me = json::parse(request(s.port, "GET", "/api/me", street).body);
+    EXPECT_EQ(me["role"], "planner");
+    EXPECT_EQ(me["area"], c.street);
+    EXPECT_EQ(me["area_name"], c.street_name);
+    EXPECT_TRUE(me["instructor_id"].is_null());
+    auto plain = json::parse(request(s.port, "GET", "/api/me", s.planner).body);
+    EXPECT_TRUE(plain["area"].is_null());
+
+    auto assign = [&](const std::string& token, const std::string& org) {
+        return request(s.port, "PUT", "/api/orgs/" + test::url(org) + "/instructor", token,
+                       json{{"instructor_id", c.instructor}}.dump(), {version_of(s, org)});
+    };
+    auto inside = assign(street, c.inside);
+    EXPECT_EQ(inside.status, 200) << inside.body;
+    auto outside = assign(street, c.outside);
+    EXPECT_EQ(outside.status, 403) << outside.body;
+    EXPECT_EQ(json::parse(outside.body)["code"], "OutOfArea");
+    auto patch = request(s.port, "PATCH", "/api/orgs/" + test::url(c.outside), street, R"({"employees":7})",
+                         {version_of(s, c.outside)});
+    EXPECT_EQ(patch.status, 403) << patch.body;
+    // Reads stay city-wide.
+    EXPECT_EQ(request(s.port, "GET", "/api/orgs/" + test::url(c.outside), street).status, 200);
+
+    // A change outside the street, made by an unlimited planner, is not the street's to revert.
+    auto theirs = assign(s.planner, c.outside);
+    ASSERT_EQ(theirs.status, 200) << theirs.body;
+    auto id = json::parse(theirs.body)["change_id"].dump();
+    auto revert = request(s.port, "POST", "/api/changes/" + id + "/revert", street);
+    EXPECT_EQ(revert.status, 403) << revert.body;
+    EXPECT_EQ(json::parse(revert.body)["code"], "OutOfArea");
+    EXPECT_EQ(json::parse(request(s.port, "GET", "/api/orgs/" + test::url(c.outside), s.viewer).body)["instructor_id"],
+              c.instructor);
+    auto mine = request(s.port, "POST", "/api/changes/" + json::parse(inside.body)["change_id"].dump() + "/revert", street);
+    EXPECT_EQ(mine.status, 200) << mine.body;
+
+    // A city-wide plan accepted whole by the street's token: refused, nothing applied.
+    auto plan = request(s.port, "POST", "/api/plan", s.planner, R"({"level":"community"})");
+    ASSERT_EQ(plan.status, 201) << plan.body;
+    auto pj = json::parse(plan.body);
+    json ids = json::array();
+    for (const auto& p : pj["proposals"]) ids.push_back(p["id"]);
+    ASSERT_FALSE(ids.empty());
+    auto before = request(s.port, "GET", "/api/changes?limit=1", s.viewer).body;
+    auto accept = request(s.port, "POST", "/api/plan/" + pj["id"].get<std::string>() + "/accept", street,
+                          json{{"proposals", ids}}.dump());
+    EXPECT_EQ(accept.status, 403) << accept.body;
+    EXPECT_EQ(request(s.port, "GET", "/api/changes?limit=1", s.viewer).body, before);
+
+    // The limits' own rules.
+    EXPECT_THROW(s.app->add_token(api::Role::viewer, "v", "", c.street), geo::invalid_argument);
+    EXPECT_THROW(s.app->add_token(api::Role::planner, "p", "", "no-such-area"), geo::invalid_argument);
+    auto bad = request(s.port, "POST", "/api/tokens", s.admin, R"({"role":"planner","name":"x","area":"nowhere"})");
+    EXPECT_EQ(bad.status, 400) << bad.body;
+    auto made = request(s.port, "POST", "/api/tokens", s.admin,
+                        json{{"role", "planner"}, {"name", "y"}, {"area", c.street}}.dump());
+    ASSERT_EQ(made.status, 201) << made.body;
+    auto other = json::parse(made.body)["token"].get<std::string>();
+    EXPECT_EQ(assign(other, c.outside).status, 403);
+
+    // A web session of the token carries its limit.
+    auto session = request(s.port, "POST", "/api/session", street);
+    ASSERT_EQ(session.status, 201) << session.body;
+    EXPECT_EQ(json::parse(session.body)["area"], c.street);
+}
+
+TEST(FieldRoles, AnInstructorsTokenCorrectsItsOwnLedgerOnlyAndNeverAssigns) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    std::string instructor, own, other;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id && instructor.empty()) instructor = *o.instructor_id, own = o.id;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id != std::optional<std::string>(instructor)) other = o.id;
+    ASSERT_FALSE(own.empty());
+    EXPECT_THROW(s.app->add_token(api::Role::instructor, "nobody"), geo::invalid_argument);
+    EXPECT_THROW(s.app->add_token(api::Role::instructor, "ghost", "", "", "no-such-instructor"), geo::invalid_argument);
+    EXPECT_THROW(s.app->add_token(api::Role::viewer, "v", "", "", instructor), geo::invalid_argument);
+    auto field = s.app->add_token(api::Role::instructor, "field", "", "", instructor);
+
+    auto me = json::parse(request(s.port, "GET", "/api/me", field).body);
+    EXPECT_EQ(me["role"], "instructor");
+    EXPECT_EQ(me["instructor_id"], instructor);
+    EXPECT_TRUE(me["instructor_name"].is_string());
+
+    // Reads: a viewer's, without other organizations' ledgers.
+    auto mine = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(own), field).body);
+    EXPECT_TRUE(mine.contains("ledger"));
+    auto theirs = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(other), field).body);
+    EXPECT_FALSE(theirs.contains("ledger"));
+    EXPECT_TRUE(json::parse(request(s.port, "GET", "/api/orgs/" + test::url(other), s.viewer).body).contains("ledger"));
+    auto history = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(other) + "/history", field).body);
+    for (const auto& e : history["items"]) EXPECT_FALSE(e["after"].contains("ledger"));
+    auto ogc = json::parse(request(s.port, "GET", "/ogc/collections/orgs/items/" + test::url(other), field).body);
+    EXPECT_FALSE(ogc["properties"].contains("ledger")) << ogc.dump();
+    EXPECT_EQ(request(s.port, "GET", "/api/export/orgs?format=csv", field).status, 403);
+    EXPECT_EQ(request(s.port, "GET", "/api/export/orgs?format=csv", s.viewer).status, 200);
+
+    // Writes: its own organizations' ledger.
+    auto fix = request(s.port, "PATCH", "/api/orgs/" + test::url(own), field,
+                       R"({"person_in_charge":"王芳","phone":"13800000000","party_members":2})", {version_of(s, own)});
+    EXPECT_EQ(fix.status, 200) << fix.body;
+    EXPECT_EQ(json::parse(fix.body)["ledger"]["person_in_charge"], "王芳");
+    auto status = request(s.port, "PATCH", "/api/orgs/" + test::url(own), field, R"({"status":"suspended"})",
+                          {version_of(s, own)});
+    EXPECT_EQ(status.status, 403) << status.body;
+    EXPECT_EQ(json::parse(status.body)["code"], "OutOfScope");
+    auto elsewhere = request(s.port, "PATCH", "/api/orgs/" + test::url(other), field, R"({"employees":3})",
+                             {version_of(s, other)});
+    EXPECT_EQ(elsewhere.status, 403) << elsewhere.body;
+    EXPECT_EQ(json::parse(elsewhere.body)["code"], "OutOfScope");
+    // Never assigns, never plans, never reverts.
+    EXPECT_EQ(request(s.port, "DELETE", "/api/orgs/" + test::url(own) + "/instructor", field, "", {version_of(s, own)}).status,
+              403);
+    EXPECT_EQ(request(s.port, "POST", "/api/plan", field, R"({"level":"community"})").status, 403);
+    auto change = json::parse(fix.body)["change_id"].dump();
+    EXPECT_EQ(request(s.port, "POST", "/api/changes/" + change + "/revert", field).status, 403);
+}
+
+TEST(FieldRoles, TheCommandLineMakesLimitedTokensAndASignInLink) {
+    api::AppOptions options;
+    options.unknown_token_interval = std::chrono::milliseconds(0);  // each new token read at once
+    Served s({}, options);
+    auto d = test::demo_dataset(0.02, 5);
+    auto c = street_case(d);
+    const auto& instructor = d.instructors.front().id;
+    auto cli = [&](const std::string& args) {
+        return test::shell(std::string(COVERMAP_BIN) + " token add --db '" + s.db + "' " + args + " 2>&1");
+    };
+    auto link = cli("--role instructor --instructor '" + instructor + "' --name 手机 --link https://gis.example.cn/covermap/");
+    ASSERT_EQ(link.status, 0) << link.out;
+    auto token = link.out.substr(0, link.out.find('\n'));
+    EXPECT_NE(link.out.find("https://gis.example.cn/covermap/field#token=" + token), std::string::npos) << link.out;
+    // The running server knows the token made beside it.
+    auto me = json::parse(request(s.port, "GET", "/api/me", token).body);
+    EXPECT_EQ(me["role"], "instructor");
+    EXPECT_EQ(me["instructor_id"], instructor);
+    auto area = cli("--role planner --area '" + c.street + "' --name 街道");
+    ASSERT_EQ(area.status, 0) << area.out;
+    EXPECT_EQ(json::parse(request(s.port, "GET", "/api/me", area.out.substr(0, area.out.find('\n'))).body)["area"], c.street);
+    EXPECT_NE(cli("--role instructor --name 无人").status, 0);
+    EXPECT_NE(cli("--role viewer --area '" + c.street + "' --name 看").status, 0);
+    EXPECT_NE(cli("--role planner --area nowhere --name 无处").status, 0);
+    auto list = test::shell(std::string(COVERMAP_BIN) + " token list --db '" + s.db + "'");
+    EXPECT_NE(list.out.find("area " + c.street), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("instructor " + instructor), std::string::npos) << list.out;
+}
