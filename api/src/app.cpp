@@ -31,6 +31,7 @@
 #include "static_files.hpp"
 #include "tile_routes.hpp"
 #include "transfer_routes.hpp"
+#include "visit_routes.hpp"
 
 namespace covermap::api {
 
@@ -173,6 +174,7 @@ App::App(const AppOptions& options) : options_(options) {
     transfer_ = std::make_unique<Transfer>(*context_);
     sessions_ = std::make_unique<SessionRoutes>(*context_, *auth_);
     changes_ = std::make_unique<ChangeRoutes>(*context_, *coverage_);
+    visits_ = std::make_unique<VisitRoutes>(*context_);
 
     router_ = std::make_unique<Router>();
     router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
@@ -194,6 +196,7 @@ App::App(const AppOptions& options) : options_(options) {
     reports_->add_routes(*router_);
     ogc_->add_routes(*router_);
     changes_->add_routes(*router_);
+    visits_->add_routes(*router_);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     reports_->monthly_snapshot();
     // Other processes on the same PostGIS database: their commits reach memory and tiles here.

@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "coverage_cache.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/text.hpp"
@@ -30,15 +31,6 @@ const char* state_of(const geo::Organization& o) {
     return "uncovered";
 }
 
-// The version an edit is made from (If-Match), or the refusal: 428 without, 400 when it is no
-// version number.
-std::variant<std::int64_t, Response> if_match(const Request& req) {
-    if (req.if_match.empty())
-        return error_response(428, "PreconditionRequired", "send If-Match with the organization's version (its ETag)");
-    auto expected = parse_etag(req.if_match);
-    if (!expected) return error_response(400, "InvalidValue", "If-Match must be a version number");
-    return *expected;
-}
 
 Response with_etag(const geo::Organization& o, std::int64_t change_id = 0) {
     auto j = geo::to_json(o);
@@ -68,6 +60,16 @@ Response edit_refused(const geo::edit_error& e) {
             break;
     }
     return error_response(400, "InvalidValue", e.what());
+}
+
+// The version an edit is made from (If-Match), or the refusal: 428 without, 400 when it is no
+// version number.
+std::variant<std::int64_t, Response> if_match(const Request& req) {
+    if (req.if_match.empty())
+        return error_response(428, "PreconditionRequired", "send If-Match with the organization's version (its ETag)");
+    auto expected = parse_etag(req.if_match);
+    if (!expected) return error_response(400, "InvalidValue", "If-Match must be a version number");
+    return *expected;
 }
 
 geo::Author author_of(const Caller& who) { return {who.name, who.area, who.instructor_id}; }
@@ -100,6 +102,12 @@ Response OrgRoutes::get(const Request&, const Caller& who, const Args& args) {
         for (const auto& b : view.data().branches)
             if (b.id == *o->branch_id) j["branch_name"] = b.name;
     j["industry_name"] = geo::industry_name(o->industry);
+    // The 五清 ledger's freshness: the day of the last visit that confirmed it, and whether it
+    // is due (not confirmed since this quarter began, China's calendar).
+    auto verified = view.data().ledger_verified.find(o->id);
+    j["ledger_verified_at"] = verified == view.data().ledger_verified.end() ? json() : json(verified->second);
+    j["ledger_due"] = verified == view.data().ledger_verified.end() ||
+                      verified->second < geo::quarter_start(geo::china_date());
     auto r = json_response(j);
     r.headers.emplace_back("ETag", "\"" + std::to_string(o->version) + "\"");
     return r;
@@ -268,23 +276,14 @@ Response OrgRoutes::history(const Request&, const Caller& who, const Args& args)
     return json_response({{"org", args[0]}, {"items", items}});
 }
 
-// A planner corrects a record: status, employees, members, branch (removed or set to an
-// existing one), the ledger, the address, the point (a row placed by address moved to its
-// spot). Types are checked here; the editing service checks the rest, compares and swaps.
-Response OrgRoutes::patch(const Request& req, const Caller& who, const Args& args) {
-    auto expected = if_match(req);
-    if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
-    std::string why;
-    auto body = parse_json(req.body, why);
-    if (!body) return error_response(400, "InvalidJson", why);
-    if (!body->is_object() || body->empty())
-        return error_response(400, "InvalidValue", "body must be an object of fields");
+// The fields of a correction (PATCH /api/orgs/{id}, a visit's ledger), typed: the answer to
+// send when one is wrong, else nothing.
+std::optional<Response> read_correction(const json& body, geo::Correction& c) {
     auto count = [&](const json& v, int hi) -> std::optional<int> {
         if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > hi) return std::nullopt;
         return static_cast<int>(v.get<std::int64_t>());
     };
-    geo::Correction c;
-    for (const auto& [key, v] : body->items()) {
+    for (const auto& [key, v] : body.items()) {
         std::string bad;
         if (key == "status") {
             c.status = v.is_string() ? geo::parse_org_status(v.get<std::string>()) : std::nullopt;
@@ -319,6 +318,22 @@ Response OrgRoutes::patch(const Request& req, const Caller& who, const Args& arg
         }
         if (!bad.empty()) return error_response(400, "InvalidValue", key + " must be " + bad);
     }
+    return std::nullopt;
+}
+
+// A planner corrects a record: status, employees, members, branch (removed or set to an
+// existing one), the ledger, the address, the point (a row placed by address moved to its
+// spot). Types are checked here; the editing service checks the rest, compares and swaps.
+Response OrgRoutes::patch(const Request& req, const Caller& who, const Args& args) {
+    auto expected = if_match(req);
+    if (auto* refusal = std::get_if<Response>(&expected)) return *refusal;
+    std::string why;
+    auto body = parse_json(req.body, why);
+    if (!body) return error_response(400, "InvalidJson", why);
+    if (!body->is_object() || body->empty())
+        return error_response(400, "InvalidValue", "body must be an object of fields");
+    geo::Correction c;
+    if (auto refusal = read_correction(*body, c)) return *refusal;
     try {
         return edited(context_.editor.correct(args[0], c, std::get<std::int64_t>(expected), author_of(who)));
     } catch (const geo::edit_error& e) {

@@ -3,12 +3,16 @@
 // given or taken away, a record corrected), each parsed here and carried out by the editing
 // service, whose typed errors become statuses.
 
+#include <optional>
+#include <variant>
+
 #include "router.hpp"
 
 namespace covermap::geo {
 struct edit_error;
 struct Author;
 struct Organization;
+struct Correction;
 }
 
 namespace covermap::api {
@@ -41,5 +45,11 @@ geo::Author author_of(const Caller& who);
 /// Whether the caller reads this organization's ledger (person in charge, phone, why no
 /// branch, measures): everyone but an instructor's token, which reads its own only.
 bool reads_ledger(const Caller& who, const geo::Organization& o);
+/// The version an edit is made from (If-Match), or the refusal: 428 without, 400 when it is
+/// no version number.
+std::variant<std::int64_t, Response> if_match(const Request& req);
+/// The fields of a correction (PATCH /api/orgs/{id}, a visit's ledger), typed into c: the
+/// answer to send when one is wrong, else nothing.
+std::optional<Response> read_correction(const nlohmann::json& body, geo::Correction& c);
 
 }  // namespace covermap::api

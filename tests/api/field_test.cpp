@@ -8,6 +8,7 @@
 
 #include "api/http_client.hpp"
 #include "api/served.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/spatial_index.hpp"
 
@@ -202,4 +203,87 @@ TEST(FieldRoles, TheCommandLineMakesLimitedTokensAndASignInLink) {
     auto list = test::shell(std::string(COVERMAP_BIN) + " token list --db '" + s.db + "'");
     EXPECT_NE(list.out.find("area " + c.street), std::string::npos) << list.out;
     EXPECT_NE(list.out.find("instructor " + instructor), std::string::npos) << list.out;
+}
+
+TEST(FieldVisits, AnInstructorRecordsVisitsThatKeepTheLedgerTrue) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    std::string instructor, own, other;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id && instructor.empty()) instructor = *o.instructor_id, own = o.id;
+    for (const auto& o : d.orgs)
+        if (o.instructor_id != std::optional<std::string>(instructor)) other = o.id;
+    auto field = s.app->add_token(api::Role::instructor, "field", "", "", instructor);
+    auto path = "/api/orgs/" + test::url(own) + "/visits";
+    auto today = geo::china_date();
+    auto quarter = geo::quarter_start(today);
+
+    auto fresh = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(own), s.viewer).body);
+    EXPECT_TRUE(fresh["ledger_verified_at"].is_null());
+    EXPECT_EQ(fresh["ledger_due"], true);
+
+    // The rules: a day, not after today; one of the four kinds; its own organization.
+    EXPECT_EQ(request(s.port, "POST", path, field, R"({"date":"2999-01-01","kind":"走访"})").status, 400);
+    EXPECT_EQ(request(s.port, "POST", path, field, R"({"date":"2026-02-30","kind":"走访"})").status, 400);
+    EXPECT_EQ(request(s.port, "POST", path, field, json{{"date", today}, {"kind", "聊天"}}.dump()).status, 400);
+    auto theirs = request(s.port, "POST", "/api/orgs/" + test::url(other) + "/visits", field,
+                          json{{"date", today}, {"kind", "走访"}}.dump());
+    EXPECT_EQ(theirs.status, 403);
+    EXPECT_EQ(json::parse(theirs.body)["code"], "OutOfScope");
+    EXPECT_EQ(request(s.port, "POST", path, s.viewer, json{{"date", today}, {"kind", "走访"}}.dump()).status, 403);
+
+    // A call last quarter confirmed the ledger then: still due this quarter.
+    auto last_quarter = geo::first_of_month(std::stoi(quarter.substr(0, 4)), std::stoi(quarter.substr(5, 2)) - 1);
+    auto old = request(s.port, "POST", path, field,
+                       json{{"date", last_quarter}, {"kind", "电话"}, {"ledger_confirmed", true}}.dump());
+    ASSERT_EQ(old.status, 201) << old.body;
+    auto after_old = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(own), s.viewer).body);
+    EXPECT_EQ(after_old["ledger_verified_at"], last_quarter);
+    EXPECT_EQ(after_old["ledger_due"], true);
+
+    // Corrections need If-Match; with it, one change holds the visit and the corrected ledger.
+    json visit = {{"date", today}, {"kind", "实地查看"}, {"note", "负责人已更换"}, {"ledger_confirmed", true},
+                  {"ledger", {{"person_in_charge", "李强"}, {"party_members", 3}}}};
+    EXPECT_EQ(request(s.port, "POST", path, field, visit.dump()).status, 428);
+    auto done = request(s.port, "POST", path, field, visit.dump(), {version_of(s, own)});
+    ASSERT_EQ(done.status, 201) << done.body;
+    auto answer = json::parse(done.body);
+    EXPECT_TRUE(answer["visit_id"].is_number_integer());
+    EXPECT_TRUE(answer["change_id"].is_number_integer());
+    auto now = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(own), s.viewer).body);
+    EXPECT_EQ(now["ledger"]["person_in_charge"], "李强");
+    EXPECT_EQ(now["party_members"], 3);
+    EXPECT_EQ(now["ledger_verified_at"], today);
+    EXPECT_EQ(now["ledger_due"], false);
+    auto stale = request(s.port, "POST", path, field, visit.dump(), {"If-Match: 1"});
+    EXPECT_EQ(stale.status, 412) << stale.body;
+    auto log = json::parse(request(s.port, "GET", "/api/changes?limit=1", s.viewer).body);
+    EXPECT_EQ(log["items"][0]["id"], answer["change_id"]);
+
+    // Listed: of the organization (newest first), of the instructor this quarter, by dates.
+    auto mine = json::parse(request(s.port, "GET", path, field).body)["items"];
+    ASSERT_EQ(mine.size(), 2u);
+    EXPECT_EQ(mine[0]["kind"], "实地查看");
+    EXPECT_EQ(mine[0]["by"], "field");
+    EXPECT_EQ(mine[0]["instructor"], instructor);
+    auto quarter_list = json::parse(request(s.port, "GET", "/api/visits?instructor=" + test::url(instructor), s.viewer).body);
+    EXPECT_EQ(quarter_list["from"], quarter);
+    EXPECT_EQ(quarter_list["items"].size(), 1u);
+    auto all = json::parse(request(s.port, "GET", "/api/visits?instructor=" + test::url(instructor) + "&from=" +
+                                                      last_quarter + "&to=" + today, s.viewer).body);
+    EXPECT_EQ(all["items"].size(), 2u);
+    EXPECT_EQ(request(s.port, "GET", "/api/visits?from=yesterday", s.viewer).status, 400);
+
+    // Kept in the store: a new server on the same file knows the visits and the freshness.
+    s.server->stop();
+    api::AppOptions again;
+    again.db = s.db;
+    api::App app(again);
+    api::ServerOptions so;
+    so.port = 0;
+    api::Server server(app, so);
+    auto port = server.start();
+    auto reread = json::parse(request(port, "GET", "/api/orgs/" + test::url(own), s.viewer).body);
+    EXPECT_EQ(reread["ledger_verified_at"], today);
+    EXPECT_EQ(json::parse(request(port, "GET", path, s.viewer).body)["items"].size(), 2u);
 }

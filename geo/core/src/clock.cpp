@@ -53,4 +53,9 @@ std::string checked_date(const std::string& date) {
     return date;
 }
 
+std::string quarter_start(const std::string& date) {
+    int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2));
+    return first_of_month(y, (m - 1) / 3 * 3 + 1);
+}
+
 }  // namespace covermap::geo

@@ -303,22 +303,11 @@ Edited Editor::set_instructor(const Id& org_id, const std::optional<Id>& instruc
     return {after, change.id};
 }
 
-Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const Author& who) {
-    std::lock_guard writer(write_mutex_);
-    Organization before;
-    bool moved = c.lon || c.lat;
-    {
-        auto v = view();
-        auto* o = v.org(org_id);
-        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
-        check_author(v, who, {o}, false);
-        if (!who.instructor.empty() && (c.status || c.branch_id || c.lon || c.lat))
-            throw edit_error(edit_error::Kind::out_of_scope, "指导员账号只能修改台账（人员、党员、负责人、电话、地址、未建原因、措施）");
-        before = *o;
-        check_version(before, expected);
-        if (c.branch_id && *c.branch_id && !v.has_branch(**c.branch_id))
-            throw edit_error(edit_error::Kind::invalid, "branch_id must be null or the id of an existing branch");
-    }
+namespace {
+
+// A record with a correction applied, one version on. Throws edit_error (invalid) for a field
+// that cannot be corrected or text that cannot be stored.
+Organization corrected(const Organization& before, const Correction& c) {
     Organization after = before;
     if (c.status) after.status = *c.status;
     if (c.employees) after.employees = *c.employees;
@@ -338,8 +327,34 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
     }
     if (c.lon) after.location.x = *c.lon;
     if (c.lat) after.location.y = *c.lat;
-    if (moved) after.edit_ledger().location_precision = "exact";
+    if (c.lon || c.lat) after.edit_ledger().location_precision = "exact";
     after.version = before.version + 1;
+    return after;
+}
+
+void check_instructor_fields(const Author& who, const Correction& c) {
+    if (!who.instructor.empty() && (c.status || c.branch_id || c.lon || c.lat))
+        throw edit_error(edit_error::Kind::out_of_scope, "指导员账号只能修改台账（人员、党员、负责人、电话、地址、未建原因、措施）");
+}
+
+}  // namespace
+
+Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expected, const Author& who) {
+    std::lock_guard writer(write_mutex_);
+    Organization before;
+    bool moved = c.lon || c.lat;
+    {
+        auto v = view();
+        auto* o = v.org(org_id);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + org_id);
+        check_author(v, who, {o}, false);
+        check_instructor_fields(who, c);
+        before = *o;
+        check_version(before, expected);
+        if (c.branch_id && *c.branch_id && !v.has_branch(**c.branch_id))
+            throw edit_error(edit_error::Kind::invalid, "branch_id must be null or the id of an existing branch");
+    }
+    Organization after = corrected(before, c);
     AuditEntry audit{iso8601_utc_now(), who.name, "correct_record", before.id, dump_json(to_json(before)),
                      dump_json(to_json(after))};
     auto record_change = new_change("correct", who.name, "修改" + before.name + "的记录");
@@ -368,6 +383,57 @@ Edited Editor::correct(const Id& org_id, const Correction& c, std::int64_t expec
     }
     notify(change);
     return {after, record_change.id};
+}
+
+Visited Editor::record_visit(Visit visit, const std::optional<Correction>& fix, std::int64_t expected,
+                             const Author& who) {
+    if (!valid_date(visit.date)) throw edit_error(edit_error::Kind::invalid, "date must be a calendar day, YYYY-MM-DD");
+    if (visit.date > china_date()) throw edit_error(edit_error::Kind::invalid, "走访日期不能晚于今天（北京时间）");
+    if (visit.kind != "走访" && visit.kind != "电话" && visit.kind != "实地查看" && visit.kind != "蹲点")
+        throw edit_error(edit_error::Kind::invalid, "kind must be 走访, 电话, 实地查看 or 蹲点");
+    if (auto why = text_problem("note", visit.note)) throw edit_error(edit_error::Kind::invalid, "note is " + *why);
+    std::lock_guard writer(write_mutex_);
+    Organization before;
+    {
+        auto v = view();
+        auto* o = v.org(visit.org);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + visit.org);
+        check_author(v, who, {o}, false);
+        if (fix) check_instructor_fields(who, *fix);
+        before = *o;
+        if (fix) check_version(before, expected);
+    }
+    std::optional<Organization> after;
+    if (fix) after = corrected(before, *fix);
+    visit.by = who.name;
+    visit.instructor = who.instructor;
+    visit.time = iso8601_utc_now();
+    std::vector<AuditEntry> audit;
+    if (after)
+        audit.push_back({visit.time, who.name, "visit_correct", before.id, dump_json(to_json(before)),
+                         dump_json(to_json(*after))});
+    auto change = new_change("visit", who.name, visit.kind + before.name + (after ? "并修改台账" : ""));
+    record(change, &before, after ? &*after : &before);
+    try {
+        store_->add_visit(visit, after ? &*after : nullptr, before.version, audit, change);
+    } catch (const conflict_error& e) {
+        throw edit_error(edit_error::Kind::stale, e.what());
+    }
+    {
+        std::unique_lock lock(data_mutex_);
+        if (after) data_.orgs[org_index_.at(after->id)] = *after;
+        if (visit.ledger_confirmed) {
+            auto& day = data_.ledger_verified[before.id];
+            day = std::max(day, visit.date);
+        }
+        ++version_;
+    }
+    Change c;
+    c.id = change.id;
+    c.org_ids = change.orgs;
+    c.orgs.emplace_back(before, after.value_or(before));
+    notify(c);
+    return {visit, after.value_or(before)};
 }
 
 Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& who, const std::string& action) {
@@ -571,6 +637,14 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int6
     std::vector<Organization> changed;
     if (!everything) {
         changed = remote_store_->orgs(ids);
+        // Another process's visit may have confirmed a ledger (the record itself unchanged).
+        auto verified = remote_store_->ledger_verified(&ids);
+        std::lock_guard writer(write_mutex_);
+        std::unique_lock lock(data_mutex_);
+        for (auto& [id, day] : verified)
+            if (auto& mine = data_.ledger_verified[id]; mine < day) mine = day, ++version_;
+    }
+    if (!everything) {
         auto v = view();
         for (const auto& o : changed)  // a new organization or a branch this process has not seen
             if (!v.org(o.id) || (o.branch_id && !v.has_branch(*o.branch_id))) everything = true;
@@ -632,6 +706,7 @@ Reverted Editor::revert(std::int64_t id, const Author& who) {
                                                         std::to_string(*row->reverted_by) + "撤销");
     if (row->kind == "import_areas" || row->kind == "import_instructors")
         throw edit_error(edit_error::Kind::invalid, "导入的区域和指导员不能撤销");
+    if (row->kind == "visit") throw edit_error(edit_error::Kind::invalid, "走访记录不能撤销；台账可再次修改");
     auto parse = [](const std::string& text) {
         auto j = json::parse(text, nullptr, false);
         return j.is_array() ? j : json::array();

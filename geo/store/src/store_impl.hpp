@@ -118,6 +118,17 @@ inline const std::vector<LayerSpec>& schema() {
           {"revoked", OFTString},
           {"area", OFTString},
           {"instructor", OFTString}}},
+        {"visits",
+         wkbNone,
+         {{"org", OFTString},
+          {"date", OFTString},
+          {"kind", OFTString},
+          {"note", OFTString},
+          {"ledger_confirmed", OFTInteger},
+          {"by", OFTString},
+          {"instructor", OFTString},
+          {"time", OFTString},
+          {"change_id", OFTInteger64}}},
         {"plans",
          wkbNone,
          {{"id", OFTString},
@@ -253,7 +264,9 @@ struct Store::Impl {
             {"instructors_id_idx", "UNIQUE INDEX IF NOT EXISTS instructors_id_idx ON instructors(id)"},
             {"orgs_instructor_idx", "INDEX IF NOT EXISTS orgs_instructor_idx ON orgs(instructor_id)"},
             {"history_date_idx", "INDEX IF NOT EXISTS history_date_idx ON history(date)"},
-            {"history_area_idx", "INDEX IF NOT EXISTS history_area_idx ON history(level, code)"}};
+            {"history_area_idx", "INDEX IF NOT EXISTS history_area_idx ON history(level, code)"},
+            {"visits_org_idx", "INDEX IF NOT EXISTS visits_org_idx ON visits(org)"},
+            {"visits_date_idx", "INDEX IF NOT EXISTS visits_date_idx ON visits(date)"}};
         for (const auto& n : names) {
             auto sql = create ? std::string("CREATE ") + n[1] : std::string("DROP INDEX IF EXISTS ") + n[0];
             CPLErrorReset();

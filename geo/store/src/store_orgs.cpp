@@ -289,6 +289,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         }
         d.orgs = std::move(all);
     }
+    if (ledger) d.ledger_verified = ledger_verified();
     return d;
 }
 

@@ -38,6 +38,7 @@ class TileRoutes;
 class Transfer;
 class SessionRoutes;
 class ChangeRoutes;
+class VisitRoutes;
 class EventHub;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
@@ -94,6 +95,7 @@ private:
     std::unique_ptr<Transfer> transfer_;
     std::unique_ptr<SessionRoutes> sessions_;
     std::unique_ptr<ChangeRoutes> changes_;
+    std::unique_ptr<VisitRoutes> visits_;
     std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };

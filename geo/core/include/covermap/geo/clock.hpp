@@ -29,6 +29,10 @@ std::string checked_date(const std::string& date);
 /// January (m = 13 is January of y + 1, m = 0 December of y − 1).
 std::string first_of_month(int y, int m);
 
+/// The first day of the calendar quarter holding `date` (YYYY-MM-DD): 2026-12-07 -> 2026-10-01.
+/// A ledger is due when not verified since the first day of today's quarter (China's).
+std::string quarter_start(const std::string& date);
+
 /// A calendar date (valid_date) as seconds since the epoch at 00:00 UTC.
 std::int64_t epoch_seconds(std::string_view date);
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -173,6 +174,31 @@ struct Dataset {
     std::vector<Organization> orgs;
     std::vector<Instructor> instructors;
     std::vector<Branch> branches;
+    /// The day of each organization's last visit that confirmed its ledger (YYYY-MM-DD, China's
+    /// calendar); organizations never confirmed are absent.
+    std::unordered_map<Id, std::string> ledger_verified;
+};
+
+/// A visit to an organization (走访, 电话, 实地查看, 蹲点), as an instructor or a planner
+/// recorded it: the day, what was done, whether the 五清 ledger was found true.
+struct Visit {
+    std::int64_t id = 0;  ///< given by the store
+    Id org;
+    std::string date;  ///< YYYY-MM-DD, China's calendar; never after today
+    std::string kind;  ///< 走访 | 电话 | 实地查看 | 蹲点
+    std::string note;
+    bool ledger_confirmed = false;
+    std::string by;          ///< the token's name
+    Id instructor;           ///< the instructor whose token recorded it (empty: a planner's)
+    std::string time;        ///< when it was recorded (ISO 8601, UTC)
+    std::int64_t change_id = 0;
+};
+
+/// Which visits to read: of one organization, by one instructor, between two days (inclusive).
+struct VisitQuery {
+    Id org;
+    Id instructor;
+    std::string from, to;
 };
 
 }  // namespace covermap::geo

@@ -94,6 +94,12 @@ struct Accepted {
     std::int64_t change_id = 0;  ///< 0 when nothing was applied
 };
 
+/// A visit as recorded (its id and change id set), and the organization after it.
+struct Visited {
+    Visit visit;
+    Organization org;
+};
+
 /// What reverting a change did: the new change, or why it could not (nothing written then).
 struct Reverted {
     std::int64_t change_id = 0;
@@ -149,6 +155,12 @@ public:
                           const Author& who);
     /// Corrects a record from the version `expected`. Throws edit_error.
     Edited correct(const Id& org, const Correction& c, std::int64_t expected, const Author& who);
+    /// Records a visit, and with it the ledger corrections `fix` (from the version `expected`)
+    /// when given, as one change; a visit that confirms the ledger makes it verified on its day.
+    /// Throws edit_error: no such organization, a day that is not one or after today, a kind
+    /// not one of 走访/电话/实地查看/蹲点 (invalid), not the author's (out_of_area, out_of_scope),
+    /// a stale version.
+    Visited record_visit(Visit visit, const std::optional<Correction>& fix, std::int64_t expected, const Author& who);
     /// Applies a plan's proposals as they still hold now (eligibility, members, capacity),
     /// all in one transaction; `action` names them in the audit ("accept_plan plan-3").
     /// Throws conflict_error when another process changed the store meanwhile: nothing applied.

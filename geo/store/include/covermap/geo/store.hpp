@@ -90,6 +90,17 @@ public:
     void update_org(const Organization& after, std::int64_t expected_version, const AuditEntry& audit,
                     ChangeRow* change = nullptr);
 
+    /// A visit, in one transaction with its change row and, when the visit corrected the
+    /// ledger, the organization's new record (only if its stored version is
+    /// expected_version, else conflict_error) and its audit row. Sets the visit's id.
+    void add_visit(Visit& v, const Organization* corrected, std::int64_t expected_version,
+                   const std::vector<AuditEntry>& audit, ChangeRow& change);
+    /// Visits as asked, by day then id.
+    std::vector<Visit> visits(const VisitQuery& q) const;
+    /// The day of each organization's last visit that confirmed its ledger (of these
+    /// organizations only, when given).
+    std::unordered_map<Id, std::string> ledger_verified(const std::vector<Id>* only = nullptr) const;
+
     /// Replaces every organization with orgs and appends audit rows, in one transaction (the
     /// monthly refresh: rows are rewritten whole, indexes rebuilt once).
     void replace_orgs(const std::vector<Organization>& orgs, const std::vector<AuditEntry>& audit,

@@ -1,0 +1,96 @@
+// Visits to organizations (the field loop) and the day each ledger was last confirmed.
+#include <algorithm>
+
+#include "store_impl.hpp"
+
+namespace covermap::geo {
+
+void Store::add_visit(Visit& v, const Organization* corrected, std::int64_t expected_version,
+                      const std::vector<AuditEntry>& audit, ChangeRow& change) {
+    impl_->transaction([&] {
+        if (corrected) {
+            OGRLayer* l = impl_->layer("orgs");
+            Fields fx(l->GetLayerDefn());
+            auto f = impl_->stored_org(l, fx, corrected->id, expected_version);
+            GIntBig fid = f->GetFID();
+            auto g = make_feature(l->GetLayerDefn());
+            impl_->set_org(*g, fx, *corrected);
+            g->SetFID(fid);
+            if (l->SetFeature(g.get()) != OGRERR_NONE)
+                throw store_error("cannot update organization " + corrected->id + ": " + CPLGetLastErrorMsg());
+        }
+        impl_->append_audit(audit);
+        impl_->append_change(change);
+        v.change_id = change.id;
+        OGRLayer* l = impl_->layer("visits");
+        Fields fx(l->GetLayerDefn());
+        auto f = make_feature(l->GetLayerDefn());
+        f->SetField(fx["org"], v.org.c_str());
+        f->SetField(fx["date"], v.date.c_str());
+        f->SetField(fx["kind"], v.kind.c_str());
+        f->SetField(fx["note"], v.note.c_str());
+        f->SetField(fx["ledger_confirmed"], v.ledger_confirmed ? 1 : 0);
+        f->SetField(fx["by"], v.by.c_str());
+        if (!v.instructor.empty()) f->SetField(fx["instructor"], v.instructor.c_str());
+        f->SetField(fx["time"], v.time.c_str());
+        f->SetField(fx["change_id"], static_cast<GIntBig>(v.change_id));
+        impl_->create(l, *f);
+        v.id = f->GetFID();
+        impl_->notify({v.org}, false);
+    });
+}
+
+std::vector<Visit> Store::visits(const VisitQuery& q) const {
+    OGRLayer* l = impl_->layer("visits");
+    Fields fx(l->GetLayerDefn());
+    std::vector<std::string> where;
+    if (!q.org.empty()) where.push_back("org = " + quoted(q.org));
+    if (!q.instructor.empty()) where.push_back("instructor = " + quoted(q.instructor));
+    if (!q.from.empty()) where.push_back("date >= " + quoted(q.from));
+    if (!q.to.empty()) where.push_back("date <= " + quoted(q.to));
+    std::string filter;
+    for (const auto& w : where) filter += (filter.empty() ? "" : " AND ") + w;
+    l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+    l->ResetReading();
+    std::vector<Visit> out;
+    while (auto f = own(l->GetNextFeature())) {
+        Visit v;
+        v.id = f->GetFID();
+        v.org = str(*f, fx["org"]);
+        v.date = str(*f, fx["date"]);
+        v.kind = str(*f, fx["kind"]);
+        v.note = str(*f, fx["note"]);
+        v.ledger_confirmed = f->GetFieldAsInteger(fx["ledger_confirmed"]) != 0;
+        v.by = str(*f, fx["by"]);
+        v.instructor = str(*f, fx["instructor"]);
+        v.time = str(*f, fx["time"]);
+        v.change_id = opt_id(*f, fx["change_id"]).value_or(0);
+        out.push_back(std::move(v));
+    }
+    l->SetAttributeFilter(nullptr);
+    std::sort(out.begin(), out.end(), [](const Visit& a, const Visit& b) { return std::tie(a.date, a.id) < std::tie(b.date, b.id); });
+    return out;
+}
+
+std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>* only) const {
+    std::unordered_map<Id, std::string> last;
+    OGRLayer* l = impl_->layer("visits");
+    Fields fx(l->GetLayerDefn());
+    std::string filter = "ledger_confirmed = 1";
+    if (only) {
+        if (only->empty()) return last;
+        std::string in;
+        for (const auto& id : *only) in += (in.empty() ? "" : ",") + quoted(id);
+        filter += " AND org IN (" + in + ")";
+    }
+    l->SetAttributeFilter(filter.c_str());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        auto& day = last[str(*f, fx["org"])];
+        day = std::max(day, str(*f, fx["date"]));
+    }
+    l->SetAttributeFilter(nullptr);
+    return last;
+}
+
+}  // namespace covermap::geo
