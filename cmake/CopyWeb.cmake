@@ -12,7 +12,7 @@ if(NOT leaflet_version STREQUAL "1.9.4" OR NOT echarts_version STREQUAL "6.1.0")
 endif()
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
-file(COPY ${SRC}/index.html ${SRC}/style.css ${SRC}/favicon.svg ${SRC}/src DESTINATION ${OUT})
+file(COPY ${SRC}/index.html ${SRC}/style.css ${SRC}/favicon.svg ${SRC}/src ${SRC}/field DESTINATION ${OUT})
 set(leaflet ${OUT}/vendor/leaflet-${leaflet_version})
 file(COPY ${SRC}/node_modules/leaflet/dist/leaflet-src.esm.js ${SRC}/node_modules/leaflet/dist/leaflet.css
           ${SRC}/node_modules/leaflet/dist/images DESTINATION ${leaflet})

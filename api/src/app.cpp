@@ -262,9 +262,21 @@ Response unauthorized() {
     return res;
 }
 
+// The page's files: the planner's page at /, the instructors' field page at /field with its
+// service worker at /field-sw.js (a worker controls only what lies under its own path, so it is
+// served from the root), everything else under /web/.
+std::optional<std::string> page_file(const Request& req) {
+    if (req.method != "GET" && req.method != "HEAD") return std::nullopt;
+    if (req.path == "/") return "index.html";
+    if (req.path == "/field") return "field/index.html";
+    if (req.path == "/field-sw.js") return "field/sw.js";
+    if (req.path.rfind("/web/", 0) == 0) return req.path.substr(5);
+    return std::nullopt;
+}
+
 bool is_public(const Request& req) {
     bool read = req.method == "GET" || req.method == "HEAD";
-    return read && (req.path == "/health" || req.path == "/" || req.path.rfind("/web/", 0) == 0);
+    return read && (req.path == "/health" || page_file(req));
 }
 }  // namespace
 
@@ -313,9 +325,8 @@ Response App::handle(const Request& req) {
         } else if (req.path == "/health" && (req.method == "GET" || req.method == "HEAD")) {
             res = health(req);
             res.route = "/health";
-        } else if ((req.method == "GET" || req.method == "HEAD") &&
-                   (req.path == "/" || req.path.rfind("/web/", 0) == 0)) {
-            res = static_files_->serve(req.path == "/" ? "index.html" : req.path.substr(5));
+        } else if (auto file = page_file(req)) {
+            res = static_files_->serve(*file);
             res.route = "/web";
         } else if (auto who = auth_->authenticate(req); !who) {
             // Before routing: without a token, nobody learns which paths exist.

@@ -150,6 +150,7 @@ Response OrgRoutes::search(const Request& req, const Caller&, const Args&) {
     if (auto why = geo::text_problem("name", q)) return error_response(400, "InvalidQuery", "q is " + *why);
     auto area = query_value(req, "area");
     auto covered = query_value(req, "covered");
+    auto instructor = query_value(req, "instructor");  // the organizations one instructor serves
     if (!covered.empty() && covered != "true" && covered != "false")
         return error_response(400, "InvalidQuery", "covered must be true or false");
     int limit = limit_of(req, 20, 500);
@@ -184,23 +185,31 @@ Response OrgRoutes::search(const Request& req, const Caller&, const Args&) {
     long matched = 0;
     auto view = context_.editor.view();
     const auto& data = view.data();
+    const auto quarter = geo::quarter_start(geo::china_date());
     auto consider = [&](std::size_t i) {
         const auto& o = data.orgs[i];
         if (where && (i >= where->size() || (*where)[i] != area_index)) return;
+        if (!instructor.empty() && o.instructor_id != instructor) return;
         bool is_covered = o.branch_id || o.instructor_id;
         if (covered == "true" && !is_covered) return;
         if (covered == "false" && (is_covered || !o.operating())) return;
         if (!q.empty() && lower(o.name).find(q) == std::string::npos && lower(o.credit_code).rfind(q, 0) != 0 &&
             lower(o.id) != q)
             return;
-        if (matched++ < limit)
+        if (matched++ < limit) {
+            auto verified = data.ledger_verified.find(o.id);
+            bool known = verified != data.ledger_verified.end();
             items.push_back({{"id", o.id},
                              {"name", o.name},
                              {"kind", std::string(geo::to_string(o.kind))},
                              {"credit_code", o.credit_code},
                              {"state", state_of(o)},
                              {"lon", o.location.x},
-                             {"lat", o.location.y}});
+                             {"lat", o.location.y},
+                             {"version", o.version},
+                             {"ledger_verified_at", known ? json(verified->second) : json()},
+                             {"ledger_due", !known || verified->second < quarter}});
+        }
     };
     if (near) {
         std::vector<std::pair<double, std::size_t>> order;

@@ -39,6 +39,7 @@ inline std::string content_type_for(const std::string& path) {
     if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
     if (ext == ".css") return "text/css; charset=utf-8";
     if (ext == ".json") return "application/json";
+    if (ext == ".webmanifest") return "application/manifest+json";
     if (ext == ".png") return "image/png";
     if (ext == ".svg") return "image/svg+xml";
     if (ext == ".ico") return "image/x-icon";
