@@ -1,5 +1,6 @@
 #include "coverage_cache.hpp"
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/spatial_index.hpp"
@@ -27,7 +28,9 @@ std::shared_ptr<const std::vector<int>> CoverageCache::located(geo::Level level)
 }
 
 std::string CoverageCache::table_json(geo::Level level, std::optional<geo::OrgKind> kind) {
-    std::string key = std::string(geo::to_string(level)) + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
+    // The quarter in the key: the ledger figures roll over on its first day with no edit.
+    std::string key = std::string(geo::to_string(level)) + "/" + (kind ? std::string(geo::to_string(*kind)) : "") +
+                      "/" + geo::quarter_start(geo::china_date());
     {
         std::lock_guard lock(mutex_);
         auto it = tables_.find(key);
@@ -46,8 +49,10 @@ std::string CoverageCache::table_json(geo::Level level, std::optional<geo::OrgKi
 }
 
 std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> CoverageCache::by_code(geo::Level level) {
+    auto quarter = geo::quarter_start(geo::china_date());
     {
         std::lock_guard lock(mutex_);
+        if (quarter != rows_quarter_) rows_.clear(), rows_quarter_ = quarter;  // the ledger figures roll over
         auto it = rows_.find(level);
         if (it != rows_.end() && it->second.first == editor_.version()) return it->second.second;
     }

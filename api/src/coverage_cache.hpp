@@ -40,6 +40,7 @@ private:
     std::map<geo::Level,
              std::pair<std::uint64_t, std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>>>>
         rows_;
+    std::string rows_quarter_;  // the quarter rows_ counted ledgers in
     std::map<geo::Level, std::shared_ptr<const std::vector<int>>> located_;
     std::uint64_t located_places_ = 0;  // the editor's places_version located_ is of
 };

@@ -259,6 +259,15 @@ TEST(FieldVisits, AnInstructorRecordsVisitsThatKeepTheLedgerTrue) {
     EXPECT_EQ(stale.status, 412) << stale.body;
     auto log = json::parse(request(s.port, "GET", "/api/changes?limit=1", s.viewer).body);
     EXPECT_EQ(log["items"][0]["id"], answer["change_id"]);
+    // The coverage table counts ledgers verified this quarter (the one of last quarter does not count).
+    auto table = json::parse(request(s.port, "GET", "/api/coverage?level=district", s.viewer).body);
+    EXPECT_EQ(table["total"]["ledger_verified"], 1);
+    EXPECT_GT(table["total"]["ledger_verified_rate"].get<double>(), 0.0);
+    long long per_area = 0;
+    for (const auto& a : table["areas"]) per_area += a["ledger_verified"].get<long long>();
+    EXPECT_EQ(per_area, 1);
+    // A visit is not undone by a revert (the ledger is corrected again instead).
+    EXPECT_EQ(request(s.port, "POST", "/api/changes/" + answer["change_id"].dump() + "/revert", s.planner).status, 409);
 
     // Listed: of the organization (newest first), of the instructor this quarter, by dates.
     auto mine = json::parse(request(s.port, "GET", path, field).body)["items"];

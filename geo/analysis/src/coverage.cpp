@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/spatial_index.hpp"
 
 namespace covermap::geo {
@@ -34,12 +35,16 @@ CoverageTable compute_coverage(const Dataset& d, Level level, std::optional<OrgK
     t.total.code = "total";
     t.total.name = "合计";
 
+    // Ledgers a visit confirmed since this quarter began (China's calendar).
+    const std::string since = quarter_start(china_date());
     for (std::size_t i = 0; i < d.orgs.size() && i < where.size(); ++i) {
         const auto& o = d.orgs[i];
         if (where[i] < 0 || (kind && o.kind != *kind)) continue;
         bool standalone = in_standalone_branch(o, types);
-        t.areas[row_of[where[i]]].count(o, standalone);
-        t.total.count(o, standalone);
+        auto v = d.ledger_verified.find(o.id);
+        bool verified = v != d.ledger_verified.end() && v->second >= since;
+        t.areas[row_of[where[i]]].count(o, standalone, verified);
+        t.total.count(o, standalone, verified);
     }
     return t;
 }
@@ -58,7 +63,9 @@ nlohmann::json to_json(const CoverageRow& r) {
             {"org_coverage", r.org_coverage()},
             {"standalone_rate", r.standalone_rate()},
             {"work_coverage", r.work_coverage()},
-            {"instructor_coverage", r.instructor_coverage()}};
+            {"instructor_coverage", r.instructor_coverage()},
+            {"ledger_verified", r.ledger_verified},
+            {"ledger_verified_rate", r.ledger_verified_rate()}};
 }
 
 nlohmann::json to_json(const CoverageTable& t) {

@@ -4,7 +4,7 @@
 
 namespace covermap::geo {
 
-void CoverageRow::count(const Organization& o, bool standalone_branch) {
+void CoverageRow::count(const Organization& o, bool standalone_branch, bool verified) {
     ++orgs;
     if (!o.operating()) return;
     ++operating;
@@ -14,6 +14,7 @@ void CoverageRow::count(const Organization& o, bool standalone_branch) {
     }
     if (o.branch_id || o.instructor_id) ++work_covered;
     if (o.instructor_id) ++instructor_covered;
+    if (verified) ++ledger_verified;
 }
 
 BranchTypes branch_types(const Dataset& d) {

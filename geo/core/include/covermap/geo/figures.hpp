@@ -24,15 +24,18 @@ struct CoverageRow {
     long long standalone = 0;          ///< operating with a standalone branch (单独组建)
     long long work_covered = 0;        ///< operating with a branch or an instructor (工作覆盖)
     long long instructor_covered = 0;  ///< operating with an instructor
+    long long ledger_verified = 0;     ///< operating whose 五清 ledger a visit confirmed this quarter
 
     double org_coverage() const { return rate(org_covered); }
     double standalone_rate() const { return rate(standalone); }
     double work_coverage() const { return rate(work_covered); }
     double instructor_coverage() const { return rate(instructor_covered); }
+    double ledger_verified_rate() const { return rate(ledger_verified); }
 
-    /// Counts organization o; standalone: its branch is a standalone one (单独组建). The one
-    /// counting rule of every coverage figure (tables, history, reports).
-    void count(const Organization& o, bool standalone);
+    /// Counts organization o; standalone: its branch is a standalone one (单独组建); verified:
+    /// a visit confirmed its ledger this quarter. The one counting rule of every coverage
+    /// figure (tables, history, reports).
+    void count(const Organization& o, bool standalone, bool verified = false);
 
 private:
     double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
