@@ -86,6 +86,9 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed, bool forc
     progress("writing", 0);
     auto store = geo::Store::open(out);
     store.replace(d);
+    // A year of visits before today, so that the ledgers' freshness has something to show.
+    auto visits = geo::make_demo_visits(d, seed, geo::china_date());
+    store.add_visits(visits);
     progress("writing", 1);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::size_t counts[5] = {};
@@ -93,9 +96,9 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed, bool forc
     std::fprintf(stderr, "\n");
     std::printf(
         "wrote %s in %.1fs: %zu districts, %zu streets, %zu communities, %zu grid cells, %zu parks, "
-        "%zu organizations, %zu branches, %zu instructors\n",
+        "%zu organizations, %zu branches, %zu instructors, %zu visits\n",
         out.c_str(), secs, counts[0], counts[1], counts[2], counts[3], counts[4], d.orgs.size(), d.branches.size(),
-        d.instructors.size());
+        d.instructors.size(), visits.size());
     return 0;
 }
 

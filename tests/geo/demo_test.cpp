@@ -168,3 +168,35 @@ TEST(Demo, InstructorsAndJointBranchesServeNeighbours) {
     EXPECT_LE(lengths.back(), 15000.0) << "longest link or branch span, metres";
     EXPECT_LT(lengths[lengths.size() * 95 / 100], 5000.0) << "95th percentile, metres";
 }
+
+TEST(Demo, AYearOfVisitsBeforeTheDayItIsMadeTheSameForTheSameSeed) {
+    auto d = covermap::test::demo_dataset(0.2, 5);
+    auto visits = make_demo_visits(d, 5, "2026-12-07");
+    ASSERT_FALSE(visits.empty());
+    auto again = make_demo_visits(d, 5, "2026-12-07");
+    ASSERT_EQ(visits.size(), again.size());
+    for (std::size_t i = 0; i < visits.size(); ++i) {
+        EXPECT_EQ(visits[i].org, again[i].org);
+        EXPECT_EQ(visits[i].date, again[i].date);
+        EXPECT_EQ(visits[i].kind, again[i].kind);
+    }
+    // Relative to the day: a day later, the same visits a day later or fewer (never after today).
+    std::set<std::string> kinds;
+    std::map<std::string, std::string> verified;
+    for (const auto& v : visits) {
+        EXPECT_LE(v.date, "2026-12-07");
+        EXPECT_GE(v.date, "2026-01-01");
+        kinds.insert(v.kind);
+        if (v.ledger_confirmed) verified[v.org] = std::max(verified[v.org], v.date);
+    }
+    EXPECT_EQ(kinds.size(), 4u);
+    // Not every organization verified this quarter, but some.
+    std::size_t served = 0, this_quarter = 0;
+    for (const auto& o : d.orgs)
+        if (o.operating() && o.instructor_id) {
+            ++served;
+            if (verified.count(o.id) && verified[o.id] >= "2026-10-01") ++this_quarter;
+        }
+    EXPECT_GT(this_quarter, served / 4);
+    EXPECT_LT(this_quarter, served);
+}

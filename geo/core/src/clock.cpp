@@ -53,6 +53,12 @@ std::string checked_date(const std::string& date) {
     return date;
 }
 
+std::string add_days(const std::string& date, int days) {
+    auto day = date::floor<date::days>(std::chrono::system_clock::time_point(std::chrono::seconds(epoch_seconds(date)))) +
+               date::days(days);
+    return date::format("%F", day);
+}
+
 std::string quarter_start(const std::string& date) {
     int y = std::stoi(date.substr(0, 4)), m = std::stoi(date.substr(5, 2));
     return first_of_month(y, (m - 1) / 3 * 3 + 1);

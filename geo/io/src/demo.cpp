@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/error.hpp"
 #include "covermap/geo/geometry.hpp"
@@ -754,6 +755,51 @@ private:
 Dataset make_demo(const DemoParams& params) {
     if (!(params.scale > 0) || params.scale > 10000) throw invalid_argument("--scale must be in (0, 10000]");
     return Builder(params).build();
+}
+
+std::vector<Visit> make_demo_visits(const Dataset& d, std::uint64_t seed, const std::string& today) {
+    std::mt19937_64 rng(seed ^ 0x5f0f15u);
+    std::uniform_real_distribution<double> u(0, 1);
+    const char* kinds[] = {"走访", "电话", "实地查看", "蹲点"};
+    std::discrete_distribution<int> kind_of({45, 30, 15, 10});
+    // The four quarters back from today's: their first and last days (the current one ends today).
+    std::string starts[4], ends[4];
+    starts[0] = quarter_start(today);
+    ends[0] = today;
+    for (int q = 1; q < 4; ++q) {
+        ends[q] = add_days(starts[q - 1], -1);
+        starts[q] = quarter_start(ends[q]);
+    }
+    auto span = [](const std::string& a, const std::string& b) {
+        return static_cast<int>((epoch_seconds(b) - epoch_seconds(a)) / 86400);
+    };
+    // How much of this quarter has passed: the share verified so far follows it.
+    double passed = (span(starts[0], today) + 1.0) / (span(starts[0], add_days(starts[0], 91)) + 1.0);
+    std::vector<Visit> out;
+    for (const auto& o : d.orgs) {
+        if (!o.operating() || (!o.instructor_id && !o.branch_id)) continue;
+        for (int q = 0; q < 4; ++q) {
+            double confirmed = (o.instructor_id ? 0.82 : 0.45) * (q == 0 ? std::min(1.0, passed) : 1.0);
+            bool visit = u(rng) < confirmed;
+            bool call = u(rng) < 0.2;
+            for (int k = 0; k < 2; ++k) {
+                if (!(k == 0 ? visit : call)) continue;
+                Visit v;
+                v.org = o.id;
+                v.date = add_days(starts[q], static_cast<int>(u(rng) * (span(starts[q], ends[q]) + 1)));
+                if (v.date > today) v.date = today;
+                v.kind = k == 0 ? kinds[kind_of(rng)] : "电话";
+                v.ledger_confirmed = k == 0;
+                v.note = k == 0 ? "核对五清台账" : "电话了解近况";
+                v.by = "演示";
+                v.instructor = o.instructor_id.value_or("");
+                v.time = v.date + "T02:00:00Z";
+                out.push_back(std::move(v));
+            }
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const Visit& a, const Visit& b) { return a.date < b.date; });
+    return out;
 }
 
 }  // namespace covermap::geo

@@ -5,6 +5,34 @@
 
 namespace covermap::geo {
 
+namespace {
+
+void write_visit(OGRLayer* l, const Fields& fx, const Visit& v, GIntBig* fid) {
+    auto f = make_feature(l->GetLayerDefn());
+    f->SetField(fx["org"], v.org.c_str());
+    f->SetField(fx["date"], v.date.c_str());
+    f->SetField(fx["kind"], v.kind.c_str());
+    f->SetField(fx["note"], v.note.c_str());
+    f->SetField(fx["ledger_confirmed"], v.ledger_confirmed ? 1 : 0);
+    f->SetField(fx["by"], v.by.c_str());
+    if (!v.instructor.empty()) f->SetField(fx["instructor"], v.instructor.c_str());
+    f->SetField(fx["time"], v.time.c_str());
+    if (v.change_id) f->SetField(fx["change_id"], static_cast<GIntBig>(v.change_id));
+    if (l->CreateFeature(f.get()) != OGRERR_NONE)
+        throw store_error(std::string("cannot write a visit: ") + CPLGetLastErrorMsg());
+    if (fid) *fid = f->GetFID();
+}
+
+}  // namespace
+
+void Store::add_visits(const std::vector<Visit>& visits) {
+    impl_->transaction([&] {
+        OGRLayer* l = impl_->layer("visits");
+        Fields fx(l->GetLayerDefn());
+        for (const auto& v : visits) write_visit(l, fx, v, nullptr);
+    });
+}
+
 void Store::add_visit(Visit& v, const Organization* corrected, std::int64_t expected_version,
                       const std::vector<AuditEntry>& audit, ChangeRow& change) {
     impl_->transaction([&] {
@@ -24,18 +52,9 @@ void Store::add_visit(Visit& v, const Organization* corrected, std::int64_t expe
         v.change_id = change.id;
         OGRLayer* l = impl_->layer("visits");
         Fields fx(l->GetLayerDefn());
-        auto f = make_feature(l->GetLayerDefn());
-        f->SetField(fx["org"], v.org.c_str());
-        f->SetField(fx["date"], v.date.c_str());
-        f->SetField(fx["kind"], v.kind.c_str());
-        f->SetField(fx["note"], v.note.c_str());
-        f->SetField(fx["ledger_confirmed"], v.ledger_confirmed ? 1 : 0);
-        f->SetField(fx["by"], v.by.c_str());
-        if (!v.instructor.empty()) f->SetField(fx["instructor"], v.instructor.c_str());
-        f->SetField(fx["time"], v.time.c_str());
-        f->SetField(fx["change_id"], static_cast<GIntBig>(v.change_id));
-        impl_->create(l, *f);
-        v.id = f->GetFID();
+        GIntBig fid = 0;
+        write_visit(l, fx, v, &fid);
+        v.id = fid;
         impl_->notify({v.org}, false);
     });
 }

@@ -33,6 +33,9 @@ std::string first_of_month(int y, int m);
 /// A ledger is due when not verified since the first day of today's quarter (China's).
 std::string quarter_start(const std::string& date);
 
+/// The calendar date `days` after (before, when negative) `date` (YYYY-MM-DD).
+std::string add_days(const std::string& date, int days);
+
 /// A calendar date (valid_date) as seconds since the epoch at 00:00 UTC.
 std::int64_t epoch_seconds(std::string_view date);
 

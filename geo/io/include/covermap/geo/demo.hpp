@@ -34,4 +34,9 @@ struct SeedFigures {
 /// Throws format_error when the borders cannot be read.
 Dataset make_demo(const DemoParams& params);
 
+/// A year of visits before `today` (YYYY-MM-DD) to the demo's organizations: most served ones
+/// confirmed in each past quarter, fewer so far in this one (in step with how much of it has
+/// passed), some calls that confirmed nothing. Same seed, same visits relative to that day.
+std::vector<Visit> make_demo_visits(const Dataset& d, std::uint64_t seed, const std::string& today);
+
 }  // namespace covermap::geo

@@ -95,6 +95,8 @@ public:
     /// expected_version, else conflict_error) and its audit row. Sets the visit's id.
     void add_visit(Visit& v, const Organization* corrected, std::int64_t expected_version,
                    const std::vector<AuditEntry>& audit, ChangeRow& change);
+    /// Visits of the past written as they are (a demo's history, an import): no change rows.
+    void add_visits(const std::vector<Visit>& visits);
     /// Visits as asked, by day then id.
     std::vector<Visit> visits(const VisitQuery& q) const;
     /// The day of each organization's last visit that confirmed its ledger (of these
