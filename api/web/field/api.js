@@ -11,6 +11,10 @@ export const clearToken = () => localStorage.removeItem(TOKEN_KEY);
 /** Ids are opaque text: always encoded as one path segment. */
 export const seg = (id) => encodeURIComponent(id);
 
+/** '/api/me' -> 'api/me': resolved against the page's own address, so that the page works at
+ *  /field and under a proxy's prefix alike (https://host/covermap/field → /covermap/api/me). */
+const relative = (path) => path.replace(/^\/+/, '');
+
 export class ApiError extends Error {
   constructor(status, code, message, body) {
     super(message);
@@ -51,7 +55,7 @@ export async function request(method, path, { body, ifMatch } = {}) {
   if (ifMatch !== undefined && ifMatch !== null) headers['If-Match'] = `"${ifMatch}"`;
   let res;
   try {
-    res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+    res = await fetch(relative(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   } catch (e) {
     throw new ApiError(0, 'Network', e.message);
   }

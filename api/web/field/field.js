@@ -15,6 +15,7 @@ import { watchPosition } from './where.js';
 
 const $ = (id) => document.getElementById(id);
 const RETRY_MS = 30000;  // a visit held back by a busy server is tried again this often
+const ROLE_NAMES = { viewer: '查看账号', planner: '规划账号', admin: '管理员账号', instructor: '指导员账号' };
 
 async function openDb() {
   try {
@@ -57,6 +58,7 @@ async function signIn(db) {
     if (!token()) setToken(await askToken(error));
     const mark = token().slice(-8);
     try {
+      if (!navigator.onLine) throw new ApiError(0, 'Offline', 'offline');  // no request bound to fail
       const me = await get('/api/me');
       await db.put(CACHE, { key: 'me', mark, me });
       $('sign-in').hidden = true;
@@ -98,7 +100,8 @@ function showHeader(me) {
   syncLine();
 }
 
-/** The list: the stored copy at once, then the server's when it answers. */
+/** The list: the stored copy at once, then the server's when it answers; resolves once every
+ *  record of it has been read for offline use too. */
 async function loadList(records) {
   const kept = await records.storedList();
   if (kept) { state.set('listAge', kept.at); state.set('orgs', kept.items); }
@@ -107,7 +110,7 @@ async function loadList(records) {
     const fresh = await records.fetchList();
     state.set('listAge', fresh.at);
     state.set('orgs', fresh.items);
-    records.prefetch(fresh.items.map((o) => o.id));
+    await records.prefetch(fresh.items.map((o) => o.id));
   } catch (e) {
     if (!(e instanceof ApiError)) throw e;
     if (!kept || !e.transient) say(`读取组织名单失败：${e.plain}`, { error: true });
@@ -136,7 +139,7 @@ function wireOutbox(outbox, records) {
   outbox.addEventListener('change', refresh);
   let reread = null;
   outbox.addEventListener('delivered', ({ detail: { item } }) => {
-    say(`已提交：${item.body.kind}${item.org_name}${item.body.ledger ? '，台账已修改' : ''}。`);
+    say(`已提交：${item.org_name}，${item.body.kind}${item.body.ledger ? '并修改台账' : ''}。`);
     // The list's due marks and versions come from the server: read it again once the run settles.
     clearTimeout(reread);
     reread = setTimeout(() => loadList(records), 300);
@@ -145,8 +148,10 @@ function wireOutbox(outbox, records) {
   outbox.addEventListener('stopped', ({ detail: e }) => {
     if (e.status === 401) say('登录已失效：记录仍保存在本机。请重新打开管理员发给您的登录链接后再同步。', { error: true });
     else if (e.status !== 0) say(`暂未同步：${e.plain}`, { error: true });
+    else if (navigator.onLine) say('连不上服务器：记录仍保存在本机，稍后会自动重试。', { error: true });
   });
-  const sync = () => outbox.sync().catch((e) => say(`同步出错：${e?.message ?? ''}`, { error: true }));
+  // A failure of the phone's own storage (not an answer of the server): the visits stay queued.
+  const sync = () => outbox.sync().catch(() => say('同步时本机出错，记录仍保存在本机；请刷新页面后重试。', { error: true }));
   window.addEventListener('online', () => { state.set('online', true); sync(); loadList(records); });
   window.addEventListener('offline', () => state.set('online', false));
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible' && navigator.onLine) sync(); });
@@ -163,7 +168,8 @@ function wireOutbox(outbox, records) {
  *  elsewhere the page simply works online, with the same queue. */
 function registerWorker() {
   if (!('serviceWorker' in navigator) || !window.isSecureContext) return;
-  navigator.serviceWorker.register('/field-sw.js', { scope: '/field' })
+  // Relative: beside the page, whatever prefix a proxy puts before it.
+  navigator.serviceWorker.register('field-sw.js', { scope: 'field' })
     .then(() => { document.body.dataset.worker = 'registered'; })
     .catch(() => { document.body.dataset.worker = 'failed'; });
 }
@@ -175,7 +181,7 @@ function wireSignOut(records) {
     if (n && !window.confirm(`还有 ${n} 条走访没有同步。退出后它们留在本机，下次用同一账号登录时再发送。确定退出吗？`)) return;
     await records?.forget();
     clearToken();
-    location.replace('/field');
+    location.replace('field');
   });
 }
 
@@ -184,7 +190,7 @@ async function main() {
   const db = await openDb();
   const me = await signIn(db);
   if (!me.instructor_id) {
-    $('who').textContent = me.name;
+    $('who').textContent = ROLE_NAMES[me.role] ?? '';  // the token's name may be any text: the role instead
     $('not-instructor').hidden = false;
     wireSignOut(null);
     document.body.dataset.ready = 'true';
@@ -200,14 +206,13 @@ async function main() {
   wireHistory();
   wireSignOut(records);
   $('list-view').hidden = false;
-  await loadList(records);
+  await loadList(records);  // ready means: what is needed offline is on the phone
   await wireOutbox(outbox, records);
   watchPosition((here) => state.set('position', here), () => state.set('located', false));
   document.body.dataset.ready = 'true';
 }
 
 window.addEventListener('unhandledrejection', (e) => {
-  e.preventDefault();
   const err = e.reason;
   say(err instanceof ApiError ? err.plain : '出错了，请刷新页面后重试。', { error: true });
 });

@@ -38,8 +38,7 @@ export class Db {
         db.onversionchange = () => db.close();
         resolve(new Db(db));
       };
-      req.onerror = () => reject(req.error);
-      req.onblocked = () => reject(new Error('blocked'));
+      req.onerror = () => reject(req.error);  // (blocked by an older tab: it waits for that tab to let go)
     });
   }
 

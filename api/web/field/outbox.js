@@ -69,8 +69,6 @@ export class Outbox extends EventTarget {
     return this.#running;
   }
 
-  get running() { return this.#running !== null; }
-
   async #run() {
     for (const item of await this.items()) {
       if (!navigator.onLine) { this.#stopped(new ApiError(0, 'Offline', 'offline')); return; }
@@ -93,7 +91,9 @@ export class Outbox extends EventTarget {
         if (e.transient || e.status === 401) { this.#stopped(e); return; }
         // Refused for good: out of the queue, into the list the instructor sees.
         const problem = { ...current, kind: e.status === 412 ? 'conflict' : 'refused', status: e.status, code: e.code,
-          message: e.status === 412 ? conflictText(current.org_name) : `${current.org_name}：${e.plain}`, at: new Date().toISOString() };
+          message: e.status === 412 ? conflictText(current.org_name)
+            : e.plain.includes(current.org_name) ? e.plain : `${current.org_name}：${e.plain}`,
+          at: new Date().toISOString() };
         await this.#db.put(PROBLEMS, problem);
         await this.#db.delete(OUTBOX, current.id);
         this.#changed();

@@ -3,25 +3,15 @@
 // cache first and refreshing the cache from the network behind it (the next load has the new
 // files). It never touches /api/: reads and the visits' POSTs go to the network as they would
 // without it, and the visits waiting offline are the page's IndexedDB outbox, not the worker's.
-const CACHE = 'covermap-field-v1';
+// Addresses are relative to the worker's own (a proxy may serve covermap under a prefix).
+const CACHE = 'covermap-field-v1';  // a new name drops the old copies on activation
+const ROOT = new URL('./', self.location.href);
+const PAGE = new URL('field', ROOT).href;
+const FILES = new URL('web/field/', ROOT).href;
 const SHELL = [
-  '/field',
-  '/web/field/field.js',
-  '/web/field/api.js',
-  '/web/field/dom.js',
-  '/web/field/idb.js',
-  '/web/field/org-list.js',
-  '/web/field/outbox.js',
-  '/web/field/problems.js',
-  '/web/field/records.js',
-  '/web/field/state.js',
-  '/web/field/status.js',
-  '/web/field/text.js',
-  '/web/field/visit-sheet.js',
-  '/web/field/where.js',
-  '/web/field/field.css',
-  '/web/field/manifest.webmanifest',
-  '/web/field/icon.svg',
+  PAGE,
+  ...['field.js', 'api.js', 'dom.js', 'idb.js', 'org-list.js', 'outbox.js', 'problems.js', 'records.js', 'state.js',
+    'status.js', 'text.js', 'visit-sheet.js', 'where.js', 'field.css', 'manifest.webmanifest', 'icon.svg'].map((f) => FILES + f),
 ];
 
 self.addEventListener('install', (event) => {
@@ -34,23 +24,22 @@ self.addEventListener('activate', (event) => {
     .then(() => self.clients.claim()));
 });
 
-const inShell = (url) => url.origin === self.location.origin && (url.pathname === '/field' || url.pathname.startsWith('/web/field/'));
-
 self.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;  // writes go to the network, never into a cache
   const url = new URL(request.url);
-  if (!inShell(url)) return;             // the API and the rest: untouched
-  event.respondWith(cacheFirst(event, url));
+  url.hash = '';
+  url.search = '';
+  const page = url.href === PAGE;
+  if (!page && !url.href.startsWith(FILES)) return;  // the API and the rest: untouched
+  event.respondWith(cacheFirst(event, page ? PAGE : url.href));
 });
 
-async function cacheFirst(event, url) {
+async function cacheFirst(event, key) {
   const cache = await caches.open(CACHE);
-  // The page is one file whatever its fragment or query (the sign-in link's #token=…).
-  const page = url.pathname === '/field';
-  const key = page ? '/field' : url.pathname;
-  const cached = await cache.match(key, { ignoreSearch: true });
-  const network = fetch(page ? new Request('/field', { credentials: 'same-origin' }) : event.request)
+  const cached = await cache.match(key);
+  // The page is one file whatever its query or fragment (the sign-in link's #token=…).
+  const network = fetch(key === PAGE ? new Request(PAGE, { credentials: 'same-origin' }) : event.request)
     .then(async (response) => {
       if (response.ok && response.type === 'basic') await cache.put(key, response.clone());
       return response;

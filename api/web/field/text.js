@@ -1,5 +1,7 @@
-// Every word the field page shows, and the dates and distances it writes. The page is for
-// party-building instructors in China: Chinese only, one place for all of it.
+// The field page's shared words (states, kinds of visit, the ledger's fields, the conflict
+// sentence) and how it writes dates and distances. The page is for party-building instructors
+// in China: Chinese only, so there is no language switch; a sentence used by one view only
+// stays beside that view.
 
 export const STATE_NAMES = {
   branch: '已建党组织',

@@ -273,7 +273,7 @@ export class VisitSheet {
       say(`没能保存在本机：${chineseOrNull(e?.message) ?? '请再试一次。'}`, { error: true });
       return;
     }
-    const what = `${body.kind}${org.name}${body.ledger ? '（含台账修改）' : ''}`;
+    const what = `${org.name}，${body.kind}${body.ledger ? '并修改台账' : ''}`;
     say(navigator.onLine ? `正在提交：${what}${unchanged ? '；台账没有改动，按无误提交' : ''}` : `已保存在本机：${what}。联网后自动提交。`);
     state.set('org', null);
     this.#outbox.sync();
