@@ -89,6 +89,11 @@ int cmd_demo(const std::string& out, double scale, std::uint64_t seed, bool forc
     // A year of visits before today, so that the ledgers' freshness has something to show.
     auto visits = geo::make_demo_visits(d, seed, geo::china_date());
     store.add_visits(visits);
+    // The policy's quotas of demonstration sites, some designated, and leaders' contact points.
+    auto field = geo::make_demo_sites(d, seed, geo::china_date());
+    for (const auto& q : field.quotas) store.set_quota(q);
+    for (auto& site : field.sites) store.add_site(site, nullptr);
+    for (auto& point : field.contact_points) store.add_contact_point(point, nullptr);
     progress("writing", 1);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::size_t counts[5] = {};
@@ -365,6 +370,34 @@ int cmd_token_revoke(const std::string& db, const std::string& name) {
     return 0;
 }
 
+int cmd_quota_set(const std::string& db, const geo::SiteQuota& q) {
+    auto store = geo::Store::open_existing(db);
+    auto level = store.area_level(q.area);
+    bool city = q.area == geo::city_code(store.load_areas().areas);
+    if (!city && level != "district" && level != "park")
+        throw geo::invalid_argument("--area is a district or park code, or the city's code, not '" + q.area + "'");
+    store.set_quota(q);
+    std::printf("quota of %s: %d %s-level sites in %d\n", q.area.c_str(), q.count, q.level.c_str(), q.year);
+    return 0;
+}
+
+int cmd_quota_list(const std::string& db) {
+    auto store = geo::Store::open_existing(db);
+    auto areas = store.load_areas();
+    std::map<std::string, std::string> names;
+    for (const auto& a : areas.areas) names[a.code] = a.name;
+    std::vector<std::vector<std::string>> rows = {{"area", "name", "level", "year", "quota"}};
+    auto quotas = store.quotas();
+    std::sort(quotas.begin(), quotas.end(), [](const auto& a, const auto& b) {
+        return std::tie(a.year, a.level, a.area) < std::tie(b.year, b.level, b.area);
+    });
+    for (const auto& q : quotas)
+        rows.push_back({q.area, names.count(q.area) ? names[q.area] : "全市", q.level, std::to_string(q.year),
+                        std::to_string(q.count)});
+    std::printf("%s", render_table(rows, {false, false, false, true, true}).c_str());
+    return 0;
+}
+
 struct TokenLimits {
     std::string area, instructor, link;
 };
@@ -613,6 +646,22 @@ int run_cli(int argc, char** argv) {
     token_revoke->add_option("--db", db, "store")->required();
     token_revoke->add_option("--name", token_name, "the token's name")->required();
 
+    // Demonstration sites' quotas (示范点名额): a district's, a park's, or the city's (the
+    // districts' parent code), per level and year.
+    auto* quota = app.add_subcommand("quota", "demonstration sites' quotas per area, level and year");
+    quota->require_subcommand(1);
+    auto* quota_set = quota->add_subcommand("set", "set the number of sites an area is to have");
+    quota_set->add_option("--db", db, "store")->required();
+    geo::SiteQuota quota_row;
+    quota_row.level = "county";
+    quota_row.year = std::stoi(geo::china_date().substr(0, 4));
+    quota_set->add_option("--area", quota_row.area, "a district or park code, or the city's code (211200)")->required();
+    quota_set->add_option("--level", quota_row.level, "county | city")->check(CLI::IsMember({"county", "city"}));
+    quota_set->add_option("--count", quota_row.count, "how many sites")->required()->check(CLI::Range(0, 100000));
+    quota_set->add_option("--year", quota_row.year, "the year (default: this year)")->check(CLI::Range(2000, 2100));
+    auto* quota_list = quota->add_subcommand("list", "the quotas and how many sites each area has");
+    quota_list->add_option("--db", db, "store")->required();
+
     auto run_report_command = add_report_commands(app);
 
     try {
@@ -672,6 +721,8 @@ int run_cli(int argc, char** argv) {
         }
         if (*token_add) return cmd_token_add(db, role, token_name, expires, limits);
         if (*token_list) return cmd_token_list(db);
+        if (*quota_set) return cmd_quota_set(db, quota_row);
+        if (*quota_list) return cmd_quota_list(db);
         if (*doc) return cmd_doctor(db, doctor_fix);
         if (*token_revoke) return cmd_token_revoke(db, token_name);
         if (*plan)

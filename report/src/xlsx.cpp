@@ -220,4 +220,30 @@ std::string render_xlsx(const ReportData& r) {
     return bytes.str();
 }
 
+std::string table_xlsx(const std::string& sheet, const std::vector<std::string>& head,
+                       const std::vector<std::vector<std::string>>& rows) {
+    TempFile tmp;
+    lxw_workbook* wb = workbook_new(tmp.path().c_str());
+    if (!wb) throw std::runtime_error("cannot start the workbook");
+    lxw_format* bold = workbook_add_format(wb);
+    format_set_bold(bold);
+    format_set_bg_color(bold, 0xEFF3FF);
+    format_set_border(bold, LXW_BORDER_THIN);
+    lxw_worksheet* ws = workbook_add_worksheet(wb, sheet.c_str());
+    for (std::size_t c = 0; c < head.size(); ++c) {
+        worksheet_write_string(ws, 0, static_cast<lxw_col_t>(c), head[c].c_str(), bold);
+        worksheet_set_column(ws, static_cast<lxw_col_t>(c), static_cast<lxw_col_t>(c), c == 0 ? 8 : 22, nullptr);
+    }
+    for (std::size_t r = 0; r < rows.size(); ++r)
+        for (std::size_t c = 0; c < rows[r].size(); ++c)
+            worksheet_write_string(ws, static_cast<lxw_row_t>(r + 1), static_cast<lxw_col_t>(c), rows[r][c].c_str(), nullptr);
+    worksheet_freeze_panes(ws, 1, 0);
+    if (lxw_error e = workbook_close(wb); e != LXW_NO_ERROR)
+        throw std::runtime_error(std::string("cannot write the workbook: ") + lxw_strerror(e));
+    std::ifstream in(tmp.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    return bytes.str();
+}
+
 }  // namespace covermap::report

@@ -296,3 +296,96 @@ TEST(FieldVisits, AnInstructorRecordsVisitsThatKeepTheLedgerTrue) {
     EXPECT_EQ(reread["ledger_verified_at"], today);
     EXPECT_EQ(json::parse(request(port, "GET", path, s.viewer).body)["items"].size(), 2u);
 }
+
+TEST(FieldSites, QuotasSitesAndContactPointsPerDistrictParkAndCity) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    auto cli = [&](const std::string& args) { return test::shell(std::string(COVERMAP_BIN) + " " + args + " 2>&1"); };
+    // A park with an organization that has a branch, and the district holding it.
+    std::string park, district, in_park, bare;
+    std::vector<geo::Point> locations;
+    for (const auto& o : d.orgs) locations.push_back(o.location);
+    for (const auto& a : d.areas) {
+        if (a.level != geo::Level::park || !park.empty()) continue;
+        auto hits = geo::locate_points({&a.shape}, locations);
+        for (std::size_t k = 0; k < d.orgs.size(); ++k)
+            if (hits[k] >= 0 && d.orgs[k].branch_id && d.orgs[k].operating()) park = a.code, in_park = d.orgs[k].id;
+    }
+    ASSERT_FALSE(park.empty());
+    for (const auto& a : d.areas)
+        for (const auto& o : d.orgs)
+            if (a.level == geo::Level::district && o.id == in_park && geo::locate_points({&a.shape}, {o.location})[0] >= 0)
+                district = a.code;
+    for (const auto& o : d.orgs)
+        if (!o.branch_id) bare = o.id;
+    ASSERT_FALSE(district.empty());
+    auto city = geo::city_code(d.areas);
+    EXPECT_EQ(city, "211200");
+
+    // Quotas by the command line.
+    EXPECT_EQ(cli("quota set --db '" + s.db + "' --area " + district + " --count 3").status, 0);
+    EXPECT_EQ(cli("quota set --db '" + s.db + "' --area " + city + " --level city --count 2").status, 0);
+    EXPECT_NE(cli("quota set --db '" + s.db + "' --area nowhere --count 3").status, 0);
+    auto list = cli("quota list --db '" + s.db + "'");
+    EXPECT_NE(list.out.find(district), std::string::npos) << list.out;
+    EXPECT_NE(list.out.find("全市"), std::string::npos) << list.out;
+
+    // Sites: only an organization with a branch; once per level and year; planners only.
+    auto no_branch = request(s.port, "POST", "/api/sites", s.planner, json{{"org", bare}, {"level", "county"}}.dump());
+    EXPECT_EQ(no_branch.status, 400);
+    EXPECT_NE(json::parse(no_branch.body)["message"].get<std::string>().find("党组织"), std::string::npos);
+    EXPECT_EQ(request(s.port, "POST", "/api/sites", s.viewer, json{{"org", in_park}}.dump()).status, 403);
+    auto made = request(s.port, "POST", "/api/sites", s.planner, json{{"org", in_park}, {"level", "county"}}.dump());
+    ASSERT_EQ(made.status, 201) << made.body;
+    auto site = json::parse(made.body);
+    EXPECT_TRUE(site["change_id"].is_number_integer());
+    EXPECT_EQ(request(s.port, "POST", "/api/sites", s.planner, json{{"org", in_park}, {"level", "county"}}.dump()).status, 400);
+
+    // It counts for the park, its district and the city.
+    auto of = [&](const std::string& q) { return json::parse(request(s.port, "GET", "/api/sites?" + q, s.viewer).body); };
+    auto at_park = of("area=" + park);
+    EXPECT_EQ(at_park["count"], 1);
+    EXPECT_EQ(at_park["items"][0]["org"], in_park);
+    EXPECT_FALSE(at_park["items"][0]["branch_name"].get<std::string>().empty());
+    EXPECT_EQ(at_park["items"][0]["area"], district);
+    auto at_district = of("area=" + district);
+    EXPECT_EQ(at_district["count"], 1);
+    EXPECT_EQ(at_district["quota"], 3);
+    EXPECT_EQ(of("area=" + city)["count"], 1);
+    EXPECT_EQ(of("area=" + city + "&level=city")["quota"], 2);
+    EXPECT_EQ(of("area=" + city + "&level=city")["count"], 0);
+    auto xlsx = request(s.port, "GET", "/api/sites?area=" + district + "&format=xlsx", s.viewer);
+    EXPECT_EQ(xlsx.status, 200);
+    EXPECT_EQ(xlsx.body.substr(0, 2), "PK");
+
+    // A planner limited to another district cannot take it back.
+    std::string other;
+    for (const auto& a : d.areas)
+        if (a.level == geo::Level::district && a.code != district) other = a.code;
+    auto elsewhere = s.app->add_token(api::Role::planner, "elsewhere", "", other);
+    auto refused = request(s.port, "DELETE", "/api/sites/" + site["id"].dump(), elsewhere);
+    EXPECT_EQ(refused.status, 403) << refused.body;
+
+    // Contact points: a leader takes an organization; is_site says whether it is a site already.
+    EXPECT_EQ(request(s.port, "POST", "/api/contact-points", s.planner, json{{"org", in_park}, {"post", "县委书记"}}.dump()).status,
+              400);
+    auto point = request(s.port, "POST", "/api/contact-points", s.planner,
+                         json{{"leader", "张卫东"}, {"post", "区委书记"}, {"org", in_park}, {"liaison", "组织科"}}.dump());
+    ASSERT_EQ(point.status, 201) << point.body;
+    auto points = json::parse(request(s.port, "GET", "/api/contact-points?area=" + district, s.viewer).body);
+    ASSERT_EQ(points["count"], 1);
+    EXPECT_EQ(points["items"][0]["leader"], "张卫东");
+    EXPECT_EQ(points["items"][0]["is_site"], true);
+    EXPECT_EQ(points["items"][0]["since"], geo::china_date());
+    EXPECT_EQ(request(s.port, "GET", "/api/contact-points?format=xlsx", s.viewer).body.substr(0, 2), "PK");
+
+    // Taken back: the counts follow; a second removal is 404.
+    EXPECT_EQ(request(s.port, "DELETE", "/api/sites/" + site["id"].dump(), s.planner).status, 200);
+    EXPECT_EQ(request(s.port, "DELETE", "/api/sites/" + site["id"].dump(), s.planner).status, 404);
+    EXPECT_EQ(of("area=" + park)["count"], 0);
+    points = json::parse(request(s.port, "GET", "/api/contact-points?area=" + district, s.viewer).body);
+    EXPECT_EQ(points["items"][0]["is_site"], false);
+    auto id = json::parse(point.body)["id"].dump();
+    EXPECT_EQ(request(s.port, "DELETE", "/api/contact-points/" + id, s.planner).status, 200);
+    EXPECT_EQ(json::parse(request(s.port, "GET", "/api/contact-points", s.viewer).body)["count"], 0);
+}

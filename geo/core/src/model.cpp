@@ -195,4 +195,19 @@ std::string industry_name(const std::string& industry) {
     return industry;
 }
 
+std::string city_code(const std::vector<Area>& areas) {
+    std::string parent, prefix;
+    bool first = true, same_parent = true, same_prefix = true;
+    for (const auto& a : areas) {
+        if (a.level != Level::district) continue;
+        auto p4 = a.code.size() == 6 ? a.code.substr(0, 4) : std::string();
+        if (first) parent = a.parent_code, prefix = p4, first = false;
+        same_parent = same_parent && a.parent_code == parent;
+        same_prefix = same_prefix && p4 == prefix;
+    }
+    if (first) return "";
+    if (same_parent && !parent.empty()) return parent;
+    return same_prefix && !prefix.empty() ? prefix + "00" : "";
+}
+
 }  // namespace covermap::geo

@@ -436,6 +436,117 @@ Visited Editor::record_visit(Visit visit, const std::optional<Correction>& fix, 
     return {visit, after.value_or(before)};
 }
 
+// Sites and contact points are rows of their own beside the organization they name: a change
+// with that organization unchanged (the area's change log lists it; open pages hear of it).
+namespace {
+
+Change unchanged(const ChangeRow& row, const Organization& o) {
+    Change c;
+    c.id = row.id;
+    c.org_ids = row.orgs;
+    c.orgs.emplace_back(o, o);
+    return c;
+}
+
+}  // namespace
+
+Recorded Editor::add_site(Site site, const Author& who) {
+    if (site.level != "county" && site.level != "city")
+        throw edit_error(edit_error::Kind::invalid, "level must be county or city");
+    if (site.year < 2000 || site.year > 2100) throw edit_error(edit_error::Kind::invalid, "year must be 2000–2100");
+    std::lock_guard writer(write_mutex_);
+    Organization org;
+    {
+        auto v = view();
+        auto* o = v.org(site.org);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + site.org);
+        check_author(v, who, {o}, false);
+        if (!o->branch_id) throw edit_error(edit_error::Kind::invalid, o->name + "尚未建立党组织，不能设为示范点");
+        org = *o;
+    }
+    for (const auto& s : store_->sites())
+        if (s.org == site.org && s.level == site.level && s.year == site.year)
+            throw edit_error(edit_error::Kind::invalid, org.name + "已是" + std::to_string(site.year) + "年的示范点");
+    site.since = china_date();
+    site.by = who.name;
+    auto change = new_change("site", who.name,
+                             "设" + org.name + "为" + (site.level == "city" ? "市级" : "县级") + "党建工作示范点");
+    record(change, &org, &org);
+    store_->add_site(site, &change);
+    ++version_;
+    notify(unchanged(change, org));
+    return {site.id, change.id};
+}
+
+std::int64_t Editor::remove_site(std::int64_t id, const Author& who) {
+    std::lock_guard writer(write_mutex_);
+    std::optional<Site> site;
+    for (const auto& s : store_->sites())
+        if (s.id == id) site = s;
+    if (!site) throw edit_error(edit_error::Kind::not_found, "no site " + std::to_string(id));
+    Organization org;
+    {
+        auto v = view();
+        auto* o = v.org(site->org);
+        if (o) check_author(v, who, {o}, false), org = *o;
+        else org.id = site->org, org.name = site->org;
+    }
+    auto change = new_change("site_removed", who.name, "取消" + org.name + "的示范点");
+    record(change, &org, &org);
+    if (!store_->remove_site(id, change)) throw edit_error(edit_error::Kind::not_found, "no site " + std::to_string(id));
+    ++version_;
+    notify(unchanged(change, org));
+    return change.id;
+}
+
+Recorded Editor::add_contact_point(ContactPoint point, const Author& who) {
+    for (auto [name, text] : {std::pair{"leader", &point.leader}, std::pair{"post", &point.post},
+                              std::pair{"liaison", &point.liaison}}) {
+        if (auto why = text_problem(name, *text)) throw edit_error(edit_error::Kind::invalid, std::string(name) + " is " + *why);
+    }
+    if (point.leader.empty() || point.post.empty())
+        throw edit_error(edit_error::Kind::invalid, "联系点须写明领导干部姓名和职务");
+    std::lock_guard writer(write_mutex_);
+    Organization org;
+    {
+        auto v = view();
+        auto* o = v.org(point.org);
+        if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + point.org);
+        check_author(v, who, {o}, false);
+        org = *o;
+    }
+    point.since = china_date();
+    point.by = who.name;
+    auto change = new_change("contact_point", who.name, point.post + point.leader + "联系" + org.name);
+    record(change, &org, &org);
+    store_->add_contact_point(point, &change);
+    ++version_;
+    notify(unchanged(change, org));
+    return {point.id, change.id};
+}
+
+std::int64_t Editor::remove_contact_point(std::int64_t id, const Author& who) {
+    std::lock_guard writer(write_mutex_);
+    std::optional<ContactPoint> point;
+    for (const auto& p : store_->contact_points())
+        if (p.id == id) point = p;
+    if (!point) throw edit_error(edit_error::Kind::not_found, "no contact point " + std::to_string(id));
+    Organization org;
+    {
+        auto v = view();
+        auto* o = v.org(point->org);
+        if (o) check_author(v, who, {o}, false), org = *o;
+        else org.id = point->org, org.name = point->org;
+    }
+    auto change = new_change("contact_point_removed", who.name, "取消" + point->leader + "的联系点" + org.name);
+    record(change, &org, &org);
+    if (!store_->remove_contact_point(id, change))
+        throw edit_error(edit_error::Kind::not_found, "no contact point " + std::to_string(id));
+    ++version_;
+    notify(unchanged(change, org));
+    return change.id;
+}
+
 Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& who, const std::string& action) {
     std::lock_guard writer(write_mutex_);
     Accepted result;
@@ -707,6 +818,9 @@ Reverted Editor::revert(std::int64_t id, const Author& who) {
     if (row->kind == "import_areas" || row->kind == "import_instructors")
         throw edit_error(edit_error::Kind::invalid, "导入的区域和指导员不能撤销");
     if (row->kind == "visit") throw edit_error(edit_error::Kind::invalid, "走访记录不能撤销；台账可再次修改");
+    if (row->kind == "site" || row->kind == "site_removed" || row->kind == "contact_point" ||
+        row->kind == "contact_point_removed")
+        throw edit_error(edit_error::Kind::invalid, "示范点和联系点的变更不能撤销；可再次设定或取消");
     auto parse = [](const std::string& text) {
         auto j = json::parse(text, nullptr, false);
         return j.is_array() ? j : json::array();

@@ -12,6 +12,7 @@
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/credit_code.hpp"
 #include "covermap/geo/error.hpp"
+#include "covermap/geo/figures.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "detail/geos.hpp"
@@ -799,6 +800,65 @@ std::vector<Visit> make_demo_visits(const Dataset& d, std::uint64_t seed, const 
         }
     }
     std::stable_sort(out.begin(), out.end(), [](const Visit& a, const Visit& b) { return a.date < b.date; });
+    return out;
+}
+
+DemoFieldLoop make_demo_sites(const Dataset& d, std::uint64_t seed, const std::string& today) {
+    DemoFieldLoop out;
+    const int year = std::stoi(today.substr(0, 4));
+    std::mt19937_64 rng(seed ^ 0x51735u);
+    static const std::map<std::string, int> county = {{"铁岭县", 30}, {"开原市", 30}, {"昌图县", 30}, {"调兵山市", 30},
+                                                      {"西丰县", 20}, {"银州区", 20}, {"清河区", 20},
+                                                      {"铁岭经济技术开发区", 15}, {"铁岭高新技术产业开发区", 5}};
+    std::vector<const Area*> places;
+    std::string city;
+    for (const auto& a : d.areas)
+        if ((a.level == Level::district || a.level == Level::park) && county.count(a.name)) {
+            out.quotas.push_back({a.code, "county", year, county.at(a.name)});
+            places.push_back(&a);
+        }
+    city = city_code(d.areas);
+    if (!city.empty()) out.quotas.push_back({city, "city", year, 30});
+    // Candidates: organizations with a standalone branch (a site is a branch to learn from).
+    auto types = branch_types(d);
+    std::vector<const Organization*> strong;
+    for (const auto& o : d.orgs)
+        if (o.operating() && o.branch_id && in_standalone_branch(o, types)) strong.push_back(&o);
+    std::shuffle(strong.begin(), strong.end(), rng);
+    // About 40 % of each district's county quota is designated so far (as far as it has candidates).
+    std::vector<const MultiPolygon*> shapes;
+    std::vector<const Area*> which;
+    for (const auto* a : places)
+        if (a->level == Level::district) shapes.push_back(&a->shape), which.push_back(a);
+    std::vector<Point> points;
+    for (const auto* o : strong) points.push_back(o->location);
+    auto hits = locate_points(shapes, points);
+    std::map<std::string, int> placed;
+    for (std::size_t k = 0; k < strong.size(); ++k) {
+        if (hits[k] < 0) continue;
+        const Area* district = which[static_cast<std::size_t>(hits[k])];
+        if (placed[district->code] >= county.at(district->name) * 2 / 5) continue;
+        ++placed[district->code];
+        out.sites.push_back({0, strong[k]->id, "county", year, add_days(today, -30 - static_cast<int>(k % 200)), "演示"});
+    }
+    for (std::size_t k = 0; k < out.sites.size() && k < 12; k += 3)  // a few are city-level too
+        out.sites.push_back({0, out.sites[k].org, "city", year, out.sites[k].since, "演示"});
+    // Leading cadres' contact points: half of them already sites, the rest to be built into sites.
+    static const char* leaders[][2] = {{"王建国", "市委常委、组织部部长"}, {"李明华", "市委副书记"},
+                                       {"张卫东", "银州区委书记"},        {"刘志强", "开原市委书记"},
+                                       {"陈立新", "昌图县委书记"},        {"杨海涛", "调兵山市委书记"},
+                                       {"赵丽娟", "西丰县委副书记"},      {"孙国庆", "铁岭县委副书记"},
+                                       {"周文斌", "清河区副区长"},        {"吴晓东", "开发区党工委书记"}};
+    std::vector<const Organization*> any;
+    for (const auto& o : d.orgs)
+        if (o.operating() && o.branch_id) any.push_back(&o);
+    std::shuffle(any.begin(), any.end(), rng);
+    for (std::size_t k = 0; k < std::size(leaders); ++k) {
+        const Organization* o = k % 2 == 0 && k / 2 < out.sites.size() ? nullptr : (k < any.size() ? any[k] : nullptr);
+        Id org = o ? o->id : (k / 2 < out.sites.size() ? out.sites[k / 2].org : Id());
+        if (org.empty()) continue;
+        out.contact_points.push_back({0, leaders[k][0], leaders[k][1], "组织部组织二科", org, std::min(today, std::to_string(year) + "-07-31"), "演示"});
+    }
     return out;
 }
 

@@ -39,6 +39,7 @@ class Transfer;
 class SessionRoutes;
 class ChangeRoutes;
 class VisitRoutes;
+class SiteRoutes;
 class EventHub;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
@@ -96,6 +97,7 @@ private:
     std::unique_ptr<SessionRoutes> sessions_;
     std::unique_ptr<ChangeRoutes> changes_;
     std::unique_ptr<VisitRoutes> visits_;
+    std::unique_ptr<SiteRoutes> sites_;
     std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };

@@ -95,5 +95,10 @@ std::string render_pdf(const ReportData& r);
 /// The report as XLSX bytes; deterministic for the same data.
 std::string render_xlsx(const ReportData& r);
 
+/// One sheet of text cells under a bold heading row (a list to report: demonstration sites,
+/// contact points), as workbook bytes. Cells that read as numbers stay text.
+std::string table_xlsx(const std::string& sheet, const std::vector<std::string>& head,
+                       const std::vector<std::vector<std::string>>& rows);
+
 
 }  // namespace covermap::report

@@ -194,6 +194,38 @@ struct Visit {
     std::int64_t change_id = 0;
 };
 
+/// The city's code, the districts' parent: their parent_code when they share one, else the
+/// first four digits they share (GB/T 2260: 211202, 211204 … -> 211200); empty when neither.
+std::string city_code(const std::vector<Area>& areas);
+
+/// A demonstration site (党建工作示范点): an organization with a branch, designated at the
+/// county or the city level for a year.
+struct Site {
+    std::int64_t id = 0;
+    Id org;
+    std::string level;  ///< county | city
+    int year = 0;
+    std::string since;  ///< the day it was designated (YYYY-MM-DD)
+    std::string by;
+};
+
+/// How many demonstration sites of a level an area (a district, a park, the city) is to have in a year.
+struct SiteQuota {
+    std::string area;
+    std::string level;  ///< county | city
+    int year = 0;
+    int count = 0;
+};
+
+/// A leading cadre's contact point (联系点): the organization a leader takes, and who liaises.
+struct ContactPoint {
+    std::int64_t id = 0;
+    std::string leader, post, liaison;
+    Id org;
+    std::string since;  ///< YYYY-MM-DD
+    std::string by;
+};
+
 /// Which visits to read: of one organization, by one instructor, between two days (inclusive).
 struct VisitQuery {
     Id org;

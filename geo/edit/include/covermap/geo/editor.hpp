@@ -100,6 +100,12 @@ struct Visited {
     Organization org;
 };
 
+/// A row added by an edit (a demonstration site, a contact point) and its change.
+struct Recorded {
+    std::int64_t id = 0;
+    std::int64_t change_id = 0;
+};
+
 /// What reverting a change did: the new change, or why it could not (nothing written then).
 struct Reverted {
     std::int64_t change_id = 0;
@@ -161,6 +167,15 @@ public:
     /// not one of 走访/电话/实地查看/蹲点 (invalid), not the author's (out_of_area, out_of_scope),
     /// a stale version.
     Visited record_visit(Visit visit, const std::optional<Correction>& fix, std::int64_t expected, const Author& who);
+    /// Designates a demonstration site: an organization with a branch, county or city level,
+    /// a year (once per organization, level and year). Throws edit_error (not found, invalid,
+    /// out of area).
+    Recorded add_site(Site site, const Author& who);
+    /// Takes a designation back; the change's id. Throws edit_error (not found, out of area).
+    std::int64_t remove_site(std::int64_t id, const Author& who);
+    /// Records a leader's contact point (leader, post and organization required). Throws edit_error.
+    Recorded add_contact_point(ContactPoint point, const Author& who);
+    std::int64_t remove_contact_point(std::int64_t id, const Author& who);
     /// Applies a plan's proposals as they still hold now (eligibility, members, capacity),
     /// all in one transaction; `action` names them in the audit ("accept_plan plan-3").
     /// Throws conflict_error when another process changed the store meanwhile: nothing applied.

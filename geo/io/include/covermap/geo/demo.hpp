@@ -39,4 +39,15 @@ Dataset make_demo(const DemoParams& params);
 /// passed), some calls that confirmed nothing. Same seed, same visits relative to that day.
 std::vector<Visit> make_demo_visits(const Dataset& d, std::uint64_t seed, const std::string& today);
 
+/// The demonstration sites' quotas of the policy for `year` (county level: 铁岭县, 开原市, 昌图县,
+/// 调兵山市 30 each, 西丰县, 银州区, 清河区 20, the development zone's park 15, the high-tech
+/// zone's 5; 30 city-level for the city), some sites designated (organizations with a
+/// standalone branch), and leaders' contact points, some of them already sites.
+struct DemoFieldLoop {
+    std::vector<SiteQuota> quotas;
+    std::vector<Site> sites;
+    std::vector<ContactPoint> contact_points;
+};
+DemoFieldLoop make_demo_sites(const Dataset& d, std::uint64_t seed, const std::string& today);
+
 }  // namespace covermap::geo

@@ -95,6 +95,18 @@ public:
     /// expected_version, else conflict_error) and its audit row. Sets the visit's id.
     void add_visit(Visit& v, const Organization* corrected, std::int64_t expected_version,
                    const std::vector<AuditEntry>& audit, ChangeRow& change);
+    /// Demonstration sites, their quotas and leaders' contact points. Each add and removal is
+    /// written with its change row, when given, in one transaction (ids set); a removal of an
+    /// id that is not there writes nothing and answers false.
+    void add_site(Site& site, ChangeRow* change);
+    bool remove_site(std::int64_t id, ChangeRow& change);
+    std::vector<Site> sites() const;
+    void set_quota(const SiteQuota& quota);  ///< replaces the quota of that area, level and year
+    std::vector<SiteQuota> quotas() const;
+    void add_contact_point(ContactPoint& point, ChangeRow* change);
+    bool remove_contact_point(std::int64_t id, ChangeRow& change);
+    std::vector<ContactPoint> contact_points() const;
+
     /// Visits of the past written as they are (a demo's history, an import): no change rows.
     void add_visits(const std::vector<Visit>& visits);
     /// Visits as asked, by day then id.
