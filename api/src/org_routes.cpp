@@ -11,6 +11,7 @@
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/text.hpp"
 #include "route_support.hpp"
+#include "visit_routes.hpp"
 
 namespace covermap::api {
 
@@ -108,6 +109,14 @@ Response OrgRoutes::get(const Request&, const Caller& who, const Args& args) {
     j["ledger_verified_at"] = verified == view.data().ledger_verified.end() ? json() : json(verified->second);
     j["ledger_due"] = verified == view.data().ledger_verified.end() ||
                       verified->second < geo::quarter_start(geo::china_date());
+    // The branch's last check against the 五有 standard, and its stars.
+    auto check = view.data().branch_checks.find(o->id);
+    j["branch_check"] = check == view.data().branch_checks.end()
+                            ? json()
+                            : json{{"date", check->second.date},
+                                   {"wuyou", wuyou_json(check->second.wuyou)},
+                                   {"all_five", check->second.wuyou == geo::kWuyouAll},
+                                   {"stars", check->second.stars ? json(check->second.stars) : json()}};
     auto r = json_response(j);
     r.headers.emplace_back("ETag", "\"" + std::to_string(o->version) + "\"");
     return r;

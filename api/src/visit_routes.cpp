@@ -1,5 +1,7 @@
 #include "visit_routes.hpp"
 
+#include <algorithm>
+
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/spatial_index.hpp"
@@ -13,8 +15,20 @@ using namespace detail;
 
 namespace {
 
+}  // namespace
+
+json wuyou_json(int bits) {
+    json w = json::object();
+    for (int i = 0; i < 5; ++i) w[geo::kWuyou[i]] = (bits >> i & 1) != 0;
+    return w;
+}
+
+namespace {
+
 json visit_json(const geo::Visit& v, const std::string& org_name) {
-    return {{"id", v.id},
+    return {{"wuyou", v.wuyou >= 0 ? wuyou_json(v.wuyou) : json()},
+            {"stars", v.stars ? json(v.stars) : json()},
+            {"id", v.id},
             {"org", v.org},
             {"org_name", org_name},
             {"date", v.date},
@@ -54,6 +68,34 @@ Response VisitRoutes::record(const Request& req, const Caller& who, const Args& 
             return error_response(400, "InvalidValue", "ledger_confirmed must be true or false");
         v.ledger_confirmed = (*body)["ledger_confirmed"].get<bool>();
     }
+    if (auto bad = [&]() -> std::optional<std::string> {
+            if (body->contains("visit_key") && !(*body)["visit_key"].is_null()) {
+                if (!(*body)["visit_key"].is_string() || (*body)["visit_key"].get<std::string>().size() > 100)
+                    return "visit_key must be text of at most 100 bytes";
+                v.visit_key = (*body)["visit_key"].get<std::string>();
+            }
+            if (body->contains("stars") && !(*body)["stars"].is_null()) {
+                const auto& st = (*body)["stars"];
+                if (!st.is_number_integer() || st.get<std::int64_t>() < 1 || st.get<std::int64_t>() > 5)
+                    return "stars must be 1–5";
+                v.stars = static_cast<int>(st.get<std::int64_t>());
+            }
+            if (body->contains("wuyou") && !(*body)["wuyou"].is_null()) {
+                const auto& w = (*body)["wuyou"];
+                if (!w.is_object()) return "wuyou must be {\"organization\", \"rules\", \"activities\", \"place\", \"role\"}: true|false";
+                v.wuyou = 0;
+                for (int i = 0; i < 5; ++i) {
+                    if (!w.contains(geo::kWuyou[i])) continue;
+                    if (!w[geo::kWuyou[i]].is_boolean()) return std::string("wuyou.") + geo::kWuyou[i] + " must be true or false";
+                    if (w[geo::kWuyou[i]].get<bool>()) v.wuyou |= 1 << i;
+                }
+                for (const auto& [key, value] : w.items())
+                    if (std::none_of(std::begin(geo::kWuyou), std::end(geo::kWuyou), [&](const char* k) { return key == k; }))
+                        return "wuyou has no item '" + key + "'";
+            }
+            return std::nullopt;
+        }())
+        return error_response(400, "InvalidValue", *bad);
     std::optional<geo::Correction> fix;
     std::int64_t expected = 0;
     if (body->contains("ledger") && !(*body)["ledger"].is_null()) {

@@ -20,4 +20,7 @@ private:
     Context& context_;
 };
 
+/// A 五有 checklist as JSON: {"organization", "rules", "activities", "place", "role"}: true|false.
+nlohmann::json wuyou_json(int bits);
+
 }  // namespace covermap::api

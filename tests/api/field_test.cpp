@@ -389,3 +389,45 @@ TEST(FieldSites, QuotasSitesAndContactPointsPerDistrictParkAndCity) {
     EXPECT_EQ(request(s.port, "DELETE", "/api/contact-points/" + id, s.planner).status, 200);
     EXPECT_EQ(json::parse(request(s.port, "GET", "/api/contact-points", s.viewer).body)["count"], 0);
 }
+
+TEST(FieldVisits, TheWuyouChecklistAndStarsOfABranchAndAVisitSentTwiceKeptOnce) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    std::string branch_org, bare;
+    for (const auto& o : d.orgs) {
+        if (o.branch_id && o.operating()) branch_org = o.id;
+        if (!o.branch_id) bare = o.id;
+    }
+    auto today = geo::china_date();
+    json all = {{"organization", true}, {"rules", true}, {"activities", true}, {"place", true}, {"role", true}};
+    json visit = {{"date", today}, {"kind", "实地查看"}, {"wuyou", all}, {"stars", 4}, {"visit_key", "phone-1-42"}};
+    auto path = "/api/orgs/" + test::url(branch_org) + "/visits";
+    auto first = request(s.port, "POST", path, s.planner, visit.dump());
+    ASSERT_EQ(first.status, 201) << first.body;
+    auto again = request(s.port, "POST", path, s.planner, visit.dump());
+    ASSERT_EQ(again.status, 201) << again.body;
+    EXPECT_EQ(json::parse(again.body)["visit_id"], json::parse(first.body)["visit_id"]);
+    EXPECT_EQ(json::parse(request(s.port, "GET", path, s.viewer).body)["items"].size(), 1u);
+
+    auto org = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(branch_org), s.viewer).body);
+    EXPECT_EQ(org["branch_check"]["all_five"], true);
+    EXPECT_EQ(org["branch_check"]["stars"], 4);
+    EXPECT_EQ(org["branch_check"]["wuyou"]["place"], true);
+    auto listed = json::parse(request(s.port, "GET", path, s.viewer).body)["items"][0];
+    EXPECT_EQ(listed["wuyou"], all);
+    EXPECT_EQ(listed["stars"], 4);
+
+    // A later check with one item missing: no longer all five.
+    json partial = all;
+    partial["activities"] = false;
+    ASSERT_EQ(request(s.port, "POST", path, s.planner, json{{"date", today}, {"kind", "走访"}, {"wuyou", partial}}.dump()).status, 201);
+    org = json::parse(request(s.port, "GET", "/api/orgs/" + test::url(branch_org), s.viewer).body);
+    EXPECT_EQ(org["branch_check"]["all_five"], false);
+
+    // Refused: stars out of range, an unknown item, an organization without a branch.
+    EXPECT_EQ(request(s.port, "POST", path, s.planner, json{{"kind", "走访"}, {"stars", 6}}.dump()).status, 400);
+    EXPECT_EQ(request(s.port, "POST", path, s.planner, json{{"kind", "走访"}, {"wuyou", {{"money", true}}}}.dump()).status, 400);
+    auto no_branch = request(s.port, "POST", "/api/orgs/" + test::url(bare) + "/visits", s.planner,
+                             json{{"kind", "走访"}, {"wuyou", all}}.dump());
+    EXPECT_EQ(no_branch.status, 400) << no_branch.body;
+}

@@ -392,7 +392,21 @@ Visited Editor::record_visit(Visit visit, const std::optional<Correction>& fix, 
     if (visit.kind != "走访" && visit.kind != "电话" && visit.kind != "实地查看" && visit.kind != "蹲点")
         throw edit_error(edit_error::Kind::invalid, "kind must be 走访, 电话, 实地查看 or 蹲点");
     if (auto why = text_problem("note", visit.note)) throw edit_error(edit_error::Kind::invalid, "note is " + *why);
+    if (visit.wuyou > kWuyouAll || visit.stars < 0 || visit.stars > 5)
+        throw edit_error(edit_error::Kind::invalid, "stars are 1–5");
     std::lock_guard writer(write_mutex_);
+    // Sent again (an answer lost on a bad line): the visit already kept, nothing written twice.
+    if (!visit.visit_key.empty()) {
+        VisitQuery same;
+        same.org = visit.org;
+        same.visit_key = visit.visit_key;
+        for (const auto& kept : store_->visits(same))
+            if (kept.by == who.name) {
+                auto v = view();
+                auto* o = v.org(visit.org);
+                return {kept, o ? *o : Organization{}};
+            }
+    }
     Organization before;
     {
         auto v = view();
@@ -400,6 +414,8 @@ Visited Editor::record_visit(Visit visit, const std::optional<Correction>& fix, 
         if (!o) throw edit_error(edit_error::Kind::not_found, "no organization " + visit.org);
         check_author(v, who, {o}, false);
         if (fix) check_instructor_fields(who, *fix);
+        if ((visit.wuyou >= 0 || visit.stars > 0) && !o->branch_id)
+            throw edit_error(edit_error::Kind::invalid, o->name + "尚未建立党组织，不能记录五有和星级");
         before = *o;
         if (fix) check_version(before, expected);
     }
@@ -426,6 +442,9 @@ Visited Editor::record_visit(Visit visit, const std::optional<Correction>& fix, 
             auto& day = data_.ledger_verified[before.id];
             day = std::max(day, visit.date);
         }
+        if (visit.wuyou >= 0)
+            if (auto& check = data_.branch_checks[before.id]; visit.date >= check.date)
+                check = {visit.date, visit.wuyou, visit.stars};
         ++version_;
     }
     Change c;
@@ -750,10 +769,13 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int6
         changed = remote_store_->orgs(ids);
         // Another process's visit may have confirmed a ledger (the record itself unchanged).
         auto verified = remote_store_->ledger_verified(&ids);
+        auto checks = remote_store_->branch_checks(&ids);
         std::lock_guard writer(write_mutex_);
         std::unique_lock lock(data_mutex_);
         for (auto& [id, day] : verified)
             if (auto& mine = data_.ledger_verified[id]; mine < day) mine = day, ++version_;
+        for (auto& [id, check] : checks)
+            if (auto& mine = data_.branch_checks[id]; mine.date < check.date) mine = check, ++version_;
     }
     if (!everything) {
         auto v = view();

@@ -18,6 +18,9 @@ void write_visit(OGRLayer* l, const Fields& fx, const Visit& v, GIntBig* fid) {
     if (!v.instructor.empty()) f->SetField(fx["instructor"], v.instructor.c_str());
     f->SetField(fx["time"], v.time.c_str());
     if (v.change_id) f->SetField(fx["change_id"], static_cast<GIntBig>(v.change_id));
+    if (v.wuyou >= 0) f->SetField(fx["wuyou"], v.wuyou);
+    if (v.stars > 0) f->SetField(fx["stars"], v.stars);
+    if (!v.visit_key.empty()) f->SetField(fx["visit_key"], v.visit_key.c_str());
     if (l->CreateFeature(f.get()) != OGRERR_NONE)
         throw store_error(std::string("cannot write a visit: ") + CPLGetLastErrorMsg());
     if (fid) *fid = f->GetFID();
@@ -67,6 +70,7 @@ std::vector<Visit> Store::visits(const VisitQuery& q) const {
     if (!q.instructor.empty()) where.push_back("instructor = " + quoted(q.instructor));
     if (!q.from.empty()) where.push_back("date >= " + quoted(q.from));
     if (!q.to.empty()) where.push_back("date <= " + quoted(q.to));
+    if (!q.visit_key.empty()) where.push_back("visit_key = " + quoted(q.visit_key));
     std::string filter;
     for (const auto& w : where) filter += (filter.empty() ? "" : " AND ") + w;
     l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
@@ -84,6 +88,9 @@ std::vector<Visit> Store::visits(const VisitQuery& q) const {
         v.instructor = str(*f, fx["instructor"]);
         v.time = str(*f, fx["time"]);
         v.change_id = opt_id(*f, fx["change_id"]).value_or(0);
+        v.wuyou = f->IsFieldSetAndNotNull(fx["wuyou"]) ? f->GetFieldAsInteger(fx["wuyou"]) : -1;
+        v.stars = f->IsFieldSetAndNotNull(fx["stars"]) ? f->GetFieldAsInteger(fx["stars"]) : 0;
+        v.visit_key = str(*f, fx["visit_key"]);
         out.push_back(std::move(v));
     }
     l->SetAttributeFilter(nullptr);
@@ -107,6 +114,30 @@ std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>
     while (auto f = own(l->GetNextFeature())) {
         auto& day = last[str(*f, fx["org"])];
         day = std::max(day, str(*f, fx["date"]));
+    }
+    l->SetAttributeFilter(nullptr);
+    return last;
+}
+
+std::unordered_map<Id, BranchCheck> Store::branch_checks(const std::vector<Id>* only) const {
+    std::unordered_map<Id, BranchCheck> last;
+    OGRLayer* l = impl_->layer("visits");
+    Fields fx(l->GetLayerDefn());
+    std::string filter = "wuyou IS NOT NULL";
+    if (only) {
+        if (only->empty()) return last;
+        std::string in;
+        for (const auto& id : *only) in += (in.empty() ? "" : ",") + quoted(id);
+        filter += " AND org IN (" + in + ")";
+    }
+    l->SetAttributeFilter(filter.c_str());
+    l->ResetReading();
+    while (auto f = own(l->GetNextFeature())) {
+        auto& c = last[str(*f, fx["org"])];
+        auto day = str(*f, fx["date"]);
+        if (day >= c.date)
+            c = {day, f->GetFieldAsInteger(fx["wuyou"]),
+                 f->IsFieldSetAndNotNull(fx["stars"]) ? f->GetFieldAsInteger(fx["stars"]) : 0};
     }
     l->SetAttributeFilter(nullptr);
     return last;

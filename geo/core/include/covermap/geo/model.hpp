@@ -169,6 +169,13 @@ std::optional<TextProblem> text_problem(const Instructor& in);
 std::optional<TextProblem> text_problem(const Area& a);
 
 /// Everything covermap keeps, in memory.
+/// The last check of an organization's branch against the 五有 standard and its stars.
+struct BranchCheck {
+    std::string date;
+    int wuyou = 0;
+    int stars = 0;
+};
+
 struct Dataset {
     std::vector<Area> areas;
     std::vector<Organization> orgs;
@@ -177,6 +184,8 @@ struct Dataset {
     /// The day of each organization's last visit that confirmed its ledger (YYYY-MM-DD, China's
     /// calendar); organizations never confirmed are absent.
     std::unordered_map<Id, std::string> ledger_verified;
+    /// The last 五有 check (and stars) of each organization's branch, from visits.
+    std::unordered_map<Id, BranchCheck> branch_checks;
 };
 
 /// A visit to an organization (走访, 电话, 实地查看, 蹲点), as an instructor or a planner
@@ -192,7 +201,17 @@ struct Visit {
     Id instructor;           ///< the instructor whose token recorded it (empty: a planner's)
     std::string time;        ///< when it was recorded (ISO 8601, UTC)
     std::int64_t change_id = 0;
+    /// The branch's 五有 checklist when it was checked on this visit (bits of kWuyou), or -1.
+    int wuyou = -1;
+    int stars = 0;          ///< the branch's star rating (星级) 1–5 given on this visit, or 0
+    std::string visit_key;  ///< the client's own key: the same visit sent twice is kept once
 };
+
+/// The 五有 standard of a branch, in the order of the policy: 有组织、有制度、有活动、有阵地、
+/// 有作用; a checklist is a bit set of these (all five: 31).
+inline constexpr const char* kWuyou[5] = {"organization", "rules", "activities", "place", "role"};
+inline constexpr int kWuyouAll = 31;
+
 
 /// The city's code, the districts' parent: their parent_code when they share one, else the
 /// first four digits they share (GB/T 2260: 211202, 211204 … -> 211200); empty when neither.
@@ -231,6 +250,7 @@ struct VisitQuery {
     Id org;
     Id instructor;
     std::string from, to;
+    std::string visit_key;
 };
 
 }  // namespace covermap::geo

@@ -114,6 +114,8 @@ public:
     /// The day of each organization's last visit that confirmed its ledger (of these
     /// organizations only, when given).
     std::unordered_map<Id, std::string> ledger_verified(const std::vector<Id>* only = nullptr) const;
+    /// The last 五有 check of each organization's branch (of these organizations only, when given).
+    std::unordered_map<Id, BranchCheck> branch_checks(const std::vector<Id>* only = nullptr) const;
 
     /// Replaces every organization with orgs and appends audit rows, in one transaction (the
     /// monthly refresh: rows are rewritten whole, indexes rebuilt once).
