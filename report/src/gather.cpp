@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <unordered_set>
@@ -68,6 +69,74 @@ Period parse_period(const std::string& key) {
     }
     throw geo::invalid_argument("the period is a month YYYY-MM (e.g. 2026-11) or a quarter YYYY-Qn (e.g. 2026-Q4)");
 }
+
+namespace {
+
+// 台账核实 for the organizations inside the reported area (inside[i]), counted in the quarter
+// up to the period's last day (today at the latest), China's calendar.
+LedgerSection ledger_section(const geo::Dataset& d, const geo::Store& store, const std::vector<char>& inside,
+                             const Period& period, const std::string& today) {
+    LedgerSection out;
+    out.to = std::min(today, geo::add_days(period.after, -1));
+    out.from = geo::quarter_start(out.to);
+    geo::VisitQuery q;
+    q.from = out.from;
+    q.to = out.to;
+    auto visits = store.visits(q);
+    std::unordered_map<geo::Id, std::size_t> index;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) index[d.orgs[i].id] = i;
+    std::vector<char> verified(d.orgs.size(), 0);
+    std::map<geo::Id, std::pair<int, int>> per_instructor;  // period, quarter
+    for (const auto& v : visits) {
+        auto it = index.find(v.org);
+        if (it == index.end() || !inside[it->second]) continue;
+        if (v.ledger_confirmed) verified[it->second] = 1;
+        if (v.instructor.empty()) continue;
+        auto& n = per_instructor[v.instructor];
+        ++n.second;
+        if (v.date >= period.first) ++n.first;
+    }
+    // Per district and park: operating organizations and those verified.
+    for (auto level : {geo::Level::district, geo::Level::park}) {
+        auto where = geo::locate_orgs(d, level);
+        std::map<int, LedgerSection::Area> rows;
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+            if (!inside[i] || where[i] < 0 || !d.orgs[i].operating()) continue;
+            auto& row = rows[where[i]];
+            ++row.operating;
+            row.verified += verified[i];
+        }
+        for (auto& [at, row] : rows) {
+            const auto& a = d.areas[static_cast<std::size_t>(at)];
+            row.code = a.code, row.name = a.name, row.level = std::string(geo::to_string(a.level));
+            out.areas.push_back(row);
+        }
+    }
+    for (std::size_t i = 0; i < d.orgs.size(); ++i)
+        if (inside[i] && d.orgs[i].operating()) ++out.operating, out.verified += verified[i];
+    for (const auto& in : d.instructors)
+        if (auto n = per_instructor.find(in.id); n != per_instructor.end())
+            out.instructors.push_back({in.id, in.name, n->second.first, n->second.second});
+    std::stable_sort(out.instructors.begin(), out.instructors.end(),
+                     [](const auto& a, const auto& b) { return a.quarter > b.quarter; });
+    // Branches: one counts as meeting 五有 when the last check of any of its organizations did.
+    std::map<std::int64_t, int> branch_state;  // -1 unchecked, 0 checked, 1 all five
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (!inside[i] || !o.branch_id) continue;
+        auto& st = branch_state.try_emplace(*o.branch_id, -1).first->second;
+        if (auto c = d.branch_checks.find(o.id); c != d.branch_checks.end() && c->second.date <= out.to)
+            st = std::max(st, c->second.wuyou == geo::kWuyouAll ? 1 : 0);
+    }
+    out.branches = static_cast<long long>(branch_state.size());
+    for (const auto& [id, st] : branch_state) {
+        if (st >= 0) ++out.branches_checked;
+        if (st == 1) ++out.branches_all_five;
+    }
+    return out;
+}
+
+}  // namespace
 
 ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& period, const std::string& area_code,
                   const std::string& today) {
@@ -249,6 +318,7 @@ ReportData gather(const geo::Dataset& d, const geo::Store& store, const Period& 
             break;
         }
     }
+    r.ledger = ledger_section(d, store, inside, period, today);
     return r;
 }
 

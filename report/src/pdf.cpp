@@ -399,6 +399,33 @@ void area_tables(Doc& doc, const ReportData& r) {
     }
 }
 
+// 台账核实: the rate of ledgers confirmed this quarter per district and park, the 五有
+// branches, and the instructors' visits.
+void ledger(Doc& doc, const ReportData& r) {
+    const auto& l = r.ledger;
+    heading(doc, "台账核实（" + l.from + " 至 " + l.to + "）");
+    double rate = l.operating ? static_cast<double>(l.verified) / l.operating : 0.0;
+    std::string s = "本季度已核实五清台账的在营组织 " + std::to_string(l.verified) + " / " + std::to_string(l.operating) +
+                    "（" + pct(rate) + "）；党组织 " + std::to_string(l.branches) + " 个，已检查五有 " +
+                    std::to_string(l.branches_checked) + " 个，五有全部达标 " + std::to_string(l.branches_all_five) +
+                    " 个。";
+    doc.y += doc.text(kMargin, doc.y, s, 9, false, kInk, kRight - kMargin) + 6;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : l.areas)
+        rows.push_back({a.name, a.level == "park" ? "园区" : "区县", std::to_string(a.operating), std::to_string(a.verified),
+                        a.operating ? pct(a.rate()) : "—"});
+    if (!rows.empty()) table(doc, {"区县或园区", "类别", "在营组织", "已核实", "核实率"}, {200, 60, 80, 80, 95}, rows, 8);
+    std::vector<std::vector<std::string>> people;
+    for (std::size_t i = 0; i < l.instructors.size() && i < 40; ++i) {
+        const auto& in = l.instructors[i];
+        people.push_back({in.name, in.id, std::to_string(in.period), std::to_string(in.quarter)});
+    }
+    if (!people.empty()) {
+        doc.y += doc.text(kMargin, doc.y, "指导员走访次数（前 " + std::to_string(people.size()) + " 名，全部见 XLSX 版）", 9, true) + 3;
+        table(doc, {"指导员", "编号", "本期", "本季度"}, {200, 120, 90, 105}, people, 8);
+    }
+}
+
 void flags(Doc& doc, const ReportData& r) {
     heading(doc, "问题清单（按当前数据）");
     for (const auto& f : r.flags) {
@@ -454,6 +481,7 @@ std::string render_pdf(const ReportData& r) {
         trend(doc, r);
         plan_block(doc, r);
         area_tables(doc, r);
+        ledger(doc, r);
         flags(doc, r);
         doc.finish_page();
         if (cairo_status(cr.get()) != CAIRO_STATUS_SUCCESS)

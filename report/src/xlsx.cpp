@@ -172,6 +172,41 @@ std::string render_xlsx(const ReportData& r) {
         worksheet_freeze_panes(ws, 1, 2);
     }
 
+    // 台账核实: per district and park, then the instructors' visits.
+    ws = workbook_add_worksheet(wb, "台账核实");
+    const auto& l = r.ledger;
+    worksheet_write_string(ws, 0, 0, ("台账核实（" + l.from + " 至 " + l.to + "）").c_str(), b.title);
+    header(ws, b, 1, {"代码", "名称", "类别", "在营组织", "已核实", "核实率"});
+    lxw_row_t at = 2;
+    for (const auto& a : l.areas) {
+        worksheet_write_string(ws, at, 0, a.code.c_str(), nullptr);
+        worksheet_write_string(ws, at, 1, a.name.c_str(), nullptr);
+        worksheet_write_string(ws, at, 2, a.level == "park" ? "园区" : "区县", nullptr);
+        worksheet_write_number(ws, at, 3, static_cast<double>(a.operating), b.number);
+        worksheet_write_number(ws, at, 4, static_cast<double>(a.verified), b.number);
+        worksheet_write_number(ws, at, 5, a.rate(), b.percent);
+        ++at;
+    }
+    worksheet_write_string(ws, at, 1, "合计", b.head);
+    worksheet_write_number(ws, at, 3, static_cast<double>(l.operating), b.number);
+    worksheet_write_number(ws, at, 4, static_cast<double>(l.verified), b.number);
+    worksheet_write_number(ws, at, 5, l.operating ? static_cast<double>(l.verified) / l.operating : 0.0, b.percent);
+    at += 2;
+    header(ws, b, at, {"党组织", "已检查五有", "五有全部达标"});
+    worksheet_write_number(ws, at + 1, 0, static_cast<double>(l.branches), b.number);
+    worksheet_write_number(ws, at + 1, 1, static_cast<double>(l.branches_checked), b.number);
+    worksheet_write_number(ws, at + 1, 2, static_cast<double>(l.branches_all_five), b.number);
+    at += 3;
+    header(ws, b, at++, {"指导员编号", "指导员", "本期走访", "本季度走访"});
+    for (const auto& in : l.instructors) {
+        worksheet_write_string(ws, at, 0, in.id.c_str(), nullptr);
+        worksheet_write_string(ws, at, 1, in.name.c_str(), nullptr);
+        worksheet_write_number(ws, at, 2, in.period, b.number);
+        worksheet_write_number(ws, at, 3, in.quarter, b.number);
+        ++at;
+    }
+    worksheet_set_column(ws, 0, 5, 16, nullptr);
+
     // 走势, with a line chart of the rates.
     ws = workbook_add_worksheet(wb, "走势");
     header(ws, b, 0, {"日期", "在营组织", "组织覆盖率", "工作覆盖率", "指导员覆盖率"});

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "api/http_client.hpp"
@@ -298,4 +299,79 @@ TEST(ReportRoutes, HistoryReportAndTargetsOverHttp) {
     ASSERT_EQ(cov["targets"].size(), 1u);
     EXPECT_EQ(cov["targets"][0]["area"], "total");
     EXPECT_DOUBLE_EQ(cov["targets"][0]["goal"].get<double>(), 0.9);
+}
+
+TEST(Report, TheLedgerSectionCountsThisQuartersConfirmedLedgersAndTheInstructorsVisits) {
+    Months m;
+    // Visits: two confirmed this quarter (one by an instructor, twice), one last quarter, one
+    // call that confirmed nothing; a branch checked with all five.
+    std::vector<const geo::Organization*> served;
+    for (const auto& o : m.d.orgs)
+        if (o.operating() && o.instructor_id) served.push_back(&o);
+    const geo::Organization* branch = nullptr;
+    for (const auto& o : m.d.orgs)
+        if (o.operating() && o.branch_id) branch = &o;
+    ASSERT_GE(served.size(), 3u);
+    ASSERT_TRUE(branch);
+    auto visit = [](const geo::Organization& o, std::string date, bool confirmed, int wuyou = -1) {
+        geo::Visit v;
+        v.org = o.id;
+        v.date = std::move(date);
+        v.kind = "走访";
+        v.ledger_confirmed = confirmed;
+        v.by = "t";
+        v.instructor = o.instructor_id.value_or("");
+        v.wuyou = wuyou;
+        return v;
+    };
+    {
+        auto store = geo::Store::open_existing(m.db);
+        store.add_visits({visit(*served[0], "2026-10-08", true), visit(*served[0], "2026-11-20", true),
+                          visit(*served[1], "2026-11-03", true), visit(*served[2], "2026-09-30", true),
+                          visit(*served[2], "2026-11-10", false), visit(*branch, "2026-11-11", true, geo::kWuyouAll)});
+    }
+    auto store = geo::Store::open_existing(m.db);
+    auto d = store.load();
+    auto data = report::gather(d, store, report::parse_period("2026-11"), "", "2026-11-25");
+    const auto& l = data.ledger;
+    EXPECT_EQ(l.from, "2026-10-01");
+    EXPECT_EQ(l.to, "2026-11-25");
+    std::set<std::string> verified = {served[0]->id, served[1]->id, branch->id};
+    EXPECT_EQ(l.verified, static_cast<long long>(verified.size()));
+    long long per_district = 0;
+    for (const auto& a : l.areas)
+        if (a.level == "district") per_district += a.verified;
+    EXPECT_EQ(per_district, l.verified);
+    EXPECT_EQ(l.branches_all_five, 1);
+    EXPECT_GE(l.branches_checked, 1);
+    // The instructor of served[0]: two visits this quarter, one in November (the period).
+    bool found = false;
+    for (const auto& in : l.instructors)
+        if (in.id == *served[0]->instructor_id) {
+            found = true;
+            EXPECT_GE(in.quarter, 2);
+            EXPECT_GE(in.period, 1);
+        }
+    EXPECT_TRUE(found);
+
+    auto pdf = report::render_pdf(data);
+    write(m.dir / "l.pdf", pdf);
+    auto text = capture("pdftotext -layout " + m.dir / "l.pdf" + " -");
+    EXPECT_NE(text.find("台账核实"), std::string::npos);
+    EXPECT_NE(text.find("五有全部达标 1 个"), std::string::npos) << text.substr(text.find("台账核实"), 400);
+    auto xlsx = report::render_xlsx(data);
+    write(m.dir / "l.xlsx", xlsx);
+    write(m.dir / "sheets.py",
+          "import openpyxl, json, sys\n"
+          "wb = openpyxl.load_workbook(sys.argv[1])\n"
+          "ws = wb['台账核实']\n"
+          "print(json.dumps([[c.value for c in r] for r in ws.iter_rows()]))\n");
+    auto rows = json::parse(capture("/usr/bin/python3 " + m.dir / "sheets.py " + m.dir / "l.xlsx"));
+    bool total = false;
+    for (const auto& r : rows)
+        if (r[1] == "合计") {
+            total = true;
+            EXPECT_EQ(r[4], l.verified);
+        }
+    EXPECT_TRUE(total);
 }

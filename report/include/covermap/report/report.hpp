@@ -55,6 +55,26 @@ struct PlanReach {
     geo::CoverageRow now, after;
 };
 
+/// 台账核实: how many operating organizations' 五清 ledgers a visit confirmed in the quarter up
+/// to the period's end, per district and park; visits per instructor in the period and the
+/// quarter; branches whose last check met all five of the 五有 standard.
+struct LedgerSection {
+    std::string from, to;  ///< the quarter's first day and the period's last day counted
+    struct Area {
+        std::string code, name, level;
+        long long operating = 0, verified = 0;
+        double rate() const { return operating ? static_cast<double>(verified) / operating : 0.0; }
+    };
+    std::vector<Area> areas;  ///< districts, then parks
+    struct Instructor {
+        std::string id, name;
+        int period = 0, quarter = 0;
+    };
+    std::vector<Instructor> instructors;  ///< most visits this quarter first
+    long long operating = 0, verified = 0;
+    long long branches = 0, branches_checked = 0, branches_all_five = 0;
+};
+
 struct ReportData {
     Period period;
     std::string area_code = "total", area_level = "total", area_name;  ///< the whole: "total"
@@ -68,6 +88,7 @@ struct ReportData {
     std::vector<geo::HistoryRow> trend;  ///< the area, scope all, up to 12 dates, oldest first
     std::vector<FlagList> flags;
     std::optional<PlanReach> plan;
+    LedgerSection ledger;
     // The map: the areas one level down, coloured by their coverage at as_of.
     geo::Level map_level = geo::Level::street;
     std::vector<geo::Area> map_areas;
