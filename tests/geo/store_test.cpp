@@ -209,3 +209,77 @@ TEST(Store, IntegerIdStoresAreMigratedToTextIds) {
     EXPECT_EQ(d.orgs[0].name, "老库公司");
     EXPECT_EQ(d.orgs[0].version, 3);
 }
+
+// The field loop's tables (visits, demonstration sites, quotas, contact points) in a store of
+// each kind: written, filtered, the last confirmed day and 五有 check per organization.
+void field_loop(const std::string& uri) {
+    auto store = Store::open(uri);
+    store.replace(sample());
+    auto visit = [](std::string org, std::string date, bool confirmed, int wuyou, std::string key) {
+        Visit v;
+        v.org = std::move(org);
+        v.date = std::move(date);
+        v.kind = "走访";
+        v.note = "核对台账";
+        v.ledger_confirmed = confirmed;
+        v.by = "测试";
+        v.instructor = "ZD-5";
+        v.time = "2026-11-02T02:00:00Z";
+        v.wuyou = wuyou;
+        v.stars = wuyou >= 0 ? 3 : 0;
+        v.visit_key = std::move(key);
+        return v;
+    };
+    store.add_visits({visit("17", "2026-09-30", true, -1, ""), visit("17", "2026-11-02", true, kWuyouAll, "k1"),
+                      visit("100", "2026-11-05", false, 5, "")});
+    VisitQuery q;
+    q.from = "2026-10-01";
+    q.to = "2026-12-31";
+    auto quarter = store.visits(q);
+    ASSERT_EQ(quarter.size(), 2u);
+    EXPECT_EQ(quarter[0].org, "17");
+    EXPECT_EQ(quarter[0].wuyou, kWuyouAll);
+    EXPECT_EQ(quarter[0].stars, 3);
+    q = {};
+    q.visit_key = "k1";
+    EXPECT_EQ(store.visits(q).size(), 1u);
+    auto verified = store.ledger_verified();
+    EXPECT_EQ(verified.at("17"), "2026-11-02");
+    EXPECT_FALSE(verified.count("100"));
+    std::vector<Id> only = {"100"};
+    EXPECT_EQ(store.branch_checks(&only).at("100").wuyou, 5);
+    EXPECT_EQ(store.load().ledger_verified.at("17"), "2026-11-02");
+
+    Site site{0, "17", "county", 2026, "2026-11-02", "测试"};
+    ChangeRow change;
+    change.kind = "site";
+    change.orgs = {"17"};
+    store.add_site(site, &change);
+    EXPECT_GT(site.id, 0);
+    EXPECT_GT(change.id, 0);
+    ASSERT_EQ(store.sites().size(), 1u);
+    store.set_quota({"211202", "county", 2026, 20});
+    store.set_quota({"211202", "county", 2026, 25});  // replaced, not added
+    ASSERT_EQ(store.quotas().size(), 1u);
+    EXPECT_EQ(store.quotas()[0].count, 25);
+    ContactPoint point{0, "王建国", "市委常委", "组织科", "17", "2026-07-31", "测试"};
+    store.add_contact_point(point, nullptr);
+    EXPECT_EQ(store.contact_points().at(0).leader, "王建国");
+    ChangeRow gone;
+    gone.kind = "site_removed";
+    EXPECT_TRUE(store.remove_site(site.id, gone));
+    EXPECT_FALSE(store.remove_site(site.id, gone));
+    EXPECT_TRUE(store.sites().empty());
+    EXPECT_TRUE(store.remove_contact_point(point.id, gone));
+}
+
+TEST(Store, FieldLoopTablesInAGeoPackage) {
+    TempDir dir;
+    field_loop(dir / "f.gpkg");
+}
+
+TEST(Store, FieldLoopTablesOnPostGis) {
+    const char* pg = std::getenv("COVERMAP_TEST_PG");
+    if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
+    field_loop(pg);
+}
