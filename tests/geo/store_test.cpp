@@ -5,6 +5,8 @@
 #include <ogrsf_frmts.h>
 
 #include <cstdlib>
+#include <memory>
+#include <random>
 
 #include "covermap/geo/error.hpp"
 #include "support.hpp"
@@ -281,5 +283,13 @@ TEST(Store, FieldLoopTablesInAGeoPackage) {
 TEST(Store, FieldLoopTablesOnPostGis) {
     const char* pg = std::getenv("COVERMAP_TEST_PG");
     if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
-    field_loop(pg);
+    // A schema of its own: the database outlives the test (and other tests share it).
+    GDALAllRegister();
+    std::unique_ptr<GDALDataset> ds(GDALDataset::Open(pg, GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+    ASSERT_TRUE(ds);
+    std::string schema = "field" + std::to_string(std::random_device{}() % 100000000);
+    if (OGRLayer* r = ds->ExecuteSQL(("CREATE SCHEMA " + schema).c_str(), nullptr, nullptr)) ds->ReleaseResultSet(r);
+    field_loop(std::string(pg) + " active_schema=" + schema);
+    if (OGRLayer* r = ds->ExecuteSQL(("DROP SCHEMA " + schema + " CASCADE").c_str(), nullptr, nullptr))
+        ds->ReleaseResultSet(r);
 }
