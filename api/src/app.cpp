@@ -149,7 +149,7 @@ App::App(const AppOptions& options) : options_(options) {
         for (const auto& b : c.branches) tiles->add_branch(b.id, b.type);
         switch (c.scope) {
             case geo::Change::Scope::orgs:
-                tiles->update(c.orgs);
+                tiles->update(c.orgs, &data);
                 break;
             case geo::Change::Scope::places:
                 if (!c.places.empty()) tiles->replace(data, c.places);

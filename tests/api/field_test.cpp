@@ -4,6 +4,7 @@
 // organizations' ledger only (403 OutOfScope elsewhere) and never assigns.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "api/http_client.hpp"
@@ -430,4 +431,34 @@ TEST(FieldVisits, TheWuyouChecklistAndStarsOfABranchAndAVisitSentTwiceKeptOnce) 
     auto no_branch = request(s.port, "POST", "/api/orgs/" + test::url(bare) + "/visits", s.planner,
                              json{{"kind", "走访"}, {"wuyou", all}}.dump());
     EXPECT_EQ(no_branch.status, 400) << no_branch.body;
+}
+
+TEST(FieldVisits, TheLedgerDueLayerDropsAnOrganizationOnceAVisitConfirmsIt) {
+    Served s;
+    auto d = test::demo_dataset(0.02, 5);
+    const geo::Organization* org = nullptr;
+    for (const auto& o : d.orgs)
+        if (o.operating() && !org) org = &o;
+    ASSERT_TRUE(org);
+    auto tile_of = [](geo::Point p, int z) {
+        double n = std::pow(2.0, z);
+        int x = static_cast<int>((p.x + 180) / 360 * n);
+        double lat = p.y * M_PI / 180;
+        int y = static_cast<int>((1 - std::log(std::tan(lat) + 1 / std::cos(lat)) / M_PI) / 2 * n);
+        return std::to_string(z) + "/" + std::to_string(x) + "/" + std::to_string(y);
+    };
+    auto tilejson = request(s.port, "GET", "/tiles/ledger-due.json", s.viewer);
+    ASSERT_EQ(tilejson.status, 200);
+    EXPECT_NE(tilejson.body.find("台账待核实"), std::string::npos);
+    auto path = "/tiles/ledger-due/" + tile_of(org->location, 16) + ".png";
+    auto before = request(s.port, "GET", path, s.viewer);
+    ASSERT_EQ(before.status, 200);
+    auto visit = request(s.port, "POST", "/api/orgs/" + test::url(org->id) + "/visits", s.planner,
+                         json{{"kind", "走访"}, {"ledger_confirmed", true}}.dump());
+    ASSERT_EQ(visit.status, 201) << visit.body;
+    auto after = request(s.port, "GET", path, s.viewer);
+    ASSERT_EQ(after.status, 200);
+    EXPECT_NE(after.body, before.body) << "the confirmed organization leaves the ledger-due tile at once";
+    // The organizations' own layer is the same as before (its record did not change).
+    EXPECT_EQ(request(s.port, "GET", "/tiles/orgs/" + tile_of(org->location, 16) + ".png", s.viewer).status, 200);
 }

@@ -233,7 +233,7 @@ mapnik::Map& thread_map(const std::string& layer, const std::vector<double>& hea
         xml = coverage_xml(*level);
     else if (layer == "heatmap")
         xml = heatmap_xml(heat_classes);
-    else if (layer == "orgs")
+    else if (layer == "orgs" || layer == "ledger-due")
         xml = orgs_xml();
     else
         xml = assignments_xml();
@@ -379,11 +379,14 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
             }
         }
         if (!any) map.layers()[0].set_datasource(make_ds(ext));
-    } else if (layer == "orgs") {
+    } else if (layer == "orgs" || layer == "ledger-due") {
+        // ledger-due: the organizations whose ledger is due this quarter, drawn as `orgs` draws all.
         auto ctx = std::make_shared<mapnik::context_type>();
         for (const char* k : {"state", "size", "uncovered", "count"}) ctx->push(k);
         auto clusters = make_ds(ext), points = make_ds(ext);
         auto orgs = source.orgs(query);
+        if (layer == "ledger-due")
+            orgs.erase(std::remove_if(orgs.begin(), orgs.end(), [](const OrgFeature& o) { return !o.due; }), orgs.end());
         std::int64_t id = 1;
         if (m.z < 12) {
             for (const auto& c : cluster_orgs(orgs, res)) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "covermap/geo/text.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/tiles/heatmap.hpp"
 
 namespace covermap::tiles {
@@ -20,7 +21,7 @@ double resolution(int z) { return kWorld / (256.0 * std::pow(2.0, z)); }
 // markers and cluster circles (orgs), home markers and line caps (assignments), borders
 // (coverage); the heatmap's reach is already in its dirty boxes.
 double margin_px(const std::string& layer) {
-    if (layer == "orgs") return 64;
+    if (layer == "orgs" || layer == "ledger-due") return 64;
     if (layer == "assignments") return 8;
     if (layer == "heatmap") return 4;
     return 2;
@@ -161,7 +162,8 @@ std::size_t TileService::update(const geo::Organization& before, const geo::Orga
     return update({{before, after}});
 }
 
-std::size_t TileService::update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes) {
+std::size_t TileService::update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes,
+                                const geo::Dataset* data) {
     if (changes.empty()) return 0;
     std::shared_ptr<TileSource> source;
     {
@@ -170,11 +172,20 @@ std::size_t TileService::update(const std::vector<std::pair<geo::Organization, g
         ++generation_;
     }
     Dirty dirty;
-    for (const auto& [before, after] : changes)
-        for (auto& [layer, boxes] : source->update(before, after, kernel_radius_m_)) {
-            auto& all = dirty[layer];
-            all.insert(all.end(), boxes.begin(), boxes.end());
+    const std::string quarter = data ? geo::quarter_start(geo::china_date()) : "";
+    for (const auto& [before, after] : changes) {
+        auto merge = [&](Dirty&& more) {
+            for (auto& [layer, boxes] : more) {
+                auto& all = dirty[layer];
+                all.insert(all.end(), boxes.begin(), boxes.end());
+            }
+        };
+        merge(source->update(before, after, kernel_radius_m_));
+        if (data) {
+            auto v = data->ledger_verified.find(after.id);
+            merge(source->set_due(after.id, after.operating() && (v == data->ledger_verified.end() || v->second < quarter)));
         }
+    }
     std::lock_guard lock(mutex_);
     ++generation_;
     return drop_tiles(dirty);
@@ -266,6 +277,7 @@ std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::P
         geo::BBox at;
         at.expand(p);
         dirty["orgs"].push_back(at);
+        dirty["ledger-due"].push_back(at);
         double grow = kernel_radius_m_ / std::cos(ll.y * M_PI / 180);
         dirty["heatmap"].push_back(geo::BBox{p.x - grow, p.y - grow, p.x + grow, p.y + grow});
         for (const auto& source : {old, fresh}) {
@@ -352,6 +364,12 @@ std::string TileService::tilejson(const std::string& layer, const std::string& b
         entry("suspended or deregistered", "停业或注销", kStateColours[4]);
         entry("below z12: organizations per cell (red badge: some uncovered)", "12级以下：格内组织数（红点：含未覆盖）",
               "#37474f");
+    } else if (layer == "ledger-due") {
+        entry("ledger due, standalone branch", "台账待核实：单独组建", kStateColours[0]);
+        entry("ledger due, joint or affiliated branch", "台账待核实：联合组建或挂靠", kStateColours[1]);
+        entry("ledger due, instructor only", "台账待核实：仅有指导员", kStateColours[2]);
+        entry("ledger due, neither branch nor instructor", "台账待核实：工作未覆盖", kStateColours[3]);
+        entry("below z12: organizations due per cell", "12级以下：格内台账待核实的组织数", "#37474f");
     } else if (layer == "heatmap") {
         std::vector<double> classes;
         {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "covermap/geo/rtree.hpp"
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/coverage.hpp"
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
@@ -17,7 +18,7 @@ namespace bgi = boost::geometry::index;
 
 const std::vector<std::string> kLayerNames = {
     "coverage-district", "coverage-park", "coverage-street", "coverage-community", "coverage-grid",
-    "heatmap",           "orgs",          "assignments"};
+    "heatmap",           "orgs",          "assignments",    "ledger-due"};
 
 std::optional<geo::Level> coverage_level(const std::string& layer) {
     if (layer == "coverage-district") return geo::Level::district;
@@ -40,6 +41,13 @@ using PointTree = bgi::rtree<PointItem, bgi::rstar<16>>;
 BBox to_b(const geo::BBox& b) { return BBox(BPoint(b.minx, b.miny), BPoint(b.maxx, b.maxy)); }
 
 geo::MultiPolygon project(const geo::MultiPolygon& shape) { return to_mercator(shape); }
+
+// Operating, and no visit confirmed its ledger since `quarter` began.
+bool ledger_due(const geo::Dataset& d, const geo::Organization& o, const std::string& quarter) {
+    if (!o.operating()) return false;
+    auto v = d.ledger_verified.find(o.id);
+    return v == d.ledger_verified.end() || v->second < quarter;
+}
 
 OrgState state_of(const geo::Organization& o, const std::unordered_map<std::int64_t, geo::BranchType>& types) {
     if (!o.operating()) return OrgState::inactive;
@@ -127,9 +135,11 @@ TileSource::TileSource(const geo::Dataset& d) : impl_(std::make_unique<Impl>()) 
     }
     im.org_model = d.orgs;
     im.org_area.resize(d.orgs.size());
+    const std::string quarter = geo::quarter_start(geo::china_date());
     for (std::size_t i = 0; i < d.orgs.size(); ++i) {
         const auto& o = d.orgs[i];
-        im.orgs.push_back({o.id, to_mercator(o.location), state_of(o, im.branch_types), o.employees});
+        im.orgs.push_back({o.id, to_mercator(o.location), state_of(o, im.branch_types), o.employees,
+                           ledger_due(d, o, quarter)});
         im.org_index[o.id] = i;
         im.extent.expand(o.location);
     }
@@ -247,6 +257,20 @@ std::vector<TerritoryFeature> TileSource::territories(const geo::BBox& box) cons
     return out;
 }
 
+Dirty TileSource::set_due(const geo::Id& org, bool due) {
+    std::unique_lock lock(mutex_);
+    auto& im = *impl_;
+    Dirty dirty;
+    auto it = im.org_index.find(org);
+    if (it == im.org_index.end()) return dirty;
+    auto& f = im.orgs[it->second];
+    if (f.due != due) {
+        f.due = due;
+        dirty["ledger-due"].push_back(point_box(f.at));
+    }
+    return dirty;
+}
+
 Dirty TileSource::update(const geo::Organization& before, const geo::Organization& after, double kernel_radius_m) {
     std::unique_lock lock(mutex_);
     auto& im = *impl_;
@@ -260,8 +284,10 @@ Dirty TileSource::update(const geo::Organization& before, const geo::Organizatio
     auto new_state = state_of(after, im.branch_types);
     f.state = new_state;
     BPoint p(f.at.x, f.at.y);
+    if (before.operating() != after.operating()) f.due = f.due && after.operating();
     if (old_state != new_state) {
         dirty["orgs"].push_back(point_box(f.at));
+        dirty["ledger-due"].push_back(point_box(f.at));  // drawn in its state's colour
         if ((old_state == OrgState::uncovered) != (new_state == OrgState::uncovered)) {
             if (old_state == OrgState::uncovered)
                 im.uncovered_tree.remove(PointItem(p, i));

@@ -48,7 +48,10 @@ public:
     /// tiles whose drawing changed (every zoom, every layer); returns how many were dropped.
     std::size_t update(const geo::Organization& before, const geo::Organization& after);
     /// The same for many changes at once (an accepted plan): one pass over the cache.
-    std::size_t update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes);
+    /// With the data (read-locked by the caller), the changed organizations' ledger freshness
+    /// follows too (a visit confirms a ledger without changing the record).
+    std::size_t update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes,
+                       const geo::Dataset* data = nullptr);
     /// Branches created (accepted plans) before organizations point at them.
     void add_branch(std::int64_t id, geo::BranchType type);
     /// New data (an import): new source, empty cache.

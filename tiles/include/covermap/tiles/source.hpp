@@ -30,6 +30,7 @@ struct OrgFeature {
     geo::Point at;  ///< EPSG:3857
     OrgState state = OrgState::uncovered;
     int employees = 0;
+    bool due = false;  ///< operating, its ledger not confirmed this quarter (the ledger-due layer)
 };
 
 struct LinkFeature {
@@ -64,6 +65,9 @@ public:
     /// Applies an organization's change (branch, instructor, status); returns what it dirtied.
     /// The heatmap's boxes are the point grown by kernel_radius_m.
     Dirty update(const geo::Organization& before, const geo::Organization& after, double kernel_radius_m);
+    /// Marks whether an organization's ledger is due (a visit confirmed it, or a new quarter
+    /// began); returns what it dirtied.
+    Dirty set_due(const geo::Id& org, bool due);
 
     /// Makes a new branch's type known (for organizations that point at it later).
     void add_branch(std::int64_t id, geo::BranchType type);
