@@ -12,6 +12,8 @@
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <unordered_map>
 
 #include "cli_report.hpp"
 #include "covermap/api/app.hpp"
@@ -29,6 +31,7 @@
 #include "covermap/geo/locate.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/store.hpp"
+#include "covermap/report/report.hpp"
 #include "covermap/geo/doctor.hpp"
 #include "covermap/geo/text.hpp"
 
@@ -204,6 +207,41 @@ int cmd_export(const std::string& db, geo::ExportParams p) {
                 p.format == geo::ExportFormat::shp ? (", " + p.encoding).c_str() : "",
                 r.parts > 1 ? (", " + std::to_string(r.parts) + " parts").c_str() : "");
     if (r.truncated) std::fprintf(stderr, "%zu text value(s) cut to 254 bytes on a character boundary\n", r.truncated);
+    return 0;
+}
+
+// The visits, for people (xlsx) or machines (csv, UTF-8): a table, no geometry.
+int cmd_export_visits(const std::string& db, const std::string& format, const std::string& out) {
+    if (format != "csv" && format != "xlsx") throw geo::invalid_argument("visits export as csv or xlsx");
+    auto store = geo::Store::open_existing(db);
+    auto d = store.load();
+    std::unordered_map<geo::Id, std::string> names;
+    for (const auto& o : d.orgs) names[o.id] = o.name;
+    std::unordered_map<geo::Id, std::string> instructors;
+    for (const auto& in : d.instructors) instructors[in.id] = in.name;
+    auto visits = store.visits({});
+    std::string bytes;
+    if (format == "xlsx") {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& v : visits)
+            rows.push_back({std::to_string(v.id), v.date, v.org, names[v.org], v.kind, v.ledger_confirmed ? "是" : "否",
+                            v.note, instructors.count(v.instructor) ? instructors[v.instructor] : "", v.by,
+                            v.stars ? std::to_string(v.stars) : "", v.wuyou < 0 ? "" : v.wuyou == geo::kWuyouAll ? "是" : "否"});
+        bytes = report::table_xlsx("走访记录", {"编号", "日期", "组织编号", "组织", "方式", "台账已核实", "记录", "指导员",
+                                                "记录人", "星级", "五有达标"},
+                                    rows);
+    } else {
+        std::ostringstream csv;
+        csv << "id,date,org,org_name,kind,ledger_confirmed,note,instructor,by,stars,wuyou\n";
+        for (const auto& v : visits)
+            csv << v.id << ',' << v.date << ',' << geo::csv_field(v.org) << ',' << geo::csv_field(names[v.org]) << ','
+                << v.kind << ',' << (v.ledger_confirmed ? "true" : "false") << ',' << geo::csv_field(v.note) << ','
+                << geo::csv_field(v.instructor) << ',' << geo::csv_field(v.by) << ',' << (v.stars ? std::to_string(v.stars) : "")
+                << ',' << (v.wuyou < 0 ? "" : std::to_string(v.wuyou)) << '\n';
+        bytes = csv.str();
+    }
+    std::ofstream(out, std::ios::binary) << bytes;
+    std::printf("exported %zu visits to %s\n", visits.size(), out.c_str());
     return 0;
 }
 
@@ -486,8 +524,8 @@ int run_cli(int argc, char** argv) {
     std::string layer_name = "orgs", encoding_out = "GBK", srs_out = "EPSG:4490", where;
     auto* exp = app.add_subcommand("export", "export a layer for grid management systems and desktop GIS");
     exp->add_option("--db", db, "store: GeoPackage path or PG: connection string")->required();
-    exp->add_option("--layer", layer_name, "orgs | areas | instructors | branches | assignments")
-        ->check(CLI::IsMember({"orgs", "areas", "instructors", "branches", "assignments"}));
+    exp->add_option("--layer", layer_name, "orgs | areas | instructors | branches | assignments | visits")
+        ->check(CLI::IsMember({"orgs", "areas", "instructors", "branches", "assignments", "visits"}));
     exp->add_option("--level", level_name, "areas: only this level")
         ->check(CLI::IsMember({"district", "street", "community", "grid", "park"}));
     exp->add_option("--format", export_format, "shp (zip, default) | gpkg | geojson | csv | xlsx")
@@ -698,6 +736,7 @@ int run_cli(int argc, char** argv) {
             if (!rejects.empty() && !skip_bad) throw geo::invalid_argument("--rejects goes with --skip-bad");
             return cmd_import(db, p);
         }
+        if (*exp && layer_name == "visits") return cmd_export_visits(db, export_format, out);
         if (*exp) {
             geo::ExportParams p;
             p.layer = *geo::parse_export_layer(layer_name);

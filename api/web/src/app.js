@@ -9,6 +9,7 @@ import { OrgCard } from './org-card.js';
 import { ParkPanel } from './park-panel.js';
 import { Plans } from './plans.js';
 import { ReportPanel } from './report-panel.js';
+import { SitesPanel } from './sites-panel.js';
 import { state } from './state.js';
 import { toast } from './undo.js';
 
@@ -135,6 +136,7 @@ async function main() {
   state.on('tab', (name) => plans.visible(name === 'plans'));
   const exporter = new ExportDialog($('tab-export'));
   const reports = new ReportPanel($('tab-report'));
+  const sites = new SitesPanel($('tab-sites'));
 
   const pressLevel = () => {
     for (const b of document.querySelectorAll('.levels button')) b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
@@ -149,7 +151,7 @@ async function main() {
     location.reload();
   });
   wireSearch(mapView);
-  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), reports.load()]);
+  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), reports.load(), sites.load()]);
   listen();
   document.body.dataset.ready = 'true';
 }

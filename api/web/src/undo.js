@@ -7,6 +7,10 @@ import { el } from './dom.js';
 import { t } from './i18n.js';
 import { canEdit, state } from './state.js';
 
+// Changes the server does not revert (it answers 409): no 撤销 beside them. A visit is corrected
+// by another visit; a site or a contact point is set or taken back again.
+const NOT_REVERTIBLE = new Set(['import_areas', 'import_instructors', 'visit', 'site', 'site_removed', 'contact_point', 'contact_point_removed']);
+
 const TOAST_MS = 15000;
 let toastTimer = null;
 
@@ -113,7 +117,7 @@ export async function changeLog(code) {
     li.dataset.change = String(c.id);
     if (c.reverted_by) {
       li.append(' ', el('span', { className: 'badge', textContent: t('changes.reverted') }));
-    } else if (canEdit() && !c.kind.startsWith('import_areas') && !c.kind.startsWith('import_instructors')) {
+    } else if (canEdit() && !NOT_REVERTIBLE.has(c.kind)) {
       const b = el('button', { type: 'button', className: 'link', textContent: t('undo.button') });
       b.dataset.action = 'undo';
       b.addEventListener('click', async () => {
