@@ -223,6 +223,16 @@ describe('a planner\'s day', () => {
     await page.waitForSelector(`.org-card[data-org="${any.id}"]`);
     assert.equal(await page.locator('.org-card h2').innerText(), any.name);
     assert.equal(await page.locator('.org-card .picker').count(), 0, 'a viewer sees no edit controls');
+    // The field loop on the card: the ledger's freshness and the latest visits, as the API has them.
+    const visits = (await api('GET', `/api/orgs/${encodeURIComponent(any.id)}/visits`, tokens.viewer)).data.items;
+    const shown = await page.locator('.org-card ul.visits li').count();
+    assert.equal(shown, Math.min(5, visits.length));
+    if (visits.length) assert.match(await page.locator('.org-card ul.visits li').first().innerText(), new RegExp(visits[0].date));
+    assert.match(await page.locator('.org-card').innerText(), /台账核实/);
+    // The ledger-due layer: a checkbox, its tiles and its legend.
+    await page.check('#layers input[name="ledger-due"]');
+    await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-tile')].some((i) => i.src.includes('/tiles/ledger-due/')));
+    await page.waitForFunction(() => document.querySelector('#legend')?.textContent.includes('台账待核实'));
     assert.ok(await page.locator('button[data-action=run-plan]').isDisabled());
     await done(page, 'org-card-viewer');
   });

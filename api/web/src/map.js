@@ -6,7 +6,7 @@ import { get, seg } from './api.js';
 import { language, t } from './i18n.js';
 import { state } from './state.js';
 
-const OVERLAYS = ['heatmap', 'orgs', 'assignments'];
+const OVERLAYS = ['heatmap', 'orgs', 'assignments', 'ledger-due'];
 
 // After a jump of several zooms (a row clicked at z9 opens z13) Leaflet keeps the old zoom's
 // tiles, enlarged up to 16 times, until the new ones arrive: only the zoom just above is kept
@@ -226,7 +226,7 @@ export class MapView {
     }
     const url = (name) => `/tiles/${name}/{z}/{x}/{y}.png?v=${v}`;
     this.coverage?.refreshWithin(url(this.coverageName), areas);
-    for (const [name, layer] of Object.entries(this.tileLayers)) layer.refreshWithin(url(name), name === 'orgs' ? near : null);
+    for (const [name, layer] of Object.entries(this.tileLayers)) layer.refreshWithin(url(name), name === 'orgs' || name === 'ledger-due' ? near : null);
   }
 
   async #legend() {

@@ -49,7 +49,18 @@ export class OrgCard {
     field(dl, 'org.credit', o.credit_code || '—');
     field(dl, 'org.status', t(`status.${o.status}`));
     if (o.address) field(dl, 'org.address', `${o.address}${o.location_precision !== 'exact' ? ` (${t(`precision.${o.location_precision}`)})` : ''}`);
-    if (o.ledger.person_in_charge) field(dl, 'org.person', `${o.ledger.person_in_charge} ${o.ledger.phone}`);
+    if (o.ledger?.person_in_charge) field(dl, 'org.person', `${o.ledger.person_in_charge} ${o.ledger.phone}`);
+    // The 五清 ledger's freshness this quarter, and the branch's last 五有 check.
+    if (o.status === 'operating') {
+      const when = o.ledger_verified_at ? t('org.verifiedAt', { date: o.ledger_verified_at }) : t('org.notVerified');
+      field(dl, 'org.verified', o.ledger_due ? `${when} · ${t('org.due')}` : when);
+    }
+    if (o.branch_check) {
+      const c = o.branch_check;
+      const missing = Object.entries(c.wuyou).filter(([, met]) => !met).map(([k]) => t(`wuyou.${k}`));
+      const stars = c.stars ? ` · ${t('org.stars', { n: c.stars })}` : '';
+      field(dl, 'org.wuyou', `${c.all_five ? t('org.wuyouAll') : t('org.wuyouMissing', { items: missing.join('、') })}${stars}（${c.date}）`);
+    }
     const card = document.createElement('section');
     card.className = 'card org-card';
     card.dataset.org = o.id;
@@ -60,6 +71,7 @@ export class OrgCard {
     card.append(this.msg);
     card.append(this.#ledger(o));
     if (canEdit() && o.status === 'operating') card.append(await this.#picker(o));
+    card.append(await this.#visits(o));
     card.append(await this.#history(o));
     this.root.replaceChildren(card);
   }
@@ -176,7 +188,7 @@ export class OrgCard {
       const input = document.createElement('textarea');
       input.name = key;
       input.rows = 2;
-      input.value = o.ledger[key] ?? '';
+      input.value = o.ledger?.[key] ?? '';
       input.readOnly = !canEdit();
       label.append(input);
       form.append(label);
@@ -213,6 +225,24 @@ export class OrgCard {
       });
     }
     return form;
+  }
+
+  /** The latest visits (recorded in the field page or through the API). */
+  async #visits(o) {
+    const section = document.createElement('section');
+    const h = document.createElement('h3');
+    h.textContent = t('visits.title');
+    const ul = document.createElement('ul');
+    ul.className = 'plain visits';
+    const list = await get(`/api/orgs/${seg(o.id)}/visits`);
+    for (const v of list.items.slice(0, 5)) {
+      const li = document.createElement('li');
+      li.textContent = `${v.date} · ${v.kind} · ${v.by}${v.ledger_confirmed ? ` · ${t('visits.confirmed')}` : ''}${v.note ? ` · ${v.note}` : ''}`;
+      ul.append(li);
+    }
+    if (!list.items.length) ul.textContent = t('visits.none');
+    section.append(h, ul);
+    return section;
   }
 
   async #history(o) {
