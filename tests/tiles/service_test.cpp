@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "covermap/geo/clock.hpp"
 #include "covermap/geo/demo.hpp"
 #include "support.hpp"
 
@@ -179,4 +180,25 @@ TEST(TileService, AnImportDropsOnlyTheTilesNearWhatItChanged) {
     int changed = 0;
     for (const auto& [layer, t] : near) changed += service.get(layer, t, 1).etag != etag[layer + t.str()];
     EXPECT_GE(changed, 3) << "the organization's point and its areas' rates changed";
+}
+
+// ledger-due: the organizations whose ledger no visit confirmed this quarter; when the next
+// quarter begins, every operating one is due again and the layer's cached tiles go.
+TEST(TileService, TheLedgerDueLayerRollsOverWhenAQuarterBegins) {
+    auto d = test::demo_dataset(0.05, 3);
+    const geo::Organization* o = nullptr;
+    for (const auto& x : d.orgs)
+        if (x.operating() && !o) o = &x;
+    ASSERT_NE(o, nullptr);
+    auto today = geo::china_date();
+    d.ledger_verified[o->id] = today;  // confirmed today: not due
+    TileService service(d, 64u << 20);
+    auto at = tile_at(o->location, 17);
+    auto confirmed = service.get("ledger-due", at, 1);
+    EXPECT_EQ(service.roll_quarter(today), 0u) << "the same quarter: nothing to roll";
+    auto next = geo::add_days(geo::quarter_start(today), 95);
+    EXPECT_GT(service.roll_quarter(next), 0u) << "the cached ledger-due tile goes";
+    auto due_again = service.get("ledger-due", at, 1);
+    EXPECT_NE(*due_again.png, *confirmed.png) << "the organization is due again in the new quarter";
+    EXPECT_EQ(service.roll_quarter(next), 0u);
 }

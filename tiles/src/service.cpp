@@ -46,15 +46,44 @@ std::size_t TileService::KeyHash::operator()(const Key& k) const {
 namespace {
 // All of EPSG:3857: the heatmap classes look at every uncovered organization.
 geo::BBox world_box() { return geo::BBox{-20037508.34, -20037508.34, 20037508.34, 20037508.34}; }
+// The end of the quarter holding `today` (China's calendar) in UTC seconds.
+long long quarter_end(const std::string& today) {
+    auto next = geo::quarter_start(geo::add_days(geo::quarter_start(today), 95));
+    return geo::epoch_seconds(next) - 8 * 3600;
+}
 }  // namespace
 
 TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m)
     : source_(std::make_shared<TileSource>(d)), capacity_(cache_bytes), kernel_radius_m_(kernel_radius_m) {
+    quarter_ = geo::quarter_start(geo::china_date());
+    quarter_ends_ = quarter_end(geo::china_date());
     heat_classes_ = tiles::heat_classes(source_->uncovered(world_box()), kernel_radius_m_);
     for (int s : {1, 2}) {
         empty_[s] = std::make_shared<const std::string>(empty_png(s));
         empty_etag_[s] = etag_of(*empty_[s]);
     }
+}
+
+std::size_t TileService::roll_quarter(const std::string& today) {
+    auto quarter = geo::quarter_start(today);
+    std::shared_ptr<TileSource> source;
+    {
+        std::lock_guard lock(mutex_);
+        if (quarter <= quarter_) return 0;
+        quarter_ = quarter;
+        quarter_ends_ = quarter_end(today);
+        source = source_;
+    }
+    source->set_all_due();
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    return drop_tiles({{"ledger-due", {world_box()}}});
+}
+
+void TileService::check_quarter() {
+    long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch()).count();
+    if (now >= quarter_ends_.load(std::memory_order_relaxed)) roll_quarter(geo::china_date());
 }
 
 void TileService::evict() {
@@ -92,6 +121,7 @@ void TileService::put(const Key& k, const std::string& png) {
 }
 
 std::optional<Tile> TileService::peek(const std::string& layer, const TileId& t, int scale) {
+    if (layer == "ledger-due") check_quarter();
     std::lock_guard lock(mutex_);
     auto it = index_.find(Key{layer, t.z, t.x, t.y, scale});
     if (it == index_.end()) return std::nullopt;
@@ -103,6 +133,7 @@ std::optional<Tile> TileService::peek(const std::string& layer, const TileId& t,
 Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     if (std::find(kLayerNames.begin(), kLayerNames.end(), layer) == kLayerNames.end())
         throw std::invalid_argument("unknown layer " + layer);
+    if (layer == "ledger-due") check_quarter();
     if (!t.valid() || t.z > 20 || (scale != 1 && scale != 2)) throw std::invalid_argument("no such tile");
     Key key{layer, t.z, t.x, t.y, scale};
     auto meta = metatile_of(t);

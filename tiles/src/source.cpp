@@ -271,6 +271,11 @@ Dirty TileSource::set_due(const geo::Id& org, bool due) {
     return dirty;
 }
 
+void TileSource::set_all_due() {
+    std::unique_lock lock(mutex_);
+    for (auto& f : impl_->orgs) f.due = f.state != OrgState::inactive;
+}
+
 Dirty TileSource::update(const geo::Organization& before, const geo::Organization& after, double kernel_radius_m) {
     std::unique_lock lock(mutex_);
     auto& im = *impl_;

@@ -40,6 +40,10 @@ public:
 
     /// The tile (scale 1 or 2); throws std::invalid_argument for an unknown layer or tile.
     Tile get(const std::string& layer, const TileId& t, int scale);
+    /// When `today` (China's, YYYY-MM-DD) lies in a later quarter than the one the ledger-due
+    /// layer was drawn for: every operating organization is due again and that layer's cached
+    /// tiles go; returns how many. Called with the clock before each ledger-due tile is served.
+    std::size_t roll_quarter(const std::string& today);
 
     /// The tile if it is in the cache (counted as a hit), without rendering.
     std::optional<Tile> peek(const std::string& layer, const TileId& t, int scale);
@@ -105,6 +109,9 @@ private:
     std::size_t drop_tiles(const Dirty& dirty);
     double kernel_radius_m_;
     std::vector<double> heat_classes_;  // guarded by mutex_ (set at construction and reset)
+    std::string quarter_;                        // the quarter the ledger-due layer is of (mutex_)
+    std::atomic<long long> quarter_ends_{0};     // its end, UTC seconds: a cheap check per request
+    void check_quarter();
     std::shared_ptr<const std::string> empty_[3];
     std::string empty_etag_[3];
 

@@ -68,6 +68,8 @@ public:
     /// Marks whether an organization's ledger is due (a visit confirmed it, or a new quarter
     /// began); returns what it dirtied.
     Dirty set_due(const geo::Id& org, bool due);
+    /// A new quarter began: every operating organization's ledger is due again.
+    void set_all_due();
 
     /// Makes a new branch's type known (for organizations that point at it later).
     void add_branch(std::int64_t id, geo::BranchType type);
