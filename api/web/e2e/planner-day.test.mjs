@@ -94,12 +94,15 @@ describe('a planner\'s day', () => {
     const srcs = await page.$$eval('img.leaflet-tile', (imgs) => imgs.map((i) => i.src));
     assert.ok(srcs.every((s) => !s.includes('cm_')), 'no token in a tile URL');
     assert.match(await page.locator('#who').innerText(), /e2e-planner/);
+    await page.waitForSelector('.leaflet-parks-pane path[data-park]');  // the parks, and the names laid out around them
+    await page.waitForTimeout(300);
     await done(page, 'county-parks');
   });
 
   it('switches levels, sorts the park panel and zooms to a park', async () => {
     const page = await signedIn('planner');
     // The districts' names never overlap, at the county view and one zoom out.
+    await page.waitForSelector('.leaflet-parks-pane path[data-park]');
     for (const step of [0, 1]) {
       if (step) { await page.click('.leaflet-control-zoom-out'); await page.waitForTimeout(600); }
       const boxes = await page.$$eval('.area-label', (labels) => labels.filter((l) => getComputedStyle(l).visibility !== 'hidden')
@@ -110,6 +113,13 @@ describe('a planner\'s day', () => {
           const [a, b] = [boxes[i], boxes[j]];
           assert.ok(!(a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]), `labels ${i} and ${j} overlap`);
         }
+      // Nor does one sit on a park's own name, which the tiles print at the park's middle.
+      const parks = await page.$$eval('.leaflet-parks-pane path[data-park]', (paths) => paths.map((p) => {
+        const r = p.getBoundingClientRect();
+        return [(r.left + r.right) / 2, (r.top + r.bottom) / 2];
+      }));
+      for (const [x, y] of parks)
+        for (const b of boxes) assert.ok(!(x >= b[0] - 30 && x <= b[2] + 30 && y >= b[1] - 10 && y <= b[3] + 10), 'a district name on a park');
     }
     await page.click('.leaflet-control-zoom-in');
     await page.click('.levels button[data-level=street]');

@@ -117,7 +117,15 @@ export class MapView {
    *  overlap one already shown is hidden at this zoom (Mapnik does the same for the tiles' own
    *  labels; Leaflet has no collision pass, so these few lines do it). */
   #declutter() {
+    // At the park level the tiles print each park's name at its middle (about 100 × 40 px, two
+    // lines at most): those places are taken first, so no district name lands on a park's.
     const shown = [];
+    const box = this.map.getContainer().getBoundingClientRect();
+    this.parkLayer?.eachLayer((l) => {
+      const c = this.map.latLngToContainerPoint(l.getBounds().getCenter());
+      const [x, y] = [box.left + c.x, box.top + c.y];
+      shown.push({ left: x - 50, right: x + 50, top: y - 20, bottom: y + 20 });
+    });
     for (const layer of this.labels ?? []) {
       const label = layer.getTooltip()?.getElement();
       if (!label) continue;
@@ -160,7 +168,9 @@ export class MapView {
   #setCoverage() {
     if (this.coverage) this.map.removeLayer(this.coverage);
     this.coverageName = `coverage-${state.get('level')}`;
-    this.coverage = this.#tileLayer(this.coverageName, 10).addTo(this.map);
+    // At the park level the parks lie over the organizations' clusters, their names too: the
+    // coverage tiles draw above the overlays there (elsewhere the areas are the ground beneath).
+    this.coverage = this.#tileLayer(this.coverageName, state.get('level') === 'park' ? 30 : 10).addTo(this.map);
     this.#syncOpacity();
     this.#legend();
     this.#parks().catch(() => {});
@@ -171,7 +181,7 @@ export class MapView {
   async #parks() {
     this.parkLayer?.remove();
     this.parkLayer = null;
-    if (state.get('level') !== 'park') return;
+    if (state.get('level') !== 'park') return this.#declutter();
     const list = await get('/api/areas?level=park&limit=500');
     const cards = await Promise.all(list.items.map((a) => get(`/api/areas/${seg(a.code)}?limit=1`)));
     if (state.get('level') !== 'park') return;  // switched again meanwhile
@@ -190,6 +200,7 @@ export class MapView {
     });
     this.parkLayer.addTo(this.map);
     this.parkLayer.eachLayer((l) => l.getElement()?.setAttribute('data-park', l.feature.properties.code));
+    this.#declutter();
   }
 
   #syncOverlays() {
