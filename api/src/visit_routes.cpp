@@ -89,9 +89,11 @@ Response VisitRoutes::record(const Request& req, const Caller& who, const Args& 
                     if (!w[geo::kWuyou[i]].is_boolean()) return std::string("wuyou.") + geo::kWuyou[i] + " must be true or false";
                     if (w[geo::kWuyou[i]].get<bool>()) v.wuyou |= 1 << i;
                 }
-                for (const auto& [key, value] : w.items())
+                for (const auto& item : w.items()) {
+                    const std::string key = item.key();  // a copy: clang cannot capture a structured binding
                     if (std::none_of(std::begin(geo::kWuyou), std::end(geo::kWuyou), [&](const char* k) { return key == k; }))
                         return "wuyou has no item '" + key + "'";
+                }
             }
             return std::nullopt;
         }())
