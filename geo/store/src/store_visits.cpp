@@ -98,6 +98,17 @@ std::vector<Visit> Store::visits(const VisitQuery& q) const {
     return out;
 }
 
+namespace {
+
+// An attribute filter on visits of these organizations: "org IN ('1','2')".
+std::string of_orgs(const std::vector<Id>& ids) {
+    std::string in;
+    for (const auto& id : ids) in += (in.empty() ? "" : ",") + quoted(id);
+    return "org IN (" + in + ")";
+}
+
+}  // namespace
+
 std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>* only) const {
     std::unordered_map<Id, std::string> last;
     OGRLayer* l = impl_->layer("visits");
@@ -105,9 +116,7 @@ std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>
     std::string filter = "ledger_confirmed = 1";
     if (only) {
         if (only->empty()) return last;
-        std::string in;
-        for (const auto& id : *only) in += (in.empty() ? "" : ",") + quoted(id);
-        filter += " AND org IN (" + in + ")";
+        filter += " AND " + of_orgs(*only);
     }
     l->SetAttributeFilter(filter.c_str());
     l->ResetReading();
@@ -126,9 +135,7 @@ std::unordered_map<Id, BranchCheck> Store::branch_checks(const std::vector<Id>* 
     std::string filter = "wuyou IS NOT NULL";
     if (only) {
         if (only->empty()) return last;
-        std::string in;
-        for (const auto& id : *only) in += (in.empty() ? "" : ",") + quoted(id);
-        filter += " AND org IN (" + in + ")";
+        filter += " AND " + of_orgs(*only);
     }
     l->SetAttributeFilter(filter.c_str());
     l->ResetReading();
