@@ -32,6 +32,7 @@
 #include "tile_routes.hpp"
 #include "transfer_routes.hpp"
 #include "site_routes.hpp"
+#include "workload_routes.hpp"
 #include "visit_routes.hpp"
 
 namespace covermap::api {
@@ -177,6 +178,7 @@ App::App(const AppOptions& options) : options_(options) {
     changes_ = std::make_unique<ChangeRoutes>(*context_, *coverage_);
     visits_ = std::make_unique<VisitRoutes>(*context_);
     sites_ = std::make_unique<SiteRoutes>(*context_);
+    workload_ = std::make_unique<WorkloadRoutes>(*context_);
 
     router_ = std::make_unique<Router>();
     router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
@@ -200,6 +202,7 @@ App::App(const AppOptions& options) : options_(options) {
     changes_->add_routes(*router_);
     visits_->add_routes(*router_);
     sites_->add_routes(*router_);
+    workload_->add_routes(*router_);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     reports_->monthly_snapshot();
     // Other processes on the same PostGIS database: their commits reach memory and tiles here.

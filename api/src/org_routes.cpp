@@ -25,12 +25,6 @@ std::string lower(std::string s) {
     return s;
 }
 
-const char* state_of(const geo::Organization& o) {
-    if (!o.operating()) return "inactive";
-    if (o.branch_id) return "branch";
-    if (o.instructor_id) return "instructor";
-    return "uncovered";
-}
 
 
 Response with_etag(const geo::Organization& o, std::int64_t change_id = 0) {
@@ -44,6 +38,13 @@ Response with_etag(const geo::Organization& o, std::int64_t change_id = 0) {
 Response edited(const geo::Edited& e) { return with_etag(e.org, e.change_id); }
 
 }  // namespace
+
+const char* state_of(const geo::Organization& o) {
+    if (!o.operating()) return "inactive";
+    if (o.branch_id) return "branch";
+    if (o.instructor_id) return "instructor";
+    return "uncovered";
+}
 
 Response edit_refused(const geo::edit_error& e) {
     switch (e.kind) {

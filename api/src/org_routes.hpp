@@ -39,6 +39,8 @@ private:
 
 /// The answer to an edit the editing service refused (its kind as the status).
 Response edit_refused(const geo::edit_error& e);
+/// An organization's coverage state as the API names it: uncovered, instructor, branch, inactive.
+const char* state_of(const geo::Organization& o);
 /// Who an edit is by, with what the caller's token limits it to (an area, an instructor's own
 /// organizations).
 geo::Author author_of(const Caller& who);

@@ -3,19 +3,47 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <set>
 
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/planner.hpp"
 #include "covermap/geo/text.hpp"
+#include "covermap/geo/workload.hpp"
 #include "org_routes.hpp"
 #include "route_support.hpp"
+#include "workload_routes.hpp"
 
 namespace covermap::api {
 
 using nlohmann::json;
 using namespace detail;
+
+namespace {
+
+// A stored plan's proposals as the editing service takes them.
+std::vector<geo::Proposal> proposals_of(const json& plan) {
+    auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
+    std::vector<geo::Proposal> out;
+    if (!plan.contains("proposals") || !plan["proposals"].is_array()) return out;
+    for (const auto& p : plan["proposals"]) {
+        geo::Proposal proposal;
+        proposal.id = text(p["id"]);
+        proposal.type = p.value("type", std::string());
+        if (p.contains("orgs") && p["orgs"].is_array())
+            for (const auto& oid : p["orgs"]) proposal.orgs.push_back(text(oid));
+        if (p.contains("instructor_id") && !p["instructor_id"].is_null()) proposal.instructor_id = text(p["instructor_id"]);
+        if (p.contains("from") && p["from"].is_string()) proposal.from = p["from"].get<std::string>();
+        proposal.area = p.value("area", std::string());
+        out.push_back(std::move(proposal));
+    }
+    return out;
+}
+
+}  // namespace
 
 Plans::Plans(Context& context) : context_(context) {
     context_.editor.with_store([&](geo::Store& store) {
@@ -29,6 +57,7 @@ void Plans::add_routes(Router& router) {
     router.add("GET", "/api/plans", Role::viewer, this, &Plans::list);
     router.add("GET", "/api/plan/{}", Role::viewer, this, &Plans::get);
     router.add("POST", "/api/plan/{}/accept", Role::planner, this, &Plans::accept);
+    router.add("GET", "/api/plan/{}/compare/{}", Role::viewer, this, &Plans::compare);
     router.add("DELETE", "/api/plan/{}", Role::planner, this, &Plans::remove);
 }
 
@@ -39,6 +68,11 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
         auto body = parse_json(req.body, why);
         if (!body || !body->is_object())
             return error_response(400, "InvalidJson", body ? "body must be an object" : why);
+        if (body->contains("mode")) {
+            const auto& mode = (*body)["mode"];
+            if (mode == "rebalance") return rebalance(*body, who);
+            if (mode != "plan") return error_response(400, "InvalidValue", "mode must be plan or rebalance");
+        }
         if (body->contains("level")) {
             auto lv =
                 (*body)["level"].is_string() ? geo::parse_level((*body)["level"].get<std::string>()) : std::nullopt;
@@ -102,6 +136,11 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
                       {"work_coverage_after", rate(work + add_work)}};
     }
     context_.metrics.planner_run();
+    if (!p.area.empty()) j["area"] = p.area;
+    return json_response(keep_new(j, who), 201);
+}
+
+const json& Plans::keep_new(json& j, const Caller& who) {
     std::string id;
     {
         std::lock_guard lock(mutex_);
@@ -109,13 +148,82 @@ Response Plans::make(const Request& req, const Caller& who, const Args&) {
     }
     j["id"] = id;
     j["status"] = "open";
-    if (!p.area.empty()) j["area"] = p.area;
     context_.editor.with_store([&](geo::Store& store) {
         store.save_plan({id, id, geo::iso8601_utc_now(), who.name, "open", geo::dump_json(j)});
         prune(store);
     });
     remember(id, j);
-    return json_response(j, 201);
+    return j;
+}
+
+// A rebalance: moves of an area's organizations between instructors (geo::rebalance), the
+// fewest that clear the overloads and then cut distance, kept as a plan of "move" proposals.
+Response Plans::rebalance(const json& body, const Caller& who) {
+    if (!body.contains("area") || !body["area"].is_string() || body["area"].get<std::string>().empty() ||
+        body["area"].get<std::string>().size() > 64)
+        return error_response(400, "InvalidValue", "a rebalance needs area: the code of a district, street or park");
+    auto area = body["area"].get<std::string>();
+    std::size_t max_moves = 20;
+    if (body.contains("max_moves")) {
+        const auto& m = body["max_moves"];
+        if (!m.is_number_integer() || m.get<long long>() < 0 || m.get<long long>() > 1000)
+            return error_response(400, "InvalidValue", "max_moves must be a whole number 0–1000");
+        max_moves = static_cast<std::size_t>(m.get<long long>());
+    }
+    json j;
+    {
+        auto view = context_.editor.view();
+        const auto& d = view.data();
+        auto at = view.area(area);
+        auto in_area = orgs_in_area(view, area);
+        if (!in_area) return error_response(404, "NotFound", "no area " + area);
+        auto concerned = instructors_of_area(view, area, *in_area);
+        auto r = geo::rebalance(d, *in_area, concerned, max_moves);
+        json proposals = json::array();
+        auto km = [](double m) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%.1f", std::fabs(m) / 1000);
+            return std::string(buf);
+        };
+        int n = 0;
+        for (const auto& m : r.moves) {
+            const auto& o = d.orgs[m.org];
+            const auto &from = d.instructors[m.from], &to = d.instructors[m.to];
+            std::string reason = m.saved_m < 0 ? from.name + "超出联系上限，改由" + to.name + "联系，路程多 " + km(m.saved_m) + " 公里"
+                                               : "改由" + to.name + "联系，路程少 " + km(m.saved_m) + " 公里";
+            proposals.push_back({{"id", "m" + std::to_string(++n)},
+                                 {"type", "move"},
+                                 {"org", o.id},
+                                 {"org_name", o.name},
+                                 {"orgs", json::array({o.id})},
+                                 {"from", from.id},
+                                 {"from_name", from.name},
+                                 {"to", to.id},
+                                 {"to_name", to.name},
+                                 {"instructor_id", to.id},
+                                 {"saved_m", std::round(m.saved_m)},
+                                 {"reason", reason},
+                                 {"places", json::array({{{"id", o.id}, {"name", o.name}, {"lon", o.location.x}, {"lat", o.location.y}}})},
+                                 {"instructor", {{"name", to.name}, {"lon", to.home.x}, {"lat", to.home.y}}}});
+        }
+        j = {{"mode", "rebalance"},
+             {"area", area},
+             {"area_name", at ? json(d.areas[*at].name) : json(geo::city_code(d.areas) == area ? "全市" : "")},
+             {"max_moves", max_moves},
+             {"proposals", proposals},
+             {"flags", json::array()},
+             {"summary",
+              {{"moves", r.moves.size()},
+               {"instructors", concerned.size()},
+               {"overloaded_before", r.overloaded_before},
+               {"overloaded_after", r.overloaded_after},
+               {"max_load_before", r.max_load_before},
+               {"max_load_after", r.max_load_after},
+               {"distance_before_m", std::round(r.distance_before_m)},
+               {"distance_after_m", std::round(r.distance_after_m)}}}};
+    }
+    context_.metrics.planner_run();
+    return json_response(keep_new(j, who), 201);
 }
 
 void Plans::prune(geo::Store& store) {
@@ -206,9 +314,8 @@ Response Plans::accept(const Request& req, const Caller& who, const Args& args) 
     auto found = find(args[0]);
     if (!found) return error_response(404, "NotFound", "no plan " + args[0]);
     const json& plan = *found;
-    auto text = [](const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); };
-    std::map<std::string, const json*> by_id;
-    for (const auto& p : plan["proposals"]) by_id[text(p["id"])] = &p;
+    std::map<std::string, geo::Proposal> by_id;
+    for (auto& p : proposals_of(plan)) by_id[p.id] = std::move(p);
     std::vector<geo::Proposal> wanted;
     json conflicts = json::array();
     for (const auto& pid : (*body)["proposals"]) {
@@ -217,14 +324,7 @@ Response Plans::accept(const Request& req, const Caller& who, const Args& args) 
             conflicts.push_back({{"id", pid}, {"reason", "no such proposal in this plan"}});
             continue;
         }
-        const json& p = *it->second;
-        geo::Proposal proposal;
-        proposal.id = it->first;
-        proposal.type = p.value("type", std::string());
-        for (const auto& oid : p["orgs"]) proposal.orgs.push_back(text(oid));
-        if (p.contains("instructor_id") && !p["instructor_id"].is_null()) proposal.instructor_id = text(p["instructor_id"]);
-        proposal.area = p.value("area", std::string());
-        wanted.push_back(std::move(proposal));
+        wanted.push_back(it->second);
     }
     geo::Accepted done;
     try {
@@ -273,6 +373,44 @@ Response Plans::list(const Request&, const Caller&, const Args&) {
                          {"by", it->token_name},
                          {"status", it->status}});
     return json_response({{"items", items}});
+}
+
+// Two plans (or a plan and today's assignments, "current") side by side: the figures each would
+// leave on the data as it is now, and the organizations they treat differently.
+Response Plans::compare(const Request&, const Caller&, const Args& args) {
+    auto side = [&](const std::string& id) -> std::optional<std::vector<geo::Proposal>> {
+        if (id == "current") return std::vector<geo::Proposal>{};
+        auto plan = find(id);
+        if (!plan) return std::nullopt;
+        return proposals_of(*plan);
+    };
+    auto a = side(args[0]), b = side(args[1]);
+    if (!a) return error_response(404, "NotFound", "no plan " + args[0]);
+    if (!b) return error_response(404, "NotFound", "no plan " + args[1]);
+    auto view = context_.editor.view();
+    const auto& d = view.data();
+    auto fa = geo::plan_figures(d, *a), fb = geo::plan_figures(d, *b);
+    auto figures = [](const std::string& id, const geo::PlanFigures& f) {
+        return json{{"id", id},
+                    {"org_coverage", f.org_coverage},
+                    {"work_coverage", f.work_coverage},
+                    {"orgs_touched", f.orgs_touched},
+                    {"instructors_used", f.instructors_used},
+                    {"total_m", std::round(f.total_m)}};
+    };
+    std::set<geo::Id> ids;
+    for (const auto& [id, what] : fa.outcome) ids.insert(id);
+    for (const auto& [id, what] : fb.outcome) ids.insert(id);
+    json differ = json::array(), places = json::array();
+    for (const auto& id : ids) {
+        auto ta = fa.outcome.count(id) ? fa.outcome[id] : "不变";
+        auto tb = fb.outcome.count(id) ? fb.outcome[id] : "不变";
+        if (ta == tb) continue;
+        differ.push_back(id);
+        if (const auto* o = view.org(id); o && places.size() < 5000)
+            places.push_back({{"id", id}, {"name", o->name}, {"lon", o->location.x}, {"lat", o->location.y}, {"a", ta}, {"b", tb}});
+    }
+    return json_response({{"a", figures(args[0], fa)}, {"b", figures(args[1], fb)}, {"differ", differ}, {"differ_places", places}});
 }
 
 }  // namespace covermap::api

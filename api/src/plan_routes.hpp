@@ -26,6 +26,10 @@ private:
     Response list(const Request&, const Caller&, const Args&);
     Response accept(const Request&, const Caller&, const Args&);
     Response remove(const Request&, const Caller&, const Args&);
+    Response compare(const Request&, const Caller&, const Args&);
+    Response rebalance(const nlohmann::json& body, const Caller& who);
+    /// Names a new plan, stores it (pruning old ones) and keeps it here; the plan as stored.
+    const nlohmann::json& keep_new(nlohmann::json& plan, const Caller& who);
 
     /// Deletes the plans nobody accepted anything of, past plan_max_age_days or plan_max_open.
     void prune(geo::Store& store);

@@ -605,12 +605,15 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& wh
                     why = o->name + "已停业或注销";
                 else if (p.type == "instructor" && o->instructor_id)
                     why = o->name + "已有指导员";
+                else if (p.type == "move" && o->instructor_id != p.from)
+                    why = o->name + "的指导员已变更";
                 else
                     orgs.push_back(o);
                 if (!why.empty() && reason.empty()) reason = why, reason_org = id;
             }
             if (reason.empty() && orgs.empty()) reason = "建议中没有组织";
-            if (reason.empty() && p.type == "instructor") {
+            bool assigns = p.type == "instructor" || p.type == "move";
+            if (reason.empty() && assigns) {
                 const Instructor* in = p.instructor_id ? v.instructor(*p.instructor_id) : nullptr;
                 if (!in) {
                     reason = "指导员" + p.instructor_id.value_or("?") + "已不存在";
@@ -633,7 +636,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& wh
                 continue;
             }
             std::optional<std::int64_t> branch_id;
-            if (p.type != "instructor") {
+            if (!assigns) {
                 Branch b;
                 b.id = next_branch++;
                 b.type = p.type == "standalone" ? BranchType::standalone
@@ -654,6 +657,7 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& wh
                 } else {
                     after.instructor_id = p.instructor_id;
                     ++extra_load[*p.instructor_id];
+                    if (p.type == "move") --extra_load[*p.from];
                 }
                 if (!read_version.count(o->id)) read_version[o->id] = o->version;
                 after.version = o->version + 1;
@@ -668,11 +672,13 @@ Accepted Editor::accept(const std::vector<Proposal>& proposals, const Author& wh
     }
     std::vector<OrgUpdate> updates;
     for (auto& [id, o] : changed) updates.push_back({id, o.branch_id, o.instructor_id, o.version, read_version[id]});
-    std::string plan = action.rfind("accept_plan ", 0) == 0 ? action.substr(12) : action;
-    auto change = new_change("accept", who.name,
-                             "采纳方案" + plan + "的" + std::to_string(result.applied.size()) + "项建议：新建" +
-                                 std::to_string(branches.size()) + "个党组织，涉及" + std::to_string(changed.size()) +
-                                 "家组织");
+    std::string what;
+    if (action.rfind("accept_plan ", 0) == 0)
+        what = "采纳方案" + action.substr(12) + "的" + std::to_string(result.applied.size()) + "项建议：新建" +
+               std::to_string(branches.size()) + "个党组织，涉及" + std::to_string(changed.size()) + "家组织";
+    else
+        what = "圈选指派：" + std::to_string(changed.size()) + "家组织指派指导员";
+    auto change = new_change("accept", who.name, what);
     {
         auto v = view();
         std::vector<std::pair<const Organization*, const Organization*>> pairs;

@@ -40,6 +40,7 @@ class SessionRoutes;
 class ChangeRoutes;
 class VisitRoutes;
 class SiteRoutes;
+class WorkloadRoutes;
 class EventHub;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
@@ -98,6 +99,7 @@ private:
     std::unique_ptr<ChangeRoutes> changes_;
     std::unique_ptr<VisitRoutes> visits_;
     std::unique_ptr<SiteRoutes> sites_;
+    std::unique_ptr<WorkloadRoutes> workload_;
     std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };

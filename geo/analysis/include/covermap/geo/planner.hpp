@@ -59,11 +59,12 @@ struct Hotspot {
 
 struct Proposal {
     std::string id;
-    std::string type;  ///< standalone | joint | affiliate | instructor
+    std::string type;  ///< standalone | joint | affiliate | instructor | move (a rebalance's)
     std::vector<Id> orgs;
     int members = 0;
     std::string area;  ///< affiliate: the community; joint/standalone: the street
-    std::optional<Id> instructor_id;
+    std::optional<Id> instructor_id;  ///< instructor, move: who takes the organizations
+    std::optional<Id> from;           ///< move: the instructor it leaves
     double cost_m = 0;  ///< instructor: total cost; joint: sum of distances to the seed
     std::string street;       ///< the street where most of its organizations lie (code)
     std::string street_name;  ///< and its name
