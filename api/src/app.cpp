@@ -11,10 +11,11 @@
 
 #include "area_routes.hpp"
 #include "auth.hpp"
-#include "change_routes.hpp"
-#include "covermap/api/events.hpp"
+#include "basemap.hpp"
 #include "change_listener.hpp"
+#include "change_routes.hpp"
 #include "coverage_cache.hpp"
+#include "covermap/api/events.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/geo/editor.hpp"
 #include "covermap/geo/error.hpp"
@@ -28,12 +29,12 @@
 #include "route_support.hpp"
 #include "router.hpp"
 #include "session_routes.hpp"
+#include "site_routes.hpp"
 #include "static_files.hpp"
 #include "tile_routes.hpp"
 #include "transfer_routes.hpp"
-#include "site_routes.hpp"
-#include "workload_routes.hpp"
 #include "visit_routes.hpp"
+#include "workload_routes.hpp"
 
 namespace covermap::api {
 
@@ -164,7 +165,7 @@ App::App(const AppOptions& options) : options_(options) {
     auth_ = std::make_unique<Auth>(Auth::Options{options.db, options.refresh_interval, options.unknown_token_interval,
                                                  options.sessions_per_token, options.max_sessions},
                                    editor_->with_store([](geo::Store& s) { return s.tokens(); }));
-    static_files_ = std::make_unique<StaticFiles>(options.web_root, options.basemap);
+    static_files_ = std::make_unique<StaticFiles>(options.web_root, Basemap::is_local(options.basemap) ? "" : options.basemap);
     context_ = std::make_unique<Context>(Context{options_, metrics_, *editor_, *tiles_, stopping_});
     coverage_ = std::make_unique<CoverageCache>(*editor_);
     reports_ = std::make_unique<Reports>(*context_, *coverage_);
@@ -179,6 +180,7 @@ App::App(const AppOptions& options) : options_(options) {
     visits_ = std::make_unique<VisitRoutes>(*context_);
     sites_ = std::make_unique<SiteRoutes>(*context_);
     workload_ = std::make_unique<WorkloadRoutes>(*context_);
+    if (Basemap::is_local(options.basemap)) basemap_ = std::make_unique<Basemap>(options.basemap);
 
     router_ = std::make_unique<Router>();
     router_->add("GET", "/metrics", Role::viewer, this, &App::metrics_text);
@@ -203,6 +205,7 @@ App::App(const AppOptions& options) : options_(options) {
     visits_->add_routes(*router_);
     sites_->add_routes(*router_);
     workload_->add_routes(*router_);
+    if (basemap_) basemap_->add_routes(*router_);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     reports_->monthly_snapshot();
     // Other processes on the same PostGIS database: their commits reach memory and tiles here.

@@ -631,12 +631,16 @@ int run_cli(int argc, char** argv) {
     serve
         ->add_option(
             "--basemap", basemap,
-            "XYZ base map for the web page, e.g. 'http://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&TILEROW={y}&"
-            "TILECOL={x}&tk=KEY' (default: covermap's own borders only)")
+            "base map for the web page: an XYZ URL template, e.g. 'http://t0.tianditu.gov.cn/vec_w/wmts?…&TILEMATRIX={z}&"
+            "TILEROW={y}&TILECOL={x}&tk=KEY', or a directory of {z}/{x}/{y}.png tiles or an .mbtiles file that "
+            "covermap serves under /basemap/ (Web Mercator; default: covermap's own borders only)")
         ->check([](const std::string& v) {
-            return v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0 ? std::string()
-                                                                             : std::string("must be an http(s) URL");
+            if (v.rfind("http://", 0) == 0 || v.rfind("https://", 0) == 0) return std::string();
+            return std::filesystem::exists(v) ? std::string()
+                                              : std::string("must be an http(s) URL, a directory or an .mbtiles file");
         });
+    serve->add_option("--basemap-attribution", ao.basemap_attribution,
+                      "the base map's attribution, shown on the page (e.g. '天地图')");
     serve
         ->add_option(
             "--public-url", ao.public_url,

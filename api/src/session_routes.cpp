@@ -1,6 +1,8 @@
 // The web page's sign-in: its session cookie and who is signed in.
 #include "session_routes.hpp"
 
+#include "basemap.hpp"
+
 #include <chrono>
 
 #include "auth.hpp"
@@ -42,6 +44,16 @@ Response SessionRoutes::close(const Request& req, const Caller&, const Args&) {
 
 Response SessionRoutes::me(const Request&, const Caller& who, const Args&) { return json_response(who_json(who)); }
 
+namespace {
+
+// The base map's URL template for the page: local tiles are covermap's own.
+json basemap_url(const std::string& source) {
+    if (source.empty()) return nullptr;
+    return Basemap::is_local(source) ? "/basemap/{z}/{x}/{y}" : source;
+}
+
+}  // namespace
+
 // Who is signed in: the token's name and role, what it is limited to (codes, and the names
 // people read), and the base map the page draws.
 json SessionRoutes::who_json(const Caller& who) const {
@@ -49,7 +61,9 @@ json SessionRoutes::who_json(const Caller& who) const {
               {"role", to_string(who.role)},
               {"area", who.area.empty() ? json() : json(who.area)},
               {"instructor_id", who.instructor_id.empty() ? json() : json(who.instructor_id)},
-              {"basemap", context_.options.basemap.empty() ? json() : json(context_.options.basemap)}};
+              {"basemap", basemap_url(context_.options.basemap)},
+              {"basemap_attribution",
+               context_.options.basemap_attribution.empty() ? json() : json(context_.options.basemap_attribution)}};
     auto v = context_.editor.view();
     if (auto at = who.area.empty() ? std::nullopt : v.area(who.area)) j["area_name"] = v.data().areas[*at].name;
     if (auto* in = who.instructor_id.empty() ? nullptr : v.instructor(who.instructor_id)) j["instructor_name"] = in->name;

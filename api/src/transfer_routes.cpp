@@ -149,12 +149,16 @@ Response Transfer::import_layer(const Request& req, const Caller& who, const Arg
             format = "gpkg";
         else if (req.content_type.find("kml") != std::string::npos)
             format = "kml";
+        else if (req.content_type.find("spreadsheetml") != std::string::npos)
+            format = "xlsx";
         else
             format = "geojson";
     }
-    static const std::set<std::string> formats = {"csv", "geojson", "gpkg", "zip", "kml"};
+    static const std::set<std::string> formats = {"csv", "geojson", "gpkg", "zip", "kml", "xlsx"};
     if (!formats.count(format))
-        return error_response(400, "InvalidQuery", "format must be csv, geojson, gpkg, zip or kml");
+        return error_response(400, "InvalidQuery", "format must be csv, xlsx, geojson, gpkg, zip or kml");
+    if (format == "xlsx" && *kind != geo::ImportKind::orgs)
+        return error_response(400, "InvalidQuery", "an xlsx upload is a list of organizations");
     ScratchFile file("." + format);
     {
         std::ofstream out(file.path, std::ios::binary);
@@ -171,11 +175,14 @@ Response Transfer::import_layer(const Request& req, const Caller& who, const Arg
     if (!p.srs.empty() && !geo::parse_epsg(p.srs)) return error_response(400, "InvalidQuery", "srs must be EPSG:n");
     p.encoding = q("encoding");
     p.drivers = geo::upload_drivers();
+    if (format == "xlsx") p.drivers = {"XLSX"};  // the registry's spreadsheet, as the command line reads it
     p.gcj02 = q("coords") == "gcj02";
     p.layer = q("layer");
     p.dry_run = q("dry_run") == "true";
     p.missing_deregister = q("missing") == "deregister";
     p.bd09 = q("coords") == "bd09";
+    p.skip_bad = q("skip_bad") == "true";  // the good rows, and each bad one named (a preview lists them all)
+    p.diff_limit = 500;
     p.max_features = context_.options.import_max_features;
     p.max_vertices = context_.options.import_max_vertices;
     auto deadline = std::chrono::steady_clock::now() + context_.options.import_deadline;
@@ -188,13 +195,32 @@ Response Transfer::import_layer(const Request& req, const Caller& who, const Arg
         report = context_.editor.import(p, who.name);
     } catch (const geo::cancelled_error&) {
         throw;  // 503, as every slow request that ran out of time
+    } catch (const geo::format_error& e) {
+        // The message in Chinese too, for the page that shows it to whoever dropped the file.
+        std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
+        std::string zh = (e.where.empty() ? "" : geo::where_zh(e.where) + "：") +
+                         geo::reason_zh(scrub(scrub(e.problem, p.source, "upload"), file.path, "upload"));
+        Response r = error_response(400, "InvalidData", msg);
+        r.body = geo::dump_json(json{{"code", "InvalidData"}, {"message", msg}, {"message_zh", "文件无法导入：" + zh}});
+        return r;
     } catch (const geo::error& e) {
         std::string msg = scrub(scrub(e.what(), p.source, "upload"), file.path, "upload");
         return error_response(400, "InvalidData", msg);
     }
     json rejected = json::array();
     for (const auto& r : report.rejected)
-        rejected.push_back({{"where", r.where}, {"column", r.column}, {"reason", r.reason}});
+        rejected.push_back({{"where", r.where},
+                            {"where_zh", geo::where_zh(r.where)},
+                            {"column", r.column},
+                            {"reason", r.reason},
+                            {"reason_zh", geo::reason_zh(r.reason)}});
+    json diff = json::array();
+    for (const auto& d : report.diff) {
+        json changes = json::array();
+        for (const auto& c : d.changes)
+            changes.push_back({{"field", c.field}, {"field_zh", c.field_zh}, {"before", c.before}, {"after", c.after}});
+        diff.push_back({{"id", d.id}, {"name", d.name}, {"kind", d.kind}, {"changes", changes}});
+    }
     json j = {{"imported", report.imported},
               {"repaired", report.repaired},
               {"outside_grid", report.outside_grid},
@@ -205,6 +231,14 @@ Response Transfer::import_layer(const Request& req, const Caller& who, const Arg
               {"summary", json::parse(geo::summary_json(report))},
               {"notes", report.notes},
               {"by", who.name},
+              {"total",
+               {{"added", report.total.added},
+                {"updated", report.total.updated},
+                {"unchanged", report.total.unchanged},
+                {"deregistered", report.total.deregistered}}},
+              {"written", report.written},
+              {"diff", diff},
+              {"diff_more", report.diff_more},
               {"change_id", report.change_id ? json(report.change_id) : json()}};
     return json_response(j, report.written ? 201 : 200);
 }

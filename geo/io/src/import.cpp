@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -871,6 +873,100 @@ bool same_record(const Organization& a, const Organization& b) {
            std::fabs(a.location.y - b.location.y) < 1e-9 && a.ledger() == b.ledger();
 }
 
+// The fields an import may change, as the preview names them.
+constexpr std::pair<const char*, const char*> kFieldNames[] = {
+    {"id", "编号"},           {"name", "名称"},          {"kind", "类型"},          {"credit_code", "统一社会信用代码"},
+    {"industry", "行业"},     {"employees", "从业人员数"}, {"party_members", "党员人数"}, {"status", "登记状态"},
+    {"above_scale", "规模以上"}, {"address", "地址"},     {"lon", "经度"},           {"lat", "纬度"},
+    {"longitude", "经度"},    {"latitude", "纬度"},      {"person_in_charge", "负责人"}, {"phone", "联系电话"},
+    {"no_branch_reason", "未建党组织原因"}, {"measure", "一企一策措施"}, {"instructor_id", "指导员编号"},
+    {"location", "位置"},     {"capacity", "联系上限"},   {"unit", "派出单位"},      {"code", "区划编码"},
+    {"level", "层级"}};
+
+std::string field_zh(const std::string& field) {
+    for (const auto& [f, zh] : kFieldNames)
+        if (field == f) return zh;
+    return field;
+}
+
+std::vector<FieldChange> field_changes(const Organization& a, const Organization& b) {
+    std::vector<FieldChange> out;
+    auto add = [&](const char* field, const std::string& x, const std::string& y) {
+        if (x != y) out.push_back({field, field_zh(field), x, y});
+    };
+    add("name", a.name, b.name);
+    add("kind", std::string(chinese_name(a.kind)), std::string(chinese_name(b.kind)));
+    add("credit_code", a.credit_code, b.credit_code);
+    add("industry", a.industry, b.industry);
+    add("employees", std::to_string(a.employees), std::to_string(b.employees));
+    add("party_members", std::to_string(a.party_members), std::to_string(b.party_members));
+    add("status", std::string(chinese_name(a.status)), std::string(chinese_name(b.status)));
+    add("above_scale", a.above_scale ? "是" : "否", b.above_scale ? "是" : "否");
+    add("address", a.ledger().address, b.ledger().address);
+    add("person_in_charge", a.ledger().person_in_charge, b.ledger().person_in_charge);
+    add("phone", a.ledger().phone, b.ledger().phone);
+    if (haversine_m(a.location, b.location) > 1) {
+        char x[64], y[64];
+        std::snprintf(x, sizeof x, "%.6f, %.6f", a.location.x, a.location.y);
+        std::snprintf(y, sizeof y, "%.6f, %.6f", b.location.x, b.location.y);
+        add("location", x, y);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string where_zh(const std::string& where) {
+    std::smatch m;
+    if (std::regex_match(where, m, std::regex(R"(line (\d+))"))) return "第 " + m[1].str() + " 行";
+    if (std::regex_match(where, m, std::regex(R"(feature (-?\d+))"))) return "第 " + m[1].str() + " 个要素";
+    if (std::regex_match(where, m, std::regex(R"(id (.+))"))) return "编号 " + m[1].str();
+    return where;
+}
+
+// The reasons read_source gives, by their English shape (the command line's and the log's
+// words), in Chinese; one not known here is kept as it is after "数据有误：".
+std::string reason_zh(const std::string& reason) {
+    struct Rule {
+        std::regex pattern;
+        std::function<std::string(const std::smatch&)> say;
+    };
+    auto f = [](const std::smatch& m, int i) { return field_zh(m[i].str()); };
+    static const std::vector<Rule> rules = [&] {
+        std::vector<Rule> r;
+        r.push_back({std::regex(R"((\w+) '(.*)' is not a number)"), [=](const std::smatch& m) { return f(m, 1) + "「" + m[2].str() + "」不是数字"; }});
+        r.push_back({std::regex(R"((\w+) '(.*)' is not an integer)"), [=](const std::smatch& m) { return f(m, 1) + "「" + m[2].str() + "」不是整数"; }});
+        r.push_back({std::regex(R"((\w+) '(.*)' is out of range)"), [=](const std::smatch& m) { return f(m, 1) + "「" + m[2].str() + "」超出范围"; }});
+        r.push_back({std::regex(R"((\w+) (-?\d+) is negative)"), [=](const std::smatch& m) { return f(m, 1) + " " + m[2].str() + " 不能为负数"; }});
+        r.push_back({std::regex(R"((\w+) (-?\d+) is out of range \(at most (\d+)\))"),
+                     [=](const std::smatch& m) { return f(m, 1) + " " + m[2].str() + " 超出范围（最多 " + m[3].str() + "）"; }});
+        r.push_back({std::regex(R"(empty (\w+))"), [=](const std::smatch& m) { return f(m, 1) + "为空"; }});
+        r.push_back({std::regex(R"((\w+) is longer than 64 bytes)"), [=](const std::smatch& m) { return f(m, 1) + "超过 64 字节"; }});
+        r.push_back({std::regex(R"((\w+) contains control characters)"), [=](const std::smatch& m) { return f(m, 1) + "含有控制字符"; }});
+        r.push_back({std::regex(R"(duplicate (\w+) (.*))"), [=](const std::smatch& m) { return f(m, 1) + " " + m[2].str() + " 重复"; }});
+        r.push_back({std::regex(R"(kind '(.*)' is not enterprise or social)"), [](const std::smatch& m) { return "类型「" + m[1].str() + "」应为企业或社会组织"; }});
+        r.push_back({std::regex(R"(status '(.*)' is not .*)"), [](const std::smatch& m) { return "登记状态「" + m[1].str() + "」应为存续、停业或注销"; }});
+        r.push_back({std::regex(R"(above_scale '(.*)' is not a boolean)"), [](const std::smatch& m) { return "规模以上「" + m[1].str() + "」应为是或否"; }});
+        r.push_back({std::regex(R"(address '(.*)' matches no area name)"), [](const std::smatch& m) { return "地址「" + m[1].str() + "」找不到对应的区域，无法定位"; }});
+        r.push_back({std::regex(R"(coordinates .* are not longitude/latitude.*)"), [](const std::smatch&) { return std::string("坐标不是经纬度，坐标系可能不对"); }});
+        r.push_back({std::regex(R"(no coordinates.*)"), [](const std::smatch&) { return std::string("没有坐标：既无经度、纬度列，也无可定位的地址"); }});
+        r.push_back({std::regex(R"(no kind column.*)"), [](const std::smatch&) { return std::string("没有类型列，信用代码也不以 9 或 5 开头，无法区分企业和社会组织"); }});
+        r.push_back({std::regex(R"(column '(.*)' is not .*text.*)"), [](const std::smatch& m) { return "「" + m[1].str() + "」列的文字编码无法识别"; }});
+        r.push_back({std::regex(R"(cannot open: .*)"), [](const std::smatch&) { return std::string("无法打开：不是可读的表格或数据文件"); }});
+        r.push_back({std::regex(R"(missing required column '(\w+)'.*)"), [=](const std::smatch& m) { return "缺少必需的列「" + f(m, 1) + "」"; }});
+        r.push_back({std::regex(R"(missing column 'id'.*)"), [](const std::smatch&) { return std::string("缺少编号列（或统一社会信用代码列）"); }});
+        r.push_back({std::regex(R"(has no layer.*)"), [](const std::smatch&) { return std::string("文件里没有可读的工作表或图层"); }});
+        r.push_back({std::regex(R"(more than (\d+) .*)"), [](const std::smatch& m) { return "超过 " + m[1].str() + " 行，超出上限"; }});
+        return r;
+    }();
+    std::smatch m;
+    for (const auto& rule : rules)
+        if (std::regex_match(reason, m, rule.pattern)) return rule.say(m);
+    return "数据有误：" + reason;
+}
+
+namespace {
+
 nlohmann::json record_json(const Organization& o) {
     return {{"name", o.name},
             {"status", std::string(to_string(o.status))},
@@ -990,6 +1086,7 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
     std::vector<AuditEntry> audit;
     auto now = iso8601_utc_now();
     std::vector<std::pair<Point, int>> changed;  // location, 0 added 1 updated 2 deregistered
+    std::vector<OrgDiff> diffs;
     std::set<Id> seen;
     // An extract speaks for the kinds it lists: market regulation's for enterprises, civil
     // affairs' for social organizations. Only those of its kinds can be missing from it.
@@ -1011,6 +1108,7 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
                 ++o.version;
                 ++report.total.deregistered;
                 changed.push_back({o.location, 2});
+                diffs.push_back({o.id, o.name, "deregistered", field_changes(old, o)});
                 audit.push_back({now, who, "import_deregister", o.id, dump_json(record_json(old)), dump_json(record_json(o))});
             }
             result.push_back(std::move(o));
@@ -1050,6 +1148,7 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
             ++o.version;
             ++report.total.updated;
             changed.push_back({o.location, 1});
+            diffs.push_back({o.id, o.name, "updated", field_changes(old, o)});
             audit.push_back({now, who, "import_update", o.id, dump_json(record_json(old)), dump_json(record_json(o))});
         }
         result.push_back(std::move(o));
@@ -1058,9 +1157,19 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
         if (!seen.count(o.id)) {
             ++report.total.added;
             changed.push_back({o.location, 0});
+            diffs.push_back({o.id, o.name, "added", {}});
             result.push_back(o);
         }
     report.imported = incoming.orgs.size();
+    // The preview's list: the first diff_limit by id.
+    if (params.diff_limit > 0) {
+        std::sort(diffs.begin(), diffs.end(), [](const OrgDiff& a, const OrgDiff& b) { return a.id < b.id; });
+        if (diffs.size() > params.diff_limit) {
+            report.diff_more = diffs.size() - params.diff_limit;
+            diffs.resize(params.diff_limit);
+        }
+        report.diff = std::move(diffs);
+    }
     // Per street, by where each changed organization is.
     std::vector<const MultiPolygon*> streets;
     std::vector<const Area*> street_areas;

@@ -41,6 +41,7 @@ class ChangeRoutes;
 class VisitRoutes;
 class SiteRoutes;
 class WorkloadRoutes;
+class Basemap;
 class EventHub;
 
 /// The HTTP application: the services (each with its own state and lock, in api/src) wired
@@ -100,6 +101,7 @@ private:
     std::unique_ptr<VisitRoutes> visits_;
     std::unique_ptr<SiteRoutes> sites_;
     std::unique_ptr<WorkloadRoutes> workload_;
+    std::unique_ptr<Basemap> basemap_;  // --basemap of local tiles
     std::unique_ptr<EventHub> events_;
     std::unique_ptr<ChangeListener> listener_;  // PostGIS only; last member: stops first
 };

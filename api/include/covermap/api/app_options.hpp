@@ -36,9 +36,11 @@ struct AppOptions {
     std::string db;
     std::string web_root;        ///< folder of the web UI's static files
     std::size_t cache_mb = 256;  ///< tile cache bound
-    /// An XYZ base map for the web page ("https://host/{z}/{x}/{y}.png?tk=KEY", e.g. 天地图), or
-    /// empty: the page then draws covermap's own district borders only (works offline).
+    /// The web page's base map: an XYZ URL template ("https://host/{z}/{x}/{y}.png?tk=KEY", e.g.
+    /// an intranet 天地图), a directory of {z}/{x}/{y} tiles or an MBTiles file (served under
+    /// /basemap/), or empty: the page then draws covermap's own district borders only.
     std::string basemap;
+    std::string basemap_attribution;  ///< the base map's attribution (its owner's name, licence)
     std::chrono::milliseconds slow_deadline{60000};  ///< exports and other slow work stop after this
     std::size_t plans_in_memory = 8;                 ///< plans kept in memory (all are in the store)
     /// Plans no proposal of which was accepted are deleted after this many days, and beyond this

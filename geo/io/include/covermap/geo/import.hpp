@@ -41,6 +41,9 @@ struct ImportParams {
     std::function<bool()> cancelled;
     std::size_t max_features = 2'000'000;  ///< rows or features; more is refused
     std::size_t max_vertices = 250'000;    ///< vertices of one feature's geometry; more is refused
+    /// Organizations: list at most this many added, changed and deregistered organizations in
+    /// the report's diff (field by field), for a preview before the real import.
+    std::size_t diff_limit = 0;
 };
 
 /// The drivers an uploaded file may be read with: CSV, GeoJSON, GeoPackage, Shapefile, KML.
@@ -51,6 +54,22 @@ struct Reject {
     std::string where;  ///< "line 7" (a spreadsheet's row number), "feature 12"
     std::string column;
     std::string reason;
+};
+
+/// The same in Chinese, for the people who fix the file: "第 7 行", "从业人员数「abc」不是数字".
+std::string where_zh(const std::string& where);
+std::string reason_zh(const std::string& reason);
+
+/// One field of an organization an import changes, as text (status in Chinese).
+struct FieldChange {
+    std::string field, field_zh, before, after;
+};
+/// An organization an import adds, changes or marks deregistered.
+struct OrgDiff {
+    Id id;
+    std::string name;
+    std::string kind;  ///< added | updated | deregistered
+    std::vector<FieldChange> changes;  ///< updated and deregistered: before → after
 };
 
 /// An organizations import's change, per street and in all.
@@ -73,6 +92,8 @@ struct ImportReport {
     bool written = false;                             ///< false for a dry run
     std::int64_t change_id = 0;                       ///< the change it was recorded as, when written
     std::vector<std::string> notes;                   ///< anything else worth telling
+    std::vector<OrgDiff> diff;  ///< with ImportParams::diff_limit: the first changes, by id
+    std::size_t diff_more = 0;  ///< and how many more there are
 };
 
 /// The report's one-line JSON summary (the last line an import prints).
