@@ -67,6 +67,7 @@ int month_now() {
 void Reports::add_routes(Router& router) {
     router.add("GET", "/api/history", Role::viewer, this, &Reports::history);
     router.add("GET", "/api/report", Role::viewer, this, &Reports::report);
+    router.add("GET", "/api/print", Role::viewer, this, &Reports::print);
     router.add("GET", "/api/targets", Role::viewer, this, &Reports::list_targets);
     router.add("POST", "/api/targets", Role::admin, this, &Reports::add_target);
     router.add("DELETE", "/api/targets/{}", Role::admin, this, &Reports::remove_target);
@@ -254,6 +255,28 @@ Response Reports::report(const Request& req, const Caller&, const Args&) {
     std::string file =
         "covermap-report-" + period.key + (data.area_code == "total" ? "" : "-" + data.area_code) + "." + format;
     r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + file + "\"");
+    return r;
+}
+
+// A street's sheet to print for the people in the field (打印 on an area's card).
+Response Reports::print(const Request& req, const Caller&, const Args&) {
+    only_params(req, {"area"});
+    auto area = query_value(req, "area");
+    if (area.empty()) throw geo::invalid_argument("give area=CODE (a district, street, community or park)");
+    report::StreetSheet sheet;
+    {
+        auto view = context_.editor.view();
+        if (!view.area(area)) return error_response(404, "NotFound", "no area " + area);
+        sheet = report::gather_sheet(view.data(), area, geo::china_date());
+    }
+    if (context_.stopping) throw geo::cancelled_error("the sheet");
+    Response r;
+    r.body = report::render_sheet_pdf(sheet);
+    r.content_type = "application/pdf";
+    std::string ascii = "covermap-sheet-" + sheet.area_code + "-" + sheet.date + ".pdf";
+    std::string name = sheet.area_name + "_联系表_" + sheet.date + ".pdf";
+    r.headers.emplace_back("Content-Disposition",
+                           "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + url_encode(name));
     return r;
 }
 

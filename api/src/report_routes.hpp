@@ -34,6 +34,7 @@ public:
 private:
     Response history(const Request&, const Caller&, const Args&);
     Response report(const Request&, const Caller&, const Args&);
+    Response print(const Request&, const Caller&, const Args&);
     Response list_targets(const Request&, const Caller&, const Args&);
     Response add_target(const Request&, const Caller&, const Args&);
     Response remove_target(const Request&, const Caller&, const Args&);

@@ -481,7 +481,8 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
 }
 
 double print_coverage_map(cairo_t* cr, double x, double y, double w, double h, const std::vector<PrintArea>& areas,
-                          const std::vector<geo::MultiPolygon>& outlines, const geo::BBox& box, geo::Level level) {
+                          const std::vector<geo::MultiPolygon>& outlines, const geo::BBox& box, geo::Level level,
+                          const std::vector<PrintPoint>& points) {
     init_mapnik();
     mapnik::Map map(static_cast<unsigned>(std::lround(w)), static_cast<unsigned>(std::lround(h)), "epsg:3857");
     mapnik::load_map_string(map, coverage_xml(level, true), true);
@@ -531,6 +532,20 @@ double print_coverage_map(cairo_t* cr, double x, double y, double w, double h, c
     // Scale 0.75: the tiles' 12 px labels and 1.3 px borders become 9 pt and 1 pt on paper.
     mapnik::cairo_renderer<mapnik::cairo_ptr> renderer(map, context, 0.75);
     renderer.apply();
+    // The points over the map, placed by the extent Mapnik settled on (dots at this size need
+    // no style of their own).
+    const auto& shown = map.get_current_extent();
+    for (const auto& p : points) {
+        auto m = to_mercator(p.at);
+        double px = (m.x - shown.minx()) / shown.width() * w, py = (shown.maxy() - m.y) / shown.height() * h;
+        auto channel = [&](int i) { return std::stoi(p.colour.substr(static_cast<std::size_t>(1 + 2 * i), 2), nullptr, 16) / 255.0; };
+        cairo_arc(cr, px, py, 2.2, 0, 2 * M_PI);
+        cairo_set_source_rgb(cr, channel(0), channel(1), channel(2));
+        cairo_fill_preserve(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_set_line_width(cr, 0.5);
+        cairo_stroke(cr);
+    }
     cairo_restore(cr);
 
     // Ground metres per point: the Mercator scale shrinks by cos(latitude).

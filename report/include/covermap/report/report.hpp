@@ -122,4 +122,33 @@ std::string table_xlsx(const std::string& sheet, const std::vector<std::string>&
                        const std::vector<std::vector<std::string>>& rows);
 
 
+/// A street's (or community's, park's) sheet for the people in the field: its map with every
+/// organization as a dot of its state, and its instructors with their organizations.
+struct StreetSheet {
+    struct Org {
+        std::string name, address, person, phone, state;  ///< state in Chinese
+    };
+    struct Instructor {
+        std::string name, unit;
+        int load = 0, capacity = 0;
+        std::vector<Org> orgs;
+    };
+    std::string area_code, area_name, level_name;  ///< level_name: 街道（乡镇）, 社区（村）, 园区…
+    std::string date;                              ///< YYYY-MM-DD, China time
+    long operating = 0, branch = 0, instructor = 0, uncovered = 0;
+    geo::Level map_level = geo::Level::community;
+    std::vector<geo::Area> map_areas;  ///< the level below, inside the area
+    std::vector<double> map_rates;     ///< their organizational coverage now (−1: none operating)
+    geo::MultiPolygon outline;
+    std::vector<std::pair<geo::Point, std::string>> dots;  ///< organizations: place, state colour
+    std::vector<Instructor> instructors;  ///< by name
+    std::vector<Org> without;             ///< operating organizations with neither branch nor instructor
+};
+
+/// The sheet of the area with this code from the data now. Throws geo::invalid_argument for an
+/// unknown area.
+StreetSheet gather_sheet(const geo::Dataset& d, const std::string& area_code, const std::string& today);
+/// The sheet as an A4 portrait PDF (fonts embedded); deterministic for the same data.
+std::string render_sheet_pdf(const StreetSheet& sheet);
+
 }  // namespace covermap::report
