@@ -15,8 +15,12 @@ namespace covermap::test {
 // A small demo behind a real server, with a token of each role.
 struct Served {
     explicit Served(api::ServerOptions so = {}, api::AppOptions ao = {}, bool access_log = false,
-                    double scale = 0.02) {
-        geo::Store::open(db).replace(demo_dataset(scale, 5));
+                    double scale = 0.02)
+        : Served(demo_dataset(scale, 5), so, ao, access_log) {}
+    /// The same with data of the test's own making.
+    explicit Served(const geo::Dataset& data, api::ServerOptions so = {}, api::AppOptions ao = {},
+                    bool access_log = false) {
+        geo::Store::open(db).replace(data);
         ao.db = db;
         app = std::make_unique<api::App>(ao);
         admin = app->add_token(api::Role::admin, "admin");
