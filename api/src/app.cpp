@@ -147,7 +147,8 @@ App::App(const AppOptions& options) : options_(options) {
     // Every committed change reaches the tiles it touched, in commit order.
     events_ = std::make_unique<EventHub>();
     // Every committed change reaches the tiles it touched, in commit order, then open pages.
-    editor_->on_change([tiles = tiles_.get(), events = events_.get()](const geo::Change& c, const geo::Dataset& data) {
+    editor_->on_change([this, tiles = tiles_.get(), events = events_.get()](const geo::Change& c, const geo::Dataset& data) {
+        if (coverage_) coverage_->changed(c);  // its organizations are counted again at the next read
         for (const auto& b : c.branches) tiles->add_branch(b.id, b.type);
         switch (c.scope) {
             case geo::Change::Scope::orgs:

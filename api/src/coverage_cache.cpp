@@ -6,6 +6,8 @@
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/text.hpp"
 
+#include <algorithm>
+
 namespace covermap::api {
 
 std::shared_ptr<const std::vector<int>> CoverageCache::located(geo::Level level) {
@@ -27,49 +29,151 @@ std::shared_ptr<const std::vector<int>> CoverageCache::located(geo::Level level)
     return where;
 }
 
-std::string CoverageCache::table_json(geo::Level level, std::optional<geo::OrgKind> kind) {
-    // The quarter in the key: the ledger figures roll over on its first day with no edit.
-    std::string key = std::string(geo::to_string(level)) + "/" + (kind ? std::string(geo::to_string(*kind)) : "") +
-                      "/" + geo::quarter_start(geo::china_date());
-    {
-        std::lock_guard lock(mutex_);
-        auto it = tables_.find(key);
-        if (it != tables_.end() && it->second.first == editor_.version()) return it->second.second;
-    }
-    auto where = located(level);
-    auto view = editor_.view();
-    const auto& data = view.data();
-    auto version = editor_.version();
-    auto table = where->size() == data.orgs.size() ? geo::compute_coverage(data, level, kind, *where)
-                                                   : geo::compute_coverage(data, level, kind);
-    auto body = geo::dump_json(geo::to_json(table));
+namespace {
+
+// Whether a visit confirmed o's ledger since `since` (the quarter's first day).
+bool verified_since(const geo::Dataset& d, const geo::Organization& o, const std::string& since) {
+    auto v = d.ledger_verified.find(o.id);
+    return v != d.ledger_verified.end() && v->second >= since;
+}
+
+}  // namespace
+
+void CoverageCache::changed(const geo::Change& c) {
     std::lock_guard lock(mutex_);
-    tables_[key] = {version, body};
-    return body;
+    for (auto& [key, t] : tables_) {
+        if (c.scope != geo::Change::Scope::orgs) {
+            t.whole = true;
+            continue;
+        }
+        for (const auto& id : c.org_ids) t.pending.insert(id);
+        for (const auto& [before, after] : c.orgs) t.pending.insert(after.id);
+    }
+}
+
+// Every organization counted: the rows in area-code order, as compute_coverage makes them
+// (its rule, CoverageRow::count, is the signatures' rule).
+void CoverageCache::count_all(Table& t, geo::Level level, std::optional<geo::OrgKind> kind, const geo::Dataset& d) {
+    t.rows.clear();
+    t.row_of.assign(d.areas.size(), -1);
+    std::vector<int> order;
+    for (std::size_t i = 0; i < d.areas.size(); ++i)
+        if (d.areas[i].level == level) order.push_back(static_cast<int>(i));
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return d.areas[a].code < d.areas[b].code; });
+    for (int i : order) {
+        t.row_of[static_cast<std::size_t>(i)] = static_cast<int>(t.rows.size());
+        t.rows.push_back(geo::CoverageRow{d.areas[i].code, d.areas[i].name});
+    }
+    t.total = geo::CoverageRow{"total", "合计"};
+    auto types = geo::branch_types(d);
+    const auto& where = *t.where;
+    t.signature.assign(d.orgs.size(), 0);
+    for (std::size_t i = 0; i < d.orgs.size() && i < where.size(); ++i) {
+        const auto& o = d.orgs[i];
+        if (where[i] < 0 || (kind && o.kind != *kind)) continue;
+        auto s = geo::CoverageRow::signature(o, geo::in_standalone_branch(o, types), verified_since(d, o, t.quarter));
+        t.signature[i] = s;
+        t.rows[static_cast<std::size_t>(t.row_of[static_cast<std::size_t>(where[i])])].add(s, 1);
+        t.total.add(s, 1);
+    }
+    t.row_json.clear();
+    for (const auto& r : t.rows) t.row_json.push_back(geo::dump_json(geo::to_json(r)));
+    t.pending.clear();
+    t.whole = false;
+}
+
+// The organizations changed since the last read, taken out of their rows as they were counted
+// and put back as they are; only their rows' JSON is written again. Whether anything changed.
+bool CoverageCache::count_again(Table& t, std::optional<geo::OrgKind> kind, const geo::Editor::View& view) {
+    const auto& d = view.data();
+    std::vector<std::size_t> dirty;
+    std::optional<geo::BranchTypes> types;  // only when a changed organization has a branch
+    const auto& where = *t.where;
+    for (const auto& id : t.pending) {
+        const auto* o = view.org(id);
+        if (!o) continue;
+        auto i = static_cast<std::size_t>(o - d.orgs.data());
+        if (i >= where.size() || where[i] < 0 || (kind && o->kind != *kind)) continue;
+        if (o->branch_id && !types) types = geo::branch_types(d);
+        auto s = geo::CoverageRow::signature(*o, o->branch_id && geo::in_standalone_branch(*o, *types),
+                                             verified_since(d, *o, t.quarter));
+        if (s == t.signature[i]) continue;
+        auto row = static_cast<std::size_t>(t.row_of[static_cast<std::size_t>(where[i])]);
+        t.rows[row].add(t.signature[i], -1);
+        t.rows[row].add(s, 1);
+        t.total.add(t.signature[i], -1);
+        t.total.add(s, 1);
+        t.signature[i] = s;
+        dirty.push_back(row);
+    }
+    t.pending.clear();
+    for (auto row : dirty) t.row_json[row] = geo::dump_json(geo::to_json(t.rows[row]));
+    return !dirty.empty();
+}
+
+// The table's JSON as geo::to_json(CoverageTable) writes it: the rows' text spliced into the
+// rest, which is written again (it holds the total).
+void CoverageCache::write_body(Table& t, geo::Level level, std::optional<geo::OrgKind> kind) {
+    geo::CoverageTable shell;
+    shell.level = level;
+    shell.kind = kind;
+    shell.total = t.total;
+    auto outer = geo::dump_json(geo::to_json(shell));
+    const std::string slot = "\"areas\":[]";
+    auto at = outer.find(slot) + slot.size() - 1;  // just before the closing bracket
+    std::size_t bytes = outer.size();
+    for (const auto& r : t.row_json) bytes += r.size() + 1;
+    t.body.clear();
+    t.body.reserve(bytes);
+    t.body.append(outer, 0, at);
+    for (std::size_t k = 0; k < t.row_json.size(); ++k) {
+        if (k) t.body += ',';
+        t.body += t.row_json[k];
+    }
+    t.body.append(outer, at, std::string::npos);
+    t.by_code.reset();
+}
+
+CoverageCache::Table& CoverageCache::fresh(geo::Level level, std::optional<geo::OrgKind> kind,
+                                           const geo::Editor::View& view,
+                                           const std::shared_ptr<const std::vector<int>>& where) {
+    const auto& data = view.data();
+    std::string key = std::string(geo::to_string(level)) + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
+    // The quarter: the ledger figures roll over on its first day with no edit.
+    auto quarter = geo::quarter_start(geo::china_date());
+    auto& t = tables_[key];
+    if (t.whole || t.quarter != quarter || t.where != where || t.signature.size() != data.orgs.size() ||
+        where->size() != data.orgs.size()) {
+        t.quarter = quarter;
+        t.where = where;
+        count_all(t, level, kind, data);
+        write_body(t, level, kind);
+    } else if (!t.pending.empty() && count_again(t, kind, view)) {
+        write_body(t, level, kind);
+    }
+    return t;
+}
+
+std::string CoverageCache::table_json(geo::Level level, std::optional<geo::OrgKind> kind) {
+    auto where = located(level);
+    // The data first, then the cache's lock: the order of the editor's listener, which calls
+    // changed() with the data read-locked.
+    auto view = editor_.view();
+    std::lock_guard lock(mutex_);
+    return fresh(level, kind, view, where).body;
 }
 
 std::shared_ptr<const std::unordered_map<std::string, geo::CoverageRow>> CoverageCache::by_code(geo::Level level) {
-    auto quarter = geo::quarter_start(geo::china_date());
-    {
-        std::lock_guard lock(mutex_);
-        if (quarter != rows_quarter_) rows_.clear(), rows_quarter_ = quarter;  // the ledger figures roll over
-        auto it = rows_.find(level);
-        if (it != rows_.end() && it->second.first == editor_.version()) return it->second.second;
-    }
-    auto rows = std::make_shared<std::unordered_map<std::string, geo::CoverageRow>>();
     auto where = located(level);
-    std::uint64_t version;
-    {
-        auto view = editor_.view();
-        const auto& data = view.data();
-        version = editor_.version();
-        auto table = where->size() == data.orgs.size() ? geo::compute_coverage(data, level, std::nullopt, *where)
-                                                       : geo::compute_coverage(data, level);
-        for (auto& r : table.areas) rows->emplace(r.code, r);
-    }
+    auto view = editor_.view();
     std::lock_guard lock(mutex_);
-    rows_[level] = {version, rows};
-    return rows;
+    auto& t = fresh(level, std::nullopt, view, where);
+    if (!t.by_code) {
+        auto rows = std::make_shared<std::unordered_map<std::string, geo::CoverageRow>>();
+        for (const auto& r : t.rows) rows->emplace(r.code, r);
+        t.by_code = std::move(rows);
+    }
+    return t.by_code;
 }
 
 }  // namespace covermap::api

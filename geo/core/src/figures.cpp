@@ -4,17 +4,34 @@
 
 namespace covermap::geo {
 
+namespace {
+enum : std::uint8_t { kCounted = 1, kOperating = 2, kBranch = 4, kStandalone = 8, kInstructor = 16, kVerified = 32 };
+}
+
+std::uint8_t CoverageRow::signature(const Organization& o, bool standalone_branch, bool verified) {
+    std::uint8_t s = kCounted;
+    if (!o.operating()) return s;
+    s |= kOperating;
+    if (o.branch_id) s |= kBranch | (standalone_branch ? kStandalone : 0);
+    if (o.instructor_id) s |= kInstructor;
+    if (verified) s |= kVerified;
+    return s;
+}
+
+void CoverageRow::add(std::uint8_t s, int sign) {
+    if (!(s & kCounted)) return;
+    orgs += sign;
+    if (!(s & kOperating)) return;
+    operating += sign;
+    if (s & kBranch) org_covered += sign;
+    if (s & kStandalone) standalone += sign;
+    if (s & (kBranch | kInstructor)) work_covered += sign;
+    if (s & kInstructor) instructor_covered += sign;
+    if (s & kVerified) ledger_verified += sign;
+}
+
 void CoverageRow::count(const Organization& o, bool standalone_branch, bool verified) {
-    ++orgs;
-    if (!o.operating()) return;
-    ++operating;
-    if (o.branch_id) {
-        ++org_covered;
-        if (standalone_branch) ++standalone;
-    }
-    if (o.branch_id || o.instructor_id) ++work_covered;
-    if (o.instructor_id) ++instructor_covered;
-    if (verified) ++ledger_verified;
+    add(signature(o, standalone_branch, verified), 1);
 }
 
 BranchTypes branch_types(const Dataset& d) {

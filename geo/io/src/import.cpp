@@ -870,7 +870,8 @@ bool same_record(const Organization& a, const Organization& b) {
     return a.name == b.name && a.kind == b.kind && a.credit_code == b.credit_code && a.industry == b.industry &&
            a.employees == b.employees && a.party_members == b.party_members && a.status == b.status &&
            a.above_scale == b.above_scale && std::fabs(a.location.x - b.location.x) < 1e-9 &&
-           std::fabs(a.location.y - b.location.y) < 1e-9 && a.ledger() == b.ledger();
+           std::fabs(a.location.y - b.location.y) < 1e-9 && a.ledger() == b.ledger() &&
+           a.instructor_id == b.instructor_id;  // an extract's instr_id column may assign: a change like any
 }
 
 // The fields an import may change, as the preview names them.
@@ -905,6 +906,7 @@ std::vector<FieldChange> field_changes(const Organization& a, const Organization
     add("address", a.ledger().address, b.ledger().address);
     add("person_in_charge", a.ledger().person_in_charge, b.ledger().person_in_charge);
     add("phone", a.ledger().phone, b.ledger().phone);
+    add("instructor_id", a.instructor_id.value_or(""), b.instructor_id.value_or(""));
     if (haversine_m(a.location, b.location) > 1) {
         char x[64], y[64];
         std::snprintf(x, sizeof x, "%.6f, %.6f", a.location.x, a.location.y);

@@ -37,6 +37,13 @@ struct CoverageRow {
     /// figure (tables, history, reports).
     void count(const Organization& o, bool standalone, bool verified = false);
 
+    /// What count() counts of o, as bits (0: nothing, o is not counted here): a cache that keeps
+    /// each organization's signature updates its rows by one organization's change with add()
+    /// (remove the old signature, add the new), by the same rule as count().
+    static std::uint8_t signature(const Organization& o, bool standalone, bool verified);
+    /// Adds (sign 1) or removes (sign −1) what a signature counts.
+    void add(std::uint8_t signature, int sign);
+
 private:
     double rate(long long n) const { return operating ? static_cast<double>(n) / operating : 0.0; }
 };
