@@ -424,6 +424,13 @@ TEST(PowerTools, DropImportPreviewsTheDiffAndRowErrorsInChineseAndWritesNothing)
     EXPECT_EQ(j["rejected"][0]["reason_zh"], "从业人员数「abc」不是整数");
     EXPECT_EQ(get(s, "/api/orgs/" + test::url(changed_id), s.viewer)["employees"].dump(), was1);
 
+    // An organization whose row was left out as bad is not missing from the extract: marking
+    // the absent ones deregistered spares it.
+    auto spare = request(s.port, "POST", "/api/import/orgs?format=csv&dry_run=true&skip_bad=true&missing=deregister",
+                         s.admin, body);
+    ASSERT_EQ(spare.status, 200) << spare.body;
+    EXPECT_EQ(json::parse(spare.body)["total"]["deregistered"], 0) << spare.body;
+
     // The same as an Excel workbook (the export's own): nothing changes, nothing is refused.
     auto xlsx = request(s.port, "GET", "/api/export/orgs?format=xlsx", s.admin);
     ASSERT_EQ(xlsx.status, 200);

@@ -353,9 +353,9 @@ describe('a planner\'s day', () => {
     // The street with the most uncovered organizations, picked under its district.
     const streets = (await api('GET', '/api/coverage?level=street', tokens.viewer)).data.areas;
     const street = streets.filter((a) => a.operating > 0).sort((a, b) => (b.operating - b.work_covered) - (a.operating - a.work_covered))[0];
-    const option = page.locator(`select[name=scope] option[value="${street.code}"]`);
+    const option = page.locator(`div.plan-controls select[name=scope] option[value="${street.code}"]`);
     assert.match(await option.innerText(), new RegExp(`· ${street.name}`), 'a street is named with its district');
-    await page.selectOption('select[name=scope]', street.code);
+    await page.selectOption('div.plan-controls select[name=scope]', street.code);
     await page.selectOption('select[name=level]', 'community');
     await page.click('button[data-action=run-plan]');
     await page.waitForSelector('.proposal-group li input', { timeout: 60000 });

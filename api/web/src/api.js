@@ -20,6 +20,12 @@ export class ApiError extends Error {
     if (this.status === 412) return t('err.412');
     return t('err.generic', { msg: this.message });
   }
+  /** The server's own sentence when it is in Chinese (a refusal it explains), else `fallback`,
+   *  a sentence of the page's; network, sign-in, rights and stale versions as `plain` says them. */
+  plainOr(fallback) {
+    if ([0, 401, 403, 412].includes(this.status)) return this.plain;
+    return /[\u4e00-\u9fff]/.test(this.message ?? '') ? this.message : fallback;
+  }
 }
 
 export function token() { return localStorage.getItem(TOKEN_KEY); }
@@ -65,3 +71,32 @@ async function send(method, path, { body, ifMatch, raw }) {
 }
 
 export const get = (path) => request('GET', path).then((r) => r.data);
+
+/** Sends a file's bytes (POST) with upload progress: fetch reports none, so XMLHttpRequest.
+ *  `onProgress(sent, total)` follows the upload; `onSent()` says it is all sent and the server is
+ *  at work. Answers and errors as `request`. */
+export function upload(path, file, { onProgress, onSent } = {}) {
+  writes += 1;
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    const tk = token();
+    if (tk) xhr.setRequestHeader('Authorization', `Bearer ${tk}`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.upload.addEventListener('progress', (e) => onProgress?.(e.loaded, e.lengthComputable ? e.total : file.size));
+    xhr.upload.addEventListener('load', () => onSent?.());
+    xhr.addEventListener('error', () => reject(new ApiError(0, 'Network', 'network error')));
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try { data = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch { data = null; }
+      if (xhr.status < 200 || xhr.status >= 300) {
+        reject(new ApiError(xhr.status, data?.code ?? data?.error ?? 'Error', data?.message ?? xhr.statusText, data));
+        return;
+      }
+      state.mine(data?.change_id);
+      resolve({ data });
+    });
+    xhr.addEventListener('loadend', () => { writes -= 1; });
+    xhr.send(file);
+  });
+}

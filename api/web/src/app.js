@@ -2,7 +2,9 @@
 // tiles and downloads use), then the map, the coverage panel, the organization card, plans
 // and export, all following the shared state.
 import { ApiError, writesInFlight, clearToken, get, request, setToken, token } from './api.js';
+import { DrawAssign } from './draw-assign.js';
 import { ExportDialog } from './export-dialog.js';
+import { ImportPanel } from './import-panel.js';
 import { language, setLanguage, t, translate } from './i18n.js';
 import { MapView } from './map.js';
 import { OrgCard } from './org-card.js';
@@ -12,6 +14,7 @@ import { ReportPanel } from './report-panel.js';
 import { SitesPanel } from './sites-panel.js';
 import { state } from './state.js';
 import { toast } from './undo.js';
+import { WorkloadPanel } from './workload-panel.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,6 +31,7 @@ async function signIn() {
   state.set('name', data.name);
   state.set('role', data.role);
   state.set('basemap', data.basemap);
+  state.set('basemapAttribution', data.basemap_attribution ?? null);
   state.set('scope', data.area);
   $('who').textContent = `${data.name} · ${t(`role.${data.role}`)}${data.area ? t('role.area', { area: data.area_name ?? data.area }) : ''}`;
   $('sign-out').hidden = false;
@@ -134,9 +138,14 @@ async function main() {
   new OrgCard($('tab-org'), mapView, showTab);
   const plans = new Plans($('tab-plans'), mapView);
   state.on('tab', (name) => plans.visible(name === 'plans'));
-  const exporter = new ExportDialog($('tab-export'));
+  const exporter = new ExportDialog($('export-form'));
+  // The administrator also imports the registry's list there: the tab says both.
+  const importer = new ImportPanel($('import-orgs'));
+  if (state.get('role') === 'admin') document.querySelector('.tabs [data-tab=export]').textContent = t('tab.transfer');
   const reports = new ReportPanel($('tab-report'));
   const sites = new SitesPanel($('tab-sites'));
+  const workload = new WorkloadPanel($('tab-instructors'), mapView);
+  new DrawAssign(mapView);
 
   const pressLevel = () => {
     for (const b of document.querySelectorAll('.levels button')) b.setAttribute('aria-pressed', String(b.dataset.level === state.get('level')));
@@ -151,7 +160,7 @@ async function main() {
     location.reload();
   });
   wireSearch(mapView);
-  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), reports.load(), sites.load()]);
+  await Promise.all([mapView.start(), panel.load(), plans.load(), exporter.load(), importer.load(), reports.load(), sites.load(), workload.load()]);
   listen();
   document.body.dataset.ready = 'true';
 }

@@ -59,7 +59,8 @@ export class MapView {
     this.pending = 0;
     this.failed = 0;
     this.tileLayers = {};
-    this.map.on('click', (e) => this.#pick(e.latlng));
+    // While a shape is being drawn (draw-assign.js), a click places a corner, not a selection.
+    this.map.on('click', (e) => { if (!this.map.pm?.globalDrawModeEnabled()) this.#pick(e.latlng); });
     this.form.addEventListener('change', () => this.#syncOverlays());
     this.form.addEventListener('input', (e) => { if (e.target.name === 'opacity') this.#syncOpacity(); });
     state.on('level', () => this.#setCoverage());
@@ -77,12 +78,7 @@ export class MapView {
     this.form.addEventListener('change', () => this.#toHash());
     state.on('level', () => this.#toHash());
     await this.#districts();
-    // A deployment's own base map (--basemap), switchable against covermap's borders alone.
-    if (state.get('basemap')) {
-      this.map.createPane('external').style.zIndex = 120;
-      const external = L.tileLayer(state.get('basemap'), { pane: 'external', maxZoom: 18 });
-      L.control.layers({ [t('map.ownBase')]: L.layerGroup(), [t('map.externalBase')]: external }, null, { position: 'bottomleft' }).addTo(this.map);
-    }
+    this.#basemap();
     this.#setCoverage();
     this.#syncOverlays();
   }
@@ -94,10 +90,10 @@ export class MapView {
     const features = cards.map((c) => ({ type: 'Feature', properties: { name: c.name }, geometry: c.geometry }));
     // Where a change's coverage colours can move: the districts it touched (events name them).
     this.districtBounds = new Map(cards.map((c) => [c.code, L.geoJSON(c.geometry).getBounds()]));
-    // Paper-coloured districts on their own; see-through over a deployment's base map.
-    L.geoJSON(features, {
+    // Paper-coloured districts on their own; see-through while a deployment's base map is shown.
+    this.paper = L.geoJSON(features, {
       pane: 'base',
-      style: { color: '#555', weight: 2.5, fill: true, fillColor: '#f7f4ee', fillOpacity: state.get('basemap') ? 0 : 1 },
+      style: { color: '#555', weight: 2.5, fill: true, fillColor: '#f7f4ee', fillOpacity: 1 },
       interactive: false,
     }).addTo(this.map);
     // The names above the tiles, the outlines too (a district border reads over any fill).
@@ -111,6 +107,29 @@ export class MapView {
     this.labels = names.getLayers().sort((a, b) => size(b) - size(a));
     this.#declutter();
     this.map.on('zoomend', () => this.#declutter());
+  }
+
+  /** A deployment's own base map (serve --basemap: a URL template, or covermap's /basemap/ for
+   *  local tiles), in a pane of its own under everything covermap draws (the districts' fill at
+   *  150, the coverage tiles at 200), its source in the attribution, and a switch (remembered
+   *  in this browser). Without one nothing is fetched. */
+  #basemap() {
+    const url = state.get('basemap');
+    if (!url) return;
+    this.map.createPane('basemap').style.zIndex = 100;
+    // Leaflet writes attributions as HTML: the configured text is escaped to stay text.
+    const text = document.createElement('span');
+    text.textContent = state.get('basemapAttribution') ?? '';
+    const layer = L.tileLayer(url, { pane: 'basemap', maxZoom: 18, attribution: text.innerHTML, className: 'tiles-basemap' });
+    const KEY = 'covermap.basemap';
+    const show = (on) => this.paper?.setStyle({ fillOpacity: on ? 0 : 1 });
+    this.map.on('overlayadd', (e) => { if (e.layer === layer) { show(true); localStorage.removeItem(KEY); } });
+    this.map.on('overlayremove', (e) => { if (e.layer === layer) { show(false); localStorage.setItem(KEY, 'off'); } });
+    const on = localStorage.getItem(KEY) !== 'off';
+    if (on) layer.addTo(this.map);
+    show(on);
+    this.basemapSwitch = L.control.layers(null, { [t('map.externalBase')]: layer }, { position: 'bottomleft', collapsed: false }).addTo(this.map);
+    this.basemapSwitch.getContainer().classList.add('basemap-switch');
   }
 
   /** Leaflet places permanent tooltips without looking at each other: a name that would
@@ -305,7 +324,7 @@ export class MapView {
     else this.planLegend.remove();
     for (const p of proposals ?? []) {
       const pts = (p.places ?? []).map((o) => [o.lat, o.lon]);
-      if (p.type === 'instructor' && p.instructor) {
+      if ((p.type === 'instructor' || p.type === 'move') && p.instructor) {  // a move: the line to the new instructor
         for (const pt of pts) L.polyline([[p.instructor.lat, p.instructor.lon], pt], { color: '#6a3d9a', weight: 2, dashArray: '4 4', interactive: false }).addTo(this.planLayer);
       } else if (p.type === 'joint' && pts.length > 1) {
         L.polygon(pts, { color: '#1a9641', weight: 2, fillOpacity: 0.15, interactive: false }).addTo(this.planLayer);

@@ -1,7 +1,7 @@
 // Coverage by park, street or community: key figures, a sortable table, a bar chart of the
 // worst areas; a row zooms the map to its area and opens the area's card.
 import * as echarts from '../vendor/echarts-6.1.0/echarts.esm.min.mjs';
-import { ApiError, get, seg, token } from './api.js';
+import { ApiError, get, request, seg, token } from './api.js';
 import { percent, t } from './i18n.js';
 import { state } from './state.js';
 import { changeLog } from './undo.js';
@@ -205,6 +205,45 @@ export class ParkPanel {
     new ResizeObserver(() => c.resize()).observe(el);
   }
 
+  /** 打印: the area's sheet (an A4 PDF the server draws, which takes a few seconds), saved
+   *  as the server names it; a refusal is said under the button, not shown as a JSON page. */
+  #print(a) {
+    if (a.level === 'grid') return [];  // sheets are for districts, parks, streets and communities
+    const button = el('button', { type: 'button', className: 'secondary print', textContent: t('area.print'), title: t('area.printTitle', { name: a.name }) });
+    button.dataset.action = 'print';
+    const error = el('p', { className: 'message error', hidden: true });
+    error.setAttribute('role', 'alert');
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      button.textContent = t('area.printing');
+      error.hidden = true;
+      try {
+        const res = await request('GET', `/api/print?area=${encodeURIComponent(a.code)}`, { raw: true });
+        if (!res.ok) throw new ApiError(res.status, 'Error', res.statusText);
+        const blob = await res.blob();
+        // Content-Disposition: attachment; filename*=UTF-8''<the Chinese name>
+        const cd = res.headers.get('Content-Disposition') ?? '';
+        const star = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+        const plain = /filename="?([^";]+)"?/i.exec(cd);
+        const name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : `${a.name}.pdf`;
+        const url = URL.createObjectURL(blob);
+        const link = el('a', { href: url, download: name, hidden: true });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+      } catch (e) {
+        const why = e.status === 404 || e.status === 400 ? t('area.printNone') : e.status === 503 ? t('area.printBusy') : e.plain ?? String(e);
+        error.textContent = t('area.printError', { why });
+        error.hidden = false;
+      } finally {
+        button.disabled = false;
+        button.textContent = t('area.print');
+      }
+    });
+    return [button, error];
+  }
+
   async openArea(code, row) {
     this.root.querySelectorAll('tr.selected').forEach((r) => r.classList.remove('selected'));
     row?.classList.add('selected');
@@ -244,6 +283,6 @@ export class ParkPanel {
       ul.append(li);
     }
     if (!a.uncovered.length) ul.textContent = t('area.none');
-    this.card.replaceChildren(h, dl, h4, ul, await changeLog(code));
+    this.card.replaceChildren(el('div', { className: 'card-head' }, h, ...this.#print(a)), dl, h4, ul, await changeLog(code));
   }
 }

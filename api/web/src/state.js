@@ -1,7 +1,7 @@
 // State several views share (level, role, selected organization, tile version), in one place;
 // views subscribe to the changes they care about and never reach into each other's DOM.
 class State extends EventTarget {
-  #values = { level: 'park', role: null, name: null, org: null, area: null, tileVersion: 0, plan: null, basemap: null, tab: 'coverage', areaRequest: null, changePlace: null };
+  #values = { level: 'park', role: null, name: null, org: null, area: null, tileVersion: 0, plan: null, basemap: null, basemapAttribution: null, tab: 'coverage', areaRequest: null, changePlace: null };
 
   get(key) { return this.#values[key]; }
 

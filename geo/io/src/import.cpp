@@ -706,7 +706,16 @@ struct RowErrors {
                 column = i >= 0 ? r.headings()[static_cast<std::size_t>(i)] : field_name;
                 break;
             }
-        report.rejected.push_back({e.where, column, e.problem});
+        std::string id;
+        for (const char* key : {"id", "credit_code"}) {
+            int i = id.empty() ? r.field(key, false) : -1;
+            if (i < 0) continue;
+            try {
+                id = r.text(f, i);
+            } catch (const format_error&) {  // not text: no id to spare
+            }
+        }
+        report.rejected.push_back({e.where, column, e.problem, id});
         std::vector<std::string> cells;
         for (int i = 0; i < f.GetFieldCount(); ++i) {
             try {
@@ -1020,7 +1029,7 @@ void place_by_address(const Dataset& areas, std::vector<Organization>& orgs, Imp
         }
         if (!best || best->area->shape.empty()) {
             report.rejected.push_back(
-                {"id " + o.id, "address", "address '" + o.ledger().address + "' matches no area name"});
+                {"id " + o.id, "address", "address '" + o.ledger().address + "' matches no area name", o.id});
             continue;
         }
         o.location = interior_point(best->area->shape);
@@ -1098,6 +1107,11 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
         report.notes.push_back(std::string("the extract lists ") +
                                (*kinds.begin() == OrgKind::enterprise ? "enterprises" : "social organizations") +
                                " only: only those absent from it are marked deregistered");
+    // Rows left out (skip_bad) are not missing: their organizations are never deregistered.
+    std::set<Id> left_out;
+    for (const auto& r : report.rejected)
+        if (!r.id.empty()) left_out.insert(r.id);
+    std::size_t spared = 0;
     std::size_t visited = 0;
     for (const auto& old : existing.orgs) {
         check_cancel(++visited);
@@ -1105,7 +1119,9 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
         auto it = incoming_by_id.find(old.id);
         if (it == incoming_by_id.end()) {
             Organization o = old;
-            if (params.missing_deregister && kinds.count(o.kind) && o.status != OrgStatus::deregistered) {
+            bool bad_row = left_out.count(o.id) || (!o.credit_code.empty() && left_out.count(o.credit_code));
+            if (params.missing_deregister && bad_row && o.status != OrgStatus::deregistered) ++spared;
+            if (params.missing_deregister && !bad_row && kinds.count(o.kind) && o.status != OrgStatus::deregistered) {
                 o.status = OrgStatus::deregistered;
                 ++o.version;
                 ++report.total.deregistered;
@@ -1163,6 +1179,9 @@ void upsert_orgs(const ImportParams& params, const std::string& who, const Datas
             result.push_back(o);
         }
     report.imported = incoming.orgs.size();
+    if (spared)
+        report.notes.push_back(std::to_string(spared) +
+                               " organizations whose rows were left out as bad are not marked deregistered");
     // The preview's list: the first diff_limit by id.
     if (params.diff_limit > 0) {
         std::sort(diffs.begin(), diffs.end(), [](const OrgDiff& a, const OrgDiff& b) { return a.id < b.id; });

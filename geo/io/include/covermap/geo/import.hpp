@@ -54,6 +54,9 @@ struct Reject {
     std::string where;  ///< "line 7" (a spreadsheet's row number), "feature 12"
     std::string column;
     std::string reason;
+    /// The row's id (or credit code) as far as it could be read: an organization whose row was
+    /// left out is never taken for one missing from the extract (missing_deregister).
+    std::string id;
 };
 
 /// The same in Chinese, for the people who fix the file: "第 7 行", "从业人员数「abc」不是数字".
