@@ -148,7 +148,7 @@ App::App(const AppOptions& options) : options_(options) {
     events_ = std::make_unique<EventHub>();
     // Every committed change reaches the tiles it touched, in commit order, then open pages.
     editor_->on_change([this, tiles = tiles_.get(), events = events_.get()](const geo::Change& c, const geo::Dataset& data) {
-        if (coverage_) coverage_->changed(c);  // its organizations are counted again at the next read
+        if (coverage_) coverage_->changed(c, data);  // its organizations counted again in the tables kept
         for (const auto& b : c.branches) tiles->add_branch(b.id, b.type);
         switch (c.scope) {
             case geo::Change::Scope::orgs:

@@ -39,15 +39,20 @@ bool verified_since(const geo::Dataset& d, const geo::Organization& o, const std
 
 }  // namespace
 
-void CoverageCache::changed(const geo::Change& c) {
+void CoverageCache::changed(const geo::Change& c, const geo::Dataset& data) {
     std::lock_guard lock(mutex_);
+    if (c.scope != geo::Change::Scope::orgs) {
+        for (auto& [key, t] : tables_) t.whole = true;
+        index_.clear();
+        return;
+    }
+    std::vector<geo::Id> ids = c.org_ids;
+    for (const auto& [before, after] : c.orgs) ids.push_back(after.id);
     for (auto& [key, t] : tables_) {
-        if (c.scope != geo::Change::Scope::orgs) {
-            t.whole = true;
-            continue;
-        }
-        for (const auto& id : c.org_ids) t.pending.insert(id);
-        for (const auto& [before, after] : c.orgs) t.pending.insert(after.id);
+        if (t.whole) continue;
+        auto slash = key.find('/');
+        auto kind = slash + 1 < key.size() ? geo::parse_org_kind(key.substr(slash + 1)) : std::nullopt;
+        if (count_again(t, kind, data, ids)) write_body(t, *geo::parse_level(key.substr(0, slash)), kind);
     }
 }
 
@@ -78,25 +83,37 @@ void CoverageCache::count_all(Table& t, geo::Level level, std::optional<geo::Org
     }
     t.row_json.clear();
     for (const auto& r : t.rows) t.row_json.push_back(geo::dump_json(geo::to_json(r)));
-    t.pending.clear();
     t.whole = false;
+    if (index_.size() != d.orgs.size()) {
+        index_.clear();
+        for (std::size_t i = 0; i < d.orgs.size(); ++i) index_.emplace(d.orgs[i].id, i);
+    }
 }
 
-// The organizations changed since the last read, taken out of their rows as they were counted
-// and put back as they are; only their rows' JSON is written again. Whether anything changed.
-bool CoverageCache::count_again(Table& t, std::optional<geo::OrgKind> kind, const geo::Editor::View& view) {
-    const auto& d = view.data();
+// The organizations of a change taken out of their rows as they were counted and put back as
+// they are; only their rows' JSON is written again. Whether anything changed (an organization
+// new to the table makes it count everything at the next read).
+bool CoverageCache::count_again(Table& t, std::optional<geo::OrgKind> kind, const geo::Dataset& d,
+                                const std::vector<geo::Id>& ids) {
     std::vector<std::size_t> dirty;
     std::optional<geo::BranchTypes> types;  // only when a changed organization has a branch
     const auto& where = *t.where;
-    for (const auto& id : t.pending) {
-        const auto* o = view.org(id);
-        if (!o) continue;
-        auto i = static_cast<std::size_t>(o - d.orgs.data());
-        if (i >= where.size() || where[i] < 0 || (kind && o->kind != *kind)) continue;
-        if (o->branch_id && !types) types = geo::branch_types(d);
-        auto s = geo::CoverageRow::signature(*o, o->branch_id && geo::in_standalone_branch(*o, *types),
-                                             verified_since(d, *o, t.quarter));
+    if (where.size() != d.orgs.size() || t.signature.size() != d.orgs.size()) {
+        t.whole = true;
+        return false;
+    }
+    for (const auto& id : ids) {
+        auto at = index_.find(id);
+        if (at == index_.end() || at->second >= d.orgs.size() || d.orgs[at->second].id != id) {
+            t.whole = true;
+            return false;
+        }
+        auto i = at->second;
+        const auto& o = d.orgs[i];
+        if (where[i] < 0 || (kind && o.kind != *kind)) continue;
+        if (o.branch_id && !types) types = geo::branch_types(d);
+        auto s = geo::CoverageRow::signature(o, o.branch_id && geo::in_standalone_branch(o, *types),
+                                             verified_since(d, o, t.quarter));
         if (s == t.signature[i]) continue;
         auto row = static_cast<std::size_t>(t.row_of[static_cast<std::size_t>(where[i])]);
         t.rows[row].add(t.signature[i], -1);
@@ -106,7 +123,6 @@ bool CoverageCache::count_again(Table& t, std::optional<geo::OrgKind> kind, cons
         t.signature[i] = s;
         dirty.push_back(row);
     }
-    t.pending.clear();
     for (auto row : dirty) t.row_json[row] = geo::dump_json(geo::to_json(t.rows[row]));
     return !dirty.empty();
 }
@@ -147,8 +163,6 @@ CoverageCache::Table& CoverageCache::fresh(geo::Level level, std::optional<geo::
         t.quarter = quarter;
         t.where = where;
         count_all(t, level, kind, data);
-        write_body(t, level, kind);
-    } else if (!t.pending.empty() && count_again(t, kind, view)) {
         write_body(t, level, kind);
     }
     return t;
