@@ -54,6 +54,22 @@ std::vector<std::pair<std::string, std::string>> districts_of(const geo::Editor:
     return out;
 }
 
+// Where a list's organizations are: which lie in the area asked for, the district of each, and
+// the area's name as the list is titled (全市 for the city). nullopt when there is no such area.
+struct Placed {
+    std::vector<char> in;
+    std::vector<std::pair<std::string, std::string>> district;
+    std::string area_name = "全市";
+};
+
+std::optional<Placed> place(const geo::Editor::View& v, const std::string& area, const std::vector<geo::Id>& orgs) {
+    auto in = inside(v, area, orgs);
+    if (!in) return std::nullopt;
+    Placed p{std::move(*in), districts_of(v, orgs)};
+    if (auto at = area.empty() ? std::nullopt : v.area(area)) p.area_name = v.data().areas[*at].name;
+    return p;
+}
+
 Response workbook(const std::string& what, const std::string& area_name, const std::vector<std::string>& head,
                   const std::vector<std::vector<std::string>>& rows) {
     Response r;
@@ -138,15 +154,13 @@ Response SiteRoutes::sites(const Request& req, const Caller&, const Args&) {
     std::vector<geo::Id> orgs;
     for (const auto& s : rows) orgs.push_back(s.org);
     auto v = context_.editor.view();
-    auto in = inside(v, area, orgs);
-    if (!in) return error_response(404, "NotFound", "no area " + area);
-    auto where = districts_of(v, orgs);
-    std::string area_name = "全市";
-    if (auto at = area.empty() ? std::nullopt : v.area(area)) area_name = v.data().areas[*at].name;
+    auto placed = place(v, area, orgs);
+    if (!placed) return error_response(404, "NotFound", "no area " + area);
+    const auto& [in, where, area_name] = *placed;
     json items = json::array();
     std::vector<std::vector<std::string>> cells;
     for (std::size_t k = 0; k < rows.size(); ++k) {
-        if (!(*in)[k]) continue;
+        if (!in[k]) continue;
         const auto& s = rows[k];
         auto* o = v.org(s.org);
         std::string branch;
@@ -219,15 +233,13 @@ Response SiteRoutes::contacts(const Request& req, const Caller&, const Args&) {
     std::vector<geo::Id> orgs;
     for (const auto& p : rows) orgs.push_back(p.org);
     auto v = context_.editor.view();
-    auto in = inside(v, area, orgs);
-    if (!in) return error_response(404, "NotFound", "no area " + area);
-    auto where = districts_of(v, orgs);
-    std::string area_name = "全市";
-    if (auto at = area.empty() ? std::nullopt : v.area(area)) area_name = v.data().areas[*at].name;
+    auto placed = place(v, area, orgs);
+    if (!placed) return error_response(404, "NotFound", "no area " + area);
+    const auto& [in, where, area_name] = *placed;
     json items = json::array();
     std::vector<std::vector<std::string>> cells;
     for (std::size_t k = 0; k < rows.size(); ++k) {
-        if (!(*in)[k]) continue;
+        if (!in[k]) continue;
         const auto& p = rows[k];
         auto* o = v.org(p.org);
         bool is_site = site_orgs.count(p.org) > 0;
