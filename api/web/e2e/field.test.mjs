@@ -1,25 +1,17 @@
 // An instructor's rounds with the field page (GET /field) on a 390 x 844 phone, in Debian's
-// chromium driven by playwright-core, against a real covermap server on a fresh demo store:
-// sign in from the link, record visits online and offline, correct the ledger, meet a
-// conflict. One test per job; none may log a console error. Screenshots go to
+// chromium driven by playwright-core, against a real covermap server on a fresh demo store
+// (harness.mjs): sign in from the link, record visits online and offline, correct the ledger,
+// meet a conflict. One test per job; none may log a console error. Screenshots go to
 // COVERMAP_E2E_ARTIFACTS (default tests/web/artifacts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BIN = process.env.COVERMAP_BIN ?? 'build/covermap';
-const ARTIFACTS = process.env.COVERMAP_E2E_ARTIFACTS ?? 'tests/web/artifacts';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-mkdirSync(ARTIFACTS, { recursive: true });
+import { ARTIFACTS, done, launchBrowser, startServer, watchedPage } from './harness.mjs';
 
 const INTRANET = 'covermap.intranet';
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'zh-CN' };
 
-let dir, db, server, base, browser;
+let srv, browser;
 let admin, instructor, link;  // tokens; the instructor's sign-in link
 let orgs;                      // the instructor's organizations (the API's list)
 let here;                      // where the phone is: among them
@@ -27,48 +19,21 @@ let here;                      // where the phone is: among them
 /** Today in China (UTC+8), whatever this machine's zone. */
 const chinaToday = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 10);
 
-async function startServer() {
-  dir = mkdtempSync(join(tmpdir(), 'covermap-field-'));
-  db = join(dir, 'demo.gpkg');
-  execFileSync(BIN, ['demo', '--out', db, '--scale', '0.5', '--seed', '7'], { stdio: 'ignore' });
-  server = spawn(BIN, ['serve', '--db', db, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) { base = `http://127.0.0.1:${m[1]}`; resolve(); }
-    });
-    server.on('exit', (code) => reject(new Error(`covermap serve exited ${code}: ${out}`)));
-  });
-  admin = out.match(/cm_[0-9a-f]+/)[0];
-}
-
-async function api(method, path, body, ifMatch, token = admin) {
-  const headers = { Authorization: `Bearer ${token}` };
-  if (body) headers['Content-Type'] = 'application/json';
-  if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
-  const res = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  return { status: res.status, data: await res.json().catch(() => null) };
-}
-
-const record = async (id) => (await api('GET', `/api/orgs/${encodeURIComponent(id)}`)).data;
-const visits = async (id) => (await api('GET', `/api/orgs/${encodeURIComponent(id)}/visits`)).data.items;
+const record = async (id) => (await srv.api('GET', `/api/orgs/${encodeURIComponent(id)}`, admin)).data;
+const visits = async (id) => (await srv.api('GET', `/api/orgs/${encodeURIComponent(id)}/visits`, admin)).data.items;
 
 /** The instructor serving the most organizations (at least 3), and a token for them. */
 async function makeInstructor() {
-  const all = (await api('GET', '/ogc/collections/orgs/items?limit=10000')).data.features.map((f) => f.properties);
+  const all = (await srv.api('GET', '/ogc/collections/orgs/items?limit=10000', admin)).data.features.map((f) => f.properties);
   const load = new Map();
   for (const o of all) if (o.instructor_id) load.set(o.instructor_id, (load.get(o.instructor_id) ?? 0) + 1);
   const [id, n] = [...load.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
   assert.ok(n >= 3, `an instructor with at least 3 organizations (${id}: ${n})`);
-  const lines = execFileSync(BIN, ['token', 'add', '--db', db, '--role', 'instructor', '--instructor', id, '--name', '外勤', '--link', base])
-    .toString().trim().split('\n');
-  [instructor, link] = lines;
+  ({ token: instructor, link } = srv.addToken('instructor', { instructor: id, name: '外勤', link: srv.base }));
   assert.match(link, /\/field#token=cm_/);
-  const me = (await api('GET', '/api/me', null, undefined, instructor)).data;
+  const me = (await srv.api('GET', '/api/me', instructor)).data;
   assert.equal(me.instructor_id, id);
-  orgs = (await api('GET', `/api/orgs?instructor=${encodeURIComponent(id)}&limit=500`)).data.items;
+  orgs = (await srv.api('GET', `/api/orgs?instructor=${encodeURIComponent(id)}&limit=500`, admin)).data.items;
   assert.equal(orgs.length, n);
   // The phone stands near the first of them, a little off.
   here = { longitude: orgs[0].lon + 0.003, latitude: orgs[0].lat + 0.002 };
@@ -77,21 +42,11 @@ async function makeInstructor() {
 
 /** A phone signed in through the link, its organizations listed; console errors collected. */
 async function phone({ allow = [] } = {}) {
-  const context = await browser.newContext({ ...PHONE, geolocation: here, permissions: ['geolocation'] });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
+  const page = await watchedPage(browser, { ...PHONE, geolocation: here, permissions: ['geolocation'] }, allow);
   await page.goto(link);
   await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
   await page.waitForFunction((n) => document.querySelectorAll('#orgs button.org').length === n, orgs.length);
   return page;
-}
-
-async function done(page, shot) {
-  if (shot) await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`) });
-  assert.deepEqual(page.errors, [], 'no console errors');
-  await page.context().close();
 }
 
 const row = (page, id) => page.locator(`#orgs button.org[data-org="${id}"]`);
@@ -128,19 +83,16 @@ const meters = (text) => {
 describe('an instructor\'s rounds on the field page', () => {
   let me;
   before(async () => {
-    await startServer();
+    // Only the admin's token (serve prints it) and the instructor's: no planner or viewer here.
+    srv = await startServer({ name: 'field', roles: [] });
+    admin = srv.tokens.admin;
     me = await makeInstructor();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-        // An intranet name over plain HTTP (not a secure context, unlike 127.0.0.1): no service worker there.
-        `--host-resolver-rules=MAP ${INTRANET} 127.0.0.1`],
-    });
+    // An intranet name over plain HTTP (not a secure context, unlike 127.0.0.1): no service worker there.
+    browser = await launchBrowser({ args: [`--host-resolver-rules=MAP ${INTRANET} 127.0.0.1`] });
   });
   after(async () => {
     await browser?.close();
-    server?.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    srv?.stop();
   });
 
   it('signs in from the link and lists the organizations, due ones first, with distances', async () => {
@@ -181,8 +133,8 @@ describe('an instructor\'s rounds on the field page', () => {
     const manifest = await res.json();
     assert.equal(manifest.name, 'covermap 走访');
     assert.equal(manifest.short_name, '走访');
-    assert.equal(new URL(manifest.start_url, href).href, `${base}/field`);
-    assert.equal(new URL(manifest.scope, href).href, `${base}/field`);
+    assert.equal(new URL(manifest.start_url, href).href, `${srv.base}/field`);
+    assert.equal(new URL(manifest.scope, href).href, `${srv.base}/field`);
     assert.equal(manifest.display, 'standalone');
     assert.ok(manifest.theme_color);
     const icon = await fetch(new URL(manifest.icons[0].src, href));
@@ -192,8 +144,8 @@ describe('an instructor\'s rounds on the field page', () => {
       const reg = await navigator.serviceWorker.ready;
       return { script: reg.active?.scriptURL, scope: reg.scope };
     });
-    assert.equal(worker.script, `${base}/field-sw.js`);
-    assert.equal(worker.scope, `${base}/field`);
+    assert.equal(worker.script, `${srv.base}/field-sw.js`);
+    assert.equal(worker.scope, `${srv.base}/field`);
     await done(page, 'field-list');
   });
 
@@ -318,7 +270,7 @@ describe('an instructor\'s rounds on the field page', () => {
     await page.locator('button[data-action=save-ledger]').tap();
     await page.waitForSelector('#pending[data-count="1"]');
     // Meanwhile a planner changes the same organization.
-    const patched = await api('PATCH', `/api/orgs/${encodeURIComponent(org.id)}`, { person_in_charge: '张规划' }, seen.version);
+    const patched = await srv.api('PATCH', `/api/orgs/${encodeURIComponent(org.id)}`, admin, { person_in_charge: '张规划' }, seen.version);
     assert.equal(patched.status, 200);
     await page.context().setOffline(false);
     const problem = page.locator(`#problems li.conflict[data-org="${org.id}"]`);
@@ -352,9 +304,9 @@ describe('an instructor\'s rounds on the field page', () => {
     await page.waitForSelector('#pending[data-count="1"]');
     // Meanwhile the organization is given to another instructor.
     const cur = await record(org.id);
-    const other = (await api('GET', `/api/orgs/${encodeURIComponent(org.id)}/instructors?limit=20`)).data.items
+    const other = (await srv.api('GET', `/api/orgs/${encodeURIComponent(org.id)}/instructors?limit=20`, admin)).data.items
       .find((i) => i.id !== me.instructor_id && i.load < i.capacity);
-    assert.equal((await api('PUT', `/api/orgs/${encodeURIComponent(org.id)}/instructor`, { instructor_id: other.id }, cur.version)).status, 200);
+    assert.equal((await srv.api('PUT', `/api/orgs/${encodeURIComponent(org.id)}/instructor`, admin, { instructor_id: other.id }, cur.version)).status, 200);
     await page.context().setOffline(false);
     const problem = page.locator(`#problems li.refused[data-org="${org.id}"]`);
     await problem.waitFor({ timeout: 15000 });
@@ -369,11 +321,8 @@ describe('an instructor\'s rounds on the field page', () => {
   });
 
   it('works over plain HTTP on an intranet name: no service worker, no position, the same queue', async () => {
-    const context = await browser.newContext({ ...PHONE, geolocation: here, permissions: ['geolocation'] });
-    const page = await context.newPage();
-    page.errors = [];
-    page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-    page.on('pageerror', (e) => page.errors.push(e.message));
+    const page = await watchedPage(browser, { ...PHONE, geolocation: here, permissions: ['geolocation'] });
+    const context = page.context();
     const plain = link.replace('127.0.0.1', INTRANET);
     assert.notEqual(plain, link);
     await page.goto(plain);
@@ -383,7 +332,7 @@ describe('an instructor\'s rounds on the field page', () => {
     // No position over plain HTTP: due ones first, then by name.
     await page.waitForSelector('#list-note:not([hidden])');
     assert.match(await page.locator('#list-note').innerText(), /未获得手机位置，按名称排列/);
-    const now = (await api('GET', `/api/orgs?instructor=${encodeURIComponent(me.instructor_id)}&limit=500`)).data.items;
+    const now = (await srv.api('GET', `/api/orgs?instructor=${encodeURIComponent(me.instructor_id)}&limit=500`, admin)).data.items;
     const byName = new Intl.Collator('zh-CN');
     const expected = [...now].sort((a, b) => (b.ledger_due - a.ledger_due) || byName.compare(a.name, b.name)).map((o) => o.id);
     assert.deepEqual(await page.$$eval('#orgs button.org', (bs) => bs.map((b) => b.dataset.org)), expected);
@@ -441,7 +390,7 @@ describe('an instructor\'s rounds on the field page', () => {
     // The sign-in form (no token yet), and an account that is not an instructor's.
     const context = await browser.newContext({ ...PHONE });
     const bare = await context.newPage();
-    await bare.goto(`${base}/field`);
+    await bare.goto(`${srv.base}/field`);
     await bare.waitForSelector('#sign-in:not([hidden])');
     await scan(bare, 'sign-in');
     await bare.fill('#token', 'cm_0000');

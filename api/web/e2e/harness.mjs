@@ -1,5 +1,5 @@
 // The e2e tests' shared harness: a real covermap server on a fresh demo store, a few tokens,
-// Debian's chromium through playwright-core, a signed-in page that collects console errors,
+// Debian's chromium through playwright-core, pages (signed in or not) that collect console errors,
 // and the check that the zh-CN page shows no English words.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -17,8 +17,8 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 /**
  * Makes a demo store and serves it on a free loopback port. Returns { dir, db, base, tokens,
- * api, stop }: tokens has admin (printed by serve), planner and viewer (made on the command line).
- * `serveArgs` go after `serve --db DB --port 0`.
+ * server, api, addToken, stop }: tokens has admin (printed by serve) and one token of each of
+ * `roles` (made on the command line, named e2e-ROLE). `serveArgs` go after `serve --db DB --port 0`.
  */
 export async function startServer({ name = 'e2e', scale = '0.5', seed = '7', serveArgs = [], roles = ['planner', 'viewer'] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), `covermap-${name}-`));
@@ -34,14 +34,29 @@ export async function startServer({ name = 'e2e', scale = '0.5', seed = '7', ser
     });
     server.on('exit', (code) => reject(new Error(`covermap serve exited ${code}: ${out}`)));
   });
-  const tokens = { admin: out.match(/cm_[0-9a-f]+/)[0] };
-  for (const role of roles)
-    tokens[role] = execFileSync(BIN, ['token', 'add', '--db', db, '--role', role, '--name', `e2e-${role}`]).toString().trim();
 
-  /** One JSON request as `token` (default the viewer's): { status, data }. */
-  async function api(method, path, token = tokens.viewer, body) {
+  /**
+   * A new token made on the command line (`covermap token add`), limited to an `area` (a
+   * planner's) or an `instructor` (an instructor's). Returns { token, link }: given `link` (an
+   * address to sign in under), the command prints a phone's sign-in link after the token, which
+   * is link; else link is undefined.
+   */
+  function addToken(role, { name = `e2e-${role}`, area, instructor, link } = {}) {
+    const args = ['token', 'add', '--db', db, '--role', role, '--name', name];
+    if (area !== undefined) args.push('--area', area);
+    if (instructor !== undefined) args.push('--instructor', instructor);
+    if (link !== undefined) args.push('--link', link);
+    const [token, signIn] = execFileSync(BIN, args).toString().trim().split('\n');
+    return { token, link: signIn };
+  }
+  const tokens = { admin: out.match(/cm_[0-9a-f]+/)[0] };
+  for (const role of roles) tokens[role] = addToken(role).token;
+
+  /** One JSON request as `token` (default the viewer's), with If-Match when `ifMatch` is given: { status, data }. */
+  async function api(method, path, token = tokens.viewer, body, ifMatch) {
     const headers = { Authorization: `Bearer ${token}` };
     if (body) headers['Content-Type'] = 'application/json';
+    if (ifMatch !== undefined) headers['If-Match'] = `"${ifMatch}"`;
     const res = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
     return { status: res.status, data: await res.json().catch(() => null) };
   }
@@ -49,23 +64,38 @@ export async function startServer({ name = 'e2e', scale = '0.5', seed = '7', ser
     server.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
-  return { dir, db, base, tokens, server, api, stop };
+  return { dir, db, base, tokens, server, api, addToken, stop };
 }
 
-export function launchBrowser() {
+/** Debian's chromium, headless; `args` are added to the usual switches (e.g. a host resolver rule). */
+export function launchBrowser({ args = [] } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', ...args],
   });
 }
 
-/** A page signed in with `token`, ready (body[data-ready=true]); console errors go to page.errors. */
-export async function signedInPage(browser, base, token, viewport = DESKTOP, device = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, ...device });
+/**
+ * A page in a new context (`options` as browser.newContext takes them) whose console errors go
+ * to page.errors, but those matching one of `allow` (the browser's own log of a request a test
+ * has the server refuse on purpose).
+ */
+export async function watchedPage(browser, options = {}, allow = []) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  page.on('console', (m) => { if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) page.errors.push(m.text()); });
   page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
+}
+
+/**
+ * A page signed in with `token`, ready (body[data-ready=true]); console errors go to page.errors.
+ * page.openedAt is when it went to the page (Date.now()), for a test that times what follows.
+ */
+export async function signedInPage(browser, base, token, viewport = DESKTOP, device = {}) {
+  const page = await watchedPage(browser, { viewport, acceptDownloads: true, ...device });
+  page.openedAt = Date.now();
   await page.goto(base + '/');
   await page.fill('#token', token);
   await page.click('#sign-in-form button[type=submit]');

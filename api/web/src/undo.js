@@ -26,17 +26,23 @@ function toastRoot() {
 }
 
 /** Shows text in the toast; with a change id, a 撤销 button that reverts it. */
-export function toast(text, { changeId = null, error = false } = {}) {
+export function toast(text, { changeId = null, error = false, undo = null } = {}) {
   state.mine(changeId);
   const root = toastRoot();
   clearTimeout(toastTimer);
   const parts = [el('span', { className: 'toast-text', textContent: text })];
-  if (changeId && canEdit()) {
-    const undo = el('button', { type: 'button', className: 'secondary', textContent: t('undo.button') });
-    undo.dataset.action = 'undo';
-    undo.dataset.change = String(changeId);
-    undo.addEventListener('click', () => revert(changeId));
-    parts.push(undo);
+  // 撤销: the change reverted through the change log, or `undo` (a panel's own opposite write,
+  // for changes the log does not revert); pressed once.
+  if ((changeId || undo) && canEdit()) {
+    const button = el('button', { type: 'button', className: 'secondary', textContent: t('undo.button') });
+    button.dataset.action = 'undo';
+    if (changeId) button.dataset.change = String(changeId);
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      if (undo) undo();
+      else revert(changeId);
+    });
+    parts.push(button);
   }
   const close = el('button', { type: 'button', className: 'link', textContent: '×' });
   close.setAttribute('aria-label', t('undo.close'));
