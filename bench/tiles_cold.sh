@@ -3,6 +3,8 @@
 # 8 × 8 metatiles) rendering the same grid cells, exported with their coverage from covermap to
 # a GeoPackage and read through Mapnik's ogr plugin with an equivalent style (same palette,
 # borders, labels from z15), 2 threads each, the same tiles, same run. Prints tiles/s per zoom.
+# Each is asked in two lanes: render_list -n 2 (two threads on renderd's socket) and two curl
+# processes (each over one kept-alive HTTP connection).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v renderd >/dev/null || { echo "needs renderd (apt-get install renderd)"; exit 1; }
@@ -90,8 +92,17 @@ print(int((lon+180)/360*n), int((1-math.log(math.tan(math.radians(lat))+1/math.c
       echo "http://127.0.0.1:18501/tiles/coverage-grid/$zz/$((x + dx))/$((y + dy)).png" >> "$work/urls.txt"
     done; done
   done < "$work/meta.txt"
+  # Two curl processes, each asking for its half of the metatiles over one kept-alive
+  # connection, as render_list's two threads ask renderd over its socket.
+  : > "$work/curl0.cfg"; : > "$work/curl1.cfg"
+  i=0
+  while read -r u; do
+    printf 'url = "%s"\noutput = "/dev/null"\n' "$u" >> "$work/curl$((i % 2)).cfg"; i=$((i + 1))
+  done < "$work/urls.txt"
   s=$(date +%s.%N)
-  xargs -P 2 -n 1 curl -sf -o /dev/null -H "Authorization: Bearer $token" < "$work/urls.txt"
+  curl -sf -H "Authorization: Bearer $token" -K "$work/curl0.cfg" & c0=$!
+  curl -sf -H "Authorization: Bearer $token" -K "$work/curl1.cfg" & c1=$!
+  wait "$c0" "$c1"
   e=$(date +%s.%N); ct=$(echo "$e - $s" | bc)
   printf '%-5s %10d %14.0f %14.0f %8.2f\n' "$z" "$tiles" "$(echo "$tiles / $rt" | bc -l)" "$(echo "$tiles / $ct" | bc -l)" "$(echo "$rt / $ct" | bc -l)"
 done

@@ -46,7 +46,8 @@ void append(png_structp png, png_bytep data, png_size_t length) {
     static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
 }
 
-// libpng reports errors by longjmp: nothing with a destructor lives in this frame.
+// libpng reports errors by longjmp: nothing with a destructor lives in this frame. A palette
+// image when plte is given (depth 1–8), else 8-bit RGBA.
 bool write_png(std::string* out, int width, int height, int depth, const png_color* plte, const png_byte* trns,
                int colours, bool any_alpha, png_bytepp rows, int level) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
@@ -62,15 +63,26 @@ bool write_png(std::string* out, int width, int height, int depth, const png_col
     }
     png_set_write_fn(png, out, &append, nullptr);
     png_set_compression_level(png, level);
-    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);  // indices: filters do not pay
+    png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);  // as Mapnik writes tiles
     png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), depth,
-                 PNG_COLOR_TYPE_PALETTE, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_set_PLTE(png, info, plte, colours);
-    if (any_alpha) png_set_tRNS(png, info, trns, colours, nullptr);
+                 plte ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_RGB_ALPHA, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (plte) png_set_PLTE(png, info, plte, colours);
+    if (plte && any_alpha) png_set_tRNS(png, info, trns, colours, nullptr);
     png_set_rows(png, info, rows);
     png_write_png(png, info, PNG_TRANSFORM_IDENTITY, nullptr);
     png_destroy_write_struct(&png, &info);
     return true;
+}
+
+// The PNG, written into a buffer kept per thread and returned at its exact size.
+std::string written(int width, int height, int depth, const png_color* plte, const png_byte* trns, int colours,
+                    bool any_alpha, png_bytepp rows, int level) {
+    thread_local std::string buffer;
+    buffer.clear();
+    if (!write_png(&buffer, width, height, depth, plte, trns, colours, any_alpha, rows, level))
+        throw std::runtime_error("libpng could not write a tile");
+    return buffer;
 }
 
 }  // namespace
@@ -78,7 +90,9 @@ bool write_png(std::string* out, int width, int height, int depth, const png_col
 std::optional<std::string> exact_png8(const std::uint32_t* pixels, int width, int height, std::size_t stride,
                                       int level) {
     Colours colours;
-    std::vector<std::uint8_t> index(static_cast<std::size_t>(width) * static_cast<std::size_t>(height));
+    // Buffers kept per thread: fresh ones would fault their pages in for every tile.
+    thread_local std::vector<std::uint8_t> index, packed;
+    index.resize(static_cast<std::size_t>(width) * static_cast<std::size_t>(height));
     // Runs of one colour are the rule: only a change of colour is looked up.
     std::uint32_t previous = 0;
     int previous_index = colours.index(0);  // fully transparent: present in nearly every tile
@@ -112,7 +126,6 @@ std::optional<std::string> exact_png8(const std::uint32_t* pixels, int width, in
     }
     // Below 8 bits, pixels are packed into bytes, leftmost in the high bits (PNG's order).
     std::size_t row_bytes = (static_cast<std::size_t>(width) * static_cast<std::size_t>(depth) + 7) / 8;
-    std::vector<std::uint8_t> packed;
     std::vector<png_bytep> rows(static_cast<std::size_t>(height));
     if (depth == 8) {
         for (int y = 0; y < height; ++y) rows[static_cast<std::size_t>(y)] = index.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(width);
@@ -127,11 +140,25 @@ std::optional<std::string> exact_png8(const std::uint32_t* pixels, int width, in
             rows[static_cast<std::size_t>(y)] = out;
         }
     }
-    std::string png;
-    png.reserve(4096);
-    if (!write_png(&png, width, height, depth, plte.data(), trns.data(), n, any_alpha, rows.data(), level))
-        throw std::runtime_error("libpng could not write a tile");
-    return png;
+    return written(width, height, depth, plte.data(), trns.data(), n, any_alpha, rows.data(), level);
+}
+
+}  // namespace covermap::tiles
+
+namespace covermap::tiles {
+
+std::string rgba_png(const std::uint32_t* pixels, int width, int height, std::size_t stride, int level) {
+    // Rows straight from the image: nothing is copied.
+    std::vector<png_bytep> rows(static_cast<std::size_t>(height));
+    for (int y = 0; y < height; ++y)
+        rows[static_cast<std::size_t>(y)] =
+            reinterpret_cast<png_bytep>(const_cast<std::uint32_t*>(pixels + static_cast<std::size_t>(y) * stride));
+    return written(width, height, 8, nullptr, nullptr, 0, true, rows.data(), level);
+}
+
+std::string tile_png(const std::uint32_t* pixels, int width, int height, std::size_t stride, int level) {
+    if (auto exact = exact_png8(pixels, width, height, stride, level)) return std::move(*exact);
+    return rgba_png(pixels, width, height, stride, level);
 }
 
 }  // namespace covermap::tiles

@@ -78,12 +78,16 @@ double border_width(geo::Level level) {
 }
 
 // print: labels at any scale (a printed map is one scale; collisions still thin them out).
+// The first zoom that draws a level's labels.
+int label_zoom(geo::Level level) {
+    return level == geo::Level::district    ? 7
+           : level == geo::Level::park      ? 9
+           : level == geo::Level::street    ? 10
+           : level == geo::Level::community ? 13
+                                            : 15;
+}
+
 std::string coverage_xml(geo::Level level, bool print = false) {
-    int label_zoom = level == geo::Level::district    ? 7
-                     : level == geo::Level::park      ? 9
-                     : level == geo::Level::street    ? 10
-                     : level == geo::Level::community ? 13
-                                                      : 15;
     bool park = level == geo::Level::park;
     std::ostringstream x;
     x << R"X(<Map srs="epsg:3857" background-color="transparent">)X" << font_set();
@@ -102,7 +106,7 @@ std::string coverage_xml(geo::Level level, bool print = false) {
     x << "</Rule></Style>";
     x << R"X(<Style name="districts"><Rule><LineSymbolizer stroke="#222222" stroke-width=")X"
       << border_width(geo::Level::district) << R"X(" stroke-opacity="0.9"/></Rule></Style>)X";
-    x << R"X(<Style name="labels"><Rule>)X" << (print ? std::string() : min_zoom(label_zoom))
+    x << R"X(<Style name="labels"><Rule>)X" << (print ? std::string() : min_zoom(label_zoom(level)))
       << R"X(<TextSymbolizer fontset-name="cjk" size=")X" << (park || level == geo::Level::district ? 13 : 12)
       << R"X(" fill=")X" << (park ? "#1b1b3a" : "#1a1a1a") << R"X(" halo-fill="rgba(255,255,255,0.92)" halo-radius=")X"
       << (park ? 2.2 : 1.6)
@@ -318,11 +322,14 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
         ctx->push("label");
         auto fill = make_ds(ext), labels = make_ds(ext), districts = make_ds(ext);
         std::int64_t id = 1;
+        bool labelled = m.z >= label_zoom(*level);  // below, the style draws none: none are made
         for (auto& a : source.areas(*level, query)) {
             auto f = mapnik::feature_factory::create(ctx, id++);
             f->put("rate", a.rate);
             f->set_geometry(to_mapnik(a.shape));
             fill->push(f);
+            any = true;
+            if (!labelled) continue;
             auto l = mapnik::feature_factory::create(ctx, id++);
             // "开发区 42 %": the name and the organizational coverage it is coloured by.
             std::string label = a.name;
@@ -330,7 +337,6 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
             l->put("label", unicode(label));
             l->set_geometry(mapnik::geometry::point<double>(a.label.x, a.label.y));
             labels->push(l);
-            any = true;
         }
         // District borders over every other level: the top of the border hierarchy.
         if (*level != geo::Level::district)
@@ -468,15 +474,11 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
         for (int tx = 0; tx < m.n; ++tx) {
             mapnik::image_view_rgba8 view(static_cast<unsigned>(tx * tile), static_cast<unsigned>(ty * tile),
                                           static_cast<unsigned>(tile), static_cast<unsigned>(tile), image);
-            auto& png = out[static_cast<std::size_t>(ty * m.n + tx)];
-            // At most 256 colours (most tiles): their exact palette, lossless and far cheaper
-            // than Mapnik's quantizing "png8" (png_exact.hpp); an empty string when nothing is
-            // drawn. More colours: full colour, lossless too, and at zlib level 1 cheaper than
-            // quantizing, for about twice the bytes (README, "How tiles are drawn").
-            if (auto exact = exact_png8(view.get_row(0), tile, tile, static_cast<std::size_t>(size)))
-                png = std::move(*exact);
-            else
-                png = mapnik::save_to_string(view, "png32:z=1");
+            // Mapnik's "png8" quantizes every tile with a hextree; most tiles have at most 256
+            // colours, so their exact palette is lossless and far cheaper, and past that full
+            // colour at zlib level 1 still costs less than quantizing (png_exact.hpp).
+            out[static_cast<std::size_t>(ty * m.n + tx)] =
+                tile_png(view.get_row(0), tile, tile, static_cast<std::size_t>(size));
         }
     }
     return out;

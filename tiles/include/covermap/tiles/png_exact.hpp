@@ -6,7 +6,8 @@
 // 2026-12-07). A choropleth tile usually holds far fewer than 256 distinct colours (fills,
 // borders and their antialiased blends), so its palette is simply its colours: collecting them
 // is one comparison per pixel, the result is lossless, and libpng writes it. Tiles with more
-// colours go back to Mapnik's encoder. No library offers "exact palette or nothing", hence
+// colours are written in full colour, which at zlib level 1 costs less than quantizing does
+// (for about twice the bytes). No library offers "exact palette or nothing", hence
 // this file.
 
 #include <cstddef>
@@ -23,5 +24,12 @@ namespace covermap::tiles {
 /// Throws std::runtime_error when libpng fails.
 std::optional<std::string> exact_png8(const std::uint32_t* pixels, int width, int height, std::size_t stride,
                                       int level = 1);
+
+/// The same pixels as an 8-bit RGBA PNG (no filter, zlib `level`), whatever their colours.
+std::string rgba_png(const std::uint32_t* pixels, int width, int height, std::size_t stride, int level = 1);
+
+/// A tile: exact_png8 when the pixels have at most 256 colours (an empty string when nothing
+/// is drawn), else rgba_png. Lossless either way.
+std::string tile_png(const std::uint32_t* pixels, int width, int height, std::size_t stride, int level = 1);
 
 }  // namespace covermap::tiles
