@@ -488,7 +488,7 @@ public:
             pr.orgs = {o.id};
             pr.members = o.party_members;
             pr.area = area_code(street, i);
-            plan.proposals.push_back(std::move(pr));
+            add(std::move(pr), {i});
             taken[i] = 1;
         }
         timer.lap("standalone");
@@ -523,7 +523,7 @@ public:
                     pr.cost_m += i == region[0] ? 0 : haversine_m(d.orgs[region[0]].location, d.orgs[i].location);
                     taken[i] = 1;
                 }
-                plan.proposals.push_back(std::move(pr));
+                add(std::move(pr), region);
             }
             leftovers.insert(leftovers.end(), groups[s].leftovers.begin(), groups[s].leftovers.end());
         }
@@ -556,7 +556,7 @@ public:
             pr.orgs = {d.orgs[i].id};
             pr.members = d.orgs[i].party_members;
             pr.area = area_code(community, i);
-            plan.proposals.push_back(std::move(pr));
+            add(std::move(pr), {i});
             taken[i] = 1;
         }
     }
@@ -588,8 +588,6 @@ public:
     /// What a planner reads beside each proposal: its street (where most of its organizations
     /// lie), its box, and one sentence on why it was made.
     void describe() {
-        std::unordered_map<std::string_view, std::size_t> index;
-        for (std::size_t i = 0; i < d.orgs.size(); ++i) index.emplace(d.orgs[i].id, i);
         std::unordered_map<std::string_view, const Instructor*> instructor_by_id;
         for (const auto& in : d.instructors) instructor_by_id.emplace(in.id, &in);
         auto km = [](double m) {
@@ -597,31 +595,37 @@ public:
             std::snprintf(buf, sizeof buf, "%.1f", m / 1000);
             return std::string(buf);
         };
-        for (auto& pr : plan.proposals) {
-            std::vector<std::size_t> members;
-            for (const auto& id : pr.orgs)
-                if (auto it = index.find(id); it != index.end()) members.push_back(it->second);
-            if (members.empty()) continue;
-            std::map<int, int> streets;
+        proposal_start.push_back(proposal_orgs.size());
+        // Proposals are described independently: on both cores, each from its organizations'
+        // indices kept when it was made (a map of a million ids took a second at scale 500).
+        detail::on_threads(detail::default_threads(), plan.proposals.size(), [&](std::size_t k) {
+            auto& pr = plan.proposals[k];
+            std::vector<std::size_t> members(proposal_orgs.begin() + static_cast<std::ptrdiff_t>(proposal_start[k]),
+                                             proposal_orgs.begin() + static_cast<std::ptrdiff_t>(proposal_start[k + 1]));
+            if (members.empty()) return;
+            // The street most of them lie in; of equal counts, the first in the areas' order.
+            std::vector<std::pair<int, int>> streets;  // street, count
             BBox box;
-            std::set<std::string> industries;
+            const auto& first = d.orgs[members.front()];
+            bool one_industry = !first.industry.empty();
             for (auto i : members) {
-                ++streets[street[i]];
+                auto s = std::find_if(streets.begin(), streets.end(), [&](const auto& e) { return e.first == street[i]; });
+                if (s == streets.end())
+                    streets.emplace_back(street[i], 1);
+                else
+                    ++s->second;
                 box.expand(d.orgs[i].location);
-                industries.insert(d.orgs[i].industry);
+                one_industry = one_industry && d.orgs[i].industry == first.industry;
             }
-            int best = std::max_element(streets.begin(), streets.end(), [](const auto& a, const auto& b) {
-                           return a.second < b.second;
-                       })->first;
+            int best = streets.front().first, most = 0;
+            for (auto [code, n] : streets)
+                if (n > most || (n == most && code < best)) best = code, most = n;
             if (best >= 0) {
                 pr.street = d.areas[static_cast<std::size_t>(best)].code;
                 pr.street_name = d.areas[static_cast<std::size_t>(best)].name;
             }
             pr.bbox = {box.minx, box.miny, box.maxx, box.maxy};
-            const auto& first = d.orgs[members.front()];
-            std::string same = industries.size() == 1 && !first.industry.empty()
-                                   ? "，同属" + industry_name(first.industry)
-                                   : std::string();
+            std::string same = one_industry ? "，同属" + industry_name(first.industry) : std::string();
             double spread = 0;
             for (auto i : members) spread = std::max(spread, haversine_m(first.location, d.orgs[i].location));
             if (pr.type == "standalone") {
@@ -645,7 +649,8 @@ public:
                             "联系（平均距离" + km(total / static_cast<double>(members.size())) + "公里" +
                             (p.cost == CostMode::planning ? "，优先同街道、同行业" : "") + "）";
             }
-        }
+        }, 256);
+        timer.lap("describe");
     }
 
     /// Rule 4: the flags found beside the assignment, and organizations outside every grid cell.
@@ -859,12 +864,14 @@ private:
     // One proposal per instructor, with the organizations the assignment gave them.
     void instructor_proposals() {
         std::map<std::size_t, Proposal> per_instructor;
+        std::map<std::size_t, std::vector<std::size_t>> orgs_of;
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
             if (j < 0) {
                 ++plan.unassigned;
                 continue;
             }
+            orgs_of[static_cast<std::size_t>(j)].push_back(todo[t]);
             auto& pr = per_instructor[static_cast<std::size_t>(j)];
             pr.type = "instructor";
             pr.instructor_id = d.instructors[static_cast<std::size_t>(j)].id;
@@ -876,7 +883,7 @@ private:
         for (auto& [j, pr] : per_instructor) {
             pr.id = new_id("I");
             pr.cost_m = std::round(pr.cost_m * 100) / 100;
-            plan.proposals.push_back(std::move(pr));
+            add(std::move(pr), orgs_of[j]);
         }
     }
 
@@ -887,6 +894,12 @@ private:
         return where[i] >= 0 ? d.areas[static_cast<std::size_t>(where[i])].code : std::string();
     }
     std::string new_id(const char* prefix) { return std::string(prefix) + "-" + std::to_string(next_id++); }
+    /// A proposal, with the indices of its organizations kept beside it (for describe()).
+    void add(Proposal pr, const std::vector<std::size_t>& orgs) {
+        plan.proposals.push_back(std::move(pr));
+        proposal_start.push_back(proposal_orgs.size());
+        proposal_orgs.insert(proposal_orgs.end(), orgs.begin(), orgs.end());
+    }
 
     const Dataset& d;
     const PlanParams& p;
@@ -902,6 +915,7 @@ private:
     AdjacencyGraph graph;
     std::size_t na = 0;
     // the proposals so far
+    std::vector<std::size_t> proposal_orgs, proposal_start;  // proposal k's organizations: from proposal_orgs[proposal_start[k]]
     std::vector<char> taken;             // per organization: a proposal names it
     std::vector<std::size_t> leftovers;  // rule 2's ungrouped, for affiliation
     int next_id = 1;
