@@ -57,6 +57,12 @@ std::uint64_t checksum(const std::string& file) {
     return detail::fnv1a(std::string_view(file.data() + kHead, file.size() - kHead), h);
 }
 
+// Temporary files' names: this process's id and a count shared by every DiskCache in it.
+std::string temporary_suffix() {
+    static std::atomic<std::uint64_t> count{0};
+    return "." + std::to_string(::getpid()) + "." + std::to_string(++count) + ".tmp";
+}
+
 long long steady_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -257,8 +263,7 @@ bool DiskCache::write(const std::string& layer, int scale, const MetaTile& m, co
     auto path = path_of(layer, scale, m);
     auto folder = path.substr(0, path.rfind('/'));
     // A hidden temporary name in the same folder (rename is atomic only within a filesystem).
-    auto tmp = folder + "/." + std::to_string(m.y0) + ".meta." + std::to_string(::getpid()) + "." +
-               std::to_string(++tmp_counter_) + ".tmp";
+    auto tmp = folder + "/." + std::to_string(m.y0) + ".meta" + temporary_suffix();
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 && errno == ENOENT && attempt == 0) {
@@ -289,7 +294,12 @@ bool DiskCache::write(const std::string& layer, int scale, const MetaTile& m, co
         }
         bytes_ += static_cast<std::int64_t>(file.size()) - (replaced ? static_cast<std::int64_t>(old.st_size) : 0);
         ++writes_;
-        if (bytes_.load() > static_cast<std::int64_t>(max_bytes_)) scan_and_evict();
+        // Over the bound by this process's count, or a sixteenth of it written since the last
+        // scan: the other processes write too, and only a scan sees what they wrote.
+        written_ += static_cast<std::int64_t>(file.size());
+        if (bytes_.load() > static_cast<std::int64_t>(max_bytes_) ||
+            written_.load() > static_cast<std::int64_t>(max_bytes_ / 16))
+            scan_and_evict();
         return true;
     }
     return false;
@@ -394,7 +404,7 @@ std::string DiskCache::note() const {
 
 void DiskCache::set_note(const std::string& text) {
     auto path = dir_ + "/fingerprint";
-    auto tmp = dir_ + "/.fingerprint." + std::to_string(::getpid()) + "." + std::to_string(++tmp_counter_) + ".tmp";
+    auto tmp = dir_ + "/.fingerprint" + temporary_suffix();
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         fail("cannot write", tmp, errno);
@@ -413,6 +423,7 @@ void DiskCache::set_note(const std::string& text) {
 void DiskCache::scan_and_evict() {
     std::unique_lock lock(evict_mutex_, std::try_to_lock);
     if (!lock.owns_lock()) return;  // another thread is at it
+    written_ = 0;
     // Every metatile file with its size and last use. Each process counts only its own writes,
     // so the total is measured again here, with what the others wrote.
     struct File {

@@ -33,9 +33,10 @@ namespace {
 // What tiles look like for given data, besides the data: the drawing code and Mapnik's version,
 // hashed by tiles/CMakeLists.txt. Files drawn by another build are not used.
 constexpr std::uint64_t kDrawing = COVERMAP_DRAWING_VERSION;
-// Changes remembered for judging files in the tile directory (usable()), and boxes kept per
-// layer of one change (more become the box around them: a file near any of them is refused).
-constexpr std::size_t kSteps = 4096, kStepBoxes = 64;
+// Changes remembered for judging files in the tile directory (usable()): at most so many, with
+// at most so many boxes in all (about 2 MB), and so many boxes per layer of one change (more
+// become the box around them: a file near any of them is refused).
+constexpr std::size_t kSteps = 4096, kStepsBoxes = 65536, kStepBoxes = 64;
 }  // namespace
 
 std::string etag_of(const std::string& bytes) {
@@ -445,6 +446,7 @@ void TileService::reset(const geo::Dataset& d) {
         // Files of earlier drawings are refused from now on (their prints are forgotten).
         now = print();
         steps_.assign(1, Step{now, {}});
+        steps_boxes_ = 0;
     }
     disk_->wipe();
     disk_->set_note(note(now));
@@ -527,9 +529,18 @@ void TileService::remember(const Dirty& dirty) {
             kept.push_back(all);
         }
     }
+    auto boxes = [](const Step& st) {
+        std::size_t n = 0;
+        for (const auto& [layer, b] : st.dirty) n += b.size();
+        return n;
+    };
+    steps_boxes_ += boxes(step);
     steps_.push_back(std::move(step));
     // A file of a drawing forgotten here is refused: rendered again, never served stale.
-    while (steps_.size() > kSteps) steps_.pop_front();
+    while (steps_.size() > 1 && (steps_.size() > kSteps || steps_boxes_ > kStepsBoxes)) {
+        steps_boxes_ -= boxes(steps_.front());
+        steps_.pop_front();
+    }
 }
 
 void TileService::forget_on_disk(const Dirty& dirty) {

@@ -93,7 +93,7 @@ private:
     bool alone_ = false;
     std::atomic<std::int64_t> bytes_{0};
     std::atomic<long> writes_{0}, errors_{0}, damaged_{0}, evicted_{0}, removed_{0};
-    std::atomic<std::uint64_t> tmp_counter_{0};
+    std::atomic<std::int64_t> written_{0};  // bytes written since the last scan
     std::mutex evict_mutex_;  // one scan at a time
     std::mutex log_mutex_;
     long long last_log_ = 0;  // steady seconds of the last logged failure (log_mutex_)

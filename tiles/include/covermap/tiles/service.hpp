@@ -150,6 +150,7 @@ private:
     };
     std::unique_ptr<DiskCache> disk_;
     std::deque<Step> steps_;  // the drawings this service went through, oldest first (mutex_)
+    std::size_t steps_boxes_ = 0;  // their boxes (mutex_)
     Fingerprint print() const;                             // the drawing now (mutex_)
     std::uint64_t layer_key(const std::string& layer) const;  // (mutex_)
     bool usable(const std::string& layer, const MetaTile& m, const MetaStamp& s) const;  // (mutex_)
