@@ -206,8 +206,14 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     };
     bool from_disk = false;
     if (mine && disk_) {
-        // Only this process's one renderer of the metatile looks: the others wait for it.
-        auto file = disk_->read(layer, scale, meta);
+        // Only this process's one renderer of the metatile looks: the others wait for it (so
+        // nothing may escape here before they are woken: a failure is a miss).
+        std::optional<MetaFile> file;
+        try {
+            file = disk_->read(layer, scale, meta);
+        } catch (const std::exception&) {
+            file.reset();
+        }
         if (file) {
             std::lock_guard lock(mutex_);
             // Judged against every change up to now, so what is usable now may be cached.
@@ -244,7 +250,13 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
         }
         // After the waiters have their tiles. Should an edit come meanwhile, the file carries
         // the drawing it was rendered from, and usable() refuses it where the edit reached.
-        if (current && disk_) disk_->write(layer, scale, meta, stamp, flight->pngs);
+        if (current && disk_) {
+            try {
+                disk_->write(layer, scale, meta, stamp, flight->pngs);
+            } catch (const std::exception&) {
+                // Out of memory for the file's bytes: the tile is served all the same.
+            }
+        }
     }
     if (flight->error) std::rethrow_exception(flight->error);
     const auto& png = flight->pngs[static_cast<std::size_t>((t.y - meta.y0) * meta.n + (t.x - meta.x0))];
