@@ -427,10 +427,18 @@ TEST(TileSource, TheFingerprintFollowsEditsInAnyOrder) {
         auto after = o;
         after.version += 1;
         switch (took) {
-            case 0: after.instructor_id.reset(); break;
-            case 1: after.employees += 7; break;
-            case 2: after.status = geo::OrgStatus::deregistered; break;
-            case 3: after.branch_id = d.branches.front().id; break;
+            case 0:
+                after.instructor_id.reset();
+                break;
+            case 1:
+                after.employees += 7;
+                break;
+            case 2:
+                after.status = geo::OrgStatus::deregistered;
+                break;
+            case 3:
+                after.branch_id = d.branches.front().id;
+                break;
         }
         if (after.instructor_id == o.instructor_id && took == 0) continue;
         edits.emplace_back(o, after);

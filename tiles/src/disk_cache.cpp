@@ -201,8 +201,10 @@ std::optional<MetaFile> DiskCache::read(const std::string& layer, int scale, con
             why = "not a metatile file";
         else if (get64(file, 8) != drawing_)
             why = "drawn by another version";
-        else if (get32(file, 16) != static_cast<std::uint32_t>(scale) || get32(file, 20) != static_cast<std::uint32_t>(m.n) ||
-                 static_cast<std::int32_t>(get32(file, 24)) != m.z || static_cast<std::int32_t>(get32(file, 28)) != m.x0 ||
+        else if (get32(file, 16) != static_cast<std::uint32_t>(scale) ||
+                 get32(file, 20) != static_cast<std::uint32_t>(m.n) ||
+                 static_cast<std::int32_t>(get32(file, 24)) != m.z ||
+                 static_cast<std::int32_t>(get32(file, 28)) != m.x0 ||
                  static_cast<std::int32_t>(get32(file, 32)) != m.y0)
             why = "another metatile's file";
         else if (file.size() < kHead + 4 * tiles)

@@ -30,11 +30,11 @@ struct MetaFile {
 };
 
 struct DiskStats {
-    long writes = 0;    ///< files written
-    long errors = 0;    ///< reads, writes or deletions that failed (each logged, at most one line per 10 s)
-    long damaged = 0;   ///< files found truncated, corrupt or of another format or drawing (deleted)
-    long evicted = 0;   ///< files deleted to stay within the bound
-    long removed = 0;   ///< files deleted by invalidation
+    long writes = 0;         ///< files written
+    long errors = 0;         ///< reads, writes or deletions that failed (each logged, at most one line per 10 s)
+    long damaged = 0;        ///< files found truncated, corrupt or of another format or drawing (deleted)
+    long evicted = 0;        ///< files deleted to stay within the bound
+    long removed = 0;        ///< files deleted by invalidation
     std::int64_t bytes = 0;  ///< bytes of metatile files, as this process counts them
 };
 
@@ -94,7 +94,7 @@ private:
     std::atomic<std::int64_t> bytes_{0};
     std::atomic<long> writes_{0}, errors_{0}, damaged_{0}, evicted_{0}, removed_{0};
     std::atomic<std::int64_t> written_{0};  // bytes written since the last scan
-    std::mutex evict_mutex_;  // one scan at a time
+    std::mutex evict_mutex_;                // one scan at a time
     std::mutex log_mutex_;
     long long last_log_ = 0;  // steady seconds of the last logged failure (log_mutex_)
     long suppressed_ = 0;     // failures not logged since (log_mutex_)

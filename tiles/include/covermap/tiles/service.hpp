@@ -44,7 +44,7 @@ struct TileStats {
 
 /// A tile directory (`serve --tile-dir`): metatile files shared by every process on one store.
 struct TileDirOptions {
-    std::string dir;                           ///< empty: none
+    std::string dir;                          ///< empty: none
     std::uint64_t max_bytes = 1024ULL << 20;  ///< about this many bytes of files at most
 };
 
@@ -149,13 +149,17 @@ private:
         Dirty dirty;        // where that change altered it (at most kStepBoxes boxes a layer)
     };
     std::unique_ptr<DiskCache> disk_;
-    std::deque<Step> steps_;  // the drawings this service went through, oldest first (mutex_)
-    std::size_t steps_boxes_ = 0;  // their boxes (mutex_)
-    Fingerprint print() const;                             // the drawing now (mutex_)
-    std::uint64_t layer_key(const std::string& layer) const;  // (mutex_)
-    bool usable(const std::string& layer, const MetaTile& m, const MetaStamp& s) const;  // (mutex_)
-    void remember(const Dirty& dirty);        // a change's step (mutex_)
-    void forget_on_disk(const Dirty& dirty);  // its files (without mutex_: file system calls)
+    // The drawings this service went through, oldest first, and their boxes (mutex_).
+    std::deque<Step> steps_;
+    std::size_t steps_boxes_ = 0;
+    // With mutex_ held: the drawing now; what else a layer's pixels depend on (the heatmap's
+    // classes); whether a file may be served; a change's step.
+    Fingerprint print() const;
+    std::uint64_t layer_key(const std::string& layer) const;
+    bool usable(const std::string& layer, const MetaTile& m, const MetaStamp& s) const;
+    void remember(const Dirty& dirty);
+    // Without mutex_ (file system calls): a change's files, then the note.
+    void forget_on_disk(const Dirty& dirty);
     std::string note(const Fingerprint& f) const;
 };
 
