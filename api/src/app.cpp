@@ -143,7 +143,9 @@ std::string change_event(const geo::Change& c, const geo::Dataset& data) {
 
 App::App(const AppOptions& options) : options_(options) {
     editor_ = std::make_unique<geo::Editor>(std::make_unique<geo::Store>(geo::Store::open_existing(options.db)));
-    tiles_ = std::make_unique<tiles::TileService>(editor_->view().data(), options.cache_mb << 20);
+    tiles_ = std::make_unique<tiles::TileService>(
+        editor_->view().data(), options.cache_mb << 20, 1500,
+        tiles::TileDirOptions{options.tile_dir, static_cast<std::uint64_t>(options.tile_dir_mb) << 20});
     // Every committed change reaches the tiles it touched, in commit order.
     events_ = std::make_unique<EventHub>();
     // Every committed change reaches the tiles it touched, in commit order, then open pages.
@@ -403,6 +405,22 @@ Response App::metrics_text(const Request&, const Caller&, const std::vector<std:
         auto slash = key.find('/');
         m << "covermap_tile_renders_total{layer=\"" << key.substr(0, slash) << "\",zoom=\"" << key.substr(slash + 1)
           << "\"} " << n << "\n";
+    }
+    if (!options_.tile_dir.empty()) {
+        auto metric = [&](const char* name, const char* type, const char* help, long long v) {
+            m << "# HELP covermap_tile_dir_" << name << " " << help << "\n# TYPE covermap_tile_dir_" << name << " "
+              << type << "\ncovermap_tile_dir_" << name << " " << v << "\n";
+        };
+        metric("hits_total", "counter", "Metatiles served from the tile directory instead of rendered.", t.disk_hits);
+        metric("stale_total", "counter", "Metatile files drawn from other data than this process's (rendered again).",
+               t.disk_stale);
+        metric("writes_total", "counter", "Metatile files written.", t.disk_writes);
+        metric("damaged_total", "counter", "Metatile files found damaged or of another build (deleted).",
+               t.disk_damaged);
+        metric("evicted_total", "counter", "Metatile files deleted to stay within --tile-dir-mb.", t.disk_evicted);
+        metric("errors_total", "counter", "Tile directory reads, writes or deletions that failed.", t.disk_errors);
+        metric("bytes", "gauge", "Bytes of metatile files in the tile directory, as this process counts them.",
+               t.disk_bytes);
     }
     r.body += m.str();
     return r;

@@ -587,6 +587,13 @@ int run_cli(int argc, char** argv) {
     serve->add_option("--port", so.port, "port (default 8080; 0 picks a free one)");
     serve->add_option("--threads", so.threads, "I/O threads (as many workers run handlers)")->check(CLI::Range(1, 64));
     serve->add_option("--cache-mb", ao.cache_mb, "tile cache size in MB");
+    auto* tile_dir = serve->add_option(
+        "--tile-dir", ao.tile_dir,
+        "a directory for rendered tiles, shared by every serve process on the same store and kept across restarts "
+        "(default: none, tiles in memory only)");
+    serve->add_option("--tile-dir-mb", ao.tile_dir_mb, "the tile directory's size in MB (default 1024)")
+        ->check(CLI::Range(1, 1 << 24))
+        ->needs(tile_dir);
     bool no_access_log = false;
     serve->add_flag("--no-access-log", no_access_log, "no access-log line per request on stderr");
     serve

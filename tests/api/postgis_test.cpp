@@ -12,11 +12,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "api/http_client.hpp"
@@ -290,6 +292,135 @@ TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
     kill(b.pid, SIGTERM);
     int status = 0;
     waitpid(nginx, &status, 0);
+    waitpid(a.pid, &status, 0);
+    waitpid(b.pid, &status, 0);
+    sql(pg, "DROP SCHEMA " + schema + " CASCADE");
+}
+
+namespace {
+
+// A metric of a process's /metrics: a plain line's value, or the sum of a labelled family's.
+long metric(unsigned short port, const std::string& token, const std::string& name) {
+    auto r = request(port, "GET", "/metrics", token);
+    long sum = 0;
+    std::istringstream in(r.body);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(name + " ", 0) == 0 || line.rfind(name + "{", 0) == 0)
+            sum += std::stol(line.substr(line.rfind(' ') + 1));
+    return sum;
+}
+
+}  // namespace
+
+// Two processes with one tile directory (serve --tile-dir): a tile rendered by one is served by
+// the other without rendering, an edit through one reaches the other's tiles (and its files), a
+// restart keeps the directory, a visit through one clears the ledger-due tile in the other.
+TEST(PostGis, TwoProcessesShareOneTileDirectory) {
+    const char* pg = std::getenv("COVERMAP_TEST_PG");
+    if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
+    signal(SIGPIPE, SIG_IGN);
+    std::string schema = "td" + std::to_string(std::random_device{}() % 100000000);
+    sql(pg, "CREATE SCHEMA " + schema);
+    std::string uri = std::string(pg) + " active_schema=" + schema;
+    {
+        geo::DemoParams p;
+        p.scale = 0.05;
+        p.seed = 9;
+        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+        geo::Store::open(uri).replace(geo::make_demo(p));
+    }
+    auto planner = test::token(uri, "planner");
+    ASSERT_EQ(planner.rfind("cm_", 0), 0u);
+    test::TempDir dir;
+    const std::vector<std::string> args = {"--tile-dir", dir / "tiles", "--tile-dir-mb", "64"};
+    auto a = test::serve(uri, args), b = test::serve(uri, args);
+    ASSERT_GT(a.port, 0);
+    ASSERT_GT(b.port, 0);
+    auto d = geo::Store::open_existing(uri).load();
+    const geo::Organization *first = nullptr, *due = nullptr;
+    for (const auto& o : d.orgs) {
+        if (!first && o.instructor_id && !o.branch_id && o.operating()) first = &o;
+        if (!due && o.operating() && !o.instructor_id && !o.branch_id) due = &o;
+    }
+    ASSERT_TRUE(first && due);
+    // The organization farthest from the edited one: its tiles are far from the edit.
+    const geo::Organization* far = &d.orgs.front();
+    auto dist = [&](const geo::Organization& o) {
+        return std::hypot(o.location.x - first->location.x, o.location.y - first->location.y);
+    };
+    for (const auto& o : d.orgs)
+        if (dist(o) > dist(*far)) far = &o;
+    ASSERT_GT(dist(*far), 0.3);
+    auto tile = [&](unsigned short port, const std::string& layer, const tiles::TileId& t) {
+        return request(port, "GET", "/tiles/" + layer + "/" + t.str() + ".png", planner);
+    };
+    auto renders = [&](unsigned short port) { return metric(port, planner, "covermap_tile_renders_total"); };
+    auto dir_hits = [&](unsigned short port) { return metric(port, planner, "covermap_tile_dir_hits_total"); };
+
+    // 1. Rendered by A, served by B from the directory.
+    auto at = tiles::tile_at(first->location, 15), far1 = tiles::tile_at(far->location, 15),
+         far2 = tiles::tile_at(far->location, 13);
+    auto a_tile = tile(a.port, "orgs", at), a_far1 = tile(a.port, "orgs", far1), a_far2 = tile(a.port, "orgs", far2);
+    ASSERT_EQ(a_tile.status, 200);
+    EXPECT_GE(renders(a.port), 3);
+    long b_renders = renders(b.port), b_hits = dir_hits(b.port);
+    auto b_tile = tile(b.port, "orgs", at), b_far1 = tile(b.port, "orgs", far1);
+    EXPECT_EQ(b_tile.header("ETag"), a_tile.header("ETag"));
+    EXPECT_EQ(b_tile.body, a_tile.body);
+    EXPECT_EQ(b_far1.body, a_far1.body);
+    EXPECT_EQ(renders(b.port), b_renders) << "B rendered nothing";
+    EXPECT_EQ(dir_hits(b.port), b_hits + 2);
+
+    // 2. An edit through A: B draws the organization anew (and writes it), A takes B's file, and
+    //    a far tile A rendered before the edit still comes from the directory to B.
+    auto del = request(a.port, "DELETE", "/api/orgs/" + test::url(first->id) + "/instructor", planner, "",
+                       {"If-Match: " + std::to_string(first->version)});
+    ASSERT_EQ(del.status, 200) << del.body;
+    test::Reply b_new;
+    for (int i = 0; i < 100; ++i) {
+        b_new = tile(b.port, "orgs", at);
+        if (b_new.header("ETag") != a_tile.header("ETag")) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_NE(b_new.header("ETag"), a_tile.header("ETag")) << "B never drew the edit";
+    long a_renders = renders(a.port), a_hits = dir_hits(a.port);
+    auto a_new = tile(a.port, "orgs", at);
+    EXPECT_EQ(a_new.header("ETag"), b_new.header("ETag"));
+    EXPECT_EQ(renders(a.port), a_renders) << "A served B's file: both name the edited data alike";
+    EXPECT_EQ(dir_hits(a.port), a_hits + 1);
+    b_renders = renders(b.port);
+    EXPECT_EQ(tile(b.port, "orgs", far2).body, a_far2.body);
+    EXPECT_EQ(renders(b.port), b_renders) << "a far tile from before the edit is still good";
+
+    // 3. B restarts (A still serving): the directory is kept, the new tile served without a render.
+    kill(b.pid, SIGTERM);
+    int status = 0;
+    waitpid(b.pid, &status, 0);
+    b = test::serve(uri, args);
+    ASSERT_GT(b.port, 0);
+    auto again = tile(b.port, "orgs", at);
+    EXPECT_EQ(again.header("ETag"), b_new.header("ETag"));
+    EXPECT_EQ(renders(b.port), 0) << "a fresh load names the data as the edits did";
+    EXPECT_EQ(dir_hits(b.port), 1);
+
+    // 4. A visit through A confirms a ledger: B's ledger-due tile no longer shows the organization.
+    auto ledger_at = tiles::tile_at(due->location, 15);
+    auto before = tile(b.port, "ledger-due", ledger_at);
+    ASSERT_EQ(before.status, 200);
+    auto visit = request(a.port, "POST", "/api/orgs/" + test::url(due->id) + "/visits", planner,
+                         json{{"kind", "走访"}, {"ledger_confirmed", true}}.dump(), {"Content-Type: application/json"});
+    EXPECT_EQ(visit.status, 201) << visit.body;
+    test::Reply after;
+    for (int i = 0; i < 100 && visit.status == 201; ++i) {
+        after = tile(b.port, "ledger-due", ledger_at);
+        if (after.header("ETag") != before.header("ETag")) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_NE(after.header("ETag"), before.header("ETag")) << "B's ledger-due tile follows A's visit";
+    EXPECT_EQ(tile(a.port, "ledger-due", ledger_at).header("ETag"), after.header("ETag"));
+
+    kill(a.pid, SIGTERM);
+    kill(b.pid, SIGTERM);
     waitpid(a.pid, &status, 0);
     waitpid(b.pid, &status, 0);
     sql(pg, "DROP SCHEMA " + schema + " CASCADE");

@@ -202,3 +202,24 @@ TEST(TileService, TheLedgerDueLayerRollsOverWhenAQuarterBegins) {
     EXPECT_NE(*due_again.png, *confirmed.png) << "the organization is due again in the new quarter";
     EXPECT_EQ(service.roll_quarter(next), 0u);
 }
+
+// The size of an organization's marker (from z15) follows its employees: a correction of them
+// redraws the tiles around it, and only from the zoom that draws sizes.
+TEST(TileService, ACorrectionOfEmployeesRedrawsItsMarker) {
+    auto d = demo();
+    const geo::Organization* o = nullptr;
+    for (const auto& x : d.orgs)
+        if (x.operating() && std::abs(x.location.x - 123.84) < 0.03 && std::abs(x.location.y - 42.29) < 0.03) {
+            o = &x;
+            break;
+        }
+    ASSERT_NE(o, nullptr);
+    TileService service(d, 64u << 20);
+    auto at16 = tile_at(o->location, 16);
+    auto before = service.get("orgs", at16, 1).etag;
+    auto after = *o;
+    after.employees = o->employees + 5000;
+    after.version += 1;
+    EXPECT_GT(service.update(*o, after), 0u);
+    EXPECT_NE(service.get("orgs", at16, 1).etag, before) << "a bigger marker";
+}

@@ -287,12 +287,6 @@ std::vector<Cluster> cluster_orgs(const std::vector<OrgFeature>& orgs, double re
     return out;
 }
 
-MetaTile metatile_of(const TileId& t) {
-    int n = t.z >= 10 ? 8 : t.z >= 6 ? 4 : 1;
-    n = std::min(n, 1 << t.z);
-    return MetaTile{t.z, t.x - t.x % n, t.y - t.y % n, n};
-}
-
 std::vector<std::string> render_metatile(const std::string& layer, const MetaTile& m, int scale,
                                          const TileSource& source, double kernel_radius_m,
                                          const std::vector<double>& heat_classes) {

@@ -10,6 +10,7 @@
 #include "covermap/geo/text.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/tiles/heatmap.hpp"
+#include "detail/hash.hpp"
 
 namespace covermap::tiles {
 
@@ -26,6 +27,16 @@ double margin_px(const std::string& layer) {
     if (layer == "heatmap") return 4;
     return 2;
 }
+}  // namespace
+
+namespace {
+// What tiles look like for given data, besides the data: the drawing code and Mapnik's version,
+// hashed by tiles/CMakeLists.txt. Files drawn by another build are not used.
+constexpr std::uint64_t kDrawing = COVERMAP_DRAWING_VERSION;
+// Changes remembered for judging files in the tile directory (usable()): at most so many, with
+// at most so many boxes in all (about 2 MB), and so many boxes per layer of one change (more
+// become the box around them: a file near any of them is refused).
+constexpr std::size_t kSteps = 4096, kStepsBoxes = 65536, kStepBoxes = 64;
 }  // namespace
 
 std::string etag_of(const std::string& bytes) {
@@ -53,7 +64,8 @@ long long quarter_end(const std::string& today) {
 }
 }  // namespace
 
-TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m)
+TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m,
+                         const TileDirOptions& dir)
     : source_(std::make_shared<TileSource>(d)), capacity_(cache_bytes), kernel_radius_m_(kernel_radius_m) {
     quarter_ = geo::quarter_start(geo::china_date());
     quarter_ends_ = quarter_end(geo::china_date());
@@ -62,7 +74,20 @@ TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double 
         empty_[s] = std::make_shared<const std::string>(empty_png(s));
         empty_etag_[s] = etag_of(*empty_[s]);
     }
+    if (!dir.dir.empty()) {
+        disk_ = std::make_unique<DiskCache>(dir.dir, dir.max_bytes, kDrawing);
+        auto now = print();
+        steps_.push_back(Step{now, {}});
+        // Alone on the directory, with its note naming other data (changed while no process
+        // served it, or a process stopped between an edit and its note): nothing there is of use.
+        // With others serving, they keep it; usable() judges each file anyway.
+        if (disk_->alone() && disk_->note() != note(now)) disk_->wipe();
+        disk_->set_note(note(now));
+        disk_->share();
+    }
 }
+
+TileService::~TileService() = default;
 
 std::size_t TileService::roll_quarter(const std::string& today) {
     auto quarter = geo::quarter_start(today);
@@ -75,9 +100,16 @@ std::size_t TileService::roll_quarter(const std::string& today) {
         source = source_;
     }
     source->set_all_due();
-    std::lock_guard lock(mutex_);
-    ++generation_;
-    return drop_tiles({{"ledger-due", {world_box()}}});
+    Dirty dirty{{"ledger-due", {world_box()}}};
+    std::size_t dropped;
+    {
+        std::lock_guard lock(mutex_);
+        ++generation_;
+        dropped = drop_tiles(dirty);
+        remember(dirty);
+    }
+    forget_on_disk(dirty);
+    return dropped;
 }
 
 void TileService::check_quarter() {
@@ -142,6 +174,7 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     std::shared_ptr<TileSource> source;
     std::uint64_t generation;
     std::vector<double> classes;
+    MetaStamp stamp;  // the drawing a render begun now draws, for its file
     bool mine = false;
     {
         std::unique_lock lock(mutex_);
@@ -163,25 +196,67 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
         source = source_;
         generation = generation_;
         classes = heat_classes_;
+        if (mine && disk_) stamp = MetaStamp{print(), layer_key(layer)};
     }
-    if (mine) {
+    auto keep_all = [&] {  // every tile of the metatile into memory (mutex_ held)
+        for (int dy = 0; dy < meta.n; ++dy)
+            for (int dx = 0; dx < meta.n; ++dx)
+                put(Key{layer, meta.z, meta.x0 + dx, meta.y0 + dy, scale},
+                    flight->pngs[static_cast<std::size_t>(dy * meta.n + dx)]);
+    };
+    bool from_disk = false;
+    if (mine && disk_) {
+        // Only this process's one renderer of the metatile looks: the others wait for it (so
+        // nothing may escape here before they are woken: a failure is a miss).
+        std::optional<MetaFile> file;
+        try {
+            file = disk_->read(layer, scale, meta);
+        } catch (const std::exception&) {
+            file.reset();
+        }
+        if (file) {
+            std::lock_guard lock(mutex_);
+            // Judged against every change up to now, so what is usable now may be cached.
+            if (usable(layer, meta, file->stamp)) {
+                flight->pngs = std::move(file->pngs);
+                flight->done = true;
+                inflight_.erase(flight_key);
+                ++stats_.disk_hits;
+                keep_all();
+                landed_.notify_all();
+                from_disk = true;
+            } else {
+                ++stats_.disk_stale;
+            }
+        }
+    }
+    if (mine && !from_disk) {
         try {
             flight->pngs = render_metatile(layer, meta, scale, *source, kernel_radius_m_, classes);
         } catch (...) {
             flight->error = std::current_exception();
         }
-        std::lock_guard lock(mutex_);
-        flight->done = true;
-        inflight_.erase(flight_key);
-        ++stats_.renders;
-        ++stats_.renders_by[layer + "/" + std::to_string(meta.z)];
-        // A render that an edit overtook is served once, not cached.
-        if (!flight->error && generation == generation_)
-            for (int dy = 0; dy < meta.n; ++dy)
-                for (int dx = 0; dx < meta.n; ++dx)
-                    put(Key{layer, meta.z, meta.x0 + dx, meta.y0 + dy, scale},
-                        flight->pngs[static_cast<std::size_t>(dy * meta.n + dx)]);
-        landed_.notify_all();
+        bool current;
+        {
+            std::lock_guard lock(mutex_);
+            flight->done = true;
+            inflight_.erase(flight_key);
+            ++stats_.renders;
+            ++stats_.renders_by[layer + "/" + std::to_string(meta.z)];
+            // A render that an edit overtook is served once, not cached (nor written).
+            current = !flight->error && generation == generation_;
+            if (current) keep_all();
+            landed_.notify_all();
+        }
+        // After the waiters have their tiles. Should an edit come meanwhile, the file carries
+        // the drawing it was rendered from, and usable() refuses it where the edit reached.
+        if (current && disk_) {
+            try {
+                disk_->write(layer, scale, meta, stamp, flight->pngs);
+            } catch (const std::exception&) {
+                // Out of memory for the file's bytes: the tile is served all the same.
+            }
+        }
     }
     if (flight->error) std::rethrow_exception(flight->error);
     const auto& png = flight->pngs[static_cast<std::size_t>((t.y - meta.y0) * meta.n + (t.x - meta.x0))];
@@ -217,9 +292,15 @@ std::size_t TileService::update(const std::vector<std::pair<geo::Organization, g
             merge(source->set_due(after.id, after.operating() && (v == data->ledger_verified.end() || v->second < quarter)));
         }
     }
-    std::lock_guard lock(mutex_);
-    ++generation_;
-    return drop_tiles(dirty);
+    std::size_t dropped;
+    {
+        std::lock_guard lock(mutex_);
+        ++generation_;
+        dropped = drop_tiles(dirty);
+        remember(dirty);
+    }
+    forget_on_disk(dirty);
+    return dropped;
 }
 
 namespace {
@@ -301,6 +382,9 @@ std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::P
         std::lock_guard lock(mutex_);
         old = source_;
     }
+    // Areas or instructors that changed (an import of them reaching this process by a reload)
+    // may change any tile.
+    bool everywhere = old->fixed_fingerprint() != fresh->fixed_fingerprint();
     // The boxes each layer's drawing may have changed in, from the old drawing and the new.
     Dirty dirty;
     for (const auto& ll : touched) {
@@ -324,13 +408,21 @@ std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::P
             }
         }
     }
-    std::lock_guard lock(mutex_);
-    source_ = std::move(fresh);
-    // New heatmap classes change every heatmap tile's colours: then those all go.
-    if (classes != heat_classes_) dirty["heatmap"] = {world_box()};
-    heat_classes_ = std::move(classes);
-    ++generation_;
-    return drop_tiles(dirty);
+    if (everywhere)
+        for (const auto& layer : kLayerNames) dirty[layer] = {world_box()};
+    std::size_t dropped;
+    {
+        std::lock_guard lock(mutex_);
+        source_ = std::move(fresh);
+        // New heatmap classes change every heatmap tile's colours: then those all go.
+        if (classes != heat_classes_) dirty["heatmap"] = {world_box()};
+        heat_classes_ = std::move(classes);
+        ++generation_;
+        dropped = drop_tiles(dirty);
+        remember(dirty);
+    }
+    forget_on_disk(dirty);
+    return dropped;
 }
 
 void TileService::add_branch(std::int64_t id, geo::BranchType type) {
@@ -350,21 +442,155 @@ std::vector<double> TileService::heat_classes() const {
 void TileService::reset(const geo::Dataset& d) {
     auto fresh = std::make_shared<TileSource>(d);
     auto classes = tiles::heat_classes(fresh->uncovered(world_box()), kernel_radius_m_);
-    std::lock_guard lock(mutex_);
-    source_ = std::move(fresh);
-    heat_classes_ = std::move(classes);
-    ++generation_;
-    stats_.invalidated += static_cast<long>(lru_.size());
-    lru_.clear();
-    index_.clear();
-    per_zoom_.fill(0);
-    stats_.bytes = 0;
-    stats_.entries = 0;
+    Fingerprint now;
+    {
+        std::lock_guard lock(mutex_);
+        source_ = std::move(fresh);
+        heat_classes_ = std::move(classes);
+        ++generation_;
+        stats_.invalidated += static_cast<long>(lru_.size());
+        lru_.clear();
+        index_.clear();
+        per_zoom_.fill(0);
+        stats_.bytes = 0;
+        stats_.entries = 0;
+        if (!disk_) return;
+        // Files of earlier drawings are refused from now on (their prints are forgotten).
+        now = print();
+        steps_.assign(1, Step{now, {}});
+        steps_boxes_ = 0;
+    }
+    disk_->wipe();
+    disk_->set_note(note(now));
 }
 
 TileStats TileService::stats() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
+    TileStats s;
+    {
+        std::lock_guard lock(mutex_);
+        s = stats_;
+    }
+    if (disk_) {
+        auto d = disk_->stats();
+        s.disk_writes = d.writes;
+        s.disk_damaged = d.damaged;
+        s.disk_evicted = d.evicted;
+        s.disk_errors = d.errors;
+        s.disk_bytes = d.bytes;
+    }
+    return s;
+}
+
+// Why a file in the tile directory is safe to serve, though every process writes there and
+// each hears of an edit at its own moment (another process may still render from the data
+// before an edit after this one has applied it and deleted the files the edit touched):
+//
+// A file carries the fingerprint of the drawing its render began from (print(): a hash of
+// everything the layers draw, see TileSource). This service keeps the fingerprints of the
+// drawings it went through, each with the boxes of the change that led to it (steps_). A file
+// is served only when its fingerprint is one of those and no later change's boxes, grown by the
+// layer's margin, meet the metatile: then the data it was drawn from and the data now draw the
+// same pixels there, which is exactly the rule the memory cache follows when an edit drops
+// tiles. A file from a drawing this service never had (another process ahead or behind, other
+// heatmap classes, before a restart's data) is refused and rendered again, never served stale.
+// The fingerprints are of content, not of a sequence of events: processes that applied the same
+// edits in any order, or loaded the same data, name their drawings alike, so they share files
+// without any global order of changes. Deleting the files an edit touched (forget_on_disk) only
+// saves space and reads; it is not what keeps a file from being served stale.
+Fingerprint TileService::print() const {
+    auto f = source_->fingerprint();
+    return f ^= detail::Hasher().text("drawing").u64(kDrawing).f64(kernel_radius_m_).done();
+}
+
+std::uint64_t TileService::layer_key(const std::string& layer) const {
+    if (layer != "heatmap") return 0;
+    detail::Hasher h;
+    h.text("heat classes").u64(heat_classes_.size());
+    for (double c : heat_classes_) h.f64(c);
+    return h.done().lo;
+}
+
+bool TileService::usable(const std::string& layer, const MetaTile& m, const MetaStamp& s) const {
+    if (s.key != layer_key(layer)) return false;
+    // The last time this service drew what the file was drawn from.
+    auto at = std::find_if(steps_.rbegin(), steps_.rend(), [&](const Step& st) { return st.print == s.data; });
+    if (at == steps_.rend()) return false;
+    geo::BBox box = TileId{m.z, m.x0, m.y0}.mercator_bounds();
+    box.expand(TileId{m.z, m.x0 + m.n - 1, m.y0 + m.n - 1}.mercator_bounds());
+    double grow = margin_px(layer) * resolution(m.z);
+    box.minx -= grow, box.miny -= grow, box.maxx += grow, box.maxy += grow;
+    for (auto later = at.base(); later != steps_.end(); ++later)
+        if (auto d = later->dirty.find(layer); d != later->dirty.end())
+            for (const auto& b : d->second)
+                if (box.intersects(b)) return false;
+    return true;
+}
+
+void TileService::remember(const Dirty& dirty) {
+    if (!disk_) return;
+    auto now = print();
+    if (now == steps_.back().print) return;  // nothing drawn changed
+    Step step{now, {}};
+    for (const auto& [layer, boxes] : dirty) {
+        auto& kept = step.dirty[layer];
+        if (boxes.size() <= kStepBoxes) {
+            kept = boxes;
+        } else {
+            geo::BBox all;
+            for (const auto& b : boxes) all.expand(b);
+            kept.push_back(all);
+        }
+    }
+    auto boxes = [](const Step& st) {
+        std::size_t n = 0;
+        for (const auto& [layer, b] : st.dirty) n += b.size();
+        return n;
+    };
+    steps_boxes_ += boxes(step);
+    steps_.push_back(std::move(step));
+    // A file of a drawing forgotten here is refused: rendered again, never served stale.
+    while (steps_.size() > 1 && (steps_.size() > kSteps || steps_boxes_ > kStepsBoxes)) {
+        steps_boxes_ -= boxes(steps_.front());
+        steps_.pop_front();
+    }
+}
+
+void TileService::forget_on_disk(const Dirty& dirty) {
+    if (!disk_) return;
+    auto world = world_box();
+    for (const auto& [layer, boxes] : dirty) {
+        bool everything = std::any_of(boxes.begin(), boxes.end(), [&](const geo::BBox& b) {
+            return b.minx <= world.minx && b.miny <= world.miny && b.maxx >= world.maxx && b.maxy >= world.maxy;
+        });
+        if (everything) {
+            disk_->remove_layer(layer);
+            continue;
+        }
+        for (int z = 0; z <= 20; ++z) {
+            int n = metatile_of(TileId{z, 0, 0}).n;
+            double m = margin_px(layer) * resolution(z);
+            for (const auto& b : boxes) {
+                auto r = tiles_meeting(geo::BBox{b.minx - m, b.miny - m, b.maxx + m, b.maxy + m}, z);
+                if (r.count() == 0) continue;
+                for (int scale : {1, 2})
+                    disk_->remove(layer, scale, z, n, r.x0 / n * n, r.x1 / n * n, r.y0 / n * n, r.y1 / n * n);
+            }
+        }
+    }
+    // After the files: a process stopped before this line leaves a note that does not match the
+    // data, and the next start alone wipes the directory.
+    Fingerprint now;
+    {
+        std::lock_guard lock(mutex_);
+        now = steps_.back().print;
+    }
+    disk_->set_note(note(now));
+}
+
+std::string TileService::note(const Fingerprint& f) const {
+    char drawing[17];
+    std::snprintf(drawing, sizeof drawing, "%016llx", static_cast<unsigned long long>(kDrawing));
+    return "covermap tile directory\ndrawing " + std::string(drawing) + "\nfingerprint " + f.hex() + "\n";
 }
 
 std::string TileService::tilejson(const std::string& layer, const std::string& base_url) const {

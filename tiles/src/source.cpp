@@ -1,6 +1,7 @@
 #include "covermap/tiles/source.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
 #include <unordered_map>
 
@@ -10,6 +11,7 @@
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/tiles/tile_id.hpp"
+#include "detail/hash.hpp"
 
 namespace covermap::tiles {
 
@@ -90,6 +92,18 @@ struct TileSource::Impl {
     BoxTree link_tree;       // value: org index (the link is its instructor → it)
     BoxTree territory_tree;  // value: instructor slot
     geo::BBox extent;
+    // The fingerprint: the areas' and instructors' part (fixed for a source), and the XOR of
+    // the organizations' hashes (org_print), kept as they change.
+    Fingerprint statics, org_prints;
+
+    // An organization as the layers draw it: its point, state, size, ledger and instructor.
+    Fingerprint org_print(std::size_t i) const {
+        const auto& f = orgs[i];
+        detail::Hasher h;
+        h.text("org").text(f.id).f64(f.at.x).f64(f.at.y).i64(static_cast<int>(f.state)).i64(f.employees);
+        h.u64(f.due ? 1 : 0).text(org_model[i].instructor_id ? *org_model[i].instructor_id : std::string());
+        return h.done();
+    }
 
     geo::BBox link_box(std::size_t i) const {
         geo::BBox b;
@@ -189,6 +203,23 @@ TileSource::TileSource(const geo::Dataset& d) : impl_(std::make_unique<Impl>()) 
     im.uncovered_tree = PointTree(unc.begin(), unc.end());
     im.link_tree = BoxTree(links.begin(), links.end());
     for (const auto& in : d.instructors) im.rebuild_territory(in.id);
+    for (std::size_t i = 0; i < im.orgs.size(); ++i) im.org_prints ^= im.org_print(i);
+    // Areas by code, level, name and every vertex; instructors by id and home.
+    for (const auto& a : d.areas) {
+        detail::Hasher h;
+        h.text("area").text(a.code).text(geo::to_string(a.level)).text(a.name).u64(a.shape.size());
+        for (const auto& poly : a.shape) {
+            h.u64(poly.exterior.size()).u64(poly.holes.size());
+            for (const auto& p : poly.exterior) h.f64(p.x).f64(p.y);
+            for (const auto& ring : poly.holes) {
+                h.u64(ring.size());
+                for (const auto& p : ring) h.f64(p.x).f64(p.y);
+            }
+        }
+        im.statics ^= h.done();
+    }
+    for (const auto& in : d.instructors)
+        im.statics ^= detail::Hasher().text("instructor").text(in.id).f64(in.home.x).f64(in.home.y).done();
 }
 
 TileSource::~TileSource() = default;
@@ -201,6 +232,29 @@ void TileSource::add_branch(std::int64_t id, geo::BranchType type) {
 geo::BBox TileSource::extent() const {
     std::shared_lock lock(mutex_);
     return impl_->extent;
+}
+
+Fingerprint TileSource::fingerprint() const {
+    std::shared_lock lock(mutex_);
+    Fingerprint f = impl_->statics;
+    return f ^= impl_->org_prints;
+}
+
+Fingerprint TileSource::fixed_fingerprint() const {
+    std::shared_lock lock(mutex_);
+    return impl_->statics;
+}
+
+std::string Fingerprint::hex() const {
+    char buf[33];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(hi),
+                  static_cast<unsigned long long>(lo));
+    return buf;
+}
+
+std::optional<Fingerprint> Fingerprint::parse(const std::string& hex) {
+    if (hex.size() != 32 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return std::nullopt;
+    return Fingerprint{std::stoull(hex.substr(0, 16), nullptr, 16), std::stoull(hex.substr(16), nullptr, 16)};
 }
 
 namespace {
@@ -265,7 +319,9 @@ Dirty TileSource::set_due(const geo::Id& org, bool due) {
     if (it == im.org_index.end()) return dirty;
     auto& f = im.orgs[it->second];
     if (f.due != due) {
+        im.org_prints ^= im.org_print(it->second);
         f.due = due;
+        im.org_prints ^= im.org_print(it->second);
         dirty["ledger-due"].push_back(point_box(f.at));
     }
     return dirty;
@@ -273,7 +329,12 @@ Dirty TileSource::set_due(const geo::Id& org, bool due) {
 
 void TileSource::set_all_due() {
     std::unique_lock lock(mutex_);
-    for (auto& f : impl_->orgs) f.due = f.state != OrgState::inactive;
+    auto& im = *impl_;
+    im.org_prints = Fingerprint{};
+    for (std::size_t i = 0; i < im.orgs.size(); ++i) {
+        im.orgs[i].due = im.orgs[i].state != OrgState::inactive;
+        im.org_prints ^= im.org_print(i);
+    }
 }
 
 Dirty TileSource::update(const geo::Organization& before, const geo::Organization& after, double kernel_radius_m) {
@@ -284,12 +345,19 @@ Dirty TileSource::update(const geo::Organization& before, const geo::Organizatio
     if (it == im.org_index.end()) return dirty;
     std::size_t i = it->second;
     auto& f = im.orgs[i];
+    im.org_prints ^= im.org_print(i);  // out as it was drawn, in again as it is drawn below
     auto old_state = f.state;
     // Branch ids new since the build (accepted plans) are joint/affiliated unless known.
     auto new_state = state_of(after, im.branch_types);
     f.state = new_state;
     BPoint p(f.at.x, f.at.y);
     if (before.operating() != after.operating()) f.due = f.due && after.operating();
+    // The marker's size from z15 (both layers that draw organizations).
+    if (f.employees != after.employees) {
+        f.employees = after.employees;
+        dirty["orgs"].push_back(point_box(f.at));
+        dirty["ledger-due"].push_back(point_box(f.at));
+    }
     if (old_state != new_state) {
         dirty["orgs"].push_back(point_box(f.at));
         dirty["ledger-due"].push_back(point_box(f.at));  // drawn in its state's colour
@@ -338,6 +406,7 @@ Dirty TileSource::update(const geo::Organization& before, const geo::Organizatio
                 for (auto& b : im.rebuild_territory(*id)) links.push_back(b);
     }
     im.org_model[i] = after;
+    im.org_prints ^= im.org_print(i);
     return dirty;
 }
 

@@ -52,6 +52,12 @@ geo::MultiPolygon to_mercator(const geo::MultiPolygon& shape) {
     return out;
 }
 
+MetaTile metatile_of(const TileId& t) {
+    int n = t.z >= 10 ? 8 : t.z >= 6 ? 4 : 1;
+    n = std::min(n, 1 << t.z);
+    return MetaTile{t.z, t.x - t.x % n, t.y - t.y % n, n};
+}
+
 TileId tile_at(geo::Point lonlat, int z) {
     auto m = to_mercator(lonlat);
     double n = static_cast<double>(1LL << z);

@@ -771,6 +771,7 @@ ImportReport Editor::import(const ImportParams& p, const std::string& who) {
 void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int64_t change_id) {
     if (!remote_store_) remote_store_ = std::make_unique<Store>(Store::open_existing(store_->uri()));
     std::vector<Organization> changed;
+    std::set<Id> confirmed;  // ledgers another process's visit confirmed
     if (!everything) {
         changed = remote_store_->orgs(ids);
         // Another process's visit may have confirmed a ledger (the record itself unchanged).
@@ -779,7 +780,7 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int6
         std::lock_guard writer(write_mutex_);
         std::unique_lock lock(data_mutex_);
         for (auto& [id, day] : verified)
-            if (auto& mine = data_.ledger_verified[id]; mine < day) mine = day, ++version_;
+            if (auto& mine = data_.ledger_verified[id]; mine < day) mine = day, ++version_, confirmed.insert(id);
         for (auto& [id, check] : checks)
             if (auto& mine = data_.branch_checks[id]; mine.date < check.date) mine = check, ++version_;
     }
@@ -809,7 +810,11 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int6
         std::unique_lock lock(data_mutex_);
         for (const auto& after : changed) {
             auto& mine = data_.orgs[org_index_.at(after.id)];
-            if (mine.version >= after.version) continue;  // already here
+            if (mine.version >= after.version) {
+                // Already here; a confirmed ledger still reaches the listener (the ledger-due tiles).
+                if (confirmed.count(after.id)) c.orgs.emplace_back(mine, mine);
+                continue;
+            }
             if (mine.location.x != after.location.x || mine.location.y != after.location.y) {
                 moved.push_back(mine.location);
                 moved.push_back(after.location);

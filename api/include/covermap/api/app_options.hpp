@@ -36,6 +36,10 @@ struct AppOptions {
     std::string db;
     std::string web_root;        ///< folder of the web UI's static files
     std::size_t cache_mb = 256;  ///< tile cache bound
+    /// A directory where rendered metatiles are kept and shared by every process serving the
+    /// same store (empty: tiles in memory only), and about how many MB of them at most.
+    std::string tile_dir;
+    std::size_t tile_dir_mb = 1024;
     /// The web page's base map: an XYZ URL template ("https://host/{z}/{x}/{y}.png?tk=KEY", e.g.
     /// an intranet 天地图), a directory of {z}/{x}/{y} tiles or an MBTiles file (served under
     /// /basemap/), or empty: the page then draws covermap's own district borders only.

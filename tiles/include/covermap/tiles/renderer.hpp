@@ -3,7 +3,6 @@
 /// in renderer.cpp; each thread keeps its own mapnik::Map per layer, built once.
 
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -11,18 +10,6 @@
 #include "covermap/tiles/tile_id.hpp"
 
 namespace covermap::tiles {
-
-/// n × n tiles rendered together, top-left tile (x0, y0).
-struct MetaTile {
-    int z = 0;
-    int x0 = 0;
-    int y0 = 0;
-    int n = 1;
-    bool operator<(const MetaTile& o) const { return std::tie(z, x0, y0, n) < std::tie(o.z, o.x0, o.y0, o.n); }
-};
-
-/// The metatile holding a tile: 8 × 8 from z10, 4 × 4 from z6, single tiles below.
-MetaTile metatile_of(const TileId& t);
 
 /// The heatmap's class breaks (organizations per km², ascending): where the ramp's colours begin.
 /// TileService scales them to the data (heat_classes in heatmap.hpp); these are for tests.

@@ -1,12 +1,14 @@
 #pragma once
 /// \file Tiles as the server asks for them: metatiles rendered once however many requests
 /// wait for them (coalescing), an LRU cache bounded in bytes of encoded PNGs, ETags, and
-/// exact invalidation after an edit.
+/// exact invalidation after an edit; optionally a tile directory on disk that several
+/// processes share (DiskCache) and a restart keeps.
 
 #include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <map>
 #include <memory>
@@ -16,6 +18,7 @@
 #include <unordered_map>
 
 #include "covermap/geo/model.hpp"
+#include "covermap/tiles/disk_cache.hpp"
 #include "covermap/tiles/renderer.hpp"
 #include "covermap/tiles/source.hpp"
 #include "covermap/tiles/tile_id.hpp"
@@ -32,11 +35,27 @@ struct TileStats {
     long hits = 0, misses = 0, renders = 0, invalidated = 0;
     std::size_t bytes = 0, entries = 0;
     std::map<std::string, long> renders_by;  ///< "layer/z" -> metatile renders
+    /// The tile directory (all 0 without one): metatiles served from it instead of rendered,
+    /// files found there but drawn from other data (rendered again), files written, files that
+    /// were damaged, files evicted by the bound, failures (logged), bytes of its files.
+    long disk_hits = 0, disk_stale = 0, disk_writes = 0, disk_damaged = 0, disk_evicted = 0, disk_errors = 0;
+    std::int64_t disk_bytes = 0;
+};
+
+/// A tile directory (`serve --tile-dir`): metatile files shared by every process on one store.
+struct TileDirOptions {
+    std::string dir;                          ///< empty: none
+    std::uint64_t max_bytes = 1024ULL << 20;  ///< about this many bytes of files at most
 };
 
 class TileService {
 public:
-    TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m = 1500);
+    /// With `dir.dir` set, metatiles are also kept in that directory: read there before a render
+    /// (when they are drawn from the data as it is), written after one. At start, when no other
+    /// process uses the directory and its note names other data, its tiles are deleted.
+    TileService(const geo::Dataset& d, std::size_t cache_bytes, double kernel_radius_m = 1500,
+                const TileDirOptions& dir = {});
+    ~TileService();
 
     /// The tile (scale 1 or 2); throws std::invalid_argument for an unknown layer or tile.
     Tile get(const std::string& layer, const TileId& t, int scale);
@@ -123,6 +142,25 @@ private:
     std::condition_variable landed_;
     std::uint64_t generation_ = 0;  // bumped by every edit: renders begun before it are not cached
     TileStats stats_;
+
+    // The tile directory and what makes its files safe to serve (see usable() in service.cpp).
+    struct Step {
+        Fingerprint print;  // the drawing after a change
+        Dirty dirty;        // where that change altered it (at most kStepBoxes boxes a layer)
+    };
+    std::unique_ptr<DiskCache> disk_;
+    // The drawings this service went through, oldest first, and their boxes (mutex_).
+    std::deque<Step> steps_;
+    std::size_t steps_boxes_ = 0;
+    // With mutex_ held: the drawing now; what else a layer's pixels depend on (the heatmap's
+    // classes); whether a file may be served; a change's step.
+    Fingerprint print() const;
+    std::uint64_t layer_key(const std::string& layer) const;
+    bool usable(const std::string& layer, const MetaTile& m, const MetaStamp& s) const;
+    void remember(const Dirty& dirty);
+    // Without mutex_ (file system calls): a change's files, then the note.
+    void forget_on_disk(const Dirty& dirty);
+    std::string note(const Fingerprint& f) const;
 };
 
 /// A quoted hash of bytes, for ETags.

@@ -43,6 +43,24 @@ struct TerritoryFeature {
     geo::MultiPolygon shape;  ///< convex hull of the home and the organizations, EPSG:3857
 };
 
+/// A 128-bit name of what the tiles draw: the XOR of one hash per drawn record (organizations,
+/// areas, instructors), so it follows edits applied in any order and equal data has equal
+/// fingerprints however it was reached (a fresh load or edit after edit).
+struct Fingerprint {
+    std::uint64_t hi = 0, lo = 0;
+    Fingerprint& operator^=(const Fingerprint& o) {
+        hi ^= o.hi;
+        lo ^= o.lo;
+        return *this;
+    }
+    bool operator==(const Fingerprint& o) const { return hi == o.hi && lo == o.lo; }
+    bool operator!=(const Fingerprint& o) const { return !(*this == o); }
+    /// 32 lower-case hex digits.
+    std::string hex() const;
+    /// The fingerprint hex() wrote, or nullopt for anything else.
+    static std::optional<Fingerprint> parse(const std::string& hex);
+};
+
 /// Boxes (EPSG:3857) whose drawing an edit changed, per layer name.
 using Dirty = std::map<std::string, std::vector<geo::BBox>>;
 
@@ -76,6 +94,10 @@ public:
 
     /// Longitude/latitude extent of the data.
     geo::BBox extent() const;
+    /// What the layers draw now (kept up to date by update, set_due and set_all_due).
+    Fingerprint fingerprint() const;
+    /// Its part that edits never change: the areas and the instructors.
+    Fingerprint fixed_fingerprint() const;
 
 private:
     struct Impl;

@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "covermap/geo/model.hpp"
 
@@ -24,6 +25,18 @@ struct TileId {
 };
 
 bool operator==(const TileId& a, const TileId& b);
+
+/// n × n tiles rendered together, top-left tile (x0, y0).
+struct MetaTile {
+    int z = 0;
+    int x0 = 0;
+    int y0 = 0;
+    int n = 1;
+    bool operator<(const MetaTile& o) const { return std::tie(z, x0, y0, n) < std::tie(o.z, o.x0, o.y0, o.n); }
+};
+
+/// The metatile holding a tile: 8 × 8 from z10, 4 × 4 from z6, single tiles below.
+MetaTile metatile_of(const TileId& t);
 
 /// Web Mercator projection of a longitude/latitude.
 geo::Point to_mercator(geo::Point lonlat);
