@@ -55,11 +55,30 @@ TEST(ExactPng, MoreThan256ColoursAreRefused) {
     EXPECT_FALSE(exact_png8(px.data(), 64, 64, 64).has_value());
 }
 
+TEST(ExactPng, PastThePaletteATileIsWrittenInFullColour) {
+    const int w = 40, h = 30;
+    const std::size_t stride = 50;
+    auto px = image(1000, w, h, stride);
+    ASSERT_FALSE(exact_png8(px.data(), w, h, stride).has_value());
+    auto back = test::decode(tile_png(px.data(), w, h, stride));
+    ASSERT_EQ(back.width, w);
+    for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x) {
+            std::uint32_t c = px[static_cast<std::size_t>(y) * stride + static_cast<std::size_t>(x)];
+            const unsigned char* got = back.at(x, y);
+            ASSERT_EQ(got[0], c & 0xff) << x << "," << y;
+            ASSERT_EQ(got[1], (c >> 8) & 0xff);
+            ASSERT_EQ(got[2], (c >> 16) & 0xff);
+            ASSERT_EQ(got[3], c >> 24);
+        }
+}
+
 TEST(ExactPng, NothingDrawnIsAnEmptyString) {
     std::vector<std::uint32_t> px(32 * 32, 0x00ffffff);  // invisible, whatever the colour
     auto png = exact_png8(px.data(), 32, 32, 32);
     ASSERT_TRUE(png.has_value());
     EXPECT_TRUE(png->empty());
+    EXPECT_TRUE(tile_png(px.data(), 32, 32, 32).empty());
     px[5] = 0xff0000ff;
     png = exact_png8(px.data(), 32, 32, 32);
     ASSERT_TRUE(png.has_value());
