@@ -223,3 +223,27 @@ TEST(Editor, UndoingAnUnassignWaitsForRoomWithTheInstructor) {
     EXPECT_EQ(refused.conflicts[0].second, "指导员已满");
     EXPECT_FALSE(e.editor->view().org("1")->instructor_id);
 }
+
+// Another process's reload (an import there): the places near the organizations that changed,
+// unless the areas or the instructors changed, which redraws everything, as an import here does.
+TEST(Editor, AnotherProcessesImportOfInstructorsRedrawsEverything) {
+    Editing e;
+    Editor other(std::make_unique<Store>(Store::open_existing(e.db)));  // as another process
+    std::vector<Change> heard;
+    other.on_change([&](const Change& c, const Dataset&) { heard.push_back(c); });
+
+    e.editor->set_instructor("1", Id("ZD-1"), 1, "planner");
+    other.apply_remote({}, true, 0);
+    ASSERT_EQ(heard.size(), 1u);
+    EXPECT_EQ(heard[0].scope, Change::Scope::places);
+    EXPECT_FALSE(heard[0].places.empty());
+    EXPECT_EQ(other.view().org("1")->instructor_id, Id("ZD-1"));
+
+    Dataset moved = e.editor->view().data();
+    moved.instructors[0].home = {123.86, 42.23};  // the instructors imported again, one moved
+    Store::open_existing(e.db).replace(moved);
+    other.apply_remote({}, true, 0);
+    ASSERT_EQ(heard.size(), 2u);
+    EXPECT_EQ(heard[1].scope, Change::Scope::everything);
+    EXPECT_DOUBLE_EQ(other.view().instructor("ZD-1")->home.x, 123.86);
+}

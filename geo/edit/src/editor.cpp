@@ -230,6 +230,32 @@ std::unordered_map<Id, std::pair<Point, std::int64_t>> Editor::org_versions() co
     return was;
 }
 
+std::uint64_t Editor::places_signature() const {
+    std::shared_lock lock(data_mutex_);
+    // FNV-1a over what an import of areas or of instructors can change.
+    std::uint64_t h = 1469598103934665603ULL;
+    auto mix = [&](const void* p, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const unsigned char*>(p)[i]) * 1099511628211ULL;
+    };
+    auto text = [&](const std::string& t) { mix(t.data(), t.size() + 1); };  // with its end
+    auto point = [&](const Point& pt) { mix(&pt.x, sizeof pt.x), mix(&pt.y, sizeof pt.y); };
+    for (const auto& a : data_.areas) {
+        text(a.code), text(a.name), text(a.parent_code);
+        mix(&a.level, sizeof a.level);
+        for (const auto& poly : a.shape) {
+            for (const auto& pt : poly.exterior) point(pt);
+            for (const auto& ring : poly.holes)
+                for (const auto& pt : ring) point(pt);
+        }
+    }
+    for (const auto& in : data_.instructors) {
+        text(in.id), text(in.name), text(in.industries), text(in.unit);
+        mix(&in.capacity, sizeof in.capacity);
+        point(in.home);
+    }
+    return h;
+}
+
 std::vector<Point> Editor::touched_since(const std::unordered_map<Id, std::pair<Point, std::int64_t>>& was) const {
     std::shared_lock lock(data_mutex_);
     std::vector<Point> touched;
@@ -792,11 +818,14 @@ void Editor::apply_remote(const std::vector<Id>& ids, bool everything, std::int6
     std::lock_guard writer(write_mutex_);
     if (everything) {
         auto was = org_versions();
+        auto places_were = places_signature();
         load();
         Change c;
         c.id = change_id;
         c.org_ids = ids;
-        c.scope = Change::Scope::places;
+        // Another process imported areas or instructors: everything is drawn again, as after
+        // an import here; else only what is near the organizations that changed.
+        c.scope = places_signature() == places_were ? Change::Scope::places : Change::Scope::everything;
         c.places = touched_since(was);
         c.branches = view().data().branches;
         notify(c);

@@ -214,6 +214,8 @@ private:
     void notify(const Change& c);
     std::unordered_map<Id, std::pair<Point, std::int64_t>> org_versions() const;
     std::vector<Point> touched_since(const std::unordered_map<Id, std::pair<Point, std::int64_t>>& was) const;
+    /// A hash of the areas and the instructors: what an import of either changes.
+    std::uint64_t places_signature() const;
 
     // Memory: read under a shared lock; a writer holds write_mutex_ (one at a time, the store
     // first) and then the exclusive lock to update memory.
