@@ -4,7 +4,7 @@
 # connections, the same requests with the same bearer token), same run, nginx with as many
 # workers as covermap has I/O threads (THREADS, default 2), ROUNDS (default 7) alternating
 # runs of DURATION seconds (default 10) each. Prints both medians and the ratio (target
-# >= 1.0), and each server's CPU time per request. Access logs: off for both by default;
+# >= 1.2), each server's CPU time per request, and wrk's (per request, and its share of a core). Access logs: off for both by default;
 # ACCESS_LOG=1 turns both on (nginx buffered to a file, covermap to a file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,15 +54,21 @@ run() {
   local url=$1 into=$2; shift 2
   local t0 t1 out
   t0=$(ticks "$@")
-  out=$(wrk -t1 -c32 -d"$duration"s -s bench/tiles_cached.lua "$url")
+  out=$(/usr/bin/time -f "wrk-cpu %U %S" wrk -t1 -c32 -d"$duration"s -s bench/tiles_cached.lua "$url" 2>&1)
   t1=$(ticks "$@")
   grep -q 'non-2xx: 0, errors: 0' <<<"$out" || { echo "wrk saw failed requests on $url:"; echo "$out"; exit 1; }
   awk '/Requests\/sec/ {print $2}' <<<"$out" >>"$into"
   local n; n=$(awk '/requests in/ {print $1}' <<<"$out")
   echo "scale=2; ($t1 - $t0) * 1000000 / $(getconf CLK_TCK) / $n" | bc >>"$into.cpu"
+  # wrk's own CPU: per request, and the share of one core it kept busy (near 100 %, the client
+  # is what limits the rate, whichever server answers).
+  read -r wu ws < <(awk '/^wrk-cpu/ {print $2, $3}' <<<"$out")
+  echo "scale=2; ($wu + $ws) * 1000000 / $n" | bc >>"$into.wrk"
+  echo "scale=1; ($wu + $ws) * 100 / $duration" | bc >>"$into.wrkcore"
 }
 # Alternate the two, ROUNDS times each, and compare medians: this machine is shared.
 : > "$work/n.all"; : > "$work/c.all"; : > "$work/n.all.cpu"; : > "$work/c.all.cpu"
+: > "$work/n.all.wrk"; : > "$work/c.all.wrk"; : > "$work/n.all.wrkcore"; : > "$work/c.all.wrkcore"
 for _ in $(seq "$rounds"); do
   # The same request bytes to both, token included (nginx ignores it): wrk, on the same two
   # cores, then spends the same on each request of either.
@@ -75,4 +81,5 @@ echo "256 cached z14 tiles, wrk -t1 -c32 -d${duration}s, $rounds alternating rou
 echo "  nginx (files on disk)   $n req/s   (rounds: $(tr '\n' ' ' < "$work/n.all"))"
 echo "  covermap (tile cache)   $c req/s   (rounds: $(tr '\n' ' ' < "$work/c.all"))"
 echo "  server CPU per request (user + system, medians): nginx $(median "$work/n.all.cpu") us, covermap $(median "$work/c.all.cpu") us"
-echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 1.0; $threads covermap I/O threads, $threads nginx workers, access logs $([[ -z $log_flag ]] && echo on || echo off))"
+echo "  wrk CPU per request (medians): against nginx $(median "$work/n.all.wrk") us, against covermap $(median "$work/c.all.wrk") us; wrk's share of one core: $(median "$work/n.all.wrkcore") % and $(median "$work/c.all.wrkcore") %"
+echo "  ratio covermap/nginx: $(echo "$c / $n" | bc -l | cut -c1-5) (target >= 1.2; $threads covermap I/O threads, $threads nginx workers, access logs $([[ -z $log_flag ]] && echo on || echo off))"
