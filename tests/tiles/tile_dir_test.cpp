@@ -253,6 +253,28 @@ TEST(TileDir, ARestartKeepsTheTilesOfUnchangedDataAndWipesThemAfterAChange) {
     }
 }
 
+// A tile directory pointed at a folder that holds other things (a checkout, /var/cache): a
+// wipe at start and a reset (an import) delete metatiles and their folders, nothing else.
+TEST(TileDir, AWipeDeletesOnlyWhatTheCacheWrote) {
+    test::TempDir dir;
+    auto root = dir.path() / "tiles";
+    fs::create_directories(root / "src");
+    std::ofstream(root / "notes.txt") << "mine";
+    std::ofstream(root / "src" / "keep.cpp") << "mine too";
+    fs::create_directories(root / "orgs" / "1");
+    std::ofstream(root / "orgs" / "1" / "README") << "and this";
+    const auto& o = assigned_org(demo());
+    TileService one(demo(), 64u << 20, 1500, on(dir));  // no note yet: wiped at start
+    for (const auto& p : near_probes(o)) one.get(p.layer, p.tile, 1);
+    ASSERT_GT(meta_files(dir).size(), 0u);
+    one.reset(demo());  // an import: every tile goes
+    EXPECT_EQ(meta_files(dir).size(), 0u);
+    EXPECT_TRUE(fs::exists(root / "notes.txt"));
+    EXPECT_TRUE(fs::exists(root / "src" / "keep.cpp"));
+    EXPECT_TRUE(fs::exists(root / "orgs" / "1" / "README"));
+    EXPECT_FALSE(fs::exists(root / "heatmap")) << "a layer's emptied folders go";
+}
+
 // With another process still serving the directory, a process starting on other data (it loaded
 // during an edit) does not wipe what the other uses, and still serves none of it.
 TEST(TileDir, AProcessStartingBesideAnotherLeavesItsFilesAndJudgesThem) {

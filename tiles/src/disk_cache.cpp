@@ -12,8 +12,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <tuple>
 
+#include "covermap/tiles/source.hpp"
 #include "detail/hash.hpp"
 
 namespace covermap::tiles {
@@ -57,11 +59,15 @@ std::uint64_t checksum(const std::string& file) {
     return detail::fnv1a(std::string_view(file.data() + kHead, file.size() - kHead), h);
 }
 
-// Temporary files' names: this process's id and a count shared by every DiskCache in it.
+// Temporary files' names: this process's id, a random number drawn once (processes in
+// containers sharing a volume often have the same id) and a count shared by every DiskCache in
+// it; they are created with O_EXCL all the same.
 std::string temporary_suffix() {
+    static const std::string process = std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
     static std::atomic<std::uint64_t> count{0};
-    return "." + std::to_string(::getpid()) + "." + std::to_string(++count) + ".tmp";
+    return "." + process + "." + std::to_string(++count) + ".tmp";
 }
+
 
 long long steady_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -114,6 +120,9 @@ bool ends_with(const std::string& s, const char* suffix) {
     std::size_t n = std::strlen(suffix);
     return s.size() > n && s.compare(s.size() - n, n, suffix) == 0;
 }
+
+// What this cache writes inside a layer's folder: metatiles and their temporary files.
+bool ours(const std::string& name) { return ends_with(name, ".meta") || ends_with(name, ".tmp"); }
 
 // The integer a name is ("123", or "123.meta" with that suffix), if it is one.
 std::optional<long long> number(const std::string& name, const char* suffix) {
@@ -181,7 +190,8 @@ std::string DiskCache::path_of(const std::string& layer, int scale, const MetaTi
 
 std::optional<MetaFile> DiskCache::read(const std::string& layer, int scale, const MetaTile& m) {
     auto path = path_of(layer, scale, m);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Never a symbolic link, and a FIFO left at a tile's path must not block the reader.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         if (errno != ENOENT && errno != ENOTDIR) fail("cannot read", path, errno);
         return std::nullopt;
@@ -267,7 +277,7 @@ bool DiskCache::write(const std::string& layer, int scale, const MetaTile& m, co
     // A hidden temporary name in the same folder (rename is atomic only within a filesystem).
     auto tmp = folder + "/." + std::to_string(m.y0) + ".meta" + temporary_suffix();
     for (int attempt = 0; attempt < 2; ++attempt) {
-        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 && errno == ENOENT && attempt == 0) {
             std::error_code ec;
             fs::create_directories(folder, ec);  // another process may wipe it meanwhile: then once more
@@ -362,17 +372,31 @@ std::size_t DiskCache::remove(const std::string& layer, int scale, int z, int n,
 }
 
 std::size_t DiskCache::remove_tree(const std::string& path) {
+    // Only what this cache writes is deleted (metatiles and temporary files), then the folders
+    // left empty: a tile directory pointed at the wrong place loses nothing else. Symbolic
+    // links to folders are not followed.
     std::size_t gone = 0;
     std::error_code ec;
-    std::vector<fs::path> files;
-    for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_regular_file(ec) && ends_with(it->path().filename().string(), ".meta")) files.push_back(it->path());
-    for (const auto& f : files) gone += remove_file(f.string());
-    // The folders, and what another process wrote meanwhile (which may make a folder not empty:
-    // its files are then judged by their stamps like any other).
-    fs::remove_all(path, ec);
-    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::directory_not_empty)
-        fail("cannot delete", path, ec.value());
+    std::vector<fs::path> files, folders;
+    for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        if (it->is_symlink(ec)) continue;
+        if (it->is_directory(ec))
+            folders.push_back(it->path());
+        else if (it->is_regular_file(ec) && ours(it->path().filename().string()))
+            files.push_back(it->path());
+    }
+    for (const auto& f : files)
+        if (ends_with(f.filename().string(), ".meta"))
+            gone += remove_file(f.string());
+        else
+            ::unlink(f.c_str());
+    // Deepest first; a folder another process wrote into meanwhile, or holding foreign files,
+    // stays (its metatiles are judged by their stamps like any other).
+    std::sort(folders.begin(), folders.end(), [](const fs::path& a, const fs::path& b) { return a.native().size() > b.native().size(); });
+    folders.push_back(path);
+    for (const auto& f : folders)
+        if (::rmdir(f.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+            fail("cannot delete", f.string(), errno);
     return gone;
 }
 
@@ -383,12 +407,9 @@ std::size_t DiskCache::remove_layer(const std::string& layer) {
 }
 
 void DiskCache::wipe() {
-    std::error_code ec;
-    std::vector<std::string> layers;
-    for (fs::directory_iterator it(dir_, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_directory(ec)) layers.push_back(it->path().string());
+    // The layers' folders only: whatever else is in the directory is not ours.
     std::size_t gone = 0;
-    for (const auto& l : layers) gone += remove_tree(l);
+    for (const auto& layer : kLayerNames) gone += remove_tree(dir_ + "/" + layer);
     removed_ += static_cast<long>(gone);
 }
 
@@ -407,7 +428,7 @@ std::string DiskCache::note() const {
 void DiskCache::set_note(const std::string& text) {
     auto path = dir_ + "/fingerprint";
     auto tmp = dir_ + "/.fingerprint" + temporary_suffix();
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
         fail("cannot write", tmp, errno);
         return;

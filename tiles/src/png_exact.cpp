@@ -42,8 +42,13 @@ private:
     int count_ = 0;
 };
 
+// No C++ exception may cross libpng's C frames: a failure goes back through its longjmp.
 void append(png_structp png, png_bytep data, png_size_t length) {
-    static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
+    try {
+        static_cast<std::string*>(png_get_io_ptr(png))->append(reinterpret_cast<const char*>(data), length);
+    } catch (...) {
+        png_error(png, "out of memory");
+    }
 }
 
 // libpng reports errors by longjmp: nothing with a destructor lives in this frame. A palette

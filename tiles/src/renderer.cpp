@@ -21,6 +21,7 @@
 #include <mapnik/unicode.hpp>
 #include <mapnik/value.hpp>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -456,12 +457,21 @@ std::vector<std::string> render_metatile(const std::string& layer, const MetaTil
         if (auto* mem = dynamic_cast<mapnik::memory_datasource*>(l.datasource().get()); mem && layer != "heatmap")
             mem->set_envelope(ext);
     map.zoom_to_box(to_box(box));
-    // One image per thread and size, cleared rather than allocated: a fresh 16 MB image costs
-    // a page fault per 4 kB page on first touch.
-    thread_local std::map<int, mapnik::image_rgba8> images;
-    auto [slot, fresh] = images.try_emplace(size, static_cast<unsigned>(size), static_cast<unsigned>(size));
-    mapnik::image_rgba8& image = slot->second;
-    if (!fresh) image.set(0);
+    // The 8 × 8 metatile at scale 1 (most renders) into one image kept per thread and cleared
+    // rather than allocated: a fresh 16 MB image costs a page fault per page on first touch.
+    // Other sizes (@2x: 64 MB) are allocated for the render, not kept.
+    thread_local mapnik::image_rgba8 kept;
+    std::optional<mapnik::image_rgba8> own;
+    mapnik::image_rgba8* target = &kept;
+    if (size == 8 * 256) {
+        if (kept.width() != static_cast<std::size_t>(size))
+            kept = mapnik::image_rgba8(static_cast<unsigned>(size), static_cast<unsigned>(size));
+        else
+            kept.set(0);
+    } else {
+        target = &own.emplace(static_cast<unsigned>(size), static_cast<unsigned>(size));
+    }
+    mapnik::image_rgba8& image = *target;
     mapnik::agg_renderer<mapnik::image_rgba8> renderer(map, image, static_cast<double>(scale));
     renderer.apply();
     for (int ty = 0; ty < m.n; ++ty) {

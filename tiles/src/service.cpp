@@ -91,6 +91,7 @@ TileService::~TileService() = default;
 
 std::size_t TileService::roll_quarter(const std::string& today) {
     auto quarter = geo::quarter_start(today);
+    std::lock_guard one_change(change_mutex_);
     std::shared_ptr<TileSource> source;
     {
         std::lock_guard lock(mutex_);
@@ -98,6 +99,7 @@ std::size_t TileService::roll_quarter(const std::string& today) {
         quarter_ = quarter;
         quarter_ends_ = quarter_end(today);
         source = source_;
+        ++changing_;
     }
     source->set_all_due();
     Dirty dirty{{"ledger-due", {world_box()}}};
@@ -105,6 +107,7 @@ std::size_t TileService::roll_quarter(const std::string& today) {
     {
         std::lock_guard lock(mutex_);
         ++generation_;
+        --changing_;
         dropped = drop_tiles(dirty);
         remember(dirty);
     }
@@ -173,6 +176,7 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
     std::shared_ptr<Flight> flight;
     std::shared_ptr<TileSource> source;
     std::uint64_t generation;
+    bool settled = true;  // no change under way when it began: the source is one drawing
     std::vector<double> classes;
     MetaStamp stamp;  // the drawing a render begun now draws, for its file
     bool mine = false;
@@ -195,6 +199,7 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
         }
         source = source_;
         generation = generation_;
+        settled = changing_ == 0;
         classes = heat_classes_;
         if (mine && disk_) stamp = MetaStamp{print(), layer_key(layer)};
     }
@@ -243,8 +248,10 @@ Tile TileService::get(const std::string& layer, const TileId& t, int scale) {
             inflight_.erase(flight_key);
             ++stats_.renders;
             ++stats_.renders_by[layer + "/" + std::to_string(meta.z)];
-            // A render that an edit overtook is served once, not cached (nor written).
-            current = !flight->error && generation == generation_;
+            // A render that an edit overtook, or that began while one was changing the source
+            // (its pixels may mix two drawings, whatever its stamp says), is served once, not
+            // cached nor written.
+            current = !flight->error && settled && generation == generation_;
             if (current) keep_all();
             landed_.notify_all();
         }
@@ -271,11 +278,14 @@ std::size_t TileService::update(const geo::Organization& before, const geo::Orga
 std::size_t TileService::update(const std::vector<std::pair<geo::Organization, geo::Organization>>& changes,
                                 const geo::Dataset* data) {
     if (changes.empty()) return 0;
+    // One change at a time: the source changed, then that drawing and its boxes remembered.
+    std::lock_guard one_change(change_mutex_);
     std::shared_ptr<TileSource> source;
     {
         std::lock_guard lock(mutex_);
         source = source_;
         ++generation_;
+        ++changing_;
     }
     Dirty dirty;
     const std::string quarter = data ? geo::quarter_start(geo::china_date()) : "";
@@ -296,6 +306,7 @@ std::size_t TileService::update(const std::vector<std::pair<geo::Organization, g
     {
         std::lock_guard lock(mutex_);
         ++generation_;
+        --changing_;
         dropped = drop_tiles(dirty);
         remember(dirty);
     }
@@ -375,6 +386,7 @@ std::size_t TileService::drop_tiles(const Dirty& dirty) {
 }
 
 std::size_t TileService::replace(const geo::Dataset& d, const std::vector<geo::Point>& touched) {
+    std::lock_guard one_change(change_mutex_);
     auto fresh = std::make_shared<TileSource>(d);
     auto classes = tiles::heat_classes(fresh->uncovered(world_box()), kernel_radius_m_);
     std::shared_ptr<TileSource> old;
@@ -440,6 +452,7 @@ std::vector<double> TileService::heat_classes() const {
 }
 
 void TileService::reset(const geo::Dataset& d) {
+    std::lock_guard one_change(change_mutex_);
     auto fresh = std::make_shared<TileSource>(d);
     auto classes = tiles::heat_classes(fresh->uncovered(world_box()), kernel_radius_m_);
     Fingerprint now;

@@ -140,6 +140,10 @@ private:
     std::unordered_map<Key, std::list<Entry>::iterator, KeyHash> index_;
     std::map<std::tuple<std::string, MetaTile, int>, std::shared_ptr<Flight>> inflight_;
     std::condition_variable landed_;
+    // One change at a time (update, replace, reset, roll_quarter): the source changed, then
+    // that drawing remembered with its boxes; never two interleaved.
+    std::mutex change_mutex_;
+    int changing_ = 0;  // changes under way (mutex_): a render begun meanwhile is not kept
     std::uint64_t generation_ = 0;  // bumped by every edit: renders begun before it are not cached
     TileStats stats_;
 
