@@ -1,6 +1,8 @@
 #include "covermap/tiles/service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <set>
 #include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -582,12 +584,16 @@ void TileService::forget_on_disk(const Dirty& dirty) {
         for (int z = 0; z <= 20; ++z) {
             int n = metatile_of(TileId{z, 0, 0}).n;
             double m = margin_px(layer) * resolution(z);
+            // Each metatile range once: an accepted plan repeats the same area's box thousands
+            // of times, and every range costs file system calls under the editor's lock.
+            std::set<std::array<long long, 4>> ranges;
             for (const auto& b : boxes) {
                 auto r = tiles_meeting(geo::BBox{b.minx - m, b.miny - m, b.maxx + m, b.maxy + m}, z);
                 if (r.count() == 0) continue;
-                for (int scale : {1, 2})
-                    disk_->remove(layer, scale, z, n, r.x0 / n * n, r.x1 / n * n, r.y0 / n * n, r.y1 / n * n);
+                ranges.insert({r.x0 / n * n, r.x1 / n * n, r.y0 / n * n, r.y1 / n * n});
             }
+            for (const auto& [x0, x1, y0, y1] : ranges)
+                for (int scale : {1, 2}) disk_->remove(layer, scale, z, n, x0, x1, y0, y1);
         }
     }
     // After the files: a process stopped before this line leaves a note that does not match the
