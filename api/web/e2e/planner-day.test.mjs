@@ -141,11 +141,16 @@ describe('a planner\'s day', () => {
     const before = await zoomOf();
     await page.click('table.coverage tbody tr:first-child');
     await page.waitForFunction((z) => Number(/#map=(\d+)/.exec(location.hash)?.[1]) > z + 1, before);
-    await page.waitForTimeout(1500);
     const zoom = await zoomOf();
-    const zooms = await page.$$eval('.leaflet-tile-pane img.leaflet-tile', (imgs) =>
+    const visibleZooms = () => page.$$eval('.leaflet-tile-pane img.leaflet-tile', (imgs) =>
       imgs.filter((i) => i.src.includes('/tiles/') && getComputedStyle(i.parentElement).visibility !== 'hidden')
         .map((i) => Number(/\/tiles\/[^/]+\/(\d+)\//.exec(i.src)?.[1])));
+    // Leaflet keeps the old zoom's tiles until the new zoom's have loaded (cold renders, on a
+    // busy machine more than a second): then they must go.
+    await page.waitForFunction(() => [...document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile')].every((i) => i.complete), null, { timeout: 15000 });
+    const stale = () => visibleZooms().then((zs) => zs.filter((z) => z < zoom - 1));
+    for (let waited = 0; waited < 5000 && (await stale()).length; waited += 250) await page.waitForTimeout(250);
+    const zooms = await visibleZooms();
     assert.ok(zooms.length > 0);
     assert.deepEqual(zooms.filter((z) => z < zoom - 1), [], `tiles of zoom ${zoom} or the one above only (before: ${before})`);
     await done(page, 'live');
