@@ -59,6 +59,20 @@ json org(unsigned short port, const std::string& token, const std::string& id) {
     return r.status == 200 ? json::parse(r.body) : json();
 }
 
+// A schema of its own (other tests use the same database) holding a small demo: its name, and
+// the store's uri.
+std::pair<std::string, std::string> demo_schema(const char* pg, const std::string& prefix) {
+    std::string schema = prefix + std::to_string(std::random_device{}() % 100000000);
+    sql(pg, "CREATE SCHEMA " + schema);
+    std::string uri = std::string(pg) + " active_schema=" + schema;
+    geo::DemoParams p;
+    p.scale = 0.05;
+    p.seed = 9;
+    p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+    geo::Store::open(uri).replace(geo::make_demo(p));
+    return {schema, uri};
+}
+
 }  // namespace
 
 TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
@@ -67,16 +81,7 @@ TEST(PostGis, TwoProcessesBehindNginxShareEveryEdit) {
     if (!std::filesystem::exists("/usr/sbin/nginx")) GTEST_SKIP() << "nginx is not installed";
     signal(SIGPIPE, SIG_IGN);
     // A schema of its own: other tests use the same database.
-    std::string schema = "mp" + std::to_string(std::random_device{}() % 100000000);
-    sql(pg, "CREATE SCHEMA " + schema);
-    std::string uri = std::string(pg) + " active_schema=" + schema;
-    {
-        geo::DemoParams p;
-        p.scale = 0.05;
-        p.seed = 9;
-        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-        geo::Store::open(uri).replace(geo::make_demo(p));
-    }
+    auto [schema, uri] = demo_schema(pg, "mp");
     auto planner = test::token(uri, "planner");
     ASSERT_EQ(planner.rfind("cm_", 0), 0u);
     auto a = test::serve(uri), b = test::serve(uri);
@@ -319,16 +324,7 @@ TEST(PostGis, TwoProcessesShareOneTileDirectory) {
     const char* pg = std::getenv("COVERMAP_TEST_PG");
     if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
     signal(SIGPIPE, SIG_IGN);
-    std::string schema = "td" + std::to_string(std::random_device{}() % 100000000);
-    sql(pg, "CREATE SCHEMA " + schema);
-    std::string uri = std::string(pg) + " active_schema=" + schema;
-    {
-        geo::DemoParams p;
-        p.scale = 0.05;
-        p.seed = 9;
-        p.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
-        geo::Store::open(uri).replace(geo::make_demo(p));
-    }
+    auto [schema, uri] = demo_schema(pg, "td");
     auto planner = test::token(uri, "planner");
     ASSERT_EQ(planner.rfind("cm_", 0), 0u);
     test::TempDir dir;

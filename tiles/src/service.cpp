@@ -105,6 +105,10 @@ std::size_t TileService::roll_quarter(const std::string& today) {
     }
     source->set_all_due();
     Dirty dirty{{"ledger-due", {world_box()}}};
+    return finish_change(dirty);
+}
+
+std::size_t TileService::finish_change(const Dirty& dirty) {
     std::size_t dropped;
     {
         std::lock_guard lock(mutex_);
@@ -304,16 +308,7 @@ std::size_t TileService::update(const std::vector<std::pair<geo::Organization, g
             merge(source->set_due(after.id, after.operating() && (v == data->ledger_verified.end() || v->second < quarter)));
         }
     }
-    std::size_t dropped;
-    {
-        std::lock_guard lock(mutex_);
-        ++generation_;
-        --changing_;
-        dropped = drop_tiles(dirty);
-        remember(dirty);
-    }
-    forget_on_disk(dirty);
-    return dropped;
+    return finish_change(dirty);
 }
 
 namespace {

@@ -131,6 +131,9 @@ private:
     std::string quarter_;                        // the quarter the ledger-due layer is of (mutex_)
     std::atomic<long long> quarter_ends_{0};     // its end, UTC seconds: a cheap check per request
     void check_quarter();
+    /// The end of update() and roll_quarter(), their source changed (change_mutex_ held): the
+    /// change is over, its tiles dropped in memory and on disk; returns how many in memory.
+    std::size_t finish_change(const Dirty& dirty);
     std::shared_ptr<const std::string> empty_[3];
     std::string empty_etag_[3];
 
