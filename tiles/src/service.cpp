@@ -43,8 +43,7 @@ constexpr std::size_t kSteps = 4096, kStepsBoxes = 65536, kStepBoxes = 64;
 
 std::string etag_of(const std::string& bytes) {
     // FNV-1a over the bytes: the ETag only has to change when the bytes do.
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ULL;
+    std::uint64_t h = detail::fnv1a(bytes);
     char buf[24];
     std::snprintf(buf, sizeof buf, "\"%016llx\"", static_cast<unsigned long long>(h));
     return buf;
