@@ -12,8 +12,10 @@ const OVERLAYS = ['heatmap', 'orgs', 'assignments', 'ledger-due'];
 // tiles, enlarged up to 16 times, until the new ones arrive: only the zoom just above is kept
 // (a normal zoom step stays smooth); beyond it the status line says the map is loading.
 const TileLayer = L.TileLayer.extend({
+  // Leaflet's _retainParent(x, y, z) keeps the parent at z - 1, then recurses upwards: only
+  // the call for the current zoom may keep one (its parent is the zoom just above).
   _retainParent(x, y, z, minZoom) {
-    return z >= this._tileZoom - 1 && L.TileLayer.prototype._retainParent.call(this, x, y, z, minZoom);
+    return z >= this._tileZoom && L.TileLayer.prototype._retainParent.call(this, x, y, z, minZoom);
   },
   /** A new URL for the tiles to come; of the tiles on screen only those reaching into `box`
    *  (a tile padded by a quarter, 64 px: a symbol or a cluster circle crosses its edge) load
