@@ -285,7 +285,7 @@ int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, c
     if (std::getenv("COVERMAP_PROFILE"))
         std::fprintf(stderr, "open %.0f ms\n",
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    // The data, the plan and its JSON stay until the process ends: freeing a million records
+    // The data and the plan stay until the process ends: freeing a million records
     // one by one takes half a second at scale 500, for memory the system takes back at once.
     auto& data = *new geo::Dataset(store.load_for_planning());
     auto t1 = std::chrono::steady_clock::now();
@@ -296,21 +296,22 @@ int cmd_plan(const std::string& db, geo::Level level, const std::string& cost, c
     p.progress = [&](std::string_view s, double f) { progress(s, f); };
     auto& plan = *new geo::Plan(geo::make_plan(data, p));
     auto t2 = std::chrono::steady_clock::now();
-    auto& j = *new nlohmann::json(geo::to_json(plan));
     std::ofstream f(out);
     if (!f) throw geo::error("cannot write " + out);
-    f << std::setw(1) << j << '\n';
+    geo::write_json(plan, f, 1);
+    f << '\n';
     f.close();
     if (!f) throw geo::error("cannot write " + out);
     auto t3 = std::chrono::steady_clock::now();
     auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     std::fprintf(stderr, "load %.0f ms, plan %.0f ms, write %.0f ms\n", ms(t0, t1), ms(t1, t2), ms(t2, t3));
-    const auto& s = j["summary"];
+    std::map<std::string, int> counts;
+    for (const auto& q : plan.proposals) ++counts[q.type];
     std::printf(
         "plan written to %s: %zu clusters, %zu hot spots, %d standalone, %d joint, %d affiliate, "
         "%d instructor proposals, %zu left without instructor capacity, %zu flags\n",
-        out.c_str(), plan.clusters.size(), plan.hotspots.size(), s["standalone"].get<int>(), s["joint"].get<int>(),
-        s["affiliate"].get<int>(), s["instructor"].get<int>(), plan.unassigned, plan.flags.size());
+        out.c_str(), plan.clusters.size(), plan.hotspots.size(), counts["standalone"], counts["joint"],
+        counts["affiliate"], counts["instructor"], plan.unassigned, plan.flags.size());
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/error.hpp"
@@ -126,6 +127,63 @@ TEST(Plan, HandCheckedTinyPlan) {
     EXPECT_TRUE(plan.clusters.empty());
     auto j = to_json(plan);
     for (const char* key : {"clusters", "hotspots", "proposals", "flags"}) EXPECT_TRUE(j.contains(key)) << key;
+}
+
+// write_json's text is the tree's dump byte for byte: on the demo's plan, and on a plan with
+// enough proposals and flags to take several batches and waves on both cores.
+TEST(PlanJson, WrittenTextIsTheDumpOfTheTree) {
+    DemoParams dp;
+    dp.scale = 0.5;
+    dp.borders = std::string(COVERMAP_DATA_DIR) + "/tieling_counties.geojson";
+    auto d = make_demo(dp);
+    auto plan = make_plan(d, PlanParams{});
+    ASSERT_FALSE(plan.proposals.empty());
+    ASSERT_FALSE(plan.flags.empty());
+    for (int indent : {0, 1, 2, 4}) {
+        std::ostringstream out;
+        write_json(plan, out, indent);
+        EXPECT_EQ(out.str(), to_json(plan).dump(indent)) << "indent " << indent;
+    }
+
+    Plan big;
+    big.timings_ms = {{"locate", 1.25}};
+    for (int k = 0; k < 40001; ++k) {
+        Proposal q;
+        q.id = "P-" + std::to_string(k);
+        q.type = k % 4 == 0 ? "joint" : k % 4 == 1 ? "affiliate" : k % 4 == 2 ? "instructor" : "standalone";
+        q.orgs = {std::to_string(k), std::to_string(k + 1)};
+        q.members = k % 7;
+        q.area = "2112020010" + std::to_string(k % 10);
+        if (q.type == "instructor") q.instructor_id = "I" + std::to_string(k);
+        q.cost_m = k * 1.5;
+        q.street_name = "老城街道";
+        q.reason = "第" + std::to_string(k) + "条：\"引号\"\n换行";
+        q.bbox = {123.0 + k * 1e-6, 42.0, 123.5, 42.5};
+        big.proposals.push_back(std::move(q));
+    }
+    for (int k = 0; k < 17000; ++k) big.flags.push_back({"no_members", {std::to_string(k)}, "组织" + std::to_string(k)});
+    std::ostringstream out;
+    write_json(big, out, 1);
+    EXPECT_EQ(out.str(), to_json(big).dump(1));
+
+    Plan empty;
+    std::ostringstream none;
+    write_json(empty, none, 1);
+    EXPECT_EQ(none.str(), to_json(empty).dump(1));
+    EXPECT_THROW(write_json(empty, none, -1), invalid_argument);
+}
+
+// Text that is not UTF-8 fails as the tree's dump fails (strict), not as garbled output.
+TEST(PlanJson, TextThatIsNotUtf8FailsAsTheDumpFails) {
+    Plan plan;
+    Proposal q;
+    q.id = "P-1";
+    q.type = "standalone";
+    q.reason = std::string("\xff\xfe");
+    plan.proposals.push_back(q);
+    std::ostringstream out;
+    EXPECT_THROW(write_json(plan, out, 1), nlohmann::json::type_error);
+    EXPECT_THROW(to_json(plan).dump(1), nlohmann::json::type_error);
 }
 
 TEST(Plan, InstructorsNeverOverCapacityOnTheDemo) {
