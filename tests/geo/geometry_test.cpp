@@ -153,6 +153,56 @@ TEST(SpatialIndex, AgreesWithGeosOnEveryPoint) {
     EXPECT_LT(inside, static_cast<int>(points.size()) - 500);  // and some in holes or outside
 }
 
+// Streets found from where organizations lie at a finer level are the streets found directly:
+// on the demo (cells that straddle streets, cells inside one), from cells, communities and
+// parks (which do not nest in streets).
+TEST(SpatialIndex, LocatingFromAFinerLevelGivesTheSameAreasOnTheDemo) {
+    const auto& d = covermap::test::demo_dataset(1);
+    auto streets = locate_orgs(d, Level::street);
+    for (Level finer : {Level::grid, Level::community, Level::park})
+        EXPECT_EQ(locate_orgs(d, Level::street, locate_orgs(d, finer)), streets) << to_string(finer);
+    EXPECT_EQ(locate_orgs(d, Level::district, locate_orgs(d, Level::street)), locate_orgs(d, Level::district));
+}
+
+// The rule at its edges: street A (first in order) and B share the border x = 1; street C,
+// listed before B, overlaps part of B. A cell strictly inside B hands B to its organizations;
+// a cell touching the shared border, or straddling it, or overlapped by C, does not, and its
+// organizations are tested one by one: the one on the shared border goes to A, the first.
+TEST(SpatialIndex, LocatingFromAFinerLevelKeepsTheFirstAreaOnBorders) {
+    Dataset d;
+    auto area = [&](std::string code, Level level, MultiPolygon shape) {
+        d.areas.push_back({std::move(code), "区域", level, "", std::move(shape)});
+    };
+    area("A", Level::street, square(0, 0, 1));
+    area("C", Level::street, square(1.6, 0.6, 0.4));
+    area("B", Level::street, square(1, 0, 1));
+    area("inside-B", Level::grid, square(1.2, 0.1, 0.2));     // strictly inside B only
+    area("touching", Level::grid, square(1.0, 0.4, 0.2));     // inside B, on A's border
+    area("straddling", Level::grid, square(0.9, 0.7, 0.2));   // across the border
+    area("under-C", Level::grid, square(1.65, 0.65, 0.2));    // inside B, and C over it
+    auto org = [&](double x, double y) {
+        Organization o;
+        o.id = std::to_string(d.orgs.size());
+        o.location = {x, y};
+        d.orgs.push_back(o);
+    };
+    org(1.3, 0.2);    // inside-B
+    org(1.0, 0.5);    // touching, on the shared border: A comes first
+    org(1.1, 0.5);    // touching, inside B
+    org(0.95, 0.8);   // straddling, in A
+    org(1.05, 0.8);   // straddling, in B
+    org(1.7, 0.7);    // under-C: C comes before B
+    org(1.5, 1.5);    // in no cell, no street
+    org(0.5, 0.5);    // in no cell, in A
+    auto grid = locate_orgs(d, Level::grid);
+    ASSERT_EQ(grid, (std::vector<int>{3, 4, 4, 5, 5, 6, -1, -1}));
+    auto direct = locate_orgs(d, Level::street);
+    EXPECT_EQ(direct, (std::vector<int>{2, 0, 2, 0, 2, 1, -1, 0}));
+    EXPECT_EQ(locate_orgs(d, Level::street, grid), direct);
+    // Where the finer answers do not fit the organizations, they are not used.
+    EXPECT_EQ(locate_orgs(d, Level::street, std::vector<int>{3}), direct);
+}
+
 // Issue #25 row 5: a repair of a huge self-intersecting ring could run for minutes; a cancel
 // predicate (a deadline, SIGTERM) now stops GEOS inside its work.
 TEST(Geometry, MakeValidStopsWhenCancelled) {

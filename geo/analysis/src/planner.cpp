@@ -419,8 +419,12 @@ public:
                 level_pos[k] = static_cast<int>(level_areas.size());
                 level_areas.push_back(&d.areas[k]);
             }
+        detail::ProfileLaps prof("locate");
         at_level = locate_orgs(d, p.level);
-        street = p.level == Level::street ? at_level : locate_orgs(d, Level::street);
+        prof.lap(std::string(to_string(p.level)));
+        // Streets from the plan's level: a cell strictly inside one street hands it to its organizations.
+        street = p.level == Level::street ? at_level : locate_orgs(d, Level::street, at_level);
+        prof.lap("street");
         grid = p.level == Level::grid ? at_level : locate_orgs(d, Level::grid);
         area_of.assign(d.orgs.size(), -1);
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
@@ -524,6 +528,7 @@ public:
     /// what cannot be grouped is left for affiliation.
     void propose_joint() {
         report("joint", 0);
+        detail::ProfileLaps prof("joint");
         std::map<std::string, std::vector<std::size_t>> by_street;
         for (std::size_t i = 0; i < d.orgs.size(); ++i) {
             const auto& o = d.orgs[i];
@@ -531,12 +536,34 @@ public:
                 continue;
             by_street[area_code(street, i)].push_back(i);
         }
+        prof.lap("by street");
         // Streets are independent: grouped on both cores, proposals then written in street order.
         std::vector<std::pair<const std::string*, const std::vector<std::size_t>*>> streets;
         for (const auto& [code, members] : by_street) streets.emplace_back(&code, &members);
         std::vector<JointGroups> groups(streets.size());
-        detail::on_threads(detail::default_threads(), streets.size(),
-                           [&](std::size_t s) { groups[s] = joint_groups(d, *streets[s].second, p); });
+        // Largest first, one street at a time: a hundred streets of very unequal size (batches
+        // of 64 streets left one core idle for a third of the stage at scale 500).
+        std::vector<std::size_t> order(streets.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return streets[a].second->size() > streets[b].second->size();
+        });
+        detail::on_threads(
+            detail::default_threads(), order.size(),
+            [&](std::size_t k) { groups[order[k]] = joint_groups(d, *streets[order[k]].second, p); }, 1);
+        prof.lap("grouped");
+        // Room for these proposals and the affiliations of what is left at once: growing a
+        // vector of 200,000 proposals step by step moved them and touched fresh memory each time.
+        std::size_t regions = 0, grouped = 0, left = 0;
+        for (const auto& g : groups) {
+            regions += g.regions.size();
+            for (const auto& r : g.regions) grouped += r.size();
+            left += g.leftovers.size();
+        }
+        plan.proposals.reserve(plan.proposals.size() + regions + left);
+        proposal_instructor.reserve(plan.proposals.size() + regions + left);
+        proposal_orgs.reserve(proposal_orgs.size() + grouped + left);
+        proposal_start.reserve(plan.proposals.size() + regions + left + 1);
         for (std::size_t s = 0; s < streets.size(); ++s) {
             for (const auto& region : groups[s].regions) {
                 Proposal pr;
@@ -904,6 +931,10 @@ private:
                                   : haversine_m(ap2.orgs[t], ap2.instructors[static_cast<std::size_t>(j)]);
             pr.members += d.orgs[todo[t]].party_members;
         }
+        plan.proposals.reserve(plan.proposals.size() + per_instructor.size());
+        proposal_instructor.reserve(plan.proposals.size() + per_instructor.size());
+        proposal_start.reserve(plan.proposals.size() + per_instructor.size() + 1);
+        proposal_orgs.reserve(proposal_orgs.size() + todo.size());
         for (auto& [j, pr] : per_instructor) {
             pr.id = new_id("I");
             pr.cost_m = std::round(pr.cost_m * 100) / 100;

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "detail/geos.hpp"
+#include "detail/profile.hpp"
 
 // Our rings as Boost.Geometry sees them: closed (the model's rule), either orientation (the
 // winding test below does not depend on it).
@@ -153,6 +154,99 @@ std::vector<int> locate_orgs(const Dataset& d, Level level) {
     for (auto& h : hits)
         if (h >= 0) h = area_index[h];
     return hits;
+}
+
+namespace {
+
+// Split in `parts` ranges of [0, n), each on its own thread (the caller's the first).
+template <class F>
+void in_parts(std::size_t n, unsigned parts, F work) {
+    std::vector<std::thread> pool;
+    std::size_t chunk = (n + parts - 1) / std::max(1u, parts);
+    for (unsigned t = 1; t < parts; ++t) {
+        std::size_t b = t * chunk, e = std::min(n, b + chunk);
+        if (b < e) pool.emplace_back(work, b, e);
+    }
+    work(std::size_t{0}, std::min(n, chunk));
+    for (auto& th : pool) th.join();
+}
+
+}  // namespace
+
+std::vector<int> locate_orgs(const Dataset& d, Level level, const std::vector<int>& finer) {
+    if (finer.size() != d.orgs.size()) return locate_orgs(d, level);
+    detail::ProfileLaps prof("locate from a finer level");
+    std::vector<std::size_t> coarse;  // the areas of level, in order
+    std::vector<BBox> coarse_box;
+    for (std::size_t k = 0; k < d.areas.size(); ++k)
+        if (d.areas[k].level == level) {
+            coarse.push_back(k);
+            coarse_box.push_back(bounds(d.areas[k].shape));
+        }
+    // The finer areas that hold organizations, and the area of level each hands them (or -1:
+    // its organizations are tested one by one). A finer area strictly inside area S (its
+    // border too) and meeting no other: each of its points is inside S and on or in no other
+    // area, so S is the first area covering it, whatever the order. (Cells that only touch a
+    // street's border are left to the test: telling a point on the shared border from one
+    // inside cost more than it saved on the demo.)
+    std::vector<char> holds(d.areas.size(), 0);
+    for (int f : finer)
+        if (f >= 0 && static_cast<std::size_t>(f) < d.areas.size()) holds[static_cast<std::size_t>(f)] = 1;
+    std::vector<std::size_t> fines;
+    for (std::size_t k = 0; k < d.areas.size(); ++k)
+        if (holds[k] && !d.areas[k].shape.empty()) fines.push_back(k);
+    std::vector<int> hands(d.areas.size(), -1);
+    const unsigned threads = std::max(1u, std::min(2u, std::thread::hardware_concurrency()));
+    in_parts(fines.size(), fines.size() < 256 ? 1 : threads, [&](std::size_t begin, std::size_t end) {
+        auto* ctx = geos();  // GEOS objects stay on the thread that made them
+        std::vector<GeomPtr> shapes(coarse.size());
+        std::vector<PreparedPtr> prepared(coarse.size());
+        auto prepare = [&](std::size_t c) -> const GEOSPreparedGeometry* {
+            if (!prepared[c] && !d.areas[coarse[c]].shape.empty()) {
+                shapes[c] = to_geos(d.areas[coarse[c]].shape);
+                prepared[c].reset(GEOSPrepare_r(ctx, shapes[c].get()));
+            }
+            return prepared[c].get();
+        };
+        for (std::size_t k = begin; k < end; ++k) {
+            const auto& fine = d.areas[fines[k]];
+            BBox box = bounds(fine.shape);
+            GeomPtr g;
+            int inside = -1;
+            bool alone = true;
+            for (std::size_t c = 0; c < coarse.size() && alone; ++c) {
+                if (!coarse_box[c].intersects(box)) continue;
+                const auto* prep = prepare(c);
+                if (!prep) continue;
+                if (!g) g = to_geos(fine.shape);
+                if (inside < 0 && GEOSPreparedContainsProperly_r(ctx, prep, g.get()) == 1)
+                    inside = static_cast<int>(c);
+                else if (GEOSPreparedIntersects_r(ctx, prep, g.get()) != 0)  // 1, or 2 (GEOS failed)
+                    alone = false;
+            }
+            if (alone && inside >= 0) hands[fines[k]] = static_cast<int>(coarse[static_cast<std::size_t>(inside)]);
+        }
+    });
+    prof.lap("areas");
+    std::vector<int> out(d.orgs.size(), -1);
+    std::vector<std::size_t> rest;
+    for (std::size_t i = 0; i < d.orgs.size(); ++i) {
+        int f = finer[i];
+        if (f >= 0 && static_cast<std::size_t>(f) < hands.size() && hands[static_cast<std::size_t>(f)] >= 0)
+            out[i] = hands[static_cast<std::size_t>(f)];
+        else
+            rest.push_back(i);
+    }
+    std::vector<const MultiPolygon*> shapes;
+    for (auto k : coarse) shapes.push_back(&d.areas[k].shape);
+    std::vector<Point> points;
+    points.reserve(rest.size());
+    for (auto i : rest) points.push_back(d.orgs[i].location);
+    auto hits = locate_points(shapes, points);
+    for (std::size_t r = 0; r < rest.size(); ++r)
+        if (hits[r] >= 0) out[rest[r]] = static_cast<int>(coarse[static_cast<std::size_t>(hits[r])]);
+    prof.lap("organizations (" + std::to_string(rest.size()) + " tested)");
+    return out;
 }
 
 }  // namespace covermap::geo
