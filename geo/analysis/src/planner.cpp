@@ -810,7 +810,8 @@ private:
             ap2.tiers.push_back(std::move(by_street));
             ap2.global_floor_m = p.street_penalty_m;
             ap2.cost = [this](std::size_t i, std::size_t j) {
-                double c = haversine_m(d.orgs[todo[i]].location, d.instructors[j].home);
+                // The problem's own copies of the points: two flat arrays, not two records.
+                double c = haversine_m(ap2.orgs[i], ap2.instructors[j]);
                 if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
                 if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
                 return c;

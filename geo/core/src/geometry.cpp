@@ -151,8 +151,9 @@ double haversine_m(Point a, Point b) {
     constexpr double R = kEarthRadiusM;
     constexpr double rad = M_PI / 180.0;
     double dlat = (b.y - a.y) * rad, dlon = (b.x - a.x) * rad;
-    double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-               std::cos(a.y * rad) * std::cos(b.y * rad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+    // Each sine once (the compiler may not merge calls that could set errno): the same value.
+    double slat = std::sin(dlat / 2), slon = std::sin(dlon / 2);
+    double h = slat * slat + std::cos(a.y * rad) * std::cos(b.y * rad) * slon * slon;
     return 2 * R * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
