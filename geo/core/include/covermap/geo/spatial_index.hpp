@@ -1,5 +1,5 @@
 #pragma once
-/// \file Point-in-polygon lookups over many areas: an R-tree of their boxes, then a winding
+/// \file Point-in-polygon lookups over many areas: a grid of buckets over their boxes, then a winding
 /// test on a small area's rings or a GEOS prepared polygon for a large one.
 
 #include <cstddef>
