@@ -2,6 +2,7 @@
 #include "covermap/geo/rtree.hpp"  // before Boost.Geometry's register headers
 
 #include <algorithm>
+#include <boost/iterator/function_output_iterator.hpp>
 #include <cmath>
 #include <cstdint>
 #include <boost/geometry/geometries/register/point.hpp>
@@ -21,9 +22,17 @@ namespace covermap::geo {
 
 using namespace detail;
 namespace bg = boost::geometry;
+namespace bgi = boost::geometry::index;
 
 namespace {
 
+
+using Box = bg::model::box<bg::model::point<double, 2, bg::cs::cartesian>>;
+using Entry = std::pair<Box, std::size_t>;
+
+// A bucket listing more shapes than this (an area far from the rest stretches the grid over
+// empty land) sends every query to an R-tree of the boxes instead.
+constexpr std::size_t kCrowdedBucket = 64;
 
 // Shapes with at most this many vertices are tested by Boost.Geometry's winding test on their
 // rings; larger ones by a GEOS prepared polygon. GEOS builds an index of a prepared polygon's
@@ -59,6 +68,7 @@ bool covers(const MultiPolygon& shape, Point p) {
 // bucket listing (in shape order) the shapes whose box meets it: one division per point, where
 // Boost's R-tree walked from its root for each of a million organizations and cost more than
 // the point tests themselves (0.4 s of the 0.55 s locating them in grid cells at scale 500).
+// When the shapes are spread so unevenly that a bucket is crowded, the R-tree serves instead.
 struct PolygonIndex::Impl {
     // Per shape: its rings when small, else its GEOS prepared polygon (and the polygon it
     // prepares); one of the two is empty.
@@ -70,6 +80,26 @@ struct PolygonIndex::Impl {
     std::size_t columns = 0, rows = 0;            // buckets across and up
     double column_width = 1, row_height = 1;
     std::vector<std::uint32_t> first, candidates;  // bucket b's: candidates[first[b] .. first[b + 1])
+    bgi::rtree<Entry, bgi::quadratic<16>> tree;    // the shapes' boxes, packed, when crowded
+    bool by_tree = false;
+    std::vector<std::size_t> hits;  // scratch of a query of the tree (one thread per index)
+
+    // The first of the candidates (in shape order) covering p.
+    template <class Candidates>
+    std::optional<std::size_t> first_covering(const Candidates& in, Point p) const {
+        GeomPtr pt;  // made once, only if a large shape is tested
+        for (std::size_t i : in) {
+            const auto& box = boxes[i];
+            if (p.x < box.minx || p.x > box.maxx || p.y < box.miny || p.y > box.maxy) continue;
+            if (!prepared[i]) {
+                if (covers(small[i], p)) return i;
+                continue;
+            }
+            if (!pt) pt = to_geos(p);
+            if (GEOSPreparedCovers_r(geos(), prepared[i].get(), pt.get()) == 1) return i;
+        }
+        return std::nullopt;
+    }
 
     std::size_t column(double x) const {
         return std::min(columns - 1, static_cast<std::size_t>((x - extent.minx) / column_width));
@@ -121,6 +151,18 @@ PolygonIndex::PolygonIndex(const std::vector<const MultiPolygon*>& shapes) : imp
     m.candidates.resize(count.back());
     for (std::size_t i = 0; i < n; ++i)
         each_bucket(i, [&](std::size_t b) { m.candidates[count[b]++] = static_cast<std::uint32_t>(i); });
+    std::size_t crowd = 0;
+    for (std::size_t b = 0; b + 1 < m.first.size(); ++b) crowd = std::max<std::size_t>(crowd, m.first[b + 1] - m.first[b]);
+    if (crowd > kCrowdedBucket) {
+        std::vector<Entry> entries;
+        for (std::size_t i = 0; i < n; ++i)
+            if (!m.boxes[i].empty())
+                entries.emplace_back(Box({m.boxes[i].minx, m.boxes[i].miny}, {m.boxes[i].maxx, m.boxes[i].maxy}), i);
+        m.tree = decltype(m.tree)(entries.begin(), entries.end());  // the packing constructor
+        m.by_tree = true;
+        m.first.clear();
+        m.candidates.clear();
+    }
 }
 
 PolygonIndex::~PolygonIndex() = default;
@@ -130,23 +172,24 @@ PolygonIndex& PolygonIndex::operator=(PolygonIndex&&) noexcept = default;
 std::size_t PolygonIndex::size() const { return impl_->small.size(); }
 
 std::optional<std::size_t> PolygonIndex::locate(Point p) const {
-    const auto& m = *impl_;
+    auto& m = *impl_;
     if (m.extent.empty() || !m.extent.contains(p)) return std::nullopt;  // NaN too
-    std::size_t b = m.row(p.y) * m.columns + m.column(p.x);
-    GeomPtr pt;  // made once, only if a large shape is tested
-    // In shape order: the first area in order wins a shared border.
-    for (std::uint32_t k = m.first[b]; k < m.first[b + 1]; ++k) {
-        std::size_t i = m.candidates[k];
-        const auto& box = m.boxes[i];
-        if (p.x < box.minx || p.x > box.maxx || p.y < box.miny || p.y > box.maxy) continue;
-        if (!m.prepared[i]) {
-            if (covers(m.small[i], p)) return i;
-            continue;
-        }
-        if (!pt) pt = to_geos(p);
-        if (GEOSPreparedCovers_r(geos(), m.prepared[i].get(), pt.get()) == 1) return i;
+    if (m.by_tree) {
+        m.hits.clear();
+        m.tree.query(bgi::intersects(bg::model::point<double, 2, bg::cs::cartesian>(p.x, p.y)),
+                     boost::make_function_output_iterator([&](const Entry& e) { m.hits.push_back(e.second); }));
+        std::sort(m.hits.begin(), m.hits.end());  // the first area in order wins a shared border
+        return m.first_covering(m.hits, p);
     }
-    return std::nullopt;
+    std::size_t b = m.row(p.y) * m.columns + m.column(p.x);
+    struct Range {
+        const std::uint32_t* first;
+        const std::uint32_t* last;
+        const std::uint32_t* begin() const { return first; }
+        const std::uint32_t* end() const { return last; }
+    };
+    // Listed in shape order: the first area in order wins a shared border.
+    return m.first_covering(Range{m.candidates.data() + m.first[b], m.candidates.data() + m.first[b + 1]}, p);
 }
 
 std::vector<int> locate_points(const std::vector<const MultiPolygon*>& areas, const std::vector<Point>& points) {
