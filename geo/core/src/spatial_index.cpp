@@ -30,9 +30,9 @@ namespace {
 using Box = bg::model::box<bg::model::point<double, 2, bg::cs::cartesian>>;
 using Entry = std::pair<Box, std::size_t>;
 
-// A bucket listing more shapes than this (an area far from the rest stretches the grid over
-// empty land) sends every query to an R-tree of the boxes instead.
-constexpr std::size_t kCrowdedBucket = 64;
+// When a point would meet more candidates than this in its bucket on average (an area far
+// from the rest stretches the grid over empty land), an R-tree of the boxes serves instead.
+constexpr double kCrowdedBucket = 48;
 
 // Shapes with at most this many vertices are tested by Boost.Geometry's winding test on their
 // rings; larger ones by a GEOS prepared polygon. GEOS builds an index of a prepared polygon's
@@ -151,8 +151,15 @@ PolygonIndex::PolygonIndex(const std::vector<const MultiPolygon*>& shapes) : imp
     m.candidates.resize(count.back());
     for (std::size_t i = 0; i < n; ++i)
         each_bucket(i, [&](std::size_t b) { m.candidates[count[b]++] = static_cast<std::uint32_t>(i); });
-    std::size_t crowd = 0;
-    for (std::size_t b = 0; b + 1 < m.first.size(); ++b) crowd = std::max<std::size_t>(crowd, m.first[b + 1] - m.first[b]);
+    // How many candidates a point meets on average, were points spread like the shapes: the
+    // mean bucket size weighted by itself.
+    double entries = 0, weighted = 0;
+    for (std::size_t b = 0; b + 1 < m.first.size(); ++b) {
+        double c = m.first[b + 1] - m.first[b];
+        entries += c;
+        weighted += c * c;
+    }
+    double crowd = entries > 0 ? weighted / entries : 0;
     if (crowd > kCrowdedBucket) {
         std::vector<Entry> entries;
         for (std::size_t i = 0; i < n; ++i)
