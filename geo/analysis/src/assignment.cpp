@@ -97,20 +97,52 @@ public:
             if (pr.spare[j] > 0) items.emplace_back(on_sphere(pr.instructors[j]), static_cast<std::uint32_t>(j));
         open_ = items.size();
         groups_.resize(pr.tiers.size());
-        // Each tier's trees and the tree of all are built on their own (both cores).
+        // Each tier's instructors by group (keys are small integers: counted, then placed), then
+        // every tree, largest first, on both cores: the tree of all and the tiers' groups.
+        std::vector<std::vector<std::vector<Item>>> by_key(pr.tiers.size());
         detail::on_threads(
-            detail::default_threads(), pr.tiers.size() + 1,
+            detail::default_threads(), pr.tiers.size(),
             [&](std::size_t t) {
-                if (t == pr.tiers.size()) {
-                    all_ = Tree(items.begin(), items.end());  // the range constructor packs the tree
-                    return;
-                }
-                std::map<int, std::vector<Item>> by_key;
+                const auto& tier = pr.tiers[t];
+                std::vector<std::uint32_t> count;
                 for (const auto& it : items)
-                    for (auto [k, end] = pr.tiers[t].keys_of(it.second); k != end; ++k) by_key[*k].push_back(it);
-                for (auto& [key, v] : by_key) groups_[t].emplace(key, Tree(v.begin(), v.end()));
+                    for (auto [k, end] = tier.keys_of(it.second); k != end; ++k) {
+                        if (*k < 0) continue;
+                        auto key = static_cast<std::size_t>(*k);
+                        if (key >= count.size()) count.resize(key + 1, 0);
+                        ++count[key];
+                    }
+                auto& groups = by_key[t];
+                groups.resize(count.size());
+                for (std::size_t key = 0; key < count.size(); ++key) groups[key].reserve(count[key]);
+                for (const auto& it : items)
+                    for (auto [k, end] = tier.keys_of(it.second); k != end; ++k)
+                        if (*k >= 0) groups[static_cast<std::size_t>(*k)].push_back(it);
             },
             1);
+        struct Job {
+            std::size_t tier, key;  // tier == tiers.size(): the tree of all
+            std::size_t size;
+        };
+        std::vector<Job> jobs{{pr.tiers.size(), 0, items.size()}};
+        for (std::size_t t = 0; t < by_key.size(); ++t)
+            for (std::size_t key = 0; key < by_key[t].size(); ++key)
+                if (!by_key[t][key].empty()) jobs.push_back({t, key, by_key[t][key].size()});
+        std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.size > b.size; });
+        std::vector<Tree> trees(jobs.size());
+        detail::on_threads(
+            detail::default_threads(), jobs.size(),
+            [&](std::size_t n) {
+                const auto& v = jobs[n].tier == pr.tiers.size() ? items : by_key[jobs[n].tier][jobs[n].key];
+                trees[n] = Tree(v.begin(), v.end());  // the range constructor packs the tree
+            },
+            1);
+        for (std::size_t n = 0; n < jobs.size(); ++n) {
+            if (jobs[n].tier == pr.tiers.size())
+                all_ = std::move(trees[n]);
+            else
+                groups_[jobs[n].tier].emplace(static_cast<int>(jobs[n].key), std::move(trees[n]));
+        }
     }
 
     std::size_t open() const { return open_; }
