@@ -828,15 +828,23 @@ private:
     // that area, when it costs at most contiguity_max_m more. The optimum of the flow is given
     // up only there, and the extra cost is reported.
     void keep_territories_contiguous() {
+        detail::ProfileLaps prof("contiguity");
         std::vector<std::vector<int>> neighbours(na);
         for (auto [a, b] : graph.links) {
             neighbours[a].push_back(b);
             neighbours[b].push_back(a);
         }
         // Territories: per instructor, (area, organizations there) in a short vector (an
-        // instructor covers a handful); per area, the instructors present.
+        // instructor covers a handful); per area, the instructors present, south to north once
+        // the assignment's are in (sorted), so that a search walks out from an organization's
+        // latitude and stops where the difference of latitude alone costs more than the best.
         std::vector<std::vector<std::pair<int, int>>> territory(d.instructors.size());
         std::vector<std::vector<std::uint32_t>> present(na);
+        bool sorted = false;
+        auto south_of = [&](std::uint32_t a, std::uint32_t b) {
+            double ya = ap2.instructors[a].y, yb = ap2.instructors[b].y;
+            return ya < yb || (ya == yb && a < b);
+        };
         auto count_in = [&](std::size_t j, int area) -> int* {
             for (auto& [a, c] : territory[j])
                 if (a == area) return &c;
@@ -848,7 +856,9 @@ private:
                 return;
             }
             territory[j].emplace_back(area, 1);
-            present[static_cast<std::size_t>(area)].push_back(static_cast<std::uint32_t>(j));
+            auto& here = present[static_cast<std::size_t>(area)];
+            auto k = static_cast<std::uint32_t>(j);
+            here.insert(sorted ? std::lower_bound(here.begin(), here.end(), k, south_of) : here.end(), k);
         };
         auto remove = [&](std::size_t j, int area) {
             if (--*count_in(j, area) > 0) return;
@@ -860,6 +870,7 @@ private:
         for (std::size_t i = 0; i < d.orgs.size(); ++i)
             if (instructors.of_org[i] >= 0 && area_of[i] >= 0)
                 add(static_cast<std::size_t>(instructors.of_org[i]), area_of[i]);
+        prof.lap("territories now");
         std::vector<int> left(ap2.spare);
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
@@ -873,7 +884,11 @@ private:
                 if (count_in(j, nb)) return true;
             return false;
         };
+        for (auto& here : present) std::sort(here.begin(), here.end(), south_of);
+        sorted = true;
+        prof.lap("territories assigned");
         std::vector<std::uint32_t> seen(d.instructors.size(), 0);  // t + 1 once visited for todo[t]
+        std::size_t n_offered = 0, n_considered = 0, n_costed = 0, n_orgs = 0;
         for (std::size_t t = 0; t < todo.size(); ++t) {
             int j = assignment.instructor_of[t];
             int area = area_of[todo[t]];
@@ -881,6 +896,7 @@ private:
             auto ju = static_cast<std::size_t>(j);
             if (territory[ju].size() <= 1 || touches(ju, area)) continue;
             double base = ap2.cost(t, ju);
+            ++n_orgs;
             std::optional<std::size_t> best;
             double best_cost = base + p.contiguity_max_m;
             const double lat = d.orgs[todo[t]].location.y;
@@ -888,20 +904,40 @@ private:
             // instead of gathering, sorting and deduplicating thousands per organization). The
             // cheapest wins, ties to the highest index, so the order of the visit does not matter.
             auto consider = [&](std::uint32_t k) {
+                ++n_offered;
                 if (seen[k] == t + 1 || k == ju || left[k] <= 0) return;
+                ++n_considered;
                 seen[k] = static_cast<std::uint32_t>(t + 1);
-                // The great-circle distance is at least the difference of latitude: a cheap bound
-                // that skips most of the instructors of a busy area before the exact cost.
-                if (std::fabs(ap2.instructors[k].y - lat) * kMetresPerDegreeLatitude > best_cost) return;
+                // The great-circle distance is at least the difference of latitude, and the
+                // penalties are two comparisons: a cheap bound that skips most of the instructors
+                // of a busy area before the exact cost (the penalties as the cost adds them).
+                double penalties = (unit[k] < 0 || unit[k] != org_street[t] ? p.street_penalty_m : 0.0) +
+                                   (skilled(k, org_industry[t]) ? 0.0 : p.industry_penalty_m);
+                if (std::fabs(ap2.instructors[k].y - lat) * kMetresPerDegreeLatitude + penalties > best_cost) return;
+                ++n_costed;
                 double c = ap2.cost(t, k);
                 if (c < best_cost || (c == best_cost && (!best || k > *best))) {
                     best_cost = c;
                     best = k;
                 }
             };
-            for (std::uint32_t k : present[static_cast<std::size_t>(area)]) consider(k);
-            for (int nb : neighbours[static_cast<std::size_t>(area)])
-                for (std::uint32_t k : present[static_cast<std::size_t>(nb)]) consider(k);
+            // Out from the organization's latitude both ways, while the difference of latitude
+            // alone costs no more than the best so far (it only falls).
+            auto near = [&](const std::vector<std::uint32_t>& here) {
+                auto at = std::lower_bound(here.begin(), here.end(), lat,
+                                           [&](std::uint32_t k, double y) { return ap2.instructors[k].y < y; });
+                for (auto k = at; k != here.end(); ++k) {
+                    if ((ap2.instructors[*k].y - lat) * kMetresPerDegreeLatitude > best_cost) break;
+                    consider(*k);
+                }
+                for (auto k = at; k != here.begin();) {
+                    --k;
+                    if ((lat - ap2.instructors[*k].y) * kMetresPerDegreeLatitude > best_cost) break;
+                    consider(*k);
+                }
+            };
+            near(present[static_cast<std::size_t>(area)]);
+            for (int nb : neighbours[static_cast<std::size_t>(area)]) near(present[static_cast<std::size_t>(nb)]);
             if (!best) continue;
             remove(ju, area);
             add(*best, area);
@@ -911,6 +947,7 @@ private:
             ++plan.contiguity_moves;
             plan.contiguity_cost_m += best_cost - base;
         }
+        prof.lap("moves: " + std::to_string(n_orgs) + " orgs, " + std::to_string(n_offered) + " offered, " + std::to_string(n_considered) + " considered, " + std::to_string(n_costed) + " costed");
     }
 
     // One proposal per instructor, with the organizations the assignment gave them.
