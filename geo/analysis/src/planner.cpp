@@ -746,8 +746,8 @@ private:
         // one). Kept here, outside the branch, so the cost can refer to them.
         if (p.cost == CostMode::planning) {
             ap2.max_penalty_m = p.street_penalty_m + p.industry_penalty_m;
-            std::unordered_map<std::string_view, int> street_ids, industry_ids;
-            auto id_of = [](std::unordered_map<std::string_view, int>& ids, std::string_view k) {
+            absl::flat_hash_map<std::string_view, int> street_ids, industry_ids;
+            auto id_of = [](absl::flat_hash_map<std::string_view, int>& ids, std::string_view k) {
                 return k.empty() ? -1 : ids.emplace(k, static_cast<int>(ids.size())).first->second;
             };
             org_street.resize(todo.size());
