@@ -151,13 +151,14 @@ TEST(PlanJson, WrittenTextIsTheDumpOfTheTree) {
         Proposal q;
         q.id = "P-" + std::to_string(k);
         q.type = k % 4 == 0 ? "joint" : k % 4 == 1 ? "affiliate" : k % 4 == 2 ? "instructor" : "standalone";
-        q.orgs = {std::to_string(k), std::to_string(k + 1)};
+        if (k % 997 != 0) q.orgs = {std::to_string(k), k % 5 == 0 ? "组织" + std::to_string(k) : std::to_string(k + 1)};
+        if (k % 3 != 0) q.street = "2112020" + std::to_string(k % 100);
         q.members = k % 7;
         q.area = "2112020010" + std::to_string(k % 10);
         if (q.type == "instructor") q.instructor_id = "I" + std::to_string(k);
         q.cost_m = k * 1.5;
         q.street_name = "老城街道";
-        q.reason = "第" + std::to_string(k) + "条：\"引号\"\n换行";
+        q.reason = k % 2 ? "第" + std::to_string(k) + "条：\"引号\"\n换行\t\\" : "plain ASCII " + std::to_string(k);
         q.bbox = {123.0 + k * 1e-6, 42.0, 123.5, 42.5};
         big.proposals.push_back(std::move(q));
     }

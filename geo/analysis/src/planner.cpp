@@ -1131,24 +1131,93 @@ nlohmann::json outline_json(const Plan& plan) {
     return j;
 }
 
-// Items [begin, end) of a top-level array as nlohmann's dump(indent) writes them at depth 2:
-// each item's own text with every line after its first indented twice more (JSON text holds
-// no raw newline but those), ",\n" and the indentation between items; `first` leaves out the
-// separator before the first.
+// An item of a top-level array as nlohmann's dump(indent) writes it at depth 2 (after its
+// indentation): its own dump with every line after its first indented twice more (JSON text
+// holds no raw newline but those).
 template <class T, class ToJson>
-void dump_items(const std::vector<T>& items, std::size_t begin, std::size_t end, int indent, bool first,
-                ToJson to_json_of, std::string& out) {
+void put_dumped(const T& item, int indent, ToJson to_json_of, std::string& out) {
+    auto text = to_json_of(item).dump(indent);
+    const std::string pad(static_cast<std::size_t>(2 * indent), ' ');
+    std::size_t from = 0;
+    for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1) {
+        out.append(text, from, nl + 1 - from);
+        out += pad;
+    }
+    out.append(text, from, std::string::npos);
+}
+
+// A string as nlohmann's dump writes it: printable ASCII without a quote or backslash as it is,
+// anything else through nlohmann itself (its escapes, its strict UTF-8 check).
+void put_string(std::string_view s, std::string& out) {
+    if (std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; })) {
+        out += '"';
+        out.append(s);
+        out += '"';
+    } else {
+        out += nlohmann::json(std::string(s)).dump();
+    }
+}
+
+void put_number(double v, std::string& out) { out += nlohmann::json(v).dump(); }
+
+// proposal_json(p) as put_dumped would write it, without making the JSON object: the keys in
+// nlohmann's (sorted) order, each value as nlohmann writes it. Two thirds of a million
+// organizations' plan is proposals; PlanJson.WrittenTextIsTheDumpOfTheTree holds the two equal.
+void put_proposal(const Proposal& p, int indent, std::string& out) {
+    const auto at = [&](int depth) { return std::string(static_cast<std::size_t>(depth * indent), ' '); };
+    const std::string key_pad = at(3), item_pad = at(4), close_pad = at(2);
+    bool first = true;
+    auto key = [&](const char* name) {
+        out += first ? "{\n" : ",\n";
+        first = false;
+        out += key_pad;
+        out += '"';
+        out += name;
+        out += "\": ";
+    };
+    auto array = [&](const auto& items, auto put) {
+        if (items.empty()) {
+            out += "[]";
+            return;
+        }
+        out += "[\n";
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            if (k) out += ",\n";
+            out += item_pad;
+            put(items[k]);
+        }
+        out += '\n';
+        out += key_pad;
+        out += ']';
+    };
+    auto text = [&](const std::string& s) { put_string(s, out); };
+    if (p.type == "affiliate") key("area"), text(p.area);
+    key("bbox"), array(p.bbox, [&](double v) { put_number(v, out); });
+    if (p.instructor_id) key("cost_m"), put_number(p.cost_m, out);
+    key("id"), text(p.id);
+    if (p.instructor_id) key("instructor_id"), text(*p.instructor_id);
+    key("members"), out += std::to_string(p.members);
+    key("orgs"), array(p.orgs, text);
+    key("reason"), text(p.reason);
+    if (p.type == "joint") key("spread_m"), put_number(std::round(p.cost_m), out);
+    key("street"), text(p.street.empty() && (p.type == "standalone" || p.type == "joint") ? p.area : p.street);
+    key("street_name"), text(p.street_name);
+    key("type"), text(p.type);
+    out += '\n';
+    out += close_pad;
+    out += '}';
+}
+
+// Items [begin, end) of a top-level array at depth 2, each written by put(item, out) after its
+// indentation, ",\n" between them; `first` leaves out the separator before the first.
+template <class T, class Put>
+void put_items(const std::vector<T>& items, std::size_t begin, std::size_t end, int indent, bool first, Put put,
+               std::string& out) {
     const std::string pad(static_cast<std::size_t>(2 * indent), ' ');
     for (std::size_t k = begin; k < end; ++k) {
         if (k > begin || !first) out += ",\n";
         out += pad;
-        auto text = to_json_of(items[k]).dump(indent);
-        std::size_t from = 0;
-        for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1) {
-            out.append(text, from, nl + 1 - from);
-            out += pad;
-        }
-        out.append(text, from, std::string::npos);
+        put(items[k], out);
     }
 }
 
@@ -1171,7 +1240,7 @@ void write_json(const Plan& plan, std::ostream& out, int indent) {
     const auto outline = outline_json(plan).dump(indent);
     const std::string pad(static_cast<std::size_t>(indent), ' ');
     std::size_t at = 0;
-    auto splice = [&](const std::string& key, const auto& items, auto to_json_of) {
+    auto splice = [&](const std::string& key, const auto& items, auto put) {
         // The top-level key's empty array: "\n", one indentation, "\"key\": []".
         const std::string slot = "\n" + pad + "\"" + key + "\": [";
         auto where = outline.find(slot, at);
@@ -1191,7 +1260,7 @@ void write_json(const Plan& plan, std::ostream& out, int indent) {
                 [&](std::size_t b) {
                     std::size_t begin = wave + b * kBatch, end = std::min(items.size(), begin + kBatch);
                     text[b].clear();
-                    dump_items(items, begin, end, indent, begin == 0, to_json_of, text[b]);
+                    put_items(items, begin, end, indent, begin == 0, put, text[b]);
                 },
                 1);
             for (std::size_t b = 0; b < batches; ++b) out.write(text[b].data(), static_cast<std::streamsize>(text[b].size()));
@@ -1199,8 +1268,8 @@ void write_json(const Plan& plan, std::ostream& out, int indent) {
         out << '\n' << pad;
     };
     // nlohmann's objects keep their keys sorted: flags comes before proposals.
-    splice("flags", plan.flags, flag_json);
-    splice("proposals", plan.proposals, proposal_json);
+    splice("flags", plan.flags, [&](const Flag& f, std::string& text) { put_dumped(f, indent, flag_json, text); });
+    splice("proposals", plan.proposals, [&](const Proposal& p, std::string& text) { put_proposal(p, indent, text); });
     out.write(outline.data() + at, static_cast<std::streamsize>(outline.size() - at));
 }
 
