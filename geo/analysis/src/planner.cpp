@@ -947,7 +947,10 @@ private:
             ++plan.contiguity_moves;
             plan.contiguity_cost_m += best_cost - base;
         }
-        prof.lap("moves: " + std::to_string(n_orgs) + " orgs, " + std::to_string(n_offered) + " offered, " + std::to_string(n_considered) + " considered, " + std::to_string(n_costed) + " costed");
+        if (prof.on())  // what the bounds save, for tuning
+            prof.lap("moves: " + std::to_string(n_orgs) + " organizations searched, " + std::to_string(n_offered) +
+                     " instructors offered, " + std::to_string(n_considered) + " considered, " +
+                     std::to_string(n_costed) + " costed");
     }
 
     // One proposal per instructor, with the organizations the assignment gave them.
