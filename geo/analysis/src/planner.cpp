@@ -760,7 +760,7 @@ private:
             }
             timer.lap("instructors: org keys");
             unit.resize(d.instructors.size());
-            skills.resize(d.instructors.size());
+            skill_first.reserve(d.instructors.size() + 1);
             for (std::size_t j = 0; j < d.instructors.size(); ++j) {
                 std::string_view industries = d.instructors[j].industries;
                 unit[j] = id_of(street_ids, d.instructors[j].unit);
@@ -768,10 +768,11 @@ private:
                 while (start < industries.size()) {
                     auto comma = std::min(industries.find(',', start), industries.size());
                     if (comma > start)
-                        skills[j].push_back(id_of(industry_ids, industries.substr(start, comma - start)));
+                        skill_ids.push_back(id_of(industry_ids, industries.substr(start, comma - start)));
                     start = comma + 1;
                 }
-                std::sort(skills[j].begin(), skills[j].end());
+                std::sort(skill_ids.begin() + skill_first.back(), skill_ids.end());
+                skill_first.push_back(static_cast<std::uint32_t>(skill_ids.size()));
             }
             // Tiers for the exact candidate search, each a lower bound of the penalty for the
             // instructors first met in it: the street's specialists in the org's industry (none),
@@ -792,11 +793,11 @@ private:
             std::vector<int> keys;
             for (std::size_t j = 0; j < d.instructors.size(); ++j) {
                 keys.clear();
-                for (int ind : skills[j])
-                    if (unit[j] >= 0) keys.push_back(unit[j] * stride + ind);
+                for (auto [k, end] = skills_of(j); k != end; ++k)
+                    if (unit[j] >= 0) keys.push_back(unit[j] * stride + *k);
                 specialists.add_instructor(keys.begin(), keys.end());
                 bool street = unit[j] >= 0;
-                if (street && skills[j].empty())
+                if (street && skills_of(j).first == skills_of(j).second)
                     generalists.add_instructor({unit[j]});
                 else
                     generalists.add_instructor({});
@@ -820,7 +821,11 @@ private:
     }
 
     bool skilled(std::size_t j, int industry) const {
-        return skills[j].empty() || industry < 0 || std::binary_search(skills[j].begin(), skills[j].end(), industry);
+        auto [begin, end] = skills_of(j);
+        return begin == end || industry < 0 || std::binary_search(begin, end, industry);
+    }
+    std::pair<const int*, const int*> skills_of(std::size_t j) const {
+        return {skill_ids.data() + skill_first[j], skill_ids.data() + skill_first[j + 1]};
     }
 
     // Repair pass: an organization whose area touches none of its instructor's other areas
@@ -1039,7 +1044,11 @@ private:
     AssignmentProblem ap2;
     std::vector<std::size_t> todo;  // the organizations assigned, in ap2's order
     std::vector<int> org_street, org_industry, unit;
-    std::vector<std::vector<int>> skills;
+    // Each instructor's industries (ids, sorted) in one array: instructor j's are
+    // skill_ids[skill_first[j]] .. skill_ids[skill_first[j + 1]] (a vector each was 760,000
+    // allocations at scale 500).
+    std::vector<int> skill_ids;
+    std::vector<std::uint32_t> skill_first{0};
     Assignment assignment;
 };
 
