@@ -130,46 +130,60 @@ PolygonIndex::PolygonIndex(const std::vector<const MultiPolygon*>& shapes) : imp
         }
     }
     if (m.extent.empty()) return;
+    auto use_tree = [&] {
+        std::vector<Entry> boxes;
+        for (std::size_t i = 0; i < n; ++i)
+            if (!m.boxes[i].empty())
+                boxes.emplace_back(Box({m.boxes[i].minx, m.boxes[i].miny}, {m.boxes[i].maxx, m.boxes[i].maxy}), i);
+        m.tree = decltype(m.tree)(boxes.begin(), boxes.end());  // the packing constructor
+        m.by_tree = true;
+    };
+    const auto& e = m.extent;
+    if (!std::isfinite(e.minx) || !std::isfinite(e.miny) || !std::isfinite(e.maxx) || !std::isfinite(e.maxy)) {
+        use_tree();
+        return;
+    }
     // About two buckets per shape, square-ish in degrees.
-    double w = std::max(m.extent.maxx - m.extent.minx, 1e-12), h = std::max(m.extent.maxy - m.extent.miny, 1e-12);
+    double w = std::max(e.maxx - e.minx, 1e-12), h = std::max(e.maxy - e.miny, 1e-12);
     double cells = std::clamp(2.0 * static_cast<double>(n), 1.0, 4e6);
     m.columns = static_cast<std::size_t>(std::clamp(std::sqrt(cells * w / h), 1.0, 2048.0));
     m.rows = static_cast<std::size_t>(std::clamp(cells / static_cast<double>(m.columns), 1.0, 2048.0));
     m.column_width = w / static_cast<double>(m.columns);
     m.row_height = h / static_cast<double>(m.rows);
-    // Counted, then filled: two passes over the shapes' bucket ranges.
-    std::vector<std::uint32_t> count(m.columns * m.rows + 1, 0);
     auto each_bucket = [&](std::size_t i, auto f) {
         const auto& b = m.boxes[i];
         if (b.empty()) return;
         for (std::size_t r = m.row(b.miny); r <= m.row(b.maxy); ++r)
             for (std::size_t c = m.column(b.minx); c <= m.column(b.maxx); ++c) f(r * m.columns + c);
     };
+    // Shapes whose boxes span most of the grid (hostile or odd data) would list each too often.
+    double spans = 0;
+    for (const auto& b : m.boxes)
+        if (!b.empty())
+            spans += static_cast<double>(m.row(b.maxy) - m.row(b.miny) + 1) *
+                     static_cast<double>(m.column(b.maxx) - m.column(b.minx) + 1);
+    if (spans > 16.0 * static_cast<double>(n) + 1e6) {
+        use_tree();
+        return;
+    }
+    // Counted first: how many candidates a point meets on average, were points spread like the
+    // shapes (the bucket sizes weighted by themselves), decides before anything is filled.
+    std::vector<std::uint32_t> count(m.columns * m.rows + 1, 0);
     for (std::size_t i = 0; i < n; ++i) each_bucket(i, [&](std::size_t b) { ++count[b + 1]; });
+    double listed = 0, weighted = 0;
+    for (auto c : count) {
+        listed += c;
+        weighted += static_cast<double>(c) * c;
+    }
+    if (listed > 0 && weighted / listed > kCrowdedBucket) {
+        use_tree();
+        return;
+    }
     for (std::size_t b = 1; b < count.size(); ++b) count[b] += count[b - 1];
     m.first = count;
     m.candidates.resize(count.back());
     for (std::size_t i = 0; i < n; ++i)
         each_bucket(i, [&](std::size_t b) { m.candidates[count[b]++] = static_cast<std::uint32_t>(i); });
-    // How many candidates a point meets on average, were points spread like the shapes: the
-    // mean bucket size weighted by itself.
-    double entries = 0, weighted = 0;
-    for (std::size_t b = 0; b + 1 < m.first.size(); ++b) {
-        double c = m.first[b + 1] - m.first[b];
-        entries += c;
-        weighted += c * c;
-    }
-    double crowd = entries > 0 ? weighted / entries : 0;
-    if (crowd > kCrowdedBucket) {
-        std::vector<Entry> entries;
-        for (std::size_t i = 0; i < n; ++i)
-            if (!m.boxes[i].empty())
-                entries.emplace_back(Box({m.boxes[i].minx, m.boxes[i].miny}, {m.boxes[i].maxx, m.boxes[i].maxy}), i);
-        m.tree = decltype(m.tree)(entries.begin(), entries.end());  // the packing constructor
-        m.by_tree = true;
-        m.first.clear();
-        m.candidates.clear();
-    }
 }
 
 PolygonIndex::~PolygonIndex() = default;
@@ -180,7 +194,6 @@ std::size_t PolygonIndex::size() const { return impl_->small.size(); }
 
 std::optional<std::size_t> PolygonIndex::locate(Point p) const {
     auto& m = *impl_;
-    if (m.extent.empty() || !m.extent.contains(p)) return std::nullopt;  // NaN too
     if (m.by_tree) {
         m.hits.clear();
         m.tree.query(bgi::intersects(bg::model::point<double, 2, bg::cs::cartesian>(p.x, p.y)),
@@ -188,6 +201,7 @@ std::optional<std::size_t> PolygonIndex::locate(Point p) const {
         std::sort(m.hits.begin(), m.hits.end());  // the first area in order wins a shared border
         return m.first_covering(m.hits, p);
     }
+    if (m.extent.empty() || !m.extent.contains(p)) return std::nullopt;  // NaN too
     std::size_t b = m.row(p.y) * m.columns + m.column(p.x);
     struct Range {
         const std::uint32_t* first;
