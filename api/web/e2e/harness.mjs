@@ -1,6 +1,7 @@
 // The e2e tests' shared harness: a real covermap server on a fresh demo store, a few tokens,
 // Debian's chromium through playwright-core, pages (signed in or not) that collect console errors,
-// and the check that the zh-CN page shows no English words.
+// the check that the zh-CN page shows no English words, and the checks that a phone's screen holds
+// what it should (no sideways scrolling, buttons on screen and large enough to tap).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -122,4 +123,69 @@ export async function englishWords(page, allowed = []) {
     if (!ALLOWED.has(word.toLowerCase())) found.push(word);
   }
   return found;
+}
+
+// --- Phone-size layout checks. ---
+
+/**
+ * Asserts that the page does not scroll sideways: as wide as its screen (the viewport the page
+ * was opened with). A phone's browser widens its layout to fit what overflows, innerWidth growing
+ * with scrollWidth, so both are held to the screen's width, not only to each other.
+ */
+export async function assertFitsWidth(page, what = '') {
+  const screen = page.viewportSize().width;
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth }));
+  assert.equal(innerWidth, screen, `${what}: the page is not widened past the screen`);
+  assert.ok(scrollWidth <= innerWidth, `${what}: no sideways scrolling (${scrollWidth} > ${innerWidth})`);
+}
+
+/**
+ * The elements of `selector` (and all inside them) that reach past the screen's left or right
+ * edge, text running out of its box included, as "tag.class" strings: [] when all fit. Inside a
+ * box that scrolls sideways on its own (and fits the screen), an element may be wider.
+ */
+export function beyondWidth(page, selector) {
+  return page.evaluate(([sel, screen]) => {
+    const fits = (left, right) => left >= -0.5 && right <= screen + 0.5;
+    const scroller = (e) => {
+      for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return p;
+      }
+      return null;
+    };
+    const out = [];
+    for (const root of document.querySelectorAll(sel)) {
+      for (const e of [root, ...root.querySelectorAll('*')]) {
+        const r = e.getBoundingClientRect();
+        const style = getComputedStyle(e);
+        if (!r.width || !r.height || style.visibility === 'hidden') continue;
+        const right = style.overflowX === 'visible' && e.clientWidth ? Math.max(r.right, r.left + e.scrollWidth) : r.right;
+        if (fits(r.left, right)) continue;
+        const box = scroller(e)?.getBoundingClientRect();
+        if (box && fits(box.left, box.right)) continue;
+        out.push(`${e.tagName.toLowerCase()}${[...e.classList].map((c) => `.${c}`).join('')} (${Math.round(r.left)}…${Math.round(right)})`);
+      }
+    }
+    return out;
+  }, [selector, page.viewportSize().width]);
+}
+
+/**
+ * Asserts that a button can be tapped on the phone: shown and enabled; brought on screen, wholly
+ * on it; at least 24 × 24 CSS pixels (WCAG 2.5.8's minimum target); nothing over its middle.
+ */
+export async function assertTappable(locator, what) {
+  const { width: screenW, height: screenH } = locator.page().viewportSize();
+  assert.ok(await locator.isVisible(), `${what}: shown`);
+  assert.ok(await locator.isEnabled(), `${what}: enabled`);
+  await locator.scrollIntoViewIfNeeded();
+  const r = await locator.evaluate((e) => {
+    const b = e.getBoundingClientRect();
+    const top = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+    return { left: b.left, top: b.top, right: b.right, bottom: b.bottom, width: b.width, height: b.height, hit: top !== null && (top === e || e.contains(top)) };
+  });
+  const box = `${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}`;
+  assert.ok(r.left >= -0.5 && r.right <= screenW + 0.5 && r.top >= -0.5 && r.bottom <= screenH + 0.5, `${what}: within the ${screenW}×${screenH} screen (${box})`);
+  assert.ok(r.width >= 24 && r.height >= 24, `${what}: large enough to tap (${box})`);
+  assert.ok(r.hit, `${what}: nothing over it (${box})`);
 }

@@ -1,10 +1,11 @@
 // The registry's list dropped on the page, a street's sheet printed, and a deployment's own base
 // map: an administrator drops the Excel list, reads what it would change and imports it (then
-// undoes it), picks a CSV with bad rows and cancels, is told in words what a broken file is; a
-// planner sees no import and prints a street's sheet from its card; a city with an intranet base
-// map sees it under the coverage with its source named, and switches it off; a city without one
-// fetches none. Debian's chromium through playwright-core against real covermap servers on fresh
-// demo stores (harness.mjs). No console error, no English word on the page.
+// undoes it), picks a CSV with bad rows and cancels, is told in words what a broken file is, picks
+// the Excel list on a phone and reads its comparison within the screen; a planner sees no import
+// and prints a street's sheet from its card; a city with an intranet base map sees it under the
+// coverage with its source named, and switches it off; a city without one fetches none. Debian's
+// chromium through playwright-core against real covermap servers on fresh demo stores
+// (harness.mjs). No console error, no English word on the page.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateRawSync, deflateSync, inflateRawSync } from 'node:zlib';
-import { done, englishWords, launchBrowser, signedInPage, startServer } from './harness.mjs';
+import { PHONE, assertFitsWidth, assertTappable, beyondWidth, done, englishWords, launchBrowser, signedInPage, startServer } from './harness.mjs';
 
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 // Names the page writes as they are (like Excel): the file formats of the import and of the
@@ -372,6 +373,88 @@ describe('导入组织名册 and 打印 (a server without a base map)', () => {
     assert.equal(await page.locator('#import-orgs .import-preview *').count(), 0);
     const id = unquote(phone[i('id')]);
     assert.notEqual((await srv.api('GET', `/api/orgs/${encodeURIComponent(id)}`, srv.tokens.admin)).data.phone, '024-72812345');
+    await done(page);
+  });
+
+  it('on a phone: an administrator picks the Excel list, reads the comparison within the screen, and cancels', async () => {
+    const org = async (id) => (await srv.api('GET', `/api/orgs/${encodeURIComponent(id)}`, srv.tokens.admin)).data;
+    // The list as exported today, edited: one organization's staff, one renamed at length (its
+    // line before → after must wrap), a new one with a long name, one row whose staff count is text.
+    const book = new Workbook(xlsx);
+    const col = { id: book.column('组织编号'), name: book.column('组织名称'), code: book.column('统一社会信用代码'), staff: book.column('从业人员数') };
+    const last = book.rows().at(-1).r;
+    const at = (r) => ({ id: book.cell(`${col.id}${r}`), name: book.cell(`${col.name}${r}`), staff: book.cell(`${col.staff}${r}`) });
+    const [a, c] = [at(2), at(4)];
+    book.set(`${col.staff}2`, Number(a.staff) + 40);
+    const renamed = `${c.name}（更名为铁岭市两新组织党建工作服务中心第一联络站）`;
+    book.set(`${col.name}4`, renamed);
+    book.set(`${col.staff}6`, '很多');
+    const added = { id: 'xz-2026-phone', name: '铁岭市新开发区现代物流与电子商务产业园综合服务有限责任公司' };
+    book.copyRow(5, last + 1, { [col.id]: added.id, [col.name]: added.name, [col.code]: '91211200MA0TEST02X' });
+    const file = { name: '两新组织名册（手机）.xlsx', mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', buffer: book.bytes() };
+    const before = await org(a.id);
+
+    const page = await signedInPage(browser, srv.base, srv.tokens.admin, PHONE, { isMobile: true, hasTouch: true });
+    await page.tap('.tabs [data-tab=export]');
+    const zone = page.locator('#import-orgs .drop-zone');
+    await zone.waitFor();
+    // The drop zone and its 选择文件… within the screen; nothing of the panel past its edges.
+    await assertFitsWidth(page, 'the import panel');
+    assert.deepEqual(await beyondWidth(page, '#import-orgs'), []);
+    await zone.scrollIntoViewIfNeeded();
+    const z = await zone.boundingBox();
+    assert.ok(z.x >= 0 && z.x + z.width <= PHONE.width && z.y >= 0 && z.y + z.height <= PHONE.height, `the drop zone within the screen: ${JSON.stringify(z)}`);
+    const pick = page.locator('#import-orgs button[data-action=import-pick]');
+    assert.equal(await pick.innerText(), '选择文件…');
+    await assertTappable(pick, '选择文件…');
+
+    // 选择文件… opens the phone's file picker; the list picked there is compared.
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), pick.tap()]);
+    await chooser.setFiles(file);
+    await preview(page, file.name);
+    assert.deepEqual(await counts(page), { added: 1, updated: 2, deregistered: 0, rejected: 1 });
+    const changed = await lines(page, 'updated');
+    assert.ok(changed.some((l) => l.startsWith(c.name) && l.includes(`${c.name} → ${renamed}`)), changed.join('\n'));
+    assert.deepEqual(await lines(page, 'added'), [`${added.name} 编号 ${added.id}`]);
+    const errors = await lines(page, 'rejected');
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /^第 6 行：.*[\u4e00-\u9fff]/);
+    // Readable: the comparison, brought up when it is ready, starts below the sticky tab bar (not
+    // behind it); its lists wrap within the screen's width (or scroll in a box of their own).
+    const tabs = await page.locator('.tabs').boundingBox();
+    const title = await page.locator('#import-orgs .import-preview h3').boundingBox();
+    assert.ok(title.y >= tabs.y + tabs.height - 0.5 && title.y + title.height <= PHONE.height, `the comparison's title on screen, below the tabs: ${JSON.stringify({ tabs, title })}`);
+    await assertFitsWidth(page, 'the comparison');
+    assert.deepEqual(await beyondWidth(page, '#import-orgs'), []);
+    for (const group of ['updated', 'added', 'rejected']) {
+      const box = await page.locator(`#import-orgs details[data-group=${group}]`).boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= PHONE.width, `${group}: within the screen's width`);
+    }
+    assert.deepEqual(await englishWords(page, FORMAT_NAMES), []);
+    const confirm = page.locator('#import-orgs button[data-action=import-confirm]');
+    const cancel = page.locator('#import-orgs button[data-action=import-cancel]');
+    assert.equal(await confirm.innerText(), '确认导入');
+    assert.equal(await cancel.innerText(), '取消');
+    await assertTappable(confirm, '确认导入');
+    await assertTappable(cancel, '取消');
+
+    // 确认导入 by a tap asks first, its question within the screen; 取消 there writes nothing.
+    await confirm.tap();
+    const dialog = page.locator('dialog.confirm[open]');
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /新增 1 家、变更 2 家、注销 0 家组织。有错误的 1 行不导入。/);
+    assert.deepEqual(await beyondWidth(page, 'dialog.confirm[open]'), []);
+    await assertTappable(dialog.locator('button[data-action=cancel]'), '取消 (dialog)');
+    await dialog.locator('button[data-action=cancel]').tap();
+    await dialog.waitFor({ state: 'hidden' });
+    // 取消 by a tap: the comparison goes, nothing was written.
+    await assertTappable(cancel, '取消');
+    await cancel.tap();
+    await page.waitForFunction(() => document.querySelectorAll('#import-orgs .import-preview *').length === 0);
+    assert.equal((await org(a.id)).employees, before.employees, 'nothing written');
+    assert.equal((await org(c.id)).name, c.name);
+    assert.equal((await srv.api('GET', `/api/orgs/${encodeURIComponent(added.id)}`, srv.tokens.admin)).status, 404, 'the new one not added');
+    await assertFitsWidth(page, 'after 取消');
     await done(page);
   });
 

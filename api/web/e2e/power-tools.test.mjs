@@ -1,18 +1,21 @@
 // A planner's power tools in the web page: draws a rectangle over a park, reads on the map whom
 // the uncovered organizations there would get, assigns them in one step and undoes it; reads each
 // instructor's load (table, chart, their organizations on the map), on a desktop and on a phone;
-// proposes a rebalance of a district and accepts it; compares two plans side by side. A viewer
-// gets no drawing tool. Debian's chromium through playwright-core against a real covermap server
-// on a fresh demo store (harness.mjs). No console error, no English word on the page.
+// proposes a rebalance of a district and accepts it; compares two plans side by side. On a phone:
+// the drawing tools on the map, a rectangle drawn with taps and its dry run, the rebalance and the
+// comparison, all within the screen. A viewer gets no drawing tool. Debian's chromium through
+// playwright-core against a real covermap server on a fresh demo store (harness.mjs). No console
+// error, no English word on the page.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DESKTOP, PHONE, done, englishWords, launchBrowser, signedInPage, startServer } from './harness.mjs';
+import { DESKTOP, PHONE, assertFitsWidth, assertTappable, beyondWidth, done, englishWords, launchBrowser, signedInPage, startServer } from './harness.mjs';
 
 const DOCS = fileURLToPath(new URL('../../../docs/', import.meta.url));
 const ECHARTS = '/web/vendor/echarts-6.1.0/echarts.esm.min.mjs';
+const TOUCH = { isMobile: true, hasTouch: true };
 
 let srv, browser, parks, districts;
 
@@ -23,9 +26,15 @@ function project(lat, lon, z) {
   return { x: (scale * (lon + 180)) / 360, y: (scale * (0.5 - Math.log((1 + s) / (1 - s)) / (4 * Math.PI))) };
 }
 
+/** The point at Web Mercator pixel (x, y) at zoom z: project's inverse. */
+function unproject(x, y, z) {
+  const scale = 256 * 2 ** z;
+  return { lat: (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / scale))) * 180) / Math.PI, lon: (x / scale) * 360 - 180 };
+}
+
 /** A page whose map shows `center` at zoom z (the view is in the address, read on load). */
-async function pageAt(token, lat, lon, z) {
-  const page = await signedInPage(browser, srv.base, token);
+async function pageAt(token, lat, lon, z, viewport = DESKTOP, device = {}) {
+  const page = await signedInPage(browser, srv.base, token, viewport, device);
   await page.evaluate(([a, b, c]) => { location.hash = `map=${c}/${a}/${b}&level=park&layers=orgs`; }, [lat, lon, z]);
   await page.reload();
   await page.waitForSelector('body[data-ready=true]', { timeout: 30000 });
@@ -52,10 +61,32 @@ async function drawRectangle(page, a, b) {
   await page.mouse.click(b.x, b.y);
 }
 
+/** The park with the most uncovered organizations (its card). */
+async function mostUncoveredPark() {
+  const cards = await Promise.all(parks.map(async (p) => (await srv.api('GET', `/api/areas/${p.code}`)).data));
+  return cards.sort((a, b) => b.uncovered.length - a.uncovered.length)[0];
+}
+
+/** The district whose instructors carry the most (the rebalance has something to do there). */
+async function mostLoadedDistrict() {
+  const loads = await Promise.all(districts.map(async (d) => ({ d, items: (await srv.api('GET', `/api/instructors?area=${d.code}`)).data.items })));
+  return loads.sort((x, y) => Math.max(0, ...y.items.map((i) => i.load / i.capacity)) - Math.max(0, ...x.items.map((i) => i.load / i.capacity)))[0].d;
+}
+
 /** The map has loaded its tiles (for a screenshot that shows it). */
 async function mapLoaded(page) {
   await page.waitForFunction(() => document.getElementById('map-status').hidden, null, { timeout: 20000 });
   await page.waitForTimeout(300);
+}
+
+/**
+ * Resolves once every request the page had asked for before it is seen by the test: the page
+ * fetches a file of its own and the test waits to see that request (the browser reports them in
+ * order).
+ */
+async function settled(page) {
+  const mark = `/web/favicon.svg?settled=${Date.now()}`;
+  await Promise.all([page.waitForRequest((r) => r.url().endsWith(mark)), page.evaluate((url) => fetch(url).then((r) => r.text()), mark)]);
 }
 
 /** An option of a <select> picked by the text it shows. */
@@ -79,9 +110,7 @@ describe('指导员 power tools: draw and assign, workload, rebalance, compare',
   });
 
   it('draws a rectangle over a park, reads the dry run on the map, assigns its uncovered organizations and undoes it', async () => {
-    // The park with the most uncovered organizations.
-    const cards = await Promise.all(parks.map(async (p) => (await srv.api('GET', `/api/areas/${p.code}`)).data));
-    const park = cards.sort((a, b) => b.uncovered.length - a.uncovered.length)[0];
+    const park = await mostUncoveredPark();
     assert.ok(park.uncovered.length >= 2, `${park.name} has uncovered organizations`);
     const [w, s, e, n] = park.bbox;
     const z = 12;
@@ -243,9 +272,7 @@ describe('指导员 power tools: draw and assign, workload, rebalance, compare',
   });
 
   it('proposes a rebalance of a district with at most a few moves, accepts it, and compares two plans side by side', async () => {
-    // The district whose instructors carry the most (the rebalance has something to do there).
-    const loads = await Promise.all(districts.map(async (d) => ({ d, items: (await srv.api('GET', `/api/instructors?area=${d.code}`)).data.items })));
-    const { d: district } = loads.sort((x, y) => Math.max(0, ...y.items.map((i) => i.load / i.capacity)) - Math.max(0, ...x.items.map((i) => i.load / i.capacity)))[0];
+    const district = await mostLoadedDistrict();
     const page = await signedInPage(browser, srv.base, srv.tokens.planner);
     await page.click('.tabs [data-tab=plans]');
     await page.click('#tab-plans .rebalance-box summary');
@@ -321,6 +348,143 @@ describe('指导员 power tools: draw and assign, workload, rebalance, compare',
     await page.selectOption('#tab-plans select[name=compare-b]', plan.id);
     await page.click('#tab-plans button[data-action=compare]');
     assert.match(await page.locator('#tab-plans .compare-body .message.error').innerText(), /请选择两个不同的方案/);
+    await done(page);
+  });
+
+  it('on a phone: the drawing tools are on the map, a rectangle drawn with two taps shows its dry run within the screen, and 取消 writes nothing', async () => {
+    const park = await mostUncoveredPark();
+    const [w, s, e, n] = park.bbox;
+    // The park 100 pixels below the map's middle: clear of the drawing buttons and of the box under
+    // them (top left), whole on the phone's map at zoom 11.
+    const z = 11;
+    const mid = project((s + n) / 2, (w + e) / 2, z);
+    const centre = unproject(mid.x, mid.y - 100, z);
+    const view = [centre.lat, centre.lon, z];
+    const page = await pageAt(srv.tokens.planner, ...view, PHONE, TOUCH);
+    // The map's own taps pick the organization under them (its card, the map zoomed to it).
+    const picks = [];
+    page.on('request', (r) => { if (r.url().includes('/api/orgs?near=')) picks.push(r.url()); });
+    await assertFitsWidth(page, 'the map');
+    // Both tools on the first screen, in the map's top left corner.
+    const map = await page.locator('#map').boundingBox();
+    for (const [action, label] of [['draw-rectangle', '矩形框选'], ['draw-polygon', '多边形圈选']]) {
+      const button = page.locator(`button[data-action=${action}]`);
+      assert.equal(await button.innerText(), label);
+      await assertTappable(button, label);
+      const b = await button.boundingBox();
+      assert.ok(b.x >= map.x && b.y >= map.y && b.x + b.width <= map.x + map.width && b.y + b.height <= map.y + map.height, `${label} on the map`);
+    }
+    assert.equal(await page.evaluate(() => scrollY), 0, 'the tools on the first screen: nothing scrolled to reach them');
+
+    // 多边形圈选: its hint (no Esc on a phone), 完成 and 取消 within the screen; 取消 ends it.
+    await page.tap('button[data-action=draw-polygon]');
+    await page.waitForSelector('.leaflet-container.drawing');
+    await page.waitForSelector('button[data-action=draw-finish]');
+    assert.equal(await page.getAttribute('button[data-action=draw-polygon]', 'aria-pressed'), 'true');
+    assert.equal(await page.locator('.assign-box p').first().innerText(), '在地图上依次点击各个顶点，点击第一个顶点或“完成”结束。');
+    assert.deepEqual(await beyondWidth(page, '.draw-assign'), []);
+    await assertTappable(page.locator('button[data-action=draw-finish]'), '完成');
+    await assertTappable(page.locator('button[data-action=draw-cancel]'), '取消 (drawing)');
+    assert.deepEqual(await englishWords(page), []);
+    await page.tap('button[data-action=draw-cancel]');
+    await page.locator('.assign-box').waitFor({ state: 'hidden' });
+    assert.equal(await page.locator('.leaflet-container.drawing').count(), 0);
+    await settled(page);
+    assert.deepEqual(picks, [], 'a tap on 取消 is not a tap on the map under it');
+
+    // 矩形框选 by two taps on the park's corners (clear of the box with the hint).
+    const answer = page.waitForResponse(isAssign(true), { timeout: 60000 });
+    await page.tap('button[data-action=draw-rectangle]');
+    await page.waitForSelector('.leaflet-container.drawing');
+    await page.waitForSelector('button[data-action=draw-cancel]');
+    const sw = await screenPoint(page, view, s, w), ne = await screenPoint(page, view, n, e);
+    const a = { x: sw.x - 15, y: ne.y - 15 }, b = { x: ne.x + 15, y: sw.y + 15 };
+    const tools = await page.locator('.draw-assign').boundingBox();
+    assert.ok(a.y > tools.y + tools.height + 5, 'the corners below the drawing box');
+    assert.ok(a.x > map.x && b.x < map.x + map.width && b.y < map.y + map.height - 20, 'the corners on the map');
+    await page.touchscreen.tap(a.x, a.y);
+    await page.touchscreen.tap(b.x, b.y);
+    const dry = await (await answer).json();
+    await page.waitForSelector('button[data-action=assign-commit]');
+    assert.ok(dry.assignments.length >= 1, 'something to assign');
+    const candidates = [...dry.assignments, ...dry.unassigned].map((x) => x.org);
+    for (const o of park.uncovered) assert.ok(candidates.includes(o.id), `${o.name} is a candidate: the taps drew the park's rectangle`);
+    assert.equal(await page.locator('path.assign-line').count(), dry.assignments.length);
+    // The box: within the screen, its list scrolling inside it; 确认指派 and 取消 on screen.
+    await assertFitsWidth(page, 'the dry run');
+    assert.deepEqual(await beyondWidth(page, '.draw-assign'), []);
+    const box = await page.locator('.assign-box').boundingBox();
+    assert.ok(box.y >= 0 && box.y + box.height <= PHONE.height, 'the box within the screen\'s height');
+    await assertTappable(page.locator('button[data-action=assign-commit]'), '确认指派');
+    await assertTappable(page.locator('button[data-action=assign-cancel]'), '取消 (dry run)');
+    assert.deepEqual(await englishWords(page), []);
+    await page.tap('button[data-action=assign-cancel]');
+    assert.equal(await page.locator('path.assign-line').count(), 0, 'the lines are gone');
+    assert.ok(await page.locator('.assign-box').isHidden());
+    await settled(page);
+    assert.deepEqual(picks, [], 'a tap on 取消 is not a tap on the map under it');
+    for (const x of dry.assignments) assert.equal((await srv.api('GET', `/api/orgs/${x.org}`)).data.instructor_id, null, `${x.org_name}: nothing written`);
+    await done(page);
+  });
+
+  it('on a phone: 均衡调整 and 方案对比 open and run within the screen\'s width, their buttons on screen', async () => {
+    const district = await mostLoadedDistrict();
+    const page = await signedInPage(browser, srv.base, srv.tokens.planner, PHONE, TOUCH);
+    await page.tap('.tabs [data-tab=plans]');
+    await page.waitForSelector('#tab-plans .rebalance-box summary');
+    await page.tap('#tab-plans .rebalance-box summary');
+    const run = page.locator('#tab-plans button[data-action=run-rebalance]');
+    await run.waitFor();
+    await assertFitsWidth(page, 'the rebalance form');
+    assert.deepEqual(await beyondWidth(page, '#tab-plans'), []);
+    await assertTappable(run, '生成均衡方案');
+    await pickOption(page, '#tab-plans form[data-form=rebalance] select[name=scope]', `${district.name}（全区）`);
+    await page.fill('#tab-plans input[name=max_moves]', '3');
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/plan') && r.request().method() === 'POST', { timeout: 60000 });
+    await run.tap();
+    const res = await answer;
+    assert.equal(res.status(), 201);
+    const plan = await res.json();
+    assert.ok(plan.proposals.length >= 1 && plan.proposals.length <= 3, `one to three moves: ${plan.proposals.length}`);
+    await page.waitForSelector('#tab-plans .rebalance-summary');
+    await page.waitForSelector(`#tab-plans li[data-proposal="${plan.proposals[0].id}"]`);
+    // The proposals by name, within the width; 全部采纳 on screen, asking first (its dialog on
+    // screen too); 取消 there writes nothing.
+    await assertFitsWidth(page, 'the rebalance');
+    assert.deepEqual(await beyondWidth(page, '#tab-plans'), []);
+    const acceptAll = page.locator('#tab-plans .proposal-group[data-type=move] button[data-action=accept-all]');
+    await assertTappable(acceptAll, '全部采纳');
+    const selected = page.locator('#tab-plans .proposal-group[data-type=move] button[data-action=accept-selected]');
+    if (await selected.count()) await assertTappable(selected, '采纳所选');
+    assert.deepEqual(await englishWords(page), []);
+    await acceptAll.tap();
+    const dialog = page.locator('dialog.confirm[open]');
+    await dialog.waitFor();
+    assert.deepEqual(await beyondWidth(page, 'dialog.confirm[open]'), []);
+    await assertTappable(dialog.locator('button[data-action=confirm]'), '确定 (dialog)');
+    await assertTappable(dialog.locator('button[data-action=cancel]'), '取消 (dialog)');
+    await dialog.locator('button[data-action=cancel]').tap();
+    await dialog.waitFor({ state: 'hidden' });
+    for (const q of plan.proposals) assert.equal((await srv.api('GET', `/api/orgs/${q.org}`)).data.instructor_id, q.from, `${q.org_name}: nothing written`);
+
+    // 方案对比: the rebalance against today, side by side.
+    await page.selectOption('#tab-plans select[name=compare-a]', plan.id);
+    await page.selectOption('#tab-plans select[name=compare-b]', 'current');
+    const compare = page.locator('#tab-plans button[data-action=compare]');
+    await assertTappable(compare, '对比');
+    const compared = page.waitForResponse((r) => r.url().includes('/compare/'), { timeout: 60000 });
+    await compare.tap();
+    const cmp = await (await compared).json();
+    assert.ok(cmp.differ.length > 0, 'the rebalance changes something');
+    await page.waitForSelector('#tab-plans table.compare-figures');
+    assert.deepEqual(await page.$$eval('#tab-plans table.compare-figures thead th', (ths) => ths.map((th) => th.textContent)), ['指标', plan.id, '当前']);
+    assert.equal(await page.locator('#tab-plans .compare-body h4').innerText(), `两者安排不同的组织（${cmp.differ.length} 家）`);
+    await assertFitsWidth(page, 'the comparison');
+    assert.deepEqual(await beyondWidth(page, '#tab-plans'), []);
+    const table = await page.locator('#tab-plans table.compare-figures').boundingBox();
+    assert.ok(table.x >= 0 && table.x + table.width <= PHONE.width, 'the figures within the screen');
+    await assertTappable(compare, '对比 (again)');
+    assert.deepEqual(await englishWords(page), []);
     await done(page);
   });
 });

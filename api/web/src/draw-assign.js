@@ -79,6 +79,10 @@ export class DrawAssign {
       // Clicks, scrolling and dragging in the box stay in the box (not a map click or zoom).
       L.DomEvent.disableClickPropagation(root);
       L.DomEvent.disableScrollPropagation(root);
+      // Leaflet tells a click in the box from one on the map by the box around its target; 取消
+      // empties the box, so its click would reach the map with no box around it and pick the
+      // organization under the button (its card, the map zoomed to it): clicks in the box stop here.
+      L.DomEvent.on(root, 'click', L.DomEvent.stopPropagation);
       return root;
     };
     control.addTo(this.map);
@@ -126,7 +130,10 @@ export class DrawAssign {
       finish.addEventListener('click', () => this.map.pm.Draw.Polygon._finishShape());
       actions.push(finish);
     }
-    this.#show(el('p', { textContent: t(shape === 'Polygon' ? 'draw.hintPoly' : 'draw.hintRect') }), el('div', { className: 'actions' }, ...actions));
+    // Only a touch screen (no mouse, so no keyboard to press Esc on): the hint without Esc.
+    const touch = !matchMedia('(any-pointer: fine)').matches;
+    const hint = `${shape === 'Polygon' ? 'draw.hintPoly' : 'draw.hintRect'}${touch ? 'Touch' : ''}`;
+    this.#show(el('p', { textContent: t(hint) }), el('div', { className: 'actions' }, ...actions));
   }
 
   /** Which tool is on (aria-pressed), none once the drawing ends. */
