@@ -68,7 +68,6 @@ std::string temporary_suffix() {
     return "." + process + "." + std::to_string(++count) + ".tmp";
 }
 
-
 long long steady_seconds() {
     return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();

@@ -62,6 +62,19 @@ bool covers(const MultiPolygon& shape, Point p) {
     return false;
 }
 
+// Split in `parts` ranges of [0, n), each on its own thread (the caller's the first).
+template <class F>
+void in_parts(std::size_t n, unsigned parts, F work) {
+    std::vector<std::thread> pool;
+    std::size_t chunk = (n + parts - 1) / std::max(1u, parts);
+    for (unsigned t = 1; t < parts; ++t) {
+        std::size_t b = t * chunk, e = std::min(n, b + chunk);
+        if (b < e) pool.emplace_back(work, b, e);
+    }
+    work(std::size_t{0}, std::min(n, chunk));
+    for (auto& th : pool) th.join();
+}
+
 }  // namespace
 
 // The candidates of a point come from a uniform grid of buckets over the shapes' extent, each
@@ -223,17 +236,7 @@ std::vector<int> locate_points(const std::vector<const MultiPolygon*>& areas, co
         }
     };
     unsigned threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    if (points.size() < 20000 || threads == 1) {
-        work(0, points.size());
-        return out;
-    }
-    std::vector<std::thread> pool;
-    std::size_t chunk = (points.size() + threads - 1) / threads;
-    for (unsigned t = 0; t < threads; ++t) {
-        std::size_t b = t * chunk, e = std::min(points.size(), b + chunk);
-        if (b < e) pool.emplace_back(work, b, e);
-    }
-    for (auto& th : pool) th.join();
+    in_parts(points.size(), points.size() < 20000 ? 1 : threads, work);
     return out;
 }
 
@@ -254,22 +257,6 @@ std::vector<int> locate_orgs(const Dataset& d, Level level) {
     return hits;
 }
 
-namespace {
-
-// Split in `parts` ranges of [0, n), each on its own thread (the caller's the first).
-template <class F>
-void in_parts(std::size_t n, unsigned parts, F work) {
-    std::vector<std::thread> pool;
-    std::size_t chunk = (n + parts - 1) / std::max(1u, parts);
-    for (unsigned t = 1; t < parts; ++t) {
-        std::size_t b = t * chunk, e = std::min(n, b + chunk);
-        if (b < e) pool.emplace_back(work, b, e);
-    }
-    work(std::size_t{0}, std::min(n, chunk));
-    for (auto& th : pool) th.join();
-}
-
-}  // namespace
 
 std::vector<int> locate_orgs(const Dataset& d, Level level, const std::vector<int>& finer) {
     if (finer.size() != d.orgs.size()) return locate_orgs(d, level);
