@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <limits>
-#include <map>
 #include <memory>
+#include <mutex>
 
 #include "covermap/geo/geometry.hpp"
 #include "covermap/geo/rtree.hpp"
@@ -87,65 +87,74 @@ double spread_bound_m(const AssignmentProblem& pr) {
     return std::min(M_PI * kEarthRadiusM, kEarthRadiusM * ((x1 - x0) + (y1 - y0)) * M_PI / 180);
 }
 
-// The open instructors (spare > 0) in R-trees on the sphere: all of them, and per group of
-// each tier.
+// A tree of some open instructors on the sphere, packed the first time a search walks it. In
+// planning mode nearly every organization finds its cheapest among its street's specialists in
+// its industry: the street's and everyone's trees (two thirds of the items at scale 500, and
+// half the time of the search) are walked only where those are few or far.
+class LazyTree {
+public:
+    void add(std::uint32_t j) { members_.push_back(j); }  // before the first get
+    void reserve(std::size_t n) { members_.reserve(n); }
+    bool empty() const { return members_.empty(); }
+    std::size_t size() const { return members_.size(); }
+    const Tree& get(const std::vector<P3>& at) const {
+        std::call_once(once_, [&] {
+            std::vector<Item> items;
+            items.reserve(members_.size());
+            for (auto j : members_) items.emplace_back(at[j], j);
+            tree_ = Tree(items.begin(), items.end());  // the range constructor packs the tree
+        });
+        return tree_;
+    }
+
+private:
+    std::vector<std::uint32_t> members_;
+    mutable std::once_flag once_;
+    mutable Tree tree_;
+};
+
+// The open instructors (spare > 0) in trees on the sphere: all of them, and per group of each
+// tier.
 class Search {
 public:
-    explicit Search(const AssignmentProblem& pr) : pr_(pr) {
-        std::vector<Item> items;
+    explicit Search(const AssignmentProblem& pr) : pr_(pr), at_(pr.instructors.size()) {
         for (std::size_t j = 0; j < pr.instructors.size(); ++j)
-            if (pr.spare[j] > 0) items.emplace_back(on_sphere(pr.instructors[j]), static_cast<std::uint32_t>(j));
-        open_ = items.size();
-        groups_.resize(pr.tiers.size());
-        // Each tier's instructors by group (keys are small integers: counted, then placed), then
-        // every tree, largest first, on both cores: the tree of all and the tiers' groups.
-        std::vector<std::vector<std::vector<Item>>> by_key(pr.tiers.size());
+            if (pr.spare[j] > 0) {
+                at_[j] = on_sphere(pr.instructors[j]);
+                all_.add(static_cast<std::uint32_t>(j));
+            }
+        // Each tier's instructors by group: keys are small integers, counted, then placed.
+        groups_ = std::vector<std::vector<LazyTree>>(pr.tiers.size());
+        std::vector<std::uint32_t> open;
+        open.reserve(all_.size());
+        for (std::size_t j = 0; j < pr.instructors.size(); ++j)
+            if (pr.spare[j] > 0) open.push_back(static_cast<std::uint32_t>(j));
         detail::on_threads(
             detail::default_threads(), pr.tiers.size(),
             [&](std::size_t t) {
                 const auto& tier = pr.tiers[t];
                 std::vector<std::uint32_t> count;
-                for (const auto& it : items)
-                    for (auto [k, end] = tier.keys_of(it.second); k != end; ++k) {
+                for (auto j : open)
+                    for (auto [k, end] = tier.keys_of(j); k != end; ++k) {
                         if (*k < 0) continue;
                         auto key = static_cast<std::size_t>(*k);
                         if (key >= count.size()) count.resize(key + 1, 0);
                         ++count[key];
                     }
-                auto& groups = by_key[t];
-                groups.resize(count.size());
+                auto& groups = groups_[t];
+                groups = std::vector<LazyTree>(count.size());
                 for (std::size_t key = 0; key < count.size(); ++key) groups[key].reserve(count[key]);
-                for (const auto& it : items)
-                    for (auto [k, end] = tier.keys_of(it.second); k != end; ++k)
-                        if (*k >= 0) groups[static_cast<std::size_t>(*k)].push_back(it);
+                for (auto j : open)
+                    for (auto [k, end] = tier.keys_of(j); k != end; ++k)
+                        if (*k >= 0) groups[static_cast<std::size_t>(*k)].add(j);
             },
             1);
-        struct Job {
-            std::size_t tier, key;  // tier == tiers.size(): the tree of all
-            std::size_t size;
-        };
-        std::vector<Job> jobs{{pr.tiers.size(), 0, items.size()}};
-        for (std::size_t t = 0; t < by_key.size(); ++t)
-            for (std::size_t key = 0; key < by_key[t].size(); ++key)
-                if (!by_key[t][key].empty()) jobs.push_back({t, key, by_key[t][key].size()});
-        std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.size > b.size; });
-        std::vector<Tree> trees(jobs.size());
-        detail::on_threads(
-            detail::default_threads(), jobs.size(),
-            [&](std::size_t n) {
-                const auto& v = jobs[n].tier == pr.tiers.size() ? items : by_key[jobs[n].tier][jobs[n].key];
-                trees[n] = Tree(v.begin(), v.end());  // the range constructor packs the tree
-            },
-            1);
-        for (std::size_t n = 0; n < jobs.size(); ++n) {
-            if (jobs[n].tier == pr.tiers.size())
-                all_ = std::move(trees[n]);
-            else
-                groups_[jobs[n].tier].emplace(static_cast<int>(jobs[n].key), std::move(trees[n]));
-        }
+        // Without tiers every search walks everyone's tree at once: packed here, not by the first
+        // search while the other core waits on it.
+        if (pr.tiers.empty()) all_.get(at_);
     }
 
-    std::size_t open() const { return open_; }
+    std::size_t open() const { return all_.size(); }
 
     double cost(std::size_t i, std::size_t j) const {
         return pr_.cost ? pr_.cost(i, j) : haversine_m(pr_.orgs[i], pr_.instructors[j]);
@@ -181,9 +190,10 @@ public:
     template <class F>
     void within(std::size_t i, Cm limit, F visit) const {
         P3 here = on_sphere(pr_.orgs[i]);
-        auto ball = [&](const Tree& tree, double floor, std::size_t seen_tiers) {
+        auto ball = [&](const LazyTree& lazy, double floor, std::size_t seen_tiers) {
             double r = static_cast<double>(limit) / 100 - floor + 0.01;
-            if (r <= 0) return;
+            if (r <= 0 || lazy.empty()) return;
+            const Tree& tree = lazy.get(at_);
             bg::model::box<P3> box(P3(here.get<0>() - r, here.get<1>() - r, here.get<2>() - r),
                                    P3(here.get<0>() + r, here.get<1>() + r, here.get<2>() + r));
             for (auto it = tree.qbegin(bgi::intersects(box)); it != tree.qend(); ++it) {
@@ -194,12 +204,19 @@ public:
             }
         };
         for (std::size_t t = 0; t < pr_.tiers.size(); ++t)
-            if (auto g = groups_[t].find(pr_.tiers[t].org_key[i]); g != groups_[t].end())
-                ball(g->second, pr_.tiers[t].floor_m[i], t);
+            if (const LazyTree* g = group(t, i)) ball(*g, pr_.tiers[t].floor_m[i], t);
         ball(all_, pr_.tiers.empty() ? 0.0 : pr_.global_floor_m, pr_.tiers.size());
     }
 
 private:
+    // Org i's group of tier t, if any instructor is in it.
+    const LazyTree* group(std::size_t t, std::size_t i) const {
+        int key = pr_.tiers[t].org_key[i];
+        if (key < 0 || static_cast<std::size_t>(key) >= groups_[t].size()) return nullptr;
+        const LazyTree& g = groups_[t][static_cast<std::size_t>(key)];
+        return g.empty() ? nullptr : &g;
+    }
+
     bool in_tier(std::size_t t, std::size_t i, std::uint32_t j) const {
         int key = pr_.tiers[t].org_key[i];
         auto [begin, end] = pr_.tiers[t].keys_of(j);
@@ -210,12 +227,13 @@ private:
     // each tier, then everyone, each nearest first, with the tier's floor added to the chord
     // distance. An instructor met in an earlier tier's group is skipped later (it was visited
     // there, or that walk stopped before it at a lower bound). Each walk ends when
-    // stop(bound) says so.
+    // stop(bound) says so, and is not begun when its floor alone does.
     template <class Stop, class Visit>
     void tiered_walk(std::size_t i, Stop stop, Visit visit) const {
         P3 here = on_sphere(pr_.orgs[i]);
-        auto walk = [&](const Tree& tree, double floor, std::size_t seen_tiers) {
-            nearest_first(tree, here, [&](std::uint32_t j, double d) {
+        auto walk = [&](const LazyTree& lazy, double floor, std::size_t seen_tiers) {
+            if (lazy.empty() || stop(floor)) return;
+            nearest_first(lazy.get(at_), here, [&](std::uint32_t j, double d) {
                 if (stop(d + floor)) return false;
                 for (std::size_t t = 0; t < seen_tiers; ++t)
                     if (in_tier(t, i, j)) return true;
@@ -224,8 +242,7 @@ private:
             });
         };
         for (std::size_t t = 0; t < pr_.tiers.size(); ++t)
-            if (auto g = groups_[t].find(pr_.tiers[t].org_key[i]); g != groups_[t].end())
-                walk(g->second, pr_.tiers[t].floor_m[i], t);
+            if (const LazyTree* g = group(t, i)) walk(*g, pr_.tiers[t].floor_m[i], t);
         walk(all_, pr_.tiers.empty() ? 0.0 : pr_.global_floor_m, pr_.tiers.size());
     }
 
@@ -254,9 +271,9 @@ private:
     }
 
     const AssignmentProblem& pr_;
-    std::size_t open_ = 0;
-    Tree all_;
-    std::vector<std::map<int, Tree>> groups_;
+    std::vector<P3> at_;  // per instructor: its point on the sphere (open ones only)
+    LazyTree all_;
+    std::vector<std::vector<LazyTree>> groups_;  // per tier, by key
 };
 
 // The price of an organization left out: more than n × any cost (an augmenting path changes
