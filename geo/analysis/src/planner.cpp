@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include <absl/container/flat_hash_map.h>
+#include <nanoflann.hpp>
 
 #include "covermap/geo/adjacency.hpp"
 #include "covermap/geo/coverage.hpp"
@@ -178,18 +179,46 @@ struct JointGroups {
     std::vector<std::size_t> leftovers;
 };
 
+// A street's organizations in local planar coordinates, as nanoflann's k-d tree reads them.
+struct PlanarCloud {
+    std::vector<BPoint> pts;
+    std::size_t kdtree_get_point_count() const { return pts.size(); }
+    double kdtree_get_pt(std::size_t i, std::size_t dim) const { return dim == 0 ? pts[i].get<0>() : pts[i].get<1>(); }
+    template <class Box>
+    bool kdtree_get_bbox(Box&) const {
+        return false;  // nanoflann computes it
+    }
+};
+using PlanarKdTree =
+    nanoflann::KDTreeSingleIndexAdaptor<nanoflann::L2_Simple_Adaptor<double, PlanarCloud>, PlanarCloud, 2, std::uint32_t>;
+
 JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& members, const PlanParams& p) {
     const std::size_t n = members.size();
-    auto dist = [&](std::size_t a, std::size_t b) {
-        return haversine_m(d.orgs[members[a]].location, d.orgs[members[b]].location);
-    };
+    // The street's locations and industries side by side: the growing below reads them a few
+    // hundred times per organization, and a record of the data set is 248 bytes away from the next.
+    std::vector<Point> pts;
+    std::vector<double> cos_of;  // cos_lat of each
+    std::vector<int> industry;
+    pts.reserve(n);
+    cos_of.reserve(n);
+    industry.reserve(n);
+    {
+        absl::flat_hash_map<std::string_view, int> ids;
+        for (auto i : members) {
+            pts.push_back(d.orgs[i].location);
+            cos_of.push_back(cos_lat(pts.back()));
+            industry.push_back(ids.emplace(d.orgs[i].industry, static_cast<int>(ids.size())).first->second);
+        }
+    }
+    auto dist = [&](std::size_t a, std::size_t b) { return haversine_m(pts[a], pts[b], cos_of[a], cos_of[b]); };
     auto penalty = [&](std::size_t a, std::size_t b) {
-        return d.orgs[members[a]].industry == d.orgs[members[b]].industry ? 0 : p.joint_industry_penalty_m;
+        return industry[a] == industry[b] ? 0 : p.joint_industry_penalty_m;
     };
-    // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by an
-    // R-tree on local planar coordinates, each list sorted by step cost (computed once). All
-    // lists in one array: a's are nbr[first[a]] .. nbr[first[a + 1]] (a vector each was
-    // an allocation per organization).
+    // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by a k-d
+    // tree on local planar coordinates (nanoflann's: a 49-nearest query there costs a third of
+    // Boost's R-tree one), each list sorted by step cost (computed once). All lists in one
+    // array: a's are nbr[first[a]] .. nbr[first[a + 1]] (a vector each was an allocation per
+    // organization).
     std::vector<std::uint32_t> nbr;
     std::vector<std::size_t> first(n + 1, 0);
     auto nbrs = [&](std::size_t a) {
@@ -197,19 +226,22 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
                               nbr.begin() + static_cast<std::ptrdiff_t>(first[a + 1]));
     };
     {
-        std::vector<Point> pts;
-        for (auto i : members) pts.push_back(d.orgs[i].location);
+        PlanarCloud cloud;
         double coslat = mean_coslat(pts);
-        std::vector<std::pair<BPoint, std::size_t>> items;
-        for (std::size_t a = 0; a < n; ++a) items.emplace_back(planar(pts[a], coslat), a);
-        bgi::rtree<std::pair<BPoint, std::size_t>, bgi::rstar<16>> tree(items.begin(), items.end());
-        std::vector<std::pair<BPoint, std::size_t>> found;
+        cloud.pts.reserve(n);
+        for (auto pt : pts) cloud.pts.push_back(planar(pt, coslat));
+        PlanarKdTree tree(2, cloud, nanoflann::KDTreeSingleIndexAdaptorParams(16));
+        constexpr std::size_t kWant = 49;  // itself and 48 others
+        std::uint32_t found[kWant];
+        double found_sq[kWant];
         std::vector<std::pair<double, std::size_t>> costed;
+        nbr.reserve(n * 24);
         for (std::size_t a = 0; a < n; ++a) {
-            found.clear();
             costed.clear();
-            tree.query(bgi::nearest(items[a].first, 49), std::back_inserter(found));
-            for (auto& [pt, b] : found) {
+            const double q[2] = {cloud.pts[a].get<0>(), cloud.pts[a].get<1>()};
+            auto got = tree.knnSearch(q, kWant, found, found_sq);
+            for (std::size_t k = 0; k < got; ++k) {
+                std::size_t b = found[k];
                 if (b == a) continue;
                 double m = dist(a, b);
                 if (m <= p.joint_max_m) costed.emplace_back(m + penalty(a, b), b);
@@ -810,9 +842,16 @@ private:
             ap2.tiers.push_back(std::move(generalists));
             ap2.tiers.push_back(std::move(by_street));
             ap2.global_floor_m = p.street_penalty_m;
+            // The cosines of every latitude once (the cost is asked some ten million times).
+            org_cos.resize(ap2.orgs.size());
+            instructor_cos.resize(ap2.instructors.size());
+            detail::on_threads(detail::default_threads(), org_cos.size(),
+                               [&](std::size_t i) { org_cos[i] = cos_lat(ap2.orgs[i]); }, 4096);
+            detail::on_threads(detail::default_threads(), instructor_cos.size(),
+                               [&](std::size_t j) { instructor_cos[j] = cos_lat(ap2.instructors[j]); }, 4096);
             ap2.cost = [this](std::size_t i, std::size_t j) {
                 // The problem's own copies of the points: two flat arrays, not two records.
-                double c = haversine_m(ap2.orgs[i], ap2.instructors[j]);
+                double c = haversine_m(ap2.orgs[i], ap2.instructors[j], org_cos[i], instructor_cos[j]);
                 if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
                 if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
                 return c;
@@ -1044,6 +1083,7 @@ private:
     AssignmentProblem ap2;
     std::vector<std::size_t> todo;  // the organizations assigned, in ap2's order
     std::vector<int> org_street, org_industry, unit;
+    std::vector<double> org_cos, instructor_cos;  // cos_lat of ap2's points, for the planning cost
     // Each instructor's industries (ids, sorted) in one array: instructor j's are
     // skill_ids[skill_first[j]] .. skill_ids[skill_first[j + 1]] (a vector each was 760,000
     // allocations at scale 500).

@@ -147,14 +147,18 @@ Point interior_point(const MultiPolygon& shape) {
     }
 }
 
-double haversine_m(Point a, Point b) {
+double cos_lat(Point p) { return std::cos(p.y * (M_PI / 180.0)); }
+
+double haversine_m(Point a, Point b, double cos_a, double cos_b) {
     constexpr double R = kEarthRadiusM;
     constexpr double rad = M_PI / 180.0;
     double dlat = (b.y - a.y) * rad, dlon = (b.x - a.x) * rad;
     // Each sine once (the compiler may not merge calls that could set errno): the same value.
     double slat = std::sin(dlat / 2), slon = std::sin(dlon / 2);
-    double h = slat * slat + std::cos(a.y * rad) * std::cos(b.y * rad) * slon * slon;
+    double h = slat * slat + cos_a * cos_b * slon * slon;
     return 2 * R * std::asin(std::min(1.0, std::sqrt(h)));
 }
+
+double haversine_m(Point a, Point b) { return haversine_m(a, b, cos_lat(a), cos_lat(b)); }
 
 }  // namespace covermap::geo

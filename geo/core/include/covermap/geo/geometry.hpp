@@ -47,5 +47,10 @@ constexpr double kEarthRadiusM = 6371008.8;
 
 /// Great-circle distance in metres (haversine, R = kEarthRadiusM).
 double haversine_m(Point a, Point b);
+/// The cosine of a point's latitude, as haversine_m computes it.
+double cos_lat(Point p);
+/// haversine_m with both cosines known (cos_lat of a and of b): the same value, two cosines
+/// fewer, for loops that measure from one point to many.
+double haversine_m(Point a, Point b, double cos_a, double cos_b);
 
 }  // namespace covermap::geo
