@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 #include <nanoflann.hpp>
 
 #include "covermap/geo/adjacency.hpp"
@@ -878,11 +879,12 @@ private:
             neighbours[a].push_back(b);
             neighbours[b].push_back(a);
         }
-        // Territories: per instructor, (area, organizations there) in a short vector (an
-        // instructor covers a handful); per area, the instructors present, south to north once
+        // Territories: per instructor, (area, organizations there) in a short vector, two kept
+        // inline (an instructor covers one or two areas as a rule: 760,000 vectors were as many
+        // allocations at scale 500); per area, the instructors present, south to north once
         // the assignment's are in (sorted), so that a search walks out from an organization's
         // latitude and stops where the difference of latitude alone costs more than the best.
-        std::vector<std::vector<std::pair<int, int>>> territory(d.instructors.size());
+        std::vector<absl::InlinedVector<std::pair<int, int>, 2>> territory(d.instructors.size());
         std::vector<std::vector<std::uint32_t>> present(na);
         bool sorted = false;
         auto south_of = [&](std::uint32_t a, std::uint32_t b) {
