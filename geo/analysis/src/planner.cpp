@@ -1212,7 +1212,17 @@ void put_string(std::string_view s, std::string& out) {
     }
 }
 
-void put_number(double v, std::string& out) { out += nlohmann::json(v).dump(); }
+// A number as nlohmann's dump writes it: its own Grisu2 formatting (to_chars, which its
+// serializer calls; in its detail namespace, pinned by Debian's package), null for NaN and the
+// infinities. Without a JSON value, a serializer and a string per number (five per proposal).
+void put_number(double v, std::string& out) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    char buf[64];  // the serializer's own number buffer
+    out.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
+}
 
 // proposal_json(p) as put_dumped would write it, without making the JSON object: the keys in
 // nlohmann's (sorted) order, each value as nlohmann writes it. Two thirds of a million
@@ -1291,7 +1301,9 @@ nlohmann::json to_json(const Plan& plan) {
 // text and dropped on both cores, a batch at a time, and the text spliced into the outline's.
 void write_json(const Plan& plan, std::ostream& out, int indent) {
     if (indent < 0) throw invalid_argument("write_json writes indented JSON");
+    detail::ProfileLaps prof("write");
     const auto outline = outline_json(plan).dump(indent);
+    prof.lap("outline");
     const std::string pad(static_cast<std::size_t>(indent), ' ');
     std::size_t at = 0;
     auto splice = [&](const std::string& key, const auto& items, auto put) {
@@ -1323,8 +1335,10 @@ void write_json(const Plan& plan, std::ostream& out, int indent) {
     };
     // nlohmann's objects keep their keys sorted: flags comes before proposals.
     splice("flags", plan.flags, [&](const Flag& f, std::string& text) { put_dumped(f, indent, flag_json, text); });
+    prof.lap("flags");
     splice("proposals", plan.proposals, [&](const Proposal& p, std::string& text) { put_proposal(p, indent, text); });
     out.write(outline.data() + at, static_cast<std::streamsize>(outline.size() - at));
+    prof.lap("proposals");
 }
 
 }  // namespace covermap::geo
