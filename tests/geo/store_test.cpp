@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <memory>
 #include <random>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "covermap/geo/error.hpp"
 #include "support.hpp"
@@ -292,4 +295,102 @@ TEST(Store, FieldLoopTablesOnPostGis) {
     field_loop(std::string(pg) + " active_schema=" + schema);
     if (OGRLayer* r = ds->ExecuteSQL(("DROP SCHEMA " + schema + " CASCADE").c_str(), nullptr, nullptr))
         ds->ReleaseResultSet(r);
+}
+
+namespace {
+
+// Every field of an organization, the ledger included, the coordinates to the last bit.
+std::string org_row(const Organization& o, bool ledger) {
+    std::ostringstream s;
+    s.precision(17);
+    s << o.id << '|' << o.name << '|' << to_string(o.kind) << '|' << o.credit_code << '|' << o.industry << '|'
+      << o.employees << '|' << o.party_members << '|' << to_string(o.status) << '|' << o.above_scale << '|'
+      << (o.branch_id ? std::to_string(*o.branch_id) : "null") << '|' << o.instructor_id.value_or("null") << '|'
+      << o.location.x << ',' << o.location.y;
+    if (ledger) {
+        const auto& l = o.ledger();
+        s << '|' << o.version << '|' << l.address << '|' << l.person_in_charge << '|' << l.phone << '|'
+          << l.no_branch_reason << '|' << l.measure << '|' << l.location_precision;
+    }
+    return s.str();
+}
+
+}  // namespace
+
+// A GeoPackage's organizations and instructors are loaded through the layer's Arrow stream;
+// everything else (a filter, another driver) reads feature by feature. Both read every field
+// alike: unset text and numbers, a missing or empty geometry, the ledger, Chinese text.
+TEST(Store, ColumnReadEqualsFeatureRead) {
+    TempDir dir;
+    const std::string path = dir / "s.gpkg";
+    auto store = Store::open(path);
+    Dataset d = sample();
+    Organization c = d.orgs[0];
+    c.id = "C-3";
+    c.set_ledger({"铁岭市银州区工人街1号", "张三", "13800000000", "党员人数不足", "选派党建指导员", "community"});
+    c.version = 9;
+    d.orgs.push_back(c);
+    for (const char* id : {"NULLS", "EMPTY-POINT"}) {
+        c.id = id;
+        d.orgs.push_back(c);
+    }
+    d.instructors.push_back({"ZD-6", "李娜", 3, "", "", {123.9, 42.3}});
+    store.replace(d);
+    {  // unset fields and geometries, as another tool may leave them
+        GDALAllRegister();
+        std::unique_ptr<GDALDataset> ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+        ASSERT_TRUE(ds);
+        OGRLayer* orgs = ds->GetLayerByName("orgs");
+        orgs->ResetReading();
+        while (auto* f = orgs->GetNextFeature()) {
+            std::string id = f->GetFieldAsString("id");
+            if (id == "NULLS") {
+                for (const char* field : {"name", "kind", "credit_code", "industry", "employees", "party_members",
+                                          "status", "above_scale", "branch_id", "instructor_id", "address", "phone"})
+                    f->SetFieldNull(f->GetFieldIndex(field));
+                f->SetGeometryDirectly(nullptr);
+            } else if (id == "EMPTY-POINT") {
+                f->SetGeometryDirectly(new OGRPoint());
+            }
+            if (id == "NULLS" || id == "EMPTY-POINT") {
+                ASSERT_EQ(orgs->SetFeature(f), OGRERR_NONE);
+            }
+            OGRFeature::DestroyFeature(f);
+        }
+        OGRLayer* instructors = ds->GetLayerByName("instructors");
+        instructors->ResetReading();
+        while (auto* f = instructors->GetNextFeature()) {
+            if (std::string(f->GetFieldAsString("id")) == "ZD-6") {
+                f->SetFieldNull(f->GetFieldIndex("industries"));
+                f->SetFieldNull(f->GetFieldIndex("capacity"));
+                f->SetGeometryDirectly(nullptr);
+                ASSERT_EQ(instructors->SetFeature(f), OGRERR_NONE);
+            }
+            OGRFeature::DestroyFeature(f);
+        }
+    }
+    store = Store::open_existing(path);
+    std::vector<std::string> by_feature, by_feature_planning;
+    store.for_each_org(
+        [&](const Organization& o) {
+            by_feature.push_back(org_row(o, true));
+            by_feature_planning.push_back(org_row(o, false));
+        },
+        "1 = 1");  // a filter: feature by feature
+    ASSERT_EQ(by_feature.size(), 5u);
+    std::vector<std::string> by_column, by_column_planning;
+    for (const auto& o : store.load().orgs) by_column.push_back(org_row(o, true));
+    for (const auto& o : store.load_for_planning().orgs) by_column_planning.push_back(org_row(o, false));
+    EXPECT_EQ(by_column, by_feature);
+    EXPECT_EQ(by_column_planning, by_feature_planning);
+    // The unset row reads as empty text, zeros and the origin; so does the empty point.
+    EXPECT_EQ(by_column[3], "NULLS||enterprise|||0|0|operating|0|null|null|0,0|9||张三||党员人数不足|选派党建指导员|community");
+    EXPECT_NE(by_column[4].find("|0,0|"), std::string::npos) << by_column[4];
+
+    std::vector<std::string> instructors;
+    for (const auto& in : store.load().instructors)
+        instructors.push_back(in.id + "|" + in.name + "|" + std::to_string(in.capacity) + "|" + in.industries + "|" +
+                              in.unit + "|" + std::to_string(in.home.x) + "," + std::to_string(in.home.y));
+    EXPECT_EQ(instructors, (std::vector<std::string>{"ZD-5|王伟|4|C,I|211202001|123.810000,42.210000",
+                                                     "ZD-6|李娜|0|||0.000000,0.000000"}));
 }

@@ -1,6 +1,8 @@
 // The data set in the store: areas, organizations, instructors, branches and the audit rows of their changes.
 #include "store_impl.hpp"
 
+#include "arrow_rows.hpp"
+
 namespace covermap::geo {
 
 long long Store::count(const std::string& name) const { return impl_->layer(name.c_str())->GetFeatureCount(TRUE); }
@@ -20,10 +22,59 @@ namespace {
 const char* const kLedgerFields[] = {"address", "person_in_charge",   "phone",   "no_branch_reason",
                                      "measure", "location_precision", "version", nullptr};
 
-// The organizations of a layer, in its order, each read into one reused record: the field
-// indexes are resolved once (1.1 M organizations × 20 fields by name was a second).
+// The organizations of a layer, in its order, each read into one reused record: through the
+// layer's Arrow stream where it has a native one (a GeoPackage without filter), else feature by
+// feature with the field indexes resolved once (1.1 M organizations × 20 fields by name was a
+// second). Both read a field the same way: an unset text as "", an unset number as 0.
 template <class F>
-void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = true) {
+void read_orgs(OGRLayer* l, GDALDataset& ds, const std::string& filter, F visit, bool ledger = true) {
+    struct IgnoreLedger {  // the ledger's fields left unread for planning, until the end
+        OGRLayer* l;
+        bool on;
+        IgnoreLedger(OGRLayer* l, bool on) : l(l), on(on) {
+            if (on) l->SetIgnoredFields(const_cast<const char**>(kLedgerFields));
+        }
+        ~IgnoreLedger() {
+            if (on) l->SetIgnoredFields(nullptr);
+        }
+    } ignore(l, !ledger);
+    Organization o;
+    if (filter.empty()) {
+        using K = ArrowField;
+        std::vector<ArrowField> fields = {
+            {"id", K::text},          {"name", K::text},           {"kind", K::text},
+            {"credit_code", K::text}, {"industry", K::text},       {"employees", K::integer},
+            {"party_members", K::integer}, {"status", K::text},    {"above_scale", K::integer},
+            {"branch_id", K::integer}, {"instructor_id", K::text}, {"", K::geometry}};
+        if (ledger)
+            for (const char* name : {"version", "address", "person_in_charge", "phone", "no_branch_reason", "measure",
+                                     "location_precision"})
+                fields.push_back({name, std::string_view(name) == "version" ? K::integer : K::text});
+        l->SetAttributeFilter(nullptr);
+        l->ResetReading();
+        auto text = [](std::string& to, std::string_view v) { to.assign(v.data(), v.size()); };
+        bool read = read_arrow_rows(l, ds, fields, [&](const std::vector<ArrowColumn>& c, std::int64_t r) {
+            text(o.id, c[0].bytes(r));
+            text(o.name, c[1].bytes(r));
+            o.kind = parse_org_kind(c[2].bytes(r)).value_or(OrgKind::enterprise);
+            text(o.credit_code, c[3].bytes(r));
+            text(o.industry, c[4].bytes(r));
+            o.employees = static_cast<int>(c[5].integer(r));
+            o.party_members = static_cast<int>(c[6].integer(r));
+            o.status = parse_org_status(c[7].bytes(r)).value_or(OrgStatus::operating);
+            o.above_scale = c[8].integer(r) != 0;
+            o.branch_id = c[9].null(r) ? std::nullopt : std::optional<std::int64_t>(c[9].integer(r));
+            o.instructor_id = c[10].null(r) ? std::nullopt : std::optional<Id>(std::string(c[10].bytes(r)));
+            o.location = c[11].point(r);
+            if (ledger) {
+                o.version = c[12].integer(r);
+                o.set_ledger({std::string(c[13].bytes(r)), std::string(c[14].bytes(r)), std::string(c[15].bytes(r)),
+                              std::string(c[16].bytes(r)), std::string(c[17].bytes(r)), std::string(c[18].bytes(r))});
+            }
+            visit(o);
+        });
+        if (read) return;
+    }
     Fields fx(l->GetLayerDefn());
     const int id = fx["id"], name = fx["name"], kind = fx["kind"], credit_code = fx["credit_code"],
               industry = fx["industry"], employees = fx["employees"], party_members = fx["party_members"],
@@ -32,9 +83,7 @@ void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = tr
               person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
               measure = fx["measure"], location_precision = fx["location_precision"];
     l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
-    if (!ledger) l->SetIgnoredFields(const_cast<const char**>(kLedgerFields));
     l->ResetReading();
-    Organization o;
     while (auto f = own(l->GetNextFeature())) {
         o.id = str(*f, id);
         o.name = str(*f, name);
@@ -56,13 +105,12 @@ void read_orgs(OGRLayer* l, const std::string& filter, F visit, bool ledger = tr
         visit(o);
     }
     l->SetAttributeFilter(nullptr);
-    if (!ledger) l->SetIgnoredFields(nullptr);
 }
 
 }  // namespace
 
 void Store::for_each_org(const std::function<void(const Organization&)>& visit, const std::string& filter) const {
-    read_orgs(impl_->layer("orgs"), filter, [&](Organization& o) { visit(o); });
+    read_orgs(impl_->layer("orgs"), *impl_->ds, filter, [&](Organization& o) { visit(o); });
 }
 
 Dataset Store::load_areas() const { return load_parts(false); }
@@ -98,9 +146,26 @@ std::vector<Area> read_areas(OGRLayer* l) {
     return out;
 }
 
-std::vector<Instructor> read_instructors(OGRLayer* l) {
+// Instructors as organizations are read: by the Arrow stream where the layer has one.
+std::vector<Instructor> read_instructors(OGRLayer* l, GDALDataset& ds) {
     std::vector<Instructor> out;
     out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    l->ResetReading();
+    using K = ArrowField;
+    bool read = read_arrow_rows(
+        l, ds,
+        {{"id", K::text}, {"name", K::text}, {"capacity", K::integer}, {"industries", K::text}, {"unit", K::text},
+         {"", K::geometry}},
+        [&](const std::vector<ArrowColumn>& c, std::int64_t r) {
+            Instructor& in = out.emplace_back();
+            in.id = c[0].bytes(r);
+            in.name = c[1].bytes(r);
+            in.capacity = static_cast<int>(c[2].integer(r));
+            in.industries = c[3].bytes(r);
+            in.unit = c[4].bytes(r);
+            in.home = c[5].point(r);
+        });
+    if (read) return out;
     Fields fx(l->GetLayerDefn());
     const int id = fx["id"], name = fx["name"], capacity = fx["capacity"], industries = fx["industries"],
               unit = fx["unit"];
@@ -172,9 +237,10 @@ std::optional<std::pair<GIntBig, GIntBig>> fid_range(GDALDataset& ds, OGRLayer* 
 }  // namespace
 
 // A large store is read by two threads, each through its own connection (a GDAL dataset is
-// not shared between threads): OGR's time goes per feature, so both cores halve the wait for a
-// million organizations. The work is cut into tasks (areas, instructors, branches, and the
-// organizations in FID ranges) that the two take in turn; the ranges are joined in order.
+// not shared between threads). The work is cut into tasks (areas, instructors, branches, and the
+// organizations) that the two take in turn. A GeoPackage's organizations are one task, read
+// through the layer's Arrow stream (GDAL fills its batches on a third thread); elsewhere OGR's
+// time goes per feature, so they are read in FID ranges on both and the ranges joined in order.
 Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     Dataset d;
     if (!with_orgs) {  // areas only: organizations, instructors, branches are streamed
@@ -185,8 +251,12 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     OGRLayer* orgs = impl_->layer("orgs");
     const GIntBig count = orgs->GetFeatureCount(TRUE);
     profile.lap("count");
+    // A GeoPackage's organizations come whole through its Arrow stream (read_orgs), which GDAL
+    // fills on a thread of its own; other stores' are read feature by feature in FID ranges.
+    const bool columnar = impl_->ds->GetDriver() && std::string_view(impl_->ds->GetDriver()->GetDescription()) == "GPKG";
+    const bool two = count >= 100000 && std::thread::hardware_concurrency() > 1;
     std::optional<std::pair<GIntBig, GIntBig>> range;
-    if (count >= 100000 && std::thread::hardware_concurrency() > 1) range = fid_range(*impl_->ds, orgs);
+    if (two && !columnar) range = fid_range(*impl_->ds, orgs);
     // The organizations in FID ranges, each counted first so that every range is read straight
     // into its place in d.orgs (moving a million records afterwards costs as much as a range).
     const int parts = range ? 6 : 1;
@@ -223,14 +293,14 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     };
     std::vector<std::function<void(GDALDataset&)>> tasks;
     tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
-    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors")); });
+    tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors"), ds); });
     tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
     for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
         tasks.push_back([&, k](GDALDataset& ds) {
             ready.get();  // rethrows if the array could not be made
             std::size_t at = first[k];
             read_orgs(
-                layer_of(ds, "orgs"), filters[k],
+                layer_of(ds, "orgs"), ds, filters[k],
                 [&](Organization& o) {
                     if (at < first[k + 1])
                         d.orgs[at++] = std::move(o);
@@ -241,6 +311,8 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
             filled[k] = at - first[k];
         });
 
+    // The one long task first: the second connection takes it while this one makes the array.
+    if (columnar && two) std::rotate(tasks.begin(), tasks.begin() + 3, tasks.end());
     std::atomic<std::size_t> next{0};
     std::exception_ptr failed;
     std::mutex failed_mutex;
@@ -258,7 +330,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         }
     };
     std::thread other;
-    if (range)
+    if (two)
         other = std::thread([&] {
             DatasetPtr more(GDALDataset::FromHandle(
                 GDALOpenEx(impl_->uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
