@@ -368,6 +368,15 @@ TEST(Store, ColumnReadEqualsFeatureRead) {
             }
             OGRFeature::DestroyFeature(f);
         }
+        OGRLayer* branches = ds->GetLayerByName("branches");
+        branches->ResetReading();
+        while (auto* f = branches->GetNextFeature()) {
+            if (f->GetFieldAsInteger64("id") == 4) {
+                for (const char* field : {"name", "type", "members", "org_ids"}) f->SetFieldNull(f->GetFieldIndex(field));
+                ASSERT_EQ(branches->SetFeature(f), OGRERR_NONE);
+            }
+            OGRFeature::DestroyFeature(f);
+        }
     }
     store = Store::open_existing(path);
     std::vector<std::string> by_feature, by_feature_planning;
@@ -393,4 +402,22 @@ TEST(Store, ColumnReadEqualsFeatureRead) {
                               in.unit + "|" + std::to_string(in.home.x) + "," + std::to_string(in.home.y));
     EXPECT_EQ(instructors, (std::vector<std::string>{"ZD-5|王伟|4|C,I|211202001|123.810000,42.210000",
                                                      "ZD-6|李娜|0|||0.000000,0.000000"}));
+    auto loaded = store.load();
+    ASSERT_EQ(loaded.branches.size(), 2u);
+    const auto& full = loaded.branches[0];
+    EXPECT_EQ(full.id, 3);
+    EXPECT_EQ(full.name, "铁岭宏达机械制造有限公司党支部");
+    EXPECT_EQ(full.members, 4);
+    EXPECT_EQ(full.org_ids, std::vector<Id>{"17"});
+    const auto& unset = loaded.branches[1];
+    EXPECT_EQ(unset.id, 4);
+    EXPECT_EQ(unset.name, "");
+    EXPECT_EQ(unset.type, BranchType::standalone);
+    EXPECT_EQ(unset.members, 0);
+    EXPECT_TRUE(unset.org_ids.empty());
+    int types = 0;
+    store.for_each_branch_type([&](std::int64_t id, BranchType t) {
+        types += id == 4 && t == BranchType::standalone;  // the feature read agrees
+    });
+    EXPECT_EQ(types, 1);
 }

@@ -182,9 +182,24 @@ std::vector<Instructor> read_instructors(OGRLayer* l, GDALDataset& ds) {
     return out;
 }
 
-std::vector<Branch> read_branches(OGRLayer* l) {
+// Branches as organizations are read: by the Arrow stream where the layer has one.
+std::vector<Branch> read_branches(OGRLayer* l, GDALDataset& ds) {
     std::vector<Branch> out;
     out.reserve(static_cast<std::size_t>(std::max<GIntBig>(0, l->GetFeatureCount(TRUE))));
+    l->ResetReading();
+    using K = ArrowField;
+    bool read = read_arrow_rows(
+        l, ds,
+        {{"id", K::integer}, {"name", K::text}, {"type", K::text}, {"members", K::integer}, {"org_ids", K::text}},
+        [&](const std::vector<ArrowColumn>& c, std::int64_t r) {
+            Branch& b = out.emplace_back();
+            b.id = c[0].integer(r);
+            b.name = c[1].bytes(r);
+            b.type = parse_branch_type(c[2].bytes(r)).value_or(BranchType::standalone);
+            b.members = static_cast<int>(c[3].integer(r));
+            b.org_ids = split_ids(std::string(c[4].bytes(r)));
+        });
+    if (read) return out;
     Fields fx(l->GetLayerDefn());
     const int id = fx["id"], name = fx["name"], type = fx["type"], members = fx["members"], org_ids = fx["org_ids"];
     l->ResetReading();
@@ -294,7 +309,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     std::vector<std::function<void(GDALDataset&)>> tasks;
     tasks.push_back([&](GDALDataset& ds) { d.areas = read_areas(layer_of(ds, "areas")); });
     tasks.push_back([&](GDALDataset& ds) { d.instructors = read_instructors(layer_of(ds, "instructors"), ds); });
-    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches")); });
+    tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches"), ds); });
     for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
         tasks.push_back([&, k](GDALDataset& ds) {
             ready.get();  // rethrows if the array could not be made
