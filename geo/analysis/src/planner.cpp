@@ -216,8 +216,8 @@ JointGroups joint_groups(const Dataset& d, const std::vector<std::size_t>& membe
         return industry[a] == industry[b] ? 0 : p.joint_industry_penalty_m;
     };
     // Candidate neighbours: the 48 nearest within reach (a region holds at most 5), by a k-d
-    // tree on local planar coordinates (nanoflann's: a 49-nearest query there costs a third of
-    // Boost's R-tree one), each list sorted by step cost (computed once). All lists in one
+    // tree on local planar coordinates (nanoflann's: the grouping at scale 500 took 0.47 s on it
+    // against 0.7 s on a Boost R-tree), each list sorted by step cost (computed once). All lists in one
     // array: a's are nbr[first[a]] .. nbr[first[a + 1]] (a vector each was an allocation per
     // organization).
     std::vector<std::uint32_t> nbr;
