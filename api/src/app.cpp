@@ -142,6 +142,23 @@ std::string change_event(const geo::Change& c, const geo::Dataset& data) {
 }  // namespace
 
 App::App(const AppOptions& options) : options_(options) {
+    // Other processes on the same PostGIS database: their commits reach memory and tiles here.
+    // LISTEN first, then load: a commit between the two would be missed; what comes while this
+    // process loads and builds is held until the end of this constructor.
+    if (options.db.rfind("PG:", 0) == 0)
+        listener_ = std::make_unique<ChangeListener>(options.db, [this](const std::string& payload) {
+            auto j = json::parse(payload, nullptr, false);
+            if (!j.is_object()) return;
+            std::vector<geo::Id> ids;
+            if (j.contains("orgs") && j["orgs"].is_array())
+                for (const auto& id : j["orgs"])
+                    if (id.is_string()) ids.push_back(id.get<std::string>());
+            try {
+                editor_->apply_remote(ids, j.value("reload", false), j.value("change", std::int64_t{0}));
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "covermap: cannot apply another process's change: %s\n", e.what());
+            }
+        });
     editor_ = std::make_unique<geo::Editor>(std::make_unique<geo::Store>(geo::Store::open_existing(options.db)));
     tiles_ = std::make_unique<tiles::TileService>(
         editor_->view().data(), options.cache_mb << 20, 1500,
@@ -211,21 +228,8 @@ App::App(const AppOptions& options) : options_(options) {
     if (basemap_) basemap_->add_routes(*router_);
     // The month's snapshot when it has none: at start, and on the first request of each new month.
     reports_->monthly_snapshot();
-    // Other processes on the same PostGIS database: their commits reach memory and tiles here.
-    if (editor_->with_store([](geo::Store& s) { return s.is_postgis(); }))
-        listener_ = std::make_unique<ChangeListener>(options.db, [this](const std::string& payload) {
-            auto j = json::parse(payload, nullptr, false);
-            if (!j.is_object()) return;
-            std::vector<geo::Id> ids;
-            if (j.contains("orgs") && j["orgs"].is_array())
-                for (const auto& id : j["orgs"])
-                    if (id.is_string()) ids.push_back(id.get<std::string>());
-            try {
-                editor_->apply_remote(ids, j.value("reload", false), j.value("change", std::int64_t{0}));
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "covermap: cannot apply another process's change: %s\n", e.what());
-            }
-        });
+    // Other processes' commits from the LISTEN made before the data was loaded (above) on.
+    if (listener_) listener_->start();
 }
 
 App::~App() = default;

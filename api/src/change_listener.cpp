@@ -29,6 +29,10 @@ std::string libpq_conninfo(const std::string& uri) {
 ChangeListener::ChangeListener(const std::string& uri, std::function<void(const std::string&)> on_change)
     : conninfo_(libpq_conninfo(uri)), channel_(geo::change_channel(uri)), on_change_(std::move(on_change)) {
     thread_ = std::thread([this] { run(); });
+    // The first LISTEN before the caller loads its data; a database that does not answer within
+    // half a minute is retried by the thread, and the reconnection asks for a full reload.
+    std::unique_lock lock(first_mutex_);
+    first_done_.wait_for(lock, std::chrono::seconds(30), [this] { return first_tried_; });
 }
 
 ChangeListener::~ChangeListener() {
@@ -36,28 +40,52 @@ ChangeListener::~ChangeListener() {
     if (thread_.joinable()) thread_.join();
 }
 
+void ChangeListener::start() { started_ = true; }
+
+void ChangeListener::deliver(std::string payload) {
+    if (!started_) {
+        held_.push_back(std::move(payload));
+        return;
+    }
+    for (auto& p : held_) on_change_(p);
+    held_.clear();
+    on_change_(payload);
+}
+
 void ChangeListener::run() {
-    bool first = true;
+    bool reload = false;  // set once LISTEN failed or was lost: what was committed meanwhile is unknown
+    auto tried = [this] {
+        std::lock_guard lock(first_mutex_);
+        if (first_tried_) return;
+        first_tried_ = true;
+        first_done_.notify_all();
+    };
     while (!stop_) {
         PGconn* conn = PQconnectdb(conninfo_.c_str());
         if (PQstatus(conn) != CONNECTION_OK) {
             std::fprintf(stderr, "covermap: cannot listen for other processes' changes: %s", PQerrorMessage(conn));
             PQfinish(conn);
+            reload = true;
+            tried();
             for (int i = 0; i < 20 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
         PGresult* r = PQexec(conn, ("LISTEN " + channel_).c_str());
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
-        // After a lost connection, whatever was committed while not listening: a full reload.
-        if (ok && !first) on_change_(nlohmann::json{{"origin", "listener"}, {"reload", true}}.dump());
-        first = false;
+        tried();
+        if (ok && reload) deliver(nlohmann::json{{"origin", "listener"}, {"reload", true}}.dump());
+        reload = true;  // from here, a lost connection misses what is committed until the next LISTEN
         while (ok && !stop_) {
+            if (started_ && !held_.empty()) {  // start() came while nothing was committed
+                for (auto& p : held_) on_change_(p);
+                held_.clear();
+            }
             int fd = PQsocket(conn);
             fd_set set;
             FD_ZERO(&set);
             FD_SET(fd, &set);
-            timeval wait{0, 200000};  // wake up to see stop_
+            timeval wait{0, 200000};  // wake up to see stop_ and start()
             if (select(fd + 1, &set, nullptr, nullptr, &wait) < 0) break;
             if (!PQconsumeInput(conn)) break;
             while (PGnotify* n = PQnotifies(conn)) {
@@ -65,7 +93,7 @@ void ChangeListener::run() {
                 PQfreemem(n);
                 auto j = nlohmann::json::parse(payload, nullptr, false);
                 if (j.is_object() && j.value("origin", "") == geo::change_origin()) continue;  // our own
-                on_change_(payload);
+                deliver(std::move(payload));
             }
         }
         PQfinish(conn);

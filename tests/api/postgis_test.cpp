@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -23,6 +24,7 @@
 
 #include "api/http_client.hpp"
 #include "api/process.hpp"
+#include "change_listener.hpp"
 #include "covermap/geo/demo.hpp"
 #include "covermap/geo/spatial_index.hpp"
 #include "covermap/geo/store.hpp"
@@ -419,5 +421,49 @@ TEST(PostGis, TwoProcessesShareOneTileDirectory) {
     kill(b.pid, SIGTERM);
     waitpid(a.pid, &status, 0);
     waitpid(b.pid, &status, 0);
+    sql(pg, "DROP SCHEMA " + schema + " CASCADE");
+}
+
+// A server makes its listener before it loads the data: LISTEN is in place when the listener is
+// made, and what other processes commit meanwhile is held, in order, until the server is built
+// (start()), then applied. Nothing committed between loading and listening is missed.
+TEST(PostGis, ListenerHoldsWhatComesBeforeStart) {
+    const char* pg = std::getenv("COVERMAP_TEST_PG");
+    if (!pg || !*pg) GTEST_SKIP() << "COVERMAP_TEST_PG not set (scripts/test sets it when pg_ctlcluster is available)";
+    auto [schema, uri] = demo_schema(pg, "covermap_listen_");
+    std::mutex mutex;
+    std::vector<std::string> got;
+    auto received = [&] {
+        std::lock_guard lock(mutex);
+        return got;
+    };
+    // Another process's commits (another origin) through a connection opened beforehand, sent the
+    // moment the listener is made: had LISTEN not been in place by then, they would be lost.
+    const std::string channel = geo::change_channel(uri);
+    std::unique_ptr<GDALDataset> other(GDALDataset::Open(uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
+    ASSERT_TRUE(other);
+    auto notify = [&](int k) {
+        std::string statement =
+            "NOTIFY " + channel + ", '{\"origin\":\"elsewhere\",\"orgs\":[\"" + std::to_string(k) + "\"]}'";
+        if (OGRLayer* r = other->ExecuteSQL(statement.c_str(), nullptr, nullptr)) other->ReleaseResultSet(r);
+    };
+    api::ChangeListener listener(uri, [&](const std::string& payload) {
+        std::lock_guard lock(mutex);
+        got.push_back(payload);
+    });
+    for (int k = 1; k <= 3; ++k) notify(k);
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    EXPECT_TRUE(received().empty()) << "delivered before start()";
+    listener.start();
+    for (int i = 0; i < 50 && received().size() < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto all = received();
+    ASSERT_EQ(all.size(), 3u);
+    for (int k = 1; k <= 3; ++k)
+        EXPECT_EQ(json::parse(all[static_cast<std::size_t>(k - 1)])["orgs"][0], std::to_string(k)) << "in order";
+    // And after start(), as they come.
+    notify(4);
+    for (int i = 0; i < 50 && received().size() < 4; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(received().size(), 4u);
+    other.reset();
     sql(pg, "DROP SCHEMA " + schema + " CASCADE");
 }
