@@ -4,6 +4,7 @@
 #include <mapnik/datasource_cache.hpp>
 #include <mapnik/font_engine_freetype.hpp>
 #include <mutex>
+#include <sys/stat.h>
 
 namespace covermap::tiles {
 
@@ -26,6 +27,23 @@ const std::vector<std::string>& init_mapnik() {
             if (std::find(names.begin(), names.end(), want) != names.end()) faces.emplace_back(want);
     });
     return faces;
+}
+
+std::string font_signature() {
+    std::string out;
+    const auto& mapping = mapnik::freetype_engine::get_mapping();
+    for (const auto& face : init_mapnik()) {
+        out += face;
+        if (auto it = mapping.find(face); it != mapping.end()) {
+            struct stat st {};
+            const std::string& file = it->second.second;
+            bool found = ::stat(file.c_str(), &st) == 0;
+            out += " " + file + " " + std::to_string(found ? st.st_size : -1) + " " +
+                   std::to_string(found ? st.st_mtime : 0);
+        }
+        out += "\n";
+    }
+    return out;
 }
 
 }  // namespace covermap::tiles

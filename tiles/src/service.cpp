@@ -12,6 +12,7 @@
 #include "covermap/geo/text.hpp"
 #include "covermap/geo/clock.hpp"
 #include "covermap/tiles/heatmap.hpp"
+#include "covermap/tiles/mapnik_setup.hpp"
 #include "detail/hash.hpp"
 
 namespace covermap::tiles {
@@ -33,8 +34,12 @@ double margin_px(const std::string& layer) {
 
 namespace {
 // What tiles look like for given data, besides the data: the drawing code and Mapnik's version,
-// hashed by tiles/CMakeLists.txt. Files drawn by another build are not used.
-constexpr std::uint64_t kDrawing = COVERMAP_DRAWING_VERSION;
+// hashed by tiles/CMakeLists.txt, and the font files found at start. Files drawn by another
+// build or with other fonts are not used.
+std::uint64_t drawing() {
+    static const std::uint64_t version = detail::fnv1a(font_signature(), detail::mix64(COVERMAP_DRAWING_VERSION));
+    return version;
+}
 // Changes remembered for judging files in the tile directory (usable()): at most so many, with
 // at most so many boxes in all (about 2 MB), and so many boxes per layer of one change (more
 // become the box around them: a file near any of them is refused).
@@ -76,7 +81,7 @@ TileService::TileService(const geo::Dataset& d, std::size_t cache_bytes, double 
         empty_etag_[s] = etag_of(*empty_[s]);
     }
     if (!dir.dir.empty()) {
-        disk_ = std::make_unique<DiskCache>(dir.dir, dir.max_bytes, kDrawing);
+        disk_ = std::make_unique<DiskCache>(dir.dir, dir.max_bytes, drawing());
         auto now = print();
         steps_.push_back(Step{now, {}});
         // Alone on the directory, with its note naming other data (changed while no process
@@ -508,7 +513,7 @@ TileStats TileService::stats() const {
 // saves space and reads; it is not what keeps a file from being served stale.
 Fingerprint TileService::print() const {
     auto f = source_->fingerprint();
-    return f ^= detail::Hasher().text("drawing").u64(kDrawing).f64(kernel_radius_m_).done();
+    return f ^= detail::Hasher().text("drawing").u64(drawing()).f64(kernel_radius_m_).done();
 }
 
 std::uint64_t TileService::layer_key(const std::string& layer) const {
@@ -601,9 +606,9 @@ void TileService::forget_on_disk(const Dirty& dirty) {
 }
 
 std::string TileService::note(const Fingerprint& f) const {
-    char drawing[17];
-    std::snprintf(drawing, sizeof drawing, "%016llx", static_cast<unsigned long long>(kDrawing));
-    return "covermap tile directory\ndrawing " + std::string(drawing) + "\nfingerprint " + f.hex() + "\n";
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(drawing()));
+    return "covermap tile directory\ndrawing " + std::string(hex) + "\nfingerprint " + f.hex() + "\n";
 }
 
 std::string TileService::tilejson(const std::string& layer, const std::string& base_url) const {

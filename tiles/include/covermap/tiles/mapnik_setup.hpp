@@ -10,4 +10,8 @@ namespace covermap::tiles {
 /// the CJK faces found, in fallback order (WenQuanYi Micro Hei first, then Noto CJK).
 const std::vector<std::string>& init_mapnik();
 
+/// The fonts the tiles are drawn with, as text: each face init_mapnik found, with its file's
+/// path, size and modification time. Another font package draws other pixels from the same data.
+std::string font_signature();
+
 }  // namespace covermap::tiles
