@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 #include <sys/select.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -32,7 +33,8 @@ ChangeListener::ChangeListener(const std::string& uri, std::function<void(const 
     // The first LISTEN before the caller loads its data; a database that does not answer within
     // half a minute is retried by the thread, and the reconnection asks for a full reload.
     std::unique_lock lock(first_mutex_);
-    first_done_.wait_for(lock, std::chrono::seconds(30), [this] { return first_tried_; });
+    if (!first_done_.wait_for(lock, std::chrono::seconds(30), [this] { return first_tried_; }))
+        gave_up_ = true;  // the caller loads without LISTEN: a later success must reload
 }
 
 ChangeListener::~ChangeListener() {
@@ -54,11 +56,14 @@ void ChangeListener::deliver(std::string payload) {
 
 void ChangeListener::run() {
     bool reload = false;  // set once LISTEN failed or was lost: what was committed meanwhile is unknown
+    // After the first attempt: whether the constructor had stopped waiting for it.
     auto tried = [this] {
         std::lock_guard lock(first_mutex_);
-        if (first_tried_) return;
-        first_tried_ = true;
-        first_done_.notify_all();
+        if (!first_tried_) {
+            first_tried_ = true;
+            first_done_.notify_all();
+        }
+        return gave_up_;
     };
     while (!stop_) {
         PGconn* conn = PQconnectdb(conninfo_.c_str());
@@ -73,7 +78,7 @@ void ChangeListener::run() {
         PGresult* r = PQexec(conn, ("LISTEN " + channel_).c_str());
         bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
         PQclear(r);
-        tried();
+        if (tried()) reload = true;
         if (ok && reload) deliver(nlohmann::json{{"origin", "listener"}, {"reload", true}}.dump());
         reload = true;  // from here, a lost connection misses what is committed until the next LISTEN
         while (ok && !stop_) {
@@ -86,7 +91,10 @@ void ChangeListener::run() {
             FD_ZERO(&set);
             FD_SET(fd, &set);
             timeval wait{0, 200000};  // wake up to see stop_ and start()
-            if (select(fd + 1, &set, nullptr, nullptr, &wait) < 0) break;
+            if (select(fd + 1, &set, nullptr, nullptr, &wait) < 0) {
+                if (errno == EINTR) continue;  // a signal, not the connection
+                break;
+            }
             if (!PQconsumeInput(conn)) break;
             while (PGnotify* n = PQnotifies(conn)) {
                 std::string payload = n->extra ? n->extra : "";
@@ -97,6 +105,8 @@ void ChangeListener::run() {
             }
         }
         PQfinish(conn);
+        if (!ok)  // LISTEN refused: not at once again
+            for (int i = 0; i < 20 && !stop_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 }
 

@@ -37,7 +37,7 @@ private:
     std::vector<std::string> held_;  // the listener thread's own: payloads before start()
     std::mutex first_mutex_;
     std::condition_variable first_done_;
-    bool first_tried_ = false;
+    bool first_tried_ = false, gave_up_ = false;  // under first_mutex_
     std::thread thread_;
 };
 

@@ -1,5 +1,6 @@
 #include "covermap/geo/store.hpp"
 
+#include <cpl_conv.h>
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
 #include <ogrsf_frmts.h>
@@ -392,6 +393,14 @@ TEST(Store, ColumnReadEqualsFeatureRead) {
     for (const auto& o : store.load_for_planning().orgs) by_column_planning.push_back(org_row(o, false));
     EXPECT_EQ(by_column, by_feature);
     EXPECT_EQ(by_column_planning, by_feature_planning);
+    // COVERMAP_ARROW_READ=NO (the way out, README) reads the whole load feature by feature: the same.
+    CPLSetConfigOption("COVERMAP_ARROW_READ", "NO");
+    auto by_feature_load = store.load();
+    CPLSetConfigOption("COVERMAP_ARROW_READ", nullptr);
+    std::vector<std::string> loaded_by_feature;
+    for (const auto& o : by_feature_load.orgs) loaded_by_feature.push_back(org_row(o, true));
+    EXPECT_EQ(loaded_by_feature, by_feature);
+    EXPECT_EQ(fingerprint(by_feature_load), fingerprint(store.load()));
     // The unset row reads as empty text, zeros and the origin; so does the empty point.
     EXPECT_EQ(by_column[3], "NULLS||enterprise|||0|0|operating|0|null|null|0,0|9||张三||党员人数不足|选派党建指导员|community");
     EXPECT_NE(by_column[4].find("|0,0|"), std::string::npos) << by_column[4];

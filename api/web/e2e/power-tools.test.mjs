@@ -261,12 +261,12 @@ describe('指导员 power tools: draw and assign, workload, rebalance, compare',
     await phone.click('.tabs [data-tab=instructors]');
     await phone.waitForSelector('#tab-instructors table.workload tbody tr[data-instructor]');
     await phone.waitForSelector('#tab-instructors[aria-busy=false]');
-    assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scrolling');
+    await assertFitsWidth(phone, 'the workload table');
     const table = await phone.locator('#tab-instructors table.workload').boundingBox();
     assert.ok(table.x >= 0 && table.x + table.width <= PHONE.width, 'the table within the screen');
     await phone.tap(`#tab-instructors tr[data-instructor="${busy.id}"]`);
     await phone.waitForSelector(`#tab-instructors tr.detail[data-detail="${busy.id}"]`);
-    assert.ok(await phone.evaluate(() => document.documentElement.scrollWidth <= innerWidth), 'no sideways scrolling with the list open');
+    await assertFitsWidth(phone, 'the workload table with the list open');
     assert.deepEqual(await englishWords(phone), []);
     await done(phone);
   });
@@ -456,6 +456,8 @@ describe('指导员 power tools: draw and assign, workload, rebalance, compare',
     await assertTappable(acceptAll, '全部采纳');
     const selected = page.locator('#tab-plans .proposal-group[data-type=move] button[data-action=accept-selected]');
     if (await selected.count()) await assertTappable(selected, '采纳所选');
+    await assertTappable(page.locator(`#tab-plans li[data-proposal="${plan.proposals[0].id}"] button[data-action=locate]`), '定位 (a proposal)');
+    await assertTappable(page.locator('#tab-plans form[data-form=rebalance] select[name=scope]'), '范围 (the list of areas)');
     assert.deepEqual(await englishWords(page), []);
     await acceptAll.tap();
     const dialog = page.locator('dialog.confirm[open]');

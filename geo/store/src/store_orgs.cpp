@@ -82,7 +82,13 @@ void read_orgs(OGRLayer* l, GDALDataset& ds, const std::string& filter, F visit,
               instructor_id = fx["instructor_id"], version = fx["version"], address = fx["address"],
               person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
               measure = fx["measure"], location_precision = fx["location_precision"];
-    l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+    struct Filter {  // set for this read, cleared however it ends (the layer is shared)
+        OGRLayer* l;
+        Filter(OGRLayer* l, const std::string& filter) : l(l) {
+            l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+        }
+        ~Filter() { l->SetAttributeFilter(nullptr); }
+    } filtered(l, filter);
     l->ResetReading();
     while (auto f = own(l->GetNextFeature())) {
         o.id = str(*f, id);
@@ -104,7 +110,6 @@ void read_orgs(OGRLayer* l, GDALDataset& ds, const std::string& filter, F visit,
         }
         visit(o);
     }
-    l->SetAttributeFilter(nullptr);
 }
 
 }  // namespace
@@ -268,7 +273,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     profile.lap("count");
     // A GeoPackage's organizations come whole through its Arrow stream (read_orgs), which GDAL
     // fills on a thread of its own; other stores' are read feature by feature in FID ranges.
-    const bool columnar = impl_->ds->GetDriver() && std::string_view(impl_->ds->GetDriver()->GetDescription()) == "GPKG";
+    const bool columnar = arrow_reads(*impl_->ds);
     const bool two = count >= 100000 && std::thread::hardware_concurrency() > 1;
     std::optional<std::pair<GIntBig, GIntBig>> range;
     if (two && !columnar) range = fid_range(*impl_->ds, orgs);
@@ -294,8 +299,16 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     if (!range) first[1] = static_cast<std::size_t>(std::max<GIntBig>(count, 0));
     profile.lap("ranges");
     // The array's first touch (a fault per page: 0.5-1 s for a million records here) overlaps
-    // the second connection's reading of areas, instructors and branches: those tasks come
-    // first in the queue and need no organization; a range waits for the array.
+    // other reading: where the organizations are one task beside the other connection (a
+    // GeoPackage's Arrow read), that task makes it; else it is made here while the second
+    // connection reads areas, instructors and branches (first in the queue, needing no
+    // organization), and a range waits for it.
+    const bool array_in_task = columnar && two;
+    auto make_array = [&] {
+        d.orgs.reserve(first.back());
+        prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
+        d.orgs.resize(first.back());
+    };
     std::promise<void> resized;
     std::shared_future<void> ready = resized.get_future().share();
     // What a range holds beyond its count (a writer between count and read) waits here.
@@ -312,7 +325,10 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
     tasks.push_back([&](GDALDataset& ds) { d.branches = read_branches(layer_of(ds, "branches"), ds); });
     for (std::size_t k = 0; k < static_cast<std::size_t>(parts); ++k)
         tasks.push_back([&, k](GDALDataset& ds) {
-            ready.get();  // rethrows if the array could not be made
+            if (array_in_task)
+                make_array();
+            else
+                ready.get();  // rethrows if the array could not be made
             std::size_t at = first[k];
             read_orgs(
                 layer_of(ds, "orgs"), ds, filters[k],
@@ -326,42 +342,52 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
             filled[k] = at - first[k];
         });
 
-    // The one long task first: the second connection takes it while this one makes the array.
-    if (columnar && two) std::rotate(tasks.begin(), tasks.begin() + 3, tasks.end());
-    std::atomic<std::size_t> next{0};
+    // Where the organizations are one task (array_in_task), it is the second connection's (read
+    // only), begun at once: the first takes the others; it takes the organizations too when the
+    // second connection cannot be opened.
+    if (array_in_task) std::rotate(tasks.begin(), tasks.begin() + 3, tasks.end());
+    std::atomic<std::size_t> next{array_in_task ? 1u : 0u};
+    std::atomic<bool> orgs_taken{false};
     std::exception_ptr failed;
     std::mutex failed_mutex;
-    auto work = [&](GDALDataset& ds) {
+    auto run = [&](std::size_t t, GDALDataset& ds) {
         try {
-            for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();) {
-                detail::ProfileLaps task("load");
-                tasks[t](ds);
-                task.lap("task " + std::to_string(t) + (&ds == impl_->ds.get() ? " (first connection)" : " (second)"));
-            }
+            detail::ProfileLaps task("load");
+            tasks[t](ds);
+            task.lap("task " + std::to_string(t) + (&ds == impl_->ds.get() ? " (first connection)" : " (second)"));
+            return true;
         } catch (...) {
             std::lock_guard lock(failed_mutex);
             if (!failed) failed = std::current_exception();
             next = tasks.size();
+            return false;
         }
+    };
+    auto work = [&](GDALDataset& ds) {
+        for (std::size_t t; (t = next.fetch_add(1)) < tasks.size();)
+            if (!run(t, ds)) return;
     };
     std::thread other;
     if (two)
         other = std::thread([&] {
             DatasetPtr more(GDALDataset::FromHandle(
                 GDALOpenEx(impl_->uri.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr, nullptr, nullptr)));
-            if (more) work(*more);  // if a second connection fails, the first does all the work
+            if (!more) return;  // if a second connection fails, the first does all the work
+            if (array_in_task && !orgs_taken.exchange(true) && !run(0, *more)) return;
+            work(*more);
         });
-    try {
-        d.orgs.reserve(first.back());
-        prefer_huge_pages(d.orgs.data(), d.orgs.capacity() * sizeof(Organization));
-        d.orgs.resize(first.back());
-        resized.set_value();
-    } catch (...) {
-        resized.set_exception(std::current_exception());
+    if (!array_in_task) {
+        try {
+            make_array();
+            resized.set_value();
+        } catch (...) {
+            resized.set_exception(std::current_exception());
+        }
+        profile.lap("resize");
     }
-    profile.lap("resize");
     work(*impl_->ds);
     if (other.joinable()) other.join();
+    if (array_in_task && !failed && !orgs_taken.exchange(true)) run(0, *impl_->ds);
     profile.lap("tasks");
     if (failed) std::rethrow_exception(failed);
     bool exact = true;
