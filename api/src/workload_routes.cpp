@@ -132,11 +132,11 @@ std::vector<std::size_t> instructors_of_area(const geo::Editor::View& v, const s
         auto hits = geo::locate_points({&d.areas[*at].shape}, homes);
         for (std::size_t j = 0; j < take.size(); ++j) take[j] = hits[j] >= 0 || d.instructors[j].unit == area;
     }
-    std::map<geo::Id, std::size_t> index;
-    for (std::size_t j = 0; j < d.instructors.size(); ++j) index[d.instructors[j].id] = j;
+    // The editor's own index finds each instructor (a map of every id was made per request).
     for (std::size_t i = 0; i < d.orgs.size(); ++i)
         if (in_area[i] && d.orgs[i].instructor_id)
-            if (auto it = index.find(*d.orgs[i].instructor_id); it != index.end()) take[it->second] = 1;
+            if (const auto* in = v.instructor(*d.orgs[i].instructor_id))
+                take[static_cast<std::size_t>(in - d.instructors.data())] = 1;
     for (std::size_t j = 0; j < take.size(); ++j)
         if (take[j]) out.push_back(j);
     return out;
@@ -193,12 +193,10 @@ Response WorkloadRoutes::assign(const Request& req, const Caller& who, const Arg
             for (std::size_t i = 0; i < hits.size(); ++i)
                 if (hits[i] >= 0) selection.push_back(i);
         } else {
-            std::map<geo::Id, std::size_t> index;
-            for (std::size_t i = 0; i < d.orgs.size(); ++i) index[d.orgs[i].id] = i;
             for (const auto& id : listed) {
-                auto it = index.find(*id);
-                if (it == index.end()) return error_response(404, "NotFound", "no organization " + *id);
-                selection.push_back(it->second);
+                const auto* o = view.org(*id);
+                if (!o) return error_response(404, "NotFound", "no organization " + *id);
+                selection.push_back(static_cast<std::size_t>(o - d.orgs.data()));
             }
             std::sort(selection.begin(), selection.end());
             selection.erase(std::unique(selection.begin(), selection.end()), selection.end());
@@ -219,16 +217,12 @@ Response WorkloadRoutes::assign(const Request& req, const Caller& who, const Arg
         // The instructors: those named, or every one with room.
         std::vector<int> load(d.instructors.size());
         std::vector<std::size_t> instructors;
-        std::map<geo::Id, std::size_t> by_id;
-        for (std::size_t j = 0; j < d.instructors.size(); ++j) {
-            load[j] = view.load(d.instructors[j].id);
-            by_id[d.instructors[j].id] = j;
-        }
+        for (std::size_t j = 0; j < d.instructors.size(); ++j) load[j] = view.load(d.instructors[j].id);
         if (named_instructors) {
             for (const auto& id : chosen) {
-                auto it = by_id.find(*id);
-                if (it == by_id.end()) return error_response(404, "NotFound", "no instructor " + *id);
-                instructors.push_back(it->second);
+                const auto* in = view.instructor(*id);
+                if (!in) return error_response(404, "NotFound", "no instructor " + *id);
+                instructors.push_back(static_cast<std::size_t>(in - d.instructors.data()));
             }
         } else {
             for (std::size_t j = 0; j < d.instructors.size(); ++j)

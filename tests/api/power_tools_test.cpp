@@ -171,6 +171,10 @@ TEST(PowerTools, DrawAndAssignIsTheMinCostFlowOptimumAndOneUndoableChange) {
     EXPECT_EQ(request(s.port, "POST", "/api/assign", s.planner,
                       R"({"polygon":{"type":"Polygon","coordinates":[[[1e999,1],[2,2],[3,1],[1,1]]]}})").status, 400);
     EXPECT_EQ(request(s.port, "POST", "/api/assign", s.planner, R"({"orgs":["no-such-org"],"dry_run":true})").status, 404);
+    EXPECT_EQ(request(s.port, "POST", "/api/assign", s.planner,
+                      json{{"orgs", json::array({ids.front()})}, {"instructors", json::array({"no-such-instructor"})}, {"dry_run", true}}.dump())
+                  .status,
+              404);
     // A lasso that crosses itself (a bow tie) is repaired, not refused.
     json bow = {{"type", "Polygon"},
                 {"coordinates", {{{box.minx, box.miny}, {box.maxx, box.maxy}, {box.maxx, box.miny}, {box.minx, box.maxy}, {box.minx, box.miny}}}}};
