@@ -247,6 +247,12 @@ inline Point point_of(const OGRFeature& f) {
     return {p->getX(), p->getY()};
 }
 
+/// The visits' marks on organizations in one scan of the visits layer (of those in `only`, when
+/// given): the last day each ledger was confirmed into `verified`, the last 五有/星级 check into
+/// `checks` (either may be null). A load takes both at once.
+void visit_marks(OGRLayer* l, const std::vector<Id>* only, std::unordered_map<Id, std::string>* verified,
+                 std::unordered_map<Id, BranchCheck>* checks);
+
 }  // namespace store_detail
 
 using namespace store_detail;

@@ -402,7 +402,7 @@ Dataset Store::load_parts(bool with_orgs, bool ledger) const {
         }
         d.orgs = std::move(all);
     }
-    if (ledger) d.ledger_verified = ledger_verified(), d.branch_checks = branch_checks();
+    if (ledger) visit_marks(impl_->layer("visits"), nullptr, &d.ledger_verified, &d.branch_checks);
     return d;
 }
 

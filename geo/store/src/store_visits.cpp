@@ -109,44 +109,49 @@ std::string of_orgs(const std::vector<Id>& ids) {
 
 }  // namespace
 
-std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>* only) const {
-    std::unordered_map<Id, std::string> last;
-    OGRLayer* l = impl_->layer("visits");
+namespace store_detail {
+
+void visit_marks(OGRLayer* l, const std::vector<Id>* only, std::unordered_map<Id, std::string>* verified,
+                 std::unordered_map<Id, BranchCheck>* checks) {
+    if ((!verified && !checks) || (only && only->empty())) return;
     Fields fx(l->GetLayerDefn());
-    std::string filter = "ledger_confirmed = 1";
-    if (only) {
-        if (only->empty()) return last;
-        filter += " AND " + of_orgs(*only);
-    }
+    const int org = fx["org"], date = fx["date"], confirmed = fx["ledger_confirmed"], wuyou = fx["wuyou"],
+              stars = fx["stars"];
+    std::string filter = verified && checks ? "(ledger_confirmed = 1 OR wuyou IS NOT NULL)"
+                         : verified         ? "ledger_confirmed = 1"
+                                            : "wuyou IS NOT NULL";
+    if (only) filter += " AND " + of_orgs(*only);
+    struct Filter {  // cleared however the scan ends (the layer is shared)
+        OGRLayer* l;
+        ~Filter() { l->SetAttributeFilter(nullptr); }
+    } clear{l};
     l->SetAttributeFilter(filter.c_str());
     l->ResetReading();
     while (auto f = own(l->GetNextFeature())) {
-        auto& day = last[str(*f, fx["org"])];
-        day = std::max(day, str(*f, fx["date"]));
+        const std::string id = str(*f, org), day = str(*f, date);
+        if (verified && f->GetFieldAsInteger(confirmed) == 1) {
+            auto& last = (*verified)[id];
+            last = std::max(last, day);
+        }
+        if (checks && f->IsFieldSetAndNotNull(wuyou)) {
+            auto& c = (*checks)[id];
+            if (day >= c.date)
+                c = {day, f->GetFieldAsInteger(wuyou), f->IsFieldSetAndNotNull(stars) ? f->GetFieldAsInteger(stars) : 0};
+        }
     }
-    l->SetAttributeFilter(nullptr);
+}
+
+}  // namespace store_detail
+
+std::unordered_map<Id, std::string> Store::ledger_verified(const std::vector<Id>* only) const {
+    std::unordered_map<Id, std::string> last;
+    visit_marks(impl_->layer("visits"), only, &last, nullptr);
     return last;
 }
 
 std::unordered_map<Id, BranchCheck> Store::branch_checks(const std::vector<Id>* only) const {
     std::unordered_map<Id, BranchCheck> last;
-    OGRLayer* l = impl_->layer("visits");
-    Fields fx(l->GetLayerDefn());
-    std::string filter = "wuyou IS NOT NULL";
-    if (only) {
-        if (only->empty()) return last;
-        filter += " AND " + of_orgs(*only);
-    }
-    l->SetAttributeFilter(filter.c_str());
-    l->ResetReading();
-    while (auto f = own(l->GetNextFeature())) {
-        auto& c = last[str(*f, fx["org"])];
-        auto day = str(*f, fx["date"]);
-        if (day >= c.date)
-            c = {day, f->GetFieldAsInteger(fx["wuyou"]),
-                 f->IsFieldSetAndNotNull(fx["stars"]) ? f->GetFieldAsInteger(fx["stars"]) : 0};
-    }
-    l->SetAttributeFilter(nullptr);
+    visit_marks(impl_->layer("visits"), only, nullptr, &last);
     return last;
 }
 
