@@ -50,9 +50,8 @@ void CoverageCache::changed(const geo::Change& c, const geo::Dataset& data) {
     for (const auto& [before, after] : c.orgs) ids.push_back(after.id);
     for (auto& [key, t] : tables_) {
         if (t.whole) continue;
-        auto slash = key.find('/');
-        auto kind = slash + 1 < key.size() ? geo::parse_org_kind(key.substr(slash + 1)) : std::nullopt;
-        if (count_again(t, kind, data, ids)) write_body(t, *geo::parse_level(key.substr(0, slash)), kind);
+        const auto& [level, kind] = key;
+        if (count_again(t, kind, data, ids)) write_body(t, level, kind);
     }
 }
 
@@ -154,10 +153,9 @@ CoverageCache::Table& CoverageCache::fresh(geo::Level level, std::optional<geo::
                                            const geo::Editor::View& view,
                                            const std::shared_ptr<const std::vector<int>>& where) {
     const auto& data = view.data();
-    std::string key = std::string(geo::to_string(level)) + "/" + (kind ? std::string(geo::to_string(*kind)) : "");
     // The quarter: the ledger figures roll over on its first day with no edit.
     auto quarter = geo::quarter_start(geo::china_date());
-    auto& t = tables_[key];
+    auto& t = tables_[{level, kind}];
     if (t.whole || t.quarter != quarter || t.where != where || t.signature.size() != data.orgs.size() ||
         where->size() != data.orgs.size()) {
         t.quarter = quarter;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "covermap/geo/editor.hpp"
@@ -61,7 +62,7 @@ private:
     void count_all(Table& t, geo::Level level, std::optional<geo::OrgKind> kind, const geo::Dataset& d);
     bool count_again(Table& t, std::optional<geo::OrgKind> kind, const geo::Dataset& d, const std::vector<geo::Id>& ids);
     void write_body(Table& t, geo::Level level, std::optional<geo::OrgKind> kind);
-    std::map<std::string, Table> tables_;  // by level/kind
+    std::map<std::pair<geo::Level, std::optional<geo::OrgKind>>, Table> tables_;  // by level and kind (none: all)
     std::unordered_map<geo::Id, std::size_t> index_;  // organization -> index in the data (the tables' order)
     std::map<geo::Level, std::shared_ptr<const std::vector<int>>> located_;
     std::uint64_t located_places_ = 0;  // the editor's places_version located_ is of
