@@ -247,6 +247,21 @@ inline Point point_of(const OGRFeature& f) {
     return {p->getX(), p->getY()};
 }
 
+/// A layer's attribute filter for one read (none when empty), cleared however the read ends:
+/// the layer is the store's, shared by every later read.
+class ScopedFilter {
+public:
+    ScopedFilter(OGRLayer* l, const std::string& filter) : l_(l) {
+        l_->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
+    }
+    ~ScopedFilter() { l_->SetAttributeFilter(nullptr); }
+    ScopedFilter(const ScopedFilter&) = delete;
+    ScopedFilter& operator=(const ScopedFilter&) = delete;
+
+private:
+    OGRLayer* l_;
+};
+
 /// The visits' marks on organizations in one scan of the visits layer (of those in `only`, when
 /// given): the last day each ledger was confirmed into `verified`, the last 五有/星级 check into
 /// `checks` (either may be null). A load takes both at once.

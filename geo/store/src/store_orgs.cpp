@@ -52,13 +52,12 @@ void read_orgs(OGRLayer* l, GDALDataset& ds, const std::string& filter, F visit,
                 fields.push_back({name, std::string_view(name) == "version" ? K::integer : K::text});
         l->SetAttributeFilter(nullptr);
         l->ResetReading();
-        auto text = [](std::string& to, std::string_view v) { to.assign(v.data(), v.size()); };
         bool read = read_arrow_rows(l, ds, fields, [&](const std::vector<ArrowColumn>& c, std::int64_t r) {
-            text(o.id, c[0].bytes(r));
-            text(o.name, c[1].bytes(r));
+            o.id = c[0].bytes(r);
+            o.name = c[1].bytes(r);
             o.kind = parse_org_kind(c[2].bytes(r)).value_or(OrgKind::enterprise);
-            text(o.credit_code, c[3].bytes(r));
-            text(o.industry, c[4].bytes(r));
+            o.credit_code = c[3].bytes(r);
+            o.industry = c[4].bytes(r);
             o.employees = static_cast<int>(c[5].integer(r));
             o.party_members = static_cast<int>(c[6].integer(r));
             o.status = parse_org_status(c[7].bytes(r)).value_or(OrgStatus::operating);
@@ -82,13 +81,7 @@ void read_orgs(OGRLayer* l, GDALDataset& ds, const std::string& filter, F visit,
               instructor_id = fx["instructor_id"], version = fx["version"], address = fx["address"],
               person_in_charge = fx["person_in_charge"], phone = fx["phone"], no_branch_reason = fx["no_branch_reason"],
               measure = fx["measure"], location_precision = fx["location_precision"];
-    struct Filter {  // set for this read, cleared however it ends (the layer is shared)
-        OGRLayer* l;
-        Filter(OGRLayer* l, const std::string& filter) : l(l) {
-            l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
-        }
-        ~Filter() { l->SetAttributeFilter(nullptr); }
-    } filtered(l, filter);
+    ScopedFilter filtered(l, filter);
     l->ResetReading();
     while (auto f = own(l->GetNextFeature())) {
         o.id = str(*f, id);

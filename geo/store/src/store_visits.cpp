@@ -73,9 +73,9 @@ std::vector<Visit> Store::visits(const VisitQuery& q) const {
     if (!q.visit_key.empty()) where.push_back("visit_key = " + quoted(q.visit_key));
     std::string filter;
     for (const auto& w : where) filter += (filter.empty() ? "" : " AND ") + w;
-    l->SetAttributeFilter(filter.empty() ? nullptr : filter.c_str());
-    l->ResetReading();
     std::vector<Visit> out;
+    ScopedFilter filtered(l, filter);
+    l->ResetReading();
     while (auto f = own(l->GetNextFeature())) {
         Visit v;
         v.id = f->GetFID();
@@ -93,7 +93,6 @@ std::vector<Visit> Store::visits(const VisitQuery& q) const {
         v.visit_key = str(*f, fx["visit_key"]);
         out.push_back(std::move(v));
     }
-    l->SetAttributeFilter(nullptr);
     std::sort(out.begin(), out.end(), [](const Visit& a, const Visit& b) { return std::tie(a.date, a.id) < std::tie(b.date, b.id); });
     return out;
 }
@@ -121,11 +120,7 @@ void visit_marks(OGRLayer* l, const std::vector<Id>* only, std::unordered_map<Id
                          : verified         ? "ledger_confirmed = 1"
                                             : "wuyou IS NOT NULL";
     if (only) filter += " AND " + of_orgs(*only);
-    struct Filter {  // cleared however the scan ends (the layer is shared)
-        OGRLayer* l;
-        ~Filter() { l->SetAttributeFilter(nullptr); }
-    } clear{l};
-    l->SetAttributeFilter(filter.c_str());
+    ScopedFilter filtered(l, filter);
     l->ResetReading();
     while (auto f = own(l->GetNextFeature())) {
         const std::string id = str(*f, org), day = str(*f, date);
