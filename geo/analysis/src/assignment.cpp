@@ -127,6 +127,9 @@ public:
         for (auto [k, d2] : found) f(members_[k]);
     }
 
+    // Builds the tree now, where the first search would.
+    void build(const std::vector<P3>& at) const { built(at); }
+
 private:
     const KdTree& built(const std::vector<P3>& at) const {
         std::call_once(once_, [&] {
@@ -148,17 +151,15 @@ private:
 class Search {
 public:
     explicit Search(const AssignmentProblem& pr) : pr_(pr), at_(pr.instructors.size()) {
+        std::vector<std::uint32_t> open;
         for (std::size_t j = 0; j < pr.instructors.size(); ++j)
             if (pr.spare[j] > 0) {
                 at_[j] = on_sphere(pr.instructors[j]);
-                all_.add(static_cast<std::uint32_t>(j));
+                open.push_back(static_cast<std::uint32_t>(j));
+                all_.add(open.back());
             }
         // Each tier's instructors by group: keys are small integers, counted, then placed.
         groups_ = std::vector<std::vector<LazyTree>>(pr.tiers.size());
-        std::vector<std::uint32_t> open;
-        open.reserve(all_.size());
-        for (std::size_t j = 0; j < pr.instructors.size(); ++j)
-            if (pr.spare[j] > 0) open.push_back(static_cast<std::uint32_t>(j));
         detail::on_threads(
             detail::default_threads(), pr.tiers.size(),
             [&](std::size_t t) {
@@ -181,11 +182,7 @@ public:
             1);
         // Without tiers every search walks everyone's tree at once: packed here, not by the first
         // search while the other core waits on it.
-        if (pr.tiers.empty()) {
-            std::uint32_t j;
-            double d2;
-            all_.nearest(at_, P3{0, 0, 0}, 1, &j, &d2);
-        }
+        if (pr.tiers.empty()) all_.build(at_);
     }
 
     std::size_t open() const { return all_.size(); }
