@@ -853,13 +853,16 @@ private:
             ap2.cost = [this](std::size_t i, std::size_t j) {
                 // The problem's own copies of the points: two flat arrays, not two records.
                 double c = haversine_m(ap2.orgs[i], ap2.instructors[j], org_cos[i], instructor_cos[j]);
-                if (unit[j] < 0 || unit[j] != org_street[i]) c += p.street_penalty_m;  // no unit: not this street
+                if (other_street(i, j)) c += p.street_penalty_m;
                 if (!skilled(j, org_industry[i])) c += p.industry_penalty_m;
                 return c;
             };
         }
     }
 
+    // The planning cost's two rules: instructor j is from another street than organization t
+    // (ap2's order; an instructor without a unit is from no street), or lacks its industry.
+    bool other_street(std::size_t t, std::size_t j) const { return unit[j] < 0 || unit[j] != org_street[t]; }
     bool skilled(std::size_t j, int industry) const {
         auto [begin, end] = skills_of(j);
         return begin == end || industry < 0 || std::binary_search(begin, end, industry);
@@ -957,7 +960,7 @@ private:
                 // The great-circle distance is at least the difference of latitude, and the
                 // penalties are two comparisons: a cheap bound that skips most of the instructors
                 // of a busy area before the exact cost (the penalties as the cost adds them).
-                double penalties = (unit[k] < 0 || unit[k] != org_street[t] ? p.street_penalty_m : 0.0) +
+                double penalties = (other_street(t, k) ? p.street_penalty_m : 0.0) +
                                    (skilled(k, org_industry[t]) ? 0.0 : p.industry_penalty_m);
                 if (std::fabs(ap2.instructors[k].y - lat) * kMetresPerDegreeLatitude + penalties > best_cost) return;
                 ++n_costed;
@@ -1115,10 +1118,16 @@ Plan make_plan(const Dataset& d, const PlanParams& p) {
 
 namespace {
 
+// A proposal's street as the plan shows it (proposal_json and put_proposal alike): a standalone
+// or joint branch with no street described shows the area it was proposed in.
+const std::string& street_shown(const Proposal& p) {
+    return p.street.empty() && (p.type == "standalone" || p.type == "joint") ? p.area : p.street;
+}
+
 nlohmann::json proposal_json(const Proposal& p) {
     nlohmann::json q = {{"id", p.id}, {"type", p.type}, {"orgs", p.orgs}, {"members", p.members}};
     if (p.type == "affiliate") q["area"] = p.area;
-    q["street"] = p.street.empty() && (p.type == "standalone" || p.type == "joint") ? p.area : p.street;
+    q["street"] = street_shown(p);
     q["street_name"] = p.street_name;
     q["reason"] = p.reason;
     q["bbox"] = p.bbox;
@@ -1264,7 +1273,7 @@ void put_proposal(const Proposal& p, int indent, std::string& out) {
     key("orgs"), array(p.orgs, text);
     key("reason"), text(p.reason);
     if (p.type == "joint") key("spread_m"), put_number(std::round(p.cost_m), out);
-    key("street"), text(p.street.empty() && (p.type == "standalone" || p.type == "joint") ? p.area : p.street);
+    key("street"), text(street_shown(p));
     key("street_name"), text(p.street_name);
     key("type"), text(p.type);
     out += '\n';

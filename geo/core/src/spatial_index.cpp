@@ -26,7 +26,6 @@ namespace bgi = boost::geometry::index;
 
 namespace {
 
-
 using Box = bg::model::box<bg::model::point<double, 2, bg::cs::cartesian>>;
 using Entry = std::pair<Box, std::size_t>;
 
@@ -256,7 +255,6 @@ std::vector<int> locate_orgs(const Dataset& d, Level level) {
         if (h >= 0) h = area_index[h];
     return hits;
 }
-
 
 std::vector<int> locate_orgs(const Dataset& d, Level level, const std::vector<int>& finer) {
     if (finer.size() != d.orgs.size()) return locate_orgs(d, level);
